@@ -1,0 +1,234 @@
+"""Strategy playbook: load and validate ``params/playbook.yaml``.
+
+A playbook maps each of the 11 RFM segments to a *play* (objective, action, channel, offer,
+budget per customer, expected uplift) and may override that play for customers in a given
+lifecycle stage (``lifecycle:``) or carrying an early-warning flag (``warnings:``).
+
+File layout
+-----------
+.. code-block:: yaml
+
+    version: 1
+    currency: CNY            # label only; every amount in the file is in this currency
+    segments:                # every one of the 11 segments must be present, no others
+      Champions:
+        id: reward_champions          # slug: lower-case letters, digits, "_"; used for file names
+        objective: {en: Keep them delighted, zh: 保持满意度}
+        action: {en: Invite to the VIP programme, zh: 邀请加入VIP计划}
+        channel: {en: Email, zh: 邮件}
+        offer: {en: Early access, zh: 新品抢先购}
+        budget_per_customer: 5.0      # currency per targeted customer
+        uplift_rate: 0.03             # expected incremental share of the value at stake
+    lifecycle:               # optional overrides, keys among new/active/dormant/lost/reactivated
+      lost: {...same fields...}
+    warnings:                # optional overrides, keys among churn_warning
+      churn_warning: {...}
+
+Text shown to readers (``objective``, ``action``, ``channel``, ``offer``) is bilingual: a mapping
+with both ``en`` and ``zh``. ``id`` is the machine name of the action; two entries may share an
+``id`` only when they are identical (that is how one action covers several segments).
+
+Precedence when a customer matches several entries: ``warnings`` > ``lifecycle`` > ``segments``.
+
+Expected return (see :mod:`analysis.strategy`): ``uplift_rate`` × value at stake, where the value at
+stake is the customer's CLV when the CLV models ran and their monetary value otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from analysis.errors import PlaybookError
+
+#: The 11 RFM segments, best first (the conventional listing order; also the value order used by
+#: :mod:`analysis.migration`).
+SEGMENTS: tuple[str, ...] = (
+    "Champions",
+    "Loyal Customers",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About to Sleep",
+    "At Risk",
+    "Cannot Lose Them",
+    "Hibernating",
+    "Lost",
+)
+#: Chinese names of the segments, for bilingual tables and sentences.
+SEGMENT_NAMES_ZH: dict[str, str] = {
+    "Champions": "冠军客户",
+    "Loyal Customers": "忠诚客户",
+    "Potential Loyalist": "潜在忠诚客户",
+    "New Customers": "新客户",
+    "Promising": "有潜力客户",
+    "Need Attention": "需要关注客户",
+    "About to Sleep": "即将沉睡客户",
+    "At Risk": "有流失风险客户",
+    "Cannot Lose Them": "不能失去的客户",
+    "Hibernating": "休眠客户",
+    "Lost": "已流失客户",
+}
+#: Lifecycle stages that may carry an override (see :mod:`analysis.lifecycle`).
+LIFECYCLE_STAGES: tuple[str, ...] = ("new", "active", "dormant", "lost", "reactivated")
+#: Early-warning flags that may carry an override (see :mod:`analysis.churn`).
+WARNING_FLAGS: tuple[str, ...] = ("churn_warning",)
+
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "params" / "playbook.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A text shown to readers, in English and Chinese."""
+
+    en: Annotated[str, Field(min_length=1)]
+    zh: Annotated[str, Field(min_length=1)]
+
+
+class Play(_Model):
+    """One action of the playbook.
+
+    Parameters
+    ----------
+    id : str
+        Machine name (slug) of the action, used for CSV file names and grouping.
+    objective, action, channel, offer : Text
+        Bilingual texts.
+    budget_per_customer : float
+        Spend per targeted customer, in the playbook's currency (>= 0).
+    uplift_rate : float, default=0.0
+        Expected incremental share of the value at stake that the action earns or saves (0–1).
+    """
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
+    objective: Text
+    action: Text
+    channel: Text
+    offer: Text
+    budget_per_customer: Annotated[float, Field(ge=0)]
+    uplift_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+class Playbook(_Model):
+    """A validated playbook; see the module docstring for the file layout."""
+
+    version: int = 1
+    currency: str = "CNY"
+    segments: dict[str, Play]
+    lifecycle: dict[str, Play] = {}
+    warnings: dict[str, Play] = {}
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> Playbook:
+        problems = _key_problems(self.segments, self.lifecycle, self.warnings)
+        seen: dict[str, Play] = {}
+        for play in self.plays():
+            if play.id in seen and seen[play.id] != play:
+                problems.append(f"action id '{play.id}' is used for different plays; give each a unique id")
+            seen.setdefault(play.id, play)
+        if problems:
+            raise ValueError("\n".join(dict.fromkeys(problems)))
+        return self
+
+    def plays(self) -> list[Play]:
+        """Every play, segments first, then lifecycle and warning overrides."""
+        return [*self.segments.values(), *self.lifecycle.values(), *self.warnings.values()]
+
+    def by_id(self) -> dict[str, Play]:
+        """Plays keyed by their action ``id``."""
+        return {p.id: p for p in self.plays()}
+
+
+def _key_problems(segments: Any, lifecycle: Any, warnings: Any) -> list[str]:
+    """Unknown or missing segment/stage/flag names (checked on raw data too, so that every
+    problem is reported at once)."""
+    problems: list[str] = []
+    if isinstance(segments, dict):
+        unknown = [s for s in segments if s not in SEGMENTS]
+        if unknown:
+            problems.append(f"unknown segment(s) {unknown}; valid segments are {list(SEGMENTS)}")
+        missing = [s for s in SEGMENTS if s not in segments]
+        if missing:
+            problems.append(f"segment(s) {missing} have no play; every segment must be covered")
+    if isinstance(lifecycle, dict):
+        bad = [s for s in lifecycle if s not in LIFECYCLE_STAGES]
+        if bad:
+            problems.append(f"unknown lifecycle stage(s) {bad}; valid: {list(LIFECYCLE_STAGES)}")
+    if isinstance(warnings, dict):
+        bad = [s for s in warnings if s not in WARNING_FLAGS]
+        if bad:
+            problems.append(f"unknown warning flag(s) {bad}; valid: {list(WARNING_FLAGS)}")
+    return problems
+
+
+def parse_playbook(data: Any, source: str = "<playbook>") -> Playbook:
+    """Validate an already-parsed playbook mapping.
+
+    Parameters
+    ----------
+    data : Any
+        The mapping read from YAML.
+    source : str, default="<playbook>"
+        Name used in error messages (the file path).
+
+    Returns
+    -------
+    Playbook
+
+    Raises
+    ------
+    PlaybookError
+        Naming ``source``, each offending field or segment, and the fix.
+    """
+    if not isinstance(data, dict):
+        raise PlaybookError(f"{source}: a playbook must be a YAML mapping with a 'segments:' key")
+    known = _key_problems(data.get("segments"), data.get("lifecycle"), data.get("warnings"))
+    lines = [f"  {msg}" for msg in known]
+    try:
+        playbook = Playbook.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field; remove it or check its spelling"
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+            parts = [m for m in msg.split("\n") if m not in known] if not loc else [msg]
+            lines.extend(f"  {loc + ': ' if loc else ''}{m}" for m in parts)
+        raise PlaybookError(f"{source}: invalid playbook:\n" + "\n".join(lines)) from None
+    return playbook
+
+
+def load_playbook(path: str | Path | None = None) -> Playbook:
+    """Read and validate a playbook YAML file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The file; defaults to the kit's ``params/playbook.yaml``.
+
+    Returns
+    -------
+    Playbook
+
+    Raises
+    ------
+    PlaybookError
+        If the file is missing, is not valid YAML, or fails validation (unknown segments or
+        fields, a segment without a play, out-of-range numbers).
+    """
+    path = Path(path) if path is not None else DEFAULT_PLAYBOOK
+    if not path.is_file():
+        raise PlaybookError(f"{path}: playbook file not found; pass an existing YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PlaybookError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+    return parse_playbook(data, source=str(path))

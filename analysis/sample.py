@@ -1,0 +1,179 @@
+"""A deterministic, realistic synthetic transaction log: the kit's embedded default data.
+
+Purchase behaviour follows a buy-till-you-die process, so the CLV models have a known truth:
+
+* customers are acquired uniformly over the period (their first purchase day);
+* while alive, a customer buys at rate λ per week, λ ~ Gamma(shape ``r``, rate ``alpha``);
+* after each purchase the customer drops out for good with probability p, p ~ Beta(``a``, ``b``)
+  (the BG/NBD process of Fader, Hardie & Lee 2005);
+* each purchase occasion's spend is Gamma(shape ``p``, rate ν) with ν ~ Gamma(shape ``q``, rate
+  ``gamma``) per customer (the Gamma-Gamma model of Fader & Hardie 2013), in the log's currency.
+
+An occasion is one order (``SO…`` id) of one to three lines over product lines. Customers have a
+home region, a preferred channel and a sales rep of their region. About 2 % of orders are partly
+returned (a ``C…`` order with a negative amount). With ``dirty=True`` a small share of rows is
+broken on purpose (missing customer ids, unparseable dates, non-numeric and zero amounts, exact
+duplicates) so that cleaning has something to quarantine. The same arguments give the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+#: The true process parameters (time unit: weeks; spend in currency units).
+TRUTH: dict[str, float] = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 4.0, "p": 6.0, "q": 3.5, "gamma": 30.0}
+
+REGIONS = ("North", "South", "East", "West")
+REGION_WEIGHTS = (0.35, 0.25, 0.25, 0.15)
+CHANNELS = ("Online", "Store", "Phone")
+CHANNEL_WEIGHTS = (0.55, 0.35, 0.10)
+PRODUCT_LINES = ("Electronics", "Home", "Apparel", "Beauty", "Grocery")
+PRODUCT_WEIGHTS = (0.15, 0.2, 0.25, 0.15, 0.25)
+MARGIN = {"Electronics": 0.18, "Home": 0.35, "Apparel": 0.45, "Beauty": 0.55, "Grocery": 0.22}
+
+
+def simulate_customers(
+    customers: int, start: dt.date, end: dt.date, seed: int, truth: dict[str, float] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate purchase occasions of ``customers`` customers between ``start`` and ``end``.
+
+    Returns
+    -------
+    occasions : DataFrame
+        One row per purchase occasion: ``customer_idx``, ``day`` (days since ``start``), ``spend``.
+    people : DataFrame
+        One row per customer: ``lam`` (purchases per week while alive), ``p_drop``, ``nu``,
+        ``first_day`` and whether they are still alive at ``end`` (``alive``).
+    """
+    truth = {**TRUTH, **(truth or {})}
+    rng = np.random.default_rng(seed)
+    horizon = (end - start).days + 1
+    n = customers
+    first_day = np.sort(rng.integers(0, max(horizon - 7, 1), size=n))
+    lam = rng.gamma(truth["r"], 1 / truth["alpha"], size=n) / 7.0  # per day
+    p_drop = rng.beta(truth["a"], truth["b"], size=n)
+    nu = rng.gamma(truth["q"], 1 / truth["gamma"], size=n)
+    # purchases after the first before dropping out: K ~ Geometric(p) - 1, capped for safety
+    k = np.minimum(rng.geometric(p_drop) - 1, 400)
+    idx = np.repeat(np.arange(n), k)
+    gaps = rng.exponential(1.0, size=idx.size) / np.maximum(lam[idx], 1e-12)
+    cum = np.cumsum(gaps)
+    offsets = np.concatenate([[0], np.cumsum(k)[:-1]])
+    starts = np.repeat(cum[offsets] - gaps[offsets], k) if idx.size else np.empty(0)
+    times = first_day[idx] + (cum - starts)
+    in_window = times < horizon
+    rep_idx, rep_day = idx[in_window], np.floor(times[in_window]).astype(int)
+    cust = np.concatenate([np.arange(n), rep_idx])
+    day = np.concatenate([first_day, rep_day])
+    spend = rng.gamma(truth["p"], 1 / nu[cust])
+    occasions = pd.DataFrame({"customer_idx": cust, "day": day, "spend": np.round(spend, 2)})
+    occasions = occasions.sort_values(["day", "customer_idx"], kind="stable").reset_index(drop=True)
+    alive = np.ones(n, dtype=bool)
+    n_done = np.bincount(rep_idx, minlength=n)
+    alive &= n_done >= k  # all possible purchases happened within the window → drop-out is not yet known
+    people = pd.DataFrame({"lam_per_week": lam * 7, "p_drop": p_drop, "nu": nu, "first_day": first_day})
+    return occasions, people
+
+
+def generate_transactions(
+    customers: int = 20_000,
+    start: dt.date | str = dt.date(2023, 1, 1),
+    end: dt.date | str = dt.date(2024, 12, 31),
+    seed: int = 42,
+    dirty: bool = True,
+) -> pd.DataFrame:
+    """A raw transaction log in canonical column names, as a shop's export would look.
+
+    Columns: ``order_id``, ``customer_id``, ``order_date`` (``YYYY-MM-DD``), ``region``, ``channel``,
+    ``product_line``, ``sales_rep``, ``quantity``, ``unit_price``, ``amount`` (currency), ``cost``
+    (currency). Dirty rows (``dirty=True``) are text that cleaning must reject, so every column is
+    returned as text, like a CSV export.
+    """
+    start = pd.Timestamp(start).date()
+    end = pd.Timestamp(end).date()
+    rng = np.random.default_rng(seed + 1)
+    occ, _people = simulate_customers(customers, start, end, seed)
+    n = customers
+    region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
+    channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_WEIGHTS)
+    rep = rng.integers(0, 3, size=n)
+    cust_ids = np.array([f"C{100000 + i}" for i in range(n)], dtype=object)
+
+    # split each occasion into 1–3 order lines over product lines
+    n_occ = len(occ)
+    lines = rng.choice([1, 2, 3], size=n_occ, p=[0.6, 0.3, 0.1])
+    occ_idx = np.repeat(np.arange(n_occ), lines)
+    weights = rng.dirichlet(np.ones(3), size=n_occ)
+    line_no = np.arange(occ_idx.size) - np.repeat(np.cumsum(lines) - lines, lines)
+    share = weights[occ_idx, line_no]
+    share = share / np.bincount(occ_idx, weights=share)[occ_idx]
+    amount = np.round(occ["spend"].to_numpy()[occ_idx] * share, 2)
+    amount = np.maximum(amount, 0.5)
+    product = rng.choice(len(PRODUCT_LINES), size=occ_idx.size, p=PRODUCT_WEIGHTS)
+    quantity = rng.choice([1, 1, 1, 2, 2, 3, 4], size=occ_idx.size)
+    unit_price = np.round(amount / quantity, 2)
+    amount = np.round(unit_price * quantity, 2)
+    margin = np.array([MARGIN[p] for p in PRODUCT_LINES])[product]
+    cost = np.round(amount * (1 - margin * rng.uniform(0.8, 1.2, size=amount.size)), 2)
+    cidx = occ["customer_idx"].to_numpy()[occ_idx]
+    day = occ["day"].to_numpy()[occ_idx]
+    dates = (pd.Timestamp(start) + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%d")
+    order_ids = np.array([f"SO{i + 1:07d}" for i in range(n_occ)], dtype=object)[occ_idx]
+    # channel: mostly the customer's own, sometimes another
+    ch = np.where(rng.random(occ_idx.size) < 0.85, channel[cidx], rng.integers(0, len(CHANNELS), occ_idx.size))
+    reg = region[cidx]
+    log = pd.DataFrame(
+        {
+            "order_id": order_ids,
+            "customer_id": cust_ids[cidx],
+            "order_date": np.asarray(dates, dtype=object),
+            "region": np.array(REGIONS, dtype=object)[reg],
+            "channel": np.array(CHANNELS, dtype=object)[ch],
+            "product_line": np.array(PRODUCT_LINES, dtype=object)[product],
+            "sales_rep": np.array([f"{REGIONS[g][0]}-rep{r + 1}" for g, r in zip(reg, rep[cidx], strict=True)], dtype=object),
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "amount": amount,
+            "cost": cost,
+        }
+    )
+
+    # returns: ~2 % of lines come back within 30 days as a C-order with negative quantity/amount
+    ret = log.sample(frac=0.02, random_state=seed + 2).copy()
+    ret_day = pd.to_datetime(ret["order_date"]) + pd.to_timedelta(rng.integers(1, 31, len(ret)), unit="D")
+    ret = ret[ret_day.dt.date.to_numpy() <= end]
+    ret_day = ret_day[ret.index]
+    ret["order_id"] = "C" + ret["order_id"].str[2:]
+    ret["order_date"] = ret_day.dt.strftime("%Y-%m-%d").to_numpy()
+    ret["quantity"] = -ret["quantity"]
+    ret["amount"] = -ret["amount"]
+    ret["cost"] = -ret["cost"]
+    log = pd.concat([log, ret], ignore_index=True)
+    log = log.astype({c: object for c in ("quantity", "unit_price", "amount", "cost")})
+    for col in ("quantity", "unit_price", "amount", "cost"):
+        log[col] = log[col].map(lambda v: f"{v:g}" if isinstance(v, (int, np.integer)) else f"{v:.2f}")
+
+    if dirty:
+        m = len(log)
+        pick = np.random.default_rng(seed + 3)
+        def rows(frac: float) -> np.ndarray:
+            return pick.choice(m, size=max(1, int(m * frac)), replace=False)
+        def put(col: str, frac: float, choices: list[str]) -> None:
+            at = rows(frac)
+            log.loc[at, col] = pick.choice(choices, size=at.size)
+
+        put("customer_id", 0.004, ["", " ", "nan"])
+        put("order_date", 0.002, ["2024-13-45", "not a date", "31/02/2024", ""])
+        put("amount", 0.002, ["n/a", "", "12,3x"])
+        put("amount", 0.001, ["0.00"])
+        big = rows(0.0003)  # a few extreme, but real, orders: flagged as outliers, not dropped
+        log.loc[big, "amount"] = [f"{float(v) * 150:.2f}" if not str(v).startswith("-") else v
+                                  for v in log.loc[big, "amount"]]
+        dup = log.iloc[rows(0.003)]
+        log = pd.concat([log, dup], ignore_index=True)
+    order = pd.to_datetime(log["order_date"], errors="coerce", format="%Y-%m-%d")
+    log = log.assign(_d=order).sort_values(["_d", "order_id"], kind="stable", na_position="first")
+    return log.drop(columns="_d").reset_index(drop=True).astype(str)

@@ -1,0 +1,157 @@
+"""Segment maps on top of RFM scores.
+
+Two schemes are put on every scored customer:
+
+``segment``
+    the common 11-segment map (Champions … Lost). A rule gives inclusive ranges for the R, F and M
+    scores and for ``fm`` = (F + M) / 2. A rule set must cover each of the 125 (R, F, M) score
+    combinations exactly once; :func:`validate_rules` checks that on load and names every
+    combination that falls in no rule or in several, so no customer ever lands in a catch-all.
+``value_class``
+    the Chinese 8-class RFM value model (RFM 八类客户价值模型). Against the mean over the scored
+    customers: R is high when ``recency_days`` < mean, F is high when ``frequency`` > mean and M is
+    high when ``monetary`` > mean (strict inequalities, so a value equal to the mean is low).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import SegmentRuleError
+from analysis.params import SegmentRule
+
+#: The 11 segments, best first; this order is also the value ranking used for migration.
+SEGMENT_ORDER: tuple[str, ...] = (
+    "Champions",
+    "Loyal Customers",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About to Sleep",
+    "Cannot Lose Them",
+    "At Risk",
+    "Hibernating",
+    "Lost",
+)
+
+#: Default rules on the R score and the FM score (mean of F and M). R rows × FM columns:
+#: R=5: New (FM ≤ 1.5) | Potential Loyalist (2–3.5) | Champions (≥ 4);
+#: R=4: Promising | Potential Loyalist | Loyal; R=3: About to Sleep (≤ 2.5) | Need Attention (3–3.5) | Loyal;
+#: R=2: Hibernating (≤ 2.5) | At Risk (3–4) | Cannot Lose Them (≥ 4.5); R=1: Lost | At Risk | Cannot Lose Them.
+DEFAULT_RULES: dict[str, SegmentRule] = {
+    "Champions": SegmentRule(r=(5, 5), fm=(4, 5)),
+    "Loyal Customers": SegmentRule(r=(3, 4), fm=(4, 5)),
+    "Potential Loyalist": SegmentRule(r=(4, 5), fm=(2, 3.5)),
+    "New Customers": SegmentRule(r=(5, 5), fm=(1, 1.5)),
+    "Promising": SegmentRule(r=(4, 4), fm=(1, 1.5)),
+    "Need Attention": SegmentRule(r=(3, 3), fm=(3, 3.5)),
+    "About to Sleep": SegmentRule(r=(3, 3), fm=(1, 2.5)),
+    "Cannot Lose Them": SegmentRule(r=(1, 2), fm=(4.5, 5)),
+    "At Risk": SegmentRule(r=(1, 2), fm=(3, 4)),
+    "Hibernating": SegmentRule(r=(2, 2), fm=(1, 2.5)),
+    "Lost": SegmentRule(r=(1, 1), fm=(1, 2.5)),
+}
+
+#: The 8 value classes: (R high, F high, M high) → (Chinese name, English name), most valuable first.
+VALUE_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
+    (True, True, True): ("重要价值客户", "Important Value"),
+    (True, False, True): ("重要发展客户", "Important Development"),
+    (False, True, True): ("重要保持客户", "Important Retention"),
+    (False, False, True): ("重要挽留客户", "Important Win-back"),
+    (True, True, False): ("一般价值客户", "General Value"),
+    (True, False, False): ("一般发展客户", "General Development"),
+    (False, True, False): ("一般保持客户", "General Retention"),
+    (False, False, False): ("一般挽留客户", "General Win-back"),
+}
+VALUE_CLASS_ORDER: tuple[str, ...] = tuple(zh for zh, _ in VALUE_CLASSES.values())
+VALUE_CLASS_EN: dict[str, str] = {zh: en for zh, en in VALUE_CLASSES.values()}
+
+
+def _matches(rule: SegmentRule, r: int, f: int, m: int) -> bool:
+    fm = (f + m) / 2
+    return (
+        rule.r[0] <= r <= rule.r[1]
+        and rule.f[0] <= f <= rule.f[1]
+        and rule.m[0] <= m <= rule.m[1]
+        and rule.fm[0] <= fm <= rule.fm[1]
+    )
+
+
+def rule_table(rules: Mapping[str, SegmentRule]) -> pd.DataFrame:
+    """Every (R, F, M) combination with the segment the rules give it (validated first)."""
+    validate_rules(rules)
+    rows = []
+    for r, f, m in itertools.product(range(1, 6), repeat=3):
+        seg = next(name for name, rule in rules.items() if _matches(rule, r, f, m))
+        rows.append((r, f, m, seg))
+    return pd.DataFrame(rows, columns=["r_score", "f_score", "m_score", "segment"])
+
+
+def validate_rules(rules: Mapping[str, SegmentRule | dict], origin: str = "segment rules") -> dict[str, SegmentRule]:
+    """Check that ``rules`` cover each (R, F, M) combination exactly once.
+
+    Raises
+    ------
+    SegmentRuleError
+        Naming the uncovered combinations (gaps) and those claimed by several segments (overlaps).
+    """
+    parsed = {name: r if isinstance(r, SegmentRule) else SegmentRule.model_validate(r) for name, r in rules.items()}
+    if not parsed:
+        raise SegmentRuleError(f"{origin}: no segment rules given")
+    gaps: list[str] = []
+    overlaps: list[str] = []
+    for r, f, m in itertools.product(range(1, 6), repeat=3):
+        hits = [name for name, rule in parsed.items() if _matches(rule, r, f, m)]
+        if not hits:
+            gaps.append(f"{r}{f}{m}")
+        elif len(hits) > 1:
+            overlaps.append(f"{r}{f}{m} ({' & '.join(hits)})")
+    if gaps or overlaps:
+        parts = [f"{origin}: every (R, F, M) score combination must belong to exactly one segment."]
+        if gaps:
+            parts.append(f"{len(gaps)} combination(s) in no segment (RFM codes): {', '.join(gaps[:25])}"
+                         + (" …" if len(gaps) > 25 else ""))
+        if overlaps:
+            parts.append(f"{len(overlaps)} combination(s) in several segments: {', '.join(overlaps[:25])}"
+                         + (" …" if len(overlaps) > 25 else ""))
+        parts.append("Fix the r/f/m/fm ranges under rfm.segment_rules in the params.")
+        raise SegmentRuleError("\n".join(parts))
+    return parsed
+
+
+def assign_segments(scores: pd.DataFrame, rules: Mapping[str, SegmentRule] | None = None) -> pd.Series:
+    """The segment of each customer from its ``r_score``, ``f_score`` and ``m_score`` columns."""
+    table = rule_table(rules or DEFAULT_RULES)
+    lookup = dict(zip(zip(table.r_score, table.f_score, table.m_score, strict=True), table.segment, strict=True))
+    keys = zip(scores["r_score"], scores["f_score"], scores["m_score"], strict=True)
+    return pd.Series([lookup[k] for k in keys], index=scores.index, name="segment", dtype=object)
+
+
+def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
+    """The 8-class value model: ``value_class`` (Chinese), ``value_class_en`` and the three flags.
+
+    Means are taken over the customers in ``summary`` (the scored customers of this run).
+    """
+    if summary.empty:
+        return pd.DataFrame(
+            {"r_high": [], "f_high": [], "m_high": [], "value_class": [], "value_class_en": []},
+            index=summary.index,
+        ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
+    r_high = summary["recency_days"] < summary["recency_days"].mean()
+    f_high = summary["frequency"] > summary["frequency"].mean()
+    m_high = summary["monetary"] > summary["monetary"].mean()
+    zh = [VALUE_CLASSES[(bool(r), bool(f), bool(m))][0] for r, f, m in zip(r_high, f_high, m_high, strict=True)]
+    out = pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=summary.index)
+    out["value_class"] = np.array(zh, dtype=object)
+    out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
+    return out
+
+
+def value_class_label(name: str, language: str = "en") -> str:
+    """The label of a value class (given in Chinese) in ``language`` (``en`` or ``zh``)."""
+    return VALUE_CLASS_EN.get(name, name) if language == "en" else name
