@@ -84,7 +84,7 @@ class CleaningParams(_Model):
     cancelled_prefix: str | None = "C"
     drop_duplicates: bool = True
     zero_amount: Literal["quarantine", "keep"] = "quarantine"
-    outlier_mad: Annotated[float, Field(gt=0)] | None = 6.0
+    outlier_mad: Annotated[float, Field(gt=0)] | None = 5.0
     id_strip_float_suffix: bool = True
 
 
@@ -171,6 +171,7 @@ class RunParams(_Model):
     include_all_regions: bool = True
     playbook: str = "playbook.yaml"
     output_dir: str = "../reports"
+    notebooks_dir: str = "../notebooks"
     notebooks: list[str] = Field(
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy"]
     )
@@ -252,6 +253,7 @@ def resolve_paths(params: RunParams, base: Path) -> RunParams:
             "source": source,
             "playbook": _abs(params.playbook),
             "output_dir": _abs(params.output_dir),
+            "notebooks_dir": _abs(params.notebooks_dir),
         }
     )
 

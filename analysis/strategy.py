@@ -153,9 +153,8 @@ def assign_actions(
         has = st.isin(list(playbook.lifecycle)).to_numpy()
         rule = rule.where(~has, "lifecycle:" + st.astype(str))
     flagged = _flags(customers, warnings).to_numpy()
-    if flagged.any():
-        if "churn_warning" in playbook.warnings:
-            rule = rule.where(~flagged, "warning:churn_warning")
+    if flagged.any() and "churn_warning" in playbook.warnings:
+        rule = rule.where(~flagged, "warning:churn_warning")
     out["rule"] = rule
 
     plays: dict[str, Play] = {f"segment:{k}": v for k, v in playbook.segments.items()}

@@ -1,0 +1,243 @@
+"""The ``rfmkit`` command. A thin layer: it parses arguments and calls ``analysis``.
+
+Errors the kit raises on purpose (:class:`analysis.errors.RfmkitError`) are printed as one message,
+without a traceback, and the command exits with status 2 (1 for a batch with failed runs).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from analysis.errors import BatchError, RfmkitError
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BatchError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except RfmkitError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in maps:
+        if "=" not in item:
+            raise click.BadParameter(f"'{item}' is not CANONICAL=YOURS, e.g. customer_id=CustomerID", param_hint="--map")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False),
+                     help="A params YAML whose columns:, source: (sep, header, names) and cleaning: apply."),
+        click.option("--map", "maps", multiple=True, metavar="CANONICAL=YOURS",
+                     help="Map one of your columns onto a canonical name; repeat, e.g. --map customer_id=CustomerID."),
+        click.option("--sep", default=None, help="Field separator of a text file (default ','; '\\s+' for whitespace)."),
+        click.option("--no-header", is_flag=True, help="The text file has no header row (give --names)."),
+        click.option("--names", default=None, help="Comma-separated column names for a file without header."),
+        click.option("--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."),
+        click.option("--query", default=None, help="SQL query, when INPUT is a SQLAlchemy URL (sqlite:///x.db, duckdb:///x.duckdb)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _load_input(input_: str, params_file: str | None, maps: tuple[str, ...], sep: str | None, no_header: bool,
+                names: str | None, date_format: str | None, query: str | None):
+    """Build the source/mapping/cleaning settings from options, read and clean the input."""
+    from analysis.clean import clean_transactions
+    from analysis.io import read_transactions
+    from analysis.params import CleaningParams, SourceParams, load_params
+
+    source_kw: dict[str, Any] = {}
+    columns: dict[str, str] = {}
+    cleaning = CleaningParams()
+    if params_file:
+        p = load_params(params_file, overrides=None) if _has_periods(params_file) else None
+        if p is None:
+            p = _load_partial(params_file)
+        source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample"})
+        columns = dict(p.columns)
+        cleaning = p.cleaning
+    columns.update(_parse_maps(maps))
+    if sep is not None:
+        source_kw["sep"] = sep
+    if no_header:
+        source_kw["header"] = False
+    if names:
+        source_kw["names"] = [n.strip() for n in names.split(",")]
+    if date_format:
+        cleaning = cleaning.model_copy(update={"date_format": date_format})
+    if "://" in input_:
+        source = SourceParams(format="sql", url=input_, query=query, **source_kw)
+    else:
+        source = SourceParams(format="auto", path=input_, **source_kw)
+    raw = read_transactions(source)
+    return clean_transactions(raw, columns, cleaning, origin=input_)
+
+
+def _has_periods(path: str) -> bool:
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return isinstance(data, dict) and "periods" in data
+
+
+def _load_partial(path: str):
+    """A params file without ``periods`` (input settings only) still validates every key."""
+    from analysis.params import load_params
+
+    return load_params(path, overrides={"periods": {"start": "2000-01", "end": "2000-01"}})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="rfmkit")
+def main() -> None:
+    """rfmkit: a transaction log → customer segments, lifetime values, actions and HTML reports.
+
+    \b
+    Typical use:
+      rfmkit sample --out data/sample.csv            # a synthetic log to try things on
+      rfmkit clean data/sample.csv --out out/clean   # clean.parquet, quarantine.csv, quality.json
+      rfmkit score out/clean/clean.parquet --as-of 2024-12-31 --out customers.csv
+      rfmkit run params/monthly.yaml                 # every month × region → reports/index.html
+    """
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .csv or .parquet (chosen by the extension).")
+@click.option("--customers", default=20_000, show_default=True, help="Number of customers.")
+@click.option("--start", default="2023-01-01", show_default=True, help="First day of the log.")
+@click.option("--end", default="2024-12-31", show_default=True, help="Last day of the log.")
+@click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same rows.")
+@click.option("--clean/--dirty", "clean_only", default=False,
+              help="--clean leaves out the deliberately broken rows (default: include them).")
+@_friendly
+def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
+    """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
+    from analysis.io import write_table
+    from analysis.sample import generate_transactions
+
+    df = generate_transactions(customers=customers, start=start, end=end, seed=seed, dirty=not clean_only)
+    write_table(df, out, index=False)
+    click.echo(f"wrote {len(df):,} rows for {customers:,} customers to {out}")
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the outputs.")
+@_input_options
+@_friendly
+def clean(input_: str, out: str, **opts: Any) -> None:
+    """Clean INPUT (CSV, Parquet, Excel file, or SQLAlchemy URL with --query).
+
+    Writes OUT/clean.parquet, OUT/quarantine.csv (every row set aside, as it came in, with its
+    reason), OUT/returns.parquet and OUT/quality.json (rows_in = rows_clean + rows_quarantined).
+    """
+    result = _load_input(input_, **opts)
+    result.write(out)
+    q = result.quality
+    reasons = ", ".join(f"{k} {v:,}" for k, v in q["reasons"].items() if v)
+    click.echo(f"{q['rows_in']:,} rows in: {q['rows_clean']:,} clean, {q['rows_quarantined']:,} quarantined"
+               f"{' (' + reasons + ')' if reasons else ''}; {q['outliers_flagged']:,} outliers flagged. → {out}")
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("--as-of", "as_of", required=True, help="Score as of this day (YYYY-MM-DD, inclusive).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.csv or .parquet to write.")
+@click.option("--lookback-days", type=int, default=None, help="Only purchases in this many days up to --as-of.")
+@_input_options
+@_friendly
+def score(input_: str, as_of: str, out: str, lookback_days: int | None, **opts: Any) -> None:
+    """Score customers of INPUT: recency, frequency, monetary, 1–5 scores, segment and value class.
+
+    INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
+    clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
+    """
+    import pandas as pd
+
+    from analysis.io import write_table
+    from analysis.params import RFMParams
+    from analysis.rfm import score_customers
+
+    params = RFMParams(lookback_days=lookback_days)
+    if opts.get("params_file"):
+        params = _load_partial(opts["params_file"]).rfm.model_copy(update={"lookback_days": lookback_days} if lookback_days else {})
+    tx = None
+    if input_.endswith(".parquet") and "://" not in input_:
+        head = pd.read_parquet(input_)
+        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
+            tx = head
+    if tx is None:
+        result = _load_input(input_, **opts)
+        tx = result.clean
+        q = result.quality
+        click.echo(f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
+                   f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)", err=True)
+    res = score_customers(tx, pd.Timestamp(as_of), params)
+    write_table(res.customers, out)
+    click.echo(f"scored {len(res.customers):,} customers as of {res.as_of.date()} → {out}")
+
+
+@main.command()
+@click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", default=None, help="Only these months: 2024-01, 2024-01..2024-06, or a comma list.")
+@click.option("--region", "regions", multiple=True, help="Only this region (repeat; 'all' = all regions together).")
+@click.option("--jobs", type=int, default=None, help="Runs in parallel (default: params, else the number of cores).")
+@click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@_friendly
+def run(params_file: str, period: str | None, regions: tuple[str, ...], jobs: int | None, force: bool,
+        no_progress: bool) -> None:
+    """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
+
+    Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run.
+    """
+    from analysis.batch import run_batch
+
+    periods = _parse_periods(period) if period else None
+    result = run_batch(params_file, periods=periods, regions=list(regions) or None, jobs=jobs, force=force,
+                       progress=not no_progress)
+    click.echo(result.summary())
+
+
+def _parse_periods(text: str) -> list[str]:
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    out: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                a, b = part.split("..", 1)
+                out += [str(p) for p in pd.period_range(a.strip(), b.strip(), freq="M")]
+            else:
+                out.append(str(pd.Period(part, freq="M")))
+        except ValueError:
+            raise ParamsError(f"--period '{part}' is not a month or range like 2024-01..2024-06") from None
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

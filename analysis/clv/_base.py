@@ -1,0 +1,444 @@
+"""Shared machinery of the maximum-likelihood CLV estimators.
+
+Every model follows the scikit-learn estimator contract: ``__init__`` only stores its keyword
+arguments, ``fit(summary)`` returns ``self`` and learned state ends in ``_``. Fitting
+
+1. validates the summary (raising :class:`SummaryDataError` for data that cannot identify the
+   model),
+2. collapses it to the unique rows of the model's columns with their counts as weights, so a
+   million customers cost what their distinct histories cost,
+3. minimises the mean negative log-likelihood per customer plus ``penalizer * sum(theta**2)``
+   (the L2 penalty of lifetimes, on the natural parameters) over ``log(theta)`` with L-BFGS-B
+   from several starting points, then polishes the best optimum with Newton steps,
+4. computes the observed information matrix (numerical Hessian of the total negative
+   log-likelihood, penalty included, in the natural parameter space) whose inverse gives the
+   standard errors and 95 % Wald intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from analysis.clv.summary import TIME_UNITS
+from analysis.errors import InputError, ModelError, NotFittedError
+
+#: log-parameters are kept within [-_LOG_BOUND, _LOG_BOUND]; an optimum on that box is reported
+#: as unidentified instead of being returned.
+_LOG_BOUND = 16.0
+_Z95 = 1.959963984540054
+
+
+class SummaryDataError(ModelError, InputError):
+    """The summary handed to a model is invalid or cannot identify it (both a ModelError and an
+    InputError, so callers catching either see it)."""
+
+
+def check_is_fitted(model: BaseFitter) -> None:
+    """Raise :class:`~analysis.errors.NotFittedError` unless ``model`` has been fitted."""
+    if not hasattr(model, "params_"):
+        raise NotFittedError(
+            f"this {type(model).__name__} is not fitted yet: call fit(summary) or load saved parameters"
+        )
+
+
+def unique_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct rows of ``frame[columns]`` and, for each original row, the index of its distinct row.
+
+    Returns
+    -------
+    uniques : DataFrame
+        The distinct rows in order of first appearance (default RangeIndex).
+    inverse : ndarray of int
+        ``uniques.iloc[inverse]`` equals ``frame[columns]`` row by row.
+    """
+    sub = frame.loc[:, list(columns)]
+    inverse = sub.groupby(list(columns), sort=False, dropna=False).ngroup().to_numpy()
+    uniques = sub.drop_duplicates().reset_index(drop=True)
+    return uniques, inverse
+
+
+def numerical_hessian(
+    fun: Any, x: np.ndarray, grad: Any | None = None, rel_step: float = 1e-4
+) -> np.ndarray:
+    """Central-difference Hessian of ``fun`` at ``x`` (of ``grad`` when given), symmetrised."""
+    x = np.asarray(x, dtype=float)
+    k = x.size
+    h = rel_step * np.maximum(np.abs(x), 1e-3)
+    hess = np.empty((k, k))
+    if grad is not None:
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h[i]
+            hess[i] = (grad(x + e) - grad(x - e)) / (2 * h[i])
+        return 0.5 * (hess + hess.T)
+    f0 = fun(x)
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = h[i]
+        hess[i, i] = (fun(x + ei) - 2 * f0 + fun(x - ei)) / h[i] ** 2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = h[j]
+            val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
+                4 * h[i] * h[j]
+            )
+            hess[i, j] = hess[j, i] = val
+    return hess
+
+
+class BaseFitter:
+    """Maximum-likelihood estimator base; subclasses define the likelihood.
+
+    Parameters
+    ----------
+    penalizer : float, default=0.0
+        L2 penalty ``penalizer * sum(theta**2)`` added to the mean negative log-likelihood per
+        customer (0 = plain maximum likelihood).
+    n_starts : int, default=3
+        Number of starting points (a model-specific guess, all-ones, then random draws).
+    seed : int, default=0
+        Seed of the random starting points.
+    """
+
+    #: parameter names, in order
+    param_names: ClassVar[tuple[str, ...]] = ()
+    #: summary columns the likelihood uses
+    data_columns: ClassVar[tuple[str, ...]] = ()
+    #: short name used in JSON files
+    model_name: ClassVar[str] = ""
+
+    def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0) -> None:
+        self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.seed = seed
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _validate(self, summary: pd.DataFrame) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _prepare(self, uniques: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {c: uniques[c].to_numpy(dtype=float) for c in self.data_columns}
+
+    def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _grad_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Per-row gradient of the log-likelihood in the natural space, shape (rows, k), or None."""
+        return None
+
+    def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        return np.ones(len(self.param_names))
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        summary: pd.DataFrame,
+        weights: Sequence[float] | np.ndarray | pd.Series | None = None,
+        time_unit: str | None = None,
+    ) -> BaseFitter:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            Per-customer summary (see :func:`analysis.clv.summary.summary_from_transactions`).
+        weights : array-like, optional
+            Number of customers each row stands for (default 1 per row).
+        time_unit : {'D', 'W', 'M'}, optional
+            Unit of the summary's times; defaults to ``summary.attrs['time_unit']``.
+
+        Returns
+        -------
+        self
+        """
+        unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
+        if unit not in TIME_UNITS:
+            raise InputError(
+                f"time unit of the summary is {unit!r}: pass time_unit='D', 'W' or 'M' to fit() "
+                "or build the summary with summary_from_transactions"
+            )
+        penalizer = float(self.penalizer)
+        if not (penalizer >= 0 and math.isfinite(penalizer)):
+            raise InputError(f"penalizer must be a finite number >= 0, got {self.penalizer!r}")
+        frame = summary.loc[:, list(self.data_columns)].copy()
+        if weights is None:
+            frame["_w"] = 1.0
+        else:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise SummaryDataError("weights must be one finite non-negative number per summary row")
+            frame["_w"] = w
+        frame = self._validate(frame)
+        grouped = frame.groupby(list(self.data_columns), sort=False)["_w"].sum()
+        grouped = grouped[grouped > 0]
+        uniques = grouped.index.to_frame(index=False)
+        w = grouped.to_numpy(dtype=float)
+        data = self._prepare(uniques)
+        n = float(w.sum())
+        theta = self._optimise(data, w, n, penalizer)
+        self._finish(theta, data, w, n, penalizer, unit)
+        return self
+
+    def _objective(self, data, w, n, penalizer):  # noqa: ANN001, ANN202
+        def nll_mean(u: np.ndarray) -> float:
+            theta = np.exp(u)
+            ll = self._loglik_rows(theta, data)
+            val = -float(np.dot(w, ll)) / n + penalizer * float(np.sum(theta**2))
+            return val if math.isfinite(val) else 1e300
+
+        def grad_mean(u: np.ndarray) -> np.ndarray:
+            theta = np.exp(u)
+            g = self._grad_rows(theta, data)
+            if g is None:
+                return _central_grad(nll_mean, u)
+            gn = -(w @ g) / n + 2 * penalizer * theta
+            out = gn * theta
+            return np.where(np.isfinite(out), out, 0.0)
+
+        return nll_mean, grad_mean
+
+    def _optimise(self, data, w, n, penalizer) -> np.ndarray:  # noqa: ANN001
+        nll, grad = self._objective(data, w, n, penalizer)
+        k = len(self.param_names)
+        rng = np.random.default_rng(self.seed)
+        starts = [np.log(np.clip(self._initial_guess(data, w), 1e-4, 1e4)), np.zeros(k)]
+        while len(starts) < max(int(self.n_starts), 1):
+            starts.append(rng.normal(0.0, 1.0, size=k))
+        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
+        best = None
+        with np.errstate(all="ignore"):
+            for u0 in starts[: max(int(self.n_starts), 1)]:
+                res = optimize.minimize(nll, u0, jac=grad, method="L-BFGS-B", bounds=bounds,
+                                        options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7})
+                if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
+                    best = res
+            if best is None or not math.isfinite(best.fun) or best.fun >= 1e299:
+                raise ModelError(
+                    f"{type(self).__name__}: the log-likelihood is not finite at any starting point; "
+                    "check the summary (frequency, t_x, T in the same time unit)"
+                )
+            u = self._polish(best.x, nll, grad)
+        at_bound = np.abs(u) > _LOG_BOUND - 0.5
+        if np.any(at_bound):
+            names = [f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b]
+            raise ModelError(
+                f"{type(self).__name__}: parameter(s) {', '.join(names)} ran to the edge of the parameter "
+                "space, so the data cannot identify the model; use more data or a penalizer > 0 "
+                "(e.g. penalizer=0.001)"
+            )
+        return np.exp(u)
+
+    def _polish(self, u: np.ndarray, nll: Any, grad: Any) -> np.ndarray:
+        """A few damped Newton steps in log space from the L-BFGS-B optimum."""
+        f = nll(u)
+        for _ in range(8):
+            g = grad(u)
+            if np.max(np.abs(g)) < 1e-10:
+                break
+            try:
+                hess = numerical_hessian(nll, u, grad=grad, rel_step=1e-5)
+                step = np.linalg.solve(hess, g)
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            improved = False
+            for damp in (1.0, 0.5, 0.25, 0.1):
+                cand = np.clip(u - damp * step, -_LOG_BOUND, _LOG_BOUND)
+                fc = nll(cand)
+                if fc <= f:
+                    u, f, improved = cand, fc, True
+                    break
+            if not improved:
+                break
+        return u
+
+    def _finish(self, theta, data, w, n, penalizer, unit) -> None:  # noqa: ANN001
+        names = list(self.param_names)
+
+        def total_nll(t: np.ndarray) -> float:
+            return -float(np.dot(w, self._loglik_rows(t, data))) + n * penalizer * float(np.sum(t**2))
+
+        def total_grad(t: np.ndarray) -> np.ndarray:
+            g = self._grad_rows(t, data)
+            return -(w @ g) + 2 * n * penalizer * t
+
+        use_grad = self._grad_rows(theta, data) is not None
+        with np.errstate(all="ignore"):
+            ll = float(np.dot(w, self._loglik_rows(theta, data)))
+            hess = numerical_hessian(total_nll, theta, grad=total_grad if use_grad else None)
+        if not math.isfinite(ll) or not np.all(np.isfinite(theta)):
+            raise ModelError(f"{type(self).__name__}: the fit ended at a non-finite log-likelihood")
+        try:
+            np.linalg.cholesky(hess)
+            cov = np.linalg.inv(hess)
+        except np.linalg.LinAlgError:
+            raise ModelError(
+                f"{type(self).__name__}: the observed information matrix at the optimum "
+                f"({dict(zip(names, np.round(theta, 4), strict=True))}) is not positive definite, so the "
+                "data cannot identify the model; use more data or a penalizer > 0"
+            ) from None
+        se = np.sqrt(np.diag(cov))
+        if not np.all(np.isfinite(se)):
+            raise ModelError(f"{type(self).__name__}: standard errors are not finite; use a penalizer > 0")
+        self.params_ = pd.Series(theta, index=names, name="estimate", dtype=float)
+        self.standard_errors_ = pd.Series(se, index=names, name="standard_error")
+        self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+        self.log_likelihood_ = ll
+        self.n_customers_ = n
+        self.n_unique_ = len(w)
+        self.time_unit_ = unit
+        self.penalizer_ = penalizer
+        self._set_confidence_intervals()
+
+    def _set_confidence_intervals(self) -> None:
+        self.confidence_intervals_ = pd.DataFrame(
+            {"lower 95%": self.params_ - _Z95 * self.standard_errors_,
+             "upper 95%": self.params_ + _Z95 * self.standard_errors_}
+        )
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> pd.DataFrame:
+        """Parameter table: estimate, standard error and 95 % Wald interval per parameter."""
+        check_is_fitted(self)
+        out = pd.concat([self.params_, self.standard_errors_, self.confidence_intervals_], axis=1)
+        out.index.name = "parameter"
+        out.attrs.update(log_likelihood=self.log_likelihood_, time_unit=self.time_unit_,
+                         n_customers=self.n_customers_)
+        return out
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            p = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({p}, time_unit={self.time_unit_!r})"
+        return f"{type(self).__name__}(penalizer={self.penalizer!r}, n_starts={self.n_starts!r})"
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted state as plain JSON-able data (no pickles)."""
+        check_is_fitted(self)
+        return {
+            "model": self.model_name,
+            "time_unit": self.time_unit_,
+            "params": {k: float(v) for k, v in self.params_.items()},
+            "log_likelihood": self.log_likelihood_,
+            "standard_errors": {k: float(v) for k, v in self.standard_errors_.items()},
+            "covariance": self.covariance_.to_numpy().tolist(),
+            "n_customers": self.n_customers_,
+            "penalizer": self.penalizer_,
+            **self._extra_state(),
+        }
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        return None
+
+    def to_json(self, path: str | None = None) -> str:
+        """Serialise the fitted parameters (and time unit) to JSON; also write ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+        return text
+
+    save = to_json
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> BaseFitter:
+        """Rebuild a fitted model from :meth:`to_dict` output."""
+        if state.get("model") != cls.model_name:
+            raise InputError(f"saved model is {state.get('model')!r}, not {cls.model_name!r}")
+        try:
+            params = [float(state["params"][p]) for p in cls.param_names]
+            se = [float(state["standard_errors"][p]) for p in cls.param_names]
+            unit = state["time_unit"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"saved {cls.model_name} parameters are incomplete: {exc}") from None
+        if unit not in TIME_UNITS:
+            raise InputError(f"saved time_unit {unit!r} is not one of {sorted(TIME_UNITS)}")
+        model = cls(penalizer=state.get("penalizer", 0.0))
+        names = list(cls.param_names)
+        model.params_ = pd.Series(params, index=names, name="estimate", dtype=float)
+        model.standard_errors_ = pd.Series(se, index=names, name="standard_error")
+        cov = state.get("covariance")
+        model.covariance_ = pd.DataFrame(
+            np.asarray(cov, dtype=float) if cov is not None else np.diag(np.square(se)),
+            index=names, columns=names,
+        )
+        model.log_likelihood_ = float(state.get("log_likelihood", float("nan")))
+        model.n_customers_ = float(state.get("n_customers", float("nan")))
+        model.n_unique_ = None
+        model.time_unit_ = unit
+        model.penalizer_ = float(state.get("penalizer", 0.0))
+        model._set_confidence_intervals()
+        model._load_extra_state(state)
+        return model
+
+    @classmethod
+    def from_json(cls, text_or_path: str) -> BaseFitter:
+        """Load a model saved with :meth:`to_json` (a JSON string or a file path)."""
+        text = text_or_path
+        if not text_or_path.lstrip().startswith("{"):
+            with open(text_or_path, encoding="utf-8") as fh:
+                text = fh.read()
+        return cls.from_dict(json.loads(text))
+
+    load = from_json
+
+
+def _central_grad(fun: Any, u: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    g = np.empty_like(u)
+    for i in range(u.size):
+        e = np.zeros_like(u)
+        e[i] = step
+        g[i] = (fun(u + e) - fun(u - e)) / (2 * step)
+    return g
+
+
+def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Checks shared by BG/NBD, MBG/NBD and Pareto/NBD: valid x, t_x, T and identifiability."""
+    x = frame["frequency"].to_numpy(dtype=float)
+    tx = frame["t_x"].to_numpy(dtype=float)
+    T = frame["T"].to_numpy(dtype=float)
+    w = frame["_w"].to_numpy(dtype=float)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(tx)) and np.all(np.isfinite(T))):
+        raise SummaryDataError(f"{model}: frequency, t_x and T must be finite numbers (found NaN or inf)")
+    if np.any(x < 0) or np.any(x != np.round(x)):
+        raise SummaryDataError(f"{model}: frequency must be a non-negative whole number of repeat purchases")
+    if np.any(tx < 0) or np.any(T < 0):
+        raise SummaryDataError(f"{model}: t_x and T must be >= 0")
+    bad = tx > T * (1 + 1e-9) + 1e-12
+    if np.any(bad):
+        ids = list(frame.index[bad][:5])
+        raise SummaryDataError(
+            f"{model}: t_x > T for {int(bad.sum())} customer(s) (e.g. {ids}); the last purchase cannot be "
+            "after the calibration end: rebuild the summary with summary_from_transactions"
+        )
+    if np.any((x > 0) & (tx <= 0)):
+        raise SummaryDataError(f"{model}: customers with repeat purchases must have t_x > 0")
+    if np.any((x == 0) & (tx != 0)):
+        raise SummaryDataError(f"{model}: customers without repeat purchases must have t_x = 0")
+    live = w > 0
+    n = w[live].sum()
+    if live.sum() < 2 or n < 2:
+        raise SummaryDataError(f"{model}: at least two customers are needed to fit the model (got {n:g})")
+    if not np.any(x[live] > 0):
+        raise SummaryDataError(
+            f"{model}: no customer has a repeat purchase in the calibration period, so purchase and "
+            "drop-out rates cannot be identified; choose a later calibration end or more data"
+        )
+    if np.all(T[live] == 0):
+        raise SummaryDataError(
+            f"{model}: every customer has T = 0 (first purchase on the calibration end), nothing is observed"
+        )
+    frame["frequency"] = x
+    return frame

@@ -1,0 +1,153 @@
+"""Predictions shared by the transaction models (BG/NBD, MBG/NBD, Pareto/NBD).
+
+Each model supplies two vectorised pieces:
+
+* ``_p_alive(theta, x, t_x, T)``: probability that a customer with history (x, t_x, T) is
+  still active at T;
+* ``_expected_if_alive(theta, x, T, t)``: expected number of purchases in (T, T + t] given that
+  the customer is active at T. For all three models this depends on (x, T) only, so it is
+  evaluated once per distinct (x, T) pair and the conditional expectation is the product
+  ``p_alive * expected_if_alive``.
+
+Every time (t_x, T, t, horizons) is in the model's ``time_unit_``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.clv._base import BaseFitter, SummaryDataError, check_is_fitted, unique_rows
+from analysis.errors import InputError, ModelError
+
+
+def _summary_arrays(summary: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("frequency", "t_x", "T") if c not in summary.columns]
+    if missing:
+        raise InputError(f"summary lacks column(s) {missing}; build it with summary_from_transactions")
+    frame = summary.loc[:, ["frequency", "t_x", "T"]].astype(float)
+    if not np.all(np.isfinite(frame.to_numpy())):
+        raise SummaryDataError("frequency, t_x and T must be finite to predict")
+    if (frame["t_x"] > frame["T"] * (1 + 1e-9) + 1e-12).any():
+        raise SummaryDataError("t_x > T for some customers: rebuild the summary")
+    return frame
+
+
+def discount_weights(horizon: float, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Period end times and discount factors of a CLV horizon.
+
+    Periods are whole time units: period k covers (k-1, k] (the last one ends at ``horizon``) and
+    its purchases are discounted by ``(1 + discount_rate) ** -t_k`` with ``t_k = min(k, horizon)``.
+
+    Returns
+    -------
+    ends : ndarray
+        ``t_k`` for k = 1 .. ceil(horizon).
+    factors : ndarray
+        Discount factors of the periods.
+    """
+    if not (math.isfinite(horizon) and horizon > 0):
+        raise InputError(f"horizon must be a positive number of time units, got {horizon!r}")
+    if not (math.isfinite(discount_rate) and discount_rate > -1):
+        raise InputError(f"discount_rate must be > -1 (per time unit), got {discount_rate!r}")
+    k = np.arange(1, math.ceil(horizon - 1e-12) + 1, dtype=float)
+    ends = np.minimum(k, horizon)
+    return ends, (1.0 + discount_rate) ** -ends
+
+
+class TransactionModel(BaseFitter):
+    """Base of the purchase-count models; adds the per-customer predictions."""
+
+    data_columns = ("frequency", "t_x", "T")
+
+    # hooks ---------------------------------------------------------------------------
+    def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # public predictions -----------------------------------------------------------------
+    def _theta(self) -> np.ndarray:
+        check_is_fitted(self)
+        return self.params_.to_numpy(dtype=float)
+
+    def conditional_probability_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """P(customer still active at T | x, t_x, T), per customer (index of ``summary``)."""
+        theta = self._theta()
+        frame = _summary_arrays(summary)
+        uniq, inv = unique_rows(frame, ["frequency", "t_x", "T"])
+        with np.errstate(all="ignore"):
+            p = self._p_alive(theta, uniq["frequency"].to_numpy(), uniq["t_x"].to_numpy(), uniq["T"].to_numpy())
+        return self._checked(pd.Series(p[inv], index=summary.index, name="p_alive"), "p_alive")
+
+    def _if_alive_matrix(self, frame: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E[purchases in (T, T+t] | alive] for each distinct (x, T) and each t: (values, inverse)."""
+        theta = self._theta()
+        uniq, inv = unique_rows(frame, ["frequency", "T"])
+        x = uniq["frequency"].to_numpy()[:, None]
+        T = uniq["T"].to_numpy()[:, None]
+        t = np.asarray(times, dtype=float)[None, :]
+        xb, Tb, tb = np.broadcast_arrays(x, T, t)
+        with np.errstate(all="ignore"):
+            vals = self._expected_if_alive(theta, xb.ravel(), Tb.ravel(), tb.ravel()).reshape(xb.shape)
+        return vals, inv
+
+    def conditional_expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
+        """Expected number of purchases in the next ``t`` time units, per customer.
+
+        Parameters
+        ----------
+        t : float
+            Length of the future period, in ``time_unit_``.
+        summary : DataFrame
+            Columns ``frequency``, ``t_x``, ``T`` (in ``time_unit_``).
+        """
+        if not (math.isfinite(t) and t >= 0):
+            raise InputError(f"t must be a finite number of time units >= 0, got {t!r}")
+        frame = _summary_arrays(summary)
+        p = self.conditional_probability_alive(summary).to_numpy()
+        vals, inv = self._if_alive_matrix(frame, np.array([float(t)]))
+        out = pd.Series(p * vals[inv, 0], index=summary.index, name="expected_purchases")
+        return self._checked(out, "expected purchases")
+
+    def discounted_expected_purchases(
+        self, summary: pd.DataFrame, horizon: float, discount_rate: float = 0.0
+    ) -> pd.Series:
+        """Discounted expected purchases over ``horizon`` units (see :func:`discount_weights`).
+
+        Sum over periods k of (E[Y(t_k)] - E[Y(t_{k-1})]) * (1 + discount_rate) ** -t_k, where
+        E[Y(t)] is :meth:`conditional_expected_purchases`; ``discount_rate`` is per time unit.
+        """
+        ends, factors = discount_weights(float(horizon), float(discount_rate))
+        frame = _summary_arrays(summary)
+        p = self.conditional_probability_alive(summary).to_numpy()
+        vals, inv = self._if_alive_matrix(frame, ends)
+        incr = np.diff(np.concatenate([np.zeros((vals.shape[0], 1)), vals], axis=1), axis=1)
+        disc = incr @ factors
+        out = pd.Series(p * disc[inv], index=summary.index, name="discounted_purchases")
+        return self._checked(out, "discounted expected purchases")
+
+    def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray | float:
+        """Unconditional E[X(t)]: expected repeat purchases of a new customer in t units after the first."""
+        theta = self._theta()
+        tt = np.atleast_1d(np.asarray(t, dtype=float))
+        if np.any(~np.isfinite(tt)) or np.any(tt < 0):
+            raise InputError("t must be finite and >= 0")
+        zero = np.zeros_like(tt)
+        with np.errstate(all="ignore"):
+            val = self._p_alive(theta, zero, zero, zero) * self._expected_if_alive(theta, zero, zero, tt)
+        if not np.all(np.isfinite(val)):
+            raise ModelError(f"{type(self).__name__}: expected purchases are not finite for these parameters")
+        return float(val[0]) if np.ndim(t) == 0 else val
+
+    def _checked(self, series: pd.Series, what: str) -> pd.Series:
+        bad = ~np.isfinite(series.to_numpy()) | (series.to_numpy() < -1e-12)
+        if bad.any():
+            raise ModelError(
+                f"{type(self).__name__}: {what} is not finite or negative for {int(bad.sum())} customer(s) "
+                f"(e.g. {list(series.index[bad][:5])}); the parameters may be extreme: refit with a penalizer"
+            )
+        return series.clip(lower=0.0)

@@ -1,0 +1,262 @@
+"""Customer lifecycle stage at a date (``as_of``): new, active, dormant, lost, reactivated.
+
+All definitions live here.
+
+Inputs
+    Clean transactions (``customer_id``, ``order_date``). Only purchases on or before the day of
+    ``as_of`` count; time of day is ignored (dates are normalised to midnight). A *purchase day*
+    is a distinct (customer, calendar day) with at least one purchase line.
+Period
+    The period ending at ``as_of`` is ``(period_start, as_of]`` in days: a purchase on
+    ``period_start`` itself belongs to the previous period.
+Recency, usual gap
+    ``recency_days`` = whole days from the last purchase day to ``as_of``. ``usual_gap_days`` =
+    median of the gaps (days) between consecutive purchase days; undefined (NaN) with fewer than
+    2 purchase days.
+Stages, first match wins
+    1. ``new``: first purchase day falls inside the period.
+    2. ``lost``: ``recency_days > lost_days``, or (with a usual gap)
+       ``recency_days > lost_multiple × usual_gap_days``, or ``p_alive < lost_p_alive`` when P(alive)
+       from the CLV models is given.
+    3. ``dormant``: ``recency_days > dormant_multiple × usual_gap_days``, or, with fewer than 2
+       purchase days, ``recency_days > dormant_days``.
+    4. ``reactivated``: bought in the period and was ``dormant`` or ``lost`` at the previous
+       period's end (``period_start``), judged by these same rules on the period of the same length
+       before it (P(alive) is not used for the previous stage).
+    5. ``active``: everyone else.
+
+Customers with no purchase on or before ``as_of`` have no stage (they are not in the result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, ParamsError
+
+STAGES: tuple[str, ...] = ("new", "active", "reactivated", "dormant", "lost")
+
+
+def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("customer_id", "order_date") if c not in transactions.columns]
+    if missing:
+        raise InputError(
+            f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.clean"
+        )
+    days = pd.DataFrame(
+        {
+            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
+            "day": pd.to_datetime(transactions["order_date"]).dt.normalize().to_numpy(),
+        }
+    )
+    return days.drop_duplicates().sort_values(["customer_id", "day"], ignore_index=True)
+
+
+def _check(
+    dormant_multiple: float, dormant_days: int, lost_multiple: float, lost_days: int, lost_p_alive: float
+) -> None:
+    if not 0 < dormant_multiple <= lost_multiple:
+        raise ParamsError(
+            f"lifecycle: need 0 < dormant_multiple <= lost_multiple, got {dormant_multiple}, {lost_multiple}"
+        )
+    if not 0 < dormant_days <= lost_days:
+        raise ParamsError(f"lifecycle: need 0 < dormant_days <= lost_days, got {dormant_days}, {lost_days}")
+    if not 0 <= lost_p_alive <= 1:
+        raise ParamsError(f"lifecycle: lost_p_alive must be in [0, 1], got {lost_p_alive}")
+
+
+def _raw_stage(
+    days: pd.DataFrame,
+    as_of: pd.Timestamp,
+    start: pd.Timestamp,
+    *,
+    dormant_multiple: float,
+    dormant_days: int,
+    lost_multiple: float,
+    lost_days: int,
+    lost_p_alive: float,
+    p_alive: pd.Series | None,
+) -> pd.DataFrame:
+    """Per-customer facts and the stage ignoring reactivation (``active`` stands for 'not flagged')."""
+    d = days[days["day"] <= as_of]
+    g = d.groupby("customer_id", sort=True)["day"]
+    gaps = d["day"].diff().dt.days.where(d["customer_id"].eq(d["customer_id"].shift()))
+    out = pd.DataFrame(
+        {
+            "first_purchase": g.min(),
+            "last_purchase": g.max(),
+            "purchase_days": g.size(),
+            "usual_gap_days": gaps.groupby(d["customer_id"]).median(),
+        }
+    )
+    out.index.name = "customer_id"
+    out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype(int)
+    rec, gap = out["recency_days"], out["usual_gap_days"]
+    has_gap = out["purchase_days"] >= 2
+    lost = (rec > lost_days) | (has_gap & (rec > lost_multiple * gap))
+    if p_alive is not None:
+        pa = p_alive.reindex(out.index).astype(float)
+        lost |= pa < lost_p_alive
+    dormant = np.where(has_gap, rec > dormant_multiple * gap, rec > dormant_days)
+    out["bought_in_period"] = out["last_purchase"] > start
+    stage = np.select([out["first_purchase"] > start, lost, dormant], ["new", "lost", "dormant"], "active")
+    out["stage"] = stage
+    return out
+
+
+def lifecycle_stages(
+    transactions: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    period_start: str | pd.Timestamp | None = None,
+    *,
+    period_days: int = 90,
+    dormant_multiple: float = 2.0,
+    dormant_days: int = 180,
+    lost_multiple: float = 4.0,
+    lost_days: int = 365,
+    lost_p_alive: float = 0.2,
+    p_alive: pd.Series | None = None,
+    previous: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Lifecycle stage of every customer at ``as_of``.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Clean transactions with ``customer_id`` and ``order_date``.
+    as_of : str or Timestamp
+        End of the period (inclusive, whole days).
+    period_start : str or Timestamp, optional
+        Start of the period (exclusive); defaults to ``as_of - period_days``.
+    period_days : int, default=90
+        Period length in days when ``period_start`` is not given.
+    dormant_multiple : float, default=2.0
+        Dormant when recency exceeds this many usual gaps (customers with >= 2 purchase days).
+    dormant_days : int, default=180
+        Dormant when recency exceeds this many days (customers with < 2 purchase days).
+    lost_multiple : float, default=4.0
+        Lost when recency exceeds this many usual gaps.
+    lost_days : int, default=365
+        Lost when recency exceeds this many days (anyone).
+    lost_p_alive : float, default=0.2
+        Lost when ``p_alive`` is below this (only when ``p_alive`` is given).
+    p_alive : Series, optional
+        P(alive) at ``as_of`` per customer (index ``customer_id``), from the CLV models.
+    previous : Series, optional
+        Stage per customer at ``period_start``; computed with the same rules when omitted.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id``; columns ``first_purchase``, ``last_purchase`` (Timestamp, day),
+        ``purchase_days`` (int), ``usual_gap_days`` (float, NaN with < 2 purchase days),
+        ``recency_days`` (int), ``bought_in_period`` (bool), ``previous_stage`` (str or NaN) and
+        ``stage`` (one of :data:`STAGES`). See the module docstring for the definitions.
+    """
+    _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)
+    as_of = pd.Timestamp(as_of).normalize()
+    start = (
+        pd.Timestamp(period_start).normalize()
+        if period_start is not None
+        else as_of - pd.Timedelta(days=period_days)
+    )
+    if start >= as_of:
+        raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
+    rules = {
+        "dormant_multiple": dormant_multiple,
+        "dormant_days": dormant_days,
+        "lost_multiple": lost_multiple,
+        "lost_days": lost_days,
+        "lost_p_alive": lost_p_alive,
+    }
+    days = _purchase_days(transactions)
+    cur = _raw_stage(days, as_of, start, p_alive=p_alive, **rules)
+    if previous is None:
+        prev_start = start - (as_of - start)
+        previous = _raw_stage(days, start, prev_start, p_alive=None, **rules)["stage"]
+    prev = previous.reindex(cur.index)
+    cur["previous_stage"] = prev
+    react = (cur["stage"] == "active") & cur["bought_in_period"] & prev.isin(["dormant", "lost"])
+    cur.loc[react, "stage"] = "reactivated"
+    cols = [
+        "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
+        "bought_in_period", "previous_stage", "stage",
+    ]  # fmt: skip
+    return cur[cols]
+
+
+def lifecycle_over_periods(
+    transactions: pd.DataFrame,
+    period_ends: Sequence[str | pd.Timestamp],
+    *,
+    first_period_start: str | pd.Timestamp | None = None,
+    **rules: float,
+) -> pd.DataFrame:
+    """Lifecycle stage of every customer at each of a sequence of period ends.
+
+    Period *i* is ``(period_ends[i-1], period_ends[i]]``; the first period starts at
+    ``first_period_start`` (default: one period length, ``period_ends[1] - period_ends[0]``, before
+    ``period_ends[0]``). Reactivation at period *i* uses the stage found at period *i − 1*.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Clean transactions with ``customer_id`` and ``order_date``.
+    period_ends : sequence of str or Timestamp
+        Increasing period ends (inclusive days).
+    first_period_start : str or Timestamp, optional
+        Required when only one period end is given.
+    **rules
+        ``dormant_multiple``, ``dormant_days``, ``lost_multiple``, ``lost_days`` as in
+        :func:`lifecycle_stages`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id``; one column per period end (Timestamp) holding the stage, NaN before
+        the customer's first purchase.
+    """
+    ends = [pd.Timestamp(e).normalize() for e in period_ends]
+    if not ends or any(b <= a for a, b in pairwise(ends)):
+        raise ParamsError(f"lifecycle: period_ends must be a non-empty increasing sequence, got {ends}")
+    if first_period_start is None:
+        if len(ends) < 2:
+            raise ParamsError("lifecycle: give first_period_start when there is only one period end")
+        start = ends[0] - (ends[1] - ends[0])
+    else:
+        start = pd.Timestamp(first_period_start).normalize()
+    unknown = set(rules) - {"dormant_multiple", "dormant_days", "lost_multiple", "lost_days"}
+    if unknown:
+        raise ParamsError(f"lifecycle: unknown rule(s) {sorted(unknown)}")
+    cols: dict[pd.Timestamp, pd.Series] = {}
+    previous: pd.Series | None = None
+    for end in ends:
+        res = lifecycle_stages(transactions, end, start, previous=previous, **rules)
+        cols[end] = res["stage"]
+        previous, start = res["stage"], end
+    wide = pd.DataFrame(cols)
+    wide.index.name = "customer_id"
+    wide.columns.name = "period_end"
+    return wide
+
+
+def stage_counts(stages_wide: pd.DataFrame) -> pd.DataFrame:
+    """Customers per stage (rows, in :data:`STAGES` order) and period end (columns).
+
+    Parameters
+    ----------
+    stages_wide : DataFrame
+        Output of :func:`lifecycle_over_periods`.
+
+    Returns
+    -------
+    DataFrame of int
+    """
+    counts = {c: stages_wide[c].value_counts() for c in stages_wide.columns}
+    t = pd.DataFrame(counts).reindex(list(STAGES)).fillna(0).astype(int)
+    t.index.name = "stage"
+    return t

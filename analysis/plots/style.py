@@ -1,0 +1,41 @@
+"""One look for every chart in the reports, with CJK glyphs for Chinese labels."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei", "Source Han Sans SC",
+             "SimHei", "Microsoft YaHei", "AR PL UMing CN")
+
+
+def cjk_font() -> str | None:
+    """The name of an installed font with Chinese glyphs, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def use_report_style(language: str = "en") -> None:
+    """Seaborn's clean theme, compact figures sized for e-mail, and a CJK font when one is installed."""
+    sns.set_theme(style="whitegrid", context="notebook", palette="deep")
+    fonts = ["DejaVu Sans"]
+    cjk = cjk_font()
+    if cjk:
+        fonts = [cjk, *fonts] if language == "zh" else [*fonts, cjk]
+    plt.rcParams.update(
+        {
+            "figure.figsize": (8, 4),
+            "figure.dpi": 80,
+            "savefig.dpi": 80,
+            "font.family": "sans-serif",
+            "font.sans-serif": fonts,
+            "axes.unicode_minus": False,
+            "axes.titleweight": "bold",
+            "svg.hashsalt": "rfmkit",
+        }
+    )

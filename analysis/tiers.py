@@ -1,0 +1,166 @@
+"""ABC tiers by cumulative revenue share (Pareto classes).
+
+Definition
+----------
+1. Sort customers by value (``monetary``, currency) descending; ties are broken by ``customer_id``
+   ascending, so the result does not depend on the input order.
+2. For each customer compute ``share_before``: the revenue of every customer ranked above them
+   divided by total revenue (0 for the first customer).
+3. A customer is **A** if ``share_before < a`` (default 0.80), else **B** if ``share_before < b``
+   (default 0.95, i.e. A plus the next 15 %), else **C**.
+
+So the customer whose revenue *crosses* the 80 % line is A, and a customer starting exactly at
+80 % is B. Shares are rounded to 12 decimals before comparing, so sums such as 0.5 + 0.3 land
+exactly on 0.8. Customers with zero value are always C (they add nothing to revenue).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, ParamsError
+
+ABC_CLASSES: tuple[str, ...] = ("A", "B", "C")
+
+
+def _check_thresholds(thresholds: tuple[float, float]) -> tuple[float, float]:
+    if len(thresholds) != 2:
+        raise ParamsError(f"abc thresholds must be two cumulative shares (a, b), got {thresholds!r}")
+    a, b = (float(t) for t in thresholds)
+    if not 0 < a <= b <= 1:
+        raise ParamsError(
+            f"abc thresholds must satisfy 0 < a <= b <= 1 (cumulative revenue shares), got ({a}, {b});"
+            " e.g. (0.80, 0.95)"
+        )
+    return a, b
+
+
+def abc_classes(
+    customers: pd.DataFrame | pd.Series,
+    thresholds: tuple[float, float] = (0.80, 0.95),
+    *,
+    column: str = "monetary",
+) -> pd.DataFrame:
+    """Assign each customer to tier A, B or C by cumulative revenue share.
+
+    Parameters
+    ----------
+    customers : DataFrame or Series
+        Customer frame (index ``customer_id``) with ``column``, or a Series of values.
+    thresholds : tuple of float, default=(0.80, 0.95)
+        Cumulative revenue shares (0–1) closing tiers A and B; see the module docstring.
+    column : str, default="monetary"
+        Value column (currency), e.g. ``monetary`` or ``clv``.
+
+    Returns
+    -------
+    DataFrame
+        Same index and order as the input; columns ``value`` (currency), ``rank`` (1 = highest),
+        ``share`` (of total revenue), ``share_before``, ``cum_share`` (including the customer)
+        and ``abc_class`` ("A", "B" or "C").
+
+    Raises
+    ------
+    InputError
+        If the column is missing, or values are negative or missing.
+    ParamsError
+        If the thresholds are not ``0 < a <= b <= 1``.
+
+    Examples
+    --------
+    >>> s = pd.Series([50.0, 30.0, 15.0, 5.0], index=pd.Index(list("wxyz"), name="customer_id"))
+    >>> abc_classes(s)["abc_class"].tolist()
+    ['A', 'A', 'B', 'C']
+    """
+    a, b = _check_thresholds(thresholds)
+    if isinstance(customers, pd.DataFrame):
+        if column not in customers.columns:
+            raise InputError(f"customer frame: column '{column}' missing; needed for ABC tiers")
+        values = customers[column]
+    else:
+        values = customers
+    values = values.astype(float)
+    if values.isna().any() or (values < 0).any():
+        bad = list(values.index[values.isna() | (values < 0)][:5])
+        raise InputError(
+            f"column '{column}': ABC tiers need non-negative values; customers {bad} are missing or "
+            "negative (drop or fill them first)"
+        )
+    ids = values.index.astype(str)
+    # lexsort: last key is primary -> value descending, then customer_id ascending
+    order = np.lexsort((np.asarray(ids, dtype=object), -values.to_numpy()))
+    v = values.to_numpy()[order]
+    total = v.sum()
+    cum = np.cumsum(v)
+    share = v / total if total > 0 else np.zeros_like(v)
+    cum_share = np.round(cum / total, 12) if total > 0 else np.zeros_like(v)
+    before = np.round(np.concatenate([[0.0], cum[:-1]]) / total, 12) if total > 0 else np.ones_like(v)
+    cls = np.where(before < a, "A", np.where(before < b, "B", "C"))
+    cls = np.where(v > 0, cls, "C")
+    out = pd.DataFrame(
+        {
+            "value": v,
+            "rank": np.arange(1, len(v) + 1),
+            "share": share,
+            "share_before": before if total > 0 else np.zeros_like(v),
+            "cum_share": cum_share,
+            "abc_class": cls,
+        },
+        index=values.index[order],
+    )
+    return out.loc[values.index]
+
+
+def abc_summary(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Customers and revenue per tier.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        Output of :func:`abc_classes`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``abc_class`` (A, B, C); columns ``customers``, ``customer_share``, ``revenue``
+        (currency), ``revenue_share``, ``mean_value`` (currency per customer).
+    """
+    g = tiers.groupby("abc_class")["value"]
+    t = pd.DataFrame({"customers": g.size(), "revenue": g.sum()}).reindex(list(ABC_CLASSES), fill_value=0)
+    t["customers"] = t["customers"].astype(int)
+    t["customer_share"] = t["customers"] / max(len(tiers), 1)
+    total = t["revenue"].sum()
+    t["revenue_share"] = t["revenue"] / total if total > 0 else 0.0
+    t["mean_value"] = t["revenue"] / t["customers"].where(t["customers"] > 0)
+    t.index.name = "abc_class"
+    return t[["customers", "customer_share", "revenue", "revenue_share", "mean_value"]]
+
+
+def pareto_curve(tiers: pd.DataFrame, max_points: int = 200) -> pd.DataFrame:
+    """Cumulative customer share vs cumulative revenue share, for a Pareto (Lorenz-type) chart.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        Output of :func:`abc_classes`.
+    max_points : int, default=200
+        Down-sample to at most this many points (plus the origin), keeping the last one.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``customer_share``, ``cum_share`` (revenue), ``abc_class``; starts at (0, 0).
+    """
+    t = tiers.sort_values("rank")
+    n = len(t)
+    idx = np.unique(np.linspace(0, n - 1, num=min(n, max_points)).round().astype(int)) if n else []
+    pts = pd.DataFrame(
+        {
+            "customer_share": (np.asarray(idx) + 1) / max(n, 1),
+            "cum_share": t["cum_share"].to_numpy()[idx],
+            "abc_class": t["abc_class"].to_numpy()[idx],
+        }
+    )
+    origin = pd.DataFrame({"customer_share": [0.0], "cum_share": [0.0], "abc_class": ["A"]})
+    return pd.concat([origin, pts], ignore_index=True)
