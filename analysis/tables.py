@@ -75,3 +75,40 @@ def styled(df: pd.DataFrame, currency: str = "$", money: tuple[str, ...] = (), p
         elif pd.api.types.is_float_dtype(df[col]):
             fmt[col] = "{:,.2f}"
     return df.style.format(fmt, na_rep="–").set_table_attributes('class="rfm-table"')
+
+
+def rule_grid(rules) -> pd.DataFrame:
+    """Segment rules as an R score × FM score grid (rows R = 5…1, columns FM = 1…5 in half steps).
+
+    A cell lists every segment that some (F, M) pair with that FM average reaches at that R.
+    """
+    from analysis.segments import rule_table
+
+    t = rule_table(rules)
+    t["fm"] = (t["f_score"] + t["m_score"]) / 2
+    grid = t.groupby(["r_score", "fm"])["segment"].agg(lambda s: " / ".join(sorted(set(s)))).unstack("fm")
+    grid = grid.reindex(index=[5, 4, 3, 2, 1])
+    grid.index.name = "R score"
+    grid.columns = [f"FM {c:g}" for c in grid.columns]
+    return grid
+
+
+def strategy_by_segment(by_segment: pd.DataFrame, language: str = "en",
+                        actions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per segment: customers, revenue, their shares and the segment's main action, for the report.
+
+    ``by_segment`` is :attr:`analysis.strategy.StrategyResult.by_segment`; ``actions`` (its
+    ``actions``) supplies the action texts in ``language``.
+    """
+    t = by_segment.copy()
+    t.insert(1, "customer_share", t["customers"] / max(t["customers"].sum(), 1))
+    t.insert(3, "revenue_share", t["revenue"] / (t["revenue"].sum() or 1.0))
+    if actions is not None:
+        sfx = "_zh" if language == "zh" else ""
+        for col in ("objective", "action", "channel"):
+            t[col] = t["main_action"].map(actions[f"{col}{sfx}"])
+    if language == "zh":
+        t.index = pd.Index([f"{zh}" for zh in t["segment_zh"]], name="segment")
+    keep = [c for c in ("customers", "customer_share", "revenue", "revenue_share", "value_at_stake", "objective",
+                        "action", "channel", "budget", "expected_return") if c in t.columns]
+    return t[keep]

@@ -75,6 +75,8 @@ def rf_heatmap(customers: pd.DataFrame, value: str = "count", currency: str = "$
         grid = customers.pivot_table(index="r_score", columns="f_score", values="monetary", aggfunc="mean")
         fmt, title = ",.0f", f"Mean spend ({currency}) by R and F score"
     grid = grid.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5])
+    if value == "count":
+        grid = grid.fillna(0).astype(int)
     sns.heatmap(grid, annot=True, fmt=fmt, cmap="YlGnBu", cbar=False, ax=ax, linewidths=0.5)
     ax.set(xlabel="F score", ylabel="R score", title=title)
     return ax

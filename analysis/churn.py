@@ -1,0 +1,177 @@
+"""Churn early warning for valuable customers.
+
+Definitions
+-----------
+Valuable
+    ABC tier A (column ``abc_class``, or computed from ``monetary`` with
+    :func:`analysis.tiers.abc_classes`), or — when CLV is present — CLV in the top ``clv_top_share``
+    of customers (default the top decile: ``clv >= 90th percentile`` and ``clv > 0``).
+Warning triggers (any one is enough)
+    * ``recency_days > max_recency_days`` (absolute silence, default 90 days);
+    * ``recency_days > gap_multiple × usual gap``, where the usual gap (days) is
+      ``(last_purchase − first_purchase) / (frequency − 1)`` for customers with frequency >= 2
+      (they are late against their own rhythm);
+    * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present.
+Value at stake (currency), used for ranking
+    ``clv`` when present; otherwise revenue in the 365 days up to ``as_of`` when transactions are
+    given; otherwise ``monetary``. The basis used is reported in ``value_basis``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, ParamsError
+from analysis.tiers import abc_classes
+
+
+def _usual_gap(customers: pd.DataFrame) -> pd.Series:
+    if not {"first_purchase", "last_purchase", "frequency"} <= set(customers.columns):
+        return pd.Series(np.nan, index=customers.index)
+    span = (pd.to_datetime(customers["last_purchase"]) - pd.to_datetime(customers["first_purchase"])).dt.days
+    f = customers["frequency"].astype(float)
+    return (span / (f - 1)).where(f >= 2)
+
+
+def trailing_revenue(
+    transactions: pd.DataFrame, as_of: str | pd.Timestamp, days: int = 365
+) -> pd.Series:
+    """Revenue per customer (currency) in the ``days`` days up to and including ``as_of``.
+
+    Returns
+    -------
+    Series
+        Index ``customer_id``; customers without purchases in the window are absent.
+    """
+    end = pd.Timestamp(as_of).normalize()
+    day = pd.to_datetime(transactions["order_date"]).dt.normalize()
+    m = (day > end - pd.Timedelta(days=days)) & (day <= end)
+    t = transactions.loc[m]
+    s = t.groupby(t["customer_id"].astype(str))["amount"].sum()
+    s.index.name = "customer_id"
+    return s
+
+
+def churn_warnings(
+    customers: pd.DataFrame,
+    *,
+    transactions: pd.DataFrame | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    max_recency_days: int = 90,
+    gap_multiple: float = 2.0,
+    p_alive_threshold: float = 0.5,
+    clv_top_share: float = 0.10,
+    abc_thresholds: tuple[float, float] = (0.80, 0.95),
+) -> pd.DataFrame:
+    """Valuable customers showing churn signs, ranked by value at stake.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer frame (index ``customer_id``) with ``recency_days`` and ``monetary``; optional
+        ``abc_class``, ``first_purchase``, ``last_purchase``, ``frequency``, ``segment``,
+        ``value_class``, ``p_alive``, ``clv``.
+    transactions : DataFrame, optional
+        Clean transactions, for trailing-12-month revenue when there is no CLV.
+    as_of : str or Timestamp, optional
+        End of the trailing window; defaults to ``last_purchase + recency_days`` (the scoring date)
+        or the last transaction.
+    max_recency_days : int, default=90
+        Warn after this many days without a purchase.
+    gap_multiple : float, default=2.0
+        Warn when the silence exceeds this many usual gaps.
+    p_alive_threshold : float, default=0.5
+        Warn when P(alive) is below this (CLV present only).
+    clv_top_share : float, default=0.10
+        Share of customers with the highest CLV counted as valuable.
+    abc_thresholds : tuple of float, default=(0.80, 0.95)
+        Passed to :func:`analysis.tiers.abc_classes` when ``abc_class`` is absent.
+
+    Returns
+    -------
+    DataFrame
+        One row per warned customer (index ``customer_id``), highest value at stake first:
+        ``rank``, ``segment`` / ``value_class`` (when present), ``abc_class``, ``recency_days``,
+        ``usual_gap_days``, ``p_alive`` (when present), ``value_at_stake``, ``value_basis``
+        (``clv``, ``revenue_12m`` or ``monetary``), ``reason``, ``reason_zh``, ``churn_warning``
+        (always True; lets the frame be passed straight to :func:`analysis.strategy.apply_playbook`).
+    """
+    missing = [c for c in ("recency_days", "monetary") if c not in customers.columns]
+    if missing:
+        raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
+    if not 0 < clv_top_share <= 1 or not 0 <= p_alive_threshold <= 1 or gap_multiple <= 0:
+        raise ParamsError(
+            "churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0"
+        )
+    c = customers
+    has_clv = "clv" in c.columns and bool(c["clv"].notna().any())
+    has_pa = "p_alive" in c.columns and bool(c["p_alive"].notna().any())
+    abc = c["abc_class"] if "abc_class" in c.columns else abc_classes(c, abc_thresholds)["abc_class"]
+    tier_a = abc.eq("A")
+    if has_clv:
+        cut = c["clv"].quantile(1 - clv_top_share)
+        top_clv = (c["clv"] >= cut) & (c["clv"] > 0)
+    else:
+        top_clv = pd.Series(False, index=c.index)
+    valuable = tier_a | top_clv
+
+    rec = c["recency_days"].astype(float)
+    gap = _usual_gap(c)
+    t_rec = rec > max_recency_days
+    t_gap = gap.notna() & (rec > gap_multiple * gap)
+    t_pa = (c["p_alive"] < p_alive_threshold) if has_pa else pd.Series(False, index=c.index)
+    warn = valuable & (t_rec | t_gap | t_pa)
+
+    if has_clv:
+        value, basis = c["clv"].fillna(c["monetary"]).astype(float), "clv"
+    elif transactions is not None:
+        if as_of is None:
+            if "last_purchase" in c.columns:
+                as_of = (pd.to_datetime(c["last_purchase"]) + pd.to_timedelta(c["recency_days"], "D")).max()
+            else:
+                as_of = pd.to_datetime(transactions["order_date"]).max()
+        rev = trailing_revenue(transactions, as_of)
+        value = rev.reindex(c.index.astype(str)).fillna(0.0).set_axis(c.index)
+        basis = "revenue_12m"
+    else:
+        value, basis = c["monetary"].astype(float), "monetary"
+
+    out = pd.DataFrame(index=c.index[warn.to_numpy()])
+    for col in ("segment", "value_class"):
+        if col in c.columns:
+            out[col] = c.loc[out.index, col]
+    out["abc_class"] = abc.loc[out.index]
+    out["recency_days"] = c.loc[out.index, "recency_days"]
+    out["usual_gap_days"] = gap.loc[out.index]
+    if has_pa:
+        out["p_alive"] = c.loc[out.index, "p_alive"]
+    out["value_at_stake"] = value.loc[out.index]
+    out["value_basis"] = basis
+    reasons_en, reasons_zh = [], []
+    pct = f"{clv_top_share:.0%}"
+    for cid in out.index:
+        who_en = [w for w, f in (("A-tier", tier_a[cid]), (f"top-{pct} CLV", top_clv[cid])) if f]
+        who_zh = [w for w, f in (("A类", tier_a[cid]), (f"CLV前{pct}", top_clv[cid])) if f]
+        why_en, why_zh = [], []
+        r = int(rec[cid])
+        if t_rec[cid]:
+            why_en.append(f"no purchase for {r} days (warning after {max_recency_days})")
+            why_zh.append(f"已{r}天未购买（预警阈值{max_recency_days}天）")
+        if t_gap[cid]:
+            g = gap[cid]
+            why_en.append(f"usually buys every {g:.0f} days but has been silent for {r}")
+            why_zh.append(f"通常每{g:.0f}天购买一次，但已{r}天未购买")
+        if t_pa[cid]:
+            pa = float(c.at[cid, "p_alive"])
+            why_en.append(f"P(alive) is {pa:.2f} (below {p_alive_threshold:.2f})")
+            why_zh.append(f"存活概率{pa:.2f}（低于{p_alive_threshold:.2f}）")
+        reasons_en.append(f"{' and '.join(who_en)} customer: {'; '.join(why_en)}.")
+        reasons_zh.append(f"{'且'.join(who_zh)}客户：{'；'.join(why_zh)}。")
+    out["reason"] = reasons_en
+    out["reason_zh"] = reasons_zh
+    out["churn_warning"] = True
+    out = out.sort_values("value_at_stake", ascending=False, kind="stable")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out.index.name = c.index.name or "customer_id"
+    return out

@@ -1,0 +1,295 @@
+"""K-means clustering of customers on R, F, M (and CLV), named by the 8-class value model.
+
+Method
+------
+1. Features: ``recency_days``, ``frequency``, ``monetary`` and, when present and ``use_clv`` allows,
+   ``clv`` (negative CLV clipped to 0). Each is ``log1p``-transformed, then standardised.
+2. For each k in ``k_range`` (both ends included) k-means is fitted (``n_init`` starts,
+   ``random_state``); the silhouette score is computed on a fixed-seed sample of at most
+   ``sample_size`` customers. The k with the highest silhouette wins (the smallest k on ties).
+3. Clusters are relabelled 0..k-1 by mean monetary value, highest first, so labels are stable.
+4. Profile: size, share of customers, share of revenue, mean R/F/M (and CLV) in original units.
+5. Name: the cluster's mean R/F/M in original units is compared with the mean over all customers
+   (R high = mean recency_days below the overall mean; F high / M high = above the mean) and
+   mapped to the 8-class value model (:func:`value_class_from_flags`). Duplicate names get a suffix
+   " 1", " 2", ... in label order (highest monetary first).
+6. Stability: the chosen k is refitted with ``n_stability_seeds`` seeds (``random_state + i``,
+   ``n_init=1`` each) and the mean pairwise adjusted Rand index between the labelings is reported
+   (1 = identical partitions; above ~0.8 is usually considered stable).
+"""
+
+from __future__ import annotations
+
+import warnings
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from analysis.errors import InputError, NotFittedError, ParamsError
+
+RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
+
+_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
+    (True, True, True): ("重要价值客户", "Important Value"),
+    (True, False, True): ("重要发展客户", "Important Development"),
+    (False, True, True): ("重要保持客户", "Important Retention"),
+    (False, False, True): ("重要挽留客户", "Important Win-back"),
+    (True, True, False): ("一般价值客户", "General Value"),
+    (True, False, False): ("一般发展客户", "General Development"),
+    (False, True, False): ("一般保持客户", "General Retention"),
+    (False, False, False): ("一般挽留客户", "General Win-back"),
+}
+
+
+def value_class_from_flags(r_high: bool, f_high: bool, m_high: bool) -> tuple[str, str]:
+    """Chinese and English 8-class value name for R/F/M high-low flags.
+
+    Parameters
+    ----------
+    r_high : bool
+        Recent buyer (recency_days below the mean).
+    f_high, m_high : bool
+        Frequency / monetary above the mean.
+
+    Returns
+    -------
+    tuple of str
+        ``(value_class, value_class_en)``.
+
+    Examples
+    --------
+    >>> value_class_from_flags(True, False, True)
+    ('重要发展客户', 'Important Development')
+    """
+    return _CLASSES[(bool(r_high), bool(f_high), bool(m_high))]
+
+
+class RFMClusterer:
+    """K-means on log-standardised RFM(+CLV), k chosen by silhouette; see the module docstring.
+
+    Parameters
+    ----------
+    k_range : tuple of int, default=(2, 8)
+        Smallest and largest k tried (inclusive).
+    n_init : int, default=10
+        K-means starts per k.
+    random_state : int, default=0
+        Seed for k-means, the silhouette sample and the stability seeds.
+    sample_size : int, default=5000
+        Silhouette is computed on at most this many customers (fixed-seed sample).
+    use_clv : {"auto", True, False}, default="auto"
+        Include ``clv`` as a feature: when present ("auto"), always (True; error if missing), never.
+    n_stability_seeds : int, default=5
+        Seeds used for the stability check (0 or 1 skips it).
+
+    Attributes
+    ----------
+    features_ : list of str
+    k_ : int
+        Chosen number of clusters.
+    silhouette_scores_ : Series
+        Silhouette per k tried.
+    labels_ : Series of int
+        Cluster per customer (index ``customer_id``), 0 = highest mean monetary.
+    names_ : Series of str
+        Cluster name per customer (English 8-class name, with suffix when duplicated).
+    centers_ : DataFrame
+        Cluster centres in the standardised log space (k × features).
+    profile_ : DataFrame
+        Per cluster: ``name``, ``value_class``, ``value_class_en``, ``customers``,
+        ``customer_share``, ``revenue_share``, mean ``recency_days``, ``frequency``, ``monetary``
+        (currency) and ``clv`` (currency, NaN without CLV).
+    stability_ : float
+        Mean pairwise adjusted Rand index across seeds (NaN when skipped).
+    has_clv_ : bool
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> c = pd.DataFrame({"recency_days": rng.integers(1, 400, 300),
+    ...                   "frequency": rng.integers(1, 20, 300),
+    ...                   "monetary": rng.gamma(2, 100, 300)})
+    >>> m = RFMClusterer(k_range=(2, 4), n_init=3).fit(c)
+    >>> 2 <= m.k_ <= 4
+    True
+    """
+
+    def __init__(
+        self,
+        k_range: tuple[int, int] = (2, 8),
+        n_init: int = 10,
+        random_state: int = 0,
+        sample_size: int = 5000,
+        use_clv: bool | str = "auto",
+        n_stability_seeds: int = 5,
+    ) -> None:
+        self.k_range = k_range
+        self.n_init = n_init
+        self.random_state = random_state
+        self.sample_size = sample_size
+        self.use_clv = use_clv
+        self.n_stability_seeds = n_stability_seeds
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _features(self, customers: pd.DataFrame) -> list[str]:
+        missing = [c for c in RFM_FEATURES if c not in customers.columns]
+        if missing:
+            raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
+        has_clv = "clv" in customers.columns and bool(customers["clv"].notna().all())
+        if self.use_clv is True and not has_clv:
+            raise InputError("clustering: use_clv=True but 'clv' is missing or has gaps; run the CLV models")
+        return [*RFM_FEATURES, "clv"] if has_clv and self.use_clv in (True, "auto") else list(RFM_FEATURES)
+
+    @staticmethod
+    def _transform_raw(customers: pd.DataFrame, features: list[str]) -> np.ndarray:
+        x = customers[features].astype(float).to_numpy()
+        if np.isnan(x).any():
+            bad = [f for f, col in zip(features, np.isnan(x).any(axis=0), strict=True) if col]
+            raise InputError(f"clustering: column(s) {bad} have missing values; drop or fill those customers")
+        return np.log1p(np.clip(x, 0, None))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError("RFMClusterer is not fitted yet; call fit(customers) first")
+
+    # -- API -----------------------------------------------------------------------------------
+    def fit(self, customers: pd.DataFrame, y: None = None) -> RFMClusterer:
+        """Choose k, fit k-means and build the profile.
+
+        Parameters
+        ----------
+        customers : DataFrame
+            Customer frame (index ``customer_id``) with ``recency_days``, ``frequency``,
+            ``monetary`` and optionally ``clv``.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        RFMClusterer
+            ``self``.
+        """
+        k_min, k_max = self.k_range
+        if not 2 <= k_min <= k_max:
+            raise ParamsError(f"clustering: k_range must satisfy 2 <= k_min <= k_max, got {self.k_range}")
+        features = self._features(customers)
+        n = len(customers)
+        if n <= k_min:
+            raise InputError(f"clustering: {n} customers is too few for k >= {k_min}")
+        k_max = min(k_max, n - 1)
+        raw = self._transform_raw(customers, features)
+        scaler = StandardScaler().fit(raw)
+        x = scaler.transform(raw)
+        scores: dict[int, float] = {}
+        models: dict[int, KMeans] = {}
+        sample = min(self.sample_size, n)
+        for k in range(k_min, k_max + 1):
+            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(x)
+            models[k] = km
+            if len(np.unique(km.labels_)) < 2:
+                scores[k] = -1.0
+                continue
+            scores[k] = float(
+                silhouette_score(x, km.labels_, sample_size=sample, random_state=self.random_state)
+            )
+        k_best = max(scores, key=lambda k: (scores[k], -k))
+        km = models[k_best]
+
+        # relabel by mean monetary, highest first
+        mon = customers["monetary"].astype(float).to_numpy()
+        means = np.array([mon[km.labels_ == j].mean() for j in range(k_best)])
+        order = np.argsort(-means, kind="stable")
+        remap = np.empty(k_best, dtype=int)
+        remap[order] = np.arange(k_best)
+        labels = remap[km.labels_]
+
+        self.features_ = features
+        self.has_clv_ = "clv" in features
+        self.scaler_ = scaler
+        self.kmeans_ = km
+        self._remap = remap
+        self.k_ = k_best
+        self.silhouette_scores_ = pd.Series(scores, name="silhouette").rename_axis("k")
+        self.labels_ = pd.Series(labels, index=customers.index, name="cluster")
+        self.centers_ = pd.DataFrame(km.cluster_centers_[order], columns=features).rename_axis("cluster")
+        self.profile_ = self._profile(customers, labels, k_best)
+        self.names_ = self.labels_.map(self.profile_["name"]).rename("cluster_name")
+        self.stability_ = self._stability(x, k_best)
+        return self
+
+    def _profile(self, customers: pd.DataFrame, labels: np.ndarray, k: int) -> pd.DataFrame:
+        cols = [*RFM_FEATURES, *(("clv",) if "clv" in customers.columns else ())]
+        df = customers[cols].astype(float).assign(cluster=labels)
+        g = df.groupby("cluster")
+        prof = g[cols].mean().reindex(range(k))
+        if "clv" not in prof.columns:
+            prof["clv"] = np.nan
+        prof.insert(0, "customers", g.size())
+        prof.insert(1, "customer_share", prof["customers"] / len(df))
+        total = df["monetary"].sum()
+        prof.insert(2, "revenue_share", g["monetary"].sum() / total if total > 0 else np.nan)
+        overall = df[list(RFM_FEATURES)].mean()
+        names = [
+            value_class_from_flags(
+                r["recency_days"] < overall["recency_days"],
+                r["frequency"] > overall["frequency"],
+                r["monetary"] > overall["monetary"],
+            )
+            for _, r in prof.iterrows()
+        ]
+        prof.insert(0, "value_class", [z for z, _ in names])
+        prof.insert(1, "value_class_en", [e for _, e in names])
+        en = pd.Series([e for _, e in names], index=prof.index)
+        dup = en.duplicated(keep=False)
+        suffix = en.groupby(en).cumcount() + 1
+        prof.insert(0, "name", np.where(dup, en + " " + suffix.astype(str), en))
+        prof.index.name = "cluster"
+        return prof
+
+    def _stability(self, x: np.ndarray, k: int) -> float:
+        if self.n_stability_seeds < 2:
+            return float("nan")
+        labelings = [
+            KMeans(n_clusters=k, n_init=1, random_state=self.random_state + i).fit_predict(x)
+            for i in range(self.n_stability_seeds)
+        ]
+        return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
+
+    def predict(self, customers: pd.DataFrame) -> pd.Series:
+        """Cluster of new customers (same features as at fit time).
+
+        Returns
+        -------
+        Series of int
+            Index ``customer_id``; labels in the fitted (monetary-ordered) numbering.
+        """
+        self._check_fitted()
+        x = self.scaler_.transform(self._transform_raw(customers, self.features_))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            raw = self.kmeans_.predict(x)
+        return pd.Series(self._remap[raw], index=customers.index, name="cluster")
+
+    def fit_predict(self, customers: pd.DataFrame, y: None = None) -> pd.Series:
+        """``fit(customers).labels_``."""
+        return self.fit(customers).labels_
+
+    def snake_data(self, customers: pd.DataFrame) -> pd.DataFrame:
+        """Mean standardised (z-score of log1p) feature per cluster, long format for a snake plot.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``cluster``, ``name``, ``feature``, ``value``.
+        """
+        self._check_fitted()
+        x = self.scaler_.transform(self._transform_raw(customers, self.features_))
+        df = pd.DataFrame(x, columns=self.features_, index=customers.index)
+        df["cluster"] = self.predict(customers)
+        long = df.groupby("cluster").mean().reset_index().melt("cluster", var_name="feature", value_name="value")
+        long["name"] = long["cluster"].map(self.profile_["name"])
+        return long[["cluster", "name", "feature", "value"]]

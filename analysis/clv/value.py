@@ -1,0 +1,153 @@
+"""Per-customer value predictions: P(alive), expected purchases, expected spend and CLV.
+
+CLV definition (revenue, or margin if ``margin`` < 1), for a horizon of H time units and a
+discount rate d *per time unit* (the model's ``time_unit_``; e.g. 10 % a year is
+d = 1.10 ** (7 / 365.25) - 1 = 0.00183 per week):
+
+    CLV = margin * E[spend per purchase] * sum_k (E[Y(t_k)] - E[Y(t_{k-1})]) / (1 + d) ** t_k,
+
+with periods of one time unit, t_k = min(k, H), k = 1 .. ceil(H): each period's expected
+purchases are discounted at the end of the period. E[Y(t)] is the model's conditional expected
+number of purchases in (T, T + t] and E[spend per purchase] the Gamma-Gamma conditional mean.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from analysis.clv._transaction import TransactionModel
+from analysis.clv.gamma_gamma import GammaGamma
+from analysis.clv.summary import unit_days
+from analysis.errors import InputError, ModelError
+
+#: default yearly discount rate, converted to the time unit by :func:`discount_rate_per_unit`
+ANNUAL_DISCOUNT_RATE = 0.10
+
+
+def discount_rate_per_unit(annual_rate: float, time_unit: str) -> float:
+    """Convert a yearly discount rate into the equivalent rate per time unit.
+
+    ``(1 + annual_rate) ** (unit_days / 365.25) - 1``.
+    """
+    return (1.0 + annual_rate) ** (unit_days(time_unit) / 365.25) - 1.0
+
+
+def default_horizon(time_unit: str) -> float:
+    """One year in ``time_unit`` (365 days, 52 weeks or 12 months)."""
+    return float(round(365.25 / unit_days(time_unit)))
+
+
+def _check_unit(model: TransactionModel, summary: pd.DataFrame) -> None:
+    unit = summary.attrs.get("time_unit")
+    if unit is not None and unit != model.time_unit_:
+        raise ModelError(
+            f"the model was fitted in time unit {model.time_unit_!r} but the summary is in {unit!r}: "
+            "rebuild the summary with the model's time unit"
+        )
+
+
+def customer_lifetime_value(
+    transaction_model: TransactionModel,
+    spend_model: GammaGamma,
+    summary: pd.DataFrame,
+    horizon: float,
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+) -> pd.Series:
+    """Discounted CLV over ``horizon`` time units, per customer (currency; see module docstring).
+
+    Parameters
+    ----------
+    transaction_model : BGNBD, ModifiedBGNBD or ParetoNBD
+        Fitted purchase-count model.
+    spend_model : GammaGamma
+        Fitted spend model.
+    summary : DataFrame
+        Columns ``frequency``, ``t_x``, ``T``, ``monetary_value`` in the model's time unit.
+    horizon : float
+        Number of time units ahead.
+    discount_rate : float, default=0.0
+        Discount rate per time unit.
+    margin : float, default=1.0
+        Share of revenue counted as value.
+
+    Returns
+    -------
+    Series
+        ``clv`` indexed like ``summary``; never negative.
+    """
+    if not (math.isfinite(margin) and margin >= 0):
+        raise InputError(f"margin must be >= 0, got {margin!r}")
+    _check_unit(transaction_model, summary)
+    purchases = transaction_model.discounted_expected_purchases(summary, horizon, discount_rate)
+    spend = spend_model.conditional_expected_average_profit(summary)
+    return (margin * purchases * spend).rename("clv")
+
+
+def predict_customers(
+    transaction_model: TransactionModel,
+    spend_model: GammaGamma,
+    summary: pd.DataFrame,
+    horizon: float,
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+) -> pd.DataFrame:
+    """All per-customer predictions in one frame indexed like ``summary``.
+
+    Returns
+    -------
+    DataFrame
+        ``p_alive``, ``expected_purchases`` (undiscounted, over ``horizon`` units),
+        ``expected_spend`` (per purchase, currency), ``clv`` (discounted, currency).
+    """
+    _check_unit(transaction_model, summary)
+    p_alive = transaction_model.conditional_probability_alive(summary)
+    purchases = transaction_model.conditional_expected_purchases(horizon, summary)
+    spend = spend_model.conditional_expected_average_profit(summary)
+    clv = customer_lifetime_value(transaction_model, spend_model, summary, horizon, discount_rate, margin)
+    return pd.DataFrame({"p_alive": p_alive, "expected_purchases": purchases,
+                         "expected_spend": spend, "clv": clv})
+
+
+def totals_by_segment(
+    predictions: pd.DataFrame,
+    segments: pd.Series,
+    columns: tuple[str, ...] = ("expected_purchases", "clv"),
+    unassigned: str = "(unsegmented)",
+) -> pd.DataFrame:
+    """Next-period totals per segment.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        Per-customer predictions indexed by ``customer_id`` (e.g. from :func:`predict_customers`).
+    segments : Series
+        Segment label per ``customer_id``; customers missing from it are grouped as ``unassigned``.
+    columns : tuple of str
+        Prediction columns to add up.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by segment: ``customers`` and, per column, its total and its mean per customer,
+        plus each segment's share of the total of the first column.
+    """
+    missing = [c for c in columns if c not in predictions.columns]
+    if missing:
+        raise InputError(f"predictions lack column(s) {missing}")
+    if not isinstance(segments, pd.Series):
+        raise InputError("segments must be a pandas Series indexed by customer_id")
+    labels = segments.reindex(predictions.index).astype(object)
+    labels = labels.where(labels.notna(), unassigned).rename("segment")
+    grouped = predictions.loc[:, list(columns)].groupby(labels, sort=True)
+    out = pd.DataFrame({"customers": grouped.size()})
+    for col in columns:
+        out[f"{col}_total"] = grouped[col].sum()
+        out[f"{col}_mean"] = grouped[col].mean()
+    first = f"{columns[0]}_total"
+    total = out[first].sum()
+    out[f"{columns[0]}_share"] = out[first] / total if total > 0 else np.nan
+    return out

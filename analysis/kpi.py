@@ -1,0 +1,322 @@
+"""Graded sales report (分级销售报表): KPIs for a period by segment, tier, region, channel, ...
+
+Definitions (all amounts in currency, periods in whole days)
+------------------------------------------------------------
+Period
+    ``[start, end]``, both days inclusive (time of day ignored).
+Previous period
+    The period of the same number of days ending the day before ``start``.
+Same period a year earlier
+    ``[start − 1 year, end − 1 year]`` (calendar years).
+Order
+    A distinct ``order_id``; lines without an ``order_id`` form one order per (customer, day).
+revenue, orders, customers
+    Sum of ``amount``; distinct orders; distinct customers — of the group in the period.
+aov
+    Average order value = revenue / orders.
+revenue_share
+    Group revenue / revenue of the whole period (all groups).
+new_customers
+    Customers of the group whose first purchase in the whole log is inside the period (the log
+    must include the history before ``start`` for this to mean "new").
+repeat_rate
+    Share of the group's customers with at least 2 orders in the period.
+retention_rate, churn_rate
+    Of the customers who bought in the group in the previous period, the share who bought in the
+    same group again in this period; churn = 1 − retention. NaN when the group had no customers in
+    the previous period. Customer attributes (segment, value_class, abc_class, ...) come from the
+    ``customers`` frame and are the same for both periods; transaction attributes (region, channel,
+    product_line, sales_rep) are taken per purchase.
+cost, gross_margin, gross_margin_pct
+    Only when transactions have ``cost``: margin = revenue − cost; pct = margin / revenue.
+``*_prev``, ``*_yoy``, ``*_growth``, ``*_yoy_growth``
+    Revenue, orders and customers of the previous period and of the same period a year earlier,
+    and growth = this / that − 1 (NaN when that is 0 or the group is absent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, ParamsError
+
+ALL = "(all)"
+UNKNOWN = "(unknown)"
+#: Groupings the report is designed for (any other column present also works).
+GROUPINGS: tuple[str, ...] = (
+    "segment",
+    "value_class",
+    "value_class_en",
+    "abc_class",
+    "lifecycle_stage",
+    "region",
+    "channel",
+    "product_line",
+    "sales_rep",
+)
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str, fix: str) -> None:
+    """Raise :class:`InputError` naming the missing ``columns`` of ``what`` and the ``fix``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"{what}: missing column(s) {missing}; {fix}")
+
+
+def order_keys(transactions: pd.DataFrame) -> pd.Series:
+    """Order identifier per transaction line.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        With ``customer_id``, ``order_date`` and optionally ``order_id``.
+
+    Returns
+    -------
+    Series of str
+        ``order_id`` where present, else ``"<customer_id>|<YYYY-MM-DD>"`` (one order per customer
+        and day).
+    """
+    day = pd.to_datetime(transactions["order_date"]).dt.strftime("%Y-%m-%d")
+    fallback = "~" + transactions["customer_id"].astype(str) + "|" + day
+    if "order_id" not in transactions.columns:
+        return fallback
+    oid = transactions["order_id"]
+    return oid.astype(str).where(oid.notna(), fallback)
+
+
+def period_mask(transactions: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Lines whose day is within ``[start, end]`` (inclusive days)."""
+    day = pd.to_datetime(transactions["order_date"]).dt.normalize()
+    return (day >= start.normalize()) & (day <= end.normalize())
+
+
+def _prepare(
+    transactions: pd.DataFrame, by: Sequence[str], customers: pd.DataFrame | None
+) -> pd.DataFrame:
+    require_columns(
+        transactions, ("customer_id", "order_date", "amount"), "transactions", "pass the clean transactions"
+    )
+    cols = ["customer_id", "order_date", "amount", *(c for c in ("cost",) if c in transactions.columns)]
+    tx = transactions[cols].copy()
+    tx["customer_id"] = tx["customer_id"].astype(str)
+    tx["order_date"] = pd.to_datetime(tx["order_date"])
+    tx["_order"] = order_keys(transactions).to_numpy()
+    for b in by:
+        if b in transactions.columns:
+            tx[b] = transactions[b].to_numpy()
+        elif customers is not None and b in customers.columns:
+            attr = customers[b]
+            attr.index = attr.index.astype(str)
+            tx[b] = tx["customer_id"].map(attr)
+        else:
+            hint = (
+                "compute it with analysis.tiers.abc_classes and add it to the customer frame"
+                if b == "abc_class"
+                else "add it to the transactions or pass a customer frame that has it"
+            )
+            raise InputError(f"sales report: grouping column '{b}' not found; {hint}")
+        tx[b] = tx[b].astype(object).where(tx[b].notna(), UNKNOWN).astype(str)
+    return tx
+
+
+def _metrics(
+    tx: pd.DataFrame, keys: list[str], first_purchase: pd.Series, start: pd.Timestamp
+) -> pd.DataFrame:
+    g = tx.groupby(keys, sort=False)
+    out = pd.DataFrame(
+        {
+            "revenue": g["amount"].sum(),
+            "orders": g["_order"].nunique(),
+            "customers": g["customer_id"].nunique(),
+        }
+    )
+    per_cust = tx.groupby([*keys, "customer_id"], sort=False)["_order"].nunique()
+    lvl = keys if len(keys) > 1 else keys[0]
+    out["repeat_customers"] = (per_cust >= 2).groupby(level=lvl, sort=False).sum()
+    is_new = tx["customer_id"].map(first_purchase) >= start.normalize()
+    out["new_customers"] = tx[is_new].groupby(keys, sort=False)["customer_id"].nunique()
+    if "cost" in tx.columns:
+        out["cost"] = g["cost"].sum()
+    return out.fillna({"new_customers": 0, "repeat_customers": 0})
+
+
+def sales_report(
+    transactions: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    by: str | Sequence[str] = ("segment",),
+    customers: pd.DataFrame | None = None,
+    *,
+    total: bool = True,
+) -> pd.DataFrame:
+    """KPIs for the period ``[start, end]`` by any combination of groupings.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Clean transactions (``customer_id``, ``order_date``, ``amount``; optional ``order_id``,
+        ``cost``, ``region``, ``channel``, ``product_line``, ``sales_rep``), including history before
+        ``start`` (for new customers, retention and growth).
+    start, end : str or Timestamp
+        First and last day of the period (inclusive).
+    by : str or sequence of str, default=("segment",)
+        Grouping columns, from the transactions or from ``customers`` (e.g. ``segment``,
+        ``value_class``, ``abc_class`` × ``region``, ``channel``, ``product_line``). May be empty
+        for a single total row.
+    customers : DataFrame, optional
+        Customer frame (index ``customer_id``) supplying customer-level groupings.
+    total : bool, default=True
+        Append a row labelled ``"(all)"`` on every level with the whole period's KPIs.
+
+    Returns
+    -------
+    DataFrame
+        Index: the groupings (customers without a value are grouped as ``"(unknown)"``); groups that
+        sold in the previous period but not in this one are included with zero sales; rows by
+        revenue, highest first, total last. Columns: ``revenue``, ``revenue_share``, ``orders``,
+        ``customers``, ``new_customers``, ``aov``, ``repeat_rate``, ``retention_rate``,
+        ``churn_rate``, [``cost``, ``gross_margin``, ``gross_margin_pct``], ``revenue_prev``,
+        ``revenue_growth``, ``orders_prev``, ``orders_growth``, ``customers_prev``,
+        ``customers_growth``, and the same six with ``_yoy``. See the module docstring.
+
+    Raises
+    ------
+    InputError
+        If a required or grouping column is missing.
+    ParamsError
+        If ``end`` is before ``start``.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if end < start:
+        raise ParamsError(f"sales report: end {end.date()} is before start {start.date()}")
+    tx = _prepare(transactions, by, customers)
+    keys = by or ["_all"]
+    if not by:
+        tx["_all"] = ALL
+    first_purchase = tx.groupby("customer_id")["order_date"].min().dt.normalize()
+    days = end - start
+    prev_end = start - pd.Timedelta(days=1)
+    prev_start = prev_end - days
+    yoy_start, yoy_end = start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
+    cur_tx = tx[period_mask(tx, start, end)]
+    prev_tx = tx[period_mask(tx, prev_start, prev_end)]
+    yoy_tx = tx[period_mask(tx, yoy_start, yoy_end)]
+
+    def block(t_cur: pd.DataFrame, t_prev: pd.DataFrame, t_yoy: pd.DataFrame, k: list[str]) -> pd.DataFrame:
+        m = _metrics(t_cur, k, first_purchase, start)
+        prev_groups = t_prev.groupby(k, sort=False).size().index
+        extra = prev_groups.difference(m.index) if len(m) else prev_groups
+        if len(extra):  # groups that sold last period but not now: zero sales, retention 0
+            m = m.reindex(m.index.append(extra))
+            m = m.fillna({c: 0 for c in m.columns})
+        if m.empty:
+            return m
+        m["revenue_share"] = m["revenue"] / cur_tx["amount"].sum()
+        m["aov"] = m["revenue"] / m["orders"]
+        m["repeat_rate"] = m["repeat_customers"] / m["customers"]
+        prev_pairs = t_prev[[*k, "customer_id"]].drop_duplicates()
+        cur_pairs = t_cur[[*k, "customer_id"]].drop_duplicates().assign(_kept=True)
+        pp = prev_pairs.merge(cur_pairs, on=[*k, "customer_id"], how="left")
+        pp["_kept"] = pp["_kept"].astype("boolean").fillna(False).astype(bool)
+        gp = pp.groupby(k, sort=False)["_kept"]
+        m["retention_rate"] = (gp.sum() / gp.size()).reindex(m.index)
+        m["churn_rate"] = 1 - m["retention_rate"]
+        if "cost" in m.columns:
+            m["gross_margin"] = m["revenue"] - m["cost"]
+            m["gross_margin_pct"] = m["gross_margin"] / m["revenue"].where(m["revenue"] != 0)
+        for suffix, t in (("prev", t_prev), ("yoy", t_yoy)):
+            gg = t.groupby(k, sort=False)
+            base = pd.DataFrame(
+                {
+                    "revenue": gg["amount"].sum(),
+                    "orders": gg["_order"].nunique(),
+                    "customers": gg["customer_id"].nunique(),
+                }
+            ).reindex(m.index)
+            for v in ("revenue", "orders", "customers"):
+                m[f"{v}_{suffix}"] = base[v]
+                denom = base[v].where(base[v] > 0)
+                growth_name = f"{v}_growth" if suffix == "prev" else f"{v}_yoy_growth"
+                m[growth_name] = m[v] / denom - 1
+        return m
+
+    report = block(cur_tx, prev_tx, yoy_tx, keys).sort_values("revenue", ascending=False, kind="stable")
+    if total and by and not cur_tx.empty:
+        tot = block(*(t.assign(_all=ALL) for t in (cur_tx, prev_tx, yoy_tx)), ["_all"])
+        label = ALL if len(by) == 1 else tuple([ALL] * len(by))
+        tot.index = pd.Index([label]) if len(by) == 1 else pd.MultiIndex.from_tuples([label])
+        report = pd.concat([report, tot])
+    cols = ["revenue", "revenue_share", "orders", "customers", "new_customers", "aov", "repeat_rate"]
+    cols += ["retention_rate", "churn_rate"]
+    if "cost" in report.columns:
+        cols += ["cost", "gross_margin", "gross_margin_pct"]
+    for ref, growth in (("_prev", "_growth"), ("_yoy", "_yoy_growth")):
+        for v in ("revenue", "orders", "customers"):
+            cols += [f"{v}{ref}", f"{v}{growth}"]
+    report = report.reindex(columns=cols)
+    for c in ("orders", "customers", "new_customers"):
+        report[c] = report[c].fillna(0).astype(int)
+    if by:
+        report.index.names = by
+    else:
+        report.index = pd.Index([ALL])
+    return report
+
+
+def sales_rep_report(
+    transactions: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    total: bool = True,
+) -> pd.DataFrame:
+    """Sales-rep performance: :func:`sales_report` by ``sales_rep`` plus a revenue rank.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Clean transactions with a ``sales_rep`` column.
+    start, end : str or Timestamp
+        First and last day of the period (inclusive).
+    total : bool, default=True
+        Append the ``"(all)"`` row.
+
+    Returns
+    -------
+    DataFrame
+        Index ``sales_rep``; the report columns plus ``rank`` (1 = highest revenue; NaN on the
+        total row).
+
+    Raises
+    ------
+    InputError
+        If the transactions have no ``sales_rep`` column.
+    """
+    require_columns(
+        transactions, ("sales_rep",), "transactions", "map a sales-rep column in the column mapping"
+    )
+    rep = sales_report(transactions, start, end, by="sales_rep", total=total)
+    rank = rep["revenue"].drop(ALL, errors="ignore").rank(ascending=False, method="min")
+    rep.insert(0, "rank", rank.reindex(rep.index))
+    return rep
+
+
+def kpi_totals(
+    transactions: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp
+) -> pd.Series:
+    """Headline KPIs for the whole period (the ``"(all)"`` row of :func:`sales_report`).
+
+    Returns
+    -------
+    Series
+        Same fields as the report columns.
+    """
+    rep = sales_report(transactions, start, end, by=(), total=False)
+    if rep.empty:
+        return pd.Series(np.nan, index=rep.columns)
+    return rep.iloc[0]

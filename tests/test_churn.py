@@ -1,0 +1,70 @@
+"""Churn early warning: who is warned, why, and in which order."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.churn import churn_warnings, trailing_revenue
+from analysis.errors import InputError
+
+
+@pytest.fixture
+def customers() -> pd.DataFrame:
+    as_of = pd.Timestamp("2024-01-01")
+    df = pd.DataFrame(
+        {
+            # total 1000: a (before 0) and b (before .5) are A; c (.8), d (.9) are B; e (.96) is C
+            "monetary": [500.0, 300.0, 100.0, 60.0, 40.0],
+            "recency_days": [100, 40, 200, 10, 500],
+            "frequency": [5, 3, 1, 1, 1],
+            "segment": ["At Risk", "Loyal Customers", "Hibernating", "Promising", "Lost"],
+        },
+        index=pd.Index(list("abcde"), name="customer_id"),
+    )
+    df["last_purchase"] = as_of - pd.to_timedelta(df["recency_days"], "D")
+    span = pd.to_timedelta([265, 20, 0, 0, 0], "D")  # a: usual gap 265/4 = 66.25 d; b: 20/2 = 10 d
+    df["first_purchase"] = df["last_purchase"] - span
+    return df
+
+
+def test_without_clv(customers: pd.DataFrame) -> None:
+    w = churn_warnings(customers)
+    assert list(w.index) == ["a", "b"]  # c and e are silent but not valuable (B, C tiers)
+    assert w["rank"].tolist() == [1, 2]
+    assert (w["value_basis"] == "monetary").all()
+    assert w.loc["a", "reason"] == "A-tier customer: no purchase for 100 days (warning after 90)."
+    assert w.loc["b", "reason"] == "A-tier customer: usually buys every 10 days but has been silent for 40."
+    assert "已100天未购买" in w.loc["a", "reason_zh"]
+    assert w["churn_warning"].all()
+
+
+def test_with_clv_and_p_alive(customers: pd.DataFrame) -> None:
+    c = customers.assign(clv=[10.0, 20.0, 1000.0, 5.0, 1.0], p_alive=[0.9, 0.9, 0.3, 0.1, 0.1])
+    w = churn_warnings(c)
+    # c is valuable by CLV (top 10 %), silent for 200 days and P(alive) 0.3 < 0.5
+    assert list(w.index) == ["c", "b", "a"]
+    assert (w["value_basis"] == "clv").all()
+    assert w.loc["c", "reason"].startswith("top-10% CLV customer: no purchase for 200 days")
+    assert "P(alive) is 0.30 (below 0.50)" in w.loc["c", "reason"]
+    assert "d" not in w.index  # P(alive) 0.1 but neither A nor top CLV
+
+
+def test_trailing_revenue_basis(customers: pd.DataFrame) -> None:
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_date": pd.to_datetime(["2022-06-01", "2023-09-23", "2023-11-22"]),
+            "amount": [450.0, 50.0, 300.0],
+        }
+    )
+    assert trailing_revenue(tx, "2024-01-01").to_dict() == {"a": 50.0, "b": 300.0}
+    w = churn_warnings(customers, transactions=tx)
+    assert list(w.index) == ["b", "a"]  # b has more revenue in the last 12 months
+    assert (w["value_basis"] == "revenue_12m").all()
+
+
+def test_thresholds_and_errors(customers: pd.DataFrame) -> None:
+    assert churn_warnings(customers, max_recency_days=150, gap_multiple=10).empty
+    with pytest.raises(InputError, match="recency_days"):
+        churn_warnings(customers.drop(columns="recency_days"))

@@ -1,0 +1,94 @@
+"""RFMClusterer: contract, k choice on well-separated groups, naming, stability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cluster import RFMClusterer, value_class_from_flags
+from analysis.errors import InputError, NotFittedError, ParamsError
+
+
+def _three_groups(n: int = 60, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    # best: recent, frequent, big; middle: moderate; worst: old, one-off, small
+    for rec, freq, mon in [(5, 30, 5000), (60, 5, 400), (400, 1, 20)]:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "recency_days": rng.normal(rec, rec * 0.1, n).clip(0).round(),
+                    "frequency": rng.normal(freq, freq * 0.1, n).clip(1).round(),
+                    "monetary": rng.normal(mon, mon * 0.1, n).clip(1),
+                }
+            )
+        )
+    df = pd.concat(parts, ignore_index=True)
+    df.index = pd.Index([f"c{i:03d}" for i in range(len(df))], name="customer_id")
+    return df
+
+
+def test_init_stores_only() -> None:
+    m = RFMClusterer(k_range=(1, 0))  # no validation in __init__
+    assert m.k_range == (1, 0)
+    with pytest.raises(ParamsError, match="k_range"):
+        m.fit(_three_groups())
+
+
+def test_recovers_three_groups() -> None:
+    c = _three_groups()
+    m = RFMClusterer(k_range=(2, 6), n_init=5, random_state=0)
+    assert m.fit(c) is m
+    assert m.k_ == 3
+    assert set(m.silhouette_scores_.index) == {2, 3, 4, 5, 6}
+    assert m.silhouette_scores_.idxmax() == 3
+    assert m.labels_.index.equals(c.index)
+    # label 0 is the highest-monetary cluster and holds exactly the first group
+    assert (m.labels_.iloc[:60] == 0).all() and (m.labels_.iloc[120:] == 2).all()
+    p = m.profile_
+    assert p["customers"].tolist() == [60, 60, 60]
+    assert p["customer_share"].sum() == pytest.approx(1.0)
+    assert p["revenue_share"].sum() == pytest.approx(1.0)
+    assert p.loc[0, "name"] == "Important Value"
+    assert p.loc[0, "value_class"] == "重要价值客户"
+    assert p.loc[2, "name"] == "General Win-back"
+    assert m.stability_ == pytest.approx(1.0, abs=0.05)
+    assert m.centers_.shape == (3, 3)
+    assert m.predict(c.iloc[:5]).tolist() == [0] * 5
+    assert set(m.names_.unique()) == set(p["name"])
+
+
+def test_duplicate_names_get_suffix() -> None:
+    # two low-value groups that differ only in recency above the mean -> same class
+    c = _three_groups()
+    m = RFMClusterer(k_range=(5, 5), n_init=3, n_stability_seeds=0).fit(c)
+    names = m.profile_["name"]
+    assert names.is_unique
+    assert np.isnan(m.stability_)
+
+
+def test_clv_feature_and_sampling() -> None:
+    c = _three_groups().assign(clv=lambda d: d["monetary"] * 2)
+    m = RFMClusterer(k_range=(2, 4), n_init=2, sample_size=50, n_stability_seeds=2).fit(c)
+    assert m.features_ == ["recency_days", "frequency", "monetary", "clv"]
+    assert m.profile_["clv"].notna().all()
+    m2 = RFMClusterer(k_range=(2, 3), n_init=2, use_clv=False).fit(c)
+    assert "clv" not in m2.features_
+    snake = m.snake_data(c)
+    assert set(snake.columns) == {"cluster", "name", "feature", "value"}
+    assert len(snake) == m.k_ * 4
+
+
+def test_errors() -> None:
+    with pytest.raises(NotFittedError):
+        RFMClusterer().predict(_three_groups())
+    with pytest.raises(InputError, match="monetary"):
+        RFMClusterer().fit(_three_groups().drop(columns="monetary"))
+    with pytest.raises(InputError, match="use_clv=True"):
+        RFMClusterer(use_clv=True).fit(_three_groups())
+
+
+def test_value_class_from_flags() -> None:
+    assert value_class_from_flags(False, False, False) == ("一般挽留客户", "General Win-back")
+    assert value_class_from_flags(False, True, True) == ("重要保持客户", "Important Retention")

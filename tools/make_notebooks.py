@@ -1,0 +1,181 @@
+"""Write the four report notebooks from this file (the notebooks are committed; this keeps them tidy).
+
+Run ``python tools/make_notebooks.py`` after editing; the notebooks are written without outputs.
+Notebook cells call ``analysis`` only: no function definitions live in notebooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARAMS = '''# Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
+params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
+period = "2024-12"                      # the month reported on, YYYY-MM; customers are scored as of its last day
+region = "all"                          # a region in the data, or "all"
+run_dir = ""                            # where artifacts go; empty means <output_dir>/<period>/<region>
+clean_dir = ""                          # cleaned data shared by the batch; empty means clean here'''
+
+SETUP = '''from IPython.display import Markdown, display
+
+from analysis import notebook, tables
+from analysis.plots import rfm as rfm_plots
+
+ctx = notebook.setup(params_path, period, region, run_dir, clean_dir)
+cur = ctx.params.currency'''
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    return new_markdown_cell(text.strip())
+
+
+def code(text: str, tags: list[str] | None = None) -> nbformat.NotebookNode:
+    cell = new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+def header(title: str, intro: str) -> list[nbformat.NotebookNode]:
+    return [
+        md(f"# {title}\n\n{intro}"),
+        code(PARAMS, ["parameters"]),
+        code(SETUP, ["setup"]),
+        code('display(Markdown(f"**{ctx.title}** · customers scored as of **{ctx.as_of.date()}**"))'),
+    ]
+
+
+NOTEBOOKS = {
+    "01_cleaning": header(
+        "Data quality",
+        "Before any number is computed, every row of the raw transaction log is checked. Rows that "
+        "cannot be used are **set aside with a reason, never silently dropped**, so the counts below "
+        "always add up: rows in = clean rows + rows set aside.",
+    ) + [
+        md("## 1. Row accounting\n\nWhat came in, what was kept, and why the rest was set aside. "
+           "*Returns* are cancellations or negative amounts: they are not purchases, so they do not "
+           "count towards a customer's frequency or spend."),
+        code("result = ctx.clean_result()\nq = result.quality\n"
+             "display(tables.styled(tables.quality_table(q)))\n"
+             "rfm_plots.quarantine_reasons(q);"),
+        md("## 2. Examples of rows set aside\n\nUp to three rows per reason, exactly as they came in "
+           "(`row_id` is the row's position in the input file). The full list is in `quarantine.csv`."),
+        code("display(result.quarantine.groupby('reason', sort=True).head(3).set_index(['reason', 'row_id']))"),
+        md("## 3. Unusually large or small purchases\n\nThese purchases are far from the typical amount "
+           "(more than the configured number of robust standard deviations on a log scale). They are "
+           "**kept** and flagged, because large orders are often real; check the biggest ones."),
+        code("outliers = result.clean[result.clean['is_outlier']].nlargest(10, 'amount')\n"
+             "display(tables.styled(outliers[['customer_id', 'order_date', 'amount']].set_index('customer_id'), "
+             "cur, money=('amount',)))"),
+        md("## 4. Transactions in this report\n\nThe clean purchases of this report's region, up to the last day "
+           "of the period. Revenue per month shows the trend the scores below are built on."),
+        code("tx = ctx.scope(result.clean)\nctx.write(tx, 'transactions.parquet')\n"
+             "ctx.update_headline(rows=len(tx), revenue_period=round(float(tx.loc[tx.order_date >= ctx.period_start, "
+             "'amount'].sum()), 2))\n"
+             "display(Markdown(f'{len(tx):,} purchase lines of {tx.customer_id.nunique():,} customers, '\n"
+             "                 f'{tx.order_date.min():%Y-%m-%d} to {tx.order_date.max():%Y-%m-%d}.'))\n"
+             "rfm_plots.monthly_revenue(tx, cur);"),
+    ],
+    "02_scoring": header(
+        "RFM scores",
+        "Each customer is described by three numbers, measured on the last day of the period:\n\n"
+        "* **Recency**: days since the last purchase (fewer is better);\n"
+        "* **Frequency**: number of distinct orders;\n"
+        "* **Monetary**: total spend.\n\n"
+        "Each is turned into a score from 1 to 5, where **5 is best**.",
+    ) + [
+        md("## 1. Scoring the customers"),
+        code("tx = ctx.read('transactions.parquet')\n"
+             "from analysis.rfm import score_customers\n"
+             "res = score_customers(tx, ctx.as_of, ctx.params.rfm)\n"
+             "customers = res.customers\n"
+             "ctx.write(customers, 'customers.parquet')\nctx.write(customers, 'customers.csv')\n"
+             "ctx.write(res.cut_points, 'cut_points.csv')\n"
+             "ctx.update_headline(customers=len(customers), revenue=round(float(customers.monetary.sum()), 2))\n"
+             "display(Markdown(f'**{len(customers):,} customers** scored as of {res.as_of.date()}.'))"),
+        md("## 2. Where the scores are cut\n\nThe cut points are the 20 %, 40 %, 60 % and 80 % marks of "
+           "the customers' values (or thresholds set in the params). A value above a frequency or "
+           "spend cut point earns one more score point; a recency below a cut point earns one more. "
+           "Customers with equal values always get equal scores: when most customers bought only once, "
+           "they all share the lowest frequency score instead of being split at random."),
+        code("display(tables.styled(res.cut_points, decimals=('q20', 'q40', 'q60', 'q80')))\n"
+             "rfm_plots.score_distribution(customers);"),
+        md("## 3. Recency × frequency\n\nCustomers in the top-right bought recently and often; "
+           "the bottom-left have not been back for a long time and bought rarely."),
+        code("import matplotlib.pyplot as plt\nfig, axes = plt.subplots(1, 2, figsize=(12, 4.5))\n"
+             "rfm_plots.rf_heatmap(customers, 'count', ax=axes[0])\n"
+             "rfm_plots.rf_heatmap(customers, 'monetary', cur, ax=axes[1])\nfig.tight_layout()"),
+        md("## 4. Top customers by spend"),
+        code("top = customers.nlargest(15, 'monetary')[['recency_days', 'frequency', 'monetary', 'rfm_code', "
+             "'segment', 'value_class_en' if ctx.language == 'en' else 'value_class']]\n"
+             "display(tables.styled(top, cur, money=('monetary',)))"),
+    ],
+    "03_segmentation": header(
+        "Customer segments",
+        "Two ways of grouping the same customers:\n\n"
+        "* the **11 RFM segments** (Champions … Lost) from the recency score and the average of the "
+        "frequency and spend scores;\n"
+        "* the **8 value classes** of the Chinese RFM value model (重要价值客户 … 一般挽留客户): each "
+        "customer is above or below the average on recency, frequency and spend.",
+    ) + [
+        md("## 1. The 11 RFM segments"),
+        code("customers = ctx.read('customers.parquet')\nseg = tables.segment_summary(customers)\n"
+             "display(tables.styled(seg, cur, money=('revenue', 'monetary'), pct=('customer_share', 'revenue_share'), "
+             "decimals=('recency_days', 'frequency')))\n"
+             "rfm_plots.segment_bars(seg, cur, 'segment');"),
+        md("## 2. The 8 value classes\n\n*Important* classes spend more than average; *value* / "
+           "*development* / *retention* / *win-back* depend on whether they bought recently and "
+           "often. A customer is 'recent' when their recency is below the average recency of all "
+           "customers here."),
+        code("vc = tables.value_class_summary(customers, ctx.language)\n"
+             "display(tables.styled(vc, cur, money=('revenue', 'monetary'), pct=('customer_share', 'revenue_share'), "
+             "decimals=('recency_days', 'frequency')))\n"
+             "rfm_plots.segment_bars(vc, cur, 'value class');"),
+        md("## 3. How segments are defined\n\nEvery combination of scores belongs to exactly one segment. "
+           "Rows: recency score; columns: the average of the frequency and spend scores."),
+        code("from analysis.segments import DEFAULT_RULES\n"
+             "display(tables.rule_grid(ctx.params.rfm.segment_rules or DEFAULT_RULES))"),
+    ],
+    "04_strategy": header(
+        "Strategy",
+        "What to do with each group of customers, from the playbook (`params/playbook.yaml`): the "
+        "objective, the action, the channel and the offer, with the customers and revenue at stake.",
+    ) + [
+        md("## 1. Recommendations, most valuable first"),
+        code("customers = ctx.read('customers.parquet')\n"
+             "from analysis.playbook import load_playbook\nfrom analysis.strategy import apply_playbook, write_action_csvs\n"
+             "playbook = load_playbook(ctx.params.playbook)\nstrategy = apply_playbook(customers, playbook)\n"
+             "rec = strategy.recommendations\n"
+             "text = rec['sentence_zh' if ctx.language == 'zh' else 'sentence_en']\n"
+             "display(Markdown('\\n'.join(f'{p}. {s}' for p, s in zip(rec['priority'], text))))\n"
+             "for note in strategy.notes:\n    display(Markdown(f'*{note}*'))"),
+        md("## 2. Per segment: customers, revenue, share and action"),
+        code("display(tables.styled(tables.strategy_by_segment(strategy.by_segment, ctx.language, strategy.actions), cur, "
+             "money=('revenue', 'value_at_stake', 'budget', 'expected_return'), pct=('customer_share', 'revenue_share')))"),
+        md("## 3. Customer lists for the CRM\n\nOne CSV per action in the run folder (`actions/`), "
+           "sorted by value at stake, ready to import."),
+        code("files = write_action_csvs(strategy.assignments, ctx.path('actions'), language=ctx.language)\n"
+             "ctx.write(strategy.actions, 'actions.csv')\n"
+             "display(tables.styled(strategy.actions[['customers', 'budget', 'expected_return', 'net_return']], "
+             "cur, money=('budget', 'expected_return', 'net_return')))"),
+    ],
+}
+
+
+def build() -> None:
+    for name, cells in NOTEBOOKS.items():
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["language_info"] = {"name": "python"}
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"{name}-{i:02d}"
+        nbformat.validate(nb)
+        nbformat.write(nb, ROOT / "notebooks" / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    build()
