@@ -174,15 +174,21 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 
 def flag_outliers(amount: pd.Series, threshold: float | None) -> pd.Series:
-    """True where log(amount) is more than ``threshold`` robust SDs from the median log-amount."""
-    if threshold is None or amount.empty:
+    """True where log(amount) is more than ``threshold`` robust SDs from the median log-amount.
+
+    Only positive amounts are judged (zero-value purchases are never outliers).
+    """
+    values = amount.to_numpy(dtype=float)
+    positive = values > 0
+    if threshold is None or not positive.any():
         return pd.Series(False, index=amount.index)
-    logs = np.log(amount.to_numpy(dtype=float))
+    logs = np.log(values[positive])
     med = np.median(logs)
     mad = 1.4826 * np.median(np.abs(logs - med))
-    if mad == 0:
-        return pd.Series(False, index=amount.index)
-    return pd.Series(np.abs(logs - med) / mad > threshold, index=amount.index)
+    flags = np.zeros(len(values), dtype=bool)
+    if mad > 0:
+        flags[positive] = np.abs(logs - med) / mad > threshold
+    return pd.Series(flags, index=amount.index)
 
 
 def clean_transactions(

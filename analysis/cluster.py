@@ -14,13 +14,12 @@ Method
    mapped to the 8-class value model (:func:`value_class_from_flags`). Duplicate names get a suffix
    " 1", " 2", ... in label order (highest monetary first).
 6. Stability: the chosen k is refitted with ``n_stability_seeds`` seeds (``random_state + i``,
-   ``n_init=1`` each) and the mean pairwise adjusted Rand index between the labelings is reported
+   same ``n_init``) and the mean pairwise adjusted Rand index between the labelings is reported
    (1 = identical partitions; above ~0.8 is usually considered stable).
 """
 
 from __future__ import annotations
 
-import warnings
 from itertools import combinations
 
 import numpy as np
@@ -103,6 +102,11 @@ class RFMClusterer:
         Per cluster: ``name``, ``value_class``, ``value_class_en``, ``customers``,
         ``customer_share``, ``revenue_share``, mean ``recency_days``, ``frequency``, ``monetary``
         (currency) and ``clv`` (currency, NaN without CLV).
+    scaler_ : StandardScaler
+    kmeans_ : KMeans
+        The fitted model for ``k_`` (its own label numbering).
+    label_map_ : ndarray of int
+        Maps ``kmeans_`` labels to the monetary-ordered labels.
     stability_ : float
         Mean pairwise adjusted Rand index across seeds (NaN when skipped).
     has_clv_ : bool
@@ -138,7 +142,9 @@ class RFMClusterer:
     def _features(self, customers: pd.DataFrame) -> list[str]:
         missing = [c for c in RFM_FEATURES if c not in customers.columns]
         if missing:
-            raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
+            raise InputError(
+                f"customer frame: missing column(s) {missing}; score customers with analysis.rfm"
+            )
         has_clv = "clv" in customers.columns and bool(customers["clv"].notna().all())
         if self.use_clv is True and not has_clv:
             raise InputError("clustering: use_clv=True but 'clv' is missing or has gaps; run the CLV models")
@@ -211,7 +217,7 @@ class RFMClusterer:
         self.has_clv_ = "clv" in features
         self.scaler_ = scaler
         self.kmeans_ = km
-        self._remap = remap
+        self.label_map_ = remap
         self.k_ = k_best
         self.silhouette_scores_ = pd.Series(scores, name="silhouette").rename_axis("k")
         self.labels_ = pd.Series(labels, index=customers.index, name="cluster")
@@ -254,7 +260,7 @@ class RFMClusterer:
         if self.n_stability_seeds < 2:
             return float("nan")
         labelings = [
-            KMeans(n_clusters=k, n_init=1, random_state=self.random_state + i).fit_predict(x)
+            KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state + i).fit_predict(x)
             for i in range(self.n_stability_seeds)
         ]
         return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
@@ -269,10 +275,8 @@ class RFMClusterer:
         """
         self._check_fitted()
         x = self.scaler_.transform(self._transform_raw(customers, self.features_))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            raw = self.kmeans_.predict(x)
-        return pd.Series(self._remap[raw], index=customers.index, name="cluster")
+        raw = self.kmeans_.predict(x)
+        return pd.Series(self.label_map_[raw], index=customers.index, name="cluster")
 
     def fit_predict(self, customers: pd.DataFrame, y: None = None) -> pd.Series:
         """``fit(customers).labels_``."""
@@ -290,6 +294,7 @@ class RFMClusterer:
         x = self.scaler_.transform(self._transform_raw(customers, self.features_))
         df = pd.DataFrame(x, columns=self.features_, index=customers.index)
         df["cluster"] = self.predict(customers)
-        long = df.groupby("cluster").mean().reset_index().melt("cluster", var_name="feature", value_name="value")
+        means = df.groupby("cluster").mean().reset_index()
+        long = means.melt("cluster", var_name="feature", value_name="value")
         long["name"] = long["cluster"].map(self.profile_["name"])
         return long[["cluster", "name", "feature", "value"]]

@@ -37,22 +37,22 @@ CLEAN_TRANSACTIONS = pa.DataFrameSchema(
     name="clean_transactions",
 )
 
-_score = pa.Column(int, checks=pa.Check.isin([1, 2, 3, 4, 5]))
+_score = pa.Column(int, checks=pa.Check.isin([1, 2, 3, 4, 5]), coerce=True)
 
 CUSTOMERS = pa.DataFrameSchema(
     {
-        "first_purchase": pa.Column("datetime64[ns]"),
-        "last_purchase": pa.Column("datetime64[ns]"),
-        "recency_days": pa.Column(int, checks=pa.Check.ge(0)),
-        "frequency": pa.Column(int, checks=pa.Check.ge(1)),
-        "monetary": pa.Column(float),
+        "first_purchase": pa.Column("datetime64[ns]", coerce=True),
+        "last_purchase": pa.Column("datetime64[ns]", coerce=True),
+        "recency_days": pa.Column(int, checks=pa.Check.ge(0), coerce=True),
+        "frequency": pa.Column(int, checks=pa.Check.ge(1), coerce=True),
+        "monetary": pa.Column(float, coerce=True),
         "r_score": _score,
         "f_score": _score,
         "m_score": _score,
-        "rfm_code": pa.Column(str, checks=pa.Check.str_matches(r"^[1-5]{3}$")),
-        "segment": pa.Column(str),
-        "value_class": pa.Column(str),
-        "value_class_en": pa.Column(str),
+        "rfm_code": pa.Column(str, checks=pa.Check.str_matches(r"^[1-5]{3}$"), coerce=True),
+        "segment": pa.Column(str, coerce=True),
+        "value_class": pa.Column(str, coerce=True),
+        "value_class_en": pa.Column(str, coerce=True),
     },
     index=pa.Index("string", name="customer_id", unique=True, coerce=True),
     strict=False,

@@ -62,7 +62,7 @@ def simulate_customers(
     gaps = rng.exponential(1.0, size=idx.size) / np.maximum(lam[idx], 1e-12)
     cum = np.cumsum(gaps)
     offsets = np.concatenate([[0], np.cumsum(k)[:-1]])
-    starts = np.repeat(cum[offsets] - gaps[offsets], k) if idx.size else np.empty(0)
+    starts = np.repeat(np.concatenate([[0.0], cum])[offsets], k)  # gaps summed before each customer's block
     times = first_day[idx] + (cum - starts)
     in_window = times < horizon
     rep_idx, rep_day = idx[in_window], np.floor(times[in_window]).astype(int)

@@ -1,0 +1,225 @@
+"""Next-period purchases and revenue per segment, and a backtest against what actually happened.
+
+Definitions
+-----------
+CLV method (``method == "clv"``)
+    Per customer: expected purchases = ``expected_purchases`` (BG/NBD or Pareto/NBD, over the
+    horizon the CLV models were run with); expected revenue (currency) = ``expected_purchases`` ×
+    ``expected_spend`` (Gamma-Gamma spend per purchase; ``monetary / frequency`` where missing).
+Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
+    Per customer: purchases per day = ``frequency / max(tenure_days, min_tenure_days)`` with
+    ``tenure_days`` = days from first purchase to the scoring date (``recency_days`` +
+    last − first purchase); expected purchases = rate × ``horizon_days``; expected revenue =
+    expected purchases × ``monetary / frequency``. It ignores churn, so it overstates lapsed
+    customers: run the CLV models for a real forecast.
+Backtest
+    A forecast made at one date is compared with the transactions of the following period
+    ``[start, end]`` (inclusive days; it should match the forecast horizon). Actual purchases are
+    distinct orders (see :func:`analysis.kpi.order_keys`). Error = forecast − actual;
+    ``pct_error`` = error / actual. Customers absent from the forecast frame are shown as
+    ``"(new)"`` and left out of the ``"(all existing)"`` total, since nobody forecast them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, ParamsError
+from analysis.kpi import order_keys, period_mask, require_columns
+
+CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "expected_spend")
+NEW, ALL_EXISTING = "(new)", "(all existing)"
+
+
+def has_clv_forecast(customers: pd.DataFrame) -> bool:
+    """Whether the CLV forecast columns are present and not all missing."""
+    return all(c in customers.columns for c in CLV_COLUMNS) and bool(
+        customers["expected_purchases"].notna().any()
+    )
+
+
+def customer_forecast(
+    customers: pd.DataFrame,
+    *,
+    horizon_days: int | None = None,
+    min_tenure_days: int = 90,
+) -> pd.DataFrame:
+    """Expected purchases and revenue per customer for the next period.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer frame (index ``customer_id``); with ``expected_purchases`` and ``expected_spend``
+        for the CLV method, else ``frequency``, ``monetary``, ``recency_days``, ``first_purchase``
+        and ``last_purchase`` for the run-rate method.
+    horizon_days : int, optional
+        Forecast horizon in days; required by the run-rate method (ignored by the CLV method,
+        whose horizon is the one the CLV models used).
+    min_tenure_days : int, default=90
+        Floor on the tenure used by the run-rate method.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id``; ``segment`` / ``value_class`` when present, ``expected_purchases``,
+        ``expected_spend`` (currency per purchase), ``expected_revenue`` (currency), ``method``.
+    """
+    c = customers
+    out = pd.DataFrame(index=c.index)
+    for col in ("segment", "value_class", "value_class_en", "abc_class"):
+        if col in c.columns:
+            out[col] = c[col]
+    aov = None
+    if {"monetary", "frequency"} <= set(c.columns):
+        aov = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
+    if has_clv_forecast(c):
+        out["expected_purchases"] = c["expected_purchases"].astype(float).fillna(0.0)
+        spend = c["expected_spend"].astype(float)
+        out["expected_spend"] = spend.fillna(aov) if aov is not None else spend
+        out["method"] = "clv"
+    else:
+        need = ("frequency", "monetary", "recency_days", "first_purchase", "last_purchase")
+        require_columns(
+            c, need, "customer frame", "run the CLV models, or score customers with analysis.rfm"
+        )
+        if horizon_days is None or horizon_days <= 0:
+            raise ParamsError(
+                "forecast: no CLV columns (expected_purchases, expected_spend), so the run-rate method "
+                "needs horizon_days > 0; or run the CLV models first"
+            )
+        span = (pd.to_datetime(c["last_purchase"]) - pd.to_datetime(c["first_purchase"])).dt.days
+        tenure = (span + c["recency_days"]).clip(lower=min_tenure_days)
+        out["expected_purchases"] = c["frequency"].astype(float) / tenure * horizon_days
+        out["expected_spend"] = aov
+        out["method"] = "run_rate"
+    out["expected_revenue"] = out["expected_purchases"] * out["expected_spend"].fillna(0.0)
+    return out
+
+
+def segment_forecast(
+    customers: pd.DataFrame,
+    by: str = "segment",
+    *,
+    horizon_days: int | None = None,
+    min_tenure_days: int = 90,
+) -> pd.DataFrame:
+    """Expected purchases and revenue per segment (or any customer column).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        See :func:`customer_forecast`; must have the ``by`` column.
+    by : str, default="segment"
+        Grouping column.
+    horizon_days, min_tenure_days
+        See :func:`customer_forecast`.
+
+    Returns
+    -------
+    DataFrame
+        Index ``by``, revenue descending; columns ``customers``, ``expected_purchases``,
+        ``expected_revenue`` (currency), ``revenue_share``, ``method``.
+    """
+    require_columns(customers, (by,), "customer frame", f"add a '{by}' column (e.g. from analysis.segments)")
+    f = customer_forecast(customers, horizon_days=horizon_days, min_tenure_days=min_tenure_days)
+    g = f.groupby(customers[by])
+    t = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "expected_purchases": g["expected_purchases"].sum(),
+            "expected_revenue": g["expected_revenue"].sum(),
+        }
+    ).sort_values("expected_revenue", ascending=False)
+    total = t["expected_revenue"].sum()
+    t["revenue_share"] = t["expected_revenue"] / total if total > 0 else np.nan
+    t["method"] = f["method"].iloc[0] if len(f) else ""
+    t.index.name = by
+    return t
+
+
+def backtest(
+    forecast: pd.DataFrame,
+    transactions: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    by: str = "segment",
+) -> pd.DataFrame:
+    """Compare a per-customer forecast with the actual purchases of the following period.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        Per-customer forecast made at the end of an earlier period (index ``customer_id``), with
+        ``by``, ``expected_purchases`` and ``expected_revenue`` (output of
+        :func:`customer_forecast`) or ``expected_spend``.
+    transactions : DataFrame
+        Clean transactions covering ``[start, end]``.
+    start, end : str or Timestamp
+        The forecast period, inclusive days.
+    by : str, default="segment"
+        Grouping column of ``forecast``.
+
+    Returns
+    -------
+    DataFrame
+        Index ``by`` plus ``"(new)"`` (customers not in the forecast) and ``"(all existing)"``;
+        columns ``customers``, ``forecast_purchases``, ``actual_purchases``, ``purchases_error``,
+        ``purchases_pct_error``, ``forecast_revenue``, ``actual_revenue``, ``revenue_error``,
+        ``revenue_pct_error`` (revenue in currency; errors = forecast − actual).
+    """
+    require_columns(forecast, (by, "expected_purchases"), "forecast frame", "use customer_forecast()")
+    require_columns(
+        transactions, ("customer_id", "order_date", "amount"), "transactions", "pass clean transactions"
+    )
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if end < start:
+        raise ParamsError(f"backtest: end {end.date()} is before start {start.date()}")
+    f = forecast.copy()
+    if "expected_revenue" not in f.columns:
+        require_columns(f, ("expected_spend",), "forecast frame", "use customer_forecast()")
+        f["expected_revenue"] = f["expected_purchases"] * f["expected_spend"].fillna(0.0)
+    f.index = f.index.astype(str)
+    m = period_mask(transactions, start, end)
+    t = transactions.loc[m]
+    if t.empty:
+        raise InputError(
+            f"backtest: no transactions between {start.date()} and {end.date()}; "
+            "the period must be covered by the data"
+        )
+    cid = t["customer_id"].astype(str)
+    actual = pd.DataFrame(
+        {
+            "actual_purchases": order_keys(t).groupby(cid).nunique(),
+            "actual_revenue": t["amount"].groupby(cid).sum(),
+        }
+    )
+    group = f[by].astype(str).reindex(actual.index.union(f.index)).fillna(NEW)
+    both = pd.DataFrame(
+        {
+            "forecast_purchases": f["expected_purchases"],
+            "forecast_revenue": f["expected_revenue"],
+        }
+    ).reindex(group.index)
+    both = both.join(actual).fillna(0.0)
+    g = both.groupby(group)
+    res = g.sum()
+    res.insert(0, "customers", g.size())
+    res.loc[ALL_EXISTING] = res.drop(index=NEW, errors="ignore").sum()
+    if NEW in res.index:  # nobody forecast them
+        res.loc[NEW, ["forecast_purchases", "forecast_revenue"]] = np.nan
+    for v in ("purchases", "revenue"):
+        res[f"{v}_error"] = res[f"forecast_{v}"] - res[f"actual_{v}"]
+        res[f"{v}_pct_error"] = res[f"{v}_error"] / res[f"actual_{v}"].where(res[f"actual_{v}"] > 0)
+    order = [i for i in res.index if i not in (NEW, ALL_EXISTING)]
+    order = sorted(order, key=lambda i: -res.at[i, "actual_revenue"]) + [
+        i for i in (NEW, ALL_EXISTING) if i in res.index
+    ]
+    res = res.loc[order]
+    res["customers"] = res["customers"].astype(int)
+    res.index.name = by
+    cols = [
+        "customers", "forecast_purchases", "actual_purchases", "purchases_error", "purchases_pct_error",
+        "forecast_revenue", "actual_revenue", "revenue_error", "revenue_pct_error",
+    ]  # fmt: skip
+    return res[cols]

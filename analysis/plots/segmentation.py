@@ -1,0 +1,216 @@
+"""Charts for segmentation and strategy. Each takes ``ax=None`` and returns the Axes.
+
+No function calls ``plt.show()``; all work with the non-interactive Agg backend. Inputs are the
+frames computed in :mod:`analysis.cluster`, :mod:`analysis.tiers`, :mod:`analysis.migration`,
+:mod:`analysis.cohorts`, :mod:`analysis.kpi` and :mod:`analysis.lifecycle`, so the charts only draw.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
+
+from analysis.kpi import ALL
+from analysis.tiers import pareto_curve
+
+_MAX_ANNOTATED_CELLS = 200
+
+
+def _ax(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def snake_plot(snake: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Mean standardised feature per cluster, one line per cluster.
+
+    Parameters
+    ----------
+    snake : DataFrame
+        Long frame with ``name`` (or ``cluster``), ``feature`` and ``value`` — the output of
+        :meth:`analysis.cluster.RFMClusterer.snake_data`.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax)
+    hue = "name" if "name" in snake.columns else "cluster"
+    sns.lineplot(data=snake, x="feature", y="value", hue=hue, marker="o", sort=False, ax=ax)
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("")
+    ax.set_ylabel("mean z-score of log1p(value)")
+    ax.set_title("Cluster profiles (snake plot)")
+    ax.legend(title="cluster", fontsize="small")
+    return ax
+
+
+def abc_pareto_plot(
+    tiers: pd.DataFrame,
+    thresholds: tuple[float, float] = (0.80, 0.95),
+    ax: Axes | None = None,
+    max_points: int = 200,
+) -> Axes:
+    """Cumulative revenue share against cumulative customer share, with the A/B/C lines.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        Output of :func:`analysis.tiers.abc_classes`.
+    thresholds : tuple of float, default=(0.80, 0.95)
+        Drawn as horizontal lines (use the ones the tiers were computed with).
+    ax : Axes, optional
+    max_points : int, default=200
+        Points plotted on the curve.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax)
+    curve = pareto_curve(tiers, max_points=max_points)
+    ax.plot(curve["customer_share"], curve["cum_share"], color="C0", lw=2, label="cumulative revenue")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":", label="equal spend")
+    for t, lab in zip(thresholds, ("A", "B"), strict=True):
+        ax.axhline(t, color="C3", lw=0.8, ls="--")
+        ax.text(0.99, t, f"{lab} ≤ {t:.0%}", ha="right", va="bottom", fontsize="small", color="C3")
+    for cls in ("A", "B"):
+        sub = tiers[tiers["abc_class"] == cls]
+        if len(sub):
+            x = sub["rank"].max() / len(tiers)
+            ax.axvline(x, color="grey", lw=0.6)
+            ax.text(x, 0.02, f" {cls}: {x:.0%}", fontsize="small", rotation=90, va="bottom")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of customers (highest value first)")
+    ax.set_ylabel("share of revenue")
+    ax.set_title("ABC Pareto curve")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def _heatmap(data: pd.DataFrame, ax: Axes, fmt: str, cmap: str, **kw: object) -> Axes:
+    annot = data.size <= _MAX_ANNOTATED_CELLS
+    sns.heatmap(data.astype(float), annot=annot, fmt=fmt, cmap=cmap, ax=ax, cbar=True, **kw)
+    return ax
+
+
+def migration_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, share: bool = False) -> Axes:
+    """Previous (rows) × current (columns) migration matrix.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        ``counts``, ``revenue`` or ``shares`` of :class:`analysis.migration.MigrationResult`.
+    ax : Axes, optional
+    share : bool, default=False
+        Format cells as percentages (for ``shares``).
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax, (9, 7))
+    fmt = ".0%" if share else (".0f" if np.allclose(matrix.fillna(0) % 1, 0) else ",.0f")
+    _heatmap(matrix, ax, fmt, "Blues", linewidths=0.5)
+    ax.set_xlabel(str(matrix.columns.name or "current"))
+    ax.set_ylabel(str(matrix.index.name or "previous"))
+    ax.set_title("Migration from previous to current period")
+    return ax
+
+
+def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Retention (fraction) by acquisition cohort (rows) and months since first purchase.
+
+    Parameters
+    ----------
+    retention : DataFrame
+        ``retention`` of :func:`analysis.cohorts.cohort_table` (or ``counts``).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax, (10, 6))
+    data = retention.copy()
+    data.index = data.index.astype(str)
+    is_share = bool(np.nanmax(data.to_numpy(dtype=float), initial=0) <= 1.0)
+    _heatmap(data, ax, ".0%" if is_share else ".0f", "YlGnBu", vmin=0, vmax=1 if is_share else None)
+    ax.set_xlabel("months since first purchase")
+    ax.set_ylabel("acquisition cohort")
+    ax.set_title("Cohort retention" if is_share else "Active customers by cohort")
+    return ax
+
+
+def kpi_bar_chart(
+    report: pd.DataFrame,
+    metric: str = "revenue",
+    ax: Axes | None = None,
+    top: int = 20,
+) -> Axes:
+    """Horizontal bars of one KPI per group of a sales report (total row left out).
+
+    Parameters
+    ----------
+    report : DataFrame
+        Output of :func:`analysis.kpi.sales_report`.
+    metric : str, default="revenue"
+        Column to draw.
+    ax : Axes, optional
+    top : int, default=20
+        Largest groups shown.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax)
+    r = report
+    if isinstance(r.index, pd.MultiIndex):
+        keep = [not all(v == ALL for v in i) for i in r.index]
+        r = r[keep]
+        labels = [" × ".join(map(str, i)) for i in r.index]
+    else:
+        r = r[r.index != ALL]
+        labels = [str(i) for i in r.index]
+    s = pd.Series(r[metric].to_numpy(dtype=float), index=labels).nlargest(top).iloc[::-1]
+    ax.barh(s.index, s.to_numpy(), color="C0")
+    ax.set_xlabel(metric)
+    names = report.index.names if isinstance(report.index, pd.MultiIndex) else [report.index.name]
+    ax.set_title(f"{metric} by {' × '.join(str(n) for n in names)}")
+    if metric.endswith(("_rate", "_share", "_pct", "_growth")):
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    return ax
+
+
+def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Stacked bars of customers per lifecycle stage at each period end.
+
+    Parameters
+    ----------
+    stage_counts : DataFrame
+        Output of :func:`analysis.lifecycle.stage_counts` (stages × period ends).
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _ax(ax)
+    data = stage_counts.T
+    data.index = [pd.Timestamp(i).strftime("%Y-%m-%d") for i in data.index]
+    data.plot(kind="bar", stacked=True, ax=ax, width=0.8)
+    ax.set_xlabel("period end")
+    ax.set_ylabel("customers")
+    ax.set_title("Lifecycle stages")
+    ax.legend(title="stage", fontsize="small")
+    return ax

@@ -1,0 +1,82 @@
+"""Data that cannot identify a model fails with a clear ModelError, never with NaN results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.clv._base import SummaryDataError
+from analysis.clv.bgnbd import BGNBD
+from analysis.clv.gamma_gamma import GammaGamma
+from analysis.clv.mbgnbd import ModifiedBGNBD
+from analysis.clv.pareto_nbd import ParetoNBD
+from analysis.clv.pipeline import customer_value
+from analysis.errors import InputError, ModelError, NotFittedError
+
+MODELS = [BGNBD, ParetoNBD, ModifiedBGNBD]
+
+
+def _frame(x, tx, T) -> pd.DataFrame:  # noqa: ANN001
+    return pd.DataFrame({"frequency": x, "t_x": tx, "T": T})
+
+
+CASES = {
+    "no repeat customers": (_frame([0, 0, 0], [0.0, 0, 0], [10.0, 20, 30]), "no customer has a repeat"),
+    "single customer": (_frame([3], [5.0], [10.0]), "at least two customers"),
+    "all T zero": (_frame([0, 0], [0.0, 0.0], [0.0, 0.0]), "no customer has a repeat|T = 0"),
+    "t_x > T": (_frame([1, 2], [12.0, 3.0], [10.0, 10.0]), "t_x > T"),
+    "negative frequency": (_frame([-1, 2], [0.0, 3.0], [10.0, 10.0]), "non-negative"),
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_unidentifiable_summaries(model, case: str) -> None:  # noqa: ANN001
+    frame, message = CASES[case]
+    with pytest.raises(ModelError, match=message) as info:
+        model().fit(frame, time_unit="W")
+    assert isinstance(info.value, InputError)
+    assert isinstance(info.value, SummaryDataError)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_all_t_zero_with_repeats_flagged(model) -> None:  # noqa: ANN001
+    frame = _frame([0, 0, 0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ModelError):
+        model().fit(frame, time_unit="W")
+
+
+def test_two_customers_cannot_identify_four_parameters() -> None:
+    with pytest.raises(ModelError, match="identify|edge"):
+        BGNBD().fit(_frame([1, 0], [2.0, 0.0], [10.0, 10.0]), time_unit="W")
+
+
+def test_gamma_gamma_needs_two_repeat_customers() -> None:
+    with pytest.raises(ModelError, match="fewer than two"):
+        GammaGamma().fit(pd.DataFrame({"frequency": [0, 3], "monetary_value": [float("nan"), 10.0]}))
+
+
+def test_constant_spend_is_not_identified() -> None:
+    frame = pd.DataFrame({"frequency": [1, 2, 3, 4] * 5, "monetary_value": [10.0] * 20})
+    with pytest.raises(ModelError):
+        GammaGamma().fit(frame)
+
+
+@pytest.mark.parametrize("model", [*MODELS, GammaGamma])
+def test_unfitted_models_raise_not_fitted(model) -> None:  # noqa: ANN001
+    with pytest.raises(NotFittedError):
+        model().summary()
+    with pytest.raises(AttributeError):
+        model().to_json()
+
+
+def test_time_unit_is_required() -> None:
+    with pytest.raises(InputError, match="time unit"):
+        BGNBD().fit(_frame([1, 0, 2], [2.0, 0.0, 5.0], [10.0, 10.0, 10.0]))
+
+
+def test_customer_value_raises_model_error_for_tiny_logs() -> None:
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "order_date": pd.to_datetime(["2020-01-01", "2020-01-05"]),
+                       "amount": [5.0, 6.0]})
+    with pytest.raises(ModelError, match="repeat"):
+        customer_value(tx, "2020-03-01")
