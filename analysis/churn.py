@@ -34,9 +34,7 @@ def _usual_gap(customers: pd.DataFrame) -> pd.Series:
     return (span / (f - 1)).where(f >= 2)
 
 
-def trailing_revenue(
-    transactions: pd.DataFrame, as_of: str | pd.Timestamp, days: int = 365
-) -> pd.Series:
+def trailing_revenue(transactions: pd.DataFrame, as_of: str | pd.Timestamp, days: int = 365) -> pd.Series:
     """Revenue per customer (currency) in the ``days`` days up to and including ``as_of``.
 
     Returns

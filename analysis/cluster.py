@@ -5,8 +5,9 @@ Method
 1. Features: ``recency_days``, ``frequency``, ``monetary`` and, when present and ``use_clv`` allows,
    ``clv`` (negative CLV clipped to 0). Each is ``log1p``-transformed, then standardised.
 2. For each k in ``k_range`` (both ends included) k-means is fitted (``n_init`` starts,
-   ``random_state``); the silhouette score is computed on a fixed-seed sample of at most
-   ``sample_size`` customers. The k with the highest silhouette wins (the smallest k on ties).
+   ``random_state``); the silhouette score is computed on one fixed-seed sample of at most
+   ``sample_size`` customers (the same sample for every k). The k with the highest silhouette
+   wins (the smallest k on ties).
 3. Clusters are relabelled 0..k-1 by mean monetary value, highest first, so labels are stable.
 4. Profile: size, share of customers, share of revenue, mean R/F/M (and CLV) in original units.
 5. Name: the cluster's mean R/F/M in original units is compared with the mean over all customers
@@ -25,27 +26,19 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from analysis.errors import InputError, NotFittedError, ParamsError
+from analysis.segments import VALUE_CLASSES
 
 RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 
-_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
-    (True, True, True): ("重要价值客户", "Important Value"),
-    (True, False, True): ("重要发展客户", "Important Development"),
-    (False, True, True): ("重要保持客户", "Important Retention"),
-    (False, False, True): ("重要挽留客户", "Important Win-back"),
-    (True, True, False): ("一般价值客户", "General Value"),
-    (True, False, False): ("一般发展客户", "General Development"),
-    (False, True, False): ("一般保持客户", "General Retention"),
-    (False, False, False): ("一般挽留客户", "General Win-back"),
-}
-
 
 def value_class_from_flags(r_high: bool, f_high: bool, m_high: bool) -> tuple[str, str]:
-    """Chinese and English 8-class value name for R/F/M high-low flags.
+    """Chinese and English 8-class value name for R/F/M high-low flags (same rule and names as
+    :data:`analysis.segments.VALUE_CLASSES`).
 
     Parameters
     ----------
@@ -64,7 +57,7 @@ def value_class_from_flags(r_high: bool, f_high: bool, m_high: bool) -> tuple[st
     >>> value_class_from_flags(True, False, True)
     ('重要发展客户', 'Important Development')
     """
-    return _CLASSES[(bool(r_high), bool(f_high), bool(m_high))]
+    return VALUE_CLASSES[(bool(r_high), bool(f_high), bool(m_high))]
 
 
 class RFMClusterer:
@@ -84,6 +77,10 @@ class RFMClusterer:
         Include ``clv`` as a feature: when present ("auto"), always (True; error if missing), never.
     n_stability_seeds : int, default=5
         Seeds used for the stability check (0 or 1 skips it).
+    n_threads : int or None, default=1
+        BLAS and OpenMP threads for k-means and silhouette. One thread is fast at RFM sizes and
+        avoids oversubscription when runs execute in parallel processes; ``None`` lets
+        scikit-learn use every core.
 
     Attributes
     ----------
@@ -130,6 +127,7 @@ class RFMClusterer:
         sample_size: int = 5000,
         use_clv: bool | str = "auto",
         n_stability_seeds: int = 5,
+        n_threads: int | None = 1,
     ) -> None:
         self.k_range = k_range
         self.n_init = n_init
@@ -137,6 +135,7 @@ class RFMClusterer:
         self.sample_size = sample_size
         self.use_clv = use_clv
         self.n_stability_seeds = n_stability_seeds
+        self.n_threads = n_threads
 
     # -- helpers -------------------------------------------------------------------------------
     def _features(self, customers: pd.DataFrame) -> list[str]:
@@ -179,6 +178,10 @@ class RFMClusterer:
         RFMClusterer
             ``self``.
         """
+        with threadpool_limits(limits=self.n_threads):
+            return self._fit(customers)
+
+    def _fit(self, customers: pd.DataFrame) -> RFMClusterer:
         k_min, k_max = self.k_range
         if not 2 <= k_min <= k_max:
             raise ParamsError(f"clustering: k_range must satisfy 2 <= k_min <= k_max, got {self.k_range}")
@@ -192,16 +195,17 @@ class RFMClusterer:
         x = scaler.transform(raw)
         scores: dict[int, float] = {}
         models: dict[int, KMeans] = {}
-        sample = min(self.sample_size, n)
+        # one fixed-seed sample for every k, so the scores are comparable; distances computed once
+        rng = np.random.default_rng(self.random_state)
+        idx = np.sort(rng.choice(n, size=min(self.sample_size, n), replace=False))
+        dist = pairwise_distances(x[idx].astype(np.float32))
         for k in range(k_min, k_max + 1):
             km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(x)
             models[k] = km
-            if len(np.unique(km.labels_)) < 2:
+            if len(np.unique(km.labels_[idx])) < 2:
                 scores[k] = -1.0
                 continue
-            scores[k] = float(
-                silhouette_score(x, km.labels_, sample_size=sample, random_state=self.random_state)
-            )
+            scores[k] = float(silhouette_score(dist, km.labels_[idx], metric="precomputed"))
         k_best = max(scores, key=lambda k: (scores[k], -k))
         km = models[k_best]
 

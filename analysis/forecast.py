@@ -80,9 +80,7 @@ def customer_forecast(
         out["method"] = "clv"
     else:
         need = ("frequency", "monetary", "recency_days", "first_purchase", "last_purchase")
-        require_columns(
-            c, need, "customer frame", "run the CLV models, or score customers with analysis.rfm"
-        )
+        require_columns(c, need, "customer frame", "run the CLV models, or score customers with analysis.rfm")
         if horizon_days is None or horizon_days <= 0:
             raise ParamsError(
                 "forecast: no CLV columns (expected_purchases, expected_spend), so the run-rate method "

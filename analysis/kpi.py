@@ -94,9 +94,7 @@ def period_mask(transactions: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     return (day >= start.normalize()) & (day <= end.normalize())
 
 
-def _prepare(
-    transactions: pd.DataFrame, by: Sequence[str], customers: pd.DataFrame | None
-) -> pd.DataFrame:
+def _prepare(transactions: pd.DataFrame, by: Sequence[str], customers: pd.DataFrame | None) -> pd.DataFrame:
     require_columns(
         transactions, ("customer_id", "order_date", "amount"), "transactions", "pass the clean transactions"
     )
@@ -306,9 +304,7 @@ def sales_rep_report(
     return rep
 
 
-def kpi_totals(
-    transactions: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp
-) -> pd.Series:
+def kpi_totals(transactions: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.Series:
     """Headline KPIs for the whole period (the ``"(all)"`` row of :func:`sales_report`).
 
     Returns

@@ -30,31 +30,15 @@ import pandas as pd
 
 from analysis.errors import InputError, ParamsError
 from analysis.playbook import SEGMENTS
+from analysis.segments import VALUE_CLASS_EN
+from analysis.segments import VALUE_CLASS_ORDER as _VC_ORDER
 
-#: Segment value order, best first (the conventional listing order of the 11 segments).
+#: Segment value order, best first (from :mod:`analysis.segments`).
 SEGMENT_ORDER: tuple[str, ...] = SEGMENTS
 #: Chinese 8-class value order, best first.
-VALUE_CLASS_ORDER: tuple[str, ...] = (
-    "重要价值客户",
-    "重要发展客户",
-    "重要保持客户",
-    "重要挽留客户",
-    "一般价值客户",
-    "一般发展客户",
-    "一般保持客户",
-    "一般挽留客户",
-)
+VALUE_CLASS_ORDER: tuple[str, ...] = _VC_ORDER
 #: English 8-class value order, best first (same order as :data:`VALUE_CLASS_ORDER`).
-VALUE_CLASS_EN_ORDER: tuple[str, ...] = (
-    "Important Value",
-    "Important Development",
-    "Important Retention",
-    "Important Win-back",
-    "General Value",
-    "General Development",
-    "General Retention",
-    "General Win-back",
-)
+VALUE_CLASS_EN_ORDER: tuple[str, ...] = tuple(VALUE_CLASS_EN[zh] for zh in _VC_ORDER)
 DEFAULT_ORDERS: dict[str, tuple[str, ...]] = {
     "segment": SEGMENT_ORDER,
     "value_class": VALUE_CLASS_ORDER,
@@ -167,9 +151,7 @@ def migration(
     val = moves["value_current"].where(cur.notna(), moves["value_previous"])
     rows, cols = [*order, NEW], [*order, GONE]
     counts = pd.crosstab(row, col).reindex(index=rows, columns=cols, fill_value=0)
-    revenue = (
-        pd.crosstab(row, col, values=val, aggfunc="sum").reindex(index=rows, columns=cols).fillna(0.0)
-    )
+    revenue = pd.crosstab(row, col, values=val, aggfunc="sum").reindex(index=rows, columns=cols).fillna(0.0)
     for t in (counts, revenue):
         t.index.name, t.columns.name = f"previous_{column}", f"current_{column}"
     totals = counts.sum(axis=1)

@@ -43,22 +43,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.errors import PlaybookError
+from analysis.segments import SEGMENT_ORDER
 
-#: The 11 RFM segments, best first (the conventional listing order; also the value order used by
+#: The 11 RFM segments, best first (the value order of :mod:`analysis.segments`, also used by
 #: :mod:`analysis.migration`).
-SEGMENTS: tuple[str, ...] = (
-    "Champions",
-    "Loyal Customers",
-    "Potential Loyalist",
-    "New Customers",
-    "Promising",
-    "Need Attention",
-    "About to Sleep",
-    "At Risk",
-    "Cannot Lose Them",
-    "Hibernating",
-    "Lost",
-)
+SEGMENTS: tuple[str, ...] = SEGMENT_ORDER
 #: Chinese names of the segments, for bilingual tables and sentences.
 SEGMENT_NAMES_ZH: dict[str, str] = {
     "Champions": "冠军客户",

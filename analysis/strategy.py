@@ -33,6 +33,24 @@ from analysis.errors import InputError
 from analysis.playbook import SEGMENT_NAMES_ZH, SEGMENTS, Play, Playbook
 
 _TEXT_FIELDS = ("objective", "action", "channel", "offer")
+#: Reader-facing names of the override groups (English, Chinese).
+OVERRIDE_LABELS: dict[str, tuple[str, str]] = {
+    "lifecycle:new": ("newly acquired customers", "新获客客户"),
+    "lifecycle:active": ("active customers", "活跃客户"),
+    "lifecycle:dormant": ("dormant customers", "沉睡客户"),
+    "lifecycle:lost": ("lost customers", "已流失客户"),
+    "lifecycle:reactivated": ("reactivated customers", "回流客户"),
+    "warning:churn_warning": ("valuable customers with a churn warning", "有流失预警的高价值客户"),
+}
+
+
+def _rule_label(rule: str) -> tuple[str, str]:
+    if rule.startswith("segment:"):
+        seg = rule.removeprefix("segment:")
+        return seg, SEGMENT_NAMES_ZH.get(seg, seg)
+    return OVERRIDE_LABELS.get(rule, (rule, rule))
+
+
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -160,13 +178,13 @@ def assign_actions(
     plays: dict[str, Play] = {f"segment:{k}": v for k, v in playbook.segments.items()}
     plays |= {f"lifecycle:{k}": v for k, v in playbook.lifecycle.items()}
     plays |= {f"warning:{k}": v for k, v in playbook.warnings.items()}
-    chosen = out["rule"].map(plays)
-    out["action_id"] = chosen.map(lambda p: p.id)
+    rule = out["rule"]
+    out["action_id"] = rule.map({k: p.id for k, p in plays.items()})
     for name in _TEXT_FIELDS:
-        out[name] = chosen.map(lambda p, n=name: getattr(p, n).en)
-        out[f"{name}_zh"] = chosen.map(lambda p, n=name: getattr(p, n).zh)
-    out["budget"] = chosen.map(lambda p: p.budget_per_customer).astype(float)
-    out["uplift_rate"] = chosen.map(lambda p: p.uplift_rate).astype(float)
+        out[name] = rule.map({k: getattr(p, name).en for k, p in plays.items()})
+        out[f"{name}_zh"] = rule.map({k: getattr(p, name).zh for k, p in plays.items()})
+    out["budget"] = rule.map({k: p.budget_per_customer for k, p in plays.items()}).astype(float)
+    out["uplift_rate"] = rule.map({k: p.uplift_rate for k, p in plays.items()}).astype(float)
     out["expected_return"] = out["uplift_rate"] * out["value_at_stake"]
     return out
 
@@ -182,8 +200,10 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``action_id``; columns ``action``, ``action_zh``, ``channel``, ``channel_zh``,
-        ``offer``, ``offer_zh``, ``segments`` (comma-separated segments reached), ``customers``,
+        Index ``action_id``; columns ``priority``, ``action``, ``action_zh``, ``objective``,
+        ``objective_zh``, ``channel``, ``channel_zh``, ``offer``, ``offer_zh``, ``group`` /
+        ``group_zh`` (who is targeted: the segments, or the override group such as "reactivated
+        customers"), ``segments`` (comma-separated segments reached), ``customers``,
         ``revenue_at_stake`` (sum of monetary), ``clv_at_stake`` (sum of CLV; NaN without CLV),
         ``value_at_stake``, ``budget``, ``uplift_rate``, ``expected_return``, ``net_return``,
         ``roi`` (NaN when the budget is 0) and ``priority`` (1 = highest net return).
@@ -194,7 +214,15 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     first = g[[f"{n}{s}" for n in _TEXT_FIELDS for s in ("", "_zh")] + ["uplift_rate"]].first()
     order = {s: i for i, s in enumerate(SEGMENTS)}
     segs = g["segment"].agg(lambda s: ", ".join(sorted(set(s), key=lambda x: order.get(x, 99))))
+
+    def rule_key(rule: str) -> tuple[int, int, str]:
+        kind = 0 if rule.startswith("segment:") else 1
+        return kind, order.get(rule.removeprefix("segment:"), 99), rule
+
+    rules = g["rule"].agg(lambda s: sorted(set(s), key=rule_key))
     t = first.assign(
+        group=rules.map(lambda rs: ", ".join(_rule_label(r)[0] for r in rs)),
+        group_zh=rules.map(lambda rs: "、".join(_rule_label(r)[1] for r in rs)),
         segments=segs,
         customers=g.size(),
         revenue_at_stake=g["monetary"].sum(),
@@ -209,8 +237,8 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     t["priority"] = np.arange(1, len(t) + 1)
     cols = [
         "action_id", "priority", "action", "action_zh", "objective", "objective_zh", "channel",
-        "channel_zh", "offer", "offer_zh", "segments", "customers", "revenue_at_stake", "clv_at_stake",
-        "value_at_stake", "budget", "uplift_rate", "expected_return", "net_return", "roi",
+        "channel_zh", "offer", "offer_zh", "group", "group_zh", "segments", "customers", "revenue_at_stake",
+        "clv_at_stake", "value_at_stake", "budget", "uplift_rate", "expected_return", "net_return", "roi",
     ]  # fmt: skip
     return t[cols].set_index("action_id")
 
@@ -274,26 +302,32 @@ def recommendations(actions: pd.DataFrame, *, currency: str = "CNY", has_clv: bo
     -------
     DataFrame
         Columns ``priority``, ``action_id``, ``customers``, ``budget``, ``expected_return``,
-        ``net_return``, ``sentence_en``, ``sentence_zh``.
+        ``net_return``, ``sentence_en``, ``sentence_zh`` (sentences carry no priority number; use
+        the ``priority`` column for that).
     """
     basis_en = "CLV" if has_clv else "revenue"
     basis_zh = "客户终身价值" if has_clv else "收入"
     rows = []
     for aid, r in actions.sort_values("priority").iterrows():
-        segs = r["segments"].split(", ")
-        segs_zh = "、".join(SEGMENT_NAMES_ZH.get(s, s) for s in segs)
         verdict_en = "pays back" if r["net_return"] >= 0 else "does not pay back on these assumptions"
         verdict_zh = "可收回成本" if r["net_return"] >= 0 else "按当前假设无法收回成本"
+        group, group_zh = r["group"], r["group_zh"]
         n = int(r["customers"])
+        who_en = f"{n:,} customer{'s' if n != 1 else ''}"
+        who_zh = f"{n:,}位客户"
+        if group != r["segments"]:  # an override: say where its customers come from
+            segs_zh = "、".join(SEGMENT_NAMES_ZH.get(x, x) for x in r["segments"].split(", "))
+            who_en += f", from {r['segments']}"
+            who_zh += f"，来自{segs_zh}"
         en = (
-            f"{int(r['priority'])}. {', '.join(segs)} ({n:,} customer{'s' if n != 1 else ''}): "
+            f"{group[0].upper() + group[1:]} ({who_en}): "
             f"{r['action']} via {r['channel']}, offering {r['offer']}. Budget {_money(r['budget'])} "
             f"{currency}, expected return {_money(r['expected_return'])} {currency} "
             f"({r['uplift_rate']:.0%} of {_money(r['value_at_stake'])} {currency} {basis_en} at stake), "
             f"so it {verdict_en}."
         )
         zh = (
-            f"{int(r['priority'])}. {segs_zh}（{n:,}位客户）：通过{r['channel_zh']}"
+            f"{group_zh}（{who_zh}）：通过{r['channel_zh']}"
             f"{r['action_zh']}，优惠：{r['offer_zh']}。预算{_money(r['budget'])} {currency}，"
             f"预期回报{_money(r['expected_return'])} {currency}（涉及{basis_zh}"
             f"{_money(r['value_at_stake'])} {currency}，假设提升率{r['uplift_rate']:.0%}），{verdict_zh}。"
@@ -320,6 +354,7 @@ def apply_playbook(
     *,
     stages: pd.Series | None = None,
     warnings: pd.Series | pd.DataFrame | Iterable[str] | None = None,
+    currency: str | None = None,
 ) -> StrategyResult:
     """Assign actions, summarise them per action and per segment, and write recommendations.
 
@@ -331,6 +366,8 @@ def apply_playbook(
         From :func:`analysis.playbook.load_playbook`.
     stages, warnings : optional
         Lifecycle stages and churn-warning flags; see :func:`assign_actions`.
+    currency : str, optional
+        Currency label for the sentences; defaults to the playbook's ``currency``.
 
     Returns
     -------
@@ -367,7 +404,7 @@ def apply_playbook(
         assignments=a,
         actions=actions,
         by_segment=segment_summary(a),
-        recommendations=recommendations(actions, currency=playbook.currency, has_clv=has_clv),
+        recommendations=recommendations(actions, currency=currency or playbook.currency, has_clv=has_clv),
         has_clv=has_clv,
         notes=notes,
     )

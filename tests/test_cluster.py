@@ -94,3 +94,18 @@ def test_errors() -> None:
 def test_value_class_from_flags() -> None:
     assert value_class_from_flags(False, False, False) == ("一般挽留客户", "General Win-back")
     assert value_class_from_flags(False, True, True) == ("重要保持客户", "Important Retention")
+
+
+def test_snake_plot_smoke() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import snake_plot
+
+    c = _three_groups()
+    m = RFMClusterer(k_range=(3, 3), n_init=2, n_stability_seeds=0).fit(c)
+    ax = snake_plot(m.snake_data(c))
+    assert len(ax.get_lines()) >= 3
+    plt.close(ax.figure)

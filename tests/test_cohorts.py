@@ -57,3 +57,18 @@ def test_errors(tx: pd.DataFrame) -> None:
         cohort_table(tx.drop(columns="amount"))
     with pytest.raises(InputError, match="as_of"):
         cohort_table(tx, as_of="2020-01-01")
+
+
+def test_cohort_heatmap_smoke(tx: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import cohort_heatmap
+
+    ct = cohort_table(tx)
+    ax = cohort_heatmap(ct.retention)
+    assert ax.get_title() == "Cohort retention"
+    assert cohort_heatmap(ct.counts).get_title() == "Active customers by cohort"
+    plt.close("all")

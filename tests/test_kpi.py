@@ -113,3 +113,20 @@ def test_errors(tx: pd.DataFrame) -> None:
         sales_report(tx, END, START)
     with pytest.raises(InputError, match="amount"):
         sales_report(tx.drop(columns="amount"), START, END)
+
+
+def test_kpi_bar_chart_smoke(tx: pd.DataFrame, customers: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import kpi_bar_chart
+
+    r = sales_report(tx, START, END, by=["segment", "region"], customers=customers)
+    ax = kpi_bar_chart(r, "revenue")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "(all) × (all)" not in labels and "Champions × N" in labels
+    ax2 = kpi_bar_chart(sales_report(tx, START, END, by="region"), "retention_rate")
+    assert len(ax2.patches) == 2
+    plt.close("all")

@@ -89,3 +89,16 @@ def test_errors() -> None:
         lifecycle_over_periods(_tx(), ["2024-06-30"])
     with pytest.raises(InputError, match="order_date"):
         lifecycle_stages(pd.DataFrame({"customer_id": ["a"]}), "2024-06-30")
+
+
+def test_lifecycle_chart_smoke() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import lifecycle_chart
+
+    ax = lifecycle_chart(stage_counts(lifecycle_over_periods(_tx(), ENDS, **RULES)))
+    assert ax.get_title() == "Lifecycle stages"
+    plt.close(ax.figure)

@@ -27,8 +27,8 @@ PREV = _frame(
 CURR = _frame(
     {
         "a": ("Champions", "A", 120.0),  # same
-        "b": ("At Risk", "B", 20.0),  # down 7 places
-        "c": ("Loyal Customers", "A", 60.0),  # up 6 places
+        "b": ("At Risk", "B", 20.0),  # down 8 places
+        "c": ("Loyal Customers", "A", 60.0),  # up 7 places
         "d": ("Hibernating", "C", 6.0),  # up 1 place
         "f": ("New Customers", "B", 15.0),  # new
     }
@@ -58,7 +58,8 @@ def test_up_and_down() -> None:
     m = migration(PREV, CURR)
     assert list(m.moved_up.index) == ["c", "d"]  # biggest move first
     assert list(m.moved_down.index) == ["b"]
-    assert m.moves.loc["b", "rank_change"] == -7
+    assert m.moves.loc["b", "rank_change"] == -8
+    assert m.moves.loc["c", "rank_change"] == 7
     assert m.moves["direction"].to_dict() == {
         "a": "same", "b": "down", "c": "up", "d": "up", "e": "gone", "f": "new"
     }  # fmt: skip
@@ -79,3 +80,19 @@ def test_errors() -> None:
     bad.loc["a", "segment"] = "VIP"
     with pytest.raises(InputError, match="VIP"):
         migration(PREV, bad)
+
+
+def test_migration_heatmap_smoke() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import migration_heatmap
+
+    m = migration(PREV, CURR)
+    ax = migration_heatmap(m.counts)
+    assert ax.get_ylabel() == "previous_segment"
+    ax2 = migration_heatmap(m.shares, share=True)
+    plt.close(ax.figure)
+    plt.close(ax2.figure)

@@ -57,7 +57,7 @@ def test_priority_by_net_return(customers: pd.DataFrame, pb) -> None:
     rec = res.recommendations
     assert list(rec["priority"]) == list(range(1, len(rec) + 1))
     first = rec.iloc[0]
-    assert first["sentence_en"].startswith("1. ")
+    assert not first["sentence_en"].startswith("1.")  # the priority is a column, not in the text
     assert "customer" in first["sentence_en"]
     assert "预算" in first["sentence_zh"] and "位客户" in first["sentence_zh"]
 
@@ -126,3 +126,16 @@ def test_safe_filename() -> None:
     assert safe_filename("../../etc") == "etc"
     assert safe_filename("CON") == "con_"
     assert safe_filename("流失") == "action"
+
+
+def test_sentences_name_the_group(customers: pd.DataFrame, pb) -> None:
+    res = apply_playbook(customers, pb, warnings=["c3"], stages=pd.Series({"c1": "reactivated"}))
+    rec = res.recommendations.set_index("action_id")
+    en = rec.loc["retention_call", "sentence_en"]
+    assert "Valuable customers with a churn warning (1 customer, from At Risk)" in en
+    assert "12% of 400.00 CNY revenue at stake" in en and "pays back" in en
+    assert "回流客户（1位客户，来自冠军客户）" in rec.loc["welcome_back", "sentence_zh"]
+    assert res.actions.loc["reward_champions", "group"] == "Champions"
+    assert rec.loc["reward_champions", "sentence_en"].startswith("Champions (1 customer):")
+    usd = apply_playbook(customers, pb, currency="USD").recommendations
+    assert "USD" in usd["sentence_en"].iloc[0] and "CNY" not in usd["sentence_en"].iloc[0]

@@ -80,3 +80,18 @@ def test_a_tier_reaches_threshold(values: list[float]) -> None:
     assert (a["value"].sum() - a["value"].iloc[-1]) / s.sum() < 0.80 + 1e-9
     tier_by_rank = t.sort_values("rank")["abc_class"].map({"A": 0, "B": 1, "C": 2})
     assert (tier_by_rank.diff().dropna() >= 0).all()  # tiers never go back up the ranking
+
+
+def test_pareto_plot_smoke() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.plots.segmentation import abc_pareto_plot
+
+    t = abc_classes(pd.Series(range(1, 1001), dtype=float, index=[f"c{i}" for i in range(1000)]))
+    fig, ax = plt.subplots()
+    assert abc_pareto_plot(t, ax=ax) is ax
+    assert len(ax.get_lines()[0].get_xdata()) <= 201
+    plt.close(fig)

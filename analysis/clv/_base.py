@@ -64,9 +64,7 @@ def unique_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFra
     return uniques, inverse
 
 
-def numerical_hessian(
-    fun: Any, x: np.ndarray, grad: Any | None = None, rel_step: float = 1e-4
-) -> np.ndarray:
+def numerical_hessian(fun: Any, x: np.ndarray, grad: Any | None = None, rel_step: float = 1e-4) -> np.ndarray:
     """Central-difference Hessian of ``fun`` at ``x`` (of ``grad`` when given), symmetrised."""
     x = np.asarray(x, dtype=float)
     k = x.size
@@ -124,7 +122,15 @@ class BaseFitter:
         raise NotImplementedError
 
     def _prepare(self, uniques: pd.DataFrame) -> dict[str, np.ndarray]:
-        return {c: uniques[c].to_numpy(dtype=float) for c in self.data_columns}
+        """Arrays of the unique rows plus, per column, its distinct values (``<col>_u``) and the
+        index of each row's value (``<col>_i``): functions of one column are evaluated once per
+        distinct value and gathered."""
+        data: dict[str, np.ndarray] = {}
+        for c in self.data_columns:
+            values = uniques[c].to_numpy(dtype=float)
+            data[c] = values
+            data[f"{c}_u"], data[f"{c}_i"] = np.unique(values, return_inverse=True)
+        return data
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -186,7 +192,7 @@ class BaseFitter:
         self._finish(theta, data, w, n, penalizer, unit)
         return self
 
-    def _objective(self, data, w, n, penalizer):  # noqa: ANN001, ANN202
+    def _objective(self, data, w, n, penalizer):
         def nll_mean(u: np.ndarray) -> float:
             theta = np.exp(u)
             ll = self._loglik_rows(theta, data)
@@ -204,7 +210,7 @@ class BaseFitter:
 
         return nll_mean, grad_mean
 
-    def _optimise(self, data, w, n, penalizer) -> np.ndarray:  # noqa: ANN001
+    def _optimise(self, data, w, n, penalizer) -> np.ndarray:
         nll, grad = self._objective(data, w, n, penalizer)
         k = len(self.param_names)
         rng = np.random.default_rng(self.seed)
@@ -215,8 +221,14 @@ class BaseFitter:
         best = None
         with np.errstate(all="ignore"):
             for u0 in starts[: max(int(self.n_starts), 1)]:
-                res = optimize.minimize(nll, u0, jac=grad, method="L-BFGS-B", bounds=bounds,
-                                        options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7})
+                res = optimize.minimize(
+                    nll,
+                    u0,
+                    jac=grad,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7},
+                )
                 if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
                     best = res
             if best is None or not math.isfinite(best.fun) or best.fun >= 1e299:
@@ -227,7 +239,9 @@ class BaseFitter:
             u = self._polish(best.x, nll, grad)
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):
-            names = [f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b]
+            names = [
+                f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b
+            ]
             raise ModelError(
                 f"{type(self).__name__}: parameter(s) {', '.join(names)} ran to the edge of the parameter "
                 "space, so the data cannot identify the model; use more data or a penalizer > 0 "
@@ -260,7 +274,7 @@ class BaseFitter:
                 break
         return u
 
-    def _finish(self, theta, data, w, n, penalizer, unit) -> None:  # noqa: ANN001
+    def _finish(self, theta, data, w, n, penalizer, unit) -> None:
         names = list(self.param_names)
 
         def total_nll(t: np.ndarray) -> float:
@@ -300,8 +314,10 @@ class BaseFitter:
 
     def _set_confidence_intervals(self) -> None:
         self.confidence_intervals_ = pd.DataFrame(
-            {"lower 95%": self.params_ - _Z95 * self.standard_errors_,
-             "upper 95%": self.params_ + _Z95 * self.standard_errors_}
+            {
+                "lower 95%": self.params_ - _Z95 * self.standard_errors_,
+                "upper 95%": self.params_ + _Z95 * self.standard_errors_,
+            }
         )
 
     # ------------------------------------------------------------------ reporting
@@ -309,9 +325,10 @@ class BaseFitter:
         """Parameter table: estimate, standard error and 95 % Wald interval per parameter."""
         check_is_fitted(self)
         out = pd.concat([self.params_, self.standard_errors_, self.confidence_intervals_], axis=1)
-        out.index.name = "parameter"
-        out.attrs.update(log_likelihood=self.log_likelihood_, time_unit=self.time_unit_,
-                         n_customers=self.n_customers_)
+        out.index = pd.Index(list(self.params_.index), name="parameter")  # a copy: params_ stays unnamed
+        out.attrs.update(
+            log_likelihood=self.log_likelihood_, time_unit=self.time_unit_, n_customers=self.n_customers_
+        )
         return out
 
     def __repr__(self) -> str:
@@ -372,7 +389,8 @@ class BaseFitter:
         cov = state.get("covariance")
         model.covariance_ = pd.DataFrame(
             np.asarray(cov, dtype=float) if cov is not None else np.diag(np.square(se)),
-            index=names, columns=names,
+            index=names,
+            columns=names,
         )
         model.log_likelihood_ = float(state.get("log_likelihood", float("nan")))
         model.n_customers_ = float(state.get("n_customers", float("nan")))

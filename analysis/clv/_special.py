@@ -34,7 +34,7 @@ def bg_bracket(A: np.ndarray, am1: float, c: np.ndarray, z: np.ndarray) -> np.nd
         return (1.0 - np.exp(am1 * np.log1p(-z)) * hyp2f1(A, am1, c, z)) / am1
 
 
-def near_one(fun, a: float, delta: float = 1e-4):  # noqa: ANN001, ANN201
+def near_one(fun, a: float, delta: float = 1e-4):
     """Evaluate ``fun(a)`` avoiding the removable singularity at a = 1 by linear interpolation."""
     if abs(a - 1.0) >= delta:
         return fun(a)

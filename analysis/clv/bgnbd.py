@@ -69,43 +69,62 @@ class BGNBD(TransactionModel):
         mean_T = float(np.average(data["T"], weights=weights))
         return np.array([1.0, max(mean_T, 1e-2), 1.0, 1.0])
 
+    @staticmethod
+    def _pieces(theta: np.ndarray, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-row pieces, each computed once per distinct x, t_x or T and gathered."""
+        r, alpha, a, b = theta
+        xu, xi = data["frequency_u"], data["frequency_i"]
+        x = data["frequency"]
+        rep = x > 0
+        l_T = np.log(alpha + data["T_u"])[data["T_i"]]
+        l_tx = np.log(alpha + data["t_x_u"])[data["t_x_i"]]
+        l_bx1 = np.log(np.where(xu > 0, b + xu - 1, 1.0))[xi]
+        a3 = -(r + x) * l_T
+        a4 = np.where(rep, np.log(a) - l_bx1 - (r + x) * l_tx, -np.inf)
+        return {"x": x, "xu": xu, "xi": xi, "rep": rep, "l_T": l_T, "l_tx": l_tx, "a3": a3, "a4": a4}
+
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         r, alpha, a, b = theta
-        x, tx, T = data["frequency"], data["t_x"], data["T"]
-        rep = x > 0
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-        a3 = -(r + x) * np.log(alpha + T)
-        a4 = np.where(rep, np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx),
-                      -np.inf)
-        return a1 + a2 + np.logaddexp(a3, a4)
+        pc = self._pieces(theta, data)
+        xu = pc["xu"]
+        per_x = (
+            gammaln(r + xu)
+            - gammaln(r)
+            + r * np.log(alpha)
+            + gammaln(a + b)
+            + gammaln(b + xu)
+            - gammaln(b)
+            - gammaln(a + b + xu)
+        )
+        return per_x[pc["xi"]] + np.logaddexp(pc["a3"], pc["a4"])
 
     def _grad_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         r, alpha, a, b = theta
-        x, tx, T = data["frequency"], data["t_x"], data["T"]
-        rep = x > 0
-        la_T = np.log(alpha + T)
-        la_tx = np.log(alpha + tx)
-        bx1 = np.where(rep, b + x - 1, 1.0)
-        a3 = -(r + x) * la_T
-        a4 = np.where(rep, np.log(a) - np.log(bx1) - (r + x) * la_tx, -np.inf)
-        q4 = np.exp(a4 - np.logaddexp(a3, a4))
+        pc = self._pieces(theta, data)
+        x, xu, xi = pc["x"], pc["xu"], pc["xi"]
+        q4 = np.exp(pc["a4"] - np.logaddexp(pc["a3"], pc["a4"]))
         q3 = 1.0 - q4
-        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - q3 * la_T - q4 * la_tx
+        T, tx = data["T"], data["t_x"]
+        bx1 = np.where(xu > 0, b + xu - 1, 1.0)[xi]
+        d_r = (digamma(r + xu) - digamma(r))[xi] + np.log(alpha) - q3 * pc["l_T"] - q4 * pc["l_tx"]
         d_alpha = r / alpha - q3 * (r + x) / (alpha + T) - q4 * (r + x) / (alpha + tx)
-        d_a = digamma(a + b) - digamma(a + b + x) + q4 / a
-        d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - q4 / bx1
+        d_a = (digamma(a + b) - digamma(a + b + xu))[xi] + q4 / a
+        d_b = (digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))[xi] - q4 / bx1
         return np.column_stack([d_r, d_alpha, d_a, d_b])
 
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, a, b = theta
         rep = x > 0
-        log_odds = np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) + (r + x) * (
-            np.log(alpha + T) - np.log(alpha + tx)
+        log_odds = (
+            np.log(a)
+            - np.log(np.where(rep, b + x - 1, 1.0))
+            + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         )
         return np.where(rep, np.exp(-np.logaddexp(0.0, log_odds)), 1.0)
 
-    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _expected_if_alive(
+        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
+    ) -> np.ndarray:
         """(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)],
         z = t / (alpha+T+t), Euler-transformed (see :func:`bg_bracket`)."""
         r, alpha, a, b = theta

@@ -56,8 +56,9 @@ class GammaGamma(BaseFitter):
     data_columns = ("frequency", "monetary_value")
     model_name = "gamma_gamma"
 
-    def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0,
-                 corr_threshold: float = 0.3) -> None:
+    def __init__(
+        self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3
+    ) -> None:
         super().__init__(penalizer=penalizer, n_starts=n_starts, seed=seed)
         self.corr_threshold = corr_threshold
 
@@ -88,22 +89,27 @@ class GammaGamma(BaseFitter):
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         p, q, v = theta
+        xu, xi = data["frequency_u"], data["frequency_i"]
         x, m = data["frequency"], data["monetary_value"]
-        px = p * x
-        return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(m)
-                + px * np.log(x) - (px + q) * np.log(v + m * x))
+        per_x = (gammaln(p * xu + q) - gammaln(p * xu) - gammaln(q) + q * np.log(v) + p * xu * np.log(xu))[xi]
+        return per_x + (p * x - 1) * data["log_m"] - (p * x + q) * np.log(v + m * x)
+
+    def _prepare(self, uniques: pd.DataFrame) -> dict[str, np.ndarray]:
+        data = super()._prepare(uniques)
+        data["log_m"] = np.log(data["monetary_value"])
+        return data
 
     def _grad_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         p, q, v = theta
+        xu, xi = data["frequency_u"], data["frequency_i"]
         x, m = data["frequency"], data["monetary_value"]
-        px = p * x
         lvm = np.log(v + m * x)
-        d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - lvm)
-        d_q = digamma(px + q) - digamma(q) + np.log(v) - lvm
-        d_v = q / v - (px + q) / (v + m * x)
+        d_p = x * ((digamma(p * xu + q) - digamma(p * xu) + np.log(xu))[xi] + data["log_m"] - lvm)
+        d_q = digamma(p * xu + q)[xi] - digamma(q) + np.log(v) - lvm
+        d_v = q / v - (p * x + q) / (v + m * x)
         return np.column_stack([d_p, d_q, d_v])
 
-    def fit(self, summary: pd.DataFrame, weights=None, time_unit: str | None = None) -> GammaGamma:  # noqa: ANN001
+    def fit(self, summary: pd.DataFrame, weights=None, time_unit: str | None = None) -> GammaGamma:
         """Fit on the rows with ``frequency > 0`` (see :meth:`BaseFitter.fit`).
 
         The time unit is only recorded (spend per purchase does not depend on it); it defaults to

@@ -40,12 +40,17 @@ def _log_h(r: float, alpha: float, s: float, beta: float, x: np.ndarray, y: np.n
     return -(r + x - 1) * np.log(alpha + y) - (s + 1) * np.log(beta + y) + np.log(hyp2f1(1.0, s + 1, rsx1, z))
 
 
-def pareto_log_terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                     pairs: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def pareto_log_terms(
+    theta: np.ndarray,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    pairs: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Log of the two likelihood terms without the common factor: (alive at T, died in (t_x, T)).
 
     ``pairs`` optionally holds precomputed distinct (x, t_x) and (x, T) pairs with inverse
-    indices (``x_tx``, ``tx_u``, ``inv_tx``, ``x_T``, ``T_u``, ``inv_T``) so that each
+    indices (``x_tx``, ``tx_u``, ``inv_tx``, ``x_T``, ``T_u2``, ``inv_T``) so that each
     hypergeometric function is evaluated once per distinct pair.
     """
     r, alpha, s, beta = theta
@@ -55,7 +60,7 @@ def pareto_log_terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.nda
         lh_T = _log_h(r, alpha, s, beta, x, T)
     else:
         lh_tx = _log_h(r, alpha, s, beta, pairs["x_tx"], pairs["tx_u"])[pairs["inv_tx"]]
-        lh_T = _log_h(r, alpha, s, beta, pairs["x_T"], pairs["T_u"])[pairs["inv_T"]]
+        lh_T = _log_h(r, alpha, s, beta, pairs["x_T"], pairs["T_u2"])[pairs["inv_T"]]
     died = np.log(s) - np.log(r + s + x) + log_sub_exp(lh_tx, lh_T)
     return alive, died
 
@@ -86,11 +91,17 @@ class ParetoNBD(TransactionModel):
 
     def _prepare(self, uniques: pd.DataFrame) -> dict[str, np.ndarray]:
         data = super()._prepare(uniques)
-        frame = pd.DataFrame(data)
+        frame = pd.DataFrame({c: data[c] for c in self.data_columns})
         u_tx, inv_tx = unique_rows(frame, ["frequency", "t_x"])
         u_T, inv_T = unique_rows(frame, ["frequency", "T"])
-        data.update(x_tx=u_tx["frequency"].to_numpy(), tx_u=u_tx["t_x"].to_numpy(), inv_tx=inv_tx,
-                    x_T=u_T["frequency"].to_numpy(), T_u=u_T["T"].to_numpy(), inv_T=inv_T)
+        data.update(
+            x_tx=u_tx["frequency"].to_numpy(),
+            tx_u=u_tx["t_x"].to_numpy(),
+            inv_tx=inv_tx,
+            x_T=u_T["frequency"].to_numpy(),
+            T_u2=u_T["T"].to_numpy(),
+            inv_T=inv_T,
+        )
         return data
 
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
@@ -99,15 +110,22 @@ class ParetoNBD(TransactionModel):
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         r, alpha, s, beta = theta
-        x = data["frequency"]
-        alive, died = pareto_log_terms(theta, x, data["t_x"], data["T"], pairs=data)
-        return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(alive, died)
+        x, xu, xi = data["frequency"], data["frequency_u"], data["frequency_i"]
+        Tu, Ti = data["T_u"], data["T_i"]
+        alive = -(r + x) * np.log(alpha + Tu)[Ti] - s * np.log(beta + Tu)[Ti]
+        lh_tx = _log_h(r, alpha, s, beta, data["x_tx"], data["tx_u"])[data["inv_tx"]]
+        lh_T = _log_h(r, alpha, s, beta, data["x_T"], data["T_u2"])[data["inv_T"]]
+        died = (np.log(s) - np.log(r + s + xu))[xi] + log_sub_exp(lh_tx, lh_T)
+        per_x = gammaln(r + xu) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+        return per_x[xi] + np.logaddexp(alive, died)
 
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         alive, died = pareto_log_terms(theta, x, tx, T)
         return np.exp(alive - np.logaddexp(alive, died))
 
-    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _expected_if_alive(
+        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
+    ) -> np.ndarray:
         """(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)], stable at s = 1."""
         r, alpha, s, beta = theta
         return (r + x) * (beta + T) / (alpha + T) * expm1_ratio(s - 1.0, np.log1p(t / (beta + T)))

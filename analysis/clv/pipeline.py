@@ -71,9 +71,26 @@ class CLVResult:
     failures: dict[str, str] = field(default_factory=dict)
 
 
+def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma:
+    """Gamma-Gamma on the repeat customers with positive spend; zero-spend repeaters (e.g. free
+    orders only) are left out of the fit with a warning and still get a prediction."""
+    zero = (summary["frequency"] > 0) & ~(summary["monetary_value"] > 0)
+    if zero.any():
+        warnings.warn(
+            f"Gamma-Gamma: {int(zero.sum())} repeat customer(s) with zero repeat spend left out of the fit "
+            f"(e.g. {list(summary.index[zero][:5])})",
+            stacklevel=3,
+        )
+    return GammaGamma(penalizer=penalizer, seed=seed).fit(summary.loc[~zero])
+
+
 def _resolve(time_unit: str, horizon: float | None, discount_rate: float | None) -> tuple[float, float]:
     h = default_horizon(time_unit) if horizon is None else float(horizon)
-    d = discount_rate_per_unit(ANNUAL_DISCOUNT_RATE, time_unit) if discount_rate is None else float(discount_rate)
+    d = (
+        discount_rate_per_unit(ANNUAL_DISCOUNT_RATE, time_unit)
+        if discount_rate is None
+        else float(discount_rate)
+    )
     if not (math.isfinite(h) and h > 0):
         raise InputError(f"horizon must be a positive number of {time_unit} units, got {horizon!r}")
     if not (math.isfinite(d) and d > -1):
@@ -127,7 +144,7 @@ def fit_clv(
     h, d = _resolve(time_unit, horizon, discount_rate)
     summary = summary_from_transactions(transactions, calibration_end, holdout_end, time_unit)
     bg = BGNBD(penalizer=penalizer, seed=seed).fit(summary)
-    gg = GammaGamma(penalizer=penalizer, seed=seed).fit(summary)
+    gg = _fit_spend(summary, penalizer, seed)
     failures: dict[str, str] = {}
     try:
         pn: ParetoNBD | None = ParetoNBD(penalizer=penalizer, seed=seed).fit(summary)
@@ -138,12 +155,24 @@ def fit_clv(
     cols = ["frequency", "t_x", "T", "monetary_value"]
     pred = summary[cols].join(predict_customers(bg, gg, summary, h, d))
     if pn is not None:
-        pred = pred.join(predict_customers(pn, gg, summary, h, d)[["p_alive", "expected_purchases", "clv"]]
-                         .add_suffix("_pnbd"))
-    result = CLVResult(summary=summary, bgnbd=bg, gamma_gamma=gg, pareto_nbd=pn, predictions=pred,
-                       time_unit=time_unit, calibration_end=summary.attrs["calibration_end"],
-                       holdout_end=summary.attrs["holdout_end"], horizon=h, discount_rate=d,
-                       failures=failures)
+        pred = pred.join(
+            predict_customers(pn, gg, summary, h, d)[["p_alive", "expected_purchases", "clv"]].add_suffix(
+                "_pnbd"
+            )
+        )
+    result = CLVResult(
+        summary=summary,
+        bgnbd=bg,
+        gamma_gamma=gg,
+        pareto_nbd=pn,
+        predictions=pred,
+        time_unit=time_unit,
+        calibration_end=summary.attrs["calibration_end"],
+        holdout_end=summary.attrs["holdout_end"],
+        horizon=h,
+        discount_rate=d,
+        failures=failures,
+    )
     if holdout_end is not None:
         models = {"bgnbd": bg} | ({"pareto_nbd": pn} if pn is not None else {})
         by_freq = None
@@ -186,8 +215,9 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
     params = {
         "bgnbd": _model_block(result.bgnbd),
         "pareto_nbd": None if result.pareto_nbd is None else _model_block(result.pareto_nbd),
-        "gamma_gamma": _model_block(result.gamma_gamma,
-                                    {"independence_corr": _nan_to_none(result.gamma_gamma.independence_corr_)}),
+        "gamma_gamma": _model_block(
+            result.gamma_gamma, {"independence_corr": _nan_to_none(result.gamma_gamma.independence_corr_)}
+        ),
         "time_unit": result.time_unit,
         "calibration_end": result.calibration_end,
         "holdout_end": result.holdout_end,
@@ -258,7 +288,7 @@ def customer_value(
     try:
         with np.errstate(all="ignore"):
             tm = _TRANSACTION_MODELS[model](penalizer=penalizer).fit(summary)
-            gg = GammaGamma(penalizer=penalizer).fit(summary)
+            gg = _fit_spend(summary, penalizer, 0)
             return predict_customers(tm, gg, summary, h, d)
     except ModelError:
         raise

@@ -27,8 +27,9 @@ def _T_array(T: float | np.ndarray, n: int) -> np.ndarray:
     return arr
 
 
-def _bgnbd_counts(rng: np.random.Generator, n: int, r: float, alpha: float, a: float, b: float,
-                  T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bgnbd_counts(
+    rng: np.random.Generator, n: int, r: float, alpha: float, a: float, b: float, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Poisson count N(T) of the unobstructed process and the number of repeats before drop-out."""
     lam = rng.gamma(r, 1.0 / alpha, size=n)
     p = rng.beta(a, b, size=n)
@@ -37,8 +38,9 @@ def _bgnbd_counts(rng: np.random.Generator, n: int, r: float, alpha: float, a: f
     return n_T, np.minimum(n_T, k_drop)
 
 
-def simulate_bgnbd_summary(n: int, r: float, alpha: float, a: float, b: float,
-                           T: float | np.ndarray, seed: int | None = 0) -> pd.DataFrame:
+def simulate_bgnbd_summary(
+    n: int, r: float, alpha: float, a: float, b: float, T: float | np.ndarray, seed: int | None = 0
+) -> pd.DataFrame:
     """Per-customer (frequency, t_x, T) drawn from the BG/NBD process, vectorised.
 
     Given N(T) = k Poisson arrivals in (0, T], the i-th arrival time is T * Beta(i, k - i + 1).
@@ -56,12 +58,12 @@ def simulate_bgnbd_summary(n: int, r: float, alpha: float, a: float, b: float,
     tx = np.zeros(n)
     rep = x > 0
     tx[rep] = Ts[rep] * rng.beta(x[rep], n_T[rep] - x[rep] + 1)
-    return pd.DataFrame({"frequency": x, "t_x": tx, "T": Ts},
-                        index=pd.RangeIndex(n, name="customer_id"))
+    return pd.DataFrame({"frequency": x, "t_x": tx, "T": Ts}, index=pd.RangeIndex(n, name="customer_id"))
 
 
-def simulate_pareto_nbd_summary(n: int, r: float, alpha: float, s: float, beta: float,
-                                T: float | np.ndarray, seed: int | None = 0) -> pd.DataFrame:
+def simulate_pareto_nbd_summary(
+    n: int, r: float, alpha: float, s: float, beta: float, T: float | np.ndarray, seed: int | None = 0
+) -> pd.DataFrame:
     """Per-customer (frequency, t_x, T) drawn from the Pareto/NBD process, vectorised."""
     _check_positive(r=r, alpha=alpha, s=s, beta=beta)
     rng = np.random.default_rng(seed)
@@ -73,12 +75,12 @@ def simulate_pareto_nbd_summary(n: int, r: float, alpha: float, s: float, beta: 
     tx = np.zeros(n)
     rep = x > 0
     tx[rep] = observed[rep] * rng.beta(x[rep], 1.0)
-    return pd.DataFrame({"frequency": x, "t_x": tx, "T": Ts},
-                        index=pd.RangeIndex(n, name="customer_id"))
+    return pd.DataFrame({"frequency": x, "t_x": tx, "T": Ts}, index=pd.RangeIndex(n, name="customer_id"))
 
 
-def _times_from_counts(rng: np.random.Generator, n_window: np.ndarray, x: np.ndarray,
-                       window: np.ndarray) -> pd.DataFrame:
+def _times_from_counts(
+    rng: np.random.Generator, n_window: np.ndarray, x: np.ndarray, window: np.ndarray
+) -> pd.DataFrame:
     """First x of n_window sorted uniform arrivals on (0, window], plus the first purchase at 0."""
     cust = np.repeat(np.arange(len(x)), n_window)
     u = rng.random(cust.size) * window[cust]
@@ -87,13 +89,18 @@ def _times_from_counts(rng: np.random.Generator, n_window: np.ndarray, x: np.nda
     starts = np.repeat(np.cumsum(n_window) - n_window, n_window)
     rank = np.arange(cust.size) - starts
     keep = rank < x[cust]
-    frame = pd.DataFrame({"customer_id": np.concatenate([np.arange(len(x)), cust[keep]]),
-                          "t": np.concatenate([np.zeros(len(x)), u[keep]])})
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.concatenate([np.arange(len(x)), cust[keep]]),
+            "t": np.concatenate([np.zeros(len(x)), u[keep]]),
+        }
+    )
     return frame.sort_values(["customer_id", "t"], kind="stable").reset_index(drop=True)
 
 
-def simulate_bgnbd_customers(n: int, r: float, alpha: float, a: float, b: float,
-                             T: float | np.ndarray, seed: int | None = 0) -> pd.DataFrame:
+def simulate_bgnbd_customers(
+    n: int, r: float, alpha: float, a: float, b: float, T: float | np.ndarray, seed: int | None = 0
+) -> pd.DataFrame:
     """Purchase times of n customers following the BG/NBD process.
 
     Parameters
@@ -120,8 +127,9 @@ def simulate_bgnbd_customers(n: int, r: float, alpha: float, a: float, b: float,
     return _times_from_counts(rng, n_T, x, Ts)
 
 
-def simulate_pareto_nbd_customers(n: int, r: float, alpha: float, s: float, beta: float,
-                                  T: float | np.ndarray, seed: int | None = 0) -> pd.DataFrame:
+def simulate_pareto_nbd_customers(
+    n: int, r: float, alpha: float, s: float, beta: float, T: float | np.ndarray, seed: int | None = 0
+) -> pd.DataFrame:
     """Purchase times of n customers following the Pareto/NBD process (same layout as
     :func:`simulate_bgnbd_customers`)."""
     _check_positive(r=r, alpha=alpha, s=s, beta=beta)
@@ -162,8 +170,10 @@ def simulate_transaction_log(
     p, q, v = gamma_gamma
     nu = rng.gamma(q, 1.0 / v, size=n)
     amount = rng.gamma(p, 1.0 / nu[times["customer_id"].to_numpy()])
-    return pd.DataFrame({
-        "customer_id": times["customer_id"].map(lambda i: f"C{i:07d}").to_numpy(),
-        "order_date": start_ts + pd.to_timedelta(days, unit="D"),
-        "amount": np.round(amount, 2).clip(min=0.01),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": times["customer_id"].map(lambda i: f"C{i:07d}").to_numpy(),
+            "order_date": start_ts + pd.to_timedelta(days, unit="D"),
+            "amount": np.round(amount, 2).clip(min=0.01),
+        }
+    )

@@ -13,7 +13,9 @@ Definitions (all used by the published-results tests on CDNOW):
   Dates are compared as calendar days, i.e. every event is placed at the same time of day: a
   customer whose first purchase is on 1997-01-01 has T = 272 / 7 = 38.857 weeks for the
   calibration end 1997-09-30, and a purchase *on* 09-30 has t_x = T. This is how the published
-  CDNOW summary (Fader, Hardie & Lee 2005) is built, and it reproduces their parameters.
+  CDNOW summary (Fader, Hardie & Lee 2005) is built, and it reproduces their parameters; measuring
+  T to the *end* of 09-30 (273 / 7 = 39.0 weeks) does not (BG/NBD log-likelihood -9589.9 instead
+  of -9582.4, a = 0.815 instead of 0.793).
 * ``monetary_value`` = mean spend of the repeat occasions (occasion spend = the day's total), in
   the currency of ``amount``; NaN when x = 0 (no repeat spend observed). The first occasion's
   spend is excluded, as in Fader & Hardie (2013), which reproduces p, q, gamma on CDNOW.
@@ -124,8 +126,11 @@ def purchase_occasions(
             "the CLV summary"
         )
     frame = pd.DataFrame(
-        {"customer_id": customers.astype(str).to_numpy(), "day": dates.dt.normalize().to_numpy(),
-         "amount": amount.to_numpy()}
+        {
+            "customer_id": customers.astype(str).to_numpy(),
+            "day": dates.dt.normalize().to_numpy(),
+            "amount": amount.to_numpy(),
+        }
     )
     return frame.groupby(["customer_id", "day"], sort=True, as_index=False)["amount"].sum()
 
@@ -180,6 +185,7 @@ def summary_from_transactions(
     ...                                                  "1997-01-08"]),
     ...                    "amount": [10.0, 5.0, 20.0, 7.0]})
     >>> summary_from_transactions(tx, "1997-01-29")[["frequency", "t_x", "T", "monetary_value"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
                  frequency  t_x    T  monetary_value
     customer_id
     a                    1  2.0  4.0            20.0
@@ -190,8 +196,9 @@ def summary_from_transactions(
     hold_end = None if holdout_end is None else _as_day(holdout_end, "holdout_end")
     if hold_end is not None and hold_end <= cal_end:
         raise InputError(f"holdout_end {hold_end.date()} must be after calibration_end {cal_end.date()}")
-    occ = purchase_occasions(transactions, customer_col=customer_col, date_col=date_col,
-                             amount_col=amount_col)
+    occ = purchase_occasions(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col
+    )
     cal = occ[occ["day"] <= cal_end]
     if cal.empty:
         raise InputError(f"no purchase on or before calibration_end {cal_end.date()}: choose a later date")

@@ -33,9 +33,13 @@ def _holdout_frame(model: TransactionModel, summary: pd.DataFrame) -> pd.DataFra
     if len(durations) != 1:
         raise InputError("duration_holdout must be the same for every customer")
     expected = model.conditional_expected_purchases(float(durations[0]), summary)
-    return pd.DataFrame({"frequency": summary["frequency"].astype(int),
-                         "actual": summary["frequency_holdout"].astype(float),
-                         "expected": expected})
+    return pd.DataFrame(
+        {
+            "frequency": summary["frequency"].astype(int),
+            "actual": summary["frequency_holdout"].astype(float),
+            "expected": expected,
+        }
+    )
 
 
 def holdout_by_frequency(model: TransactionModel, summary: pd.DataFrame, max_bucket: int = 7) -> pd.DataFrame:
@@ -60,16 +64,19 @@ def holdout_by_frequency(model: TransactionModel, summary: pd.DataFrame, max_buc
     labels = [str(i) for i in range(max_bucket)] + [f"{max_bucket}+"]
     bucket = pd.Categorical(
         np.where(frame["frequency"] >= max_bucket, f"{max_bucket}+", frame["frequency"].astype(str)),
-        categories=labels, ordered=True,
+        categories=labels,
+        ordered=True,
     )
     grouped = frame.groupby(bucket, observed=False)
-    out = pd.DataFrame({
-        "customers": grouped.size(),
-        "actual": grouped["actual"].mean(),
-        "expected": grouped["expected"].mean(),
-        "actual_total": grouped["actual"].sum(),
-        "expected_total": grouped["expected"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "actual": grouped["actual"].mean(),
+            "expected": grouped["expected"].mean(),
+            "actual_total": grouped["actual"].sum(),
+            "expected_total": grouped["expected"].sum(),
+        }
+    )
     out.index = pd.Index(labels, name="frequency")
     return out
 
@@ -145,11 +152,14 @@ def tracking_curve(
     f_vals, f_counts = np.unique(first_offsets, return_counts=True)
     ages = np.clip(points[None, :] - f_vals[:, None], 0.0, None) / length
     expected = (f_counts[:, None] * _new_customer_grid(model, ages)).sum(axis=0)
-    out = pd.DataFrame({
-        "date": d0 + pd.to_timedelta(np.floor(points), unit="D"),
-        "actual_cumulative": actual,
-        "expected_cumulative": expected,
-    }, index=pd.RangeIndex(1, n_points + 1, name="period"))
+    out = pd.DataFrame(
+        {
+            "date": d0 + pd.to_timedelta(np.floor(points), unit="D"),
+            "actual_cumulative": actual,
+            "expected_cumulative": expected,
+        },
+        index=pd.RangeIndex(1, n_points + 1, name="period"),
+    )
     out["actual"] = out["actual_cumulative"].diff().fillna(out["actual_cumulative"])
     out["expected"] = out["expected_cumulative"].diff().fillna(out["expected_cumulative"])
     out["in_calibration"] = out["date"] <= cal_end

@@ -130,6 +130,8 @@ def migration_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, share: bo
 def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Retention (fraction) by acquisition cohort (rows) and months since first purchase.
 
+    Colours are scaled on months 1 and later (month 0 is 100 % by definition and saturates).
+
     Parameters
     ----------
     retention : DataFrame
@@ -143,8 +145,12 @@ def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _ax(ax, (10, 6))
     data = retention.copy()
     data.index = data.index.astype(str)
-    is_share = bool(np.nanmax(data.to_numpy(dtype=float), initial=0) <= 1.0)
-    _heatmap(data, ax, ".0%" if is_share else ".0f", "YlGnBu", vmin=0, vmax=1 if is_share else None)
+    values = data.to_numpy(dtype=float)
+    is_share = bool(np.nanmax(values, initial=0) <= 1.0)
+    # month 0 is 100 % (or the cohort size) by definition: scale the colours on later months
+    later = values[:, 1:]
+    vmax = float(np.nanmax(later)) if later.size and np.isfinite(later).any() else None
+    _heatmap(data, ax, ".0%" if is_share else ".0f", "YlGnBu", vmin=0, vmax=vmax)
     ax.set_xlabel("months since first purchase")
     ax.set_ylabel("acquisition cohort")
     ax.set_title("Cohort retention" if is_share else "Active customers by cohort")

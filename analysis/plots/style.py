@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
+from matplotlib import font_manager
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei", "Source Han Sans SC",
              "SimHei", "Microsoft YaHei", "AR PL UMing CN")
@@ -22,6 +18,7 @@ def cjk_font() -> str | None:
 
 def use_report_style(language: str = "en") -> None:
     """Seaborn's clean theme, compact figures sized for e-mail, and a CJK font when one is installed."""
+    _inline_in_notebooks()
     sns.set_theme(style="whitegrid", context="notebook", palette="deep")
     fonts = ["DejaVu Sans"]
     cjk = cjk_font()
@@ -39,3 +36,14 @@ def use_report_style(language: str = "en") -> None:
             "svg.hashsalt": "rfmkit",
         }
     )
+
+
+def _inline_in_notebooks() -> None:
+    """Charts must land in the notebook (and so the report) even if MPLBACKEND says otherwise."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        shell.run_line_magic("matplotlib", "inline")

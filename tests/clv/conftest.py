@@ -22,8 +22,13 @@ def cdnow_transactions() -> pd.DataFrame:
     """CDNOW sample as a clean log: customer_id = sample id (1..2357), one row per record."""
     if not CDNOW.exists():
         pytest.skip(f"CDNOW sample not found at {CDNOW}")
-    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, names=["cohort_id", "customer_id", "date", "cds", "amount"],
-                      dtype={"cohort_id": str, "customer_id": str, "date": str})
+    raw = pd.read_csv(
+        CDNOW,
+        sep=r"\s+",
+        header=None,
+        names=["cohort_id", "customer_id", "date", "cds", "amount"],
+        dtype={"cohort_id": str, "customer_id": str, "date": str},
+    )
     raw["order_date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw[["customer_id", "order_date", "amount", "cds"]]
 

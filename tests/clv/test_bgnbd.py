@@ -42,14 +42,16 @@ def test_weighted_unique_fit_equals_plain_fit(cdnow_summary: pd.DataFrame, cdnow
 
 def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFrame) -> None:
     model = BGNBD()
-    data = {c: cdnow_summary[c].to_numpy(float) for c in ("frequency", "t_x", "T")}
+    data = model._prepare(cdnow_summary[["frequency", "t_x", "T"]].astype(float).reset_index(drop=True))
     theta = np.array([0.3, 5.0, 0.7, 2.0])
     grad = model._grad_rows(theta, data).sum(axis=0)
     num = np.empty(4)
     for i in range(4):
         e = np.zeros(4)
         e[i] = 1e-6 * theta[i]
-        num[i] = (model._loglik_rows(theta + e, data).sum() - model._loglik_rows(theta - e, data).sum()) / (2 * e[i])
+        num[i] = (model._loglik_rows(theta + e, data).sum() - model._loglik_rows(theta - e, data).sum()) / (
+            2 * e[i]
+        )
     np.testing.assert_allclose(grad, num, rtol=1e-5)
 
 
@@ -69,7 +71,9 @@ def _quadrature_expectation(theta: np.ndarray, x: int, T: float, t: float) -> fl
     return integrate.quad(f, 0, 1, limit=200, epsabs=1e-12)[0]
 
 
-@pytest.mark.parametrize(("x", "T", "t"), [(0, 38.86, 39.0), (3, 20.0, 52.0), (150, 39.0, 10.0), (2, 0.5, 300.0)])
+@pytest.mark.parametrize(
+    ("x", "T", "t"), [(0, 38.86, 39.0), (3, 20.0, 52.0), (150, 39.0, 10.0), (2, 0.5, 300.0)]
+)
 @pytest.mark.parametrize("a", [0.793, 1.0, 2.5])
 def test_conditional_expectation_matches_numerical_integration(x: int, T: float, t: float, a: float) -> None:
     model = BGNBD()
@@ -78,7 +82,9 @@ def test_conditional_expectation_matches_numerical_integration(x: int, T: float,
     assert closed == pytest.approx(_quadrature_expectation(theta, x, T, t), rel=1e-6)
 
 
-def test_p_alive_is_one_without_repeats_and_below_one_with(cdnow_bgnbd: BGNBD, cdnow_summary: pd.DataFrame) -> None:
+def test_p_alive_is_one_without_repeats_and_below_one_with(
+    cdnow_bgnbd: BGNBD, cdnow_summary: pd.DataFrame
+) -> None:
     p = cdnow_bgnbd.conditional_probability_alive(cdnow_summary)
     assert (p[cdnow_summary["frequency"] == 0] == 1.0).all()
     assert (p[cdnow_summary["frequency"] > 0] < 1.0).all()

@@ -37,7 +37,9 @@ def test_correlated_spend_warns() -> None:
 
 def test_expected_spend_formula(cdnow_gamma_gamma: GammaGamma) -> None:
     p, q, v = cdnow_gamma_gamma.params_.to_numpy()
-    frame = pd.DataFrame({"frequency": [0, 2, 10], "monetary_value": [np.nan, 22.345, 100.0]}, index=list("abc"))
+    frame = pd.DataFrame(
+        {"frequency": [0, 2, 10], "monetary_value": [np.nan, 22.345, 100.0]}, index=list("abc")
+    )
     spend = cdnow_gamma_gamma.conditional_expected_average_profit(frame)
     pop = p * v / (q - 1)
     assert spend["a"] == pytest.approx(pop)
@@ -56,3 +58,17 @@ def test_q_at_most_one_has_no_mean_spend(cdnow_gamma_gamma: GammaGamma) -> None:
     model = GammaGamma.from_dict(cdnow_gamma_gamma.to_dict() | {"params": {"p": 6.0, "q": 0.9, "v": 15.0}})
     with pytest.raises(ModelError, match="infinite"):
         model.population_mean_spend()
+
+
+def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFrame) -> None:
+    model = GammaGamma()
+    rep = cdnow_summary.loc[cdnow_summary["frequency"] > 0, ["frequency", "monetary_value"]].astype(float)
+    data = model._prepare(rep.reset_index(drop=True))
+    theta = np.array([5.0, 3.0, 12.0])
+    num = np.empty(3)
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = 1e-6 * theta[i]
+        up, down = model._loglik_rows(theta + e, data).sum(), model._loglik_rows(theta - e, data).sum()
+        num[i] = (up - down) / (2 * e[i])
+    np.testing.assert_allclose(model._grad_rows(theta, data).sum(axis=0), num, rtol=1e-5)

@@ -16,7 +16,7 @@ from analysis.errors import InputError, ModelError, NotFittedError
 MODELS = [BGNBD, ParetoNBD, ModifiedBGNBD]
 
 
-def _frame(x, tx, T) -> pd.DataFrame:  # noqa: ANN001
+def _frame(x, tx, T) -> pd.DataFrame:
     return pd.DataFrame({"frequency": x, "t_x": tx, "T": T})
 
 
@@ -31,7 +31,7 @@ CASES = {
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_unidentifiable_summaries(model, case: str) -> None:  # noqa: ANN001
+def test_unidentifiable_summaries(model, case: str) -> None:
     frame, message = CASES[case]
     with pytest.raises(ModelError, match=message) as info:
         model().fit(frame, time_unit="W")
@@ -40,14 +40,14 @@ def test_unidentifiable_summaries(model, case: str) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_all_t_zero_with_repeats_flagged(model) -> None:  # noqa: ANN001
+def test_all_t_zero_with_repeats_flagged(model) -> None:
     frame = _frame([0, 0, 0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     with pytest.raises(ModelError):
         model().fit(frame, time_unit="W")
 
 
 def test_two_customers_cannot_identify_four_parameters() -> None:
-    with pytest.raises(ModelError, match="identify|edge"):
+    with pytest.raises(ModelError, match=r"identify|edge"):
         BGNBD().fit(_frame([1, 0], [2.0, 0.0], [10.0, 10.0]), time_unit="W")
 
 
@@ -63,7 +63,7 @@ def test_constant_spend_is_not_identified() -> None:
 
 
 @pytest.mark.parametrize("model", [*MODELS, GammaGamma])
-def test_unfitted_models_raise_not_fitted(model) -> None:  # noqa: ANN001
+def test_unfitted_models_raise_not_fitted(model) -> None:
     with pytest.raises(NotFittedError):
         model().summary()
     with pytest.raises(AttributeError):
@@ -76,7 +76,12 @@ def test_time_unit_is_required() -> None:
 
 
 def test_customer_value_raises_model_error_for_tiny_logs() -> None:
-    tx = pd.DataFrame({"customer_id": ["a", "b"], "order_date": pd.to_datetime(["2020-01-01", "2020-01-05"]),
-                       "amount": [5.0, 6.0]})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "order_date": pd.to_datetime(["2020-01-01", "2020-01-05"]),
+            "amount": [5.0, 6.0],
+        }
+    )
     with pytest.raises(ModelError, match="repeat"):
         customer_value(tx, "2020-03-01")

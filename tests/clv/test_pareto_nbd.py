@@ -38,7 +38,7 @@ def test_pareto_nbd_cdnow_published(cdnow_pareto: ParetoNBD) -> None:
         (THETA, 50, 30.0, 39.0, -44.882834712778774),
     ],
 )
-def test_log_likelihood_is_exact_for_heavy_buyers(theta, x, tx, T, expected) -> None:  # noqa: ANN001
+def test_log_likelihood_is_exact_for_heavy_buyers(theta, x, tx, T, expected) -> None:
     value = _ll(theta, x, tx, T)
     assert np.isfinite(value)
     assert value == pytest.approx(expected, abs=1e-9)
@@ -48,12 +48,18 @@ def test_log_likelihood_against_mpmath() -> None:
     mp = pytest.importorskip("mpmath")
     mp.mp.dps = 40
 
-    def reference(r, al, s, be, x, tx, T):  # noqa: ANN001, ANN202
+    def reference(r, al, s, be, x, tx, T):
         r, al, s, be, x, tx, T = (mp.mpf(v) for v in (r, al, s, be, x, tx, T))
         if al >= be:
-            h = lambda y: mp.hyp2f1(r + s + x, s + 1, r + s + x + 1, (al - be) / (al + y)) / (al + y) ** (r + s + x)  # noqa: E731
+            b2, big, small = s + 1, al, be
         else:
-            h = lambda y: mp.hyp2f1(r + s + x, r + x, r + s + x + 1, (be - al) / (be + y)) / (be + y) ** (r + s + x)  # noqa: E731
+            b2, big, small = r + x, be, al
+
+        def h(y):
+            return mp.hyp2f1(r + s + x, b2, r + s + x + 1, (big - small) / (big + y)) / (big + y) ** (
+                r + s + x
+            )
+
         body = 1 / ((al + T) ** (r + x) * (be + T) ** s) + s / (r + s + x) * (h(tx) - h(T))
         return float(mp.log(mp.gamma(r + x) * al**r * be**s / mp.gamma(r) * body))
 
@@ -66,8 +72,9 @@ def test_log_likelihood_against_mpmath() -> None:
 def test_conditional_expectation_matches_integration(s: float) -> None:
     """E[Y(t) | alive] = (r+x)/(alpha+T) * E[(1 - exp(-mu t)) / mu], mu ~ Gamma(s, beta + T)."""
     r, alpha, beta, x, T, t = 0.553, 10.578, 11.669, 4, 30.0, 52.0
-    closed = ParetoNBD()._expected_if_alive(np.array([r, alpha, s, beta]), np.array([x]), np.array([T]),
-                                           np.array([t]))[0]
+    closed = ParetoNBD()._expected_if_alive(
+        np.array([r, alpha, s, beta]), np.array([x]), np.array([T]), np.array([t])
+    )[0]
     dens = stats.gamma(s, scale=1 / (beta + T)).pdf
     num = integrate.quad(lambda mu: -np.expm1(-mu * t) / mu * dens(mu), 0, np.inf, limit=200)[0]
     assert closed == pytest.approx((r + x) / (alpha + T) * num, rel=1e-7)

@@ -9,13 +9,25 @@ from analysis.errors import InputError, MissingColumnError
 
 
 def _log() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["a", "a", "a", "a", "b", "c", "a"],
-        "order_date": pd.to_datetime(["2020-01-01 09:00", "2020-01-01 17:30", "2020-01-15", "2020-01-29",
-                                      "2020-01-08", "2020-02-05", "2020-02-12"], format="ISO8601"),
-        "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 3.0, 8.0],
-        "region": ["x"] * 7,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "c", "a"],
+            "order_date": pd.to_datetime(
+                [
+                    "2020-01-01 09:00",
+                    "2020-01-01 17:30",
+                    "2020-01-15",
+                    "2020-01-29",
+                    "2020-01-08",
+                    "2020-02-05",
+                    "2020-02-12",
+                ],
+                format="ISO8601",
+            ),
+            "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 3.0, 8.0],
+            "region": ["x"] * 7,
+        }
+    )
 
 
 def test_definitions_on_a_hand_computed_log() -> None:
@@ -64,7 +76,7 @@ def test_cdnow_summary_matches_the_published_summary(cdnow_summary: pd.DataFrame
         (lambda t: t.assign(order_date=pd.NaT), InputError),
     ],
 )
-def test_bad_transactions_are_rejected(change, error) -> None:  # noqa: ANN001
+def test_bad_transactions_are_rejected(change, error) -> None:
     with pytest.raises(error):
         summary_from_transactions(change(_log()), "2020-01-29")
 

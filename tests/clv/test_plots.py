@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis.clv.value import predict_customers
+from analysis.plots.clv import (
+    plot_clv_distribution,
+    plot_holdout_by_frequency,
+    plot_probability_alive_matrix,
+    plot_tracking,
+)
+
+
+def test_plots_draw_on_given_axes(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, cdnow_transactions) -> None:
+    from analysis.clv.validation import holdout_by_frequency, tracking_curve
+
+    fig, axes = plt.subplots(2, 2)
+    track = tracking_curve(cdnow_bgnbd, cdnow_transactions, "1997-09-30", "1998-06-30")
+    assert plot_tracking(track, ax=axes[0, 0]) is axes[0, 0]
+    assert len(axes[0, 0].lines) == 3  # actual, expected, calibration end
+    assert (
+        plot_holdout_by_frequency(holdout_by_frequency(cdnow_bgnbd, cdnow_summary), ax=axes[0, 1])
+        is axes[0, 1]
+    )
+    assert plot_probability_alive_matrix(cdnow_bgnbd, T=39, ax=axes[1, 0]) is axes[1, 0]
+    pred = predict_customers(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, horizon=52)
+    assert plot_clv_distribution(pred, ax=axes[1, 1]) is axes[1, 1]
+    plt.close(fig)
+    ax = plot_clv_distribution(pd.DataFrame({"clv": [1.0, 2.0, 3.0]}))
+    assert ax.get_xlabel() == "clv"
+    plt.close("all")

@@ -1,0 +1,106 @@
+"""End to end: `rfmkit run` on two months × two regions, and what a re-run does."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from analysis.cli import main
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy"]
+
+
+def small_params(tmp: Path, **extra) -> Path:
+    data = {
+        "title": "Test report",
+        "source": {"format": "sample", "sample": {"customers": 1500, "seed": 11}},
+        "periods": {"start": "2024-11", "end": "2024-12"},
+        "regions": ["North", "South"],
+        "include_all_regions": False,
+        "playbook": str(ROOT / "params" / "playbook.yaml"),
+        "notebooks_dir": str(ROOT / "notebooks"),
+        "output_dir": str(tmp / "reports"),
+        "execution": {"jobs": 2, "timeout_seconds": 300},
+        **extra,
+    }
+    path = tmp / "small.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("batch")
+    params = small_params(tmp)
+    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "4 runs: 4 ok" in res.output
+    return tmp
+
+
+def test_files_titles_and_tables(batch: Path) -> None:
+    out = batch / "reports"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for period in ("2024-11", "2024-12"):
+        for region in ("North", "South"):
+            run = out / period / region
+            assert {p.name for p in run.glob("*.html")} == {f"{nb}.html" for nb in NOTEBOOKS}
+            for nb in NOTEBOOKS:
+                assert f'href="{period}/{region}/{nb}.html"' in index
+            html = (run / "02_scoring.html").read_text(encoding="utf-8")
+            assert f"<title>Test report · RFM scores · {period} · {region}</title>" in html
+            assert "customers scored as of" in html and "rfm-table" in html and "<img" in html
+            seg = (run / "03_segmentation.html").read_text(encoding="utf-8")
+            assert "Champions" in seg and "重要价值客户" in seg
+            strategy = (run / "04_strategy.html").read_text(encoding="utf-8")
+            assert "Recommendations" in strategy and any((run / "actions").glob("*.csv"))
+            manifest = json.loads((run / "manifest.json").read_text())
+            assert manifest["status"] == "ok" and manifest["region"] == region
+            assert set(manifest["timings_seconds"]) == set(NOTEBOOKS)
+            assert manifest["params"]["source"]["sample"]["customers"] == 1500
+
+
+def test_no_code_reaches_the_html(batch: Path) -> None:
+    for html_file in (batch / "reports").rglob("*.html"):
+        html = html_file.read_text(encoding="utf-8")
+        body = re.sub(r"<script.*?</script>|<style.*?</style>", "", html, flags=re.S)
+        assert "jp-InputArea-editor" not in body and "hl-ipython3" not in body and "jp-InputPrompt" not in body
+        assert "import " not in body and "ctx." not in body
+        assert "params_path" not in html  # the parameters cell is not shown
+        assert not re.search(r"<script[^>]+src=\"https?://", html)  # opens offline
+
+
+def test_region_reports_only_their_region(batch: Path) -> None:
+    import pandas as pd
+
+    for region in ("North", "South"):
+        tx = pd.read_parquet(batch / "reports" / "2024-11" / region / "transactions.parquet")
+        assert set(tx.region) == {region} and tx.order_date.max() <= pd.Timestamp("2024-11-30")
+
+
+def test_unchanged_rerun_is_skipped(batch: Path) -> None:
+    res = CliRunner().invoke(main, ["run", str(batch / "small.yaml"), "--no-progress"], catch_exceptions=False)
+    assert res.exit_code == 0 and "4 skipped" in res.output
+    res = CliRunner().invoke(main, ["run", str(batch / "small.yaml"), "--no-progress", "--period", "2024-12",
+                                    "--region", "North", "--force"], catch_exceptions=False)
+    assert res.exit_code == 0 and "1 runs: 1 ok" in res.output
+
+
+def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
+    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"},
+                          playbook=str(tmp_path / "missing-playbook.yaml"))
+    res = CliRunner().invoke(main, ["run", str(params), "--no-progress", "--jobs", "1"])
+    assert res.exit_code == 1
+    assert "0 ok" in res.output and "FAILED 2024-12/North: 04_strategy" in res.output
+    run = tmp_path / "reports" / "2024-12" / "North"
+    assert (run / "03_segmentation.html").exists() and (run / "_executed" / "04_strategy.ipynb").exists()
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'class="failed"' in index
