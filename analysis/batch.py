@@ -263,6 +263,7 @@ def _write_manifest(run_dir: Path, spec: RunSpec, params_data: dict[str, Any], c
         "error": result.error or None,
         "failed_notebook": result.failed_notebook or None,
         "failed_cell": result.failed_cell,
+        "reports": result.reports,
     }
     write_json(manifest, run_dir / "manifest.json")
 
@@ -313,14 +314,27 @@ def run_batch(params_path: str | Path, periods: list[str] | None = None, regions
 
 
 def _write_index(params: RunParams, results: list[RunResult]) -> Path:
+    """Index every run folder under ``output_dir`` (this batch's and earlier ones), from the manifests."""
     out = Path(params.output_dir)
     lang = 1 if params.language == "zh" else 0
+    by_dir = {Path(r.run_dir).resolve(): r for r in results}
+    for manifest in sorted(out.glob("*/*/manifest.json")):
+        run_dir = manifest.parent.resolve()
+        if run_dir in by_dir:
+            continue
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        by_dir[run_dir] = RunResult(m.get("period", run_dir.parent.name), m.get("region", run_dir.name), str(run_dir),
+                                    m.get("status", "unknown"), error=m.get("error") or "",
+                                    failed_notebook=m.get("failed_notebook") or "", reports=m.get("reports") or [])
     entries = []
-    for r in results:
+    for r in by_dir.values():
         run_dir = Path(r.run_dir)
         headline_path = run_dir / "headline.json"
         headline = json.loads(headline_path.read_text(encoding="utf-8")) if headline_path.exists() else {}
-        rel = os.path.relpath(run_dir, out)
+        rel = os.path.relpath(run_dir, out.resolve())
         links = [(NOTEBOOK_TITLES.get(Path(h).stem, (h, h))[lang], f"{rel}/{h}") for h in r.reports]
         if r.status == "failed":
             links.append(("executed notebook", f"{rel}/_executed/{r.failed_notebook}.ipynb"))

@@ -104,3 +104,38 @@ def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
     assert (run / "03_segmentation.html").exists() and (run / "_executed" / "04_strategy.ipynb").exists()
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert 'class="failed"' in index
+
+
+def test_reports_in_a_real_browser(batch: Path) -> None:
+    """Open the index and a report in Debian's chromium: key elements visible, no console errors."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((batch / "reports" / "index.html").as_uri())
+        assert page.locator("h1").inner_text() == "Test report"
+        assert page.locator("#runs tbody tr").count() == 4
+        page.screenshot(path=str(artifacts / "index.png"), full_page=True)
+        page.locator('a[href="2024-12/North/03_segmentation.html"]').click()
+        page.wait_for_load_state()
+        assert page.title() == "Test report · Segments · 2024-12 · North"
+        assert page.locator("h1", has_text="Customer segments").is_visible()
+        assert page.locator("table.rfm-table").first.is_visible()
+        assert page.locator("img").count() >= 2
+        assert page.locator("nav.rfm-nav a.current").inner_text() == "Segments"
+        page.screenshot(path=str(artifacts / "report-segments.png"), full_page=False)
+        browser.close()
+    assert errors == []

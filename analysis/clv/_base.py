@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -192,7 +192,9 @@ class BaseFitter:
         self._finish(theta, data, w, n, penalizer, unit)
         return self
 
-    def _objective(self, data, w, n, penalizer):
+    def _objective(
+        self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float
+    ) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
         def nll_mean(u: np.ndarray) -> float:
             theta = np.exp(u)
             ll = self._loglik_rows(theta, data)
@@ -210,7 +212,7 @@ class BaseFitter:
 
         return nll_mean, grad_mean
 
-    def _optimise(self, data, w, n, penalizer) -> np.ndarray:
+    def _optimise(self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float) -> np.ndarray:
         nll, grad = self._objective(data, w, n, penalizer)
         k = len(self.param_names)
         rng = np.random.default_rng(self.seed)
@@ -274,7 +276,15 @@ class BaseFitter:
                 break
         return u
 
-    def _finish(self, theta, data, w, n, penalizer, unit) -> None:
+    def _finish(
+        self,
+        theta: np.ndarray,
+        data: dict[str, np.ndarray],
+        w: np.ndarray,
+        n: float,
+        penalizer: float,
+        unit: str,
+    ) -> None:
         names = list(self.param_names)
 
         def total_nll(t: np.ndarray) -> float:

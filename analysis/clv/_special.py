@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.special import hyp2f1
 
@@ -34,7 +36,7 @@ def bg_bracket(A: np.ndarray, am1: float, c: np.ndarray, z: np.ndarray) -> np.nd
         return (1.0 - np.exp(am1 * np.log1p(-z)) * hyp2f1(A, am1, c, z)) / am1
 
 
-def near_one(fun, a: float, delta: float = 1e-4):
+def near_one(fun: Callable[[float], np.ndarray], a: float, delta: float = 1e-4) -> np.ndarray:
     """Evaluate ``fun(a)`` avoiding the removable singularity at a = 1 by linear interpolation."""
     if abs(a - 1.0) >= delta:
         return fun(a)

@@ -109,7 +109,12 @@ class GammaGamma(BaseFitter):
         d_v = q / v - (p * x + q) / (v + m * x)
         return np.column_stack([d_p, d_q, d_v])
 
-    def fit(self, summary: pd.DataFrame, weights=None, time_unit: str | None = None) -> GammaGamma:
+    def fit(
+        self,
+        summary: pd.DataFrame,
+        weights: np.ndarray | pd.Series | None = None,
+        time_unit: str | None = None,
+    ) -> GammaGamma:
         """Fit on the rows with ``frequency > 0`` (see :meth:`BaseFitter.fit`).
 
         The time unit is only recorded (spend per purchase does not depend on it); it defaults to

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from analysis.clv._transaction import TransactionModel
+
 
 def _axes(ax: Axes | None) -> Axes:
     return plt.subplots(figsize=(7, 4))[1] if ax is None else ax
@@ -56,7 +58,7 @@ def plot_holdout_by_frequency(table: pd.DataFrame, ax: Axes | None = None) -> Ax
 
 
 def plot_probability_alive_matrix(
-    model, max_frequency: int | None = None, T: float | None = None, ax: Axes | None = None
+    model: TransactionModel, max_frequency: int | None = None, T: float | None = None, ax: Axes | None = None
 ) -> Axes:
     """Heat map of P(alive) by frequency (rows) and t_x (columns) for customers of age ``T``."""
     ax = _axes(ax)
