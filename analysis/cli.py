@@ -170,6 +170,9 @@ def clean(input_: str, out: str, **opts: Any) -> None:
 def score(input_: str, as_of: str, out: str, lookback_days: int | None, **opts: Any) -> None:
     """Score customers of INPUT: recency, frequency, monetary, 1–5 scores, segment and value class.
 
+    Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
+    reactivated/dormant/lost, with the 90 days up to --as-of as the period) and cluster (k-means).
+
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
     """
@@ -193,8 +196,13 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, **opts: 
         q = result.quality
         click.echo(f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
                    f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)", err=True)
+    from analysis.enrich import add_segmentation
+    from analysis.params import SegmentationParams
+
+    seg_params = _load_partial(opts["params_file"]).segmentation if opts.get("params_file") else SegmentationParams()
     res = score_customers(tx, pd.Timestamp(as_of), params)
-    write_table(res.customers, out)
+    seg = add_segmentation(res.customers, tx, res.as_of, None, seg_params)
+    write_table(seg.customers, out)
     click.echo(f"scored {len(res.customers):,} customers as of {res.as_of.date()} → {out}")
 
 

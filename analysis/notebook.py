@@ -79,6 +79,21 @@ class RunContext:
         return str(pd.Period(self.period, freq="M") - 1)
 
     @property
+    def previous_as_of(self) -> pd.Timestamp:
+        """The last day of the previous period."""
+        return self.period_start - pd.Timedelta(days=1)
+
+    @property
+    def period_days(self) -> int:
+        """Length of the period in days."""
+        return int((self.as_of - self.period_start).days) + 1
+
+    def recent_period_ends(self, n: int = 6) -> list[pd.Timestamp]:
+        """The last days of the ``n`` periods up to and including this one, oldest first."""
+        p = pd.Period(self.period, freq="M")
+        return [(p - k).end_time.normalize() for k in range(n - 1, -1, -1)]
+
+    @property
     def language(self) -> str:
         return self.params.language
 
@@ -128,6 +143,11 @@ class RunContext:
 
     def write_parquet(self, df: pd.DataFrame, name: str) -> Path:
         return write_parquet(df, self.path(name))
+
+    def read_headline(self) -> dict[str, Any]:
+        """The headline figures written so far by this run's notebooks."""
+        p = self.path("headline.json")
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
     def update_headline(self, **values: Any) -> dict[str, Any]:
         """Merge headline figures (for the index page) into ``headline.json``."""

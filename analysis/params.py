@@ -120,6 +120,43 @@ class RFMParams(_Model):
     segment_rules: dict[str, SegmentRule] | None = None
 
 
+class ClusterParams(_Model):
+    """k-means on log R, F, M (and CLV); k chosen over ``k_min..k_max`` by silhouette."""
+
+    enabled: bool = True
+    k_min: Annotated[int, Field(ge=2)] = 3
+    k_max: Annotated[int, Field(ge=2)] = 8
+    n_init: Annotated[int, Field(ge=1)] = 10
+    seed: int = 0
+    sample_size: Annotated[int, Field(ge=100)] = 5000
+    stability_seeds: Annotated[int, Field(ge=2)] = 5
+
+
+class LifecycleParams(_Model):
+    """Lifecycle stage thresholds; see :mod:`analysis.lifecycle` for the definitions."""
+
+    dormant_multiple: Annotated[float, Field(gt=0)] = 2.0
+    dormant_days: Annotated[int, Field(gt=0)] = 180
+    lost_multiple: Annotated[float, Field(gt=0)] = 4.0
+    lost_days: Annotated[int, Field(gt=0)] = 365
+    lost_p_alive: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class SegmentationParams(_Model):
+    """ABC tiers (cumulative revenue share limits of A and B), lifecycle and clustering."""
+
+    abc: tuple[float, float] = (0.80, 0.95)
+    lifecycle: LifecycleParams = LifecycleParams()
+    cluster: ClusterParams = ClusterParams()
+
+    @field_validator("abc")
+    @classmethod
+    def _abc_ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] < v[1] <= 1:
+            raise ValueError(f"abc limits must satisfy 0 < A < B <= 1, got {list(v)}")
+        return v
+
+
 class ExecutionParams(_Model):
     """How notebooks are executed by the batch."""
 
@@ -166,6 +203,7 @@ class RunParams(_Model):
     columns: dict[str, str] = Field(default_factory=dict)
     cleaning: CleaningParams = CleaningParams()
     rfm: RFMParams = RFMParams()
+    segmentation: SegmentationParams = SegmentationParams()
     periods: PeriodRange
     regions: list[str] | Literal["all"] = "all"
     include_all_regions: bool = True

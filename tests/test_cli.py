@@ -33,7 +33,8 @@ def test_sample_clean_score(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     c = pd.read_csv(out)
     for col in ("customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
-                "r_score", "f_score", "m_score", "rfm_code", "segment", "value_class"):
+                "r_score", "f_score", "m_score", "rfm_code", "segment", "value_class", "abc_class",
+                "lifecycle_stage", "cluster"):
         assert col in c.columns
     assert c.customer_id.is_unique and (pd.to_datetime(c.last_purchase) <= "2024-06-30").all()
 

@@ -1,0 +1,80 @@
+"""Per-customer columns beyond RFM: ABC tier, lifecycle stage and k-means cluster.
+
+One function, :func:`add_segmentation`, so that ``rfmkit score`` and the notebooks give a customer
+the same ``abc_class``, ``lifecycle_stage`` and ``cluster`` for the same data and params.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.cluster import RFMClusterer
+from analysis.lifecycle import lifecycle_stages
+from analysis.params import SegmentationParams
+from analysis.tiers import abc_classes
+
+
+@dataclass
+class Segmentation:
+    """The enriched customer frame, the fitted clusterer (or None) and notes for readers."""
+
+    customers: pd.DataFrame
+    clusterer: RFMClusterer | None
+    notes: list[str] = field(default_factory=list)
+
+
+def add_segmentation(
+    customers: pd.DataFrame,
+    transactions: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    period_start: str | pd.Timestamp | None = None,
+    params: SegmentationParams | None = None,
+) -> Segmentation:
+    """Add ``abc_class``, ``lifecycle_stage`` and ``cluster`` (named cluster) to scored customers.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Scored customers (index ``customer_id``), from :func:`analysis.rfm.score_customers`; a
+        ``p_alive`` column, when present, lets the lifecycle call customers with a low P(alive) lost.
+    transactions : DataFrame
+        The clean transactions the customers were scored on.
+    as_of : date-like
+        The scoring day.
+    period_start : date-like, optional
+        The last day *before* the reporting period (a purchase after it and up to ``as_of`` is "in
+        the period"); default 90 days before ``as_of``.
+    params : SegmentationParams, optional
+        ABC limits, lifecycle thresholds, clustering settings.
+    """
+    params = params or SegmentationParams()
+    out = customers.copy()
+    notes: list[str] = []
+    if out.empty:
+        out["abc_class"] = pd.Series(dtype=object)
+        out["lifecycle_stage"] = pd.Series(dtype=object)
+        out["cluster"] = pd.Series(dtype=object)
+        return Segmentation(out, None, ["No customers to segment."])
+    out["abc_class"] = abc_classes(out, tuple(params.abc))["abc_class"]
+    lc = params.lifecycle
+    stages = lifecycle_stages(
+        transactions, as_of, period_start,
+        dormant_multiple=lc.dormant_multiple, dormant_days=lc.dormant_days, lost_multiple=lc.lost_multiple,
+        lost_days=lc.lost_days, lost_p_alive=lc.lost_p_alive,
+        p_alive=out["p_alive"] if "p_alive" in out else None,
+    )
+    out["lifecycle_stage"] = stages["stage"].reindex(out.index)
+    clusterer = None
+    cp = params.cluster
+    if cp.enabled and len(out) >= max(cp.k_min + 1, 10):
+        k_max = min(cp.k_max, len(out) - 1)
+        clusterer = RFMClusterer(k_range=(cp.k_min, max(cp.k_min, k_max)), n_init=cp.n_init, random_state=cp.seed,
+                                 sample_size=cp.sample_size, n_stability_seeds=cp.stability_seeds)
+        clusterer.fit(out)
+        out["cluster"] = clusterer.names_.reindex(out.index)
+    else:
+        out["cluster"] = pd.Series(pd.NA, index=out.index, dtype=object)
+        notes.append("Clustering skipped: disabled in params or too few customers.")
+    return Segmentation(out, clusterer, notes)
