@@ -165,12 +165,15 @@ def clean(input_: str, out: str, **opts: Any) -> None:
 @click.option("--as-of", "as_of", required=True, help="Score as of this day (YYYY-MM-DD, inclusive).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.csv or .parquet to write.")
 @click.option("--lookback-days", type=int, default=None, help="Only purchases in this many days up to --as-of.")
+@click.option("--no-clv", is_flag=True, help="Skip the CLV models (p_alive, expected_purchases, expected_spend, clv).")
 @_input_options
 @_friendly
-def score(input_: str, as_of: str, out: str, lookback_days: int | None, **opts: Any) -> None:
+def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: bool, **opts: Any) -> None:
     """Score customers of INPUT: recency, frequency, monetary, 1–5 scores, segment and value class.
 
-    Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
+    Adds the CLV columns p_alive, expected_purchases and expected_spend (over the params' horizon,
+    52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
+    everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
     reactivated/dormant/lost, with the 90 days up to --as-of as the period) and cluster (k-means).
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
@@ -196,14 +199,60 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, **opts: 
         q = result.quality
         click.echo(f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
                    f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)", err=True)
-    from analysis.enrich import add_segmentation
-    from analysis.params import SegmentationParams
+    from analysis.enrich import add_clv, add_segmentation
+    from analysis.params import CLVParams, SegmentationParams
 
-    seg_params = _load_partial(opts["params_file"]).segmentation if opts.get("params_file") else SegmentationParams()
+    full = _load_partial(opts["params_file"]) if opts.get("params_file") else None
+    seg_params = full.segmentation if full else SegmentationParams()
+    clv_params = full.clv if full else CLVParams()
+    if no_clv:
+        clv_params = clv_params.model_copy(update={"enabled": False})
     res = score_customers(tx, pd.Timestamp(as_of), params)
-    seg = add_segmentation(res.customers, tx, res.as_of, None, seg_params)
+    customers, note = add_clv(res.customers, tx, res.as_of, clv_params)
+    if note:
+        click.echo(note, err=True)
+    seg = add_segmentation(customers, tx, res.as_of, None, seg_params)
     write_table(seg.customers, out)
     click.echo(f"scored {len(res.customers):,} customers as of {res.as_of.date()} → {out}")
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("--calibration-end", required=True, help="Last day of the calibration period (inclusive).")
+@click.option("--holdout-end", default=None, help="Last day of the holdout period: adds the validation tables.")
+@click.option("--time-unit", type=click.Choice(["D", "W", "M"]), default="W", show_default=True,
+              help="Unit of every time, horizon and discount rate (days, weeks, months).")
+@click.option("--horizon", type=float, default=None, help="CLV horizon in time units (default: one year).")
+@click.option("--discount-rate", type=float, default=None, help="Discount rate per time unit.")
+@click.option("--penalizer", type=float, default=0.0, show_default=True, help="L2 penalty on the model parameters.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for params.json, customers.csv, …")
+@_input_options
+@_friendly
+def clv(input_: str, calibration_end: str, holdout_end: str | None, time_unit: str, horizon: float | None,
+        discount_rate: float | None, penalizer: float, out: str, **opts: Any) -> None:
+    """Fit BG/NBD, Pareto/NBD and Gamma-Gamma by maximum likelihood and predict every customer.
+
+    Writes OUT/params.json (parameters, log-likelihoods, standard errors, time unit), OUT/customers.csv
+    (P(alive), expected purchases, expected spend, CLV) and, with --holdout-end, the holdout
+    comparison (holdout_by_frequency.csv, tracking.csv, holdout_errors.json).
+    """
+    import pandas as pd
+
+    from analysis.clv.pipeline import fit_clv, write_clv
+
+    tx = None
+    if input_.endswith(".parquet") and "://" not in input_:
+        head = pd.read_parquet(input_)
+        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
+            tx = head
+    if tx is None:
+        tx = _load_input(input_, **opts).clean
+    result = fit_clv(tx, calibration_end, holdout_end, time_unit=time_unit, penalizer=penalizer, horizon=horizon,
+                     discount_rate=discount_rate)
+    write_clv(result, out)
+    p = result.bgnbd.params_
+    click.echo(f"BG/NBD r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f} "
+               f"LL={result.bgnbd.log_likelihood_:.1f} ({len(result.summary):,} customers, unit {time_unit}) → {out}")
 
 
 @main.command()

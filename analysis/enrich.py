@@ -12,8 +12,31 @@ import pandas as pd
 
 from analysis.cluster import RFMClusterer
 from analysis.lifecycle import lifecycle_stages
-from analysis.params import SegmentationParams
+from analysis.params import CLVParams, SegmentationParams
 from analysis.tiers import abc_classes
+
+
+def add_clv(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: str | pd.Timestamp,
+            params: CLVParams | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Add ``p_alive``, ``expected_purchases``, ``expected_spend`` and ``clv`` from the BG/NBD and
+    Gamma-Gamma models fitted on everything up to ``as_of``.
+
+    Returns the customers and ``None``, or the customers unchanged and a plain-language note when
+    the models are disabled or the data cannot identify them (the report then says so).
+    """
+    params = params or CLVParams()
+    if not params.enabled:
+        return customers, "CLV models disabled in the params."
+    from analysis.clv.pipeline import customer_value
+    from analysis.errors import ModelError
+
+    try:
+        value = customer_value(transactions, as_of, time_unit=params.time_unit, horizon=params.horizon,
+                               discount_rate=params.discount_rate, penalizer=params.penalizer)
+    except ModelError as err:
+        return customers, f"CLV skipped: {err}"
+    out = customers.join(value[["p_alive", "expected_purchases", "expected_spend", "clv"]], how="left")
+    return out, None
 
 
 @dataclass

@@ -157,6 +157,16 @@ class SegmentationParams(_Model):
         return v
 
 
+class CLVParams(_Model):
+    """Customer lifetime value (BG/NBD + Gamma-Gamma); every time and rate is in ``time_unit``."""
+
+    enabled: bool = True
+    time_unit: Literal["D", "W", "M"] = "W"
+    horizon: Annotated[float, Field(gt=0)] = 52
+    discount_rate: Annotated[float, Field(ge=0)] = 0.0019  # per time unit: ~10 % a year in weeks
+    penalizer: Annotated[float, Field(ge=0)] = 0.0
+
+
 class ExecutionParams(_Model):
     """How notebooks are executed by the batch."""
 
@@ -204,6 +214,7 @@ class RunParams(_Model):
     cleaning: CleaningParams = CleaningParams()
     rfm: RFMParams = RFMParams()
     segmentation: SegmentationParams = SegmentationParams()
+    clv: CLVParams = CLVParams()
     periods: PeriodRange
     regions: list[str] | Literal["all"] = "all"
     include_all_regions: bool = True

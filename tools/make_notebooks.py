@@ -92,9 +92,10 @@ NOTEBOOKS = {
            "a lifecycle stage (new, active, reactivated, dormant, lost) and a cluster; the same customers are "
            "also scored as of the end of the previous period, to show who moved."),
         code("tx = ctx.read('transactions.parquet')\n"
-             "from analysis.enrich import add_segmentation\nfrom analysis.rfm import score_customers\n"
+             "from analysis.enrich import add_clv, add_segmentation\nfrom analysis.rfm import score_customers\n"
              "res = score_customers(tx, ctx.as_of, ctx.params.rfm)\n"
-             "seg = add_segmentation(res.customers, tx, ctx.as_of, ctx.previous_as_of, ctx.params.segmentation)\n"
+             "customers, clv_note = add_clv(res.customers, tx, ctx.as_of, ctx.params.clv)\n"
+             "seg = add_segmentation(customers, tx, ctx.as_of, ctx.previous_as_of, ctx.params.segmentation)\n"
              "customers = seg.customers\n"
              "previous = score_customers(tx, ctx.previous_as_of, ctx.params.rfm).customers\n"
              "ctx.write(customers, 'customers.parquet')\nctx.write(customers, 'customers.csv')\n"
@@ -118,7 +119,24 @@ NOTEBOOKS = {
         code("import matplotlib.pyplot as plt\nfig, axes = plt.subplots(1, 2, figsize=(12, 4.5))\n"
              "rfm_plots.rf_heatmap(customers, 'count', ax=axes[0])\n"
              "rfm_plots.rf_heatmap(customers, 'monetary', cur, ax=axes[1])\nfig.tight_layout()"),
-        md("## 4. Top customers by spend"),
+        md("## 4. Customer lifetime value\n\nWhat each customer is expected to be worth from now on: the BG/NBD model "
+           "estimates how likely a customer is still 'alive' (P(alive)) and how often they will buy over the horizon, "
+           "the Gamma-Gamma model how much they spend per purchase; CLV is their product, discounted. "
+           "**Note for readers:** a customer who bought only once has P(alive) = 1 in BG/NBD, because the model only "
+           "lets customers drop out right after a repeat purchase; their low expected purchases still keep their "
+           "CLV small. The modified BG/NBD (`analysis.clv.ModifiedBGNBD`) does not do this."),
+        code("if clv_note:\n    display(Markdown(f'*{clv_note}*'))\nelse:\n"
+             "    from analysis.plots import clv as clv_plots\n"
+             "    ctx.update_headline(clv_total=round(float(customers.clv.sum()), 2))\n"
+             "    display(Markdown(f'Expected value of these customers over the next {ctx.params.clv.horizon:g} '\n"
+             "                     f'{dict(D=\"days\", W=\"weeks\", M=\"months\")[ctx.params.clv.time_unit]}: '\n"
+             "                     f'**{cur}{customers.clv.sum():,.0f}**.'))\n"
+             "    top_clv = customers.nlargest(15, 'clv')[['segment', 'recency_days', 'frequency', 'monetary', 'p_alive', "
+             "'expected_purchases', 'clv']]\n"
+             "    display(tables.styled(top_clv, cur, money=('monetary', 'clv'), pct=('p_alive',), "
+             "decimals=('expected_purchases',)))\n"
+             "    clv_plots.plot_clv_distribution(customers);"),
+        md("## 5. Top customers by spend"),
         code("top = customers.nlargest(15, 'monetary')[['recency_days', 'frequency', 'monetary', 'rfm_code', "
              "'segment', 'value_class_en' if ctx.language == 'en' else 'value_class']]\n"
              "display(tables.styled(top, cur, money=('monetary',)))"),
