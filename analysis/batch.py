@@ -86,8 +86,10 @@ class BatchResult:
         """A few lines a person reads at the end of a batch."""
         ok = sum(r.status == "ok" for r in self.runs)
         skipped = sum(r.status == "skipped" for r in self.runs)
-        lines = [f"{len(self.runs)} runs: {ok} ok, {skipped} skipped (unchanged), {len(self.failed)} failed "
-                 f"in {self.seconds:.1f} s. Index: {self.index}"]
+        lines = [
+            f"{len(self.runs)} runs: {ok} ok, {skipped} skipped (unchanged), {len(self.failed)} failed "
+            f"in {self.seconds:.1f} s. Index: {self.index}"
+        ]
         for r in self.failed:
             cell = f", cell {r.failed_cell}" if r.failed_cell is not None else ""
             lines.append(f"  FAILED {r.period}/{r.region}: {r.failed_notebook}{cell}: {r.error}")
@@ -123,8 +125,13 @@ def source_key(params: RunParams) -> str:
     else:
         content = file_sha256(src.path or "")
     payload = json.dumps(
-        {"content": content, "source": src.model_dump(mode="json", exclude={"path"}), "columns": params.columns,
-         "cleaning": params.cleaning.model_dump(mode="json"), "version": code_version()},
+        {
+            "content": content,
+            "source": src.model_dump(mode="json", exclude={"path"}),
+            "columns": params.columns,
+            "cleaning": params.cleaning.model_dump(mode="json"),
+            "version": code_version(),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -145,8 +152,9 @@ def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
     return out, regions
 
 
-def plan_runs(params: RunParams, regions_in_data: list[str], periods: list[str] | None = None,
-              regions: list[str] | None = None) -> list[RunSpec]:
+def plan_runs(
+    params: RunParams, regions_in_data: list[str], periods: list[str] | None = None, regions: list[str] | None = None
+) -> list[RunSpec]:
     """Every (period, region) run to make, in a stable order."""
     months = params.periods.months()
     if periods:
@@ -169,8 +177,10 @@ def plan_runs(params: RunParams, regions_in_data: list[str], periods: list[str] 
 
 
 def _fingerprint(params_data: dict[str, Any], clean_key: str, version: str, spec: RunSpec) -> str:
-    payload = json.dumps({"params": params_data, "clean": clean_key, "code": version,
-                          "period": spec.period, "region": spec.region}, sort_keys=True)
+    payload = json.dumps(
+        {"params": params_data, "clean": clean_key, "code": version, "period": spec.period, "region": spec.region},
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -178,8 +188,9 @@ def _report_name(nb: str) -> str:
     return f"{nb}.html"
 
 
-def execute_run(spec: RunSpec, params_path: str, params_data: dict[str, Any], clean_dir: str,
-                fingerprint: str, force: bool = False) -> RunResult:
+def execute_run(
+    spec: RunSpec, params_path: str, params_data: dict[str, Any], clean_dir: str, fingerprint: str, force: bool = False
+) -> RunResult:
     """Execute one run's notebooks and render them; never raises for a notebook failure."""
     import papermill as pm
 
@@ -192,8 +203,10 @@ def execute_run(spec: RunSpec, params_path: str, params_data: dict[str, Any], cl
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        if old.get("fingerprint") == fingerprint and old.get("status") == "ok" and all(
-            (run_dir / r).exists() for r in reports
+        if (
+            old.get("fingerprint") == fingerprint
+            and old.get("status") == "ok"
+            and all((run_dir / r).exists() for r in reports)
         ):
             return RunResult(spec.period, spec.region, spec.run_dir, "skipped", reports=reports)
 
@@ -204,21 +217,31 @@ def execute_run(spec: RunSpec, params_path: str, params_data: dict[str, Any], cl
     result = RunResult(spec.period, spec.region, spec.run_dir, "ok")
     lang = 1 if params.language == "zh" else 0
     nav = [(NOTEBOOK_TITLES.get(nb, (nb, nb))[lang], _report_name(nb)) for nb in params.notebooks]
-    nav.insert(0, ("« index" if not lang else "« 索引", os.path.relpath(Path(params.output_dir) / "index.html", run_dir)))
+    nav.insert(
+        0, ("« index" if not lang else "« 索引", os.path.relpath(Path(params.output_dir) / "index.html", run_dir))
+    )
     for nb in params.notebooks:
         src = Path(params.notebooks_dir) / f"{nb}.ipynb"
         out_nb = executed / f"{nb}.ipynb"
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(
-                str(src), str(out_nb),
-                parameters={"params_path": params_path, "period": spec.period, "region": spec.region,
-                            "run_dir": str(run_dir), "clean_dir": clean_dir},
+                str(src),
+                str(out_nb),
+                parameters={
+                    "params_path": params_path,
+                    "period": spec.period,
+                    "region": spec.region,
+                    "run_dir": str(run_dir),
+                    "clean_dir": clean_dir,
+                },
                 kernel_name=params.execution.kernel,
                 execution_timeout=params.execution.timeout_seconds,
-                progress_bar=False, log_output=False, cwd=str(src.parent),
+                progress_bar=False,
+                log_output=False,
+                cwd=str(src.parent),
             )
-        except Exception as err:  # noqa: BLE001 - any failure of this run is recorded, others go on
+        except Exception as err:
             result.status = "failed"
             result.failed_notebook = nb
             result.failed_cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", None)
@@ -236,8 +259,9 @@ def execute_run(spec: RunSpec, params_path: str, params_data: dict[str, Any], cl
     return result
 
 
-def _write_manifest(run_dir: Path, spec: RunSpec, params_data: dict[str, Any], clean_dir: str,
-                    fingerprint: str, result: RunResult) -> None:
+def _write_manifest(
+    run_dir: Path, spec: RunSpec, params_data: dict[str, Any], clean_dir: str, fingerprint: str, result: RunResult
+) -> None:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -252,9 +276,11 @@ def _write_manifest(run_dir: Path, spec: RunSpec, params_data: dict[str, Any], c
         "region": spec.region,
         "status": result.status,
         "fingerprint": fingerprint,
-        "input": {"clean_dir": Path(clean_dir).name,
-                  "clean_sha256": file_sha256(Path(clean_dir) / "clean.parquet"),
-                  "quality": json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.exists() else None},
+        "input": {
+            "clean_dir": Path(clean_dir).name,
+            "clean_sha256": file_sha256(Path(clean_dir) / "clean.parquet"),
+            "quality": json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.exists() else None,
+        },
         "params": params_data,
         "versions": {**versions, "python": platform.python_version()},
         "code_version": code_version(),
@@ -268,8 +294,14 @@ def _write_manifest(run_dir: Path, spec: RunSpec, params_data: dict[str, Any], c
     write_json(manifest, run_dir / "manifest.json")
 
 
-def run_batch(params_path: str | Path, periods: list[str] | None = None, regions: list[str] | None = None,
-              jobs: int | None = None, force: bool = False, progress: bool = True) -> BatchResult:
+def run_batch(
+    params_path: str | Path,
+    periods: list[str] | None = None,
+    regions: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> BatchResult:
     """Run every planned period × region; see the module docstring.
 
     Returns the :class:`BatchResult`; raises :class:`BatchError` (after writing the index) if any
@@ -284,8 +316,10 @@ def run_batch(params_path: str | Path, periods: list[str] | None = None, regions
     version = code_version()
     jobs = jobs or params.execution.jobs or os.cpu_count() or 1
     results: list[RunResult] = []
-    args = [(s, params_path, params_data, str(clean_dir), _fingerprint(params_data, clean_dir.name, version, s), force)
-            for s in specs]
+    args = [
+        (s, params_path, params_data, str(clean_dir), _fingerprint(params_data, clean_dir.name, version, s), force)
+        for s in specs
+    ]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -326,9 +360,15 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
             m = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        by_dir[run_dir] = RunResult(m.get("period", run_dir.parent.name), m.get("region", run_dir.name), str(run_dir),
-                                    m.get("status", "unknown"), error=m.get("error") or "",
-                                    failed_notebook=m.get("failed_notebook") or "", reports=m.get("reports") or [])
+        by_dir[run_dir] = RunResult(
+            m.get("period", run_dir.parent.name),
+            m.get("region", run_dir.name),
+            str(run_dir),
+            m.get("status", "unknown"),
+            error=m.get("error") or "",
+            failed_notebook=m.get("failed_notebook") or "",
+            reports=m.get("reports") or [],
+        )
     entries = []
     for r in by_dir.values():
         run_dir = Path(r.run_dir)

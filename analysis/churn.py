@@ -99,9 +99,7 @@ def churn_warnings(
     if missing:
         raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
     if not 0 < clv_top_share <= 1 or not 0 <= p_alive_threshold <= 1 or gap_multiple <= 0:
-        raise ParamsError(
-            "churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0"
-        )
+        raise ParamsError("churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0")
     c = customers
     has_clv = "clv" in c.columns and bool(c["clv"].notna().any())
     has_pa = "p_alive" in c.columns and bool(c["p_alive"].notna().any())

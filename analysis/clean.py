@@ -282,8 +282,8 @@ def clean_transactions(
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
-        "rows_clean": int(len(clean)),
-        "rows_quarantined": int(len(quarantine)),
+        "rows_clean": len(clean),
+        "rows_quarantined": len(quarantine),
         "reasons": {r: int(counts.get(r, 0)) for r in REASONS},
         "outliers_flagged": int(clean["is_outlier"].sum()),
         "customers": int(clean["customer_id"].nunique()),
@@ -309,5 +309,7 @@ def net_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
     ret["amount"] = -ret["amount"].abs()
     ret["is_return"] = True
     ret["is_outlier"] = False
-    out = pd.concat([clean.assign(is_return=False), ret[[c for c in ret.columns if c in clean.columns or c == "is_return"]]])
+    out = pd.concat(
+        [clean.assign(is_return=False), ret[[c for c in ret.columns if c in clean.columns or c == "is_return"]]]
+    )
     return out.sort_values(["order_date", "row_id"], kind="stable").reset_index(drop=True)

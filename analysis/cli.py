@@ -36,7 +36,9 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for item in maps:
         if "=" not in item:
-            raise click.BadParameter(f"'{item}' is not CANONICAL=YOURS, e.g. customer_id=CustomerID", param_hint="--map")
+            raise click.BadParameter(
+                f"'{item}' is not CANONICAL=YOURS, e.g. customer_id=CustomerID", param_hint="--map"
+            )
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -44,23 +46,48 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
 
 def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False),
-                     help="A params YAML whose columns:, source: (sep, header, names) and cleaning: apply."),
-        click.option("--map", "maps", multiple=True, metavar="CANONICAL=YOURS",
-                     help="Map one of your columns onto a canonical name; repeat, e.g. --map customer_id=CustomerID."),
-        click.option("--sep", default=None, help="Field separator of a text file (default ','; '\\s+' for whitespace)."),
+        click.option(
+            "--params",
+            "params_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="A params YAML whose columns:, source: (sep, header, names) and cleaning: apply.",
+        ),
+        click.option(
+            "--map",
+            "maps",
+            multiple=True,
+            metavar="CANONICAL=YOURS",
+            help="Map one of your columns onto a canonical name; repeat, e.g. --map customer_id=CustomerID.",
+        ),
+        click.option(
+            "--sep", default=None, help="Field separator of a text file (default ','; '\\s+' for whitespace)."
+        ),
         click.option("--no-header", is_flag=True, help="The text file has no header row (give --names)."),
         click.option("--names", default=None, help="Comma-separated column names for a file without header."),
-        click.option("--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."),
-        click.option("--query", default=None, help="SQL query, when INPUT is a SQLAlchemy URL (sqlite:///x.db, duckdb:///x.duckdb)."),
+        click.option(
+            "--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."
+        ),
+        click.option(
+            "--query",
+            default=None,
+            help="SQL query, when INPUT is a SQLAlchemy URL (sqlite:///x.db, duckdb:///x.duckdb).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
     return fn
 
 
-def _load_input(input_: str, params_file: str | None, maps: tuple[str, ...], sep: str | None, no_header: bool,
-                names: str | None, date_format: str | None, query: str | None):
+def _load_input(
+    input_: str,
+    params_file: str | None,
+    maps: tuple[str, ...],
+    sep: str | None,
+    no_header: bool,
+    names: str | None,
+    date_format: str | None,
+    query: str | None,
+):
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
     from analysis.clean import clean_transactions
     from analysis.io import read_transactions
@@ -122,14 +149,23 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="File to write: .csv or .parquet (chosen by the extension).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="File to write: .csv or .parquet (chosen by the extension).",
+)
 @click.option("--customers", default=20_000, show_default=True, help="Number of customers.")
 @click.option("--start", default="2023-01-01", show_default=True, help="First day of the log.")
 @click.option("--end", default="2024-12-31", show_default=True, help="Last day of the log.")
 @click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same rows.")
-@click.option("--clean/--dirty", "clean_only", default=False,
-              help="--clean leaves out the deliberately broken rows (default: include them).")
+@click.option(
+    "--clean/--dirty",
+    "clean_only",
+    default=False,
+    help="--clean leaves out the deliberately broken rows (default: include them).",
+)
 @_friendly
 def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
     """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
@@ -156,8 +192,10 @@ def clean(input_: str, out: str, **opts: Any) -> None:
     result.write(out)
     q = result.quality
     reasons = ", ".join(f"{k} {v:,}" for k, v in q["reasons"].items() if v)
-    click.echo(f"{q['rows_in']:,} rows in: {q['rows_clean']:,} clean, {q['rows_quarantined']:,} quarantined"
-               f"{' (' + reasons + ')' if reasons else ''}; {q['outliers_flagged']:,} outliers flagged. → {out}")
+    click.echo(
+        f"{q['rows_in']:,} rows in: {q['rows_clean']:,} clean, {q['rows_quarantined']:,} quarantined"
+        f"{' (' + reasons + ')' if reasons else ''}; {q['outliers_flagged']:,} outliers flagged. → {out}"
+    )
 
 
 @main.command()
@@ -187,7 +225,9 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
 
     params = RFMParams(lookback_days=lookback_days)
     if opts.get("params_file"):
-        params = _load_partial(opts["params_file"]).rfm.model_copy(update={"lookback_days": lookback_days} if lookback_days else {})
+        params = _load_partial(opts["params_file"]).rfm.model_copy(
+            update={"lookback_days": lookback_days} if lookback_days else {}
+        )
     tx = None
     if input_.endswith(".parquet") and "://" not in input_:
         head = pd.read_parquet(input_)
@@ -197,8 +237,11 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
         result = _load_input(input_, **opts)
         tx = result.clean
         q = result.quality
-        click.echo(f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
-                   f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)", err=True)
+        click.echo(
+            f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
+            f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)",
+            err=True,
+        )
     from analysis.enrich import add_clv, add_segmentation
     from analysis.params import CLVParams, SegmentationParams
 
@@ -220,16 +263,30 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
 @click.argument("input_", metavar="INPUT")
 @click.option("--calibration-end", required=True, help="Last day of the calibration period (inclusive).")
 @click.option("--holdout-end", default=None, help="Last day of the holdout period: adds the validation tables.")
-@click.option("--time-unit", type=click.Choice(["D", "W", "M"]), default="W", show_default=True,
-              help="Unit of every time, horizon and discount rate (days, weeks, months).")
+@click.option(
+    "--time-unit",
+    type=click.Choice(["D", "W", "M"]),
+    default="W",
+    show_default=True,
+    help="Unit of every time, horizon and discount rate (days, weeks, months).",
+)
 @click.option("--horizon", type=float, default=None, help="CLV horizon in time units (default: one year).")
 @click.option("--discount-rate", type=float, default=None, help="Discount rate per time unit.")
 @click.option("--penalizer", type=float, default=0.0, show_default=True, help="L2 penalty on the model parameters.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for params.json, customers.csv, …")
 @_input_options
 @_friendly
-def clv(input_: str, calibration_end: str, holdout_end: str | None, time_unit: str, horizon: float | None,
-        discount_rate: float | None, penalizer: float, out: str, **opts: Any) -> None:
+def clv(
+    input_: str,
+    calibration_end: str,
+    holdout_end: str | None,
+    time_unit: str,
+    horizon: float | None,
+    discount_rate: float | None,
+    penalizer: float,
+    out: str,
+    **opts: Any,
+) -> None:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma by maximum likelihood and predict every customer.
 
     Writes OUT/params.json (parameters, log-likelihoods, standard errors, time unit), OUT/customers.csv
@@ -247,12 +304,21 @@ def clv(input_: str, calibration_end: str, holdout_end: str | None, time_unit: s
             tx = head
     if tx is None:
         tx = _load_input(input_, **opts).clean
-    result = fit_clv(tx, calibration_end, holdout_end, time_unit=time_unit, penalizer=penalizer, horizon=horizon,
-                     discount_rate=discount_rate)
+    result = fit_clv(
+        tx,
+        calibration_end,
+        holdout_end,
+        time_unit=time_unit,
+        penalizer=penalizer,
+        horizon=horizon,
+        discount_rate=discount_rate,
+    )
     write_clv(result, out)
     p = result.bgnbd.params_
-    click.echo(f"BG/NBD r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f} "
-               f"LL={result.bgnbd.log_likelihood_:.1f} ({len(result.summary):,} customers, unit {time_unit}) → {out}")
+    click.echo(
+        f"BG/NBD r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f} "
+        f"LL={result.bgnbd.log_likelihood_:.1f} ({len(result.summary):,} customers, unit {time_unit}) → {out}"
+    )
 
 
 @main.command()
@@ -263,8 +329,9 @@ def clv(input_: str, calibration_end: str, holdout_end: str | None, time_unit: s
 @click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @_friendly
-def run(params_file: str, period: str | None, regions: tuple[str, ...], jobs: int | None, force: bool,
-        no_progress: bool) -> None:
+def run(
+    params_file: str, period: str | None, regions: tuple[str, ...], jobs: int | None, force: bool, no_progress: bool
+) -> None:
     """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
 
     Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run.
@@ -272,8 +339,9 @@ def run(params_file: str, period: str | None, regions: tuple[str, ...], jobs: in
     from analysis.batch import run_batch
 
     periods = _parse_periods(period) if period else None
-    result = run_batch(params_file, periods=periods, regions=list(regions) or None, jobs=jobs, force=force,
-                       progress=not no_progress)
+    result = run_batch(
+        params_file, periods=periods, regions=list(regions) or None, jobs=jobs, force=force, progress=not no_progress
+    )
     click.echo(result.summary())
 
 

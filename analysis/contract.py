@@ -1,8 +1,9 @@
 """Data contracts (pandera), one per pipeline stage, validated lazily at each boundary.
 
 ``CLEAN_TRANSACTIONS``
-    one row per purchase line after cleaning: ``customer_id`` (text, never empty), ``order_date``
-    (timestamp), ``amount`` (currency, > 0; = 0 only with ``zero_amount: keep``), ``is_outlier`` (flag), ``row_id`` (position in the input).
+    one row per purchase line after cleaning: ``customer_id`` (text, never empty),
+    ``order_date`` (timestamp), ``amount`` (currency, > 0; = 0 only with ``zero_amount: keep``),
+    ``is_outlier`` (flag), ``row_id`` (position in the input).
 ``CUSTOMERS``
     one row per scored customer, indexed by ``customer_id``: recency in whole days, frequency in
     distinct orders, monetary in currency, scores 1–5.

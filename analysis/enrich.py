@@ -16,8 +16,9 @@ from analysis.params import CLVParams, SegmentationParams
 from analysis.tiers import abc_classes
 
 
-def add_clv(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: str | pd.Timestamp,
-            params: CLVParams | None = None) -> tuple[pd.DataFrame, str | None]:
+def add_clv(
+    customers: pd.DataFrame, transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams | None = None
+) -> tuple[pd.DataFrame, str | None]:
     """Add ``p_alive``, ``expected_purchases``, ``expected_spend`` and ``clv`` from the BG/NBD and
     Gamma-Gamma models fitted on everything up to ``as_of``.
 
@@ -31,8 +32,14 @@ def add_clv(customers: pd.DataFrame, transactions: pd.DataFrame, as_of: str | pd
     from analysis.errors import ModelError
 
     try:
-        value = customer_value(transactions, as_of, time_unit=params.time_unit, horizon=params.horizon,
-                               discount_rate=params.discount_rate, penalizer=params.penalizer)
+        value = customer_value(
+            transactions,
+            as_of,
+            time_unit=params.time_unit,
+            horizon=params.horizon,
+            discount_rate=params.discount_rate,
+            penalizer=params.penalizer,
+        )
     except ModelError as err:
         return customers, f"CLV skipped: {err}"
     out = customers.join(value[["p_alive", "expected_purchases", "expected_spend", "clv"]], how="left")
@@ -83,18 +90,28 @@ def add_segmentation(
     out["abc_class"] = abc_classes(out, tuple(params.abc))["abc_class"]
     lc = params.lifecycle
     stages = lifecycle_stages(
-        transactions, as_of, period_start,
-        dormant_multiple=lc.dormant_multiple, dormant_days=lc.dormant_days, lost_multiple=lc.lost_multiple,
-        lost_days=lc.lost_days, lost_p_alive=lc.lost_p_alive,
-        p_alive=out["p_alive"] if "p_alive" in out else None,
+        transactions,
+        as_of,
+        period_start,
+        dormant_multiple=lc.dormant_multiple,
+        dormant_days=lc.dormant_days,
+        lost_multiple=lc.lost_multiple,
+        lost_days=lc.lost_days,
+        lost_p_alive=lc.lost_p_alive,
+        p_alive=out.get("p_alive"),
     )
     out["lifecycle_stage"] = stages["stage"].reindex(out.index)
     clusterer = None
     cp = params.cluster
     if cp.enabled and len(out) >= max(cp.k_min + 1, 10):
         k_max = min(cp.k_max, len(out) - 1)
-        clusterer = RFMClusterer(k_range=(cp.k_min, max(cp.k_min, k_max)), n_init=cp.n_init, random_state=cp.seed,
-                                 sample_size=cp.sample_size, n_stability_seeds=cp.stability_seeds)
+        clusterer = RFMClusterer(
+            k_range=(cp.k_min, max(cp.k_min, k_max)),
+            n_init=cp.n_init,
+            random_state=cp.seed,
+            sample_size=cp.sample_size,
+            n_stability_seeds=cp.stability_seeds,
+        )
         clusterer.fit(out)
         out["cluster"] = clusterer.names_.reindex(out.index)
     else:

@@ -34,9 +34,7 @@ NEW, ALL_EXISTING = "(new)", "(all existing)"
 
 def has_clv_forecast(customers: pd.DataFrame) -> bool:
     """Whether the CLV forecast columns are present and not all missing."""
-    return all(c in customers.columns for c in CLV_COLUMNS) and bool(
-        customers["expected_purchases"].notna().any()
-    )
+    return all(c in customers.columns for c in CLV_COLUMNS) and bool(customers["expected_purchases"].notna().any())
 
 
 def customer_forecast(
@@ -167,9 +165,7 @@ def backtest(
         ``revenue_pct_error`` (revenue in currency; errors = forecast − actual).
     """
     require_columns(forecast, (by, "expected_purchases"), "forecast frame", "use customer_forecast()")
-    require_columns(
-        transactions, ("customer_id", "order_date", "amount"), "transactions", "pass clean transactions"
-    )
+    require_columns(transactions, ("customer_id", "order_date", "amount"), "transactions", "pass clean transactions")
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         raise ParamsError(f"backtest: end {end.date()} is before start {start.date()}")
@@ -182,8 +178,7 @@ def backtest(
     t = transactions.loc[m]
     if t.empty:
         raise InputError(
-            f"backtest: no transactions between {start.date()} and {end.date()}; "
-            "the period must be covered by the data"
+            f"backtest: no transactions between {start.date()} and {end.date()}; the period must be covered by the data"
         )
     cid = t["customer_id"].astype(str)
     actual = pd.DataFrame(

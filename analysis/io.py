@@ -88,12 +88,12 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
 
     try:
         engine = sa.create_engine(url)
-    except Exception as err:  # noqa: BLE001 - SQLAlchemy raises many types for bad URLs
+    except Exception as err:
         raise InputError(f"{url}: not a usable SQLAlchemy URL: {err}") from None
     try:
         with engine.connect() as conn:
             return pd.read_sql_query(sa.text(query), conn)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise InputError(f"{url}: query failed: {err}") from None
     finally:
         engine.dispose()

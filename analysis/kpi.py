@@ -121,9 +121,7 @@ def _prepare(transactions: pd.DataFrame, by: Sequence[str], customers: pd.DataFr
     return tx
 
 
-def _metrics(
-    tx: pd.DataFrame, keys: list[str], first_purchase: pd.Series, start: pd.Timestamp
-) -> pd.DataFrame:
+def _metrics(tx: pd.DataFrame, keys: list[str], first_purchase: pd.Series, start: pd.Timestamp) -> pd.DataFrame:
     g = tx.groupby(keys, sort=False)
     out = pd.DataFrame(
         {
@@ -295,9 +293,7 @@ def sales_rep_report(
     InputError
         If the transactions have no ``sales_rep`` column.
     """
-    require_columns(
-        transactions, ("sales_rep",), "transactions", "map a sales-rep column in the column mapping"
-    )
+    require_columns(transactions, ("sales_rep",), "transactions", "map a sales-rep column in the column mapping")
     rep = sales_report(transactions, start, end, by="sales_rep", total=total)
     rank = rep["revenue"].drop(ALL, errors="ignore").rank(ascending=False, method="min")
     rep.insert(0, "rank", rank.reindex(rep.index))

@@ -44,9 +44,7 @@ STAGES: tuple[str, ...] = ("new", "active", "reactivated", "dormant", "lost")
 def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("customer_id", "order_date") if c not in transactions.columns]
     if missing:
-        raise InputError(
-            f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.clean"
-        )
+        raise InputError(f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.clean")
     days = pd.DataFrame(
         {
             "customer_id": transactions["customer_id"].astype(str).to_numpy(),
@@ -160,9 +158,7 @@ def lifecycle_stages(
     _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)
     as_of = pd.Timestamp(as_of).normalize()
     start = (
-        pd.Timestamp(period_start).normalize()
-        if period_start is not None
-        else as_of - pd.Timedelta(days=period_days)
+        pd.Timestamp(period_start).normalize() if period_start is not None else as_of - pd.Timedelta(days=period_days)
     )
     if start >= as_of:
         raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")

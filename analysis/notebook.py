@@ -43,7 +43,9 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
             quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
         )
     except FileNotFoundError as err:
-        raise InputError(f"{d}: cleaned data not found ({err.filename}); run 'rfmkit clean' or the cleaning notebook") from None
+        raise InputError(
+            f"{d}: cleaned data not found ({err.filename}); run 'rfmkit clean' or the cleaning notebook"
+        ) from None
 
 
 def clean_from_params(params: RunParams) -> CleanResult:
@@ -121,7 +123,9 @@ class RunContext:
         tx = clean[clean["order_date"].dt.normalize() <= self.as_of]
         if self.region != ALL_REGIONS:
             if "region" not in clean:
-                raise InputError("region filter asked for, but the data has no 'region' column; map one under 'columns:'")
+                raise InputError(
+                    "region filter asked for, but the data has no 'region' column; map one under 'columns:'"
+                )
             known = sorted(clean["region"].dropna().unique())
             if self.region not in known:
                 raise ParamsError(f"region '{self.region}' is not in the data; regions are {known}")

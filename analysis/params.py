@@ -7,6 +7,7 @@ and the file, instead of being silently ignored the way papermill ignores unknow
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -98,7 +99,7 @@ class ScoreThresholds(_Model):
     @field_validator("recency_days", "frequency", "monetary")
     @classmethod
     def _four_ascending(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and (len(v) != 4 or any(b < a for a, b in zip(v, v[1:], strict=False))):
+        if v is not None and (len(v) != 4 or any(b < a for a, b in itertools.pairwise(v))):
             raise ValueError(f"needs exactly 4 non-decreasing cut points, got {v}")
         return v
 

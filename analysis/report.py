@@ -33,8 +33,9 @@ EXTRA_CSS = """
 """
 
 
-def render_html(notebook_path: str | Path, html_path: str | Path, title: str,
-                nav: list[tuple[str, str]] | None = None) -> Path:
+def render_html(
+    notebook_path: str | Path, html_path: str | Path, title: str, nav: list[tuple[str, str]] | None = None
+) -> Path:
     """Render an executed notebook to a self-contained HTML file with no code.
 
     Parameters
@@ -64,8 +65,11 @@ def render_html(notebook_path: str | Path, html_path: str | Path, title: str,
     nb = nbformat.read(str(notebook_path), as_version=4)
     for cell in nb.cells:  # stderr (warnings) is for analysts, not for report readers
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream"
-                                                                     and o.get("name") == "stderr")]
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _MATHJAX_BLOCK.sub("", body)
     body = _REMOTE_SCRIPT.sub("", body)
@@ -105,12 +109,16 @@ a { margin-right: 10px; }
 """
 
 
-def write_index(output_dir: str | Path, title: str, entries: list[RunEntry], currency: str = "$",
-                language: str = "en") -> Path:
+def write_index(
+    output_dir: str | Path, title: str, entries: list[RunEntry], currency: str = "$", language: str = "en"
+) -> Path:
     """Write ``output_dir/index.html``: every run with its status, headline figures and report links."""
     zh = language == "zh"
-    head = ["期间", "地区", "状态", "客户数", "收入", "报告"] if zh else \
-        ["Period", "Region", "Status", "Customers", "Revenue", "Reports"]
+    head = (
+        ["期间", "地区", "状态", "客户数", "收入", "报告"]
+        if zh
+        else ["Period", "Region", "Status", "Customers", "Revenue", "Reports"]
+    )
     rows = []
     for e in sorted(entries, key=lambda e: (e.period, e.region != "all", e.region), reverse=False):
         status_cls = "ok" if e.status in ("ok", "skipped") else "failed"
@@ -119,7 +127,7 @@ def write_index(output_dir: str | Path, title: str, entries: list[RunEntry], cur
         rev = e.headline.get("revenue")
         err = f'<div class="failed">{html.escape(e.error)}</div>' if e.error else ""
         rows.append(
-            f"<tr data-period=\"{html.escape(e.period)}\" data-region=\"{html.escape(e.region)}\">"
+            f'<tr data-period="{html.escape(e.period)}" data-region="{html.escape(e.region)}">'
             f"<td>{html.escape(e.period)}</td><td>{html.escape(e.region)}</td>"
             f'<td class="{status_cls}">{html.escape(e.status)}{err}</td>'
             f'<td class="num">{"" if cust is None else f"{cust:,}"}</td>'
@@ -127,11 +135,11 @@ def write_index(output_dir: str | Path, title: str, entries: list[RunEntry], cur
             f"<td>{links}</td></tr>"
         )
     page = f"""<!DOCTYPE html>
-<html lang="{'zh' if zh else 'en'}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="{"zh" if zh else "en"}"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{INDEX_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>{len(entries)} {'次运行' if zh else 'runs'}</p>
-<table id="runs"><thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>
+<p>{len(entries)} {"次运行" if zh else "runs"}</p>
+<table id="runs"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></body></html>

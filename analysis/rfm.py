@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis.contract import validate_customers
 from analysis.params import RFMParams, ScoreThresholds
-from analysis.segments import assign_segments, value_classes, validate_rules
+from analysis.segments import assign_segments, validate_rules, value_classes
 
 QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
 SUMMARY_COLUMNS = ["first_purchase", "last_purchase", "recency_days", "frequency", "monetary"]
@@ -127,13 +127,18 @@ def score_rfm(summary: pd.DataFrame, thresholds: ScoreThresholds | None = None) 
     thresholds = thresholds or ScoreThresholds()
     out = summary.copy()
     rows = {}
-    for col, name, better in (("recency_days", "r_score", False), ("frequency", "f_score", True),
-                              ("monetary", "m_score", True)):
+    for col, name, better in (
+        ("recency_days", "r_score", False),
+        ("frequency", "f_score", True),
+        ("monetary", "m_score", True),
+    ):
         given = getattr(thresholds, col)
         cuts = cut_points(summary[col], given)
         out[name] = score(summary[col], cuts, higher_is_better=better)
         rows[col] = [*cuts, "params" if given is not None else "quantile"]
-    out["rfm_code"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)).astype(object)
+    out["rfm_code"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)).astype(
+        object
+    )
     cuts_df = pd.DataFrame.from_dict(rows, orient="index", columns=["q20", "q40", "q60", "q80", "source"])
     cuts_df.index.name = "measure"
     return out, cuts_df

@@ -133,7 +133,9 @@ def generate_transactions(
             "region": np.array(REGIONS, dtype=object)[reg],
             "channel": np.array(CHANNELS, dtype=object)[ch],
             "product_line": np.array(PRODUCT_LINES, dtype=object)[product],
-            "sales_rep": np.array([f"{REGIONS[g][0]}-rep{r + 1}" for g, r in zip(reg, rep[cidx], strict=True)], dtype=object),
+            "sales_rep": np.array(
+                [f"{REGIONS[g][0]}-rep{r + 1}" for g, r in zip(reg, rep[cidx], strict=True)], dtype=object
+            ),
             "quantity": quantity,
             "unit_price": unit_price,
             "amount": amount,
@@ -159,8 +161,10 @@ def generate_transactions(
     if dirty:
         m = len(log)
         pick = np.random.default_rng(seed + 3)
+
         def rows(frac: float) -> np.ndarray:
             return pick.choice(m, size=max(1, int(m * frac)), replace=False)
+
         def put(col: str, frac: float, choices: list[str]) -> None:
             at = rows(frac)
             log.loc[at, col] = pick.choice(choices, size=at.size)
@@ -170,8 +174,9 @@ def generate_transactions(
         put("amount", 0.002, ["n/a", "", "12,3x"])
         put("amount", 0.001, ["0.00"])
         big = rows(0.0003)  # a few extreme, but real, orders: flagged as outliers, not dropped
-        log.loc[big, "amount"] = [f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v
-                                  for v in log.loc[big, "amount"]]
+        log.loc[big, "amount"] = [
+            f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v for v in log.loc[big, "amount"]
+        ]
         dup = log.iloc[rows(0.003)]
         log = pd.concat([log, dup], ignore_index=True)
     order = pd.to_datetime(log["order_date"], errors="coerce", format="%Y-%m-%d")

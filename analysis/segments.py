@@ -114,11 +114,15 @@ def validate_rules(rules: Mapping[str, SegmentRule | dict], origin: str = "segme
     if gaps or overlaps:
         parts = [f"{origin}: every (R, F, M) score combination must belong to exactly one segment."]
         if gaps:
-            parts.append(f"{len(gaps)} combination(s) in no segment (RFM codes): {', '.join(gaps[:25])}"
-                         + (" …" if len(gaps) > 25 else ""))
+            parts.append(
+                f"{len(gaps)} combination(s) in no segment (RFM codes): {', '.join(gaps[:25])}"
+                + (" …" if len(gaps) > 25 else "")
+            )
         if overlaps:
-            parts.append(f"{len(overlaps)} combination(s) in several segments: {', '.join(overlaps[:25])}"
-                         + (" …" if len(overlaps) > 25 else ""))
+            parts.append(
+                f"{len(overlaps)} combination(s) in several segments: {', '.join(overlaps[:25])}"
+                + (" …" if len(overlaps) > 25 else "")
+            )
         parts.append("Fix the r/f/m/fm ranges under rfm.segment_rules in the params.")
         raise SegmentRuleError("\n".join(parts))
     return parsed

@@ -140,9 +140,7 @@ def assign_actions(
     """
     missing = [c for c in ("segment", "monetary") if c not in customers.columns]
     if missing:
-        raise InputError(
-            f"customer frame: missing column(s) {missing}; score the customers with analysis.rfm first"
-        )
+        raise InputError(f"customer frame: missing column(s) {missing}; score the customers with analysis.rfm first")
     unknown = sorted(set(customers["segment"].dropna().astype(str)) - set(playbook.segments))
     n_na = int(customers["segment"].isna().sum())
     if unknown or n_na:

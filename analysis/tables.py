@@ -46,15 +46,24 @@ def value_class_summary(customers: pd.DataFrame, language: str = "en") -> pd.Dat
 
 def quality_table(quality: dict) -> pd.DataFrame:
     """Row accounting of the cleaning step as a two-column table."""
-    rows = [("rows in", quality["rows_in"]), ("rows clean", quality["rows_clean"]),
-            ("rows quarantined", quality["rows_quarantined"])]
+    rows = [
+        ("rows in", quality["rows_in"]),
+        ("rows clean", quality["rows_clean"]),
+        ("rows quarantined", quality["rows_quarantined"]),
+    ]
     rows += [(f"  · {reason}", n) for reason, n in quality["reasons"].items()]
     rows += [("outliers flagged (kept)", quality["outliers_flagged"]), ("customers", quality["customers"])]
     return pd.DataFrame(rows, columns=["", "rows"]).set_index("")
 
 
-def styled(df: pd.DataFrame, currency: str = "$", money: tuple[str, ...] = (), pct: tuple[str, ...] = (),
-           ints: tuple[str, ...] = (), decimals: tuple[str, ...] = ()) -> Styler:
+def styled(
+    df: pd.DataFrame,
+    currency: str = "$",
+    money: tuple[str, ...] = (),
+    pct: tuple[str, ...] = (),
+    ints: tuple[str, ...] = (),
+    decimals: tuple[str, ...] = (),
+) -> Styler:
     """A Styler with thousands separators, currency and percentages, for tables in reports.
 
     Columns are formatted by name: anything in ``money`` as currency, ``pct`` as percent, ``ints``
@@ -93,8 +102,9 @@ def rule_grid(rules) -> pd.DataFrame:
     return grid
 
 
-def strategy_by_segment(by_segment: pd.DataFrame, language: str = "en",
-                        actions: pd.DataFrame | None = None) -> pd.DataFrame:
+def strategy_by_segment(
+    by_segment: pd.DataFrame, language: str = "en", actions: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per segment: customers, revenue, their shares and the segment's main action, for the report.
 
     ``by_segment`` is :attr:`analysis.strategy.StrategyResult.by_segment`; ``actions`` (its
@@ -109,6 +119,20 @@ def strategy_by_segment(by_segment: pd.DataFrame, language: str = "en",
             t[col] = t["main_action"].map(actions[f"{col}{sfx}"])
     if language == "zh":
         t.index = pd.Index([f"{zh}" for zh in t["segment_zh"]], name="segment")
-    keep = [c for c in ("customers", "customer_share", "revenue", "revenue_share", "value_at_stake", "objective",
-                        "action", "channel", "budget", "expected_return") if c in t.columns]
+    keep = [
+        c
+        for c in (
+            "customers",
+            "customer_share",
+            "revenue",
+            "revenue_share",
+            "value_at_stake",
+            "objective",
+            "action",
+            "channel",
+            "budget",
+            "expected_return",
+        )
+        if c in t.columns
+    ]
     return t[keep]

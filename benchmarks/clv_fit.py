@@ -209,15 +209,11 @@ def ratio(ours: dict, theirs: dict, keys: tuple[str, ...]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 1,000,000-customer case")
     parser.add_argument("--no-lifetimes", action="store_true", help="time rfmkit only")
     parser.add_argument("--lifetimes-venv", type=Path, default=DEFAULT_VENV)
-    parser.add_argument(
-        "--timeout", type=float, default=480.0, help="seconds per lifetimes fit (default 480)"
-    )
+    parser.add_argument("--timeout", type=float, default=480.0, help="seconds per lifetimes fit (default 480)")
     parser.add_argument("--n-log", type=int, default=25_000)
     parser.add_argument("--n-large", type=int, default=1_000_000)
     parser.add_argument("--worker", nargs=2, metavar=("CSV", "TASK"), help=argparse.SUPPRESS)

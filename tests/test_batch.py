@@ -89,14 +89,18 @@ def test_region_reports_only_their_region(batch: Path) -> None:
 def test_unchanged_rerun_is_skipped(batch: Path) -> None:
     res = CliRunner().invoke(main, ["run", str(batch / "small.yaml"), "--no-progress"], catch_exceptions=False)
     assert res.exit_code == 0 and "4 skipped" in res.output
-    res = CliRunner().invoke(main, ["run", str(batch / "small.yaml"), "--no-progress", "--period", "2024-12",
-                                    "--region", "North", "--force"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        main,
+        ["run", str(batch / "small.yaml"), "--no-progress", "--period", "2024-12", "--region", "North", "--force"],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0 and "1 runs: 1 ok" in res.output
 
 
 def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
-    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"},
-                          playbook=str(tmp_path / "missing-playbook.yaml"))
+    params = small_params(
+        tmp_path, periods={"start": "2024-12", "end": "2024-12"}, playbook=str(tmp_path / "missing-playbook.yaml")
+    )
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress", "--jobs", "1"])
     assert res.exit_code == 1
     assert "0 ok" in res.output and "FAILED 2024-12/North: 04_strategy" in res.output
@@ -118,9 +122,17 @@ def test_reports_in_a_real_browser(batch: Path) -> None:
     errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

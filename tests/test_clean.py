@@ -11,8 +11,14 @@ from analysis.clean import REASONS, clean_transactions, map_columns, net_returns
 from analysis.errors import MissingColumnError
 from analysis.params import CleaningParams
 
-ONLINE_RETAIL = {"order_id": "InvoiceNo", "order_date": "InvoiceDate", "customer_id": "CustomerID",
-                 "quantity": "Quantity", "unit_price": "UnitPrice", "region": "Country"}
+ONLINE_RETAIL = {
+    "order_id": "InvoiceNo",
+    "order_date": "InvoiceDate",
+    "customer_id": "CustomerID",
+    "quantity": "Quantity",
+    "unit_price": "UnitPrice",
+    "region": "Country",
+}
 
 
 def online_retail_rows() -> pd.DataFrame:
@@ -22,8 +28,17 @@ def online_retail_rows() -> pd.DataFrame:
             "InvoiceNo": ["536365", "536365", "C536379", "536366", "536367", "536368", "536369", "536370", "536371"],
             "StockCode": ["85123A", "85123A", "D", "71053", "84406B", "22752", "21730", "22633", "22632"],
             "Quantity": ["6", "6", "-1", "6", "8", "abc", "2", "0", "6"],
-            "InvoiceDate": ["12/1/2010 8:26", "12/1/2010 8:26", "12/1/2010 9:41", "12/1/2010 8:28", "12/1/2010 8:34",
-                            "12/1/2010 8:34", "not a date", "12/1/2010 8:35", "12/1/2010 8:35"],
+            "InvoiceDate": [
+                "12/1/2010 8:26",
+                "12/1/2010 8:26",
+                "12/1/2010 9:41",
+                "12/1/2010 8:28",
+                "12/1/2010 8:34",
+                "12/1/2010 8:34",
+                "not a date",
+                "12/1/2010 8:35",
+                "12/1/2010 8:35",
+            ],
             "UnitPrice": ["2.55", "2.55", "27.5", "3.39", "2.75", "7.65", "4.25", "1.85", "1.85"],
             "CustomerID": ["17850.0", "17850.0", "14527.0", " 17850 ", "", "13047.0", "13047.0", "13047.0", "12583"],
             "Country": ["United Kingdom"] * 8 + ["France"],
@@ -37,7 +52,13 @@ def test_online_retail_mapping_reasons_and_reconciliation() -> None:
     q = res.quality
     assert q["rows_in"] == 9 == q["rows_clean"] + q["rows_quarantined"]
     assert dict(zip(res.quarantine["row_id"], res.quarantine["reason"], strict=True)) == {
-        1: "duplicate", 2: "return", 4: "missing_customer_id", 5: "bad_amount", 6: "bad_date", 7: "bad_amount"}
+        1: "duplicate",
+        2: "return",
+        4: "missing_customer_id",
+        5: "bad_amount",
+        6: "bad_date",
+        7: "bad_amount",
+    }
     assert q["reasons"] == {"duplicate": 1, "missing_customer_id": 1, "bad_date": 1, "return": 1, "bad_amount": 2}
     # float ids from Excel and padded ids become one customer
     assert sorted(res.clean["customer_id"]) == ["12583", "17850", "17850"]
@@ -70,7 +91,7 @@ def test_missing_required_column_names_it_and_the_fix() -> None:
 
 
 def test_mapping_to_a_column_that_does_not_exist() -> None:
-    with pytest.raises(MissingColumnError, match="'Kunde' .*mapped to customer_id"):
+    with pytest.raises(MissingColumnError, match=r"'Kunde' .*mapped to customer_id"):
         map_columns(online_retail_rows(), {"customer_id": "Kunde"}, "x.csv")
 
 
@@ -108,8 +129,7 @@ def test_written_files_reconcile(tmp_path, small_sample: pd.DataFrame) -> None:
     clean = pd.read_parquet(tmp_path / "clean.parquet")
     quarantine = pd.read_csv(tmp_path / "quarantine.csv", dtype=str, keep_default_na=False)
     assert len(clean) + len(quarantine) == quality["rows_in"] == len(small_sample)
-    assert (quarantine["reason"].value_counts().to_dict()
-            == {k: v for k, v in quality["reasons"].items() if v})
+    assert quarantine["reason"].value_counts().to_dict() == {k: v for k, v in quality["reasons"].items() if v}
     # rows set aside are the input rows, verbatim
     original = small_sample.iloc[quarantine["row_id"].astype(int)].reset_index(drop=True)
     pd.testing.assert_frame_equal(quarantine.drop(columns=["row_id", "reason"]), original, check_dtype=False)
@@ -118,8 +138,14 @@ def test_written_files_reconcile(tmp_path, small_sample: pd.DataFrame) -> None:
 def test_net_returns_reduces_spend_not_frequency() -> None:
     from analysis.rfm import rfm_summary
 
-    raw = pd.DataFrame({"order_id": ["1", "2", "C2"], "customer_id": ["a"] * 3,
-                        "order_date": ["2024-01-01", "2024-01-05", "2024-01-06"], "amount": ["10", "30", "-5"]})
+    raw = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "C2"],
+            "customer_id": ["a"] * 3,
+            "order_date": ["2024-01-01", "2024-01-05", "2024-01-06"],
+            "amount": ["10", "30", "-5"],
+        }
+    )
     res = clean_transactions(raw)
     assert res.quality["reasons"]["return"] == 1
     netted = net_returns(res.clean, res.returns)

@@ -32,22 +32,59 @@ def test_sample_clean_score(tmp_path) -> None:
     res = invoke("score", str(tmp_path / "c" / "clean.parquet"), "--as-of", "2024-06-30", "--out", str(out))
     assert res.exit_code == 0, res.output
     c = pd.read_csv(out)
-    for col in ("customer_id", "first_purchase", "last_purchase", "recency_days", "frequency", "monetary",
-                "r_score", "f_score", "m_score", "rfm_code", "segment", "value_class", "abc_class",
-                "lifecycle_stage", "cluster"):
+    for col in (
+        "customer_id",
+        "first_purchase",
+        "last_purchase",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_code",
+        "segment",
+        "value_class",
+        "abc_class",
+        "lifecycle_stage",
+        "cluster",
+    ):
         assert col in c.columns
     assert c.customer_id.is_unique and (pd.to_datetime(c.last_purchase) <= "2024-06-30").all()
 
 
 def test_score_raw_cdnow_with_mapping_equals_plain_pandas(tmp_path) -> None:
     out = tmp_path / "cdnow.csv"
-    res = invoke("score", str(CDNOW), "--as-of", "1998-06-30", "--out", str(out), "--sep", r"\s+", "--no-header",
-                 "--names", "cohort,cust,date,cds,dollars", "--map", "customer_id=cust", "--map", "order_date=date",
-                 "--map", "amount=dollars", "--date-format", "%Y%m%d")
+    res = invoke(
+        "score",
+        str(CDNOW),
+        "--as-of",
+        "1998-06-30",
+        "--out",
+        str(out),
+        "--sep",
+        r"\s+",
+        "--no-header",
+        "--names",
+        "cohort,cust,date,cds,dollars",
+        "--map",
+        "customer_id=cust",
+        "--map",
+        "order_date=date",
+        "--map",
+        "amount=dollars",
+        "--date-format",
+        "%Y%m%d",
+    )
     assert res.exit_code == 0, res.output
     c = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
-    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, names=["cohort", "cust", "date", "cds", "dollars"],
-                      dtype={"cust": str, "date": str})
+    raw = pd.read_csv(
+        CDNOW,
+        sep=r"\s+",
+        header=None,
+        names=["cohort", "cust", "date", "cds", "dollars"],
+        dtype={"cust": str, "date": str},
+    )
     raw = raw.drop_duplicates()
     raw = raw[raw.dollars > 0]
     raw["date"] = pd.to_datetime(raw.date, format="%Y%m%d")
@@ -61,8 +98,19 @@ def test_score_raw_cdnow_with_mapping_equals_plain_pandas(tmp_path) -> None:
 def test_missing_column_is_a_message_not_a_traceback(tmp_path) -> None:
     f = tmp_path / "x.csv"
     pd.DataFrame({"CustomerID": ["1"], "InvoiceDate": ["2024-01-01"]}).to_csv(f, index=False)
-    res = CliRunner().invoke(main, ["clean", str(f), "--out", str(tmp_path / "o"), "--map", "customer_id=CustomerID",
-                                    "--map", "order_date=InvoiceDate"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "clean",
+            str(f),
+            "--out",
+            str(tmp_path / "o"),
+            "--map",
+            "customer_id=CustomerID",
+            "--map",
+            "order_date=InvoiceDate",
+        ],
+    )
     assert res.exit_code == 2
     assert "required column 'amount' is missing" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "o").exists()  # failed before any work

@@ -13,10 +13,14 @@ from analysis.errors import InputError
 from analysis.io import read_transactions
 from analysis.params import SourceParams
 
-ROWS = pd.DataFrame({
-    "order_id": ["1", "2", "3"], "customer_id": ["a", "b", "a"],
-    "order_date": ["2024-01-01", "2024-01-02", "2024-02-01"], "amount": [10.0, 20.5, 3.25],
-})
+ROWS = pd.DataFrame(
+    {
+        "order_id": ["1", "2", "3"],
+        "customer_id": ["a", "b", "a"],
+        "order_date": ["2024-01-01", "2024-01-02", "2024-02-01"],
+        "amount": [10.0, 20.5, 3.25],
+    }
+)
 
 
 def clean_of(source: SourceParams) -> pd.DataFrame:

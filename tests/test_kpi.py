@@ -26,9 +26,7 @@ def tx() -> pd.DataFrame:
         ("c3", "o5", "2024-02-15", 90.0, "N", 45.0, "ann"),  # new customer
         ("c4", "o6", "2024-01-25", 70.0, "N", 35.0, "ann"),  # bought last period only
     ]
-    df = pd.DataFrame(
-        rows, columns=["customer_id", "order_id", "order_date", "amount", "region", "cost", "sales_rep"]
-    )
+    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount", "region", "cost", "sales_rep"])
     df["order_date"] = pd.to_datetime(df["order_date"], format="ISO8601")
     return df
 

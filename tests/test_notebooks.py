@@ -21,8 +21,9 @@ def test_committed_clean_and_thin(path: Path) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "commit notebooks without outputs"
     assert "parameters" in code[0].metadata.get("tags", []), "the first code cell is the parameters cell"
-    assert not any("def " in c.source or "class " in c.source or "lambda" in c.source for c in code), \
+    assert not any("def " in c.source or "class " in c.source or "lambda" in c.source for c in code), (
         "logic belongs in analysis, not in notebooks"
+    )
     assert sum(c.cell_type == "markdown" and c.source.startswith("## ") for c in nb.cells) >= 3
 
 
@@ -32,16 +33,32 @@ def test_nbval_with_small_parameters(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        values = {"params_path": str(params), "period": "2024-12", "region": "North", "run_dir": str(run_dir),
-                  "clean_dir": ""}
+        values = {
+            "params_path": str(params),
+            "period": "2024-12",
+            "region": "North",
+            "run_dir": str(run_dir),
+            "clean_dir": "",
+        }
         at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
         injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in values.items()))
         nb.cells.insert(at + 1, injected)  # what papermill does in batch runs
         nbformat.write(nb, tmp_path / path.name)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
-         *[str(tmp_path / p.name) for p in NOTEBOOKS]],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *[str(tmp_path / p.name) for p in NOTEBOOKS],
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "failed" not in proc.stdout.splitlines()[-1]

@@ -41,13 +41,21 @@ def test_unknown_canonical_column(tmp_path) -> None:
 
 
 def test_relative_paths_resolve_against_the_file(tmp_path) -> None:
-    p = load_params(write(tmp_path, {"periods": {"start": "2024-01", "end": "2024-03"},
-                                     "source": {"format": "csv", "path": "data/x.csv"}}))
+    p = load_params(
+        write(
+            tmp_path,
+            {"periods": {"start": "2024-01", "end": "2024-03"}, "source": {"format": "csv", "path": "data/x.csv"}},
+        )
+    )
     assert p.source.path == str(tmp_path / "data" / "x.csv")
     assert p.periods.months() == ["2024-01", "2024-02", "2024-03"]
 
 
 def test_thresholds_must_be_four_ascending(tmp_path) -> None:
     with pytest.raises(ParamsError, match="4 non-decreasing"):
-        load_params(write(tmp_path, {"periods": {"start": "2024-01", "end": "2024-01"},
-                                     "rfm": {"thresholds": {"frequency": [3, 2, 1]}}}))
+        load_params(
+            write(
+                tmp_path,
+                {"periods": {"start": "2024-01", "end": "2024-01"}, "rfm": {"thresholds": {"frequency": [3, 2, 1]}}},
+            )
+        )

@@ -13,29 +13,37 @@ from analysis.rfm import cut_points, rfm_summary, score, score_customers, score_
 from analysis.segments import VALUE_CLASSES
 from tests.conftest import tx
 
-LOG = tx([
-    ("a", "o1", "2024-01-01", 10.0),
-    ("a", "o1", "2024-01-01", 5.0),   # second line of the same order
-    ("a", "o2", "2024-03-01", 20.0),
-    ("b", "o3", "2024-02-15", 100.0),
-    ("c", "o4", "2024-03-31", 7.5),
-    ("c", "o5", "2024-04-02", 99.0),  # after as_of: ignored
-])
+LOG = tx(
+    [
+        ("a", "o1", "2024-01-01", 10.0),
+        ("a", "o1", "2024-01-01", 5.0),  # second line of the same order
+        ("a", "o2", "2024-03-01", 20.0),
+        ("b", "o3", "2024-02-15", 100.0),
+        ("c", "o4", "2024-03-31", 7.5),
+        ("c", "o5", "2024-04-02", 99.0),  # after as_of: ignored
+    ]
+)
 
 
 def test_summary_hand_computed() -> None:
     s = rfm_summary(LOG, "2024-03-31")
     assert list(s.index) == ["a", "b", "c"]
-    assert s.loc["a"].to_dict() == {"first_purchase": pd.Timestamp("2024-01-01"),
-                                    "last_purchase": pd.Timestamp("2024-03-01"),
-                                    "recency_days": 30, "frequency": 2, "monetary": 35.0}
+    assert s.loc["a"].to_dict() == {
+        "first_purchase": pd.Timestamp("2024-01-01"),
+        "last_purchase": pd.Timestamp("2024-03-01"),
+        "recency_days": 30,
+        "frequency": 2,
+        "monetary": 35.0,
+    }
     assert s.loc["b", "recency_days"] == 45 and s.loc["b", "frequency"] == 1
     assert s.loc["c", "recency_days"] == 0 and s.loc["c", "monetary"] == 7.5
 
 
 def test_frequency_counts_purchase_days_without_order_id() -> None:
-    log = tx([("a", None, "2024-01-01 09:00", 1), ("a", None, "2024-01-01 17:00", 1), ("a", None, "2024-01-02", 1)],
-             with_order=False)
+    log = tx(
+        [("a", None, "2024-01-01 09:00", 1), ("a", None, "2024-01-01 17:00", 1), ("a", None, "2024-01-02", 1)],
+        with_order=False,
+    )
     assert rfm_summary(log, "2024-01-31").loc["a", "frequency"] == 2
 
 
@@ -49,8 +57,13 @@ def test_lookback_window_is_the_last_n_days_inclusive() -> None:
 def test_as_of_before_any_purchase_gives_no_customers() -> None:
     res = score_customers(LOG, "2023-12-31")
     assert res.customers.empty
-    assert list(res.customers.columns)[:5] == ["first_purchase", "last_purchase", "recency_days", "frequency",
-                                               "monetary"]
+    assert list(res.customers.columns)[:5] == [
+        "first_purchase",
+        "last_purchase",
+        "recency_days",
+        "frequency",
+        "monetary",
+    ]
 
 
 def test_empty_input() -> None:
@@ -119,16 +132,24 @@ def test_matches_plain_pandas_on_cdnow(cdnow_clean: pd.DataFrame) -> None:
     as_of = pd.Timestamp("1997-09-30")
     c = score_customers(cdnow_clean, as_of).customers
     t = cdnow_clean[cdnow_clean.order_date <= as_of]
-    plain = pd.DataFrame({
-        "recency_days": (as_of - t.groupby("customer_id").order_date.max()).dt.days,
-        "frequency": t.groupby("customer_id").order_date.nunique(),
-        "monetary": t.groupby("customer_id").amount.sum(),
-    })
+    plain = pd.DataFrame(
+        {
+            "recency_days": (as_of - t.groupby("customer_id").order_date.max()).dt.days,
+            "frequency": t.groupby("customer_id").order_date.nunique(),
+            "monetary": t.groupby("customer_id").amount.sum(),
+        }
+    )
     assert len(c) == 2357 == len(plain)
-    pd.testing.assert_series_equal(c.recency_days, plain.recency_days.reindex(c.index), check_names=False,
-                                   check_dtype=False, check_index_type=False)
-    pd.testing.assert_series_equal(c.frequency, plain.frequency.reindex(c.index), check_names=False,
-                                   check_dtype=False, check_index_type=False)
+    pd.testing.assert_series_equal(
+        c.recency_days,
+        plain.recency_days.reindex(c.index),
+        check_names=False,
+        check_dtype=False,
+        check_index_type=False,
+    )
+    pd.testing.assert_series_equal(
+        c.frequency, plain.frequency.reindex(c.index), check_names=False, check_dtype=False, check_index_type=False
+    )
     np.testing.assert_allclose(c.monetary, plain.monetary.reindex(c.index))
 
 

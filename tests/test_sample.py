@@ -17,8 +17,19 @@ def test_same_seed_same_rows_other_seed_other_rows() -> None:
 
 
 def test_layout_and_spread(small_sample: pd.DataFrame) -> None:
-    assert list(small_sample.columns) == ["order_id", "customer_id", "order_date", "region", "channel",
-                                          "product_line", "sales_rep", "quantity", "unit_price", "amount", "cost"]
+    assert list(small_sample.columns) == [
+        "order_id",
+        "customer_id",
+        "order_date",
+        "region",
+        "channel",
+        "product_line",
+        "sales_rep",
+        "quantity",
+        "unit_price",
+        "amount",
+        "cost",
+    ]
     clean = clean_transactions(small_sample).clean
     assert clean.order_date.min() >= pd.Timestamp("2023-01-01") and clean.order_date.max() <= pd.Timestamp("2024-12-31")
     assert clean.region.nunique() == 4 and clean.channel.nunique() == 3 and clean.product_line.nunique() == 5

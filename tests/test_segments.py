@@ -17,11 +17,23 @@ def test_default_rules_cover_every_combination_once() -> None:
     assert set(table.segment) == set(SEGMENT_ORDER)  # all 11 segments are reachable
 
 
-@pytest.mark.parametrize(("r", "f", "m", "segment"), [
-    (5, 5, 5, "Champions"), (5, 4, 4, "Champions"), (4, 5, 5, "Loyal Customers"), (5, 3, 3, "Potential Loyalist"),
-    (5, 1, 1, "New Customers"), (4, 1, 2, "Promising"), (3, 3, 3, "Need Attention"), (3, 1, 2, "About to Sleep"),
-    (2, 4, 4, "At Risk"), (1, 5, 4, "Cannot Lose Them"), (2, 1, 1, "Hibernating"), (1, 1, 1, "Lost"),
-])
+@pytest.mark.parametrize(
+    ("r", "f", "m", "segment"),
+    [
+        (5, 5, 5, "Champions"),
+        (5, 4, 4, "Champions"),
+        (4, 5, 5, "Loyal Customers"),
+        (5, 3, 3, "Potential Loyalist"),
+        (5, 1, 1, "New Customers"),
+        (4, 1, 2, "Promising"),
+        (3, 3, 3, "Need Attention"),
+        (3, 1, 2, "About to Sleep"),
+        (2, 4, 4, "At Risk"),
+        (1, 5, 4, "Cannot Lose Them"),
+        (2, 1, 1, "Hibernating"),
+        (1, 1, 1, "Lost"),
+    ],
+)
 def test_default_rules_hand_checked(r: int, f: int, m: int, segment: str) -> None:
     scores = pd.DataFrame({"r_score": [r], "f_score": [f], "m_score": [m]})
     assert assign_segments(scores).iloc[0] == segment
@@ -45,5 +57,5 @@ def test_overlap_is_named() -> None:
 def test_rules_on_f_and_m_separately() -> None:
     rules = {f"F{f}": {"f": [f, f]} for f in range(1, 6)}
     table = rule_table(validate_rules(rules))
-    for r, f, m in itertools.product(range(1, 6), repeat=3):
+    for r, f, m in itertools.product(range(1, 6), repeat=3):  # noqa: B007 - used in the query string
         assert table.query("r_score == @r and f_score == @f and m_score == @m").segment.item() == f"F{f}"

@@ -84,9 +84,7 @@ def numerical_hessian(fun: Any, x: np.ndarray, grad: Any | None = None, rel_step
         for j in range(i):
             ej = np.zeros(k)
             ej[j] = h[j]
-            val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
-                4 * h[i] * h[j]
-            )
+            val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (4 * h[i] * h[j])
             hess[i, j] = hess[j, i] = val
     return hess
 
@@ -241,9 +239,7 @@ class BaseFitter:
             u = self._polish(best.x, nll, grad)
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):
-            names = [
-                f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b
-            ]
+            names = [f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b]
             raise ModelError(
                 f"{type(self).__name__}: parameter(s) {', '.join(names)} ran to the edge of the parameter "
                 "space, so the data cannot identify the model; use more data or a penalizer > 0 "
@@ -336,9 +332,7 @@ class BaseFitter:
         check_is_fitted(self)
         out = pd.concat([self.params_, self.standard_errors_, self.confidence_intervals_], axis=1)
         out.index = pd.Index(list(self.params_.index), name="parameter")  # a copy: params_ stays unnamed
-        out.attrs.update(
-            log_likelihood=self.log_likelihood_, time_unit=self.time_unit_, n_customers=self.n_customers_
-        )
+        out.attrs.update(log_likelihood=self.log_likelihood_, time_unit=self.time_unit_, n_customers=self.n_customers_)
         return out
 
     def __repr__(self) -> str:

@@ -66,9 +66,7 @@ class TransactionModel(BaseFitter):
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _expected_if_alive(
-        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
-    ) -> np.ndarray:
+    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
     # public predictions -----------------------------------------------------------------
@@ -82,9 +80,7 @@ class TransactionModel(BaseFitter):
         frame = _summary_arrays(summary)
         uniq, inv = unique_rows(frame, ["frequency", "t_x", "T"])
         with np.errstate(all="ignore"):
-            p = self._p_alive(
-                theta, uniq["frequency"].to_numpy(), uniq["t_x"].to_numpy(), uniq["T"].to_numpy()
-            )
+            p = self._p_alive(theta, uniq["frequency"].to_numpy(), uniq["t_x"].to_numpy(), uniq["T"].to_numpy())
         return self._checked(pd.Series(p[inv], index=summary.index, name="p_alive"), "p_alive")
 
     def _if_alive_matrix(self, frame: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

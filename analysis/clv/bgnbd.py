@@ -116,15 +116,11 @@ class BGNBD(TransactionModel):
         r, alpha, a, b = theta
         rep = x > 0
         log_odds = (
-            np.log(a)
-            - np.log(np.where(rep, b + x - 1, 1.0))
-            + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+            np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
         )
         return np.where(rep, np.exp(-np.logaddexp(0.0, log_odds)), 1.0)
 
-    def _expected_if_alive(
-        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
-    ) -> np.ndarray:
+    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
         """(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)],
         z = t / (alpha+T+t), Euler-transformed (see :func:`bg_bracket`)."""
         r, alpha, a, b = theta

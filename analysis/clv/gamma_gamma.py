@@ -56,9 +56,7 @@ class GammaGamma(BaseFitter):
     data_columns = ("frequency", "monetary_value")
     model_name = "gamma_gamma"
 
-    def __init__(
-        self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3
-    ) -> None:
+    def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3) -> None:
         super().__init__(penalizer=penalizer, n_starts=n_starts, seed=seed)
         self.corr_threshold = corr_threshold
 
@@ -77,8 +75,7 @@ class GammaGamma(BaseFitter):
             )
         if rep["_w"].sum() < 2 or len(rep) < 2:
             raise SummaryDataError(
-                "Gamma-Gamma: fewer than two customers with repeat purchases; spend per purchase "
-                "cannot be modelled"
+                "Gamma-Gamma: fewer than two customers with repeat purchases; spend per purchase cannot be modelled"
             )
         rep["frequency"] = rep["frequency"].astype(float)
         return rep

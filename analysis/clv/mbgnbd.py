@@ -50,9 +50,7 @@ class ModifiedBGNBD(TransactionModel):
         return np.array([1.0, max(mean_T, 1e-2), 1.0, 1.0])
 
     @staticmethod
-    def _terms(
-        theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r, alpha, a, b = theta
         alive = -(r + x) * np.log(alpha + T)
         died = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + tx)
@@ -82,9 +80,7 @@ class ModifiedBGNBD(TransactionModel):
         alive, died = self._terms(theta, x, tx, T)
         return np.exp(alive - np.logaddexp(alive, died))
 
-    def _expected_if_alive(
-        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
-    ) -> np.ndarray:
+    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
         """(a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z)],
         z = t / (alpha+T+t), Euler-transformed."""
         r, alpha, a, b = theta

@@ -123,9 +123,7 @@ class ParetoNBD(TransactionModel):
         alive, died = pareto_log_terms(theta, x, tx, T)
         return np.exp(alive - np.logaddexp(alive, died))
 
-    def _expected_if_alive(
-        self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray
-    ) -> np.ndarray:
+    def _expected_if_alive(self, theta: np.ndarray, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
         """(r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)], stable at s = 1."""
         r, alpha, s, beta = theta
         return (r + x) * (beta + T) / (alpha + T) * expm1_ratio(s - 1.0, np.log1p(t / (beta + T)))

@@ -14,9 +14,7 @@ from analysis.clv.pareto_nbd import ParetoNBD
 from analysis.errors import InputError
 
 #: model name in the JSON -> class
-MODELS: dict[str, type[BaseFitter]] = {
-    cls.model_name: cls for cls in (BGNBD, ModifiedBGNBD, ParetoNBD, GammaGamma)
-}
+MODELS: dict[str, type[BaseFitter]] = {cls.model_name: cls for cls in (BGNBD, ModifiedBGNBD, ParetoNBD, GammaGamma)}
 
 
 def model_from_dict(state: dict[str, Any]) -> BaseFitter:

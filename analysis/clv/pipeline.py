@@ -86,11 +86,7 @@ def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma
 
 def _resolve(time_unit: str, horizon: float | None, discount_rate: float | None) -> tuple[float, float]:
     h = default_horizon(time_unit) if horizon is None else float(horizon)
-    d = (
-        discount_rate_per_unit(ANNUAL_DISCOUNT_RATE, time_unit)
-        if discount_rate is None
-        else float(discount_rate)
-    )
+    d = discount_rate_per_unit(ANNUAL_DISCOUNT_RATE, time_unit) if discount_rate is None else float(discount_rate)
     if not (math.isfinite(h) and h > 0):
         raise InputError(f"horizon must be a positive number of {time_unit} units, got {horizon!r}")
     if not (math.isfinite(d) and d > -1):
@@ -156,9 +152,7 @@ def fit_clv(
     pred = summary[cols].join(predict_customers(bg, gg, summary, h, d))
     if pn is not None:
         pred = pred.join(
-            predict_customers(pn, gg, summary, h, d)[["p_alive", "expected_purchases", "clv"]].add_suffix(
-                "_pnbd"
-            )
+            predict_customers(pn, gg, summary, h, d)[["p_alive", "expected_purchases", "clv"]].add_suffix("_pnbd")
         )
     result = CLVResult(
         summary=summary,

@@ -122,8 +122,7 @@ def purchase_occasions(
         )
     if (amount < 0).any():
         raise InputError(
-            f"{int((amount < 0).sum())} row(s) have a negative {amount_col!r}: remove returns before "
-            "the CLV summary"
+            f"{int((amount < 0).sum())} row(s) have a negative {amount_col!r}: remove returns before the CLV summary"
         )
     frame = pd.DataFrame(
         {
@@ -196,9 +195,7 @@ def summary_from_transactions(
     hold_end = None if holdout_end is None else _as_day(holdout_end, "holdout_end")
     if hold_end is not None and hold_end <= cal_end:
         raise InputError(f"holdout_end {hold_end.date()} must be after calibration_end {cal_end.date()}")
-    occ = purchase_occasions(
-        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col
-    )
+    occ = purchase_occasions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     cal = occ[occ["day"] <= cal_end]
     if cal.empty:
         raise InputError(f"no purchase on or before calibration_end {cal_end.date()}: choose a later date")

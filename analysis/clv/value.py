@@ -108,9 +108,7 @@ def predict_customers(
     purchases = transaction_model.conditional_expected_purchases(horizon, summary)
     spend = spend_model.conditional_expected_average_profit(summary)
     clv = customer_lifetime_value(transaction_model, spend_model, summary, horizon, discount_rate, margin)
-    return pd.DataFrame(
-        {"p_alive": p_alive, "expected_purchases": purchases, "expected_spend": spend, "clv": clv}
-    )
+    return pd.DataFrame({"p_alive": p_alive, "expected_purchases": purchases, "expected_spend": spend, "clv": clv})
 
 
 def totals_by_segment(

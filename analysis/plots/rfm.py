@@ -57,8 +57,10 @@ def score_distribution(customers: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Customers per score (1–5) for R, F and M side by side."""
     ax = _ax(ax, (8, 3.5))
     long = pd.concat(
-        [customers[c].value_counts().rename_axis("score").rename("customers").reset_index().assign(measure=m)
-         for c, m in (("r_score", "R"), ("f_score", "F"), ("m_score", "M"))]
+        [
+            customers[c].value_counts().rename_axis("score").rename("customers").reset_index().assign(measure=m)
+            for c, m in (("r_score", "R"), ("f_score", "F"), ("m_score", "M"))
+        ]
     )
     sns.barplot(data=long, x="score", y="customers", hue="measure", ax=ax, order=[1, 2, 3, 4, 5])
     ax.set(title="How many customers get each score", xlabel="score (5 = best)")

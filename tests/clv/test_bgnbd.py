@@ -49,9 +49,7 @@ def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFram
     for i in range(4):
         e = np.zeros(4)
         e[i] = 1e-6 * theta[i]
-        num[i] = (model._loglik_rows(theta + e, data).sum() - model._loglik_rows(theta - e, data).sum()) / (
-            2 * e[i]
-        )
+        num[i] = (model._loglik_rows(theta + e, data).sum() - model._loglik_rows(theta - e, data).sum()) / (2 * e[i])
     np.testing.assert_allclose(grad, num, rtol=1e-5)
 
 
@@ -71,9 +69,7 @@ def _quadrature_expectation(theta: np.ndarray, x: int, T: float, t: float) -> fl
     return integrate.quad(f, 0, 1, limit=200, epsabs=1e-12)[0]
 
 
-@pytest.mark.parametrize(
-    ("x", "T", "t"), [(0, 38.86, 39.0), (3, 20.0, 52.0), (150, 39.0, 10.0), (2, 0.5, 300.0)]
-)
+@pytest.mark.parametrize(("x", "T", "t"), [(0, 38.86, 39.0), (3, 20.0, 52.0), (150, 39.0, 10.0), (2, 0.5, 300.0)])
 @pytest.mark.parametrize("a", [0.793, 1.0, 2.5])
 def test_conditional_expectation_matches_numerical_integration(x: int, T: float, t: float, a: float) -> None:
     model = BGNBD()
@@ -82,9 +78,7 @@ def test_conditional_expectation_matches_numerical_integration(x: int, T: float,
     assert closed == pytest.approx(_quadrature_expectation(theta, x, T, t), rel=1e-6)
 
 
-def test_p_alive_is_one_without_repeats_and_below_one_with(
-    cdnow_bgnbd: BGNBD, cdnow_summary: pd.DataFrame
-) -> None:
+def test_p_alive_is_one_without_repeats_and_below_one_with(cdnow_bgnbd: BGNBD, cdnow_summary: pd.DataFrame) -> None:
     p = cdnow_bgnbd.conditional_probability_alive(cdnow_summary)
     assert (p[cdnow_summary["frequency"] == 0] == 1.0).all()
     assert (p[cdnow_summary["frequency"] > 0] < 1.0).all()

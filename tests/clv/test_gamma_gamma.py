@@ -37,9 +37,7 @@ def test_correlated_spend_warns() -> None:
 
 def test_expected_spend_formula(cdnow_gamma_gamma: GammaGamma) -> None:
     p, q, v = cdnow_gamma_gamma.params_.to_numpy()
-    frame = pd.DataFrame(
-        {"frequency": [0, 2, 10], "monetary_value": [np.nan, 22.345, 100.0]}, index=list("abc")
-    )
+    frame = pd.DataFrame({"frequency": [0, 2, 10], "monetary_value": [np.nan, 22.345, 100.0]}, index=list("abc"))
     spend = cdnow_gamma_gamma.conditional_expected_average_profit(frame)
     pop = p * v / (q - 1)
     assert spend["a"] == pytest.approx(pop)

@@ -43,9 +43,7 @@ def test_predictions_match_lifetimes(mbg: ModifiedBGNBD) -> None:
     np.testing.assert_allclose(
         m.conditional_expected_purchases(39, frame), [1.26275884, 0.18894489, 0.15396601], rtol=1e-6
     )
-    np.testing.assert_allclose(
-        m.conditional_probability_alive(frame), [0.70613849, 0.17095108, 0.3897231], rtol=1e-6
-    )
+    np.testing.assert_allclose(m.conditional_probability_alive(frame), [0.70613849, 0.17095108, 0.3897231], rtol=1e-6)
 
 
 @pytest.mark.parametrize(("x", "T", "t"), [(0, 39.0, 39.0), (4, 10.0, 104.0), (80, 39.0, 5.0)])

@@ -56,9 +56,7 @@ def test_log_likelihood_against_mpmath() -> None:
             b2, big, small = r + x, be, al
 
         def h(y):
-            return mp.hyp2f1(r + s + x, b2, r + s + x + 1, (big - small) / (big + y)) / (big + y) ** (
-                r + s + x
-            )
+            return mp.hyp2f1(r + s + x, b2, r + s + x + 1, (big - small) / (big + y)) / (big + y) ** (r + s + x)
 
         body = 1 / ((al + T) ** (r + x) * (be + T) ** s) + s / (r + s + x) * (h(tx) - h(T))
         return float(mp.log(mp.gamma(r + x) * al**r * be**s / mp.gamma(r) * body))
@@ -72,9 +70,9 @@ def test_log_likelihood_against_mpmath() -> None:
 def test_conditional_expectation_matches_integration(s: float) -> None:
     """E[Y(t) | alive] = (r+x)/(alpha+T) * E[(1 - exp(-mu t)) / mu], mu ~ Gamma(s, beta + T)."""
     r, alpha, beta, x, T, t = 0.553, 10.578, 11.669, 4, 30.0, 52.0
-    closed = ParetoNBD()._expected_if_alive(
-        np.array([r, alpha, s, beta]), np.array([x]), np.array([T]), np.array([t])
-    )[0]
+    closed = ParetoNBD()._expected_if_alive(np.array([r, alpha, s, beta]), np.array([x]), np.array([T]), np.array([t]))[
+        0
+    ]
     dens = stats.gamma(s, scale=1 / (beta + T)).pdf
     num = integrate.quad(lambda mu: -np.expm1(-mu * t) / mu * dens(mu), 0, np.inf, limit=200)[0]
     assert closed == pytest.approx((r + x) / (alpha + T) * num, rel=1e-7)

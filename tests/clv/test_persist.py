@@ -14,9 +14,7 @@ from analysis.errors import InputError
 
 
 @pytest.mark.parametrize("fixture", ["cdnow_bgnbd", "cdnow_pareto"])
-def test_json_round_trip_keeps_predictions(
-    fixture: str, request, cdnow_summary: pd.DataFrame, tmp_path
-) -> None:
+def test_json_round_trip_keeps_predictions(fixture: str, request, cdnow_summary: pd.DataFrame, tmp_path) -> None:
     model = request.getfixturevalue(fixture)
     path = save_model(model, tmp_path / "model.json")
     state = json.loads(path.read_text())

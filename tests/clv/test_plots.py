@@ -23,10 +23,7 @@ def test_plots_draw_on_given_axes(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary,
     track = tracking_curve(cdnow_bgnbd, cdnow_transactions, "1997-09-30", "1998-06-30")
     assert plot_tracking(track, ax=axes[0, 0]) is axes[0, 0]
     assert len(axes[0, 0].lines) == 3  # actual, expected, calibration end
-    assert (
-        plot_holdout_by_frequency(holdout_by_frequency(cdnow_bgnbd, cdnow_summary), ax=axes[0, 1])
-        is axes[0, 1]
-    )
+    assert plot_holdout_by_frequency(holdout_by_frequency(cdnow_bgnbd, cdnow_summary), ax=axes[0, 1]) is axes[0, 1]
     assert plot_probability_alive_matrix(cdnow_bgnbd, T=39, ax=axes[1, 0]) is axes[1, 0]
     pred = predict_customers(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, horizon=52)
     assert plot_clv_distribution(pred, ax=axes[1, 1]) is axes[1, 1]

@@ -38,9 +38,7 @@ def test_discounting_and_horizon(
     np.testing.assert_allclose(one, one_plain / 1.05)
     # a fractional horizon ends at the horizon
     frac = cdnow_bgnbd.discounted_expected_purchases(cdnow_summary, 2.5, 0.0)
-    np.testing.assert_allclose(
-        frac, cdnow_bgnbd.conditional_expected_purchases(2.5, cdnow_summary), rtol=1e-9
-    )
+    np.testing.assert_allclose(frac, cdnow_bgnbd.conditional_expected_purchases(2.5, cdnow_summary), rtol=1e-9)
 
 
 def test_discount_rate_conversion() -> None:
@@ -60,13 +58,9 @@ def test_time_unit_mismatch_is_refused(
         customer_lifetime_value(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, horizon=0)
 
 
-def test_totals_by_segment(
-    cdnow_bgnbd: BGNBD, cdnow_gamma_gamma: GammaGamma, cdnow_summary: pd.DataFrame
-) -> None:
+def test_totals_by_segment(cdnow_bgnbd: BGNBD, cdnow_gamma_gamma: GammaGamma, cdnow_summary: pd.DataFrame) -> None:
     pred = predict_customers(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, horizon=52)
-    segments = pd.Series(
-        np.where(cdnow_summary["frequency"] > 0, "repeat", "one-off"), index=cdnow_summary.index
-    )
+    segments = pd.Series(np.where(cdnow_summary["frequency"] > 0, "repeat", "one-off"), index=cdnow_summary.index)
     segments = segments.iloc[:-10]  # ten customers without a segment
     table = totals_by_segment(pred, segments)
     assert table["customers"].sum() == len(pred)
