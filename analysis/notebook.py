@@ -86,6 +86,16 @@ class RunContext:
         return self.period_start - pd.Timedelta(days=1)
 
     @property
+    def previous_period_start(self) -> pd.Timestamp:
+        """The first day of the previous period."""
+        return period_bounds(self.previous_period)[0]
+
+    @property
+    def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the same period a year before."""
+        return period_bounds(str(pd.Period(self.period, freq="M") - 12))
+
+    @property
     def period_days(self) -> int:
         """Length of the period in days."""
         return int((self.as_of - self.period_start).days) + 1
@@ -105,6 +115,13 @@ class RunContext:
         if self.language == "zh":
             where = "全部地区" if self.region == ALL_REGIONS else self.region
         return f"{self.params.title} · {self.period} · {where}"
+
+    @property
+    def subtitle(self) -> str:
+        """The line under each report's title: what, where, as of when."""
+        if self.language == "zh":
+            return f"**{self.title}** · 客户评分日期 **{self.as_of.date()}**"
+        return f"**{self.title}** · customers scored as of **{self.as_of.date()}**"
 
     def path(self, name: str) -> Path:
         """A file in the run folder."""
@@ -139,11 +156,16 @@ class RunContext:
             raise InputError(f"{p}: not found; run the earlier notebooks of this run first (01 → 04)")
         return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
 
-    def write(self, df: pd.DataFrame, name: str) -> Path:
+    def write(self, df: pd.DataFrame, name: str, index: bool = True) -> Path:
         """Write an artifact into the run folder (Parquet or CSV by extension)."""
         from analysis.io import write_table
 
-        return write_table(df, self.path(name))
+        return write_table(df, self.path(name), index=index)
+
+    @property
+    def clv_holdout(self) -> pd.Timedelta:
+        """Length of the holdout used to check the CLV model in reports: 26 weeks."""
+        return pd.Timedelta(weeks=26)
 
     def write_parquet(self, df: pd.DataFrame, name: str) -> Path:
         return write_parquet(df, self.path(name))
@@ -184,6 +206,9 @@ def setup(
     from analysis.plots.style import use_report_style
 
     use_report_style(params.language)
+    from analysis.tables import set_language
+
+    set_language(params.language)
     warnings.filterwarnings("ignore", category=FutureWarning)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)

@@ -223,7 +223,7 @@ class RunParams(_Model):
     output_dir: str = "../reports"
     notebooks_dir: str = "../notebooks"
     notebooks: list[str] = Field(
-        default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy"]
+        default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )
     execution: ExecutionParams = ExecutionParams()
 

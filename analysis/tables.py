@@ -83,7 +83,15 @@ def styled(
             fmt[col] = "{:,}"
         elif pd.api.types.is_float_dtype(df[col]):
             fmt[col] = "{:,.2f}"
-    return df.style.format(fmt, na_rep="–").set_table_attributes('class="rfm-table"')
+    style = df.style.format(fmt, na_rep="–").set_table_attributes('class="rfm-table"')
+    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    if text_cols:
+        style = style.set_properties(subset=text_cols, **{"text-align": "left"})
+    if _LANGUAGE["value"] == "zh":
+        style = style.relabel_index([LABELS_ZH.get(str(c), str(c)) for c in df.columns], axis=1)
+        if df.index.name:
+            style.index.names = [LABELS_ZH.get(str(df.index.name), str(df.index.name))]
+    return style
 
 
 def rule_grid(rules) -> pd.DataFrame:

@@ -29,6 +29,44 @@ ctx = notebook.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.params.currency"""
 
 
+#: Chinese text of every markdown cell, keyed by the cell's first line. Each markdown cell is written
+#: twice, tagged ``lang-en`` and ``lang-zh``; the report renderer keeps the one in the run's language.
+ZH: dict[str, str] = {
+    "# Data quality": "# 数据质量\n\n在计算任何指标之前，原始交易记录的每一行都会被检查。无法使用的行会**连同原因被单独存放，绝不会被悄悄丢弃**，因此下面的计数总能对上：输入行数 = 清洗后行数 + 隔离行数。",
+    "## 1. Row accounting": "## 1. 行数核对\n\n输入了多少行、保留了多少行，以及其余行被隔离的原因。*退货*是取消的订单或负金额：它们不是购买，因此不计入客户的购买频次和消费金额。",
+    "## 2. Examples of rows set aside": "## 2. 被隔离行的示例\n\n每种原因最多三行，与输入时完全一致（`row_id` 是该行在输入文件中的位置）。完整列表见 `quarantine.csv`。",
+    "## 3. Unusually large or small purchases": "## 3. 异常大或异常小的购买\n\n这些购买的金额远离常见水平（在对数尺度上超过设定的稳健标准差倍数）。它们被**保留**并标记，因为大额订单往往是真实的；请核查最大的几笔。",
+    "## 4. Transactions in this report": "## 4. 本报告使用的交易\n\n本报告所属地区、截至本期最后一天的清洗后购买记录。每月收入展示了下面评分所依据的趋势。",
+    "# RFM scores": "# RFM 评分\n\n每位客户用本期最后一天的三个数字来描述：\n\n* **最近一次消费（R）**：距上次购买的天数（越少越好）；\n* **消费频次（F）**：不同订单的数量；\n* **消费金额（M）**：累计消费。\n\n每个数字都被换算成 1 到 5 分，**5 分最好**。",
+    "## 1. Scoring the customers": "## 1. 客户评分\n\n除 RFM 评分外，每位客户还会得到 ABC 等级（收入贡献）、生命周期阶段（新客、活跃、回流、沉睡、流失）和聚类；同时按上期末对同一批客户评分，以显示客户的变化。",
+    "## 2. Where the scores are cut": "## 2. 评分的分界点\n\n分界点是客户数值的 20%、40%、60% 和 80% 分位数（或参数中设定的阈值）。频次或金额每高于一个分界点加一分；最近一次消费天数每低于一个分界点加一分。数值相同的客户得分总是相同：当大多数客户只购买过一次时，他们共享最低的频次得分，而不是被随机拆分。",
+    "## 3. Recency × frequency": "## 3. 最近一次消费 × 消费频次\n\n右上角的客户最近购买且购买频繁；左下角的客户很久没有回来，购买也很少。",
+    "## 4. Customer lifetime value": "## 4. 客户生命周期价值（CLV）\n\n每位客户从现在起预计还值多少：BG/NBD 模型估计客户仍然“活跃”的概率（P(alive)）及其在预测期内的购买次数，Gamma-Gamma 模型估计每次购买的金额；CLV 是两者的乘积并经过折现。**读者须知：**在 BG/NBD 中只购买过一次的客户 P(alive) = 1，因为该模型只允许客户在复购之后流失；但他们预计的购买次数很低，因此 CLV 仍然很小。修正的 BG/NBD 模型（`analysis.clv.ModifiedBGNBD`）没有这个特点。",
+    "## 5. How well does the model predict?": "## 5. 模型预测得准吗？\n\n为了检验模型，我们用截至半年前的数据重新拟合，并让它预测最近半年的购买——这些我们已经知道。两条曲线和柱子越接近，上面的生命周期价值就越可信。",
+    "## 6. Top customers by spend": "## 6. 消费最高的客户",
+    "# Customer segments": "# 客户分群\n\n对同一批客户的两种分组方式：\n\n* **11 个 RFM 客户群**（冠军客户……已流失客户），依据最近一次消费得分以及频次和金额得分的平均值；\n* **RFM 八类客户价值模型**（重要价值客户……一般挽留客户）：每位客户在最近一次消费、频次和金额上高于或低于平均值。",
+    "## 1. The 11 RFM segments": "## 1. 11 个 RFM 客户群",
+    "## 2. The 8 value classes": "## 2. 八类客户价值\n\n*重要*类客户的消费高于平均；*价值/发展/保持/挽留*取决于客户是否最近购买、是否经常购买。当客户的最近一次消费天数低于所有客户的平均值时，即视为“最近”。",
+    "## 3. ABC tiers: who makes the revenue": "## 3. ABC 分级：谁贡献了收入\n\n按消费从高到低排序：**A** 类客户贡献前 80% 的收入，**B** 类贡献其后的 15%，**C** 类为其余客户（界限可在参数中设定）。",
+    "## 4. Lifecycle stages": "## 4. 生命周期阶段\n\n*新客*：本期首次购买。*沉睡*：沉默时间超过其通常购买间隔的两倍（仅购买一次的客户为 180 天）。*流失*：沉默超过通常间隔的四倍或超过一年。*回流*：曾经沉睡或流失、本期又购买。",
+    "## 5. Clusters found in the data": "## 5. 数据中发现的聚类\n\n对取对数的最近一次消费、频次和金额做 k-means 聚类，无需预设规则即可找到客户群；每个聚类以其中心所在的价值类别命名。轮廓系数（越高越好）决定聚类数量；稳定性（不同随机种子间的调整兰德指数，1 表示完全一致）说明结果的可重复程度。",
+    "## 6. Movement since last period": "## 6. 与上期相比的迁移\n\n行：上期所在客户群；列：本期所在客户群。上期尚不是客户的人显示在 *(new)* 中。",
+    "## 7. Cohorts: do new customers come back?": "## 7. 同期群：新客户会回来吗？\n\n每一行是客户首次购买的月份，每一列是此后经过的月数。单元格：该同期群在该月购买的客户占比。",
+    "## 8. Graded sales report (分级销售报表)": "## 8. 分级销售报表\n\n本期按客户群统计的关键指标，以及与上期和去年同期相比的增长。留存率：上期在该组购买的客户中本期再次购买的比例。",
+    "## 9. How segments are defined": "## 9. 客户群的定义\n\n每一种得分组合都恰好属于一个客户群。行：最近一次消费得分；列：频次与金额得分的平均值。",
+    "# Strategy": "# 策略建议\n\n依据策略手册（`params/playbook.yaml`）为每组客户给出的行动：目标、行动、渠道和优惠，以及涉及的客户和收入。",
+    "## 1. Recommendations, most valuable first": "## 1. 行动建议（按价值排序）",
+    "## 2. Valuable customers about to leave": "## 2. 即将流失的高价值客户\n\nA 类（或 CLV 最高的）客户中沉默时间远超平时的客户，按涉及价值排序，并附原因。",
+    "## 3. Per segment: customers, revenue, share and action": "## 3. 各客户群：客户数、收入、占比与行动",
+    "## 4. Customer lists for the CRM": "## 4. 供 CRM 导入的客户名单\n\n运行目录（`actions/`）中每个行动一个 CSV 文件，按涉及价值排序，可直接导入。",
+    "## 5. Next period's forecast": "## 5. 下期预测\n\n各客户群下一期的预计购买次数和收入，以及上一期预测与实际结果的对比。未运行 CLV 模型时使用简单的速率外推（迄今每天的购买次数 × 天数），它忽略了部分客户已经流失。",
+    "# Executive summary": "# 管理摘要\n\n本月概览：关键指标与上期及去年同期的对比，以及最有价值的行动。",
+    "## 1. Headline figures": "## 1. 关键指标",
+    "## 2. Top actions": "## 2. 首要行动\n\n来自策略部分：联系谁、用什么方式、价值多少。",
+    "## 3. Customers at a glance": "## 3. 客户概览",
+}
+
+
 def md(text: str) -> nbformat.NotebookNode:
     return new_markdown_cell(text.strip())
 
@@ -45,7 +83,7 @@ def header(title: str, intro: str) -> list[nbformat.NotebookNode]:
         md(f"# {title}\n\n{intro}"),
         code(PARAMS, ["parameters"]),
         code(SETUP, ["setup"]),
-        code('display(Markdown(f"**{ctx.title}** · customers scored as of **{ctx.as_of.date()}**"))'),
+        code("display(Markdown(ctx.subtitle))"),
     ]
 
 
@@ -168,7 +206,25 @@ NOTEBOOKS = {
             "decimals=('expected_purchases',)))\n"
             "    clv_plots.plot_clv_distribution(customers);"
         ),
-        md("## 5. Top customers by spend"),
+        md("## 5. How well does the model predict?\n\nTo check the model, it is fitted again on the data up to "
+           "half a year ago and asked to predict the purchases of the last half year, which we know. The closer "
+           "the two lines and bars, the more the lifetime values above can be trusted."),
+        code("from analysis.clv.pipeline import fit_clv\nfrom analysis.errors import ModelError\n"
+             "from analysis.plots import clv as clv_plots\nimport matplotlib.pyplot as plt\n"
+             "try:\n"
+             "    check = fit_clv(tx, ctx.as_of - ctx.clv_holdout, ctx.as_of, time_unit=ctx.params.clv.time_unit, "
+             "penalizer=ctx.params.clv.penalizer)\n"
+             "except ModelError as err:\n    check = None\n    display(Markdown(f'*Model check skipped: {err}*'))\n"
+             "if check is not None:\n"
+             "    e = check.holdout_errors['bgnbd']\n"
+             "    display(Markdown(f\"Predicted **{e['expected_total']:,.0f}** repeat purchases in the check period, "
+             "actual **{e['actual_total']:,.0f}** ({e['total_error_pct']:+.1f} %); per customer the typical error is "
+             "{e['mae']:.2f} purchases (MAE).\"))\n"
+             "    fig, axes = plt.subplots(1, 3, figsize=(15, 4))\n"
+             "    clv_plots.plot_tracking(check.tracking, ax=axes[0])\n"
+             "    clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1])\n"
+             "    clv_plots.plot_probability_alive_matrix(check.bgnbd, ax=axes[2])\n    fig.tight_layout()"),
+        md("## 6. Top customers by spend"),
         code(
             "top = customers.nlargest(15, 'monetary')[['recency_days', 'frequency', 'monetary', 'rfm_code', "
             "'segment', 'value_class_en' if ctx.language == 'en' else 'value_class']]\n"
@@ -339,17 +395,59 @@ NOTEBOOKS = {
         ),
         code(
             "files = write_action_csvs(strategy.assignments, ctx.path('actions'), language=ctx.language)\n"
-            "ctx.write(strategy.actions, 'actions.csv')\n"
+            "ctx.write(strategy.actions, 'actions.csv')\nctx.write(strategy.recommendations, 'recommendations.csv', index=False)\n"
             "display(tables.styled(strategy.actions[['customers', 'budget', 'expected_return', 'net_return']], "
             "cur, money=('budget', 'expected_return', 'net_return')))"
         ),
     ],
+    "05_summary": header(
+        "Executive summary",
+        "The month at a glance: the headline figures against the previous period and the same period a year "
+        "before, and the actions worth most.",
+    )
+    + [
+        md("## 1. Headline figures"),
+        code("from analysis import kpi\nfrom analysis.executive import format_headline, headline_kpis, top_actions\n"
+             "tx = ctx.read('transactions.parquet')\n"
+             "totals = kpi.kpi_totals(tx, ctx.period_start, ctx.as_of)\n"
+             "previous = kpi.kpi_totals(tx, ctx.previous_period_start, ctx.previous_as_of)\n"
+             "year_ago = kpi.kpi_totals(tx, *ctx.year_ago)\n"
+             "head = headline_kpis(totals, previous, year_ago, language=ctx.language)\n"
+             "ctx.update_headline(revenue_period=float(totals['revenue']) if len(totals) else 0.0)\n"
+             "display(format_headline(head, cur))"),
+        md("## 2. Top actions\n\nFrom the strategy section: who to contact, with what, and what it is worth."),
+        code("actions = ctx.read('actions.csv').set_index('action_id')\n"
+             "rec = ctx.read('recommendations.csv')\n"
+             "display(tables.styled(top_actions(actions, rec, 5, ctx.language), cur, "
+             "money=('value_at_stake', 'budget', 'expected_return')))"),
+        md("## 3. Customers at a glance"),
+        code("customers = ctx.read('customers.parquet')\n"
+             "seg = tables.segment_summary(customers)[['customers', 'customer_share', 'revenue', 'revenue_share']]\n"
+             "display(tables.styled(seg, cur, money=('revenue',), pct=('customer_share', 'revenue_share')))"),
+    ],
 }
+
+
+def bilingual(cells: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """Each markdown cell twice: English (tag ``lang-en``) and Chinese (tag ``lang-zh``)."""
+    out = []
+    for cell in cells:
+        if cell.cell_type != "markdown":
+            out.append(cell)
+            continue
+        key = cell.source.splitlines()[0]
+        if key not in ZH:
+            raise KeyError(f"no Chinese text for markdown cell {key!r}: add it to ZH")
+        cell.metadata["tags"] = ["lang-en"]
+        zh_cell = new_markdown_cell(ZH[key])
+        zh_cell.metadata["tags"] = ["lang-zh"]
+        out += [cell, zh_cell]
+    return out
 
 
 def build() -> None:
     for name, cells in NOTEBOOKS.items():
-        nb = new_notebook(cells=cells)
+        nb = new_notebook(cells=bilingual(cells))
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.metadata["language_info"] = {"name": "python"}
         for i, cell in enumerate(nb.cells):
