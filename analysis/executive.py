@@ -60,6 +60,7 @@ def headline_kpis(totals: pd.Series, previous: pd.Series | None = None, year_ago
     out = pd.DataFrame(rows).set_index("kpi") if rows else pd.DataFrame(
         columns=["this_period", "previous", "change", "year_ago", "change_vs_year", "kind"])
     if zh:
+        out.index.name = "指标"
         out = out.rename(columns={"this_period": "本期", "previous": "上期", "change": "环比", "year_ago": "去年同期",
                                   "change_vs_year": "同比"})
     return out

@@ -174,9 +174,9 @@ def generate_transactions(
         put("amount", 0.002, ["n/a", "", "12,3x"])
         put("amount", 0.001, ["0.00"])
         big = rows(0.0003)  # a few extreme, but real, orders: flagged as outliers, not dropped
-        log.loc[big, "amount"] = [
-            f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v for v in log.loc[big, "amount"]
-        ]
+        for col in ("amount", "cost"):
+            log.loc[big, col] = [f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v
+                                 for v in log.loc[big, col]]
         dup = log.iloc[rows(0.003)]
         log = pd.concat([log, dup], ignore_index=True)
     order = pd.to_datetime(log["order_date"], errors="coerce", format="%Y-%m-%d")

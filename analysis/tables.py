@@ -56,6 +56,29 @@ def quality_table(quality: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["", "rows"]).set_index("")
 
 
+#: Column and index labels shown in Chinese reports.
+LABELS_ZH: dict[str, str] = {
+    "customers": "客户数", "customer_share": "客户占比", "revenue": "收入", "revenue_share": "收入占比",
+    "recency_days": "最近消费天数", "frequency": "频次", "monetary": "消费金额", "segment": "客户群",
+    "value_class": "价值类别", "rows": "行数", "amount": "金额", "order_date": "订单日期", "customer_id": "客户编号",
+    "rfm_code": "RFM 代码", "value_class_en": "价值类别（英）", "p_alive": "活跃概率", "expected_purchases": "预计购买次数",
+    "clv": "客户终身价值", "value_at_stake": "涉及价值", "budget": "预算", "expected_return": "预期回报",
+    "net_return": "净回报", "objective": "目标", "action": "行动", "channel": "渠道", "abc_class": "ABC 等级",
+    "orders": "订单数", "new_customers": "新客户数", "aov": "客单价", "repeat_rate": "复购率",
+    "retention_rate": "留存率", "revenue_growth": "收入环比", "revenue_yoy_growth": "收入同比",
+    "gross_margin_pct": "毛利率", "reason": "原因", "reason_zh": "原因", "rank": "排名", "mean_value": "平均价值",
+    "measure": "指标", "source": "来源", "lifecycle_stage": "生命周期阶段", "name": "名称",
+    "expected_revenue": "预计收入", "cluster": "聚类",
+}
+
+_LANGUAGE = {"value": "en"}
+
+
+def set_language(language: str) -> None:
+    """The language of table labels in this session's reports (``en`` or ``zh``); set by notebook setup."""
+    _LANGUAGE["value"] = language
+
+
 def styled(
     df: pd.DataFrame,
     currency: str = "$",
