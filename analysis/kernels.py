@@ -161,7 +161,9 @@ async def _shutdown(km: Any) -> None:
     except Exception:  # noqa: BLE001 - the kernel may already be gone
         pass
     try:
-        km.cleanup_resources()
+        from jupyter_core.utils import ensure_async
+
+        await ensure_async(km.cleanup_resources())
     except Exception:  # noqa: BLE001
         pass
 
@@ -224,9 +226,10 @@ async def _execute_one(
 ) -> NotebookOutcome:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = nbformat.read(str(job.source), as_version=4)
+    nb = load_notebook_node(str(job.source))  # papermill's normal form: every cell has metadata.tags
     nb = parameterize_notebook(nb, job.parameters, kernel_name=kernel_name, language="python")
     for i, cell in enumerate(nb.cells):  # deterministic ids (papermill's injected cell gets a random one)
         if "injected-parameters" in cell.metadata.get("tags", []):

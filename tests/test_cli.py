@@ -121,3 +121,21 @@ def test_bad_params_fail_before_any_kernel(tmp_path) -> None:
     p.write_text("periods: {start: 2024-01, end: 2024-02}\nregionz: [North]\n")
     res = CliRunner().invoke(main, ["run", str(p)])
     assert res.exit_code == 2 and "regionz: unknown key" in res.output
+
+
+def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
+    from tests.conftest import ROOT
+
+    out = tmp_path / "clv"
+    res = invoke("clv", str(CDNOW), "--params", str(ROOT / "params" / "cdnow.yaml"), "--calibration-end", "1997-09-30",
+                 "--holdout-end", "1998-06-30", "--time-unit", "W", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    params = json.loads((out / "params.json").read_text())
+    bg = params["bgnbd"]
+    for key, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
+        assert abs(bg[key] / published - 1) < 0.01
+    assert abs(bg["log_likelihood"] + 9582.4) < 0.5
+    assert set(params["gamma_gamma"]) >= {"p", "q", "v", "standard_errors"}
+    customers = pd.read_csv(out / "customers.csv")
+    assert len(customers) == 2357 and (customers.clv >= 0).all()
+    assert (out / "holdout_by_frequency.csv").exists() and (out / "tracking.csv").exists()
