@@ -19,8 +19,9 @@ HEADLINE_FIELDS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def headline_kpis(totals: pd.Series, previous: pd.Series | None = None, year_ago: pd.Series | None = None,
-                  language: str = "en") -> pd.DataFrame:
+def headline_kpis(
+    totals: pd.Series, previous: pd.Series | None = None, year_ago: pd.Series | None = None, language: str = "en"
+) -> pd.DataFrame:
     """A table of headline KPIs: this period, previous period, change, a year ago, change.
 
     Parameters
@@ -48,21 +49,33 @@ def headline_kpis(totals: pd.Series, previous: pd.Series | None = None, year_ago
         cur = float(totals[field])
         prev = _ref(previous, totals, field, "_prev")
         yoy = _ref(year_ago, totals, field, "_yoy")
-        rows.append({
-            "kpi": zh_label if zh else en,
-            "this_period": cur,
-            "previous": prev,
-            "change": _change(cur, prev, kind),
-            "year_ago": yoy,
-            "change_vs_year": _change(cur, yoy, kind),
-            "kind": kind,
-        })
-    out = pd.DataFrame(rows).set_index("kpi") if rows else pd.DataFrame(
-        columns=["this_period", "previous", "change", "year_ago", "change_vs_year", "kind"])
+        rows.append(
+            {
+                "kpi": zh_label if zh else en,
+                "this_period": cur,
+                "previous": prev,
+                "change": _change(cur, prev, kind),
+                "year_ago": yoy,
+                "change_vs_year": _change(cur, yoy, kind),
+                "kind": kind,
+            }
+        )
+    out = (
+        pd.DataFrame(rows).set_index("kpi")
+        if rows
+        else pd.DataFrame(columns=["this_period", "previous", "change", "year_ago", "change_vs_year", "kind"])
+    )
     if zh:
         out.index.name = "指标"
-        out = out.rename(columns={"this_period": "本期", "previous": "上期", "change": "环比", "year_ago": "去年同期",
-                                  "change_vs_year": "同比"})
+        out = out.rename(
+            columns={
+                "this_period": "本期",
+                "previous": "上期",
+                "change": "环比",
+                "year_ago": "去年同期",
+                "change_vs_year": "同比",
+            }
+        )
     return out
 
 
@@ -84,6 +97,7 @@ def _change(cur: float, ref: float, kind: str) -> float:
 
 def format_headline(table: pd.DataFrame, currency: str = "$") -> pd.DataFrame:
     """The headline table as display strings (thousands separators, currency, % and points)."""
+
     def fmt(v: float, kind: str) -> str:
         if pd.isna(v):
             return "–"
@@ -104,7 +118,9 @@ def format_headline(table: pd.DataFrame, currency: str = "$") -> pd.DataFrame:
     out = pd.DataFrame(index=table.index)
     for i, col in enumerate(cols[:-1]):
         is_change = i in (2, 4)
-        out[col] = [fmt_change(v, k) if is_change else fmt(v, k) for v, k in zip(table[col], table["kind"], strict=True)]
+        out[col] = [
+            fmt_change(v, k) if is_change else fmt(v, k) for v, k in zip(table[col], table["kind"], strict=True)
+        ]
     return out
 
 
@@ -113,12 +129,15 @@ def top_actions(actions: pd.DataFrame, recommendations: pd.DataFrame, n: int = 5
     sentence = "sentence_zh" if language == "zh" else "sentence_en"
     rec = recommendations.set_index("action_id")
     t = actions.sort_values("priority").head(n)
-    out = pd.DataFrame({
-        "customers": t["customers"],
-        "value_at_stake": t["value_at_stake"],
-        "budget": t["budget"],
-        "expected_return": t["expected_return"],
-        "what to do" if language != "zh" else "建议": rec.loc[t.index, sentence].to_numpy(),
-    }, index=t.index)
+    out = pd.DataFrame(
+        {
+            "customers": t["customers"],
+            "value_at_stake": t["value_at_stake"],
+            "budget": t["budget"],
+            "expected_return": t["expected_return"],
+            "what to do" if language != "zh" else "建议": rec.loc[t.index, sentence].to_numpy(),
+        },
+        index=t.index,
+    )
     out.index.name = "action"
     return out

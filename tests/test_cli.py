@@ -127,8 +127,20 @@ def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
     from tests.conftest import ROOT
 
     out = tmp_path / "clv"
-    res = invoke("clv", str(CDNOW), "--params", str(ROOT / "params" / "cdnow.yaml"), "--calibration-end", "1997-09-30",
-                 "--holdout-end", "1998-06-30", "--time-unit", "W", "--out", str(out))
+    res = invoke(
+        "clv",
+        str(CDNOW),
+        "--params",
+        str(ROOT / "params" / "cdnow.yaml"),
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--time-unit",
+        "W",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     params = json.loads((out / "params.json").read_text())
     bg = params["bgnbd"]

@@ -10,8 +10,16 @@ from analysis.executive import format_headline, headline_kpis
 
 
 def test_changes_relative_for_amounts_points_for_rates() -> None:
-    totals = pd.Series({"revenue": 120.0, "revenue_prev": 100.0, "revenue_yoy": 240.0, "orders": 10,
-                        "orders_prev": 0, "repeat_rate": 0.30})
+    totals = pd.Series(
+        {
+            "revenue": 120.0,
+            "revenue_prev": 100.0,
+            "revenue_yoy": 240.0,
+            "orders": 10,
+            "orders_prev": 0,
+            "repeat_rate": 0.30,
+        }
+    )
     prev = None
     t = headline_kpis(totals, prev, None)
     assert list(t.index) == ["Revenue", "Orders", "Repeat rate"]

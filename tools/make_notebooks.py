@@ -305,7 +305,12 @@ NOTEBOOKS = {
             "from analysis.migration import migration\nprevious = ctx.read('customers_previous.parquet')\n"
             "mig = migration(previous, customers, 'segment')\nseg_plots.migration_heatmap(mig.counts);\n"
             "display(Markdown(f'{len(mig.moved_up):,} customers moved up, {len(mig.moved_down):,} moved down.'))\n"
-            "display(tables.styled(mig.moved_down.head(10)))"
+            "display(tables.styled(mig.moved_down.head(10)))\n"
+            "display(Markdown('**Revenue by movement** (this period\\'s spend; *(gone)*: last period\\'s)'))\n"
+            "display(tables.styled(mig.revenue, cur, money=tuple(mig.revenue.columns)))\n"
+            "vc_mig = migration(previous, customers, 'value_class')\n"
+            "display(Markdown('**Value classes: last period (rows) → this period (columns)**'))\n"
+            "display(tables.styled(vc_mig.counts))"
         ),
         md(
             "## 7. Cohorts: do new customers come back?\n\nEach row is the month customers first bought; each column "

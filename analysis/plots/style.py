@@ -18,10 +18,26 @@ CJK_FONTS = (
 )
 
 
+CJK_FONT_FILES = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                  "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+
+
 def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None."""
+    """The name of an installed font with Chinese glyphs, or None.
+
+    Fonts installed after matplotlib built its font cache are registered from their files.
+    """
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is None:
+        from pathlib import Path
+
+        for path in CJK_FONT_FILES:
+            if Path(path).exists():
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in installed), None)
+    return found
 
 
 def use_report_style(language: str = "en") -> None:
@@ -37,8 +53,7 @@ def use_report_style(language: str = "en") -> None:
             "figure.figsize": (8, 4),
             "figure.dpi": 80,
             "savefig.dpi": 80,
-            "font.family": "sans-serif",
-            "font.sans-serif": fonts,
+            "font.family": fonts,  # a list of names: matplotlib falls back glyph by glyph (CJK after Latin)
             "axes.unicode_minus": False,
             "axes.titleweight": "bold",
             "svg.hashsalt": "rfmkit",
