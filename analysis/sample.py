@@ -4,8 +4,9 @@ Purchase behaviour follows a buy-till-you-die process, so the CLV models have a 
 
 * customers are acquired uniformly over the period (their first purchase day);
 * while alive, a customer buys at rate λ per week, λ ~ Gamma(shape ``r``, rate ``alpha``);
-* after each purchase the customer drops out for good with probability p, p ~ Beta(``a``, ``b``)
-  (the BG/NBD process of Fader, Hardie & Lee 2005);
+* right after each repeat purchase the customer drops out for good with probability p,
+  p ~ Beta(``a``, ``b``) (the BG/NBD process of Fader, Hardie & Lee 2005, whose likelihood lets
+  customers drop out only after a repeat purchase);
 * each purchase occasion's spend is Gamma(shape ``p``, rate ν) with ν ~ Gamma(shape ``q``, rate
   ``gamma``) per customer (the Gamma-Gamma model of Fader & Hardie 2013), in the log's currency.
 
@@ -56,8 +57,9 @@ def simulate_customers(
     lam = rng.gamma(truth["r"], 1 / truth["alpha"], size=n) / 7.0  # per day
     p_drop = rng.beta(truth["a"], truth["b"], size=n)
     nu = rng.gamma(truth["q"], 1 / truth["gamma"], size=n)
-    # purchases after the first before dropping out: K ~ Geometric(p) - 1, capped for safety
-    k = np.minimum(rng.geometric(p_drop) - 1, 400)
+    # repeat purchases before dropping out (BG/NBD: drop-out only right after a repeat purchase):
+    # K ~ Geometric(p) on 1, 2, …, capped for safety; time may run out before all K happen
+    k = np.minimum(rng.geometric(p_drop), 400)
     idx = np.repeat(np.arange(n), k)
     gaps = rng.exponential(1.0, size=idx.size) / np.maximum(lam[idx], 1e-12)
     cum = np.cumsum(gaps)
