@@ -120,6 +120,24 @@ def _load_input(
     return clean_transactions(raw, columns, cleaning, origin=input_)
 
 
+def _transactions(input_: str, opts: dict[str, Any]):
+    """Clean transactions from INPUT: the clean.parquet of 'rfmkit clean' as it is, or a raw log cleaned now."""
+    import pandas as pd
+
+    if input_.endswith(".parquet") and "://" not in input_:
+        head = pd.read_parquet(input_)
+        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
+            return head
+    result = _load_input(input_, **opts)
+    q = result.quality
+    click.echo(
+        f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
+        f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)",
+        err=True,
+    )
+    return result.clean
+
+
 def _has_periods(path: str) -> bool:
     import yaml
 
@@ -228,20 +246,7 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
         params = _load_partial(opts["params_file"]).rfm.model_copy(
             update={"lookback_days": lookback_days} if lookback_days else {}
         )
-    tx = None
-    if input_.endswith(".parquet") and "://" not in input_:
-        head = pd.read_parquet(input_)
-        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
-            tx = head
-    if tx is None:
-        result = _load_input(input_, **opts)
-        tx = result.clean
-        q = result.quality
-        click.echo(
-            f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
-            f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)",
-            err=True,
-        )
+    tx = _transactions(input_, opts)
     from analysis.enrich import add_clv, add_segmentation
     from analysis.params import CLVParams, SegmentationParams
 
@@ -293,17 +298,10 @@ def clv(
     (P(alive), expected purchases, expected spend, CLV) and, with --holdout-end, the holdout
     comparison (holdout_by_frequency.csv, tracking.csv, holdout_errors.json).
     """
-    import pandas as pd
 
     from analysis.clv.pipeline import fit_clv, write_clv
 
-    tx = None
-    if input_.endswith(".parquet") and "://" not in input_:
-        head = pd.read_parquet(input_)
-        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
-            tx = head
-    if tx is None:
-        tx = _load_input(input_, **opts).clean
+    tx = _transactions(input_, opts)
     result = fit_clv(
         tx,
         calibration_end,
