@@ -1,18 +1,24 @@
-"""The batch: every period × region of a params file, through the notebooks, to HTML reports.
+"""The batch: every period × region of a params file, through the notebooks, to one HTML report per run.
 
 Steps, in order:
 
 1. load and validate the params (before any kernel starts);
 2. read and clean the source **once** into ``<output_dir>/_data/clean-<key>/`` (shared by every run);
-3. plan the runs: each month of ``periods`` × each region (plus ``all`` regions together);
-4. execute each run's notebooks with papermill in its own folder ``<output_dir>/<period>/<region>/``
-   (runs in parallel with ``jobs`` workers; a failed run does not stop the others), passing
-   artifacts between notebooks through that folder;
-5. render each executed notebook to HTML without code, write the run's ``manifest.json``;
-6. write ``<output_dir>/index.html`` linking every run.
+3. plan the runs: each month of ``periods`` × each region (plus ``all`` regions together), and skip
+   those whose fingerprint (cleaned-data hash, effective params, code and notebooks) matches an ``ok``
+   manifest with its report, unless ``force``;
+4. execute each remaining run's notebooks in one kernel (:mod:`analysis.kernels`), in parallel in
+   watched worker processes (:mod:`analysis.pool`): a failed, hung or killed run does not stop the
+   others, and a run that hangs is killed at its deadline;
+5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report`),
+   write ``manifest.json`` last;
+6. write ``<output_dir>/index.html`` (:mod:`analysis.index_page`) from every manifest on disk.
 
-A run whose fingerprint (cleaned-data hash, effective params, code version) matches its manifest
-and whose reports exist is skipped unless ``force``.
+**Atomic runs.** A run is built in a hidden staging folder beside its final one
+(``<output_dir>/<period>/.<region>.partial/``, passed to the notebooks as ``run_dir``) and moved into
+place by renames only once its manifest is written. A killed batch therefore leaves either the
+previous complete run folder or none, never a half-written report; the next batch finds no ``ok``
+manifest for that run, re-runs it and so completes the batch.
 """
 
 from __future__ import annotations
@@ -21,27 +27,36 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from analysis import __version__
 from analysis.errors import BatchError, ParamsError
+from analysis.index_page import RunEntry, write_index
 from analysis.io import file_sha256, write_json
 from analysis.notebook import ALL_REGIONS, clean_from_params, region_slug
 from analysis.params import RunParams, dump_params, load_params
-from analysis.report import RunEntry, render_html, write_index
+from analysis.report import (
+    REPORT_NAME,
+    SECTION_TITLES,
+    Section,
+    render_report,
+    report_order,
+    section_title,
+    stable_styler_ids,
+)
 
-NOTEBOOK_TITLES = {
-    "01_cleaning": ("Data quality", "数据质量"),
-    "02_scoring": ("RFM scores", "RFM 评分"),
-    "03_segmentation": ("Segments", "客户分群"),
-    "04_strategy": ("Strategy", "策略建议"),
-}
+#: Section labels (en, zh) per notebook; kept for callers of the earlier name.
+NOTEBOOK_TITLES = SECTION_TITLES
+#: Notebooks a run does without when the notebooks folder has no such file.
+OPTIONAL_NOTEBOOKS = frozenset({"05_summary"})
+#: Seconds added to every deadline of the watching parent, over the kernel's own timeouts.
+GRACE_SECONDS = 60
+PACKAGES = ("rfmkit", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "papermill", "nbclient", "nbconvert")
 
 
 @dataclass
@@ -65,7 +80,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
     failed_notebook: str = ""
-    failed_cell: int | None = None
+    failed_cell: int | None = None  # the execution count shown in the executed notebook, In [n]
     reports: list[str] = field(default_factory=list)
 
 
@@ -92,7 +107,8 @@ class BatchResult:
         ]
         for r in self.failed:
             cell = f", cell {r.failed_cell}" if r.failed_cell is not None else ""
-            lines.append(f"  FAILED {r.period}/{r.region}: {r.failed_notebook}{cell}: {r.error}")
+            where = r.failed_notebook or "(before the first notebook)"
+            lines.append(f"  FAILED {r.period}/{r.region}: {where}{cell}: {r.error}")
         return "\n".join(lines)
 
 
@@ -140,15 +156,19 @@ def source_key(params: RunParams) -> str:
 def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
     """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen."""
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
+    regions_path = out / "regions.json"
     if not (out / "quality.json").exists():
         result = clean_from_params(params)
         result.write(out)
-    import pandas as pd
+    if regions_path.exists():
+        return out, json.loads(regions_path.read_text(encoding="utf-8"))
+    import pyarrow.parquet as pq
 
     regions: list[str] = []
-    clean = pd.read_parquet(out / "clean.parquet", columns=None)
-    if "region" in clean:
-        regions = sorted(str(r) for r in clean["region"].dropna().unique())
+    if "region" in pq.read_schema(out / "clean.parquet").names:
+        column = pq.read_table(out / "clean.parquet", columns=["region"]).column("region").to_pandas()
+        regions = sorted(str(r) for r in column.dropna().unique())
+    write_json(regions, regions_path)
     return out, regions
 
 
@@ -176,6 +196,30 @@ def plan_runs(
     return [RunSpec(m, r, str(out / m / region_slug(r))) for m in months for r in names]
 
 
+def notebook_timeout(params: RunParams) -> float:
+    """Seconds one notebook may run: ``execution.notebook_timeout_seconds``, else 3 × the cell timeout."""
+    value = getattr(params.execution, "notebook_timeout_seconds", None)
+    return float(value) if value else 3.0 * params.execution.timeout_seconds
+
+
+def notebooks_of(params: RunParams) -> list[tuple[str, Path]]:
+    """The run's notebooks that exist (optional ones may be missing), in execution order."""
+    out = []
+    for nb in params.notebooks:
+        path = Path(params.notebooks_dir) / f"{nb}.ipynb"
+        if path.exists() or nb not in OPTIONAL_NOTEBOOKS:
+            out.append((nb, path))
+    return out
+
+
+def _notebooks_hash(params: RunParams) -> str:
+    h = hashlib.sha256()
+    for nb, path in notebooks_of(params):
+        h.update(nb.encode())
+        h.update(path.read_bytes() if path.exists() else b"missing")
+    return h.hexdigest()[:16]
+
+
 def _fingerprint(params_data: dict[str, Any], clean_key: str, version: str, spec: RunSpec) -> str:
     payload = json.dumps(
         {"params": params_data, "clean": clean_key, "code": version, "period": spec.period, "region": spec.region},
@@ -184,92 +228,162 @@ def _fingerprint(params_data: dict[str, Any], clean_key: str, version: str, spec
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _report_name(nb: str) -> str:
-    return f"{nb}.html"
+def staging_dir(run_dir: str | Path) -> Path:
+    """The hidden folder a run is built in before it is moved to ``run_dir``."""
+    run_dir = Path(run_dir)
+    return run_dir.parent / f".{run_dir.name}.partial"
+
+
+def publish(stage: Path, run_dir: Path) -> None:
+    """Move a complete staging folder into place (renames only; the old run folder goes last)."""
+    old = run_dir.parent / f".{run_dir.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in stage.rglob("*"):  # temp-file writers create 0600 files; reports are for others to read
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
+    if run_dir.exists():
+        os.rename(run_dir, old)
+    os.rename(stage, run_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """A run folder's manifest, or ``{}`` when it has none (or an unreadable one)."""
+    try:
+        return json.loads((Path(run_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def is_unchanged(run_dir: str | Path, fingerprint: str) -> bool:
+    """Whether a run folder holds a complete ``ok`` run made from the same inputs."""
+    m = read_manifest(run_dir)
+    return (
+        m.get("status") == "ok" and m.get("fingerprint") == fingerprint and (Path(run_dir) / REPORT_NAME).exists()
+    )
+
+
+def _where(region: str, language: str) -> str:
+    if region != ALL_REGIONS:
+        return region
+    return "全部地区" if language == "zh" else "all regions"
 
 
 def execute_run(
-    spec: RunSpec, params_path: str, params_data: dict[str, Any], clean_dir: str, fingerprint: str, force: bool = False
+    spec: RunSpec,
+    params_path: str,
+    params_data: dict[str, Any],
+    clean_dir: str,
+    fingerprint: str,
+    on_event: Any = None,
 ) -> RunResult:
-    """Execute one run's notebooks and render them; never raises for a notebook failure."""
-    import papermill as pm
+    """Execute one run's notebooks in a staging folder, render its report, write its manifest, publish it.
+
+    Never raises for a notebook failure: the result (and the manifest) say which notebook and cell
+    failed and why. ``on_event(kind, data)`` is passed on to :func:`analysis.kernels.execute_notebooks`.
+    """
+    from analysis.kernels import KernelStartError, NotebookJob, execute_notebooks
 
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
-    manifest_path = run_dir / "manifest.json"
-    reports = [_report_name(nb) for nb in params.notebooks]
-    if not force and manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = {}
-        if (
-            old.get("fingerprint") == fingerprint
-            and old.get("status") == "ok"
-            and all((run_dir / r).exists() for r in reports)
-        ):
-            return RunResult(spec.period, spec.region, spec.run_dir, "skipped", reports=reports)
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    executed = run_dir / "_executed"
-    executed.mkdir(exist_ok=True)
+    stage = staging_dir(run_dir)
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "_executed").mkdir(parents=True)
     started = time.perf_counter()
     result = RunResult(spec.period, spec.region, spec.run_dir, "ok")
-    lang = 1 if params.language == "zh" else 0
-    nav = [(NOTEBOOK_TITLES.get(nb, (nb, nb))[lang], _report_name(nb)) for nb in params.notebooks]
-    nav.insert(
-        0, ("« index" if not lang else "« 索引", os.path.relpath(Path(params.output_dir) / "index.html", run_dir))
-    )
-    for nb in params.notebooks:
-        src = Path(params.notebooks_dir) / f"{nb}.ipynb"
-        out_nb = executed / f"{nb}.ipynb"
-        t0 = time.perf_counter()
+    parameters = {
+        "params_path": params_path,
+        "period": spec.period,
+        "region": spec.region,
+        "run_dir": str(run_dir),
+        "clean_dir": clean_dir,
+    }
+    jobs = [
+        NotebookJob(nb, path, stage / "_executed" / f"{nb}.ipynb", {**parameters, "run_dir": str(stage)})
+        for nb, path in notebooks_of(params)
+    ]
+    missing = [j for j in jobs if not j.source.exists()]
+    outcomes = []
+    if missing:
+        result.status, result.failed_notebook = "failed", missing[0].name
+        result.error = f"notebook not found: {missing[0].source}; check notebooks_dir and notebooks in the params"
+    else:
         try:
-            pm.execute_notebook(
-                str(src),
-                str(out_nb),
-                parameters={
-                    "params_path": params_path,
-                    "period": spec.period,
-                    "region": spec.region,
-                    "run_dir": str(run_dir),
-                    "clean_dir": clean_dir,
-                },
+            outcomes = execute_notebooks(
+                jobs,
                 kernel_name=params.execution.kernel,
-                execution_timeout=params.execution.timeout_seconds,
-                progress_bar=False,
-                log_output=False,
-                cwd=str(src.parent),
+                cell_timeout=params.execution.timeout_seconds,
+                notebook_timeout=notebook_timeout(params),
+                cwd=params.notebooks_dir,
+                on_event=on_event or (lambda kind, data: None),
             )
-        except Exception as err:
-            result.status = "failed"
-            result.failed_notebook = nb
-            result.failed_cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", None)
-            ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
-            result.error = f"{ename}: {str(evalue).strip().splitlines()[0] if str(evalue).strip() else ''}"[:500]
-            result.timings[nb] = round(time.perf_counter() - t0, 3)
-            break
-        result.timings[nb] = round(time.perf_counter() - t0, 3)
-        title_nb = NOTEBOOK_TITLES.get(nb, (nb, nb))[lang]
-        where = spec.region if spec.region != ALL_REGIONS else ("全部地区" if lang else "all regions")
-        render_html(out_nb, run_dir / _report_name(nb), f"{params.title} · {title_nb} · {spec.period} · {where}", nav)
-        result.reports.append(_report_name(nb))
+        except KernelStartError as err:
+            result.status, result.failed_notebook, result.error = "failed", jobs[0].name, str(err)
+    for o in outcomes:
+        result.timings[o.name] = o.seconds
+        if not o.ok:
+            result.status, result.failed_notebook, result.failed_cell, result.error = "failed", o.name, o.cell, o.error
+    executed = [o.name for o in outcomes]
+    for o in outcomes:  # what the notebooks printed names the final folder, not the staging one
+        path = stage / "_executed" / f"{o.name}.ipynb"
+        text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
+        path.write_text(text, encoding="utf-8")
+    if executed:
+        t0 = time.perf_counter()
+        lang = params.language
+        banner = ""
+        if result.status == "failed":
+            cell = f", cell {result.failed_cell}" if result.failed_cell is not None else ""
+            banner = ("本次运行失败：" if lang == "zh" else "This run failed: ") + (
+                f"{result.failed_notebook}{cell}: {result.error}"
+            )
+        sections = [
+            Section(nb, section_title(nb, lang), stage / "_executed" / f"{nb}.ipynb") for nb in report_order(executed)
+        ]
+        title = f"{params.title} · {spec.period} · {_where(spec.region, lang)}"
+        index_href = os.path.relpath(Path(params.output_dir) / "index.html", run_dir)
+        render_report(sections, stage / REPORT_NAME, title, lang, index_href, banner)
+        result.reports = [REPORT_NAME]
+        result.timings["render"] = round(time.perf_counter() - t0, 3)
     result.seconds = round(time.perf_counter() - started, 3)
-    _write_manifest(run_dir, spec, params_data, clean_dir, fingerprint, result)
+    _write_manifest(stage, spec, params_data, clean_dir, fingerprint, result)
+    publish(stage, run_dir)
     return result
+
+
+def lost_run(
+    spec: RunSpec, params_data: dict[str, Any], clean_dir: str, fingerprint: str, step: str, reason: str
+) -> RunResult:
+    """Record a run whose worker was killed or died: a failed manifest, published like any run."""
+    run_dir = Path(spec.run_dir)
+    stage = staging_dir(run_dir)
+    stage.mkdir(parents=True, exist_ok=True)
+    for leftover in (stage / REPORT_NAME, stage / "manifest.json"):
+        leftover.unlink(missing_ok=True)
+    result = RunResult(spec.period, spec.region, spec.run_dir, "failed", error=reason, failed_notebook=step)
+    _write_manifest(stage, spec, params_data, clean_dir, fingerprint, result)
+    publish(stage, run_dir)
+    return result
+
+
+def _package_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str | None] = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    return versions
 
 
 def _write_manifest(
     run_dir: Path, spec: RunSpec, params_data: dict[str, Any], clean_dir: str, fingerprint: str, result: RunResult
 ) -> None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for pkg in ("rfmkit", "pandas", "numpy", "scipy", "scikit-learn", "papermill", "nbconvert", "pandera"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = None
+    """Write ``manifest.json``: always the last file of a run."""
     quality_path = Path(clean_dir) / "quality.json"
     manifest = {
         "period": spec.period,
@@ -282,10 +396,11 @@ def _write_manifest(
             "quality": json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.exists() else None,
         },
         "params": params_data,
-        "versions": {**versions, "python": platform.python_version()},
+        "versions": {**_package_versions(), "python": platform.python_version()},
         "code_version": code_version(),
         "git_commit": git_commit(Path(__file__).parent),
         "timings_seconds": result.timings,
+        "seconds": result.seconds,
         "error": result.error or None,
         "failed_notebook": result.failed_notebook or None,
         "failed_cell": result.failed_cell,
@@ -304,39 +419,67 @@ def run_batch(
 ) -> BatchResult:
     """Run every planned period × region; see the module docstring.
 
-    Returns the :class:`BatchResult`; raises :class:`BatchError` (after writing the index) if any
-    run failed, with a summary naming the notebook, the cell and the error of each failure.
+    Parameters
+    ----------
+    params_path : path
+        The params file.
+    periods, regions : list of str, optional
+        Only these periods (``YYYY-MM``) and regions.
+    jobs : int, optional
+        Runs in parallel (default: ``execution.jobs``, else the number of cores).
+    force : bool, default=False
+        Re-run runs whose inputs are unchanged.
+    progress : bool, default=True
+        Show a progress bar.
+
+    Returns
+    -------
+    BatchResult
+        Every run's result.
+
+    Raises
+    ------
+    BatchError
+        After writing the index, if any run failed; the message names the notebook, the cell and
+        the error of each failure.
     """
+    from analysis.pool import Task, run_supervised
+
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
     params = load_params(params_path)
     params_data = dump_params(params)
     clean_dir, regions_in_data = prepare_clean(params)
     specs = plan_runs(params, regions_in_data, periods, regions)
-    version = code_version()
-    jobs = jobs or params.execution.jobs or os.cpu_count() or 1
+    version = f"{code_version()}-{_notebooks_hash(params)}"
     results: list[RunResult] = []
-    args = [
-        (s, params_path, params_data, str(clean_dir), _fingerprint(params_data, clean_dir.name, version, s), force)
-        for s in specs
-    ]
+    todo: list[Task] = []
+    nb_seconds = notebook_timeout(params) + GRACE_SECONDS
+    for s in specs:
+        fp = _fingerprint(params_data, clean_dir.name, version, s)
+        if not force and is_unchanged(s.run_dir, fp):
+            results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
+            continue
+        args = (s, params_path, params_data, str(clean_dir), fp)
+        todo.append(Task(args, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
-    if progress:
+    if progress and todo:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(specs), desc="runs", unit="run")
-    if jobs <= 1 or len(specs) <= 1:
-        for a in args:
-            results.append(execute_run(*a))
-            if bar:
-                bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(execute_run, *a) for a in args]
-            for fut in as_completed(futures):
-                results.append(fut.result())
-                if bar:
-                    bar.update()
+        bar = tqdm(total=len(todo), desc="runs", unit="run")
+
+    def done(task: Task, result: RunResult) -> None:
+        results.append(result)
+        if bar:
+            bar.update()
+
+    def lost(task: Task, step: str, reason: str) -> None:
+        s, _, data, cdir, fp = task.args
+        done(task, lost_run(s, data, cdir, fp, step, reason))
+
+    if todo:
+        n = jobs or params.execution.jobs or os.cpu_count() or 1
+        run_supervised(execute_run, todo, min(n, len(todo)), done, lost)
     if bar:
         bar.close()
     results.sort(key=lambda r: (r.period, r.region))
@@ -348,37 +491,44 @@ def run_batch(
 
 
 def _write_index(params: RunParams, results: list[RunResult]) -> Path:
-    """Index every run folder under ``output_dir`` (this batch's and earlier ones), from the manifests."""
-    out = Path(params.output_dir)
-    lang = 1 if params.language == "zh" else 0
-    by_dir = {Path(r.run_dir).resolve(): r for r in results}
-    for manifest in sorted(out.glob("*/*/manifest.json")):
-        run_dir = manifest.parent.resolve()
-        if run_dir in by_dir:
-            continue
-        try:
-            m = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        by_dir[run_dir] = RunResult(
-            m.get("period", run_dir.parent.name),
-            m.get("region", run_dir.name),
-            str(run_dir),
-            m.get("status", "unknown"),
-            error=m.get("error") or "",
-            failed_notebook=m.get("failed_notebook") or "",
-            reports=m.get("reports") or [],
-        )
+    """Index every complete run folder under ``output_dir`` (this batch's and earlier ones)."""
+    out = Path(params.output_dir).resolve()
+    this_batch = {Path(r.run_dir).resolve(): r for r in results}
     entries = []
-    for r in by_dir.values():
-        run_dir = Path(r.run_dir)
+    for manifest_path in sorted(out.glob("*/*/manifest.json")):
+        run_dir = manifest_path.parent
+        if run_dir.name.startswith(".") or run_dir.parent.name.startswith(("_", ".")):
+            continue  # staging folders and shared data
+        m = read_manifest(run_dir)
+        if not m:
+            continue
+        status = m.get("status", "unknown")
+        mine = this_batch.get(run_dir.resolve())
+        if mine is not None and mine.status == "skipped":
+            status = "skipped"
         headline_path = run_dir / "headline.json"
-        headline = json.loads(headline_path.read_text(encoding="utf-8")) if headline_path.exists() else {}
-        rel = os.path.relpath(run_dir, out.resolve())
-        links = [(NOTEBOOK_TITLES.get(Path(h).stem, (h, h))[lang], f"{rel}/{h}") for h in r.reports]
-        if r.status == "failed":
-            links.append(("executed notebook", f"{rel}/_executed/{r.failed_notebook}.ipynb"))
-        entries.append(RunEntry(r.period, r.region, r.status, links, headline, r.error))
+        try:
+            headline = json.loads(headline_path.read_text(encoding="utf-8")) if headline_path.exists() else {}
+        except ValueError:
+            headline = {}
+        rel = os.path.relpath(run_dir, out)
+        report = f"{rel}/{REPORT_NAME}" if (run_dir / REPORT_NAME).exists() else None
+        failed_nb = m.get("failed_notebook") or ""
+        executed_nb = run_dir / "_executed" / f"{failed_nb}.ipynb"
+        executed = f"{rel}/_executed/{failed_nb}.ipynb" if failed_nb and executed_nb.exists() else None
+        entries.append(
+            RunEntry(
+                m.get("period", run_dir.parent.name),
+                m.get("region", run_dir.name),
+                status,
+                report,
+                executed,
+                headline,
+                m.get("error") or "",
+                failed_nb,
+                m.get("failed_cell"),
+            )
+        )
     return write_index(out, params.title, entries, params.currency, params.language)
 
 

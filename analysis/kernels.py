@@ -146,7 +146,7 @@ async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float,
             await kc.wait_for_ready(timeout=start_timeout)
             kc.allow_stdin = False
             return km, kc
-        except Exception as err:  # noqa: BLE001 - any start failure is retried once, then reported
+        except Exception as err:  # any start failure is retried once, then reported
             last = err
             if kc is not None:
                 kc.stop_channels()
@@ -158,13 +158,13 @@ async def _shutdown(km: Any) -> None:
     try:
         if km.has_kernel:
             await km.shutdown_kernel(now=True)
-    except Exception:  # noqa: BLE001 - the kernel may already be gone
+    except Exception:  # the kernel may already be gone
         pass
     try:
         from jupyter_core.utils import ensure_async
 
         await ensure_async(km.cleanup_resources())
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
 
 
@@ -212,7 +212,7 @@ async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> N
     while time.monotonic() < deadline:
         try:
             msg = await kc.get_shell_msg(timeout=1)
-        except Exception:  # noqa: BLE001 - queue.Empty: check the kernel and wait on
+        except Exception:  # queue.Empty: check the kernel and wait on
             if not await km.is_alive():
                 raise BatchError("kernel died between notebooks") from None
             continue

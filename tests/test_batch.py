@@ -16,6 +16,8 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 NOTEBOOKS = ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy"]
+if (ROOT / "notebooks" / "05_summary.ipynb").exists():
+    NOTEBOOKS.append("05_summary")
 
 
 def small_params(tmp: Path, **extra) -> Path:
@@ -52,20 +54,22 @@ def test_files_titles_and_tables(batch: Path) -> None:
     for period in ("2024-11", "2024-12"):
         for region in ("North", "South"):
             run = out / period / region
-            assert {p.name for p in run.glob("*.html")} == {f"{nb}.html" for nb in NOTEBOOKS}
-            for nb in NOTEBOOKS:
-                assert f'href="{period}/{region}/{nb}.html"' in index
-            html = (run / "02_scoring.html").read_text(encoding="utf-8")
-            assert f"<title>Test report · RFM scores · {period} · {region}</title>" in html
+            assert {p.name for p in run.glob("*.html")} == {"report.html"}
+            assert f'href="{period}/{region}/report.html"' in index
+            html = (run / "report.html").read_text(encoding="utf-8")
+            assert f"<title>Test report · {period} · {region}</title>" in html
+            assert (run / "report.html").stat().st_size <= 3_000_000  # small enough to e-mail
             assert "customers scored as of" in html and "rfm-table" in html and "<img" in html
-            seg = (run / "03_segmentation.html").read_text(encoding="utf-8")
-            assert "Champions" in seg and "重要价值客户" in seg
-            strategy = (run / "04_strategy.html").read_text(encoding="utf-8")
-            assert "Recommendations" in strategy and any((run / "actions").glob("*.csv"))
+            assert "Champions" in html and "Recommendations" in html and any((run / "actions").glob("*.csv"))
+            anchors = re.findall(r'id="sec-([\w-]+)"', html)
+            assert anchors == ([nb for nb in NOTEBOOKS if nb == "05_summary"] + [n for n in NOTEBOOKS[:4]])
+            for nb in anchors:
+                assert f'href="#sec-{nb}"' in html
             manifest = json.loads((run / "manifest.json").read_text())
             assert manifest["status"] == "ok" and manifest["region"] == region
-            assert set(manifest["timings_seconds"]) == set(NOTEBOOKS)
+            assert set(NOTEBOOKS) <= set(manifest["timings_seconds"])
             assert manifest["params"]["source"]["sample"]["customers"] == 1500
+            assert not list(run.parent.glob(".*"))  # no staging folder left behind
 
 
 def test_no_code_reaches_the_html(batch: Path) -> None:
@@ -75,7 +79,8 @@ def test_no_code_reaches_the_html(batch: Path) -> None:
         assert "jp-InputArea-editor" not in body and "hl-ipython3" not in body and "jp-InputPrompt" not in body
         assert "import " not in body and "ctx." not in body
         assert "params_path" not in html  # the parameters cell is not shown
-        assert not re.search(r"<script[^>]+src=\"https?://", html)  # opens offline
+        assert "<script" not in html and "<link" not in html  # nothing to load: opens offline
+        assert not re.search(r"https?://", html), re.search(r".{60}https?://.{60}", html)  # no URL of any kind
 
 
 def test_region_reports_only_their_region(batch: Path) -> None:
@@ -103,11 +108,17 @@ def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
     )
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress", "--jobs", "1"])
     assert res.exit_code == 1
-    assert "0 ok" in res.output and "FAILED 2024-12/North: 04_strategy" in res.output
+    assert "0 ok" in res.output and re.search(r"FAILED 2024-12/North: 04_strategy, cell \d+: \w+", res.output)
     run = tmp_path / "reports" / "2024-12" / "North"
-    assert (run / "03_segmentation.html").exists() and (run / "_executed" / "04_strategy.ipynb").exists()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["failed_notebook"] == "04_strategy"
+    executed = json.loads((run / "_executed" / "04_strategy.ipynb").read_text())
+    failed = [c for c in executed["cells"] if c.get("execution_count") == manifest["failed_cell"]]
+    assert failed and any(o.get("output_type") == "error" for o in failed[0]["outputs"])  # the cell named is the one
+    report = (run / "report.html").read_text(encoding="utf-8")  # what did run, under a failure banner
+    assert "This run failed: 04_strategy" in report and 'id="sec-03_segmentation"' in report
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
-    assert 'class="failed"' in index
+    assert 'class="run failed"' in index and "_executed/04_strategy.ipynb" in index
 
 
 def test_reports_in_a_real_browser(batch: Path) -> None:
@@ -139,15 +150,28 @@ def test_reports_in_a_real_browser(batch: Path) -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((batch / "reports" / "index.html").as_uri())
         assert page.locator("h1").inner_text() == "Test report"
-        assert page.locator("#runs tbody tr").count() == 4
+        assert page.locator("#runs td.run").count() == 4
+        chart = page.locator("svg#trend")
+        assert chart.is_visible() and chart.bounding_box()["width"] > 300
+        assert chart.locator("polyline").count() == 2 and chart.locator("circle").count() == 4
         page.screenshot(path=str(artifacts / "index.png"), full_page=True)
-        page.locator('a[href="2024-12/North/03_segmentation.html"]').click()
+        page.locator('a[href="2024-12/North/report.html"]').click()
         page.wait_for_load_state()
-        assert page.title() == "Test report · Segments · 2024-12 · North"
-        assert page.locator("h1", has_text="Customer segments").is_visible()
+        assert page.title() == "Test report · 2024-12 · North"
+        nav = page.locator("nav.rfm-nav")
+        assert nav.is_visible() and nav.locator('a[href^="#sec-"]').count() == len(NOTEBOOKS)
+        assert page.locator("h1").first.is_visible()
+        page.screenshot(path=str(artifacts / "report-top.png"), full_page=False)
+        nav.locator('a[href="#sec-03_segmentation"]').click()
+        heading = page.locator("h1", has_text="Customer segments")
+        page.wait_for_function("() => location.hash === '#sec-03_segmentation'")
+        assert heading.is_visible() and heading.bounding_box()["y"] < 300  # scrolled to the section
+        assert nav.bounding_box()["y"] == 0  # the navigation stays at the top
         assert page.locator("table.rfm-table").first.is_visible()
-        assert page.locator("img").count() >= 2
-        assert page.locator("nav.rfm-nav a.current").inner_text() == "Segments"
+        assert page.locator("img").count() >= 4
         page.screenshot(path=str(artifacts / "report-segments.png"), full_page=False)
+        page.locator('nav.rfm-nav a[href$="index.html"]').click()
+        page.wait_for_load_state()
+        assert page.locator("#runs").is_visible()
         browser.close()
     assert errors == []
