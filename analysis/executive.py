@@ -121,6 +121,9 @@ def format_headline(table: pd.DataFrame, currency: str = "$") -> pd.DataFrame:
         out[col] = [
             fmt_change(v, k) if is_change else fmt(v, k) for v, k in zip(table[col], table["kind"], strict=True)
         ]
+    if "this_period" in out.columns:
+        out = out.rename(columns={"this_period": "this period", "year_ago": "a year ago",
+                                  "change_vs_year": "change vs year"})
     return out
 
 

@@ -169,9 +169,14 @@ class CLVParams(_Model):
 
 
 class ExecutionParams(_Model):
-    """How notebooks are executed by the batch."""
+    """How notebooks are executed by the batch.
+
+    ``timeout_seconds`` limits one cell, ``notebook_timeout_seconds`` one whole notebook (default
+    3 × the cell limit); a run past its limit, or whose kernel dies, is killed and reported failed.
+    """
 
     timeout_seconds: Annotated[int, Field(gt=0)] = 600
+    notebook_timeout_seconds: Annotated[int, Field(gt=0)] | None = None  # whole notebook; default 3 × per cell
     kernel: str = "python3"
     jobs: Annotated[int, Field(ge=1)] | None = None
 

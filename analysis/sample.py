@@ -171,14 +171,14 @@ def generate_transactions(
             at = rows(frac)
             log.loc[at, col] = pick.choice(choices, size=at.size)
 
+        big = rows(0.0003)  # a few extreme, but real, orders (before any amount is broken): flagged, not dropped
+        for col in ("amount", "cost"):
+            log.loc[big, col] = [f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v
+                                 for v in log.loc[big, col]]
         put("customer_id", 0.004, ["", " ", "nan"])
         put("order_date", 0.002, ["2024-13-45", "not a date", "31/02/2024", ""])
         put("amount", 0.002, ["n/a", "", "12,3x"])
         put("amount", 0.001, ["0.00"])
-        big = rows(0.0003)  # a few extreme, but real, orders: flagged as outliers, not dropped
-        for col in ("amount", "cost"):
-            log.loc[big, col] = [f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v
-                                 for v in log.loc[big, col]]
         dup = log.iloc[rows(0.003)]
         log = pd.concat([log, dup], ignore_index=True)
     order = pd.to_datetime(log["order_date"], errors="coerce", format="%Y-%m-%d")

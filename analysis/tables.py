@@ -147,6 +147,10 @@ def styled(
         style = style.relabel_index([LABELS_ZH.get(str(c), str(c)) for c in df.columns], axis=1)
         if df.index.name:
             style.index.names = [LABELS_ZH.get(str(df.index.name), str(df.index.name))]
+    elif isinstance(df.columns, pd.Index) and not isinstance(df.columns, pd.MultiIndex):
+        style = style.relabel_index([str(c).replace("_", " ") for c in df.columns], axis=1)
+        if df.index.name:
+            style.index.names = [str(df.index.name).replace("_", " ")]
     return style
 
 

@@ -28,7 +28,7 @@ def test_changes_relative_for_amounts_points_for_rates() -> None:
     t2 = headline_kpis(totals, pd.Series({"repeat_rate": 0.25}), None)
     assert math.isclose(t2.loc["Repeat rate", "change"], 0.05)
     shown = format_headline(t2, "$")
-    assert shown.loc["Revenue", "this_period"] == "$120" and shown.loc["Repeat rate", "change"] == "+5.0 pt"
+    assert shown.loc["Revenue", "this period"] == "$120" and shown.loc["Repeat rate", "change"] == "+5.0 pt"
 
 
 def test_chinese_labels() -> None:
