@@ -123,6 +123,16 @@ class RunContext:
             return f"**{self.title}** · 客户评分日期 **{self.as_of.date()}**"
         return f"**{self.title}** · customers scored as of **{self.as_of.date()}**"
 
+    def text(self, en: str, zh: str, **values: Any) -> str:
+        """``en`` or ``zh`` (by the run's language), formatted with ``values``."""
+        return (zh if self.language == "zh" else en).format(**values)
+
+    def say(self, en: str, zh: str, **values: Any) -> None:
+        """Show a sentence of the report, in the run's language, as Markdown."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(self.text(en, zh, **values)))
+
     def path(self, name: str) -> Path:
         """A file in the run folder."""
         return self.run_dir / name

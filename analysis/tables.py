@@ -104,6 +104,15 @@ LABELS_ZH: dict[str, str] = {
     "cluster": "聚类",
 }
 
+#: Lifecycle stages as shown in Chinese reports.
+STAGE_NAMES_ZH: dict[str, str] = {
+    "new": "新客",
+    "active": "活跃",
+    "reactivated": "回流",
+    "dormant": "沉睡",
+    "lost": "流失",
+}
+
 _LANGUAGE = {"value": "en"}
 
 
@@ -144,6 +153,14 @@ def styled(
     if text_cols:
         style = style.set_properties(subset=text_cols, **{"text-align": "left"})
     if _LANGUAGE["value"] == "zh":
+        from analysis.playbook import SEGMENT_NAMES_ZH
+
+        def zh_value(v: object) -> object:
+            return SEGMENT_NAMES_ZH.get(v, STAGE_NAMES_ZH.get(v, v)) if isinstance(v, str) else v
+
+        style = style.format_index(zh_value, axis=0)
+        if text_cols:
+            style = style.format(zh_value, subset=text_cols)
         style = style.relabel_index([LABELS_ZH.get(str(c), str(c)) for c in df.columns], axis=1)
         if df.index.name:
             style.index.names = [LABELS_ZH.get(str(df.index.name), str(df.index.name))]

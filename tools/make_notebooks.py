@@ -41,7 +41,7 @@ ZH: dict[str, str] = {
     "## 1. Scoring the customers": "## 1. 客户评分\n\n除 RFM 评分外，每位客户还会得到 ABC 等级（收入贡献）、生命周期阶段（新客、活跃、回流、沉睡、流失）和聚类；同时按上期末对同一批客户评分，以显示客户的变化。",
     "## 2. Where the scores are cut": "## 2. 评分的分界点\n\n分界点是客户数值的 20%、40%、60% 和 80% 分位数（或参数中设定的阈值）。频次或金额每高于一个分界点加一分；最近一次消费天数每低于一个分界点加一分。数值相同的客户得分总是相同：当大多数客户只购买过一次时，他们共享最低的频次得分，而不是被随机拆分。",
     "## 3. Recency × frequency": "## 3. 最近一次消费 × 消费频次\n\n右上角的客户最近购买且购买频繁；左下角的客户很久没有回来，购买也很少。",
-    "## 4. Customer lifetime value": "## 4. 客户生命周期价值（CLV）\n\n每位客户从现在起预计还值多少：BG/NBD 模型估计客户仍然“活跃”的概率（P(alive)）及其在预测期内的购买次数，Gamma-Gamma 模型估计每次购买的金额；CLV 是两者的乘积并经过折现。**读者须知：**在 BG/NBD 中只购买过一次的客户 P(alive) = 1，因为该模型只允许客户在复购之后流失；但他们预计的购买次数很低，因此 CLV 仍然很小。修正的 BG/NBD 模型（`analysis.clv.ModifiedBGNBD`）没有这个特点。",
+    "## 4. Customer lifetime value": "## 4. 客户生命周期价值（CLV）\n\n每位客户从现在起预计还值多少：BG/NBD 模型估计客户仍然“活跃”的概率（P(alive)）及其在预测期内的购买次数，Gamma-Gamma 模型估计每次购买的金额；CLV 是两者的乘积并经过折现。**读者须知**：在 BG/NBD 中只购买过一次的客户 P(alive) = 1，因为该模型只允许客户在复购之后流失；但他们预计的购买次数很低，因此 CLV 仍然很小。修正的 BG/NBD 模型（`analysis.clv.ModifiedBGNBD`）没有这个特点。",
     "## 5. How well does the model predict?": "## 5. 模型预测得准吗？\n\n为了检验模型，我们用截至半年前的数据重新拟合，并让它预测最近半年的购买——这些我们已经知道。两条曲线和柱子越接近，上面的生命周期价值就越可信。",
     "## 6. Top customers by spend": "## 6. 消费最高的客户",
     "# Customer segments": "# 客户分群\n\n对同一批客户的两种分组方式：\n\n* **11 个 RFM 客户群**（冠军客户……已流失客户），依据最近一次消费得分以及频次和金额得分的平均值；\n* **RFM 八类客户价值模型**（重要价值客户……一般挽留客户）：每位客户在最近一次消费、频次和金额上高于或低于平均值。",
@@ -128,8 +128,9 @@ NOTEBOOKS = {
             "tx = ctx.scope(result.clean)\nctx.write(tx, 'transactions.parquet')\n"
             "ctx.update_headline(rows=len(tx), revenue_period=round(float(tx.loc[tx.order_date >= ctx.period_start, "
             "'amount'].sum()), 2))\n"
-            "display(Markdown(f'{len(tx):,} purchase lines of {tx.customer_id.nunique():,} customers, '\n"
-            "                 f'{tx.order_date.min():%Y-%m-%d} to {tx.order_date.max():%Y-%m-%d}.'))\n"
+            "ctx.say('{n:,} purchase lines of {c:,} customers, {a:%Y-%m-%d} to {b:%Y-%m-%d}.',\n"
+            "        '{c:,} 位客户的 {n:,} 条购买记录，{a:%Y-%m-%d} 至 {b:%Y-%m-%d}。',\n"
+            "        n=len(tx), c=tx.customer_id.nunique(), a=tx.order_date.min(), b=tx.order_date.max())\n"
             "rfm_plots.monthly_revenue(tx, cur);"
         ),
     ],
@@ -163,7 +164,8 @@ NOTEBOOKS = {
             "    ctx.write(seg.clusterer.snake_data(customers), 'cluster_snake.csv')\n"
             "    ctx.update_headline(cluster_k=int(seg.clusterer.k_), cluster_stability=round(float(seg.clusterer.stability_), 3))\n"
             "ctx.update_headline(customers=len(customers), revenue=round(float(customers.monetary.sum()), 2))\n"
-            "display(Markdown(f'**{len(customers):,} customers** scored as of {res.as_of.date()}.'))"
+            "ctx.say('**{n:,} customers** scored as of {d}.', '共对 **{n:,} 位客户**评分，评分日期 {d}。', n=len(customers), "
+            "d=res.as_of.date())"
         ),
         md(
             "## 2. Where the scores are cut\n\nThe cut points are the 20 %, 40 %, 60 % and 80 % marks of "
@@ -197,9 +199,11 @@ NOTEBOOKS = {
             "if clv_note:\n    display(Markdown(f'*{clv_note}*'))\nelse:\n"
             "    from analysis.plots import clv as clv_plots\n"
             "    ctx.update_headline(clv_total=round(float(customers.clv.sum()), 2))\n"
-            "    display(Markdown(f'Expected value of these customers over the next {ctx.params.clv.horizon:g} '\n"
-            '                     f\'{dict(D="days", W="weeks", M="months")[ctx.params.clv.time_unit]}: \'\n'
-            "                     f'**{cur}{customers.clv.sum():,.0f}**.'))\n"
+            "    unit = ctx.text(dict(D='days', W='weeks', M='months')[ctx.params.clv.time_unit], "
+            "dict(D='天', W='周', M='个月')[ctx.params.clv.time_unit])\n"
+            "    ctx.say('Expected value of these customers over the next {h:g} {u}: **{cur}{v:,.0f}**.',\n"
+            "            '这些客户在未来 {h:g} {u}内的预期价值：**{cur}{v:,.0f}**。',\n"
+            "            h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum())\n"
             "    top_clv = customers.nlargest(15, 'clv')[['segment', 'recency_days', 'frequency', 'monetary', 'p_alive', "
             "'expected_purchases', 'clv']]\n"
             "    display(tables.styled(top_clv, cur, money=('monetary', 'clv'), pct=('p_alive',), "
@@ -217,9 +221,10 @@ NOTEBOOKS = {
              "except ModelError as err:\n    check = None\n    display(Markdown(f'*Model check skipped: {err}*'))\n"
              "if check is not None:\n"
              "    e = check.holdout_errors['bgnbd']\n"
-             "    display(Markdown(f\"Predicted **{e['expected_total']:,.0f}** repeat purchases in the check period, "
-             "actual **{e['actual_total']:,.0f}** ({e['total_error_pct']:+.1f} %); per customer the typical error is "
-             "{e['mae']:.2f} purchases (MAE).\"))\n"
+             "    ctx.say('Predicted **{p:,.0f}** repeat purchases in the check period, actual **{a:,.0f}** ({pct:+.1f} %); '\n"
+             "            'per customer the typical error is {mae:.2f} purchases (MAE).',\n"
+             "            '检验期内预测复购 **{p:,.0f}** 次，实际 **{a:,.0f}** 次（{pct:+.1f}%）；每位客户的平均误差为 {mae:.2f} 次（MAE）。',\n"
+             "            p=e['expected_total'], a=e['actual_total'], pct=e['total_error_pct'], mae=e['mae'])\n"
              "    fig, axes = plt.subplots(1, 3, figsize=(15, 4))\n"
              "    clv_plots.plot_tracking(check.tracking, ax=axes[0])\n"
              "    clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1])\n"
@@ -292,7 +297,8 @@ NOTEBOOKS = {
         code(
             "profile = ctx.read('cluster_profile.csv').set_index('cluster')\n"
             "head = ctx.read_headline()\n"
-            "display(Markdown(f\"**{head['cluster_k']} clusters**, stability {head['cluster_stability']:.2f}\"))\n"
+            "ctx.say('**{k} clusters**, stability {s:.2f}', '**{k} 个聚类**，稳定性 {s:.2f}', k=head['cluster_k'], "
+            "s=head['cluster_stability'])\n"
             "display(tables.styled(profile.drop(columns=['value_class']), cur, money=('monetary', 'clv'), "
             "pct=('customer_share', 'revenue_share'), decimals=('recency_days', 'frequency')))\n"
             "seg_plots.snake_plot(ctx.read('cluster_snake.csv'));"
@@ -304,7 +310,8 @@ NOTEBOOKS = {
         code(
             "from analysis.migration import migration\nprevious = ctx.read('customers_previous.parquet')\n"
             "mig = migration(previous, customers, 'segment')\nseg_plots.migration_heatmap(mig.counts);\n"
-            "display(Markdown(f'{len(mig.moved_up):,} customers moved up, {len(mig.moved_down):,} moved down.'))\n"
+            "ctx.say('{u:,} customers moved up, {d:,} moved down.', '{u:,} 位客户升级，{d:,} 位客户降级。', "
+            "u=len(mig.moved_up), d=len(mig.moved_down))\n"
             "display(tables.styled(mig.moved_down.head(10)))\n"
             "display(Markdown('**Revenue by movement** (this period\\'s spend; *(gone)*: last period\\'s)'))\n"
             "display(tables.styled(mig.revenue, cur, money=tuple(mig.revenue.columns)))\n"
@@ -339,7 +346,7 @@ NOTEBOOKS = {
             "dims = [d for d in ('abc_class', 'region', 'channel', 'product_line') if d == 'abc_class' or d in tx]\n"
             "for dim in dims[1:]:\n"
             "    rep = kpi.sales_report(tx, ctx.period_start, ctx.as_of, by=('abc_class', dim), customers=customers)\n"
-            "    display(Markdown(f'**By ABC tier × {dim}**'))\n"
+            "    ctx.say('**By ABC tier × {d}**', '**按 ABC 等级 × {d}**', d=dim)\n"
             "    display(tables.styled(rep[[c for c in cols + ['gross_margin_pct'] if c in rep]], cur, "
             "money=('revenue', 'aov'), pct=('revenue_share', 'repeat_rate', 'retention_rate', 'revenue_growth', "
             "'revenue_yoy_growth', 'gross_margin_pct')))\n"
@@ -384,7 +391,7 @@ NOTEBOOKS = {
         ),
         code(
             "flagged = warnings[warnings['churn_warning']]\n"
-            "display(Markdown(f'**{len(flagged):,} valuable customers** carry a warning.'))\n"
+            "ctx.say('**{n:,} valuable customers** carry a warning.', '**{n:,} 位高价值客户**有流失预警。', n=len(flagged))\n"
             "reason = 'reason_zh' if ctx.language == 'zh' else 'reason'\n"
             "display(tables.styled(flagged.head(15)[['segment', 'abc_class', 'recency_days', 'value_at_stake', reason]], "
             "cur, money=('value_at_stake',)))"
