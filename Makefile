@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup setup-test system report test lint clean
+.PHONY: setup system report test lab lint clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +23,10 @@ report: setup system
 
 test: setup system
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lab: setup system
+	$(PY) -m pip install -q -e ".[lab]"
+	$(VENV)/bin/jupyter lab notebooks/
 
 lint: setup
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check .
