@@ -153,6 +153,23 @@ def source_key(params: RunParams) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def check_inputs(params: RunParams) -> None:
+    """Fail before any kernel starts when the notebooks or the playbook cannot be used."""
+    from analysis.playbook import load_playbook
+
+    missing = [
+        nb
+        for nb in params.notebooks
+        if nb != "05_summary" and not (Path(params.notebooks_dir) / f"{nb}.ipynb").exists()
+    ]
+    if missing:
+        raise ParamsError(
+            f"notebooks {missing} not found in notebooks_dir {params.notebooks_dir}; fix notebooks_dir in the params"
+        )
+    if "04_strategy" in params.notebooks:
+        load_playbook(params.playbook)  # raises PlaybookError naming the file and every problem
+
+
 def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
     """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen."""
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
@@ -260,9 +277,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
 def is_unchanged(run_dir: str | Path, fingerprint: str) -> bool:
     """Whether a run folder holds a complete ``ok`` run made from the same inputs."""
     m = read_manifest(run_dir)
-    return (
-        m.get("status") == "ok" and m.get("fingerprint") == fingerprint and (Path(run_dir) / REPORT_NAME).exists()
-    )
+    return m.get("status") == "ok" and m.get("fingerprint") == fingerprint and (Path(run_dir) / REPORT_NAME).exists()
 
 
 def _where(region: str, language: str) -> str:
@@ -448,6 +463,7 @@ def run_batch(
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
     params = load_params(params_path)
+    check_inputs(params)
     params_data = dump_params(params)
     clean_dir, regions_in_data = prepare_clean(params)
     specs = plan_runs(params, regions_in_data, periods, regions)

@@ -27,6 +27,7 @@ than ``outlier_mad`` robust standard deviations (1.4826 × MAD) from the median 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,9 @@ def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str =
                 f"its columns are {columns}. Fix the mapping 'columns: {{{canonical}: <one of those>}}'."
             )
     rename = {theirs: canonical for canonical, theirs in mapping.items()}
-    renamed = raw.rename(columns=rename)
+    # a column already named like a mapped canonical column is replaced by the mapped one
+    shadowed = [c for c in columns if c in mapping and c not in rename]
+    renamed = raw.drop(columns=shadowed).rename(columns=rename)
     present = [c for c in CANONICAL_COLUMNS if c in renamed.columns]
     needed = ["customer_id", "order_date"]
     if "amount" not in present:
@@ -152,24 +155,47 @@ def parse_dates(values: pd.Series, date_format: str | None = None, dayfirst: boo
     else:
         text = values.astype("string").str.strip()
         text = text.mask(text.str.lower().isin(_MISSING_TOKENS))
+        has_tz = bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).any())
         if date_format is None and text.notna().any():
             import warnings
 
+            dayfirst = dayfirst or _looks_dayfirst(text)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format="mixed")
+                parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz)
         else:
-            parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst)
+            parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.astype("datetime64[ns]")
 
 
-def parse_numbers(values: pd.Series) -> pd.Series:
-    """Numbers from text such as ``"1,234.50"`` or ``"$12"``; anything else becomes NaN."""
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
+
+
+def _looks_dayfirst(text: pd.Series) -> bool:
+    """True when numeric dates such as 31/12/2024 show the day first (a first field above 12, no second one)."""
+    parts = text.str.extract(_NUMERIC_DATE).dropna().astype(int)
+    if parts.empty:
+        return False
+    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+
+
+def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Numbers from text such as ``"1,234.50"`` or ``"$12"`` (``decimal=","``: ``"1.234,50"``).
+
+    The thousands separator is accepted only in groups of three digits, so an ambiguous value such
+    as ``"10,50"`` with ``decimal="."`` is not read as 1050 but becomes NaN (and is quarantined).
+    """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    text = values.astype("string").str.strip().str.replace(r"[,\s$€£¥]", "", regex=True)
+    thousands = "," if decimal == "." else "."
+    text = values.astype("string").str.strip().str.replace(r"[\s$€£¥]", "", regex=True)
+    t, d = re.escape(thousands), re.escape(decimal)
+    grouped = text.str.fullmatch(rf"[-+]?\d{{1,3}}({t}\d{{3}})+({d}\d*)?", na=False)
+    text = text.where(~grouped, text.str.replace(thousands, "", regex=False))
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
@@ -224,9 +250,9 @@ def clean_transactions(
     customer = normalise_ids(mapped["customer_id"], params.id_strip_float_suffix)
     order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst)
     if "amount" in mapped:
-        amount = parse_numbers(mapped["amount"])
+        amount = parse_numbers(mapped["amount"], params.decimal)
     else:
-        amount = parse_numbers(mapped["quantity"]) * parse_numbers(mapped["unit_price"])
+        amount = parse_numbers(mapped["quantity"], params.decimal) * parse_numbers(mapped["unit_price"], params.decimal)
     order_id = normalise_ids(mapped["order_id"], False) if "order_id" in mapped else None
 
     reason = pd.Series(pd.NA, index=row_id, dtype="string")
@@ -254,7 +280,7 @@ def clean_transactions(
     canonical["amount"] = amount
     for col in ("quantity", "unit_price", "cost"):
         if col in mapped:
-            canonical[col] = parse_numbers(mapped[col])
+            canonical[col] = parse_numbers(mapped[col], params.decimal)
     for col in _TEXT_COLUMNS[1:]:
         if col in mapped:
             canonical[col] = normalise_ids(mapped[col], False).fillna("(unknown)")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from analysis.errors import BatchError, RfmkitError
 
@@ -27,6 +28,10 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
         except RfmkitError as err:
             click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+        except ValidationError as err:
+            msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors())
+            click.echo(f"error: invalid option: {msgs}", err=True)
             sys.exit(2)
 
     return wrapper
@@ -68,6 +73,13 @@ def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."
         ),
         click.option(
+            "--decimal",
+            type=click.Choice([".", ","]),
+            default=None,
+            help="Decimal mark of amounts in text files (',' for 1.234,56).",
+        ),
+        click.option("--encoding", default=None, help="Text encoding of the file (default utf-8; e.g. latin-1, gbk)."),
+        click.option(
             "--query",
             default=None,
             help="SQL query, when INPUT is a SQLAlchemy URL (sqlite:///x.db, duckdb:///x.duckdb).",
@@ -87,6 +99,8 @@ def _load_input(
     names: str | None,
     date_format: str | None,
     query: str | None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ):
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
     from analysis.clean import clean_transactions
@@ -112,6 +126,10 @@ def _load_input(
         source_kw["names"] = [n.strip() for n in names.split(",")]
     if date_format:
         cleaning = cleaning.model_copy(update={"date_format": date_format})
+    if decimal:
+        cleaning = cleaning.model_copy(update={"decimal": decimal})
+    if encoding:
+        source_kw["encoding"] = encoding
     if "://" in input_:
         source = SourceParams(format="sql", url=input_, query=query, **source_kw)
     else:
@@ -141,7 +159,12 @@ def _transactions(input_: str, opts: dict[str, Any]):
 def _has_periods(path: str) -> bool:
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    from analysis.errors import ParamsError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
     return isinstance(data, dict) and "periods" in data
 
 
@@ -174,7 +197,9 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="File to write: .csv or .parquet (chosen by the extension).",
 )
-@click.option("--customers", default=20_000, show_default=True, help="Number of customers.")
+@click.option(
+    "--customers", default=20_000, show_default=True, type=click.IntRange(min=10), help="Number of customers."
+)
 @click.option("--start", default="2023-01-01", show_default=True, help="First day of the log.")
 @click.option("--end", default="2024-12-31", show_default=True, help="Last day of the log.")
 @click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same rows.")
@@ -188,9 +213,13 @@ def main() -> None:
 def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
     """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
     from analysis.io import write_table
+    from analysis.params import SampleParams
     from analysis.sample import generate_transactions
 
-    df = generate_transactions(customers=customers, start=start, end=end, seed=seed, dirty=not clean_only)
+    spec = SampleParams(
+        customers=customers, start=_day(start, "--start"), end=_day(end, "--end"), seed=seed, dirty=not clean_only
+    )
+    df = generate_transactions(**spec.model_dump())
     write_table(df, out, index=False)
     click.echo(f"wrote {len(df):,} rows for {customers:,} customers to {out}")
 
@@ -220,7 +249,9 @@ def clean(input_: str, out: str, **opts: Any) -> None:
 @click.argument("input_", metavar="INPUT")
 @click.option("--as-of", "as_of", required=True, help="Score as of this day (YYYY-MM-DD, inclusive).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.csv or .parquet to write.")
-@click.option("--lookback-days", type=int, default=None, help="Only purchases in this many days up to --as-of.")
+@click.option(
+    "--lookback-days", type=click.IntRange(min=1), default=None, help="Only purchases in this many days up to --as-of."
+)
 @click.option("--no-clv", is_flag=True, help="Skip the CLV models (p_alive, expected_purchases, expected_spend, clv).")
 @_input_options
 @_friendly
@@ -235,7 +266,6 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
     """
-    import pandas as pd
 
     from analysis.io import write_table
     from analysis.params import RFMParams
@@ -255,7 +285,7 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     clv_params = full.clv if full else CLVParams()
     if no_clv:
         clv_params = clv_params.model_copy(update={"enabled": False})
-    res = score_customers(tx, pd.Timestamp(as_of), params)
+    res = score_customers(tx, _day(as_of, "--as-of"), params)
     customers, note = add_clv(res.customers, tx, res.as_of, clv_params)
     if note:
         click.echo(note, err=True)
@@ -323,7 +353,12 @@ def clv(
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", default=None, help="Only these months: 2024-01, 2024-01..2024-06, or a comma list.")
 @click.option("--region", "regions", multiple=True, help="Only this region (repeat; 'all' = all regions together).")
-@click.option("--jobs", type=int, default=None, help="Runs in parallel (default: params, else the number of cores).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs in parallel (default: params, else the number of cores).",
+)
 @click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @_friendly
@@ -343,6 +378,18 @@ def run(
     click.echo(result.summary())
 
 
+def _day(text: str, option: str):
+    """A day from the command line, or a one-line error naming the option."""
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError):
+        raise ParamsError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD") from None
+
+
 def _parse_periods(text: str) -> list[str]:
     import pandas as pd
 
@@ -354,9 +401,14 @@ def _parse_periods(text: str) -> list[str]:
         try:
             if ".." in part:
                 a, b = part.split("..", 1)
-                out += [str(p) for p in pd.period_range(a.strip(), b.strip(), freq="M")]
+                months = [str(p) for p in pd.period_range(a.strip(), b.strip(), freq="M")]
+                if not months:
+                    raise ParamsError(f"--period '{part}': the end is before the start")
+                out += months
             else:
                 out.append(str(pd.Period(part, freq="M")))
+        except ParamsError:
+            raise
         except ValueError:
             raise ParamsError(f"--period '{part}' is not a month or range like 2024-01..2024-06") from None
     return out

@@ -29,7 +29,7 @@ def add_clv(
     if not params.enabled:
         return customers, "CLV models disabled in the params."
     from analysis.clv.pipeline import customer_value
-    from analysis.errors import ModelError
+    from analysis.errors import InputError, ModelError
 
     try:
         value = customer_value(
@@ -40,7 +40,7 @@ def add_clv(
             discount_rate=params.discount_rate,
             penalizer=params.penalizer,
         )
-    except ModelError as err:
+    except (ModelError, InputError) as err:
         return customers, f"CLV skipped: {err}"
     out = customers.join(value[["p_alive", "expected_purchases", "expected_spend", "clv"]], how="left")
     return out, None

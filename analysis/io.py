@@ -62,22 +62,29 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         fmt = detect_format(path)
     try:
         if fmt == "csv":
+            sep = "\t" if path.suffix.lower() == ".tsv" and source.sep == "," else source.sep
             return pd.read_csv(
                 path,
-                sep=source.sep,
+                sep=sep,
                 header=0 if source.header else None,
                 names=source.names,
                 dtype=str,
                 keep_default_na=False,
                 na_values=[],
                 encoding=source.encoding,
-                engine="python" if len(source.sep) > 1 else "c",
+                engine="python" if len(sep) > 1 else "c",
             )
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "excel":
-            return pd.read_excel(path, sheet_name=source.sheet)
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as err:
+            # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim
+            return pd.read_excel(path, sheet_name=source.sheet, dtype=str, keep_default_na=False, na_values=[])
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path}: not {source.encoding} text ({err.reason} at byte {err.start}); set source.encoding in the "
+            "params (or --encoding), e.g. latin-1 or gbk"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
     raise InputError(f"{path}: unsupported format '{fmt}'")
 

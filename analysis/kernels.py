@@ -264,7 +264,7 @@ async def _execute_one(
         ok, error = False, "Kernel died (out of memory, or crashed) while running this cell"
     except CellExecutionError as err:
         evalue = str(err.evalue).strip().splitlines()
-        ok, error = False, f"{err.ename}: {evalue[0] if evalue else ''}"[:500]
+        ok, error = False, f"{err.ename}: {' '.join(line.strip() for line in evalue)}"[:1000]
     seconds = round(time.perf_counter() - started, 3)
     cell_index = current["index"] if not ok and current["index"] >= 0 else None
     cell_no = None

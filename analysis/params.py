@@ -48,6 +48,12 @@ class SampleParams(_Model):
     seed: int = 42
     dirty: bool = True
 
+    @model_validator(mode="after")
+    def _ordered(self) -> SampleParams:
+        if self.end <= self.start:
+            raise ValueError(f"sample end {self.end} must be after start {self.start}")
+        return self
+
 
 class SourceParams(_Model):
     """Where the raw transaction log comes from.
@@ -82,6 +88,7 @@ class CleaningParams(_Model):
 
     date_format: str | None = None
     dayfirst: bool = False
+    decimal: Literal[".", ","] = "."
     cancelled_prefix: str | None = "C"
     drop_duplicates: bool = True
     zero_amount: Literal["quarantine", "keep"] = "quarantine"
@@ -190,11 +197,13 @@ class PeriodRange(_Model):
     start: str
     end: str
 
-    @field_validator("start", "end")
+    @field_validator("start", "end", mode="before")
     @classmethod
-    def _month(cls, v: str) -> str:
+    def _month(cls, v: object) -> str:
+        if isinstance(v, dt.date):  # YAML reads 2024-06-01 as a date: take its month
+            v = v.strftime("%Y-%m")
         v = str(v)
-        if not PERIOD_RE.match(v):
+        if not PERIOD_RE.match(v) or not 1 <= int(v[5:7]) <= 12:
             raise ValueError(f"'{v}' is not a month; write it as YYYY-MM, e.g. 2024-06")
         return v
 
@@ -231,6 +240,11 @@ class RunParams(_Model):
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )
     execution: ExecutionParams = ExecutionParams()
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _region_list(cls, v: object) -> object:
+        return [v] if isinstance(v, str) and v != "all" else v
 
     @field_validator("columns")
     @classmethod

@@ -86,7 +86,8 @@ def rfm_summary(
             "frequency": grouped["order_key"].nunique(),
         }
     )
-    out["monetary"] = tx.groupby("customer_id")["amount"].sum().reindex(out.index).astype(float)
+    # rounded to 1e-6 currency units so that sums such as 0.1 + 0.2 equal 0.3 (equal values, equal scores)
+    out["monetary"] = tx.groupby("customer_id")["amount"].sum().reindex(out.index).astype(float).round(6)
     out["recency_days"] = (day0 - out["last_purchase"]).dt.days.astype("int64")
     out["frequency"] = out["frequency"].astype("int64")
     out.index = out.index.astype("string")

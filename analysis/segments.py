@@ -146,14 +146,23 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
             {"r_high": [], "f_high": [], "m_high": [], "value_class": [], "value_class_en": []},
             index=summary.index,
         ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
-    r_high = summary["recency_days"] < summary["recency_days"].mean()
-    f_high = summary["frequency"] > summary["frequency"].mean()
-    m_high = summary["monetary"] > summary["monetary"].mean()
+    r_high = _beyond(summary["recency_days"].mean(), summary["recency_days"])
+    f_high = _beyond(summary["frequency"], summary["frequency"].mean())
+    m_high = _beyond(summary["monetary"], summary["monetary"].mean())
     zh = [VALUE_CLASSES[(bool(r), bool(f), bool(m))][0] for r, f, m in zip(r_high, f_high, m_high, strict=True)]
     out = pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=summary.index)
     out["value_class"] = np.array(zh, dtype=object)
     out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
     return out
+
+
+def _beyond(a: pd.Series | float, b: pd.Series | float) -> pd.Series:
+    """``a > b`` strictly, where values within floating-point rounding of each other count as equal."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    scale = np.maximum(1.0, np.abs(np.asarray(b, dtype=float)))
+    out = diff > 1e-9 * scale
+    index = a.index if isinstance(a, pd.Series) else b.index  # type: ignore[union-attr]
+    return pd.Series(out, index=index)
 
 
 def value_class_label(name: str, language: str = "en") -> str:
