@@ -33,7 +33,7 @@ cur = ctx.params.currency"""
 #: twice, tagged ``lang-en`` and ``lang-zh``; the report renderer keeps the one in the run's language.
 ZH: dict[str, str] = {
     "# Data quality": "# 数据质量\n\n在计算任何指标之前，原始交易记录的每一行都会被检查。无法使用的行会**连同原因被单独存放，绝不会被悄悄丢弃**，因此下面的计数总能对上：输入行数 = 清洗后行数 + 隔离行数。",
-    "## 1. Row accounting": "## 1. 行数核对\n\n输入了多少行、保留了多少行，以及其余行被隔离的原因。*退货*是取消的订单或负金额：它们不是购买，因此不计入客户的购买频次和消费金额。",
+    "## 1. Row accounting": "## 1. 行数核对\n\n输入了多少行、保留了多少行，以及其余行被隔离的原因。*退货*是取消的订单或负金额：它们不是购买，因此不计入客户的购买频次和消费金额。核对范围是整个输入文件（清洗对所有地区只做一次）；第 4 节再缩小到本报告的地区和期间。",
     "## 2. Examples of rows set aside": "## 2. 被隔离行的示例\n\n每种原因最多三行，与输入时完全一致（`row_id` 是该行在输入文件中的位置）。完整列表见 `quarantine.csv`。",
     "## 3. Unusually large or small purchases": "## 3. 异常大或异常小的购买\n\n这些购买的金额远离常见水平（在对数尺度上超过设定的稳健标准差倍数）。它们被**保留**并标记，因为大额订单往往是真实的；请核查最大的几笔。",
     "## 4. Transactions in this report": "## 4. 本报告使用的交易\n\n本报告所属地区、截至本期最后一天的清洗后购买记录。每月收入展示了下面评分所依据的趋势。",
@@ -98,7 +98,8 @@ NOTEBOOKS = {
         md(
             "## 1. Row accounting\n\nWhat came in, what was kept, and why the rest was set aside. "
             "*Returns* are cancellations or negative amounts: they are not purchases, so they do not "
-            "count towards a customer's frequency or spend."
+            "count towards a customer's frequency or spend. The accounting covers the whole input file (cleaning "
+            "runs once for all regions); section 4 narrows it to this report's region and period."
         ),
         code(
             "result = ctx.clean_result()\nq = result.quality\n"
