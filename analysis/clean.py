@@ -159,10 +159,16 @@ def parse_dates(values: pd.Series, date_format: str | None = None, dayfirst: boo
         if date_format is None and text.notna().any():
             import warnings
 
-            dayfirst = dayfirst or _looks_dayfirst(text)
+            # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
+            iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
+            dayfirst = dayfirst or _looks_dayfirst(text[~iso])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz)
+                parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
+                if (~iso & text.notna()).any():
+                    other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed",
+                                           utc=has_tz)
+                    parsed = parsed.where(iso, other)
         else:
             parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
     if getattr(parsed.dt, "tz", None) is not None:
