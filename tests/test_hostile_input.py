@@ -78,3 +78,23 @@ def test_bad_playbook_fails_before_any_kernel(tmp_path) -> None:
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress"])
     assert res.exit_code == 2 and "Champs" in res.output
     assert not (tmp_path / "reports" / "2024-11").exists()
+
+
+def test_tsv_and_encoding(tmp_path) -> None:
+    from analysis.errors import InputError
+    from analysis.io import read_transactions
+    from analysis.params import SourceParams
+
+    (tmp_path / "t.tsv").write_text("customer_id\torder_date\tamount\nA\t2024-01-01\t5\n")
+    assert clean_transactions(read_transactions(SourceParams(path=str(tmp_path / "t.tsv")))).quality["rows_clean"] == 1
+    (tmp_path / "l.csv").write_bytes("customer_id,order_date,amount\nJosé,2024-01-01,5\n".encode("latin-1"))
+    try:
+        read_transactions(SourceParams(path=str(tmp_path / "l.csv")))
+        raise AssertionError("latin-1 read as utf-8 must fail")
+    except InputError as err:
+        assert "source.encoding" in str(err) and "--encoding" in str(err)
+    res = CliRunner().invoke(
+        main, ["clean", str(tmp_path / "l.csv"), "--encoding", "latin-1", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    assert pd.read_parquet(tmp_path / "o" / "clean.parquet").customer_id.tolist() == ["José"]
