@@ -103,8 +103,8 @@ def _load_input(
     encoding: str | None = None,
 ):
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
-    from analysis.clean import clean_transactions
-    from analysis.io import read_transactions
+    from analysis.data.clean import clean_transactions
+    from analysis.data.io import read_transactions
     from analysis.params import CleaningParams, SourceParams, load_params
 
     source_kw: dict[str, Any] = {}
@@ -212,9 +212,9 @@ def main() -> None:
 @_friendly
 def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
     """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
-    from analysis.io import write_table
+    from analysis.data.io import write_table
+    from analysis.data.sample import generate_transactions
     from analysis.params import SampleParams
-    from analysis.sample import generate_transactions
 
     spec = SampleParams(
         customers=customers, start=_day(start, "--start"), end=_day(end, "--end"), seed=seed, dirty=not clean_only
@@ -267,9 +267,9 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
     """
 
-    from analysis.io import write_table
+    from analysis.customers.rfm import score_customers
+    from analysis.data.io import write_table
     from analysis.params import RFMParams
-    from analysis.rfm import score_customers
 
     params = RFMParams(lookback_days=lookback_days)
     if opts.get("params_file"):
@@ -277,7 +277,7 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
             update={"lookback_days": lookback_days} if lookback_days else {}
         )
     tx = _transactions(input_, opts)
-    from analysis.enrich import add_clv, add_segmentation
+    from analysis.customers.enrich import add_clv, add_segmentation
     from analysis.params import CLVParams, SegmentationParams
 
     full = _load_partial(opts["params_file"]) if opts.get("params_file") else None
@@ -369,7 +369,7 @@ def run(
 
     Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run.
     """
-    from analysis.batch import run_batch
+    from analysis.batch.runner import run_batch
 
     periods = _parse_periods(period) if period else None
     result = run_batch(

@@ -40,7 +40,7 @@ class _Model(BaseModel):
 
 
 class SampleParams(_Model):
-    """The built-in synthetic transaction log (see :mod:`analysis.sample`)."""
+    """The built-in synthetic transaction log (see :mod:`analysis.data.sample`)."""
 
     customers: Annotated[int, Field(ge=10, le=5_000_000)] = 20_000
     start: dt.date = dt.date(2023, 1, 1)
@@ -84,7 +84,7 @@ class SourceParams(_Model):
 
 
 class CleaningParams(_Model):
-    """How raw rows are cleaned; see :func:`analysis.clean.clean_transactions`."""
+    """How raw rows are cleaned; see :func:`analysis.data.clean.clean_transactions`."""
 
     date_format: str | None = None
     dayfirst: bool = False
@@ -121,7 +121,7 @@ class SegmentRule(_Model):
 
 
 class RFMParams(_Model):
-    """RFM scoring; see :mod:`analysis.rfm` and :mod:`analysis.segments`."""
+    """RFM scoring; see :mod:`analysis.customers.rfm` and :mod:`analysis.customers.segments`."""
 
     lookback_days: Annotated[int, Field(gt=0)] | None = None
     thresholds: ScoreThresholds = ScoreThresholds()
@@ -141,7 +141,7 @@ class ClusterParams(_Model):
 
 
 class LifecycleParams(_Model):
-    """Lifecycle stage thresholds; see :mod:`analysis.lifecycle` for the definitions."""
+    """Lifecycle stage thresholds; see :mod:`analysis.customers.lifecycle` for the definitions."""
 
     dormant_multiple: Annotated[float, Field(gt=0)] = 2.0
     dormant_days: Annotated[int, Field(gt=0)] = 180
@@ -233,7 +233,7 @@ class RunParams(_Model):
     periods: PeriodRange
     regions: list[str] | Literal["all"] = "all"
     include_all_regions: bool = True
-    playbook: str = "playbook.yaml"
+    playbook: str | None = None  # None: the bundled playbook (analysis/strategy/playbook.yaml)
     output_dir: str = "../reports"
     notebooks_dir: str = "../notebooks"
     notebooks: list[str] = Field(

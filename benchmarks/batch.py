@@ -38,7 +38,7 @@ def write_params(tmp: Path, months: list[str], regions: list[str], customers: in
         "periods": {"start": months[0], "end": months[-1]},
         "regions": regions,
         "include_all_regions": False,
-        "playbook": str(ROOT / "params" / "playbook.yaml"),
+        "playbook": str(ROOT / "analysis" / "strategy" / "playbook.yaml"),
         "notebooks_dir": str(ROOT / "notebooks"),
         "output_dir": str(tmp / "reports"),
         "execution": {"jobs": jobs, "timeout_seconds": 1200},
@@ -134,7 +134,7 @@ def main() -> None:
         kernel_starts(args.kernel_starts, rounds=5)
         return
 
-    from analysis.batch import prepare_clean
+    from analysis.batch.runner import prepare_clean
     from analysis.params import load_params
 
     months = [str(p) for p in pd.period_range(end="2024-12", periods=args.months, freq="M")]

@@ -26,7 +26,7 @@ def cdnow_path() -> Path:
 
 @pytest.fixture(scope="session")
 def cdnow_raw(cdnow_path: Path) -> pd.DataFrame:
-    from analysis.io import read_transactions
+    from analysis.data.io import read_transactions
     from analysis.params import SourceParams
 
     return read_transactions(
@@ -36,7 +36,7 @@ def cdnow_raw(cdnow_path: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def cdnow_clean(cdnow_raw: pd.DataFrame) -> pd.DataFrame:
-    from analysis.clean import clean_transactions
+    from analysis.data.clean import clean_transactions
     from analysis.params import CleaningParams
 
     params = CleaningParams(date_format="%Y%m%d", drop_duplicates=False, zero_amount="keep")
@@ -46,7 +46,7 @@ def cdnow_clean(cdnow_raw: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def small_sample() -> pd.DataFrame:
     """A dirty synthetic log of 800 customers over two years (deterministic)."""
-    from analysis.sample import generate_transactions
+    from analysis.data.sample import generate_transactions
 
     return generate_transactions(customers=800, seed=7)
 

@@ -27,7 +27,7 @@ def small_params(tmp: Path, **extra) -> Path:
         "periods": {"start": "2024-11", "end": "2024-12"},
         "regions": ["North", "South"],
         "include_all_regions": False,
-        "playbook": str(ROOT / "params" / "playbook.yaml"),
+        "playbook": str(ROOT / "analysis" / "strategy" / "playbook.yaml"),
         "notebooks_dir": str(ROOT / "notebooks"),
         "output_dir": str(tmp / "reports"),
         "execution": {"jobs": 2, "timeout_seconds": 300},

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from analysis.batch.kernels import NotebookJob, execute_notebooks
 from analysis.cli import main
-from analysis.kernels import NotebookJob, execute_notebooks
 from tests.conftest import ROOT
 from tests.test_batch import small_params
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.churn import churn_warnings, trailing_revenue
 from analysis.errors import InputError
+from analysis.strategy.churn import churn_warnings, trailing_revenue
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.clean import REASONS, clean_transactions, map_columns, net_returns, normalise_ids
+from analysis.data.clean import REASONS, clean_transactions, map_columns, net_returns, normalise_ids
 from analysis.errors import MissingColumnError
 from analysis.params import CleaningParams
 
@@ -136,7 +136,7 @@ def test_written_files_reconcile(tmp_path, small_sample: pd.DataFrame) -> None:
 
 
 def test_net_returns_reduces_spend_not_frequency() -> None:
-    from analysis.rfm import rfm_summary
+    from analysis.customers.rfm import rfm_summary
 
     raw = pd.DataFrame(
         {

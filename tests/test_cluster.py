@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cluster import RFMClusterer, value_class_from_flags
+from analysis.customers.cluster import RFMClusterer, value_class_from_flags
 from analysis.errors import InputError, NotFittedError, ParamsError
 
 
@@ -102,7 +102,7 @@ def test_snake_plot_smoke() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import snake_plot
+    from analysis.report.plots.segmentation import snake_plot
 
     c = _three_groups()
     m = RFMClusterer(k_range=(3, 3), n_init=2, n_stability_seeds=0).fit(c)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cohorts import cohort_table
+from analysis.customers.cohorts import cohort_table
 from analysis.errors import InputError
 
 
@@ -65,7 +65,7 @@ def test_cohort_heatmap_smoke(tx: pd.DataFrame) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import cohort_heatmap
+    from analysis.report.plots.segmentation import cohort_heatmap
 
     ct = cohort_table(tx)
     ax = cohort_heatmap(ct.retention)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.clean import clean_transactions
-from analysis.enrich import add_clv, add_segmentation
+from analysis.customers.enrich import add_clv, add_segmentation
+from analysis.customers.rfm import score_customers
+from analysis.data.clean import clean_transactions
 from analysis.params import CLVParams, SegmentationParams
-from analysis.rfm import score_customers
 from tests.conftest import tx
 
 

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from analysis.executive import format_headline, headline_kpis
+from analysis.strategy.executive import format_headline, headline_kpis
 
 
 def test_changes_relative_for_amounts_points_for_rates() -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError, ParamsError
-from analysis.forecast import backtest, customer_forecast, segment_forecast
+from analysis.strategy.forecast import backtest, customer_forecast, segment_forecast
 
 
 @pytest.fixture

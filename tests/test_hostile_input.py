@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from click.testing import CliRunner
 
-from analysis.clean import clean_transactions, parse_dates, parse_numbers
 from analysis.cli import main
+from analysis.customers.rfm import score_customers
+from analysis.data.clean import clean_transactions, parse_dates, parse_numbers
 from analysis.params import CleaningParams
-from analysis.rfm import score_customers
 from tests.conftest import tx
 
 
@@ -44,7 +44,7 @@ def test_float_noise_does_not_split_equal_values() -> None:
 
 
 def test_excel_ids_keep_leading_zeros(tmp_path) -> None:
-    from analysis.io import read_transactions
+    from analysis.data.io import read_transactions
     from analysis.params import SourceParams
 
     pd.DataFrame({"customer_id": ["007", "08"], "order_date": ["2024-01-01", "2024-01-02"], "amount": [1, 2]}).to_excel(
@@ -72,7 +72,7 @@ def test_bad_playbook_fails_before_any_kernel(tmp_path) -> None:
     from tests.test_batch import small_params
 
     (tmp_path / "pb.yaml").write_text(
-        (ROOT / "params" / "playbook.yaml").read_text().replace("  Champions:", "  Champs:", 1)
+        (ROOT / "analysis" / "strategy" / "playbook.yaml").read_text().replace("  Champions:", "  Champs:", 1)
     )
     params = small_params(tmp_path, playbook=str(tmp_path / "pb.yaml"))
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress"])
@@ -81,8 +81,8 @@ def test_bad_playbook_fails_before_any_kernel(tmp_path) -> None:
 
 
 def test_tsv_and_encoding(tmp_path) -> None:
+    from analysis.data.io import read_transactions
     from analysis.errors import InputError
-    from analysis.io import read_transactions
     from analysis.params import SourceParams
 
     (tmp_path / "t.tsv").write_text("customer_id\torder_date\tamount\nA\t2024-01-01\t5\n")

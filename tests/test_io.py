@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis.clean import clean_transactions
+from analysis.data.clean import clean_transactions
+from analysis.data.io import read_transactions
 from analysis.errors import InputError
-from analysis.io import read_transactions
 from analysis.params import SourceParams
 
 ROWS = pd.DataFrame(

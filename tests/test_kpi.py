@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.customers.kpi import kpi_totals, order_keys, sales_rep_report, sales_report
 from analysis.errors import InputError, ParamsError
-from analysis.kpi import kpi_totals, order_keys, sales_rep_report, sales_report
 
 START, END = "2024-02-01", "2024-02-29"  # previous: 2024-01-03..01-31; a year earlier: 2023-02-01..02-28
 
@@ -119,7 +119,7 @@ def test_kpi_bar_chart_smoke(tx: pd.DataFrame, customers: pd.DataFrame) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import kpi_bar_chart
+    from analysis.report.plots.segmentation import kpi_bar_chart
 
     r = sales_report(tx, START, END, by=["segment", "region"], customers=customers)
     ax = kpi_bar_chart(r, "revenue")

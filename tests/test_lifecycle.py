@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.customers.lifecycle import lifecycle_over_periods, lifecycle_stages, stage_counts
 from analysis.errors import InputError, ParamsError
-from analysis.lifecycle import lifecycle_over_periods, lifecycle_stages, stage_counts
 
 RULES = {"dormant_multiple": 2.0, "dormant_days": 60, "lost_multiple": 4.0, "lost_days": 150}
 ENDS = ["2024-03-31", "2024-06-30", "2024-09-30"]  # first period starts 2023-12-31
@@ -97,7 +97,7 @@ def test_lifecycle_chart_smoke() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import lifecycle_chart
+    from analysis.report.plots.segmentation import lifecycle_chart
 
     ax = lifecycle_chart(stage_counts(lifecycle_over_periods(_tx(), ENDS, **RULES)))
     assert ax.get_title() == "Lifecycle stages"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.customers.migration import migration
 from analysis.errors import InputError, ParamsError
-from analysis.migration import migration
 
 
 def _frame(rows: dict[str, tuple[str, str, float]]) -> pd.DataFrame:
@@ -88,7 +88,7 @@ def test_migration_heatmap_smoke() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import migration_heatmap
+    from analysis.report.plots.segmentation import migration_heatmap
 
     m = migration(PREV, CURR)
     ax = migration_heatmap(m.counts)

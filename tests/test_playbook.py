@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from analysis.errors import ParamsError, PlaybookError
-from analysis.playbook import DEFAULT_PLAYBOOK, SEGMENTS, Playbook, load_playbook, parse_playbook
+from analysis.strategy.playbook import DEFAULT_PLAYBOOK, SEGMENTS, Playbook, load_playbook, parse_playbook
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from analysis.plots.style import cjk_font, use_report_style
+from analysis.report.plots.style import cjk_font, use_report_style
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

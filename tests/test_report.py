@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.index_page import RunEntry, trend_chart, write_index
-from analysis.report import Section, render_report, report_order
+from analysis.report.index_page import RunEntry, trend_chart, write_index
+from analysis.report.render import Section, render_report, report_order
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 

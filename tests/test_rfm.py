@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.customers.rfm import cut_points, rfm_summary, score, score_customers, score_rfm
+from analysis.customers.segments import VALUE_CLASSES
 from analysis.params import RFMParams, ScoreThresholds
-from analysis.rfm import cut_points, rfm_summary, score, score_customers, score_rfm
-from analysis.segments import VALUE_CLASSES
 from tests.conftest import tx
 
 LOG = tx(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.clean import clean_transactions
-from analysis.sample import TRUTH, generate_transactions, simulate_customers
+from analysis.data.clean import clean_transactions
+from analysis.data.sample import TRUTH, generate_transactions, simulate_customers
 
 
 def test_same_seed_same_rows_other_seed_other_rows() -> None:

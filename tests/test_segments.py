@@ -7,8 +7,8 @@ import itertools
 import pandas as pd
 import pytest
 
+from analysis.customers.segments import DEFAULT_RULES, SEGMENT_ORDER, assign_segments, rule_table, validate_rules
 from analysis.errors import SegmentRuleError
-from analysis.segments import DEFAULT_RULES, SEGMENT_ORDER, assign_segments, rule_table, validate_rules
 
 
 def test_default_rules_cover_every_combination_once() -> None:

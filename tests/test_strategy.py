@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.playbook import load_playbook
-from analysis.strategy import apply_playbook, assign_actions, safe_filename, write_action_csvs
+from analysis.strategy.actions import apply_playbook, assign_actions, safe_filename, write_action_csvs
+from analysis.strategy.playbook import load_playbook
 
 
 @pytest.fixture(scope="module")

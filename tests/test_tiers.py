@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.customers.tiers import abc_classes, abc_summary, pareto_curve
 from analysis.errors import InputError, ParamsError
-from analysis.tiers import abc_classes, abc_summary, pareto_curve
 
 
 def _s(values: dict[str, float]) -> pd.Series:
@@ -88,7 +88,7 @@ def test_pareto_plot_smoke() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from analysis.plots.segmentation import abc_pareto_plot
+    from analysis.report.plots.segmentation import abc_pareto_plot
 
     t = abc_classes(pd.Series(range(1, 1001), dtype=float, index=[f"c{i}" for i in range(1000)]))
     fig, ax = plt.subplots()

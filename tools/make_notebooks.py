@@ -22,8 +22,9 @@ clean_dir = ""                          # cleaned data shared by the batch; empt
 
 SETUP = """from IPython.display import Markdown, display
 
-from analysis import notebook, tables
-from analysis.plots import rfm as rfm_plots
+from analysis import context as notebook
+from analysis.report import tables
+from analysis.report.plots import rfm as rfm_plots
 
 ctx = notebook.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.params.currency"""
@@ -54,7 +55,7 @@ ZH: dict[str, str] = {
     "## 7. Cohorts: do new customers come back?": "## 7. 同期群：新客户会回来吗？\n\n每一行是客户首次购买的月份，每一列是此后经过的月数。单元格：该同期群在该月购买的客户占比。",
     "## 8. Graded sales report (分级销售报表)": "## 8. 分级销售报表\n\n本期按客户群统计的关键指标，以及与上期和去年同期相比的增长。留存率：上期在该组购买的客户中本期再次购买的比例。",
     "## 9. How segments are defined": "## 9. 客户群的定义\n\n每一种得分组合都恰好属于一个客户群。行：最近一次消费得分；列：频次与金额得分的平均值。",
-    "# Strategy": "# 策略建议\n\n依据策略手册（`params/playbook.yaml`）为每组客户给出的行动：目标、行动、渠道和优惠，以及涉及的客户和收入。",
+    "# Strategy": "# 策略建议\n\n依据策略手册（`analysis/strategy/playbook.yaml`）为每组客户给出的行动：目标、行动、渠道和优惠，以及涉及的客户和收入。",
     "## 1. Recommendations, most valuable first": "## 1. 行动建议（按价值排序）",
     "## 2. Valuable customers about to leave": "## 2. 即将流失的高价值客户\n\nA 类（或 CLV 最高的）客户中沉默时间远超平时的客户，按涉及价值排序，并附原因。",
     "## 3. Per segment: customers, revenue, share and action": "## 3. 各客户群：客户数、收入、占比与行动",
@@ -151,7 +152,7 @@ NOTEBOOKS = {
         ),
         code(
             "tx = ctx.read('transactions.parquet')\n"
-            "from analysis.enrich import add_clv, add_segmentation\nfrom analysis.rfm import score_customers\n"
+            "from analysis.customers.enrich import add_clv, add_segmentation\nfrom analysis.customers.rfm import score_customers\n"
             "res = score_customers(tx, ctx.as_of, ctx.params.rfm)\n"
             "customers, clv_note = add_clv(res.customers, tx, ctx.as_of, ctx.params.clv)\n"
             "seg = add_segmentation(customers, tx, ctx.as_of, ctx.previous_as_of, ctx.params.segmentation)\n"
@@ -198,7 +199,7 @@ NOTEBOOKS = {
         ),
         code(
             "if clv_note:\n    display(Markdown(f'*{clv_note}*'))\nelse:\n"
-            "    from analysis.plots import clv as clv_plots\n"
+            "    from analysis.report.plots import clv as clv_plots\n"
             "    ctx.update_headline(clv_total=round(float(customers.clv.sum()), 2))\n"
             "    unit = ctx.text(dict(D='days', W='weeks', M='months')[ctx.params.clv.time_unit], "
             "dict(D='天', W='周', M='个月')[ctx.params.clv.time_unit])\n"
@@ -215,7 +216,7 @@ NOTEBOOKS = {
            "half a year ago and asked to predict the purchases of the last half year, which we know. The closer "
            "the two lines and bars, the more the lifetime values above can be trusted."),
         code("from analysis.clv.pipeline import fit_clv\nfrom analysis.errors import ModelError\n"
-             "from analysis.plots import clv as clv_plots\nimport matplotlib.pyplot as plt\n"
+             "from analysis.report.plots import clv as clv_plots\nimport matplotlib.pyplot as plt\n"
              "try:\n"
              "    check = fit_clv(tx, ctx.as_of - ctx.clv_holdout, ctx.as_of, time_unit=ctx.params.clv.time_unit, "
              "penalizer=ctx.params.clv.penalizer)\n"
@@ -270,7 +271,7 @@ NOTEBOOKS = {
             "revenue, **B** the next 15 %, **C** the rest (limits in the params)."
         ),
         code(
-            "from analysis import tiers\nfrom analysis.plots import segmentation as seg_plots\n"
+            "from analysis.customers import tiers\nfrom analysis.report.plots import segmentation as seg_plots\n"
             "abc = tiers.abc_classes(customers, ctx.params.segmentation.abc)\n"
             "display(tables.styled(tiers.abc_summary(abc), cur, money=('revenue', 'mean_value'), "
             "pct=('customer_share', 'revenue_share')))\n"
@@ -282,7 +283,7 @@ NOTEBOOKS = {
             "gap or over a year. *Reactivated*: bought this period after being dormant or lost."
         ),
         code(
-            "from analysis.lifecycle import lifecycle_over_periods, stage_counts\n"
+            "from analysis.customers.lifecycle import lifecycle_over_periods, stage_counts\n"
             "display(tables.styled(customers['lifecycle_stage'].value_counts().rename('customers').to_frame()))\n"
             "lc = ctx.params.segmentation.lifecycle\n"
             "wide = lifecycle_over_periods(tx, ctx.recent_period_ends(6), dormant_multiple=lc.dormant_multiple, "
@@ -309,7 +310,7 @@ NOTEBOOKS = {
             "Customers who were not yet customers appear under *(new)*."
         ),
         code(
-            "from analysis.migration import migration\nprevious = ctx.read('customers_previous.parquet')\n"
+            "from analysis.customers.migration import migration\nprevious = ctx.read('customers_previous.parquet')\n"
             "mig = migration(previous, customers, 'segment')\nseg_plots.migration_heatmap(mig.counts);\n"
             "ctx.say('{u:,} customers moved up, {d:,} moved down.', '{u:,} 位客户升级，{d:,} 位客户降级。', "
             "u=len(mig.moved_up), d=len(mig.moved_down))\n"
@@ -325,7 +326,7 @@ NOTEBOOKS = {
             "the months since. Cells: share of the cohort buying in that month."
         ),
         code(
-            "from analysis.cohorts import cohort_table\n"
+            "from analysis.customers.cohorts import cohort_table\n"
             "cohorts = cohort_table(tx, as_of=ctx.as_of, max_months=12)\n"
             "seg_plots.cohort_heatmap(cohorts.retention.tail(12));"
         ),
@@ -335,7 +336,7 @@ NOTEBOOKS = {
             "group who bought again."
         ),
         code(
-            "from analysis import kpi\n"
+            "from analysis.customers import kpi\n"
             "cols = ['revenue', 'revenue_share', 'orders', 'customers', 'new_customers', 'aov', 'repeat_rate', "
             "'retention_rate', 'revenue_growth', 'revenue_yoy_growth']\n"
             "by_segment = kpi.sales_report(tx, ctx.period_start, ctx.as_of, by=('segment',), customers=customers)\n"
@@ -362,21 +363,21 @@ NOTEBOOKS = {
             "Rows: recency score; columns: the average of the frequency and spend scores."
         ),
         code(
-            "from analysis.segments import DEFAULT_RULES\n"
+            "from analysis.customers.segments import DEFAULT_RULES\n"
             "display(tables.rule_grid(ctx.params.rfm.segment_rules or DEFAULT_RULES))"
         ),
     ],
     "04_strategy": header(
         "Strategy",
-        "What to do with each group of customers, from the playbook (`params/playbook.yaml`): the "
+        "What to do with each group of customers, from the playbook (`analysis/strategy/playbook.yaml`): the "
         "objective, the action, the channel and the offer, with the customers and revenue at stake.",
     )
     + [
         md("## 1. Recommendations, most valuable first"),
         code(
             "customers = ctx.read('customers.parquet')\ntx = ctx.read('transactions.parquet')\n"
-            "from analysis.churn import churn_warnings\nfrom analysis.playbook import load_playbook\n"
-            "from analysis.strategy import apply_playbook, write_action_csvs\n"
+            "from analysis.strategy.churn import churn_warnings\nfrom analysis.strategy.playbook import load_playbook\n"
+            "from analysis.strategy.actions import apply_playbook, write_action_csvs\n"
             "warnings = churn_warnings(customers, transactions=tx, as_of=ctx.as_of)\n"
             "playbook = load_playbook(ctx.params.playbook)\n"
             "strategy = apply_playbook(customers, playbook, stages=customers['lifecycle_stage'], warnings=warnings, "
@@ -420,7 +421,7 @@ NOTEBOOKS = {
     )
     + [
         md("## 1. Headline figures"),
-        code("from analysis import kpi\nfrom analysis.executive import format_headline, headline_kpis, top_actions\n"
+        code("from analysis.customers import kpi\nfrom analysis.strategy.executive import format_headline, headline_kpis, top_actions\n"
              "tx = ctx.read('transactions.parquet')\n"
              "totals = kpi.kpi_totals(tx, ctx.period_start, ctx.as_of)\n"
              "previous = kpi.kpi_totals(tx, ctx.previous_period_start, ctx.previous_as_of)\n"

@@ -5,7 +5,7 @@ Modules: :mod:`~analysis.clv.summary` (x, t_x, T, m per customer), :mod:`~analys
 (models), :mod:`~analysis.clv.value` (P(alive), expected purchases and spend, CLV),
 :mod:`~analysis.clv.validation` (holdout checks), :mod:`~analysis.clv.persist` (JSON),
 :mod:`~analysis.clv.pipeline` (functions for the CLI and notebooks) and
-:mod:`~analysis.clv.simulate` (simulated customers). Plots live in :mod:`analysis.plots.clv`.
+:mod:`~analysis.clv.simulate` (simulated customers). Plots live in :mod:`analysis.report.plots.clv`.
 """
 
 from analysis.clv._base import SummaryDataError

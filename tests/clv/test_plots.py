@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.clv.value import predict_customers
-from analysis.plots.clv import (
+from analysis.report.plots.clv import (
     plot_clv_distribution,
     plot_holdout_by_frequency,
     plot_probability_alive_matrix,

@@ -8,7 +8,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from analysis.segments import SEGMENT_ORDER, VALUE_CLASS_ORDER
+from analysis.customers.segments import SEGMENT_ORDER, VALUE_CLASS_ORDER
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] = (8, 4)) -> Axes:

@@ -30,15 +30,15 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from analysis.customers.segments import VALUE_CLASSES
 from analysis.errors import InputError, NotFittedError, ParamsError
-from analysis.segments import VALUE_CLASSES
 
 RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
 
 
 def value_class_from_flags(r_high: bool, f_high: bool, m_high: bool) -> tuple[str, str]:
     """Chinese and English 8-class value name for R/F/M high-low flags (same rule and names as
-    :data:`analysis.segments.VALUE_CLASSES`).
+    :data:`analysis.customers.segments.VALUE_CLASSES`).
 
     Parameters
     ----------
@@ -141,7 +141,9 @@ class RFMClusterer:
     def _features(self, customers: pd.DataFrame) -> list[str]:
         missing = [c for c in RFM_FEATURES if c not in customers.columns]
         if missing:
-            raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
+            raise InputError(
+                f"customer frame: missing column(s) {missing}; score them with analysis.customers.rfm"
+            )
         has_clv = "clv" in customers.columns and bool(customers["clv"].notna().all())
         if self.use_clv is True and not has_clv:
             raise InputError("clustering: use_clv=True but 'clv' is missing or has gaps; run the CLV models")

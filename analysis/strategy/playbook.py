@@ -1,4 +1,4 @@
-"""Strategy playbook: load and validate ``params/playbook.yaml``.
+"""Strategy playbook: load and validate a playbook (the bundled default is ``analysis/strategy/playbook.yaml``).
 
 A playbook maps each of the 11 RFM segments to a *play* (objective, action, channel, offer,
 budget per customer, expected uplift) and may override that play for customers in a given
@@ -30,7 +30,7 @@ with both ``en`` and ``zh``. ``id`` is the machine name of the action; two entri
 
 Precedence when a customer matches several entries: ``warnings`` > ``lifecycle`` > ``segments``.
 
-Expected return (see :mod:`analysis.strategy`): ``uplift_rate`` × value at stake, where the value at
+Expected return (see :mod:`analysis.strategy.actions`): ``uplift_rate`` × value at stake, where the value at
 stake is the customer's CLV when the CLV models ran and their monetary value otherwise.
 """
 
@@ -42,11 +42,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from analysis.customers.segments import SEGMENT_ORDER
 from analysis.errors import PlaybookError
-from analysis.segments import SEGMENT_ORDER
 
-#: The 11 RFM segments, best first (the value order of :mod:`analysis.segments`, also used by
-#: :mod:`analysis.migration`).
+#: The 11 RFM segments, best first (the value order of :mod:`analysis.customers.segments`, also used by
+#: :mod:`analysis.customers.migration`).
 SEGMENTS: tuple[str, ...] = SEGMENT_ORDER
 #: Chinese names of the segments, for bilingual tables and sentences.
 SEGMENT_NAMES_ZH: dict[str, str] = {
@@ -62,12 +62,12 @@ SEGMENT_NAMES_ZH: dict[str, str] = {
     "Hibernating": "休眠客户",
     "Lost": "已流失客户",
 }
-#: Lifecycle stages that may carry an override (see :mod:`analysis.lifecycle`).
+#: Lifecycle stages that may carry an override (see :mod:`analysis.customers.lifecycle`).
 LIFECYCLE_STAGES: tuple[str, ...] = ("new", "active", "dormant", "lost", "reactivated")
-#: Early-warning flags that may carry an override (see :mod:`analysis.churn`).
+#: Early-warning flags that may carry an override (see :mod:`analysis.strategy.churn`).
 WARNING_FLAGS: tuple[str, ...] = ("churn_warning",)
 
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "params" / "playbook.yaml"
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parent / "playbook.yaml"
 
 
 class _Model(BaseModel):
@@ -201,7 +201,7 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     Parameters
     ----------
     path : str or Path, optional
-        The file; defaults to the kit's ``params/playbook.yaml``.
+        The file; defaults to the bundled ``analysis/strategy/playbook.yaml``.
 
     Returns
     -------

@@ -44,7 +44,9 @@ STAGES: tuple[str, ...] = ("new", "active", "reactivated", "dormant", "lost")
 def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("customer_id", "order_date") if c not in transactions.columns]
     if missing:
-        raise InputError(f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.clean")
+        raise InputError(
+            f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.data.clean"
+        )
     days = pd.DataFrame(
         {
             "customer_id": transactions["customer_id"].astype(str).to_numpy(),

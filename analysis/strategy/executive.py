@@ -27,7 +27,7 @@ def headline_kpis(
     Parameters
     ----------
     totals : Series
-        This period's KPIs (:func:`analysis.kpi.kpi_totals`).
+        This period's KPIs (:func:`analysis.customers.kpi.kpi_totals`).
     previous, year_ago : Series, optional
         The same KPIs for the previous period and the same period a year earlier. When omitted,
         ``totals`` supplies ``<field>_prev`` / ``<field>_yoy`` where the KPI report has them.

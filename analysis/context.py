@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.clean import CleanResult, clean_transactions
+from analysis.data.clean import CleanResult, clean_transactions
+from analysis.data.io import read_transactions, write_json, write_parquet
 from analysis.errors import InputError, ParamsError
-from analysis.io import read_transactions, write_json, write_parquet
 from analysis.params import PERIOD_RE, RunParams, load_params
 
 ALL_REGIONS = "all"
@@ -33,7 +33,7 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def load_clean(clean_dir: str | Path) -> CleanResult:
-    """Read the artifacts written by :meth:`analysis.clean.CleanResult.write`."""
+    """Read the artifacts written by :meth:`analysis.data.clean.CleanResult.write`."""
     d = Path(clean_dir)
     try:
         return CleanResult(
@@ -168,7 +168,7 @@ class RunContext:
 
     def write(self, df: pd.DataFrame, name: str, index: bool = True) -> Path:
         """Write an artifact into the run folder (Parquet or CSV by extension)."""
-        from analysis.io import write_table
+        from analysis.data.io import write_table
 
         return write_table(df, self.path(name), index=index)
 
@@ -213,10 +213,10 @@ def setup(
         run_dir = Path(params.output_dir) / period / region_slug(region)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    from analysis.plots.style import use_report_style
+    from analysis.report.plots.style import use_report_style
 
     use_report_style(params.language)
-    from analysis.tables import set_language
+    from analysis.report.tables import set_language
 
     set_language(params.language)
     warnings.filterwarnings("ignore", category=FutureWarning)

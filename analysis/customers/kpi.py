@@ -112,7 +112,7 @@ def _prepare(transactions: pd.DataFrame, by: Sequence[str], customers: pd.DataFr
             tx[b] = tx["customer_id"].map(attr)
         else:
             hint = (
-                "compute it with analysis.tiers.abc_classes and add it to the customer frame"
+                "compute it with analysis.customers.tiers.abc_classes and add it to the customer frame"
                 if b == "abc_class"
                 else "add it to the transactions or pass a customer frame that has it"
             )

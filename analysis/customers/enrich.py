@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.cluster import RFMClusterer
-from analysis.lifecycle import lifecycle_stages
+from analysis.customers.cluster import RFMClusterer
+from analysis.customers.lifecycle import lifecycle_stages
+from analysis.customers.tiers import abc_classes
 from analysis.params import CLVParams, SegmentationParams
-from analysis.tiers import abc_classes
 
 
 def add_clv(
@@ -67,7 +67,7 @@ def add_segmentation(
     Parameters
     ----------
     customers : DataFrame
-        Scored customers (index ``customer_id``), from :func:`analysis.rfm.score_customers`; a
+        Scored customers (index ``customer_id``), from :func:`analysis.customers.rfm.score_customers`; a
         ``p_alive`` column, when present, lets the lifecycle call customers with a low P(alive) lost.
     transactions : DataFrame
         The clean transactions the customers were scored on.

@@ -7,12 +7,12 @@ Steps, in order:
 3. plan the runs: each month of ``periods`` × each region (plus ``all`` regions together), and skip
    those whose fingerprint (cleaned-data hash, effective params, code and notebooks) matches an ``ok``
    manifest with its report, unless ``force``;
-4. execute each remaining run's notebooks in one kernel (:mod:`analysis.kernels`), in parallel in
-   watched worker processes (:mod:`analysis.pool`): a failed, hung or killed run does not stop the
+4. execute each remaining run's notebooks in one kernel (:mod:`analysis.batch.kernels`), in parallel in
+   watched worker processes (:mod:`analysis.batch.pool`): a failed, hung or killed run does not stop the
    others, and a run that hangs is killed at its deadline;
-5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report`),
+5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report.render`),
    write ``manifest.json`` last;
-6. write ``<output_dir>/index.html`` (:mod:`analysis.index_page`) from every manifest on disk.
+6. write ``<output_dir>/index.html`` (:mod:`analysis.report.index_page`) from every manifest on disk.
 
 **Atomic runs.** A run is built in a hidden staging folder beside its final one
 (``<output_dir>/<period>/.<region>.partial/``, passed to the notebooks as ``run_dir``) and moved into
@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from analysis import __version__
+from analysis.context import ALL_REGIONS, clean_from_params, region_slug
+from analysis.data.io import file_sha256, write_json
 from analysis.errors import BatchError, ParamsError
-from analysis.index_page import RunEntry, write_index
-from analysis.io import file_sha256, write_json
-from analysis.notebook import ALL_REGIONS, clean_from_params, region_slug
 from analysis.params import RunParams, dump_params, load_params
-from analysis.report import (
+from analysis.report.index_page import RunEntry, write_index
+from analysis.report.render import (
     REPORT_NAME,
     SECTION_TITLES,
     Section,
@@ -115,7 +115,7 @@ class BatchResult:
 def code_version() -> str:
     """A hash of the package's source and the notebooks: a change to either re-runs reports."""
     h = hashlib.sha256(__version__.encode())
-    root = Path(__file__).parent
+    root = Path(__file__).resolve().parents[1]
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
@@ -155,7 +155,7 @@ def source_key(params: RunParams) -> str:
 
 def check_inputs(params: RunParams) -> None:
     """Fail before any kernel starts when the notebooks or the playbook cannot be used."""
-    from analysis.playbook import load_playbook
+    from analysis.strategy.playbook import load_playbook
 
     missing = [
         nb
@@ -297,9 +297,9 @@ def execute_run(
     """Execute one run's notebooks in a staging folder, render its report, write its manifest, publish it.
 
     Never raises for a notebook failure: the result (and the manifest) say which notebook and cell
-    failed and why. ``on_event(kind, data)`` is passed on to :func:`analysis.kernels.execute_notebooks`.
+    failed and why. ``on_event(kind, data)`` is passed on to :func:`analysis.batch.kernels.execute_notebooks`.
     """
-    from analysis.kernels import KernelStartError, NotebookJob, execute_notebooks
+    from analysis.batch.kernels import KernelStartError, NotebookJob, execute_notebooks
 
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
@@ -458,7 +458,7 @@ def run_batch(
         After writing the index, if any run failed; the message names the notebook, the cell and
         the error of each failure.
     """
-    from analysis.pool import Task, run_supervised
+    from analysis.batch.pool import Task, run_supervised
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())

@@ -9,7 +9,7 @@ Definitions (one place; the DuckDB and Spark engines must reproduce exactly thes
 * ``frequency``: distinct orders (distinct ``order_id``; a row without an order id counts as one
   order per customer and purchase day), counting only purchase rows (``amount`` ≥ 0; netted returns are negative).
 * ``monetary``: total spend in the window in the log's currency (returns, when netted in with
-  negative amounts by :func:`analysis.clean.net_returns`, reduce it).
+  negative amounts by :func:`analysis.data.clean.net_returns`, reduce it).
 * ``first_purchase`` / ``last_purchase``: days of the first and last purchase in the window.
 
 Scores are 1–5, 5 best (most recent, most frequent, highest spend). Cut points are the 20/40/60/80 %
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import validate_customers
+from analysis.customers.segments import assign_segments, validate_rules, value_classes
 from analysis.params import RFMParams, ScoreThresholds
-from analysis.segments import assign_segments, validate_rules, value_classes
 
 QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
 SUMMARY_COLUMNS = ["first_purchase", "last_purchase", "recency_days", "frequency", "monetary"]

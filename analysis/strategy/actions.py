@@ -3,7 +3,7 @@
 Definitions
 -----------
 Play chosen per customer
-    ``warnings`` override (customer flagged, e.g. by :func:`analysis.churn.churn_warnings`) >
+    ``warnings`` override (customer flagged, e.g. by :func:`analysis.strategy.churn.churn_warnings`) >
     ``lifecycle`` override (the customer's lifecycle stage has a play) > the play of their segment.
 Value at stake (currency)
     The customer's ``clv`` when the CLV models ran (CLV columns present); otherwise their
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.playbook import SEGMENT_NAMES_ZH, SEGMENTS, Play, Playbook
+from analysis.strategy.playbook import SEGMENT_NAMES_ZH, SEGMENTS, Play, Playbook
 
 _TEXT_FIELDS = ("objective", "action", "channel", "offer")
 #: Reader-facing names of the override groups (English, Chinese).
@@ -120,13 +120,13 @@ def assign_actions(
         Customer frame (index ``customer_id``) with ``segment`` and ``monetary`` (currency);
         optional ``value_class``, ``value_class_en``, ``clv``, ``lifecycle_stage``, ``churn_warning``.
     playbook : Playbook
-        From :func:`analysis.playbook.load_playbook`.
+        From :func:`analysis.strategy.playbook.load_playbook`.
     stages : Series, optional
         Lifecycle stage per customer (index ``customer_id``); defaults to the ``lifecycle_stage``
         column when present. Stages with a ``lifecycle`` play override the segment play.
     warnings : Series of bool, DataFrame, or iterable of customer ids, optional
         Customers carrying the churn warning (e.g. the frame returned by
-        :func:`analysis.churn.churn_warnings`); defaults to the ``churn_warning`` column.
+        :func:`analysis.strategy.churn.churn_warnings`); defaults to the ``churn_warning`` column.
 
     Returns
     -------
@@ -140,7 +140,9 @@ def assign_actions(
     """
     missing = [c for c in ("segment", "monetary") if c not in customers.columns]
     if missing:
-        raise InputError(f"customer frame: missing column(s) {missing}; score the customers with analysis.rfm first")
+        raise InputError(
+            f"customer frame: missing column(s) {missing}; score the customers with analysis.customers.rfm first"
+        )
     unknown = sorted(set(customers["segment"].dropna().astype(str)) - set(playbook.segments))
     n_na = int(customers["segment"].isna().sum())
     if unknown or n_na:
@@ -361,7 +363,7 @@ def apply_playbook(
     customers : DataFrame
         Customer frame (index ``customer_id``); see :func:`assign_actions`.
     playbook : Playbook
-        From :func:`analysis.playbook.load_playbook`.
+        From :func:`analysis.strategy.playbook.load_playbook`.
     stages, warnings : optional
         Lifecycle stages and churn-warning flags; see :func:`assign_actions`.
     currency : str, optional
@@ -374,7 +376,7 @@ def apply_playbook(
     Examples
     --------
     >>> import pandas as pd
-    >>> from analysis.playbook import load_playbook
+    >>> from analysis.strategy.playbook import load_playbook
     >>> c = pd.DataFrame({"segment": ["Champions", "Lost"], "monetary": [500.0, 20.0]},
     ...                  index=pd.Index(["a", "b"], name="customer_id"))
     >>> res = apply_playbook(c, load_playbook())

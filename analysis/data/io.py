@@ -45,11 +45,11 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
     """Read the raw transaction log described by ``source``.
 
     Returns the raw rows with the source's own column names; the column mapping and cleaning are
-    applied afterwards by :func:`analysis.clean.clean_transactions`.
+    applied afterwards by :func:`analysis.data.clean.clean_transactions`.
     """
     fmt = source.format
     if fmt == "sample":
-        from analysis.sample import generate_transactions
+        from analysis.data.sample import generate_transactions
 
         return generate_transactions(**source.sample.model_dump())
     if fmt == "sql":

@@ -4,7 +4,7 @@ Definitions
 -----------
 Valuable
     ABC tier A (column ``abc_class``, or computed from ``monetary`` with
-    :func:`analysis.tiers.abc_classes`), or — when CLV is present — CLV in the top ``clv_top_share``
+    :func:`analysis.customers.tiers.abc_classes`), or — when CLV is present — CLV in the top ``clv_top_share``
     of customers (default the top decile: ``clv >= 90th percentile`` and ``clv > 0``).
 Warning triggers (any one is enough)
     * ``recency_days > max_recency_days`` (absolute silence, default 90 days);
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.customers.tiers import abc_classes
 from analysis.errors import InputError, ParamsError
-from analysis.tiers import abc_classes
 
 
 def _usual_gap(customers: pd.DataFrame) -> pd.Series:
@@ -84,7 +84,7 @@ def churn_warnings(
     clv_top_share : float, default=0.10
         Share of customers with the highest CLV counted as valuable.
     abc_thresholds : tuple of float, default=(0.80, 0.95)
-        Passed to :func:`analysis.tiers.abc_classes` when ``abc_class`` is absent.
+        Passed to :func:`analysis.customers.tiers.abc_classes` when ``abc_class`` is absent.
 
     Returns
     -------
@@ -93,11 +93,11 @@ def churn_warnings(
         ``rank``, ``segment`` / ``value_class`` (when present), ``abc_class``, ``recency_days``,
         ``usual_gap_days``, ``p_alive`` (when present), ``value_at_stake``, ``value_basis``
         (``clv``, ``revenue_12m`` or ``monetary``), ``reason``, ``reason_zh``, ``churn_warning``
-        (always True; lets the frame be passed straight to :func:`analysis.strategy.apply_playbook`).
+        (always True; lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`).
     """
     missing = [c for c in ("recency_days", "monetary") if c not in customers.columns]
     if missing:
-        raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.rfm")
+        raise InputError(f"customer frame: missing column(s) {missing}; score customers with analysis.customers.rfm")
     if not 0 < clv_top_share <= 1 or not 0 <= p_alive_threshold <= 1 or gap_multiple <= 0:
         raise ParamsError("churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0")
     c = customers

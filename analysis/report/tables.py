@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analysis.plots.rfm import order_like
-from analysis.segments import VALUE_CLASS_EN
+from analysis.customers.segments import VALUE_CLASS_EN
+from analysis.report.plots.rfm import order_like
 
 
 def group_summary(customers: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -153,7 +153,7 @@ def styled(
     if text_cols:
         style = style.set_properties(subset=text_cols, **{"text-align": "left"})
     if _LANGUAGE["value"] == "zh":
-        from analysis.playbook import SEGMENT_NAMES_ZH
+        from analysis.strategy.playbook import SEGMENT_NAMES_ZH
 
         def zh_value(v: object) -> object:
             return SEGMENT_NAMES_ZH.get(v, STAGE_NAMES_ZH.get(v, v)) if isinstance(v, str) else v
@@ -176,7 +176,7 @@ def rule_grid(rules) -> pd.DataFrame:
 
     A cell lists every segment that some (F, M) pair with that FM average reaches at that R.
     """
-    from analysis.segments import rule_table
+    from analysis.customers.segments import rule_table
 
     t = rule_table(rules)
     t["fm"] = (t["f_score"] + t["m_score"]) / 2
@@ -192,7 +192,7 @@ def strategy_by_segment(
 ) -> pd.DataFrame:
     """Per segment: customers, revenue, their shares and the segment's main action, for the report.
 
-    ``by_segment`` is :attr:`analysis.strategy.StrategyResult.by_segment`; ``actions`` (its
+    ``by_segment`` is :attr:`analysis.strategy.actions.StrategyResult.by_segment`; ``actions`` (its
     ``actions``) supplies the action texts in ``language``.
     """
     t = by_segment.copy()

@@ -1,8 +1,8 @@
 """Charts for segmentation and strategy. Each takes ``ax=None`` and returns the Axes.
 
 No function calls ``plt.show()``; all work with the non-interactive Agg backend. Inputs are the
-frames computed in :mod:`analysis.cluster`, :mod:`analysis.tiers`, :mod:`analysis.migration`,
-:mod:`analysis.cohorts`, :mod:`analysis.kpi` and :mod:`analysis.lifecycle`, so the charts only draw.
+frames computed in :mod:`analysis.customers` (cluster, tiers, migration, cohorts, kpi and
+lifecycle), so the charts only draw.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
-from analysis.kpi import ALL
-from analysis.tiers import pareto_curve
+from analysis.customers.kpi import ALL
+from analysis.customers.tiers import pareto_curve
 
 _MAX_ANNOTATED_CELLS = 200
 
@@ -33,7 +33,7 @@ def snake_plot(snake: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ----------
     snake : DataFrame
         Long frame with ``name`` (or ``cluster``), ``feature`` and ``value`` — the output of
-        :meth:`analysis.cluster.RFMClusterer.snake_data`.
+        :meth:`analysis.customers.cluster.RFMClusterer.snake_data`.
     ax : Axes, optional
 
     Returns
@@ -62,7 +62,7 @@ def abc_pareto_plot(
     Parameters
     ----------
     tiers : DataFrame
-        Output of :func:`analysis.tiers.abc_classes`.
+        Output of :func:`analysis.customers.tiers.abc_classes`.
     thresholds : tuple of float, default=(0.80, 0.95)
         Drawn as horizontal lines (use the ones the tiers were computed with).
     ax : Axes, optional
@@ -109,7 +109,7 @@ def migration_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, share: bo
     Parameters
     ----------
     matrix : DataFrame
-        ``counts``, ``revenue`` or ``shares`` of :class:`analysis.migration.MigrationResult`.
+        ``counts``, ``revenue`` or ``shares`` of :class:`analysis.customers.migration.MigrationResult`.
     ax : Axes, optional
     share : bool, default=False
         Format cells as percentages (for ``shares``).
@@ -135,7 +135,7 @@ def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     retention : DataFrame
-        ``retention`` of :func:`analysis.cohorts.cohort_table` (or ``counts``).
+        ``retention`` of :func:`analysis.customers.cohorts.cohort_table` (or ``counts``).
     ax : Axes, optional
 
     Returns
@@ -168,7 +168,7 @@ def kpi_bar_chart(
     Parameters
     ----------
     report : DataFrame
-        Output of :func:`analysis.kpi.sales_report`.
+        Output of :func:`analysis.customers.kpi.sales_report`.
     metric : str, default="revenue"
         Column to draw.
     ax : Axes, optional
@@ -204,7 +204,7 @@ def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     stage_counts : DataFrame
-        Output of :func:`analysis.lifecycle.stage_counts` (stages × period ends).
+        Output of :func:`analysis.customers.lifecycle.stage_counts` (stages × period ends).
     ax : Axes, optional
 
     Returns

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.customers.segments import VALUE_CLASS_EN
+from analysis.customers.segments import VALUE_CLASS_ORDER as _VC_ORDER
 from analysis.errors import InputError, ParamsError
-from analysis.playbook import SEGMENTS
-from analysis.segments import VALUE_CLASS_EN
-from analysis.segments import VALUE_CLASS_ORDER as _VC_ORDER
+from analysis.strategy.playbook import SEGMENTS
 
-#: Segment value order, best first (from :mod:`analysis.segments`).
+#: Segment value order, best first (from :mod:`analysis.customers.segments`).
 SEGMENT_ORDER: tuple[str, ...] = SEGMENTS
 #: Chinese 8-class value order, best first.
 VALUE_CLASS_ORDER: tuple[str, ...] = _VC_ORDER

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import validate_clean
+from analysis.data.io import write_csv, write_json, write_parquet
 from analysis.errors import InputError, MissingColumnError
-from analysis.io import write_csv, write_json, write_parquet
 from analysis.params import CANONICAL_COLUMNS, CleaningParams
 
 REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_date", "return", "bad_amount")

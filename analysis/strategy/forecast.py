@@ -15,7 +15,7 @@ Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
 Backtest
     A forecast made at one date is compared with the transactions of the following period
     ``[start, end]`` (inclusive days; it should match the forecast horizon). Actual purchases are
-    distinct orders (see :func:`analysis.kpi.order_keys`). Error = forecast − actual;
+    distinct orders (see :func:`analysis.customers.kpi.order_keys`). Error = forecast − actual;
     ``pct_error`` = error / actual. Customers absent from the forecast frame are shown as
     ``"(new)"`` and left out of the ``"(all existing)"`` total, since nobody forecast them.
 """
@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.customers.kpi import order_keys, period_mask, require_columns
 from analysis.errors import InputError, ParamsError
-from analysis.kpi import order_keys, period_mask, require_columns
 
 CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "expected_spend")
 NEW, ALL_EXISTING = "(new)", "(all existing)"
@@ -78,7 +78,7 @@ def customer_forecast(
         out["method"] = "clv"
     else:
         need = ("frequency", "monetary", "recency_days", "first_purchase", "last_purchase")
-        require_columns(c, need, "customer frame", "run the CLV models, or score customers with analysis.rfm")
+        require_columns(c, need, "customer frame", "run the CLV models, or score customers with analysis.customers.rfm")
         if horizon_days is None or horizon_days <= 0:
             raise ParamsError(
                 "forecast: no CLV columns (expected_purchases, expected_spend), so the run-rate method "
@@ -117,7 +117,7 @@ def segment_forecast(
         Index ``by``, revenue descending; columns ``customers``, ``expected_purchases``,
         ``expected_revenue`` (currency), ``revenue_share``, ``method``.
     """
-    require_columns(customers, (by,), "customer frame", f"add a '{by}' column (e.g. from analysis.segments)")
+    require_columns(customers, (by,), "customer frame", f"add a '{by}' column (e.g. from analysis.customers.segments)")
     f = customer_forecast(customers, horizon_days=horizon_days, min_tenure_days=min_tenure_days)
     g = f.groupby(customers[by])
     t = pd.DataFrame(
