@@ -1,0 +1,73 @@
+"""User-facing text: one catalog per language.
+
+Every word a reader sees — notebook explanations, chart titles, axes and legends, table headers, segment, class,
+stage and action names, sentences — is looked up here by key, in a language passed explicitly (never module
+state). The catalogs are ``en.yaml`` and ``zh.yaml`` beside this file; nested YAML keys are joined with dots
+(``segments.Champions``). Both catalogs must hold the same keys (a test checks it). Values are ``str.format``
+templates: ``t("summary.customers_scored", "en", n=1200)``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from analysis.errors import ParamsError
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in (data or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = "" if value is None else str(value)
+    return out
+
+
+def check_language(language: str) -> str:
+    """``language`` if the kit speaks it, else a :class:`ParamsError` naming the choices."""
+    if language not in LANGUAGES:
+        raise ParamsError(f"language '{language}' is not available; use one of {list(LANGUAGES)}")
+    return language
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """All texts of ``language``, by dotted key."""
+    check_language(language)
+    raw = resources.files(__name__).joinpath(f"{language}.yaml").read_text(encoding="utf-8")
+    return _flatten(yaml.safe_load(raw))
+
+
+def has(key: str, language: str = "en") -> bool:
+    """Whether ``key`` is in the catalog of ``language``."""
+    return key in catalog(language)
+
+
+def t(key: str, language: str, /, **values: Any) -> str:
+    """The text for ``key`` in ``language``, formatted with ``values``.
+
+    Raises ``KeyError`` naming the key and the catalog file when the key is missing: a missing text is a
+    bug of the kit (the catalog test catches it), not something a user can fix.
+    """
+    try:
+        template = catalog(language)[key]
+    except KeyError:
+        raise KeyError(f"text key '{key}' is missing from analysis/text/{language}.yaml") from None
+    return template.format(**values) if values else template
+
+
+def label(key: str, language: str, default: str | None = None) -> str:
+    """Like :func:`t` without values, falling back to ``default`` (or the key itself) when missing.
+
+    For names that come from data or params (a user's own segment name): known ones are translated, others
+    are shown as they are.
+    """
+    return catalog(language).get(key, key if default is None else default)
