@@ -105,6 +105,7 @@ def _load_input(
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
     from analysis.data.clean import clean_transactions
     from analysis.data.io import read_transactions
+    from analysis.datasets import dataset_name
     from analysis.params import CleaningParams, SourceParams, load_params
 
     source_kw: dict[str, Any] = {}
@@ -114,7 +115,7 @@ def _load_input(
         p = load_params(params_file, overrides=None) if _has_periods(params_file) else None
         if p is None:
             p = _load_partial(params_file)
-        source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample"})
+        source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample", "name"})
         columns = dict(p.columns)
         cleaning = p.cleaning
     columns.update(_parse_maps(maps))
@@ -130,7 +131,9 @@ def _load_input(
         cleaning = cleaning.model_copy(update={"decimal": decimal})
     if encoding:
         source_kw["encoding"] = encoding
-    if "://" in input_:
+    if (name := dataset_name(input_)) is not None:
+        source = SourceParams(format="dataset", name=name, **source_kw)
+    elif "://" in input_:
         source = SourceParams(format="sql", url=input_, query=query, **source_kw)
     else:
         source = SourceParams(format="auto", path=input_, **source_kw)
@@ -177,7 +180,14 @@ def _load_partial(path: str):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="rfmkit")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log messages on stderr: -v skipped runs, timings, cleaning counts; -vv debug details.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr (no warnings such as kernel retries).")
+def main(verbose: int, quiet: bool) -> None:
     """rfmkit: a transaction log → customer segments, lifetime values, actions and HTML reports.
 
     \b
@@ -185,8 +195,26 @@ def main() -> None:
       rfmkit sample --out data/sample.csv            # a synthetic log to try things on
       rfmkit clean data/sample.csv --out out/clean   # clean.parquet, quarantine.csv, quality.json
       rfmkit score out/clean/clean.parquet --as-of 2024-12-31 --out customers.csv
-      rfmkit run params/monthly.yaml                 # every month × region → reports/index.html
+      rfmkit clv dataset:cdnow_sample --params params/cdnow.yaml ...  # the bundled CDNOW sample
+      rfmkit -v run params/monthly.yaml              # every month × region → reports/index.html
     """
+    from analysis.logs import configure_logging
+
+    configure_logging(verbose, quiet)
+
+
+@main.command()
+@_friendly
+def datasets() -> None:
+    """List the data sets shipped with rfmkit: name, file and description.
+
+    Use one as INPUT with 'dataset:NAME' (e.g. rfmkit clv dataset:cdnow_sample --params params/cdnow.yaml ...)
+    or in a params file as source: {format: dataset, name: NAME}.
+    """
+    from analysis.datasets import DATASETS
+
+    for d in DATASETS.values():
+        click.echo(f"{d.name}\t{d.path()}\n    {d.description}")
 
 
 @main.command()
@@ -230,7 +258,7 @@ def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only
 @_input_options
 @_friendly
 def clean(input_: str, out: str, **opts: Any) -> None:
-    """Clean INPUT (CSV, Parquet, Excel file, or SQLAlchemy URL with --query).
+    """Clean INPUT (CSV, Parquet, Excel file, SQLAlchemy URL with --query, or dataset:NAME of 'rfmkit datasets').
 
     Writes OUT/clean.parquet, OUT/quarantine.csv (every row set aside, as it came in, with its
     reason), OUT/returns.parquet and OUT/quality.json (rows_in = rows_clean + rows_quarantined).

@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from analysis.errors import ParamsError
 
@@ -60,10 +68,13 @@ class SourceParams(_Model):
 
     ``format: auto`` picks the reader from the file's extension (``.csv``/``.txt``/``.tsv``,
     ``.parquet``/``.pq``, ``.xlsx``/``.xls``); ``sql`` runs ``query`` on the SQLAlchemy ``url``;
-    ``sample`` generates the built-in synthetic log, so the default run needs no download.
+    ``sample`` generates the built-in synthetic log, so the default run needs no download; ``dataset``
+    reads a data set shipped in the package by its ``name`` (``cdnow_sample``, see :mod:`analysis.datasets`),
+    and ``path`` is then filled in with the bundled file (any ``path`` given is replaced).
     """
 
-    format: Literal["auto", "csv", "parquet", "excel", "sql", "sample"] = "auto"
+    format: Literal["auto", "csv", "parquet", "excel", "sql", "sample", "dataset"] = "auto"
+    name: str | None = None
     path: str | None = None
     url: str | None = None
     query: str | None = None
@@ -72,10 +83,45 @@ class SourceParams(_Model):
     names: list[str] | None = None
     encoding: str = "utf-8"
     sheet: str | int = 0
+    skiprows: Annotated[int, Field(ge=0)] = 0  # rows above the header (a title, notes), skipped in CSV and Excel
     sample: SampleParams = SampleParams()
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{v}'; use a Python codec name such as utf-8, utf-8-sig, latin-1, cp1252 or gbk"
+            ) from None
+        return v
+
+    @field_validator("sep")
+    @classmethod
+    def _separator(cls, v: str) -> str:
+        if not v:
+            raise ValueError("the separator is empty; use ',', ';', '\\t' (tab), '|' or '\\s+' (whitespace)")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("format") == "dataset":
+            from analysis.datasets import DATASETS
+
+            name = data.get("name")
+            if name not in DATASETS:
+                raise ValueError(f"format 'dataset' needs 'name', one of {sorted(DATASETS)}; got {name!r}")
+            data = {**data, "path": str(DATASETS[name].path())}
+        return data
 
     @model_validator(mode="after")
     def _check_complete(self) -> SourceParams:
+        if self.name is not None and self.format != "dataset":
+            raise ValueError(f"'name' is for format 'dataset' (a bundled data set), not format '{self.format}'")
         if self.format == "sql" and not (self.url and self.query):
             raise ValueError("format 'sql' needs both 'url' (a SQLAlchemy URL) and 'query'")
         if self.format not in ("sql", "sample") and not self.path:
@@ -83,8 +129,21 @@ class SourceParams(_Model):
         return self
 
 
+#: Cell values that mean "no value" in common exports, matched after trimming and case-folding.
+DEFAULT_MISSING_TOKENS: tuple[str, ...] = (
+    "", "(blank)", "NULL", "null", "N/A", "NA", "#N/A", "nan", "None", "-", "?", "<NA>", "NaT",
+)  # fmt: skip
+
+
 class CleaningParams(_Model):
-    """How raw rows are cleaned; see :func:`analysis.data.clean.clean_transactions`."""
+    """How raw rows are cleaned; see :func:`analysis.data.clean.clean_transactions`.
+
+    ``missing_tokens``: values meaning "no value" in ids and text fields (trimmed, case-folded before
+    matching); a customer id among them is ``missing_customer_id``. ``min_date``/``max_date``: the plausible
+    order dates (inclusive; ``max_date`` empty = one year after today); others are ``bad_date``.
+    ``max_amount``: the largest plausible absolute amount, quantity, unit price or cost, in the source's
+    currency; beyond it (or not finite) a row is ``bad_amount``.
+    """
 
     date_format: str | None = None
     dayfirst: bool = False
@@ -94,6 +153,40 @@ class CleaningParams(_Model):
     zero_amount: Literal["quarantine", "keep"] = "quarantine"
     outlier_mad: Annotated[float, Field(gt=0)] | None = 5.0
     id_strip_float_suffix: bool = True
+    missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
+    min_date: dt.date = dt.date(1970, 1, 1)
+    max_date: dt.date | None = None
+    max_amount: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e12
+
+    @field_validator("date_format")
+    @classmethod
+    def _strptime_format(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if "%" not in v:
+            raise ValueError(
+                f"'{v}' has no %-directive; write a strftime format such as %Y-%m-%d, %d/%m/%Y or %Y%m%d"
+            )
+        try:
+            dt.datetime.strptime(dt.datetime(2001, 2, 3, 4, 5, 6).strftime(v), v)
+        except ValueError as err:
+            if "directive" in str(err):
+                raise ValueError(
+                    f"'{v}' is not a strftime format ({err}); use directives such as %Y %m %d %H %M %S"
+                ) from None
+        return v
+
+    @model_validator(mode="after")
+    def _date_range(self) -> CleaningParams:
+        if self.max_date is not None and self.max_date < self.min_date:
+            raise ValueError(f"cleaning.max_date {self.max_date} is before cleaning.min_date {self.min_date}")
+        return self
+
+    def date_range(self, today: dt.date | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The plausible order dates, first and last day inclusive (``max_date`` empty: today + one year)."""
+        today = today or dt.date.today()
+        last = self.max_date or (pd.Timestamp(today) + pd.DateOffset(years=1)).date()
+        return pd.Timestamp(self.min_date), pd.Timestamp(last)
 
 
 class ScoreThresholds(_Model):
@@ -192,10 +285,15 @@ PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
 class PeriodRange(_Model):
-    """An inclusive range of calendar months, ``YYYY-MM``."""
+    """An inclusive range of calendar months, ``YYYY-MM``, of at most ``max_months`` months.
+
+    A longer range is refused (it would plan a run per month × region) unless validation is told
+    ``allow_large`` (``rfmkit run --allow-large``, :func:`load_params` ``allow_large=True``).
+    """
 
     start: str
     end: str
+    max_months: Annotated[int, Field(ge=1)] = 120
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -203,15 +301,27 @@ class PeriodRange(_Model):
         if isinstance(v, dt.date):  # YAML reads 2024-06-01 as a date: take its month
             v = v.strftime("%Y-%m")
         v = str(v)
-        if not PERIOD_RE.match(v) or not 1 <= int(v[5:7]) <= 12:
+        if not PERIOD_RE.match(v) or not 1 <= int(v[5:7]) <= 12 or int(v[:4]) < 1:
             raise ValueError(f"'{v}' is not a month; write it as YYYY-MM, e.g. 2024-06")
         return v
 
     @model_validator(mode="after")
-    def _ordered(self) -> PeriodRange:
+    def _ordered(self, info: ValidationInfo) -> PeriodRange:
         if self.end < self.start:
             raise ValueError(f"period end {self.end} is before start {self.start}")
+        n = self.n_months
+        if n > self.max_months and not (info.context or {}).get("allow_large"):
+            raise ValueError(
+                f"{self.start}..{self.end} is {n:,} months, more than periods.max_months ({self.max_months}); "
+                "narrow the range, raise periods.max_months, or pass --allow-large to 'rfmkit run'"
+            )
         return self
+
+    @property
+    def n_months(self) -> int:
+        """Number of months in the range."""
+        (y0, m0), (y1, m1) = (map(int, p.split("-")) for p in (self.start, self.end))
+        return (y1 - y0) * 12 + (m1 - m0) + 1
 
     def months(self) -> list[str]:
         """Every month of the range, oldest first."""
@@ -235,7 +345,7 @@ class RunParams(_Model):
     include_all_regions: bool = True
     playbook: str | None = None  # None: the bundled playbook (analysis/strategy/playbook.yaml)
     output_dir: str = "../reports"
-    notebooks_dir: str = "../notebooks"
+    notebooks_dir: str | None = None  # None: the notebooks shipped with the package (analysis.resources)
     notebooks: list[str] = Field(
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )

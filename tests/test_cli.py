@@ -129,7 +129,7 @@ def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
     out = tmp_path / "clv"
     res = invoke(
         "clv",
-        str(CDNOW),
+        "dataset:cdnow_sample",  # the README's example: the CDNOW sample shipped in the package
         "--params",
         str(ROOT / "params" / "cdnow.yaml"),
         "--calibration-end",

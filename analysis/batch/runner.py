@@ -49,6 +49,7 @@ from analysis.report.render import (
     section_title,
     stable_styler_ids,
 )
+from analysis.resources import resolve_notebooks_dir
 
 #: Section labels (en, zh) per notebook; kept for callers of the earlier name.
 NOTEBOOK_TITLES = SECTION_TITLES
@@ -160,11 +161,12 @@ def check_inputs(params: RunParams) -> None:
     missing = [
         nb
         for nb in params.notebooks
-        if nb != "05_summary" and not (Path(params.notebooks_dir) / f"{nb}.ipynb").exists()
+        if nb != "05_summary" and not (resolve_notebooks_dir(params.notebooks_dir) / f"{nb}.ipynb").exists()
     ]
     if missing:
         raise ParamsError(
-            f"notebooks {missing} not found in notebooks_dir {params.notebooks_dir}; fix notebooks_dir in the params"
+            f"notebooks {missing} not found in notebooks_dir {resolve_notebooks_dir(params.notebooks_dir)}; "
+            "fix notebooks_dir in the params (leave it out for the notebooks shipped with rfmkit)"
         )
     if "04_strategy" in params.notebooks:
         load_playbook(params.playbook)  # raises PlaybookError naming the file and every problem
@@ -223,7 +225,7 @@ def notebooks_of(params: RunParams) -> list[tuple[str, Path]]:
     """The run's notebooks that exist (optional ones may be missing), in execution order."""
     out = []
     for nb in params.notebooks:
-        path = Path(params.notebooks_dir) / f"{nb}.ipynb"
+        path = resolve_notebooks_dir(params.notebooks_dir) / f"{nb}.ipynb"
         if path.exists() or nb not in OPTIONAL_NOTEBOOKS:
             out.append((nb, path))
     return out
@@ -331,7 +333,7 @@ def execute_run(
                 kernel_name=params.execution.kernel,
                 cell_timeout=params.execution.timeout_seconds,
                 notebook_timeout=notebook_timeout(params),
-                cwd=params.notebooks_dir,
+                cwd=resolve_notebooks_dir(params.notebooks_dir),
                 on_event=on_event or (lambda kind, data: None),
             )
         except KernelStartError as err:

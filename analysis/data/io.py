@@ -26,9 +26,16 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
+#: Compression suffixes pandas reads transparently (``log.csv.gz``); the format is the suffix before them.
+COMPRESSED_SUFFIXES = {".gz", ".bz2", ".zip", ".xz", ".zst"}
+
+
 def detect_format(path: str | Path) -> str:
-    """The reader for a file, from its extension."""
-    suffix = Path(path).suffix.lower()
+    """The reader for a file, from its extension (``.csv.gz`` and other compressed text count as CSV)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in COMPRESSED_SUFFIXES and Path(p.stem).suffix.lower() in CSV_SUFFIXES:
+        return "csv"
     if suffix in CSV_SUFFIXES:
         return "csv"
     if suffix in PARQUET_SUFFIXES:
@@ -54,6 +61,10 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         return generate_transactions(**source.sample.model_dump())
     if fmt == "sql":
         return read_sql(source.url or "", source.query or "")
+    if fmt == "dataset":
+        from analysis.datasets import get_dataset
+
+        return get_dataset(source.name or "").load_raw()
     assert source.path is not None
     path = Path(source.path)
     if not path.is_file():
@@ -62,7 +73,8 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         fmt = detect_format(path)
     try:
         if fmt == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" and source.sep == "," else source.sep
+            plain = path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
+            sep = "\t" if plain.suffix.lower() == ".tsv" and source.sep == "," else source.sep
             return pd.read_csv(
                 path,
                 sep=sep,
