@@ -289,37 +289,34 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     Adds the CLV columns p_alive, expected_purchases and expected_spend (over the params' horizon,
     52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
     everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
-    reactivated/dormant/lost, with the 90 days up to --as-of as the period) and cluster (k-means).
+    reactivated/dormant/lost; the period is --as-of's month up to --as-of, as in the reports) and cluster (k-means).
+    With --params and --as-of the last day of a month, the result equals the batch's customers.parquet.
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
     """
 
-    from analysis.customers.rfm import score_customers
+    from analysis import stages
     from analysis.data.io import write_table
-    from analysis.params import RFMParams
+    from analysis.params import RunParams
 
-    params = RFMParams(lookback_days=lookback_days)
     if opts.get("params_file"):
-        params = _load_partial(opts["params_file"]).rfm.model_copy(
-            update={"lookback_days": lookback_days} if lookback_days else {}
-        )
-    tx = _transactions(input_, opts)
-    from analysis.customers.enrich import add_clv, add_segmentation
-    from analysis.params import CLVParams, SegmentationParams
-
-    full = _load_partial(opts["params_file"]) if opts.get("params_file") else None
-    seg_params = full.segmentation if full else SegmentationParams()
-    clv_params = full.clv if full else CLVParams()
+        params = _load_partial(opts["params_file"])
+    else:
+        params = RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
+    update: dict[str, Any] = {}
+    if lookback_days:
+        update["rfm"] = params.rfm.model_copy(update={"lookback_days": lookback_days})
     if no_clv:
-        clv_params = clv_params.model_copy(update={"enabled": False})
-    res = score_customers(tx, _day(as_of, "--as-of"), params)
-    customers, note = add_clv(res.customers, tx, res.as_of, clv_params)
-    if note:
-        click.echo(note, err=True)
-    seg = add_segmentation(customers, tx, res.as_of, None, seg_params)
-    write_table(seg.customers, out)
-    click.echo(f"scored {len(res.customers):,} customers as of {res.as_of.date()} → {out}")
+        update["clv"] = params.clv.model_copy(update={"enabled": False})
+    params = params.model_copy(update=update)
+    day = _day(as_of, "--as-of")
+    tx = stages.scope(_transactions(input_, opts), day)
+    scored = stages.score(tx, params, day, clv_check=False)
+    if scored.clv is not None:
+        click.echo(scored.clv.reason("en"), err=True)
+    write_table(scored.customers, out)
+    click.echo(f"scored {len(scored.customers):,} customers as of {scored.as_of.date()} → {out}")
 
 
 @main.command()
@@ -357,10 +354,11 @@ def clv(
     comparison (holdout_by_frequency.csv, tracking.csv, holdout_errors.json).
     """
 
-    from analysis.clv.pipeline import fit_clv, write_clv
+    from analysis.clv.pipeline import write_clv
+    from analysis.stages import clv_models
 
     tx = _transactions(input_, opts)
-    result = fit_clv(
+    result = clv_models(
         tx,
         calibration_end,
         holdout_end,
