@@ -19,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,6 +40,18 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "cost",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("customer_id", "order_date")
+
+
+def mapped_twice(mapping: dict[str, str]) -> str | None:
+    """A sentence naming each source column mapped to more than one canonical column, or None."""
+    seen: dict[str, list[str]] = {}
+    for canonical, theirs in mapping.items():
+        seen.setdefault(theirs, []).append(canonical)
+    twice = {theirs: names for theirs, names in seen.items() if len(names) > 1}
+    if not twice:
+        return None
+    parts = "; ".join(f"'{theirs}' is mapped to {' and '.join(names)}" for theirs, names in twice.items())
+    return f"{parts}. Map each of your columns to one canonical column (fix 'columns:' or --map)"
 
 
 class _Model(BaseModel):
@@ -164,9 +175,7 @@ class CleaningParams(_Model):
         if v is None:
             return v
         if "%" not in v:
-            raise ValueError(
-                f"'{v}' has no %-directive; write a strftime format such as %Y-%m-%d, %d/%m/%Y or %Y%m%d"
-            )
+            raise ValueError(f"'{v}' has no %-directive; write a strftime format such as %Y-%m-%d, %d/%m/%Y or %Y%m%d")
         try:
             dt.datetime.strptime(dt.datetime(2001, 2, 3, 4, 5, 6).strftime(v), v)
         except ValueError as err:
@@ -306,16 +315,26 @@ class PeriodRange(_Model):
         return v
 
     @model_validator(mode="after")
-    def _ordered(self, info: ValidationInfo) -> PeriodRange:
+    def _ordered(self) -> PeriodRange:
         if self.end < self.start:
             raise ValueError(f"period end {self.end} is before start {self.start}")
-        n = self.n_months
-        if n > self.max_months and not (info.context or {}).get("allow_large"):
-            raise ValueError(
-                f"{self.start}..{self.end} is {n:,} months, more than periods.max_months ({self.max_months}); "
-                "narrow the range, raise periods.max_months, or pass --allow-large to 'rfmkit run'"
-            )
         return self
+
+    def check_size(self, allow_large: bool = False, origin: str = "parameters") -> None:
+        """Refuse a range of more than ``max_months`` months unless ``allow_large``.
+
+        Raises
+        ------
+        ParamsError
+            Naming the range, its length, the cap and the three ways out.
+        """
+        n = self.n_months
+        if n > self.max_months and not allow_large:
+            raise ParamsError(
+                f"{origin}: periods {self.start}..{self.end} is {n:,} months, more than periods.max_months "
+                f"({self.max_months}); narrow the range, raise periods.max_months, or pass --allow-large to "
+                "'rfmkit run'"
+            )
 
     @property
     def n_months(self) -> int:
@@ -365,6 +384,9 @@ class RunParams(_Model):
                 f"unknown canonical column(s) {unknown}; the mapping is canonical name -> your column "
                 f"name, with canonical names among {list(CANONICAL_COLUMNS)}"
             )
+        twice = mapped_twice(v)
+        if twice:
+            raise ValueError(twice)
         return v
 
 
@@ -387,11 +409,12 @@ def parse_params(data: dict[str, Any], origin: str = "parameters") -> RunParams:
         raise ParamsError(_format_validation_error(err, origin)) from None
 
 
-def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> RunParams:
+def load_params(path: str | Path, overrides: dict[str, Any] | None = None, allow_large: bool = False) -> RunParams:
     """Read and validate a YAML parameter file.
 
     Relative paths inside the file (``source.path``, ``playbook``, ``output_dir``) are resolved
-    against the file's folder, so a run gives the same result from any working directory.
+    against the file's folder, so a run gives the same result from any working directory. A period
+    range longer than ``periods.max_months`` is refused unless ``allow_large``.
     """
     path = Path(path)
     if not path.is_file():
@@ -404,6 +427,7 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
     data = _deep_merge(data, overrides or {})
     params = parse_params(data, origin=str(path))
+    params.periods.check_size(allow_large, origin=str(path))
     return resolve_paths(params, path.parent)
 
 
