@@ -13,11 +13,28 @@ What is logged, under the ``analysis`` logger:
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TextIO
 
 #: The package's root logger name: every module logs under it.
 LOGGER = "analysis"
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 DATE_FORMAT = "%H:%M:%S"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (it may be replaced, as by click's test runner)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
 
 
 def level_for(verbose: int = 0, quiet: bool = False) -> int:
@@ -37,7 +54,7 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
     for h in list(logger.handlers):
         if getattr(h, "_rfmkit", False):
             logger.removeHandler(h)
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     handler._rfmkit = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

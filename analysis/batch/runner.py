@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,6 @@ from analysis.params import RunParams, dump_params, load_params
 from analysis.report.index_page import RunEntry, write_index
 from analysis.report.render import (
     REPORT_NAME,
-    SECTION_TITLES,
     Section,
     render_report,
     report_order,
@@ -51,8 +51,8 @@ from analysis.report.render import (
 )
 from analysis.resources import resolve_notebooks_dir
 
-#: Section labels (en, zh) per notebook; kept for callers of the earlier name.
-NOTEBOOK_TITLES = SECTION_TITLES
+log = logging.getLogger(__name__)
+
 #: Notebooks a run does without when the notebooks folder has no such file.
 OPTIONAL_NOTEBOOKS = frozenset({"05_summary"})
 #: Seconds added to every deadline of the watching parent, over the kernel's own timeouts.
@@ -177,8 +177,22 @@ def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
     regions_path = out / "regions.json"
     if not (out / "quality.json").exists():
+        t0 = time.perf_counter()
         result = clean_from_params(params)
         result.write(out)
+        q = result.quality
+        log.info(
+            "cleaned the source in %.1f s: %s rows in, %s clean, %s quarantined (%s), %s outliers flagged -> %s",
+            time.perf_counter() - t0,
+            q.get("rows_in"),
+            q.get("rows_clean"),
+            q.get("rows_quarantined"),
+            ", ".join(f"{k} {v}" for k, v in (q.get("reasons") or {}).items() if v) or "none",
+            q.get("outliers_flagged"),
+            out,
+        )
+    else:
+        log.info("cleaned data unchanged, reused: %s", out)
     if regions_path.exists():
         return out, json.loads(regions_path.read_text(encoding="utf-8"))
     import pyarrow.parquet as pq
@@ -476,10 +490,12 @@ def run_batch(
     for s in specs:
         fp = _fingerprint(params_data, clean_dir.name, version, s)
         if not force and is_unchanged(s.run_dir, fp):
+            log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, s.region)
             results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
             continue
         args = (s, params_path, params_data, str(clean_dir), fp)
-        todo.append(Task(args, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
+        key = f"{s.period}/{s.region}"
+        todo.append(Task(key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -487,6 +503,13 @@ def run_batch(
         bar = tqdm(total=len(todo), desc="runs", unit="run")
 
     def done(task: Task, result: RunResult) -> None:
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        if result.status == "failed":
+            where = f"{result.failed_notebook or '(before the first notebook)'}"
+            cell = f", cell {result.failed_cell}" if result.failed_cell is not None else ""
+            log.warning("run %s failed after %.1f s at %s%s: %s", task.key, result.seconds, where, cell, result.error)
+        else:
+            log.info("run %s ok in %.1f s (%s)", task.key, result.seconds, timings)
         results.append(result)
         if bar:
             bar.update()
@@ -503,6 +526,15 @@ def run_batch(
     results.sort(key=lambda r: (r.period, r.region))
     index = _write_index(params, results)
     batch = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3))
+    log.info(
+        "batch of %d runs done in %.1f s (%d ran, %d failed, %d skipped) with %d worker(s)",
+        len(results),
+        batch.seconds,
+        len(todo),
+        len(batch.failed),
+        len(results) - len(todo),
+        min(jobs or params.execution.jobs or os.cpu_count() or 1, max(len(todo), 1)),
+    )
     if batch.failed:
         raise BatchError(batch.summary())
     return batch
@@ -549,7 +581,3 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
         )
     return write_index(out, params.title, entries, params.currency, params.language)
 
-
-def result_dict(result: RunResult) -> dict[str, Any]:
-    """A run's result as plain data."""
-    return asdict(result)

@@ -127,14 +127,6 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def frame_sha256(df: pd.DataFrame) -> str:
-    """A content hash of a frame (values, index and column names), stable across runs."""
-    h = hashlib.sha256()
-    h.update(json.dumps([str(c) for c in df.columns]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
-    return h.hexdigest()
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
