@@ -21,9 +21,9 @@ def _frame(x, tx, T) -> pd.DataFrame:
 
 
 CASES = {
-    "no repeat customers": (_frame([0, 0, 0], [0.0, 0, 0], [10.0, 20, 30]), "no customer has a repeat"),
-    "single customer": (_frame([3], [5.0], [10.0]), "at least two customers"),
-    "all T zero": (_frame([0, 0], [0.0, 0.0], [0.0, 0.0]), "no customer has a repeat|T = 0"),
+    "no repeat customers": (_frame([0, 0, 0], [0.0, 0, 0], [10.0, 20, 30]), "no customer has bought more than once"),
+    "single customer": (_frame([3], [5.0], [10.0]), "at least two are needed"),
+    "all T zero": (_frame([0, 0], [0.0, 0.0], [0.0, 0.0]), "no customer has bought more than once|T = 0"),
     "t_x > T": (_frame([1, 2], [12.0, 3.0], [10.0, 10.0]), "t_x > T"),
     "negative frequency": (_frame([-1, 2], [0.0, 3.0], [10.0, 10.0]), "non-negative"),
 }
