@@ -260,7 +260,7 @@ def sales_report(
     if by:
         report.index.names = by
     else:
-        report.index = pd.Index([ALL])
+        report.index = pd.Index([ALL] * len(report))  # no row when the window has no sales
     return report
 
 
