@@ -224,3 +224,25 @@ def test_escape_markdown_keeps_every_character() -> None:
         rendered = BeautifulSoup(markdown2html_mistune(f"**{escape_markdown(payload)}**"), "html.parser")
         assert rendered.strong.get_text() == " ".join(payload.splitlines())
         assert [tag.name for tag in rendered.find_all()] == ["p", "strong"]
+
+
+def test_chart_labels_are_text_not_mathtext() -> None:
+    """A product line such as ``a$\\frac{$b`` is drawn as written; as mathtext it would stop the notebook."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report.plots.style import use_report_style
+
+    use_report_style("en")
+    fig, ax = plt.subplots()
+    label = "a$\\frac{$b <script>"
+    ax.bar([label, "$x$"], [1, 2])
+    ax.set_title(label)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    assert buf.getvalue().startswith(b"\x89PNG") and ax.get_title() == label
