@@ -7,6 +7,7 @@ without a traceback, and the command exits with status 2 (1 for a batch with fai
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,14 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors())
             click.echo(f"error: invalid option: {msgs}", err=True)
             sys.exit(2)
+        except OSError as err:  # a read-only or missing output folder, a full disk: the file and the fix
+            where = err.filename or "the output"
+            click.echo(
+                f"error: cannot write or read {where}: {err.strerror or err}; choose a folder you can write to "
+                "(--out, or output_dir in the params), or fix its permissions or free space",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper
 
@@ -47,6 +56,86 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _day(text: Any, option: str):
+    """The one date parser of every command: ``YYYY-MM-DD``, or ``YYYY-MM`` meaning the month's last day.
+
+    Anything else (``01/02/2024``, ``2024-2-1``, ``yesterday``) is a :class:`ParamsError` naming the option:
+    a day written another way is ambiguous (2 January or 1 February?), so it is never guessed.
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    if isinstance(text, dt.date):
+        return pd.Timestamp(text).normalize()
+    value = str(text).strip()
+    day, month = _ISO_DAY.match(value), _ISO_MONTH.match(value)
+    try:
+        if day:
+            return pd.Timestamp(int(day[1]), int(day[2]), int(day[3]))
+        if month and int(month[1]) >= 1:
+            return pd.Period(year=int(month[1]), month=int(month[2]), freq="M").end_time.normalize()
+    except (ValueError, OverflowError):
+        pass
+    raise ParamsError(
+        f"{option} '{text}' is not a date: write YYYY-MM-DD (e.g. 2024-02-01), or YYYY-MM for the month's last day "
+        "(days from 1678 to 2261)"
+    )
+
+
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: check a date option while the command line is parsed, before any work; ISO text out."""
+    from analysis.errors import ParamsError
+
+    if value is None:
+        return None
+    try:
+        return str(_day(value, "--" + str(param.name).replace("_", "-")).date())
+    except ParamsError as err:
+        click.echo(f"error: {err}", err=True)
+        ctx.exit(2)
+
+
+def _table_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: an output table's name must end in .csv or .parquet (checked before any work)."""
+    if value is not None and Path(value).suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        click.echo(
+            f"error: --out '{value}': the format follows the extension; choose a .csv or .parquet file name",
+            err=True,
+        )
+        ctx.exit(2)
+    return value
+
+
+def _check_in_data(day: Any, tx: Any, option: str) -> None:
+    """Refuse a day before the data's first purchase; note one after its last (recency then counts those days)."""
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    if len(tx) == 0:
+        return
+    dates = pd.to_datetime(tx["order_date"])
+    first, last = dates.min().normalize(), dates.max().normalize()
+    if day < first:
+        raise ParamsError(
+            f"{option} {day.date()} is before the data starts ({first.date()}): there is nothing to use; "
+            f"choose a day from {first.date()} to {last.date()}"
+        )
+    if day > last:
+        click.echo(
+            f"note: {option} {day.date()} is after the data end ({last.date()}, {(day - last).days} days earlier); "
+            f"days without data count as days without purchases (use {option} {last.date()} to stop at the data)",
+            err=True,
+        )
 
 
 def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,6 +157,12 @@ def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--sep", default=None, help="Field separator of a text file (default ','; '\\s+' for whitespace)."
         ),
         click.option("--no-header", is_flag=True, help="The text file has no header row (give --names)."),
+        click.option(
+            "--skiprows",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Rows above the header to skip (a title or notes above the column names), in CSV and Excel.",
+        ),
         click.option("--names", default=None, help="Comma-separated column names for a file without header."),
         click.option(
             "--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."
@@ -101,6 +196,7 @@ def _load_input(
     query: str | None,
     decimal: str | None = None,
     encoding: str | None = None,
+    skiprows: int | None = None,
 ):
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
     from analysis.data.clean import clean_transactions
@@ -131,6 +227,8 @@ def _load_input(
         cleaning = cleaning.model_copy(update={"decimal": decimal})
     if encoding:
         source_kw["encoding"] = encoding
+    if skiprows is not None:
+        source_kw["skiprows"] = skiprows
     if (name := dataset_name(input_)) is not None:
         source = SourceParams(format="dataset", name=name, **source_kw)
     elif "://" in input_:
@@ -145,11 +243,19 @@ def _transactions(input_: str, opts: dict[str, Any]):
     """Clean transactions from INPUT: the clean.parquet of 'rfmkit clean' as it is, or a raw log cleaned now."""
     import pandas as pd
 
+    from analysis.data.clean import require_rows
+    from analysis.errors import InputError
+
     if input_.endswith(".parquet") and "://" not in input_:
         head = pd.read_parquet(input_)
         if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
+            if head.empty:
+                raise InputError(
+                    f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"
+                )
             return head
     result = _load_input(input_, **opts)
+    require_rows(result.quality)
     q = result.quality
     click.echo(
         f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
@@ -223,13 +329,14 @@ def datasets() -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False),
+    callback=_table_option,
     help="File to write: .csv or .parquet (chosen by the extension).",
 )
 @click.option(
     "--customers", default=20_000, show_default=True, type=click.IntRange(min=10), help="Number of customers."
 )
-@click.option("--start", default="2023-01-01", show_default=True, help="First day of the log.")
-@click.option("--end", default="2024-12-31", show_default=True, help="Last day of the log.")
+@click.option("--start", default="2023-01-01", show_default=True, callback=_date_option, help="First day of the log.")
+@click.option("--end", default="2024-12-31", show_default=True, callback=_date_option, help="Last day of the log.")
 @click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same rows.")
 @click.option(
     "--clean/--dirty",
@@ -275,8 +382,20 @@ def clean(input_: str, out: str, **opts: Any) -> None:
 
 @main.command()
 @click.argument("input_", metavar="INPUT")
-@click.option("--as-of", "as_of", required=True, help="Score as of this day (YYYY-MM-DD, inclusive).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.csv or .parquet to write.")
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    callback=_date_option,
+    help="Score as of this day, inclusive: YYYY-MM-DD, or YYYY-MM for the month's last day.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=_table_option,
+    help="customers.csv or .parquet to write.",
+)
 @click.option(
     "--lookback-days", type=click.IntRange(min=1), default=None, help="Only purchases in this many days up to --as-of."
 )
@@ -311,7 +430,9 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
         update["clv"] = params.clv.model_copy(update={"enabled": False})
     params = params.model_copy(update=update)
     day = _day(as_of, "--as-of")
-    tx = stages.scope(_transactions(input_, opts), day)
+    everything = _transactions(input_, opts)
+    _check_in_data(day, everything, "--as-of")
+    tx = stages.scope(everything, day)
     scored = stages.score(tx, params, day, clv_check=False)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
@@ -321,8 +442,18 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
 
 @main.command()
 @click.argument("input_", metavar="INPUT")
-@click.option("--calibration-end", required=True, help="Last day of the calibration period (inclusive).")
-@click.option("--holdout-end", default=None, help="Last day of the holdout period: adds the validation tables.")
+@click.option(
+    "--calibration-end",
+    required=True,
+    callback=_date_option,
+    help="Last day of the calibration period (inclusive): YYYY-MM-DD, or YYYY-MM for the month's last day.",
+)
+@click.option(
+    "--holdout-end",
+    default=None,
+    callback=_date_option,
+    help="Last day of the holdout period (YYYY-MM-DD or YYYY-MM): adds the validation tables.",
+)
 @click.option(
     "--time-unit",
     type=click.Choice(["D", "W", "M"]),
@@ -358,6 +489,9 @@ def clv(
     from analysis.stages import clv_models
 
     tx = _transactions(input_, opts)
+    _check_in_data(_day(calibration_end, "--calibration-end"), tx, "--calibration-end")
+    if holdout_end:
+        _check_in_data(_day(holdout_end, "--holdout-end"), tx, "--holdout-end")
     result = clv_models(
         tx,
         calibration_end,
@@ -387,9 +521,18 @@ def clv(
 )
 @click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--allow-large", is_flag=True, help="Accept a period range longer than periods.max_months (default 120 months)."
+)
 @_friendly
 def run(
-    params_file: str, period: str | None, regions: tuple[str, ...], jobs: int | None, force: bool, no_progress: bool
+    params_file: str,
+    period: str | None,
+    regions: tuple[str, ...],
+    jobs: int | None,
+    force: bool,
+    no_progress: bool,
+    allow_large: bool,
 ) -> None:
     """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
 
@@ -399,7 +542,13 @@ def run(
 
     periods = _parse_periods(period) if period else None
     result = run_batch(
-        params_file, periods=periods, regions=list(regions) or None, jobs=jobs, force=force, progress=not no_progress
+        params_file,
+        periods=periods,
+        regions=list(regions) or None,
+        jobs=jobs,
+        force=force,
+        progress=not no_progress,
+        allow_large=allow_large,
     )
     click.echo(result.summary())
 
@@ -418,8 +567,18 @@ def run(
     help="Transactions covering the measurement window: a 'rfmkit clean' folder, its clean.parquet, or a raw log.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for action_results.csv.")
-@click.option("--window-start", default=None, help="First day of the measurement window (default: the next month).")
-@click.option("--window-end", default=None, help="Last day of the measurement window (default: the next month's end).")
+@click.option(
+    "--window-start",
+    default=None,
+    callback=_date_option,
+    help="First day of the measurement window (default: the next month).",
+)
+@click.option(
+    "--window-end",
+    default=None,
+    callback=_date_option,
+    help="Last day of the measurement window (default: the next month's end).",
+)
 @_input_options
 @_friendly
 def evaluate_actions(
@@ -469,18 +628,6 @@ def evaluate_actions(
         f"{int(results['treated_customers'].sum()):,} treated, {int(results['control_customers'].sum()):,} "
         f"held out → {target}"
     )
-
-
-def _day(text: str, option: str):
-    """A day from the command line, or a one-line error naming the option."""
-    import pandas as pd
-
-    from analysis.errors import ParamsError
-
-    try:
-        return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError):
-        raise ParamsError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 def _parse_periods(text: str) -> list[str]:

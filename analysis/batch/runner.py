@@ -155,8 +155,11 @@ def source_key(params: RunParams) -> str:
 
 
 def check_inputs(params: RunParams) -> None:
-    """Fail before any kernel starts when the notebooks or the playbook cannot be used."""
+    """Fail before any kernel starts when the input file, the notebooks or the playbook cannot be used."""
+    from analysis.data.io import check_source
     from analysis.strategy.playbook import load_playbook
+
+    check_source(params.source)  # names source.path before anything reads or hashes it
 
     missing = [
         nb
@@ -193,6 +196,9 @@ def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
         )
     else:
         log.info("cleaned data unchanged, reused: %s", out)
+    from analysis.data.clean import require_rows
+
+    require_rows(json.loads((out / "quality.json").read_text(encoding="utf-8")))  # no rows: say so, once
     if regions_path.exists():
         return out, json.loads(regions_path.read_text(encoding="utf-8"))
     import pyarrow.parquet as pq
@@ -447,6 +453,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     progress: bool = True,
+    allow_large: bool = False,
 ) -> BatchResult:
     """Run every planned period × region; see the module docstring.
 
@@ -462,6 +469,8 @@ def run_batch(
         Re-run runs whose inputs are unchanged.
     progress : bool, default=True
         Show a progress bar.
+    allow_large : bool, default=False
+        Accept a period range longer than ``periods.max_months``.
 
     Returns
     -------
@@ -478,7 +487,7 @@ def run_batch(
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
-    params = load_params(params_path)
+    params = load_params(params_path, allow_large=allow_large)
     check_inputs(params)
     params_data = dump_params(params)
     clean_dir, regions_in_data = prepare_clean(params)

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -65,43 +66,113 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         from analysis.datasets import get_dataset
 
         return get_dataset(source.name or "").load_raw()
-    assert source.path is not None
-    path = Path(source.path)
-    if not path.is_file():
-        raise InputError(f"{path}: input file not found; check source.path in the params or the INPUT argument")
+    path = check_source(source)
     if fmt == "auto":
         fmt = detect_format(path)
     try:
         if fmt == "csv":
             plain = path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
             sep = "\t" if plain.suffix.lower() == ".tsv" and source.sep == "," else source.sep
-            return pd.read_csv(
+            raw = pd.read_csv(
                 path,
                 sep=sep,
-                header=0 if source.header else None,
+                header=0 if source.header and source.names else None,
                 names=source.names,
                 dtype=str,
+                skiprows=source.skiprows,
                 keep_default_na=False,
                 na_values=[],
                 encoding=source.encoding,
                 engine="python" if len(sep) > 1 else "c",
             )
         if fmt == "parquet":
+            raw = _promote_header(raw, path) if source.header and not source.names else raw
+            _check_separator(raw, path, sep)
+            return raw
             return pd.read_parquet(path)
         if fmt == "excel":
             # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim
-            return pd.read_excel(path, sheet_name=source.sheet, dtype=str, keep_default_na=False, na_values=[])
+            raw = pd.read_excel(
+                path,
+                sheet_name=source.sheet,
+                header=None,
+                skiprows=source.skiprows,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+            )
+            if source.names:
+                return raw.set_axis(source.names, axis=1) if len(source.names) == raw.shape[1] else raw
+            return _promote_header(raw, path) if source.header else raw
     except UnicodeDecodeError as err:
         raise InputError(
             f"{path}: not {source.encoding} text ({err.reason} at byte {err.start}); set source.encoding in the "
             "params (or --encoding), e.g. latin-1 or gbk"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding '{source.encoding}'; use e.g. utf-8, latin-1 or gbk") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty (no header, no rows)") from None
+    except (zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise InputError(
+            f"{path}: not a readable {fmt} file, it seems truncated or damaged ({type(err).__name__}: {err}); "
+            "copy it again or re-save it (or export the sheet as CSV)"
+        ) from None
+    except ImportError as err:
+        raise InputError(
+            f"{path}: reading this file needs a package that is missing ({err}); save it as .xlsx or .csv"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
     raise InputError(f"{path}: unsupported format '{fmt}'")
+    except Exception as err:  # openpyxl's InvalidFileException and other reader-specific errors
+        if type(err).__module__.split(".")[0] in ("openpyxl", "xlrd", "pyarrow", "zipfile"):
+            raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
+        raise
 
 
 def read_sql(url: str, query: str) -> pd.DataFrame:
+def check_source(source: SourceParams) -> Path:
+    """The file ``source`` reads, or an :class:`InputError` naming ``source.path`` when it is not there.
+
+    Call it before any work (the batch does, before cleaning or hashing the input).
+    """
+    if source.format in ("sample", "sql"):
+        return Path()
+    if not source.path:
+        raise InputError(f"source.path is not set; name the file to read (format '{source.format}')")
+    path = Path(source.path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "input file not found"
+        raise InputError(f"{path}: {what}; check source.path in the params or the INPUT argument")
+    return path
+
+
+def _promote_header(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Use the first row read as the header; duplicated names are an error (pandas would rename them silently)."""
+    from analysis.data.clean import check_unique_columns
+
+    if raw.empty and raw.shape[1] == 0:
+        return raw
+    first = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[0].tolist()]
+    check_unique_columns(first, str(path))
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(first)]
+    return raw.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
+
+
+def _check_separator(raw: pd.DataFrame, path: Path, sep: str) -> None:
+    """A text file read as one column whose name holds another separator: suggest ``--sep``."""
+    if raw.shape[1] != 1:
+        return
+    name = str(raw.columns[0])
+    for other, shown in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
+        if other != sep and other in name:
+            raise InputError(
+                f"{path}: read as a single column '{name[:60]}' with separator '{sep}', but the header holds "
+                f"'{shown}': pass --sep '{shown}' (or set source.sep: '{shown}' in the params)"
+            )
+
+
     """Run ``query`` on any SQLAlchemy ``url`` (``sqlite:///file.db``, ``duckdb:///file.duckdb``, …)."""
     import sqlalchemy as sa
 
