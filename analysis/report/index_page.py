@@ -18,45 +18,18 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from analysis import text
 from analysis.data.io import atomic_path
 from analysis.report.render import CSP, TEMPLATES
+from analysis.text import format as fmt
 
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
-TEXT = {
-    "en": {
-        "runs": "runs",
-        "ok": "ok",
-        "skipped": "ok · unchanged",
-        "failed": "failed",
-        "customers": "customers",
-        "revenue": "revenue in period",
-        "clv": "CLV total",
-        "report": "report",
-        "executed": "executed notebook",
-        "period": "Period",
-        "trend_revenue": "Revenue in the period",
-        "trend_customers": "Customers",
-        "all": "all regions",
-        "cell": "cell",
-    },
-    "zh": {
-        "runs": "次运行",
-        "ok": "完成",
-        "skipped": "完成 · 未变更",
-        "failed": "失败",
-        "customers": "客户数",
-        "revenue": "本期收入",
-        "clv": "CLV 合计",
-        "report": "报告",
-        "executed": "执行后的笔记本",
-        "period": "期间",
-        "trend_revenue": "本期收入",
-        "trend_customers": "客户数",
-        "all": "全部地区",
-        "cell": "单元",
-    },
-}
+#: The page's words: keys of the ``index.*`` section of the text catalog (analysis/text/<language>.yaml).
+TEXT_KEYS: tuple[str, ...] = (
+    "runs", "ok", "skipped", "failed", "customers", "revenue", "clv", "report", "executed", "period",
+    "trend_revenue", "trend_customers", "all", "cell",
+)  # fmt: skip
 
 
 @dataclass
@@ -75,7 +48,7 @@ class RunEntry:
 
 
 def _money(value: float, currency: str) -> str:
-    return f"{currency}{value:,.0f}"
+    return fmt.money(value, currency)
 
 
 def _region_order(entries: list[RunEntry]) -> list[str]:
@@ -84,8 +57,8 @@ def _region_order(entries: list[RunEntry]) -> list[str]:
 
 
 def _labels(language: str) -> dict[str, str]:
-    """The page's words in ``language``."""
-    return TEXT["zh" if language == "zh" else "en"]
+    """The page's words in ``language`` (from the text catalog)."""
+    return {key: text.t(f"index.{key}", language) for key in TEXT_KEYS}
 
 
 def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
@@ -267,7 +240,7 @@ def write_index(
         environment()
         .get_template("index.html.j2")
         .render(
-            language="zh" if language == "zh" else "en",
+            language=text.check_language(language),
             csp=CSP,
             title=title,
             n_runs=len(entries),

@@ -25,14 +25,6 @@ import nbformat
 
 from analysis.data.io import atomic_path
 
-#: Section labels (en, zh) of the notebooks, for the navigation bar and the index.
-SECTION_TITLES: dict[str, tuple[str, str]] = {
-    "05_summary": ("Summary", "管理摘要"),
-    "01_cleaning": ("Data quality", "数据质量"),
-    "02_scoring": ("RFM scores", "RFM 评分"),
-    "03_segmentation": ("Segments", "客户分群"),
-    "04_strategy": ("Strategy", "策略建议"),
-}
 #: Notebooks shown before the others whatever their execution order (the summary runs last).
 SHOWN_FIRST: tuple[str, ...] = ("05_summary",)
 REMOVE_TAGS = frozenset({"remove", "parameters", "injected-parameters", "rfmkit-error"})
@@ -57,9 +49,10 @@ class Section:
 
 
 def section_title(key: str, language: str) -> str:
-    """The navigation label of a notebook in ``language``."""
-    en, zh = SECTION_TITLES.get(key, (key, key))
-    return zh if language == "zh" else en
+    """The navigation label of a notebook in ``language`` (catalog ``report.section.<key>``, else the key)."""
+    from analysis.text import label
+
+    return label(f"report.section.{key}", language, default=key)
 
 
 def report_order(names: list[str]) -> list[str]:
@@ -203,12 +196,14 @@ def render_report(
     Path
         ``html_path``.
     """
-    language = "zh" if language == "zh" else "en"
+    from analysis.text import check_language, t
+
+    check_language(language)
     nb = merge_notebooks(sections, language)
     page_info = {
         "csp": CSP,
         "title": title,
-        "index": {"href": index_href, "label": "« 索引" if language == "zh" else "« index"} if index_href else None,
+        "index": {"href": index_href, "label": t("report.index_link", language)} if index_href else None,
         "nav": [{"key": s.key, "title": s.title} for s in sections],
         "banner": banner,
     }
