@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from analysis import text
-from analysis.data.io import atomic_path
+from analysis.data.io import write_text
 from analysis.report.render import CSP, TEMPLATES
 from analysis.text import format as fmt
 
@@ -250,7 +250,4 @@ def write_index(
             charts=charts,
         )
     )
-    path = Path(output_dir) / "index.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    return write_text(page, Path(output_dir) / "index.html")

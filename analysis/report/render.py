@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 
-from analysis.data.io import atomic_path
+from analysis.data.io import write_text
 
 #: Notebooks shown before the others whatever their execution order (the summary runs last).
 SHOWN_FIRST: tuple[str, ...] = ("05_summary",)
@@ -208,6 +208,4 @@ def render_report(
         "banner": banner,
     }
     body, _ = _exporter(language).from_notebook_node(nb, resources={"metadata": {"name": title}, "rfmkit": page_info})
-    with atomic_path(html_path) as tmp:
-        tmp.write_text(body, encoding="utf-8")
-    return Path(html_path)
+    return write_text(body, html_path)
