@@ -37,7 +37,7 @@ from typing import Any
 
 from analysis import __version__
 from analysis.context import ALL_REGIONS, clean_from_params, region_slug
-from analysis.data.io import file_sha256, write_json
+from analysis.data.io import file_sha256, write_json, write_text
 from analysis.errors import BatchError, ParamsError
 from analysis.params import RunParams, dump_params, load_params
 from analysis.report.index_page import RunEntry, write_index
@@ -50,6 +50,7 @@ from analysis.report.render import (
     stable_styler_ids,
 )
 from analysis.resources import resolve_notebooks_dir
+from analysis.text import t
 
 log = logging.getLogger(__name__)
 
@@ -366,16 +367,14 @@ def execute_run(
     for o in outcomes:  # what the notebooks printed names the final folder, not the staging one
         path = stage / "_executed" / f"{o.name}.ipynb"
         text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
-        path.write_text(text, encoding="utf-8")
+        write_text(text, path)
     if executed:
         t0 = time.perf_counter()
         lang = params.language
         banner = ""
         if result.status == "failed":
             cell = f", cell {result.failed_cell}" if result.failed_cell is not None else ""
-            banner = ("本次运行失败：" if lang == "zh" else "This run failed: ") + (
-                f"{result.failed_notebook}{cell}: {result.error}"
-            )
+            banner = t("report.failed_banner", lang) + f"{result.failed_notebook}{cell}: {result.error}"
         sections = [
             Section(nb, section_title(nb, lang), stage / "_executed" / f"{nb}.ipynb") for nb in report_order(executed)
         ]
