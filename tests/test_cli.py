@@ -145,9 +145,12 @@ def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
     params = json.loads((out / "params.json").read_text())
     bg = params["bgnbd"]
     for key, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
-        assert abs(bg[key] / published - 1) < 0.01
+        assert abs(bg["params"][key] / published - 1) < 0.01
     assert abs(bg["log_likelihood"] + 9582.4) < 0.5
-    assert set(params["gamma_gamma"]) >= {"p", "q", "v", "standard_errors"}
+    assert set(params["gamma_gamma"]["params"]) == {"p", "q", "v"} and "standard_errors" in params["gamma_gamma"]
+    from analysis.clv.persist import model_from_dict  # each block is the one fitted-model format
+
+    assert model_from_dict(params["bgnbd"]).params_["r"] == bg["params"]["r"]
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == 2357 and (customers.clv >= 0).all()
     assert (out / "holdout_by_frequency.csv").exists() and (out / "tracking.csv").exists()

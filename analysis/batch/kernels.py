@@ -28,6 +28,7 @@ from typing import Any
 
 import nbformat
 
+from analysis.data.io import write_text
 from analysis.errors import BatchError
 
 log = logging.getLogger(__name__)
@@ -295,8 +296,7 @@ async def _execute_one(
         nb.cells.insert(0, _error_banner(job.name, cell_no, error))
         cell_index += 1
     strip_volatile(nb)
-    job.executed.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(job.executed))
+    write_text(nbformat.writes(nb) + "\n", job.executed)
     return NotebookOutcome(job.name, ok, seconds, error, cell_no, cell_index)
 
 

@@ -9,7 +9,9 @@ Steps, in order:
    manifest with its report, unless ``force``;
 4. execute each remaining run's notebooks in one kernel (:mod:`analysis.batch.kernels`), in parallel in
    watched worker processes (:mod:`analysis.batch.pool`): a failed, hung or killed run does not stop the
-   others, and a run that hangs is killed at its deadline;
+   others, and a run that hangs is killed at its deadline; with control groups on (``experiment.enabled``) the
+   periods run one after another (the regions of a period in parallel), since a run measures the actions
+   the previous period's run assigned;
 5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report.render`),
    write ``manifest.json`` last;
 6. write ``<output_dir>/index.html`` (:mod:`analysis.report.index_page`) from every manifest on disk.
@@ -445,6 +447,18 @@ def _write_manifest(
     write_json(manifest, run_dir / "manifest.json")
 
 
+def _waves(todo: list[Any], params: RunParams) -> list[list[Any]]:
+    """The tasks in the order they may run: all at once, or, when a run measures the actions of an earlier run
+    (``experiment.enabled``), one period after another, so each period's runs find the earlier period's
+    assignments published."""
+    if not params.experiment.enabled:
+        return [todo]
+    by_period: dict[str, list[Any]] = {}
+    for task in todo:
+        by_period.setdefault(task.args[0].period, []).append(task)
+    return [by_period[p] for p in sorted(by_period)]
+
+
 def run_batch(
     params_path: str | Path,
     periods: list[str] | None = None,
@@ -528,7 +542,8 @@ def run_batch(
 
     if todo:
         n = jobs or params.execution.jobs or os.cpu_count() or 1
-        run_supervised(execute_run, todo, min(n, len(todo)), done, lost)
+        for wave in _waves(todo, params):
+            run_supervised(execute_run, wave, min(n, len(wave)), done, lost)
     if bar:
         bar.close()
     results.sort(key=lambda r: (r.period, r.region))

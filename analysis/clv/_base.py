@@ -484,15 +484,11 @@ class BaseFitter:
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         return None
 
-    def to_json(self, path: str | None = None) -> str:
-        """Serialise the fitted parameters (and time unit) to JSON; also write ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        return text
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text (files: :func:`analysis.clv.persist.save_model`)."""
+        from analysis.data.io import json_safe
 
-    save = to_json
+        return json.dumps(json_safe(self.to_dict()), indent=2)
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> BaseFitter:
@@ -527,15 +523,9 @@ class BaseFitter:
         return model
 
     @classmethod
-    def from_json(cls, text_or_path: str) -> BaseFitter:
-        """Load a model saved with :meth:`to_json` (a JSON string or a file path)."""
-        text = text_or_path
-        if not text_or_path.lstrip().startswith("{"):
-            with open(text_or_path, encoding="utf-8") as fh:
-                text = fh.read()
+    def from_json(cls, text: str) -> BaseFitter:
+        """Rebuild a model from :meth:`to_json` text (files: :func:`analysis.clv.persist.load_model`)."""
         return cls.from_dict(json.loads(text))
-
-    load = from_json
 
 
 def _flat_directions(hess: np.ndarray, names: Sequence[str]) -> list[str]:

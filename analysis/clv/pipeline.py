@@ -8,12 +8,10 @@ to add CLV columns to an RFM table.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +20,7 @@ from analysis.clv.bgnbd import BGNBD
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
+from analysis.clv.persist import model_to_dict
 from analysis.clv.summary import summary_from_transactions
 from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
 from analysis.clv.value import (
@@ -30,6 +29,7 @@ from analysis.clv.value import (
     discount_rate_per_unit,
     predict_customers,
 )
+from analysis.data.io import json_safe, write_csv, write_json
 from analysis.errors import InputError, ModelError
 
 _TRANSACTION_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
@@ -186,32 +186,23 @@ def fit_clv(
     return result
 
 
-def _model_block(model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {k: float(v) for k, v in model.params_.items()}
-    block["log_likelihood"] = float(model.log_likelihood_)
-    block["standard_errors"] = {k: float(v) for k, v in model.standard_errors_.items()}
-    block["n_customers"] = float(model.n_customers_)
-    block.update(extra or {})
-    return block
-
-
 def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
     """Write the result files and return their paths by name.
 
-    Files: ``params.json`` (``{"bgnbd": {r, alpha, a, b, log_likelihood, standard_errors},
-    "pareto_nbd": {r, alpha, s, beta, ...}, "gamma_gamma": {p, q, v, ...}, "time_unit",
-    "calibration_end", "holdout_end", "horizon", "discount_rate"}``; ``pareto_nbd`` is null
-    when it failed), ``customers.csv`` (predictions, one row per customer_id) and, with a
-    holdout, ``holdout_by_frequency.csv``, ``tracking.csv``, ``holdout_errors.json``.
+    Files: ``params.json`` (``{"bgnbd": <model>, "pareto_nbd": <model>, "gamma_gamma": <model>, "time_unit",
+    "calibration_end", "holdout_end", "horizon", "discount_rate", "failures"}``, each ``<model>`` in the one
+    fitted-model format of :func:`analysis.clv.persist.model_to_dict` — ``params`` (e.g. r, alpha, a, b),
+    ``log_likelihood``, ``standard_errors``, ``covariance``, ``time_unit`` … — and loadable with
+    :func:`analysis.clv.persist.model_from_dict`; ``pareto_nbd`` is null when it failed), ``customers.csv``
+    (predictions, one row per customer_id) and, with a holdout, ``holdout_by_frequency.csv``, ``tracking.csv``,
+    ``holdout_errors.json``. Every file is written atomically.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {
-        "bgnbd": _model_block(result.bgnbd),
-        "pareto_nbd": None if result.pareto_nbd is None else _model_block(result.pareto_nbd),
-        "gamma_gamma": _model_block(
-            result.gamma_gamma, {"independence_corr": _nan_to_none(result.gamma_gamma.independence_corr_)}
-        ),
+        "bgnbd": model_to_dict(result.bgnbd),
+        "pareto_nbd": None if result.pareto_nbd is None else model_to_dict(result.pareto_nbd),
+        "gamma_gamma": model_to_dict(result.gamma_gamma),
         "time_unit": result.time_unit,
         "calibration_end": result.calibration_end,
         "holdout_end": result.holdout_end,
@@ -220,21 +211,16 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
         "failures": result.failures,
     }
     paths = {"params": out / "params.json", "customers": out / "customers.csv"}
-    paths["params"].write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
-    result.predictions.to_csv(paths["customers"], index_label="customer_id")
+    write_json(json_safe(params), paths["params"], sort_keys=False)
+    write_csv(result.predictions.rename_axis("customer_id"), paths["customers"])
     if result.holdout_by_frequency is not None:
         paths["holdout_by_frequency"] = out / "holdout_by_frequency.csv"
-        result.holdout_by_frequency.to_csv(paths["holdout_by_frequency"])
+        write_csv(result.holdout_by_frequency, paths["holdout_by_frequency"])
         paths["tracking"] = out / "tracking.csv"
-        result.tracking.to_csv(paths["tracking"])
+        write_csv(result.tracking, paths["tracking"])
         paths["holdout_errors"] = out / "holdout_errors.json"
-        errors = {k: {kk: _nan_to_none(vv) for kk, vv in v.items()} for k, v in result.holdout_errors.items()}
-        paths["holdout_errors"].write_text(json.dumps(errors, indent=2) + "\n", encoding="utf-8")
+        write_json(json_safe(result.holdout_errors), paths["holdout_errors"], sort_keys=False)
     return paths
-
-
-def _nan_to_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def customer_value(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,17 +79,17 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
                 sep=sep,
                 header=0 if source.header and source.names else None,
                 names=source.names,
-                dtype=str,
                 skiprows=source.skiprows,
+                dtype=str,
                 keep_default_na=False,
                 na_values=[],
                 encoding=source.encoding,
                 engine="python" if len(sep) > 1 else "c",
             )
-        if fmt == "parquet":
             raw = _promote_header(raw, path) if source.header and not source.names else raw
             _check_separator(raw, path, sep)
             return raw
+        if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "excel":
             # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim
@@ -124,14 +125,13 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         ) from None
     except (pd.errors.ParserError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
-    raise InputError(f"{path}: unsupported format '{fmt}'")
     except Exception as err:  # openpyxl's InvalidFileException and other reader-specific errors
         if type(err).__module__.split(".")[0] in ("openpyxl", "xlrd", "pyarrow", "zipfile"):
             raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
         raise
+    raise InputError(f"{path}: unsupported format '{fmt}'")
 
 
-def read_sql(url: str, query: str) -> pd.DataFrame:
 def check_source(source: SourceParams) -> Path:
     """The file ``source`` reads, or an :class:`InputError` naming ``source.path`` when it is not there.
 
@@ -173,6 +173,7 @@ def _check_separator(raw: pd.DataFrame, path: Path, sep: str) -> None:
             )
 
 
+def read_sql(url: str, query: str) -> pd.DataFrame:
     """Run ``query`` on any SQLAlchemy ``url`` (``sqlite:///file.db``, ``duckdb:///file.duckdb``, …)."""
     import sqlalchemy as sa
 
@@ -234,11 +235,31 @@ def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
     return Path(path)
 
 
-def write_json(data: Any, path: str | Path) -> Path:
-    """Write ``data`` as indented, key-sorted JSON atomically."""
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` as UTF-8 atomically (HTML pages, notebooks, JSON built elsewhere)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def json_safe(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, ±inf) as ``None``: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def write_json(data: Any, path: str | Path, sort_keys: bool = True) -> Path:
+    """Write ``data`` as indented JSON atomically (keys sorted unless ``sort_keys=False``).
+
+    Pass ``json_safe(data)`` for strict JSON (non-finite floats as null).
+    """
+    text = json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False, default=str)
+    return write_text(text + "\n", path)
 
 
 def write_table(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
