@@ -127,6 +127,7 @@ def plot_clv_distribution(
         if values.max() > values.min():
             ax.set_xscale("log")
     shown = text.column_label(column, language)
-    ax.set_xlabel(f"{shown} ({fmt.currency_symbol(currency)})" if currency else shown)
+    unit = fmt.currency_symbol(currency) if currency else None
+    ax.set_xlabel(text.t("chart.with_unit", language, label=shown, unit=unit) if unit else shown)
     ax.set_ylabel(text.t("chart.customers", language))
     return ax
