@@ -308,7 +308,7 @@ def is_unchanged(run_dir: str | Path, fingerprint: str) -> bool:
 def _where(region: str, language: str) -> str:
     if region != ALL_REGIONS:
         return region
-    return "全部地区" if language == "zh" else "all regions"
+    return t("index.all", language)
 
 
 def execute_run(
