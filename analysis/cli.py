@@ -222,7 +222,7 @@ def _load_input(
     if names:
         source_kw["names"] = [n.strip() for n in names.split(",")]
     if date_format:
-        cleaning = cleaning.model_copy(update={"date_format": date_format})
+        cleaning = CleaningParams.model_validate({**cleaning.model_dump(), "date_format": date_format})
     if decimal:
         cleaning = cleaning.model_copy(update={"decimal": decimal})
     if encoding:

@@ -257,3 +257,139 @@ def test_missing_value_tokens_in_ids_and_text() -> None:
     own = clean_transactions(raw, params=CleaningParams(missing_tokens=["", "(blank)"]))
     assert "-" in set(own.clean["customer_id"]) and own.quality["reasons"]["missing_customer_id"] == 3
     _reconciles(out, len(ids))
+
+
+# ------------------------------------------------------------------ messages, not tracebacks (issue 11, item 8)
+
+LOG = "customer_id,order_date,amount\na,2024-01-05,10\nb,2024-02-05,20\n"
+
+
+def _fails(args: list[str], *texts: str) -> str:
+    res = CliRunner().invoke(main, args)
+    out = res.output
+    assert res.exit_code == 2, (res.exit_code, out, res.exception)
+    assert "Traceback" not in out and any(line.startswith("error: ") for line in out.splitlines()), out
+    for text in texts:
+        assert text in out, out
+    return out
+
+
+def test_missing_source_path_in_a_batch(tmp_path) -> None:
+    from tests.test_batch import small_params
+
+    params = small_params(tmp_path, source={"path": str(tmp_path / "nope.csv")})
+    _fails(["run", str(params), "--no-progress"], "nope.csv", "input file not found", "source.path")
+    assert not (tmp_path / "reports" / "_data").exists()  # nothing was read, hashed or written
+
+
+def test_unknown_encoding_and_bad_date_format(tmp_path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text(LOG)
+    _fails(["clean", str(f), "--encoding", "nonsense", "--out", str(tmp_path / "o")], "unknown encoding 'nonsense'")
+    _fails(["clean", str(f), "--date-format", "%Q", "--out", str(tmp_path / "o")], "'%Q'", "strftime")
+    _fails(["clean", str(f), "--date-format", "YYYY-MM-DD", "--out", str(tmp_path / "o")], "%Y-%m-%d")
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_folder_that_cannot_be_written(tmp_path) -> None:
+    import os
+
+    f = tmp_path / "x.csv"
+    f.write_text(LOG)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    target = locked / "out"
+    if os.access(locked, os.W_OK):  # root ignores permissions; the kernel's /sys refuses everyone
+        target = tmp_path.anchor / __import__("pathlib").Path("sys/rfmkit-out")
+    try:
+        _fails(["clean", str(f), "--out", str(target)], "cannot write", "choose a folder you can write to")
+        _fails(["score", str(f), "--as-of", "2024-03-31", "--out", str(target / "c.csv"), "--no-clv"], "cannot write")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_truncated_workbook(tmp_path) -> None:
+    pd.read_csv(__import__("io").StringIO(LOG)).to_excel(tmp_path / "full.xlsx", index=False)
+    data = (tmp_path / "full.xlsx").read_bytes()
+    (tmp_path / "cut.xlsx").write_bytes(data[: len(data) // 2])
+    _fails(["clean", str(tmp_path / "cut.xlsx"), "--out", str(tmp_path / "o")], "cut.xlsx", "truncated or damaged")
+
+
+def test_header_only_file(tmp_path) -> None:
+    f = tmp_path / "empty.csv"
+    f.write_text("customer_id,order_date,amount\n")
+    res = CliRunner().invoke(main, ["clean", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0 and "0 rows in" in res.output, res.output  # cleaning nothing is not an error
+    _fails(["score", str(f), "--as-of", "2024-03-31", "--out", str(tmp_path / "c.csv")], "no data rows")
+    _fails(["clv", str(f), "--calibration-end", "2024-03-31", "--out", str(tmp_path / "v")], "no data rows")
+    (tmp_path / "zero.csv").write_bytes(b"")
+    _fails(["clean", str(tmp_path / "zero.csv"), "--out", str(tmp_path / "o2")], "the file is empty")
+    all_bad = tmp_path / "bad.csv"
+    all_bad.write_text("customer_id,order_date,amount\n(blank),2024-01-01,5\n")
+    _fails(["score", str(all_bad), "--as-of", "2024-03-31", "--out", str(tmp_path / "c.csv")],
+           "none of its 1 rows", "missing_customer_id 1")  # fmt: skip
+
+
+def test_header_only_file_in_a_batch(tmp_path) -> None:
+    from tests.test_batch import small_params
+
+    f = tmp_path / "empty.csv"
+    f.write_text("customer_id,order_date,amount,region\n")
+    params = small_params(tmp_path, source={"path": str(f)}, regions="all")
+    out = _fails(["run", str(params), "--no-progress"], "empty.csv", "no data rows")
+    assert "NaTType" not in out
+    assert not list((tmp_path / "reports").glob("2024-*"))  # no run was started
+
+
+def test_semicolon_and_tab_files_read_as_one_column(tmp_path) -> None:
+    (tmp_path / "semi.csv").write_text(LOG.replace(",", ";"))
+    _fails(["clean", str(tmp_path / "semi.csv"), "--out", str(tmp_path / "o")], "--sep ';'", "source.sep")
+    (tmp_path / "tab.csv").write_text(LOG.replace(",", "\t"))
+    _fails(["clean", str(tmp_path / "tab.csv"), "--out", str(tmp_path / "o")], "--sep '\\t'")
+    res = CliRunner().invoke(main, ["clean", str(tmp_path / "semi.csv"), "--sep", ";", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0 and "2 clean" in res.output, res.output
+    res = CliRunner().invoke(main, ["clean", str(tmp_path / "tab.csv"), "--sep", "\\t", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0 and "2 clean" in res.output, res.output
+
+
+def test_title_row_above_the_header(tmp_path) -> None:
+    from analysis.data.io import read_transactions
+    from analysis.params import SourceParams
+
+    f = tmp_path / "titled.csv"
+    f.write_text("Sales export 2024,,\n" + LOG)
+    _fails(["clean", str(f), "--out", str(tmp_path / "o")], "--skiprows 1", "source.skiprows: 1")
+    res = CliRunner().invoke(main, ["clean", str(f), "--skiprows", "1", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0 and "2 clean" in res.output, res.output
+    sheet = pd.DataFrame([["Sales export 2024", None, None], ["customer_id", "order_date", "amount"],
+                          ["a", "2024-01-05", 10], ["b", "2024-02-05", 20]])  # fmt: skip
+    sheet.to_excel(tmp_path / "titled.xlsx", index=False, header=False)
+    _fails(["clean", str(tmp_path / "titled.xlsx"), "--out", str(tmp_path / "o")], "--skiprows 1")
+    raw = read_transactions(SourceParams(path=str(tmp_path / "titled.xlsx"), skiprows=1))
+    assert clean_transactions(raw).clean["customer_id"].tolist() == ["a", "b"]
+
+
+def test_one_column_mapped_twice(tmp_path) -> None:
+    from analysis.errors import ParamsError
+    from analysis.params import parse_params
+
+    f = tmp_path / "x.csv"
+    f.write_text(LOG)
+    args = ["clean", str(f), "--map", "customer_id=amount", "--map", "order_id=amount", "--out", str(tmp_path / "o")]
+    _fails(args, "'amount' is mapped to customer_id and order_id")
+    with pytest.raises(ParamsError, match="'Kunde' is mapped to customer_id and sales_rep"):
+        parse_params({"periods": {"start": "2024-01", "end": "2024-01"},
+                      "columns": {"customer_id": "Kunde", "sales_rep": "Kunde"}})  # fmt: skip
+
+
+def test_period_range_cap(tmp_path) -> None:
+    from analysis.params import load_params
+    from tests.test_batch import small_params
+
+    params = small_params(tmp_path, periods={"start": "0001-01", "end": "9999-12"})
+    _fails(["run", str(params), "--no-progress"], "119,988 months", "periods.max_months (120)", "--allow-large")
+    assert load_params(params, allow_large=True).periods.n_months == 119_988
+    capped = small_params(tmp_path, periods={"start": "2020-01", "end": "2024-12", "max_months": 24})
+    _fails(["run", str(capped), "--no-progress"], "60 months", "periods.max_months (24)")
+    assert not (tmp_path / "reports").exists()
