@@ -246,3 +246,27 @@ def test_chart_labels_are_text_not_mathtext() -> None:
     fig.savefig(buf, format="png")
     plt.close(fig)
     assert buf.getvalue().startswith(b"\x89PNG") and ax.get_title() == label
+
+
+ONERROR = "<img src=x onerror=alert(1)>"
+
+
+@pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
+def test_script_outputs_are_dropped_and_mermaid_is_text(tmp_path: Path) -> None:
+    """JavaScript, widget and mermaid outputs: no script reaches a report, mermaid source is shown as text."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("show()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert('js')"}),
+        nbformat.v4.new_output(
+            "display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2}}
+        ),
+        nbformat.v4.new_output("display_data", data={"text/vnd.mermaid": f"graph TD; A-->B{ONERROR}"}),
+    ]
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    out = render_report([Section("a", "A", tmp_path / "a.ipynb")], tmp_path / "r.html", "T")
+    page = out.read_text(encoding="utf-8")
+    assert "<script" not in page and "alert('js')" not in page and "widget-state" not in page
+    assert "A--&gt;B&lt;img src=x onerror=alert(1)&gt;" in page
