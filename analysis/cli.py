@@ -16,7 +16,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from analysis.errors import BatchError, RfmkitError
+from analysis.errors import BatchError, RfmkitError, format_validation_error
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,8 +31,8 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
         except ValidationError as err:
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors())
-            click.echo(f"error: invalid option: {msgs}", err=True)
+            message = format_validation_error(err, "command line", "option values", "unknown option")
+            click.echo(f"error: {message}", err=True)
             sys.exit(2)
         except OSError as err:  # a read-only or missing output folder, a full disk: the file and the fix
             where = err.filename or "the output"

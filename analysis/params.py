@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from analysis.errors import ParamsError
+from analysis.errors import ParamsError, format_validation_error
 
 #: Canonical transaction columns. ``amount`` may instead be derived from ``quantity`` × ``unit_price``.
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -40,6 +40,8 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "cost",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("customer_id", "order_date")
+#: The message for a misspelt or unknown key in a params file.
+UNKNOWN_KEY = "unknown key (check its spelling; see params/monthly.yaml for the keys)"
 
 
 def mapped_twice(mapping: dict[str, str]) -> str | None:
@@ -390,23 +392,12 @@ class RunParams(_Model):
         return v
 
 
-def _format_validation_error(err: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid parameters"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling; see params/monthly.yaml for the keys)"
-        lines.append(f"  - {loc}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_params(data: dict[str, Any], origin: str = "parameters") -> RunParams:
     """Validate a parameter mapping, raising :class:`ParamsError` that names every bad key."""
     try:
         return RunParams.model_validate(data)
     except ValidationError as err:
-        raise ParamsError(_format_validation_error(err, origin)) from None
+        raise ParamsError(format_validation_error(err, origin, "parameters", UNKNOWN_KEY)) from None
 
 
 def load_params(path: str | Path, overrides: dict[str, Any] | None = None, allow_large: bool = False) -> RunParams:

@@ -44,7 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.customers.segments import SEGMENT_ORDER
-from analysis.errors import PlaybookError
+from analysis.errors import PlaybookError, format_validation_error
 
 #: The 11 RFM segments, best first (the value order of :mod:`analysis.customers.segments`, also used by
 #: :mod:`analysis.customers.migration`).
@@ -172,19 +172,11 @@ def parse_playbook(data: Any, source: str = "<playbook>") -> Playbook:
     if not isinstance(data, dict):
         raise PlaybookError(f"{source}: a playbook must be a YAML mapping with a 'segments:' key")
     known = _key_problems(data.get("segments"), data.get("lifecycle"), data.get("warnings"))
-    lines = [f"  {msg}" for msg in known]
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field; remove it or check its spelling"
-            else:
-                msg = err["msg"].removeprefix("Value error, ")
-            parts = [m for m in msg.split("\n") if m not in known] if not loc else [msg]
-            lines.extend(f"  {loc + ': ' if loc else ''}{m}" for m in parts)
-        raise PlaybookError(f"{source}: invalid playbook:\n" + "\n".join(lines)) from None
+        unknown = "unknown field; remove it or check its spelling"
+        raise PlaybookError(format_validation_error(exc, str(source), "playbook", unknown, known)) from None
     return playbook
 
 
