@@ -29,7 +29,7 @@ def test_templates_use_the_same_fields():
 
 
 def test_missing_key_and_unknown_language_are_named():
-    with pytest.raises(KeyError, match="no.such.key"):
+    with pytest.raises(KeyError, match=r"no\.such\.key"):
         text.t("no.such.key", "en")
     with pytest.raises(ValueError, match="fr"):
         text.catalog("fr")
@@ -92,3 +92,13 @@ def test_value_class_english_names_come_from_the_catalog() -> None:
 
     assert [VALUE_CLASS_EN[v] for v in VALUE_CLASS_ORDER[:2]] == ["Important Value", "Important Development"]
     assert all(text.t(f"value_class.{v}", "zh") == v for v in VALUE_CLASS_ORDER)  # zh names are the data values
+
+
+def test_every_cleaning_reason_and_headline_field_has_words() -> None:
+    from analysis.contract import REASONS
+    from analysis.strategy.executive import HEADLINE_FIELDS
+
+    for language in text.LANGUAGES:
+        assert all(text.has(f"quality.reason.{r}", language) for r in REASONS), language
+        assert all(text.has(f"executive.kpi.{f}", language) for f, _ in HEADLINE_FIELDS), language
+        assert text.name("(all)", language) == text.t("total.(all)", language)

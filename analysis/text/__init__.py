@@ -73,8 +73,9 @@ def label(key: str, language: str, default: str | None = None) -> str:
     return catalog(language).get(key, key if default is None else default)
 
 
-#: Catalog sections whose keys are data values (segment, value-class and lifecycle-stage names), in lookup order.
-NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage")
+#: Catalog sections whose keys are data values (segment, value-class and lifecycle-stage names, the total row
+#: of KPI reports), in lookup order.
+NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage", "total")
 
 
 def name(value: Any, language: str, sections: tuple[str, ...] = NAME_SECTIONS) -> Any:

@@ -124,7 +124,7 @@ def segment_bars(
     names = [str(text.name(str(i), language)) for i in summary.index]
     sns.barplot(x=summary["customers"].to_numpy(), y=names, ax=a1, color="tab:blue", orient="h")
     sns.barplot(x=summary["revenue"].to_numpy(), y=names, ax=a2, color="tab:green", orient="h")
-    group = text.column_label(label, language)
+    group = text.column_label(label.replace(" ", "_"), language)
     a1.set(xlabel=text.t("chart.customers", language), ylabel="",
            title=text.t("chart.per_group_customers", language, group=group))  # fmt: skip
     a2.set(xlabel=text.t("chart.revenue", language), ylabel="",
