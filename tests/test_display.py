@@ -143,3 +143,22 @@ def test_strategy_table_in_chinese(customers: pd.DataFrame) -> None:
     html = tables.styled(tables.strategy_by_segment(plan, "zh"), "¥", language="zh").to_html()
     assert pb.segments["Champions"].action.zh in html and "冠军客户" in html and "行动" in html
     assert "reward_champions" not in html and pb.segments["Champions"].action.en not in html
+
+
+def test_action_and_churn_tables_in_chinese(customers: pd.DataFrame) -> None:
+    from analysis.strategy.churn import churn_warnings
+
+    warnings = churn_warnings(customers)
+    pb = load_playbook()
+    plan = apply_playbook(customers, pb, warnings=warnings, currency="$")
+    actions = tables.action_table(plan, "zh")
+    assert list(actions.index) == list(range(1, len(actions) + 1))
+    assert pb.warnings["churn_warning"].action.zh in set(actions["action"])
+    assert "有流失预警的高价值客户" in set(actions["group"])
+    html = tables.styled(actions, "$", language="zh").to_html()
+    assert "retention_call" not in html and "优先级" in html and "对象" in html and "预算回报率" in html
+    shown = tables.churn_table(warnings, "zh", n=3)
+    assert len(shown) == min(3, len(warnings)) and shown["reason"].str.endswith("。").all()
+    assert shown["reason"].iloc[0].startswith("A类客户：")
+    html = tables.styled(shown, "$", language="zh").to_html()
+    assert "距上次购买天数" in html and "原因" in html and "涉及价值" in html

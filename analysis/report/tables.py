@@ -280,3 +280,44 @@ def strategy_by_segment(plan, language: str = "en") -> pd.DataFrame:
         "expected_return",
     ]
     return t[[c for c in keep if c in t.columns]]
+
+
+def action_table(plan, language: str = "en") -> pd.DataFrame:
+    """Per action, for readers: the playbook's name of it and who it reaches in ``language``, with its figures.
+
+    ``plan`` is an :class:`analysis.strategy.actions.StrategyResult`. Index ``priority`` (1 = highest net
+    return); columns ``action``, ``group`` (the segments or override groups reached), ``customers``,
+    ``value_at_stake``, ``budget``, ``expected_return``, ``net_return`` (currency) and ``roi`` (a fraction).
+    Action ids are machine names and are left out.
+    """
+    from analysis.strategy.actions import play_texts, rule_label
+
+    a = plan.actions.sort_values("priority")
+    sep = text.t("strategy.list_separator", language)
+    groups = [sep.join(rule_label(r, language) for r in str(rules).split(", ") if r) for rules in a["rules"]]
+    out = pd.DataFrame(
+        {
+            "action": a.index.map(play_texts(plan.playbook, language)["action"]).to_numpy(),
+            "group": groups,
+            **{c: a[c].to_numpy() for c in ("customers", "value_at_stake", "budget", "expected_return", "net_return",
+                                            "roi")},
+        },
+        index=pd.Index(a["priority"].astype(int).to_numpy(), name="priority"),
+    )  # fmt: skip
+    return out
+
+
+def churn_table(warnings: pd.DataFrame, language: str = "en", n: int | None = 15) -> pd.DataFrame:
+    """The first ``n`` churn warnings for readers: segment, ABC tier, days silent, value at stake and the reason.
+
+    ``warnings`` is :func:`analysis.strategy.churn.churn_warnings` output (highest value at stake first);
+    the ``reason`` column is worded in ``language`` by :func:`analysis.strategy.churn.churn_reasons`.
+    """
+    from analysis.strategy.churn import churn_reasons
+
+    w = warnings if n is None else warnings.head(n)
+    cols = [c for c in ("rank", "segment", "value_class", "abc_class", "recency_days", "usual_gap_days", "p_alive",
+                        "value_at_stake") if c in w.columns]  # fmt: skip
+    out = w[cols].copy()
+    out["reason"] = churn_reasons(w, language)
+    return out
