@@ -78,13 +78,16 @@ def _day(text: Any, option: str):
         return pd.Timestamp(text).normalize()
     value = str(text).strip()
     day, month = _ISO_DAY.match(value), _ISO_MONTH.match(value)
+    parsed = None
     try:
         if day:
-            return pd.Timestamp(int(day[1]), int(day[2]), int(day[3]))
-        if month and int(month[1]) >= 1:
-            return pd.Period(year=int(month[1]), month=int(month[2]), freq="M").end_time.normalize()
+            parsed = pd.Timestamp(int(day[1]), int(day[2]), int(day[3]))
+        elif month and 1 <= int(month[2]) <= 12:
+            parsed = pd.Timestamp(int(month[1]), int(month[2]), 1) + pd.offsets.MonthEnd(0)
     except (ValueError, OverflowError):
-        pass
+        parsed = None
+    if parsed is not None and pd.Timestamp("1678-01-01") <= parsed <= pd.Timestamp("2261-12-31"):
+        return parsed
     raise ParamsError(
         f"{option} '{text}' is not a date: write YYYY-MM-DD (e.g. 2024-02-01), or YYYY-MM for the month's last day "
         "(days from 1678 to 2261)"
