@@ -162,3 +162,15 @@ def test_action_and_churn_tables_in_chinese(customers: pd.DataFrame) -> None:
     assert shown["reason"].iloc[0].startswith("A类客户：")
     html = tables.styled(shown, "$", language="zh").to_html()
     assert "距上次购买天数" in html and "原因" in html and "涉及价值" in html
+
+
+def test_cluster_names_in_chinese() -> None:
+    profile = pd.DataFrame({"name": ["Important Value", "Important Value 2", "Other"], "customers": [3, 2, 1]})
+    html = tables.styled(profile, language="zh").to_html()
+    assert "重要价值客户<" in html and "重要价值客户 2<" in html and "Other<" in html and "Important" not in html
+    snake = pd.DataFrame(
+        {"name": ["Important Value 2"] * 2, "feature": ["recency_days", "monetary"], "value": [0.1, 1.0]}
+    )
+    ax = seg_plots.snake_plot(snake, language="zh")
+    words = _texts(ax)
+    assert "重要价值客户 2" in words and "聚类" in words and "消费金额" in words

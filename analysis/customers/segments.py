@@ -154,14 +154,39 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
             {"r_high": [], "f_high": [], "m_high": [], "value_class": [], "value_class_en": []},
             index=summary.index,
         ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
-    r_high = _beyond(summary["recency_days"].mean(), summary["recency_days"])
-    f_high = _beyond(summary["frequency"], summary["frequency"].mean())
-    m_high = _beyond(summary["monetary"], summary["monetary"].mean())
-    zh = [VALUE_CLASSES[(bool(r), bool(f), bool(m))][0] for r, f, m in zip(r_high, f_high, m_high, strict=True)]
-    out = pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=summary.index)
-    out["value_class"] = np.array(zh, dtype=object)
+    out = value_class_flags(summary, summary[["recency_days", "frequency", "monetary"]].mean())
+    names = [VALUE_CLASSES[tuple(map(bool, f))][0] for f in out.itertuples(index=False)]
+    out["value_class"] = np.array(names, dtype=object)
     out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
     return out
+
+
+def value_class_flags(values: pd.DataFrame, means: pd.Series) -> pd.DataFrame:
+    """The rule of the 8-class value model: which of R, F, M are "high" against the means.
+
+    ``r_high``: ``recency_days`` below the mean recency (bought more recently than average); ``f_high`` and
+    ``m_high``: ``frequency`` / ``monetary`` above their means. Strict comparisons, where values within
+    floating-point rounding of the mean count as equal (not high). Used for customers (:func:`value_classes`,
+    means over the scored customers) and for cluster profiles (:mod:`analysis.customers.cluster`, means over
+    the clustered customers); :data:`VALUE_CLASSES` maps the flags to the class.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Columns ``recency_days`` (days), ``frequency`` (orders) and ``monetary`` (currency), one row per customer
+        or cluster.
+    means : Series
+        The same three names: the reference means.
+
+    Returns
+    -------
+    DataFrame
+        Boolean ``r_high``, ``f_high``, ``m_high``, indexed like ``values``.
+    """
+    r_high = _beyond(float(means["recency_days"]), values["recency_days"])
+    f_high = _beyond(values["frequency"], float(means["frequency"]))
+    m_high = _beyond(values["monetary"], float(means["monetary"]))
+    return pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=values.index).astype(bool)
 
 
 def _beyond(a: pd.Series | float, b: pd.Series | float) -> pd.Series:
@@ -181,6 +206,16 @@ def value_class_label(name: str, language: str = "en") -> str:
 def segment_label(name: str, language: str = "en") -> str:
     """The display name of a segment (given by its canonical English name) in ``language``."""
     return text.label(f"segment.{name}", language, default=name)
+
+
+def cluster_name_label(name: object, language: str = "en") -> str:
+    """A cluster's name in ``language``. Cluster names are English value-class names, with a number when two
+    clusters share one ("Important Value 2"); other names are shown as they are."""
+    shown = str(name)
+    for canonical, en in VALUE_CLASS_EN.items():
+        if shown == en or shown.startswith(en + " "):
+            return value_class_label(canonical, language) + shown[len(en) :]
+    return shown
 
 
 def order_like(index: Iterable[str], kind: str) -> list[str]:

@@ -16,7 +16,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from analysis import text
-from analysis.customers.segments import order_like
+from analysis.customers.segments import cluster_name_label, order_like
 from analysis.text import column_label
 from analysis.text import format as fmt
 
@@ -142,7 +142,12 @@ def _formatter(
         if pd.api.types.is_integer_dtype(s) or _is_integral(s):
             return lambda v: fmt.integer(v, language)
         return lambda v: fmt.number(v, language, decimals=2)
-    return lambda v: (fmt.MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else text.name(v, language))
+    shown = cluster_name_label if name in ("name", "cluster_name") else text.name  # cluster names carry a number
+
+    def show(v: Any) -> Any:
+        return fmt.MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else shown(v, language)
+
+    return show
 
 
 def _claimed(col: Any, explicit: dict[str, tuple[Any, ...]]) -> bool:

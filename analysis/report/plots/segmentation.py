@@ -17,7 +17,7 @@ from matplotlib.ticker import PercentFormatter
 
 from analysis import text
 from analysis.customers.kpi import ALL
-from analysis.customers.segments import VALUE_CLASS_EN
+from analysis.customers.segments import cluster_name_label
 from analysis.customers.tiers import pareto_curve
 from analysis.report.plots.rfm import money_formatter
 
@@ -30,15 +30,6 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
-
-
-def _cluster_name(name: object, language: str) -> str:
-    """A cluster's name in ``language``: names are English value-class names with an optional number suffix."""
-    label = str(name)
-    for zh, en in VALUE_CLASS_EN.items():
-        if label == en or label.startswith(en + " "):
-            return str(text.name(zh, language)) + label[len(en) :]
-    return label
 
 
 def _names(values, language: str) -> list[str]:
@@ -62,7 +53,7 @@ def snake_plot(snake: pd.DataFrame, ax: Axes | None = None, language: str = "en"
     ax = _ax(ax)
     data = snake.copy()
     if "name" in data.columns:
-        data["name"] = [_cluster_name(n, language) for n in data["name"]]
+        data["name"] = [cluster_name_label(n, language) for n in data["name"]]
         hue = "name"
     else:
         hue = "cluster"
