@@ -132,24 +132,21 @@ class RunContext:
 
     # ------------------------------------------------------------------------------------------ stages
 
-    def _clean_result(self) -> Any:
+    @property
+    def data_dir(self) -> Path:
+        """The cleaned data: ``clean_dir``, else the source cleaned once into ``<output_dir>/_data/clean-<key>/``."""
         if self.clean_dir is None:
             from analysis.batch.runner import prepare_clean
 
             self.clean_dir = prepare_clean(self.params)[0]
             log.info("cleaned data in %s", self.clean_dir)
-        return load_clean(self.clean_dir)
+        return Path(self.clean_dir)
 
     @property
     def data_key(self) -> str:
-        """What identifies the cleaned data: the batch's folder name, or the source key."""
+        """What identifies the cleaned data: its folder."""
         if self._data_key is None:
-            if self.clean_dir is not None:
-                self._data_key = str(Path(self.clean_dir).resolve())
-            else:
-                from analysis.batch.runner import source_key
-
-                self._data_key = source_key(self.params)
+            self._data_key = str(self.data_dir.resolve())
         return self._data_key
 
     def _key(self, name: str) -> tuple[str, str, str, str, str]:
@@ -179,7 +176,7 @@ class RunContext:
     def _compute(self, name: str, needed: dict[str, Any]) -> Any:
         p, period = self.params, self.period
         if name == "clean":
-            return stages.cleaned(self._clean_result(), period, self.region)
+            return stages.cleaned(load_clean(self.data_dir), period, self.region)
         tx = needed["clean"].transactions
         if name == "score":
             return stages.score(tx, p, self.as_of, self.period_start)

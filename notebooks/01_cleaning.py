@@ -37,7 +37,7 @@ display(Markdown(ctx.subtitle))
 cleaned = ctx.stage("clean")
 quality = cleaned.result.quality
 display(tables.styled(tables.quality_table(quality, ctx.language), language=ctx.language))
-rfm_plots.quarantine_reasons(quality)
+rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # %% [markdown] tags=["text:cleaning.examples"]
 # ## 2. Examples of rows set aside
 #
@@ -73,4 +73,4 @@ display(
 # %%
 tx = cleaned.transactions
 ctx.say("notebook.cleaning.lines", n=len(tx), c=tx.customer_id.nunique(), a=tx.order_date.min(), b=tx.order_date.max())
-rfm_plots.monthly_revenue(tx, cur)
+rfm_plots.monthly_revenue(tx, cur, language=ctx.language);

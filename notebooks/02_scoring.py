@@ -52,7 +52,7 @@ ctx.say("notebook.scoring.scored", n=len(customers), d=scored.as_of.date())
 
 # %%
 display(tables.styled(scored.cut_points, decimals=("q20", "q40", "q60", "q80"), language=ctx.language))
-rfm_plots.score_distribution(customers)
+rfm_plots.score_distribution(customers, language=ctx.language);
 # %% [markdown] tags=["text:scoring.rf"]
 # ## 3. Recency × frequency
 #
@@ -63,8 +63,8 @@ rfm_plots.score_distribution(customers)
 import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-rfm_plots.rf_heatmap(customers, "count", ax=axes[0])
-rfm_plots.rf_heatmap(customers, "monetary", cur, ax=axes[1])
+rfm_plots.rf_heatmap(customers, "count", ax=axes[0], language=ctx.language)
+rfm_plots.rf_heatmap(customers, "monetary", cur, ax=axes[1], language=ctx.language)
 fig.tight_layout()
 
 # %% [markdown] tags=["text:scoring.clv"]
@@ -95,7 +95,7 @@ if scored.clv is None:
             language=ctx.language,
         )
     )
-    clv_plots.plot_clv_distribution(customers)
+    clv_plots.plot_clv_distribution(customers, language=ctx.language, currency=cur)
 else:
     ctx.note(scored.clv)
 
@@ -108,14 +108,13 @@ else:
 
 # %%
 if scored.clv_check:
-    e = scored.clv_check.errors
-    ctx.say(
-        "notebook.scoring.check", p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"], mae=e["mae"]
-    )
+    e, check = scored.clv_check.errors, scored.clv_check.fit
+    ctx.say("notebook.scoring.check_result", p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"],
+            mae=e["mae"])  # fmt: skip
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    clv_plots.plot_tracking(scored.clv_check.fit.tracking, ax=axes[0])
-    clv_plots.plot_holdout_by_frequency(scored.clv_check.fit.holdout_by_frequency, ax=axes[1])
-    clv_plots.plot_probability_alive_matrix(scored.clv_check.fit.bgnbd, ax=axes[2])
+    clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
+    clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)
+    clv_plots.plot_probability_alive_matrix(check.bgnbd, ax=axes[2], language=ctx.language)
     fig.tight_layout()
 else:
     ctx.note(scored.clv_check)

@@ -37,7 +37,7 @@ seg = ctx.stage("segments")
 scored = ctx.stage("score")
 money, shares, means = ("revenue", "monetary"), ("customer_share", "revenue_share"), ("recency_days", "frequency")
 display(tables.styled(seg.segments, cur, money=money, pct=shares, decimals=means, language=ctx.language))
-rfm_plots.segment_bars(seg.segments, cur, "segment")
+rfm_plots.segment_bars(seg.segments, cur, "segment", language=ctx.language);
 # %% [markdown] tags=["text:segmentation.value_classes"]
 # ## 2. The 8 value classes
 #
@@ -47,7 +47,7 @@ rfm_plots.segment_bars(seg.segments, cur, "segment")
 
 # %%
 display(tables.styled(seg.value_classes, cur, money=money, pct=shares, decimals=means, language=ctx.language))
-rfm_plots.segment_bars(seg.value_classes, cur, "value class")
+rfm_plots.segment_bars(seg.value_classes, cur, "value class", language=ctx.language);
 # %% [markdown] tags=["text:segmentation.abc"]
 # ## 3. ABC tiers: who makes the revenue
 #
@@ -58,7 +58,7 @@ rfm_plots.segment_bars(seg.value_classes, cur, "value class")
 from analysis.report.plots import segmentation as seg_plots
 
 display(tables.styled(seg.abc_summary, cur, money=("revenue", "mean_value"), pct=shares, language=ctx.language))
-seg_plots.abc_pareto_plot(seg.abc, ctx.params.segmentation.abc)
+seg_plots.abc_pareto_plot(seg.abc, ctx.params.segmentation.abc, language=ctx.language);
 # %% [markdown] tags=["text:segmentation.lifecycle"]
 # ## 4. Lifecycle stages
 #
@@ -68,7 +68,7 @@ seg_plots.abc_pareto_plot(seg.abc, ctx.params.segmentation.abc)
 
 # %%
 display(tables.styled(seg.lifecycle_stages, language=ctx.language))
-seg_plots.lifecycle_chart(seg.lifecycle)
+seg_plots.lifecycle_chart(seg.lifecycle, language=ctx.language);
 # %% [markdown] tags=["text:segmentation.clusters"]
 # ## 5. Clusters found in the data
 #
@@ -78,10 +78,10 @@ seg_plots.lifecycle_chart(seg.lifecycle)
 
 # %%
 if scored.clusters:
-    ctx.say("notebook.segmentation.clusters", k=scored.clusters.k, s=scored.clusters.stability)
+    ctx.say("notebook.segmentation.clusters_found", k=scored.clusters.k, s=scored.clusters.stability)
     profile = scored.clusters.profile.drop(columns=["value_class"])
     display(tables.styled(profile, cur, money=("monetary", "clv"), pct=shares, decimals=means, language=ctx.language))
-    seg_plots.snake_plot(scored.clusters.snake)
+    seg_plots.snake_plot(scored.clusters.snake, language=ctx.language)
 else:
     ctx.note(scored.clusters)
 
@@ -92,7 +92,7 @@ else:
 
 # %%
 if seg.migration:
-    seg_plots.migration_heatmap(seg.migration.counts)
+    seg_plots.migration_heatmap(seg.migration.counts, language=ctx.language)
     ctx.say("notebook.segmentation.moved", u=len(seg.migration.moved_up), d=len(seg.migration.moved_down))
     display(tables.styled(seg.migration.moved_down.head(10), language=ctx.language))
     ctx.say("notebook.segmentation.revenue_by_movement")
@@ -112,7 +112,7 @@ else:
 
 # %%
 if seg.cohorts:
-    seg_plots.cohort_heatmap(seg.cohorts.retention.tail(12))
+    seg_plots.cohort_heatmap(seg.cohorts.retention.tail(12), language=ctx.language)
 else:
     ctx.note(seg.cohorts)
 
@@ -125,7 +125,7 @@ else:
 # %%
 growth = ("revenue_share", "repeat_rate", "retention_rate", "revenue_growth", "revenue_yoy_growth", "gross_margin_pct")
 display(tables.styled(seg.kpi_by_segment, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
-seg_plots.kpi_bar_chart(seg.kpi_by_segment, "revenue")
+seg_plots.kpi_bar_chart(seg.kpi_by_segment, "revenue", language=ctx.language, currency=cur);
 # %%
 for dimension, report in seg.kpi_by_dimension.items():
     ctx.say("notebook.segmentation.by_dimension", d=dimension)

@@ -30,9 +30,8 @@ display(Markdown(ctx.subtitle))
 # %%
 strategy = ctx.stage("strategy")
 plan = strategy.plan
-sentences = plan.recommendations["sentence_zh" if ctx.language == "zh" else "sentence_en"]
-display(Markdown("\n".join(f"{p}. {s}" for p, s in zip(plan.recommendations["priority"], sentences, strict=True))))
-display(Markdown("\n\n".join(f"*{note}*" for note in plan.notes)))
+display(Markdown("\n".join(f"{i}. {s}" for i, s in enumerate(plan.sentences(ctx.language), start=1))))
+display(Markdown("\n\n".join(f"*{note}*" for note in plan.note_texts(ctx.language))))
 
 # %% [markdown] tags=["text:strategy.churn"]
 # ## 2. Valuable customers about to leave
@@ -41,10 +40,12 @@ display(Markdown("\n\n".join(f"*{note}*" for note in plan.notes)))
 # the reason.
 
 # %%
+from analysis.strategy.churn import churn_reasons
+
 flagged = strategy.warnings[strategy.warnings["churn_warning"]]
+flagged = flagged.assign(reason=churn_reasons(flagged, ctx.language))
 ctx.say("notebook.strategy.flagged", n=len(flagged))
-reason = "reason_zh" if ctx.language == "zh" else "reason"
-columns = ["segment", "abc_class", "recency_days", "value_at_stake", reason]
+columns = ["segment", "abc_class", "recency_days", "value_at_stake", "reason"]
 display(tables.styled(flagged.head(15)[columns], cur, money=("value_at_stake",), language=ctx.language))
 
 # %% [markdown] tags=["text:strategy.per_segment"]

@@ -31,7 +31,7 @@ display(Markdown(ctx.subtitle))
 from analysis.strategy.executive import format_headline
 
 summary = ctx.stage("summary")
-display(format_headline(summary.headline_kpis, cur))
+display(format_headline(summary.headline_kpis, cur, ctx.language))
 
 # %% [markdown] tags=["text:summary.actions"]
 # ## 2. Top actions
