@@ -7,7 +7,9 @@
 ``cut_points.csv``                         RFM cut points
 ``cluster_profile.csv`` …                  ``cluster_silhouette.csv``, ``cluster_snake.csv``, when clusters exist
 ``actions.csv``, ``recommendations.csv``   the playbook's actions and recommendations
-``actions/<action>.csv``                   one customer list per action, for CRM import
+``actions/<action>.csv``                   one customer list per action, for CRM import (its treatment group)
+``actions/assignments.parquet``            every assigned customer: action, group (treatment/control), period
+``action_results.csv``                     what the earlier period's actions earned (treatment vs control)
 ``headline.json``                          the index page's figures, written once by the summary stage
 =========================================  =================================================================
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from analysis.data.io import write_csv, write_json, write_parquet
 
@@ -55,11 +59,33 @@ def write_actions(run_dir: Path, strategy: Any, language: str) -> list[Path]:
 
     plan = strategy.plan
     files = write_action_csvs(plan, run_dir / "actions", language=language)
-    return [
+    out = [
         write_csv(plan.actions, run_dir / "actions.csv"),
         write_csv(plan.recommendations, run_dir / "recommendations.csv", index=False),
         *files.values(),
     ]
+    if isinstance(strategy.groups, pd.DataFrame):
+        out.append(write_parquet(strategy.groups, run_dir / ASSIGNMENTS))
+    return out
+
+
+#: Where a run keeps its control-group assignments, relative to the run folder.
+ASSIGNMENTS = "actions/assignments.parquet"
+
+
+def read_assignments(run_dir: Path) -> pd.DataFrame | None:
+    """The ``actions/assignments.parquet`` of a run folder, or None when it has none."""
+    path = Path(run_dir) / ASSIGNMENTS
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def write_evaluation(run_dir: Path, evaluation: Any, language: str) -> list[Path]:
+    """``action_results.csv``: the earlier period's actions measured, when there were any."""
+    from analysis.strategy.experiment import results_table
+
+    if not isinstance(evaluation.results, pd.DataFrame):
+        return []
+    return [write_csv(results_table(evaluation.results, evaluation.learned), run_dir / "action_results.csv", False)]
 
 
 def write_headline(run_dir: Path, summary: Any, language: str) -> list[Path]:
@@ -71,6 +97,7 @@ def write_headline(run_dir: Path, summary: Any, language: str) -> list[Path]:
 WRITERS: dict[str, Callable[[Path, Any, str], list[Path]]] = {
     "clean": write_transactions,
     "score": write_customers,
+    "evaluation": write_evaluation,
     "strategy": write_actions,
     "summary": write_headline,
 }

@@ -37,7 +37,8 @@ STAGES: dict[str, tuple[str, ...]] = {
     "clean": (),
     "score": ("clean",),
     "segments": ("clean", "score"),
-    "strategy": ("clean", "score"),
+    "evaluation": ("clean",),
+    "strategy": ("clean", "score", "evaluation"),
     "summary": ("clean", "score", "segments", "strategy"),
 }
 
@@ -173,7 +174,16 @@ class RunContext:
             _WRITTEN.add(written)
         return result
 
+    def published_dir(self, period: str) -> Path:
+        """The published batch run folder of ``period`` for this run's region (``<output_dir>/<period>/<region>``).
+
+        A run reads the assignments of an earlier period from there, and keeps its own published ones.
+        """
+        return Path(self.params.output_dir) / period / region_slug(self.region)
+
     def _compute(self, name: str, needed: dict[str, Any]) -> Any:
+        from analysis.artifacts import read_assignments
+
         p, period = self.params, self.period
         if name == "clean":
             return stages.cleaned(load_clean(self.data_dir), period, self.region)
@@ -182,8 +192,19 @@ class RunContext:
             return stages.score(tx, p, self.as_of, self.period_start)
         if name == "segments":
             return stages.segment_analysis(tx, needed["score"], p, period)
+        if name == "evaluation":
+            earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
+            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period)
         if name == "strategy":
-            return stages.strategy(tx, needed["score"], p, period)
+            return stages.strategy(
+                tx,
+                needed["score"],
+                p,
+                period,
+                region=self.region,
+                evaluation=needed["evaluation"],
+                published=read_assignments(self.published_dir(period)),
+            )
         return stages.summary(needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period)
 
 

@@ -279,6 +279,28 @@ class CLVParams(_Model):
     penalizer: Annotated[float, Field(ge=0)] = 0.0
 
 
+class ExperimentParams(_Model):
+    """Control groups in the action lists and the measurement of earlier actions (:mod:`analysis.strategy.experiment`).
+
+    Each action's customers are split at random (per play ``control_share`` of the playbook, stratified by
+    segment, seeded by ``seed`` + period + region); the CRM lists hold the treatment group. A run reads the
+    assignments of the run ``window_months`` periods before it (same region, same ``output_dir``) and measures
+    them over the ``window_months`` periods ending with its own. Once an action has enough evidence
+    (``min_group_customers`` in each group and a 95 % interval narrower than ``max(assumed uplift,
+    min_halfwidth)``), its expected return uses the measured uplift shrunk towards the playbook's assumption
+    with a prior standard deviation ``prior_sd`` (response-rate units). ``keep_published``: a re-run of a
+    published run (``--force``) keeps its published assignments.
+    """
+
+    enabled: bool = True
+    seed: int = 0
+    window_months: Annotated[int, Field(ge=1, le=12)] = 1
+    keep_published: bool = True
+    prior_sd: Annotated[float, Field(gt=0, le=1)] = 0.05
+    min_group_customers: Annotated[int, Field(ge=2)] = 30
+    min_halfwidth: Annotated[float, Field(gt=0, le=1)] = 0.02
+
+
 class ExecutionParams(_Model):
     """How notebooks are executed by the batch.
 
@@ -371,6 +393,7 @@ class RunParams(_Model):
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )
     execution: ExecutionParams = ExecutionParams()
+    experiment: ExperimentParams = ExperimentParams()
 
     @field_validator("regions", mode="before")
     @classmethod

@@ -421,7 +421,9 @@ class Strategy:
     playbook applied (assignments, actions, per-segment view, recommendations). ``forecast``: expected purchases
     and revenue per segment over the next period (run-rate: purchases per day of tenure × the next period's
     days). ``backtest``: the same method applied at the previous period's end, compared with this period's actual
-    purchases.
+    purchases. ``groups``: every assigned customer's action and group (``treatment``/``control``; see
+    :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the customers in control groups: ``plan``
+    (the CRM lists, budgets and expected returns) covers the treatment groups only.
     """
 
     warnings: pd.DataFrame
@@ -429,10 +431,28 @@ class Strategy:
     forecast: pd.DataFrame | Missing
     forecast_window: tuple[pd.Timestamp, pd.Timestamp]
     backtest: pd.DataFrame | Missing
+    groups: pd.DataFrame | Missing = Missing("experiment_disabled")
+    held_out: int = 0
 
 
-def strategy(transactions: pd.DataFrame, scored: Scored, params: RunParams, period: str) -> Strategy:
-    """Churn warnings, the playbook's actions and recommendations, the next period's forecast and its backtest."""
+def strategy(
+    transactions: pd.DataFrame,
+    scored: Scored,
+    params: RunParams,
+    period: str,
+    *,
+    region: str = ALL_REGIONS,
+    evaluation: Evaluation | None = None,
+    published: pd.DataFrame | None = None,
+) -> Strategy:
+    """Churn warnings, the playbook's actions and recommendations, the next period's forecast and its backtest.
+
+    With ``params.experiment.enabled``, each action's customers are split into treatment and control groups
+    (seeded by ``experiment.seed``, ``period`` and ``region``); ``published`` (the assignments of this run as
+    published before) are kept unless ``experiment.keep_published`` is false. With an ``evaluation`` that has
+    enough evidence for an action, the action's expected return uses the learned uplift.
+    """
+    from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
     from analysis.strategy.forecast import backtest, segment_forecast
@@ -442,13 +462,31 @@ def strategy(transactions: pd.DataFrame, scored: Scored, params: RunParams, peri
     window = Window(period)
     customers = scored.customers
     warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of)
-    plan = apply_playbook(
-        customers,
-        load_playbook(params.playbook),
-        stages=customers["lifecycle_stage"],
-        warnings=warnings,
-        currency=params.currency,
-    )
+    assumed = load_playbook(params.playbook)
+    playbook = assumed
+    if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):
+        playbook = experiment.learned_playbook(assumed, evaluation.learned)
+
+    def plan_for(who: pd.DataFrame) -> Any:
+        return apply_playbook(
+            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency
+        )
+
+    plan = plan_for(customers)
+    ex = params.experiment
+    groups: pd.DataFrame | Missing = Missing("experiment_disabled")
+    held_out = 0
+    if ex.enabled:
+        split = experiment.assign_groups(
+            plan.assignments, experiment.control_shares(assumed), seed=ex.seed, period=period, region=region
+        )
+        split["uplift_rate"] = split["action"].map({p.id: p.uplift_rate for p in assumed.plays()})
+        if published is not None and ex.keep_published and len(published):
+            split = experiment.keep_published(published, split)
+        groups = split
+        treated = experiment.treatment_list(split, plan.assignments).index
+        held_out = len(customers) - len(treated)
+        plan = plan_for(customers.loc[treated])
     nxt = window.next
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
     forecast: pd.DataFrame | Missing = Missing("no_customers")
@@ -463,7 +501,57 @@ def strategy(transactions: pd.DataFrame, scored: Scored, params: RunParams, peri
             bt = backtest(
                 per_customer(scored.previous, horizon_days=window.days), transactions, window.start, window.as_of
             )
-    return Strategy(warnings, plan, forecast, nxt, bt)
+    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out)
+
+
+# ---------------------------------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The measurement of an earlier period's actions (:mod:`analysis.strategy.experiment`).
+
+    ``period_assigned``: the period whose assignments are measured (``experiment.window_months`` before this
+    run's); ``window``: the first and last day measured (the months after ``period_assigned`` up to this run's
+    last day). ``results``: one row per action (``action_results.csv``); ``learned``: per action, which uplift the
+    recommendations use (the playbook's assumption, or the measurement shrunk towards it) and why. Both are
+    :class:`Missing` when there is nothing to measure.
+    """
+
+    period_assigned: str
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    results: pd.DataFrame | Missing
+    learned: pd.DataFrame | Missing
+
+
+def evaluation(
+    transactions: pd.DataFrame, earlier: pd.DataFrame | None, params: RunParams, period: str
+) -> Evaluation:
+    """Measure the actions assigned ``experiment.window_months`` periods before ``period``.
+
+    ``earlier`` is that run's ``actions/assignments.parquet`` (None when it has none); ``transactions`` the run's
+    (its region, up to the period's last day).
+    """
+    from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window
+
+    ex = params.experiment
+    assigned = str(pd.Period(period, freq="M") - ex.window_months)
+    window = measurement_window(assigned, ex.window_months)
+    missing: Missing
+    if not ex.enabled:
+        missing = Missing("experiment_disabled")
+    elif earlier is None or earlier.empty:
+        missing = Missing("no_earlier_assignments", {"period": assigned})
+    else:
+        results = measure_uplift(earlier, transactions, *window)
+        learned = learn_uplift(
+            results,
+            prior_sd=ex.prior_sd,
+            min_group_customers=ex.min_group_customers,
+            min_halfwidth=ex.min_halfwidth,
+        )
+        return Evaluation(assigned, window, results, learned)
+    return Evaluation(assigned, window, missing, missing)
 
 
 # ---------------------------------------------------------------------------------------------------- summary

@@ -102,3 +102,61 @@ if strategy.backtest:
     )
 else:
     ctx.note(strategy.backtest)
+
+# %% [markdown] tags=["text:strategy.experiment"]
+# ## 6. Did last period's actions work?
+#
+# Each action's customers are split at random: most get the action (the CRM lists), a control group does not. The
+# next period compares the two groups, so the difference is what the action earned. Once the evidence is strong
+# enough, the expected returns above use the measured uplift instead of the playbook's assumption.
+
+# %%
+from analysis.report.experiment import MONEY_COLUMNS, PERCENT_COLUMNS, learning_table, response_table, revenue_table
+from analysis.report.plots.experiment import plot_uplift
+from analysis.stages import Missing
+from analysis.strategy.actions import play_texts
+from analysis.text import format as fmt
+
+if not isinstance(strategy.groups, Missing):
+    n_assigned = len(strategy.groups)
+    share = fmt.percent(strategy.held_out / max(n_assigned, 1), ctx.language)
+    ctx.say("experiment.split", held=strategy.held_out, n=n_assigned, share=share)
+else:
+    ctx.note(strategy.groups)
+evaluation = ctx.stage("evaluation")
+names = play_texts(plan.playbook, ctx.language)["action"].to_dict()
+a, b = (d.date() for d in evaluation.window)
+
+# %%
+if not isinstance(evaluation.results, Missing):
+    results = evaluation.results
+    treated, held = int(results["treated_customers"].sum()), int(results["control_customers"].sum())
+    ctx.say("experiment.measured", period=evaluation.period_assigned, a=a, b=b, treated=treated, held=held)
+    plot_uplift(results, labels=names, language=ctx.language)
+else:
+    ctx.note(evaluation.results)
+
+# %%
+if not isinstance(evaluation.results, Missing):
+    ctx.say("experiment.response_title", a=a, b=b)
+    display(tables.styled(response_table(results, names), pct=PERCENT_COLUMNS, language=ctx.language))
+    ctx.say("experiment.revenue_title", a=a, b=b, currency=cur)
+    display(tables.styled(revenue_table(results, names), cur, money=MONEY_COLUMNS, language=ctx.language))
+    ctx.say("experiment.how")
+    if not results["detectable"].all():
+        ctx.say("experiment.underpowered", n=int((~results["detectable"]).sum()), total=len(results))
+
+# %%
+if not isinstance(evaluation.learned, Missing):
+    ex = ctx.params.experiment
+    ctx.say("experiment.learned_title")
+    halfwidth = fmt.percent(ex.min_halfwidth, ctx.language)
+    prior = fmt.percent(ex.prior_sd, ctx.language)
+    ctx.say("experiment.learned_how", min=ex.min_group_customers, halfwidth=halfwidth, prior=prior)
+    learned = learning_table(evaluation.learned, ctx.language, names, ex.min_group_customers)
+    display(tables.styled(learned, pct=PERCENT_COLUMNS, language=ctx.language))
+    measured = evaluation.learned.index[evaluation.learned["uplift_basis"] == "measured"]
+    if len(measured):
+        ctx.say("experiment.used_measured", actions=", ".join(str(names.get(x, x)) for x in measured))
+    else:
+        ctx.say("experiment.used_none")

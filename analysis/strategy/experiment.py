@@ -66,6 +66,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import InputError
+from analysis.strategy.playbook import Play, Playbook
 
 #: Significance level of every interval and power figure (two-sided).
 ALPHA = 0.05
@@ -518,3 +519,45 @@ def measurement_window(period_assigned: str, months: int = 1) -> tuple[pd.Timest
         raise InputError(f"measurement window: months must be at least 1, got {months}")
     p = pd.Period(period_assigned, freq="M")
     return (p + 1).start_time.normalize(), (p + months).end_time.normalize()
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def control_shares(playbook: Playbook) -> dict[str, float]:
+    """Each action's ``control_share`` from the playbook."""
+    return {p.id: p.control_share for p in playbook.plays()}
+
+
+def learned_playbook(playbook: Playbook, learned: pd.DataFrame) -> Playbook:
+    """``playbook`` with each play's ``uplift_rate`` replaced by the learned one where the evidence was enough.
+
+    ``learned`` is :func:`learn_uplift`'s result; actions it lacks, or whose ``uplift_basis`` is ``assumed``,
+    keep the playbook's value. The learned value may be negative (an action that did harm).
+    """
+    used = learned.loc[learned["uplift_basis"] == "measured", "uplift_used"].astype(float).to_dict()
+
+    def update(plays: dict[str, Play]) -> dict[str, Play]:
+        return {k: p.model_copy(update={"uplift_rate": used[p.id]}) if p.id in used else p for k, p in plays.items()}
+
+    return playbook.model_copy(
+        update={
+            "segments": update(playbook.segments),
+            "lifecycle": update(playbook.lifecycle),
+            "warnings": update(playbook.warnings),
+        }
+    )
+
+
+def keep_published(published: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    """The published assignments unchanged, plus the freshly drawn rows of customers they do not hold."""
+    new = fresh.loc[~fresh.index.isin(published.index)]
+    if new.empty:
+        return published.sort_index(kind="stable")
+    return pd.concat([published, new[[c for c in published.columns if c in new.columns]]]).sort_index(kind="stable")
+
+
+def results_table(results: pd.DataFrame, learned: pd.DataFrame) -> pd.DataFrame:
+    """``action_results.csv``: the measurement per action, with which uplift the recommendations use and why."""
+    cols = ["enough_evidence", "shrunk_uplift", "weight_measured", "uplift_used", "uplift_basis", "reason"]
+    return results.merge(learned[cols], left_on="action", right_index=True, how="left")
