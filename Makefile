@@ -33,12 +33,15 @@ report: setup system
 test: setup system
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# JupyterLab at the repository root (params/ and reports/ in the file browser), opened on notebooks/. jupytext (a
+# dependency) keeps each notebook's .ipynb and its .py source in sync when either is saved. A notebook run by hand
+# writes to reports/_scratch/<period>/<region>/, never over a published batch run.
 lab: setup system
-	$(PY) -m pip install -q -e ".[lab]"
-	$(VENV)/bin/jupyter lab notebooks/
+	$(UV) pip install --python $(PY) -e ".[lab]"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
 
 lint: setup
 	$(UV) pip install --python $(PY) -q ruff && $(VENV)/bin/ruff check .
 
 clean:
-	rm -rf reports/20* reports/_data reports/index.html
+	rm -rf reports/20* reports/_data reports/_scratch reports/index.html
