@@ -18,11 +18,15 @@ from analysis.errors import InputError, ParamsError, PlaybookError
 from analysis.strategy.experiment import (
     RESULT_COLUMNS,
     assign_groups,
+    control_shares,
+    keep_published,
     learn_uplift,
+    learned_playbook,
     measure_uplift,
     measurement_window,
     newcombe_interval,
     power_two_proportions,
+    results_table,
     run_seed,
     shrink,
     welch_interval,
@@ -293,3 +297,37 @@ def test_playbook_control_share() -> None:
     data["segments"]["Lost"]["control_share"] = 1.0
     with pytest.raises(PlaybookError, match=r"segments\.Lost\.control_share"):
         parse_playbook(data)
+
+
+def test_published_assignments_are_kept_and_new_customers_drawn() -> None:
+    a = _assignments({("mail", "Champions"): 40})
+    published = assign_groups(a, 0.5, seed=1, period="2024-11")
+    grown = pd.concat([a, _assignments({("mail", "Champions"): 3}).rename(index=lambda i: "N" + i[1:])])
+    fresh = assign_groups(grown, 0.5, seed=2, period="2024-11")
+    kept = keep_published(published, fresh)
+    pd.testing.assert_frame_equal(kept.loc[published.index], published)
+    assert set(kept.index) == set(grown.index) and not fresh.loc[published.index, "group"].equals(published["group"])
+    pd.testing.assert_frame_equal(keep_published(published, published.iloc[:5]), published)
+
+
+def test_learned_uplift_replaces_the_assumption_of_measured_plays_only() -> None:
+    playbook = load_playbook()
+    learned = pd.DataFrame(
+        {"uplift_used": [0.021, -0.01], "uplift_basis": ["measured", "assumed"]},
+        index=pd.Index(["reward_champions", "upsell_loyal"], name="action"),
+    )
+    new = learned_playbook(playbook, learned)
+    assert new.segments["Champions"].uplift_rate == 0.021
+    assert new.segments["Loyal Customers"].uplift_rate == playbook.segments["Loyal Customers"].uplift_rate
+    assert new.warnings == playbook.warnings and playbook.segments["Champions"].uplift_rate == 0.03
+    assert control_shares(playbook)["retention_call"] == 0.10
+
+
+def test_results_table_says_which_uplift_is_used(experiment: pd.DataFrame) -> None:
+    results, _ = _measured(experiment, 0.10)
+    table = results_table(results, learn_uplift(results))
+    assert list(table.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS)
+    assert set(table["uplift_basis"]) == {"measured"} and set(table["reason"]) == {"enough"}
+    # 1,450 customers a group: the measurement outweighs the playbook's ±5-point prior
+    assert (table["weight_measured"] > 0.9).all()
+    assert (abs(table["uplift_used"] - table["uplift"]) < abs(table["uplift"] - table["assumed_uplift"])).all()
