@@ -174,3 +174,19 @@ def test_cluster_names_in_chinese() -> None:
     ax = seg_plots.snake_plot(snake, language="zh")
     words = _texts(ax)
     assert "重要价值客户 2" in words and "聚类" in words and "消费金额" in words
+
+
+def test_migration_tables_and_cut_points_in_chinese() -> None:
+    from analysis.customers.migration import migration
+
+    idx = pd.Index(["a", "b", "c"], name="customer_id")
+    before = pd.DataFrame({"segment": ["Champions", "At Risk", "Lost"], "monetary": [9.0, 5.0, 1.0]}, index=idx)
+    now = pd.DataFrame({"segment": ["At Risk", "At Risk"], "monetary": [9.0, 6.0]}, index=idx[:2])
+    m = migration(before, now, "segment")
+    html = tables.styled(m.counts, language="zh").to_html()
+    assert "上期客户群 \\ 本期客户群" in html and "（离开）" in html and "previous" not in html
+    down = tables.styled(m.moved_down, language="zh").to_html()
+    assert "上期排名" in down and "下降" in down and "rank" not in down
+    cuts = pd.DataFrame({"q20": [10.0], "source": ["quantile"]}, index=pd.Index(["recency_days"], name="measure"))
+    html = tables.styled(cuts, language="zh").to_html()
+    assert "距上次购买天数" in html and "数据分位数" in html and "recency_days" not in html

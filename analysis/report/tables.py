@@ -142,7 +142,12 @@ def _formatter(
         if pd.api.types.is_integer_dtype(s) or _is_integral(s):
             return lambda v: fmt.integer(v, language)
         return lambda v: fmt.number(v, language, decimals=2)
-    shown = cluster_name_label if name in ("name", "cluster_name") else text.name  # cluster names carry a number
+    if name in ("name", "cluster_name"):
+        shown: Callable[[Any, str], Any] = cluster_name_label  # value-class names with a number
+    elif name in ("measure", "feature", "metric"):
+        shown = column_label  # the values are column names: recency_days, frequency …
+    else:
+        shown = text.name
 
     def show(v: Any) -> Any:
         return fmt.MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else shown(v, language)

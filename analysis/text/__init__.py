@@ -74,8 +74,8 @@ def label(key: str, language: str, default: str | None = None) -> str:
 
 
 #: Catalog sections whose keys are data values (segment, value-class and lifecycle-stage names, the total row
-#: of KPI reports), in lookup order.
-NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage", "total")
+#: of KPI reports, migration markers and directions, where cut points come from), in lookup order.
+NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage", "total", "movement", "cut_source")
 
 
 def name(value: Any, language: str, sections: tuple[str, ...] = NAME_SECTIONS) -> Any:
