@@ -160,7 +160,7 @@ def _exporter(language: str) -> Any:
     cfg.HTMLExporter.exclude_input_prompt = True
     cfg.HTMLExporter.exclude_output_prompt = True
     cfg.HTMLExporter.embed_images = True
-    cfg.HTMLExporter.anchor_link_text = ""
+    cfg.HTMLExporter.exclude_anchor_links = True  # no ¶ links on headings: a report is read, not edited
     exporter = HTMLExporter(config=cfg)
     exporter.register_filter("strip_css_comments", strip_css_comments)
     return exporter
