@@ -228,10 +228,10 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
-    """Write ``df`` to UTF-8 CSV atomically."""
+def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
+    """Write ``df`` to CSV atomically (UTF-8 unless ``encoding``, e.g. ``utf-8-sig`` for Excel)."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=index, encoding="utf-8", lineterminator="\n")
+        df.to_csv(tmp, index=index, encoding=encoding, lineterminator="\n")
     return Path(path)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import text
+from analysis.data.io import write_csv
 from analysis.errors import InputError
 from analysis.strategy.playbook import SEGMENTS, Play, Playbook
 from analysis.text import format as fmt
@@ -511,6 +512,6 @@ def write_action_csvs(
             out[n] = texts.at[aid, n]
         out.index.name = "customer_id"
         path = folder / f"{stem}.csv"
-        out.to_csv(path, encoding=encoding)
+        write_csv(out, path, encoding=encoding)
         written[str(aid)] = path
     return written
