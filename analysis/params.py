@@ -270,13 +270,47 @@ class SegmentationParams(_Model):
 
 
 class CLVParams(_Model):
-    """Customer lifetime value (BG/NBD + Gamma-Gamma); every time and rate is in ``time_unit``."""
+    """Customer lifetime value (BG/NBD + Gamma-Gamma, with fallbacks; see :mod:`analysis.clv.pipeline`).
+
+    ``horizon`` is in ``time_unit`` units and defaults to one year in that unit (365 D, 52 W, 12 M).
+    The discount rate is given per year (``annual_discount_rate``, default 10 %) and converted to the unit
+    (``(1 + annual) ** (unit_days / 365.25) - 1``); ``discount_rate`` (per time unit) may be given instead,
+    not both. After validation ``horizon`` and ``discount_rate`` always hold the values used. ``penalizer``
+    weighs a penalty on log parameters that means the same in any currency or time unit (0 = none;
+    0.01 – 0.1 keeps estimates finite on thin data).
+    """
 
     enabled: bool = True
     time_unit: Literal["D", "W", "M"] = "W"
-    horizon: Annotated[float, Field(gt=0)] = 52
-    discount_rate: Annotated[float, Field(ge=0)] = 0.0019  # per time unit: ~10 % a year in weeks
+    horizon: Annotated[float, Field(gt=0)] | None = None  # time units; None: one year in time_unit
+    annual_discount_rate: Annotated[float, Field(ge=0, lt=10)] = 0.10
+    discount_rate: Annotated[float, Field(ge=0)] | None = None  # per time unit; None: from annual_discount_rate
     penalizer: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unit_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        unit_days = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}.get(data.get("time_unit", "W"))
+        if unit_days is None:
+            return data  # the Literal check names the bad unit
+        out = dict(data)
+        if out.get("horizon") is None:
+            out["horizon"] = float(round(365.25 / unit_days))
+        annual = out.get("annual_discount_rate", 0.10)
+        if not (isinstance(annual, int | float) and not isinstance(annual, bool) and 0 <= annual < 10):
+            return out  # the field check names the bad value
+        per_unit = (1.0 + float(annual)) ** (unit_days / 365.25) - 1.0
+        given = out.get("discount_rate")
+        if given is None:
+            out["discount_rate"] = per_unit
+        elif "annual_discount_rate" in out and isinstance(given, int | float) and abs(given - per_unit) > 1e-9:
+            raise ValueError(
+                f"annual_discount_rate {annual} and discount_rate {given} per time unit disagree: give only one "
+                "(the annual rate is converted to the time unit)"
+            )
+        return out
 
 
 class ExperimentParams(_Model):

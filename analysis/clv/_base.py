@@ -42,8 +42,9 @@ from scipy import optimize
 from analysis.clv.summary import TIME_UNITS
 from analysis.errors import InputError, ModelError, NotFittedError
 
-#: log-parameters are kept within [-_LOG_BOUND, _LOG_BOUND]; an optimum on that box is reported
-#: as unidentified instead of being returned.
+#: standardised log-parameters log(theta_i / c_i) are kept within [-_LOG_BOUND, _LOG_BOUND] (a factor
+#: of about 9 million either side of the centre); an optimum on that box is reported as unidentified
+#: instead of being returned.
 _LOG_BOUND = 16.0
 _Z95 = 1.959963984540054
 
@@ -59,12 +60,26 @@ class CLVFitError(ModelError):
         ``not_finite`` or ``invalid_summary``.
     values : dict
         The figures the message quotes (e.g. ``n_repeat``, ``n_customers``, ``model``).
+    why : str
+        The reason in plain words, without the model name, advice or technical detail.
+    advice : str
+        What would help ("" when nothing the user can set would).
     """
 
-    def __init__(self, message: str, code: str = "invalid_summary", **values: Any) -> None:
+    def __init__(
+        self, message: str, code: str = "invalid_summary", *, why: str = "", advice: str = "", **values: Any
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.why = why or _without_label(message)
+        self.advice = advice
         self.values = values
+
+
+def _without_label(message: str) -> str:
+    """``message`` without a leading model label such as ``"BG/NBD: "``."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head in {"BG/NBD", "MBG/NBD", "Pareto/NBD", "Gamma-Gamma"} else message
 
 
 class SummaryDataError(CLVFitError, InputError):
@@ -297,23 +312,34 @@ class BaseFitter:
             why = f"the data cannot pin down {concept}"
         else:
             why = what
-        message = f"{label}: {why}"
-        if code in ("too_few_repeat_customers", "unidentified") and what:
-            message += f" ({what})"
+        advice = ""
         if helps and facts.get("penalizer", 0.0) == 0.0 and code in ("too_few_repeat_customers", "unidentified"):
-            message += (
-                f"; a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls the estimates towards typical values "
+            advice = (
+                f"a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls the estimates towards typical values "
                 "and makes them finite"
             )
-        return CLVFitError(message, code, model=self.model_name, concept=concept, **facts)
+        message = f"{label}: {why}" + (f"; {advice}" if advice else "")
+        if code in ("too_few_repeat_customers", "unidentified") and what:
+            message += f" [detail: {what}]"
+        return CLVFitError(
+            message, code, why=why, advice=advice, model=self.model_name, concept=concept, detail=what, **facts
+        )
 
     def _optimise(
         self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float, log_centre: np.ndarray
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        nll, grad = self._objective(data, w, n, penalizer, log_centre)
+        nll_u, grad_u = self._objective(data, w, n, penalizer, log_centre)
+
+        def nll(z: np.ndarray) -> float:
+            return nll_u(z + log_centre)
+
+        def grad(z: np.ndarray) -> np.ndarray:
+            return grad_u(z + log_centre)
+
         k = len(self.param_names)
         rng = np.random.default_rng(self.seed)
-        starts = [np.log(np.clip(self._initial_guess(data, w), 1e-4, 1e4)), np.zeros(k)]
+        guess = np.log(np.clip(self._initial_guess(data, w) / np.exp(log_centre), 1e-4, 1e4))
+        starts = [guess, np.zeros(k)]
         while len(starts) < max(int(self.n_starts), 1):
             starts.append(rng.normal(0.0, 1.0, size=k))
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
@@ -349,7 +375,8 @@ class BaseFitter:
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):
             names = [p for p, b in zip(self.param_names, at_bound, strict=True) if b]
-            shown = ", ".join(f"{p}={math.exp(v):.3g}" for p, v in zip(self.param_names, u, strict=True) if p in names)
+            theta = np.exp(u + log_centre)
+            shown = ", ".join(f"{p}={v:.3g}" for p, v in zip(self.param_names, theta, strict=True) if p in names)
             raise self._fail("unidentified", f"{shown} ran to the edge of the possible values", names=names)
         if not (g_max <= GRADIENT_TOLERANCE):
             raise self._fail(
@@ -360,7 +387,7 @@ class BaseFitter:
                 optimizer_message=str(best.message),
                 optimizer_status=int(best.status),
             )
-        return np.exp(u), convergence
+        return np.exp(u + log_centre), convergence
 
     def _polish(self, u: np.ndarray, nll: Any, grad: Any) -> np.ndarray:
         """A few damped Newton steps in log space from the L-BFGS-B optimum."""
@@ -422,8 +449,8 @@ class BaseFitter:
             flat = _flat_directions(hess, names)
             raise self._fail(
                 "unidentified",
-                "many different values fit the data equally well (the information matrix at the optimum "
-                f"{dict(zip(names, np.round(theta, 4).tolist(), strict=True))} is not positive definite)",
+                "many different values fit the data equally well: the information matrix at the optimum "
+                f"{dict(zip(names, np.round(theta, 4).tolist(), strict=True))} is not positive definite",
                 names=flat,
             ) from None
         se = np.sqrt(np.diag(cov))

@@ -11,7 +11,10 @@ Warning triggers (any one is enough)
     * ``recency_days > gap_multiple × usual gap``, where the usual gap (days) is
       ``(last_purchase − first_purchase) / (frequency − 1)`` for customers with frequency >= 2
       (they are late against their own rhythm);
-    * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present.
+    * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present *and separates
+      customers* (:func:`analysis.clv.value.p_alive_separation`: not when nearly every repeat customer
+      has P(alive) > 0.95 or its spread is tiny); otherwise only recency against the absolute limit
+      and against each customer's own usual gap apply, and ``attrs["p_alive_reason"]`` says why.
 Value at stake (currency), used for ranking
     ``clv`` when present; otherwise revenue in the 365 days up to ``as_of`` when transactions are
     given; otherwise ``monetary``. The basis used is reported in ``value_basis``.
@@ -65,6 +68,7 @@ def churn_warnings(
     p_alive_threshold: float = 0.5,
     clv_top_share: float = 0.10,
     abc_thresholds: tuple[float, float] = (0.80, 0.95),
+    p_alive_informative: bool | None = None,
 ) -> pd.DataFrame:
     """Valuable customers showing churn signs, ranked by value at stake.
 
@@ -89,6 +93,11 @@ def churn_warnings(
         Share of customers with the highest CLV counted as valuable.
     abc_thresholds : tuple of float, default=(0.80, 0.95)
         Passed to :func:`analysis.customers.tiers.abc_classes` when ``abc_class`` is absent.
+    p_alive_informative : bool, optional
+        Whether P(alive) separates customers (e.g. ``CustomerValue.p_alive_informative``); None:
+        judged from the ``p_alive`` column over customers with ``frequency >= 2`` (off only when it
+        shows no separation; too few customers to judge keeps it on). When False the P(alive)
+        trigger is off.
 
     Returns
     -------
@@ -123,7 +132,16 @@ def churn_warnings(
     gap = _usual_gap(c)
     t_rec = rec > max_recency_days
     t_gap = gap.notna() & (rec > gap_multiple * gap)
-    t_pa = (c["p_alive"] < p_alive_threshold) if has_pa else pd.Series(False, index=c.index)
+    pa_reason = None
+    if has_pa and p_alive_informative is None:
+        from analysis.clv.value import p_alive_separation
+
+        repeat = c["frequency"].astype(float) >= 2 if "frequency" in c.columns else None
+        check = p_alive_separation(c["p_alive"], repeat)
+        if check.code in ("nearly_all_certain", "too_little_spread"):  # too few customers to judge: keep it
+            p_alive_informative, pa_reason = False, check.reason
+    use_pa = has_pa and p_alive_informative is not False
+    t_pa = (c["p_alive"] < p_alive_threshold) if use_pa else pd.Series(False, index=c.index)
     warn = valuable & (t_rec | t_gap | t_pa)
 
     if has_clv:
@@ -166,6 +184,8 @@ def churn_warnings(
         "p_alive_threshold": p_alive_threshold,
         "clv_top_share": clv_top_share,
     }
+    out.attrs["p_alive_used"] = use_pa
+    out.attrs["p_alive_reason"] = pa_reason if has_pa and not use_pa else None
     return out
 
 
