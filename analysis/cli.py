@@ -505,11 +505,14 @@ def clv(
         discount_rate=discount_rate,
     )
     write_clv(result, out)
-    p = result.bgnbd.params_
+    model = result.transaction_model
+    shown = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items())
     click.echo(
-        f"BG/NBD r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f} "
-        f"LL={result.bgnbd.log_likelihood_:.1f} ({len(result.summary):,} customers, unit {time_unit}) → {out}"
+        f"{model.display_name} {shown} LL={model.log_likelihood_:.1f} "
+        f"({len(result.summary):,} customers, unit {time_unit}) → {out}"
     )
+    if result.reason:
+        click.echo(result.reason, err=True)
 
 
 @main.command()

@@ -185,8 +185,9 @@ class CLVCheck:
 
     @property
     def errors(self) -> dict[str, float]:
-        """BG/NBD holdout errors: ``expected_total``, ``actual_total``, ``total_error_pct``, ``mae``."""
-        return self.fit.holdout_errors["bgnbd"]
+        """Holdout errors of the purchase model the predictions use (BG/NBD unless it could not be estimated,
+        see ``fit.method``): ``expected_total``, ``actual_total``, ``total_error_pct``, ``mae``."""
+        return self.fit.holdout_errors[self.fit.method]
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ if scored.clv_check:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
     clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)
-    clv_plots.plot_probability_alive_matrix(check.bgnbd, ax=axes[2], language=ctx.language)
+    clv_plots.plot_probability_alive_matrix(check.transaction_model, ax=axes[2], language=ctx.language)
     fig.tight_layout()
 else:
     ctx.note(scored.clv_check)
