@@ -121,6 +121,11 @@ class RunContext:
 
         display(Markdown(self.text(key, **markdown_values(values))))  # data shown literally, never as markup
 
+    @staticmethod
+    def has(result: Any) -> bool:
+        """Whether an optional stage result is there (not a :class:`~analysis.stages.Missing`)."""
+        return not isinstance(result, Missing)
+
     def note(self, missing: Missing) -> None:
         """Show why an optional result is missing, in italics."""
         from IPython.display import Markdown, display

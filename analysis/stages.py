@@ -43,7 +43,8 @@ COHORT_MONTHS = 12
 class Missing:
     """An optional result that was not computed, with the reason (a ``run.missing.*`` catalog key).
 
-    Falsy, so a notebook writes ``if result.clusters: …``; ``reason(language)`` is the sentence to show.
+    A notebook asks ``ctx.has(result)`` (an optional result may be a DataFrame, whose truth is ambiguous) and shows
+    ``ctx.note(result)`` otherwise; ``reason(language)`` is the sentence.
     """
 
     key: str

@@ -107,7 +107,7 @@ else:
 # trusted.
 
 # %%
-if scored.clv_check:
+if ctx.has(scored.clv_check):
     e, check = scored.clv_check.errors, scored.clv_check.fit
     ctx.say("notebook.scoring.check_result", p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"],
             mae=e["mae"])  # fmt: skip

@@ -77,7 +77,7 @@ seg_plots.lifecycle_chart(seg.lifecycle, language=ctx.language);
 # index across seeds, 1 = identical) says how reproducible they are.
 
 # %%
-if scored.clusters:
+if ctx.has(scored.clusters):
     ctx.say("notebook.segmentation.clusters_found", k=scored.clusters.k, s=scored.clusters.stability)
     profile = scored.clusters.profile.drop(columns=["value_class"])
     display(tables.styled(profile, cur, money=("monetary", "clv"), pct=shares, decimals=means, language=ctx.language))
@@ -91,7 +91,7 @@ else:
 # Rows: last period's segment; columns: this period's. Customers who were not yet customers appear under *(new)*.
 
 # %%
-if seg.migration:
+if ctx.has(seg.migration):
     seg_plots.migration_heatmap(seg.migration.counts, language=ctx.language)
     ctx.say("notebook.segmentation.moved", u=len(seg.migration.moved_up), d=len(seg.migration.moved_down))
     display(tables.styled(seg.migration.moved_down.head(10), language=ctx.language))
@@ -111,7 +111,7 @@ else:
 # that month.
 
 # %%
-if seg.cohorts:
+if ctx.has(seg.cohorts):
     seg_plots.cohort_heatmap(seg.cohorts.retention.tail(12), language=ctx.language)
 else:
     ctx.note(seg.cohorts)
@@ -130,7 +130,7 @@ seg_plots.kpi_bar_chart(seg.kpi_by_segment, "revenue", language=ctx.language, cu
 for dimension, report in seg.kpi_by_dimension.items():
     ctx.say("notebook.segmentation.by_dimension", d=dimension)
     display(tables.styled(report, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
-if seg.sales_reps:
+if ctx.has(seg.sales_reps):
     ctx.say("notebook.segmentation.sales_reps")
     display(tables.styled(seg.sales_reps, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
 
