@@ -219,6 +219,9 @@ class Scored:
     clv: Missing | None  # None when the CLV columns are there
     clusters: Clusters | Missing
     clv_check: CLVCheck | Missing
+    #: how the CLV columns were obtained (analysis.clv.pipeline.CustomerValue: method, reason_text(language),
+    #: p_alive_informative); None when they are missing
+    clv_value: Any = None
 
 
 def score(
@@ -236,7 +239,7 @@ def score(
     as of the day before. ``clv_check`` refits the CLV model on the data up to :data:`CLV_HOLDOUT` before ``as_of``
     and predicts the rest (the report's model check); ``rfmkit score`` leaves it out.
     """
-    from analysis.customers.enrich import add_segmentation, clv_columns, min_cluster_customers
+    from analysis.customers.enrich import add_segmentation, clv_value, min_cluster_customers
     from analysis.customers.rfm import score_customers
 
     as_of = pd.Timestamp(as_of).normalize()
@@ -245,14 +248,17 @@ def score(
     res = score_customers(transactions, as_of, params.rfm)
     customers = res.customers
     clv_missing: Missing | None = None
+    value = None
     if not params.clv.enabled:
         clv_missing = Missing("clv_disabled")
     elif customers.empty:
         clv_missing = Missing("no_customers")
     else:
         try:
-            customers = customers.join(clv_columns(transactions, as_of, params.clv), how="left")
+            value = clv_value(transactions, as_of, params.clv)
+            customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
+            value = None
             clv_missing = Missing("clv_not_identifiable", {"detail": str(err)})
             log.info("CLV skipped as of %s: %s", as_of.date(), err)
     seg = add_segmentation(customers, transactions, as_of, previous_end, params.segmentation)
@@ -270,7 +276,7 @@ def score(
         score_customers(before, previous_end, params.rfm).customers if len(before) else Missing("no_previous")
     )
     check: CLVCheck | Missing = _clv_check(transactions, as_of, params) if clv_check else Missing("clv_check_off")
-    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check)
+    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value)
 
 
 def clv_models(

@@ -83,6 +83,9 @@ from analysis.report.plots import clv as clv_plots
 if scored.clv is None:
     unit = ctx.text(f"notebook.units.{ctx.params.clv.time_unit}")
     ctx.say("notebook.scoring.clv_total", h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum())
+    for clv_note in (scored.clv_value.reason_text(ctx.language), scored.clv_value.p_alive_reason_text(ctx.language)):
+        if clv_note:
+            ctx.say("clv_fit.note", note=clv_note)
     top_clv = customers.nlargest(15, "clv")
     columns = ["segment", "recency_days", "frequency", "monetary", "p_alive", "expected_purchases", "clv"]
     display(
