@@ -17,6 +17,7 @@ from IPython.display import Markdown, display
 
 from analysis import context
 from analysis.report import tables
+from analysis.stages import Missing
 
 ctx = context.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.currency
@@ -75,7 +76,7 @@ display(tables.styled(budget, cur, money=("budget", "expected_return", "net_retu
 # %%
 start, end = strategy.forecast_window
 ctx.say("notebook.strategy.forecast_window", a=start.date(), b=end.date())
-if strategy.forecast:
+if not isinstance(strategy.forecast, Missing):
     display(
         tables.styled(
             strategy.forecast,
@@ -89,7 +90,7 @@ if strategy.forecast:
 else:
     ctx.note(strategy.forecast)
 ctx.say("notebook.strategy.backtest", a=ctx.period_start.date(), b=ctx.as_of.date())
-if strategy.backtest:
+if not isinstance(strategy.backtest, Missing):
     display(
         tables.styled(
             strategy.backtest,
@@ -113,7 +114,6 @@ else:
 # %%
 from analysis.report.experiment import MONEY_COLUMNS, PERCENT_COLUMNS, learning_table, response_table, revenue_table
 from analysis.report.plots.experiment import plot_uplift
-from analysis.stages import Missing
 from analysis.strategy.actions import play_texts
 from analysis.text import format as fmt
 
