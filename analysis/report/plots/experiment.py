@@ -40,7 +40,7 @@ def plot_uplift(
     """
     r = results.sort_values("uplift", na_position="first").reset_index(drop=True)
     if ax is None:
-        ax = plt.subplots(figsize=(8, 0.45 * len(r) + 1.6))[1]
+        ax = plt.subplots(figsize=(8, 0.45 * len(r) + 2.0), layout="constrained")[1]
     y = np.arange(len(r))
     measured = r["uplift"].to_numpy(dtype=float) * 100
     low = r["uplift_ci_low"].to_numpy(dtype=float) * 100
@@ -70,6 +70,6 @@ def plot_uplift(
     ax.set_xlabel(text.t("experiment.chart_x", language))
     first = r["window_start"].iloc[0] if len(r) else ""
     last = r["window_end"].iloc[0] if len(r) else ""
-    ax.set_title(text.t("experiment.chart_title", language, a=first, b=last))
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(text.t("experiment.chart_title", language, a=first, b=last), pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     return ax
