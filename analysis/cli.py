@@ -465,8 +465,16 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     help="Unit of every time, horizon and discount rate (days, weeks, months).",
 )
 @click.option("--horizon", type=float, default=None, help="CLV horizon in time units (default: one year).")
-@click.option("--discount-rate", type=float, default=None, help="Discount rate per time unit.")
-@click.option("--penalizer", type=float, default=0.0, show_default=True, help="L2 penalty on the model parameters.")
+@click.option(
+    "--discount-rate", type=float, default=None, help="Discount rate per time unit (default: 10 % a year, converted)."
+)
+@click.option(
+    "--penalizer",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Penalty on log parameters, the same in any currency or time unit (0.01-0.1 keeps thin-data fits finite).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for params.json, customers.csv, …")
 @_input_options
 @_friendly
