@@ -347,17 +347,60 @@ def datasets() -> None:
     default=False,
     help="--clean leaves out the deliberately broken rows (default: include them).",
 )
+@click.option(
+    "--treated",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A run's actions/assignments.parquet: its treatment group gets extra purchases (with --effect, --window).",
+)
+@click.option(
+    "--effect",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Chance that each treated customer makes one extra purchase in --window (a known action effect).",
+)
+@click.option(
+    "--window", default=None, metavar="START..END", help="Days of the extra purchases, e.g. 2024-12-01..2024-12-31."
+)
 @_friendly
-def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
-    """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
+def sample(
+    out: str,
+    customers: int,
+    start: str,
+    end: str,
+    seed: int,
+    clean_only: bool,
+    treated: str | None,
+    effect: float,
+    window: str | None,
+) -> None:
+    """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows).
+
+    With --treated, --effect and --window, the treatment group of a run's assignments buys more in the window
+    by a known amount, so 'rfmkit evaluate-actions' (or the next month's run) has an effect to find.
+    """
+    import pandas as pd
+
     from analysis.data.io import write_table
     from analysis.data.sample import generate_transactions
+    from analysis.errors import ParamsError
     from analysis.params import SampleParams
 
     spec = SampleParams(
         customers=customers, start=_day(start, "--start"), end=_day(end, "--end"), seed=seed, dirty=not clean_only
     )
-    df = generate_transactions(**spec.model_dump())
+    extra: dict[str, Any] = {}
+    if treated or effect or window:
+        if not (treated and effect and window and ".." in window):
+            raise ParamsError("a treatment effect needs --treated ASSIGNMENTS.parquet, --effect P and --window A..B")
+        first, last = (part.strip() for part in window.split("..", 1))
+        extra = {
+            "treated": pd.read_parquet(treated),
+            "treatment_effect": effect,
+            "treatment_window": (_day(first, "--window").date(), _day(last, "--window").date()),
+        }
+    df = generate_transactions(**spec.model_dump(), **extra)
     write_table(df, out, index=False)
     click.echo(f"wrote {len(df):,} rows for {customers:,} customers to {out}")
 

@@ -271,12 +271,19 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     run = tmp_path / "reports" / "2024-11" / "all"
     (run / "actions").mkdir(parents=True)
     experiment.to_parquet(run / "actions" / "assignments.parquet")
+    cli = CliRunner()
+    assigned = str(run / "actions" / "assignments.parquet")
+    log = str(tmp_path / "log.csv")
+    sample = ["sample", "--out", log, "--customers", str(CUSTOMERS), "--seed", str(SEED)]
+    res = cli.invoke(main, [*sample, "--effect", "0.1"])
+    assert res.exit_code == 2 and "needs --treated" in res.output
+    res = cli.invoke(main, [*sample, "--treated", assigned, "--effect", "0.1", "--window", "2024-12-01..2024-12-31"])
+    assert res.exit_code == 0, res.output
     raw = generate_transactions(
         customers=CUSTOMERS, seed=SEED, treated=experiment, treatment_effect=0.10, treatment_window=WINDOW
     )
-    raw.to_csv(tmp_path / "log.csv", index=False)
-    cli = CliRunner()
-    res = cli.invoke(main, ["clean", str(tmp_path / "log.csv"), "--out", str(tmp_path / "clean")])
+    pd.testing.assert_frame_equal(pd.read_csv(log, dtype=str, keep_default_na=False), raw)
+    res = cli.invoke(main, ["clean", log, "--out", str(tmp_path / "clean")])
     assert res.exit_code == 0, res.output
     res = cli.invoke(
         main, ["evaluate-actions", "--assigned", str(run), "--data", str(tmp_path / "clean"), "--out", str(tmp_path)]
