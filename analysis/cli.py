@@ -569,7 +569,12 @@ def clv(
 @main.command()
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", default=None, help="Only these months: 2024-01, 2024-01..2024-06, or a comma list.")
-@click.option("--region", "regions", multiple=True, help="Only this region (repeat; 'all' = all regions together).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Only this region (repeat; 'all' = all regions together, 'region:all' = a region named 'all').",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -581,6 +586,11 @@ def clv(
 @click.option(
     "--allow-large", is_flag=True, help="Accept a period range longer than periods.max_months (default 120 months)."
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once, naming the holder, when another batch is writing the output folder (default: wait for it).",
+)
 @_friendly
 def run(
     params_file: str,
@@ -590,10 +600,13 @@ def run(
     force: bool,
     no_progress: bool,
     allow_large: bool,
+    no_wait: bool,
 ) -> None:
     """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
 
-    Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run.
+    Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run. One batch at a
+    time writes an output folder: a second one waits for the first (saying which batch holds it), or with --no-wait
+    fails at once.
     """
     from analysis.batch.runner import run_batch
 
@@ -606,6 +619,7 @@ def run(
         force=force,
         progress=not no_progress,
         allow_large=allow_large,
+        wait=not no_wait,
     )
     click.echo(result.summary())
 
@@ -651,7 +665,7 @@ def evaluate_actions(
     """
     import pandas as pd
 
-    from analysis.context import ALL_REGIONS, load_clean
+    from analysis.context import ALL_REGIONS, load_clean, parse_region
     from analysis.data.io import write_csv
     from analysis.errors import InputError
     from analysis.strategy.experiment import measure_uplift, measurement_window
@@ -669,7 +683,7 @@ def evaluate_actions(
     start = _day(window_start, "--window-start") if window_start else default_start
     end = _day(window_end, "--window-end") if window_end else default_end
     tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
-    region = str(groups["region"].iloc[0]) if "region" in groups.columns and len(groups) else ALL_REGIONS
+    region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
     if region != ALL_REGIONS and "region" in tx.columns:
         tx = tx[tx["region"] == region]
     if pd.to_datetime(tx["order_date"]).max() < end:

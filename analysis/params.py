@@ -342,6 +342,20 @@ class ExecutionParams(_Model):
     3 × the cell limit); a run past its limit, or whose kernel dies, is killed and reported failed.
     """
 
+class PrivacyParams(_Model):
+    """How customers are shown in reports (:mod:`analysis.privacy`).
+
+    By default a report shows each customer by a pseudonym, a keyed hash of the id (HMAC-SHA256); the CRM action
+    lists keep the real ids and carry the pseudonym. ``show_customer_ids: true`` shows raw ids in reports.
+    ``key_file``: a file holding the pseudonym key (at least 16 bytes); the environment variable
+    ``RFMKIT_PSEUDONYM_KEY`` takes precedence, and with neither the kit makes a key in the user's configuration
+    folder (``~/.config/rfmkit/pseudonym.key``). Only the path is kept in manifests, never the key.
+    """
+
+    show_customer_ids: bool = False
+    key_file: str | None = None
+
+
     timeout_seconds: Annotated[int, Field(gt=0)] = 600
     notebook_timeout_seconds: Annotated[int, Field(gt=0)] | None = None  # whole notebook; default 3 × per cell
     kernel: str = "python3"
@@ -435,6 +449,7 @@ class RunParams(_Model):
         return [v] if isinstance(v, str) and v != "all" else v
 
     @field_validator("columns")
+    privacy: PrivacyParams = PrivacyParams()
     @classmethod
     def _known_canonical(cls, v: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(v) - set(CANONICAL_COLUMNS))
@@ -506,9 +521,11 @@ def resolve_paths(params: RunParams, base: Path) -> RunParams:
             "output_dir": _abs(params.output_dir),
             "notebooks_dir": _abs(params.notebooks_dir),
         }
+    privacy = params.privacy.model_copy(update={"key_file": _abs(params.privacy.key_file)})
     )
 
 
+            "privacy": privacy,
 def dump_params(params: RunParams) -> dict[str, Any]:
     """The effective parameters as plain JSON-able data (for manifests and notebook parameters)."""
     return params.model_dump(mode="json")

@@ -30,7 +30,15 @@ from analysis.params import PERIOD_RE, RunParams
 
 log = logging.getLogger(__name__)
 
-ALL_REGIONS = "all"
+#: The all-regions run. Not a text a data region can hold: cleaned text never contains control characters
+#: (:data:`analysis.contract.CONTROL_CHARACTERS`), so a region literally named ``all`` is a region like any other.
+#: Where people write a region (``--region``, a notebook's ``region`` parameter, ``params.regions``) ``all`` means
+#: all regions and ``region:all`` the region named ``all``: see :func:`parse_region` and :func:`region_name`.
+ALL_REGIONS = "\x1fall"
+#: How people write the all-regions run.
+ALL_REGIONS_NAME = "all"
+#: Prefix that makes a written region literal: ``region:all`` is the data region named ``all``.
+LITERAL_REGION = "region:"
 #: Length of the holdout of the CLV model check: the model is refitted up to this long before ``as_of``.
 CLV_HOLDOUT = pd.Timedelta(weeks=26)
 #: Periods shown in the lifecycle-over-time chart.
@@ -58,6 +66,28 @@ class Missing:
         from analysis.text import t
 
         return t(f"run.missing.{self.key}", language, **self.values)
+
+
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+def parse_region(written: str | None) -> str:
+    """The run region a person wrote: ``all`` (or nothing) → :data:`ALL_REGIONS`; ``region:<name>`` → ``<name>``
+    (so a data region literally named ``all`` is written ``region:all``); anything else is a data region."""
+    if written is None or written in ("", ALL_REGIONS_NAME, ALL_REGIONS):
+        return ALL_REGIONS
+    written = str(written)
+    return written[len(LITERAL_REGION) :] if written.startswith(LITERAL_REGION) else written
+
+
+def region_name(region: str) -> str:
+    """How to write ``region`` so :func:`parse_region` reads it back: ``all`` for all regions, ``region:all`` for
+    the data region named ``all`` (and for any name that starts with ``region:``), else the name itself."""
+    if region == ALL_REGIONS:
+        return ALL_REGIONS_NAME
+    if region == ALL_REGIONS_NAME or region.startswith(LITERAL_REGION):
+        return LITERAL_REGION + region
+    return region
 
 
 # ---------------------------------------------------------------------------------------------------- the window
@@ -156,21 +186,51 @@ def scope(clean_tx: pd.DataFrame, as_of: pd.Timestamp, region: str = ALL_REGIONS
 class Cleaned:
     """The clean stage of one run: the whole cleaned log and the run's transactions.
 
-    ``result`` covers the whole input (cleaning runs once for all regions); ``transactions`` is the run's
-    region up to the period's last day; ``revenue_period`` the revenue of those in the period (currency).
+    ``result`` covers the whole input (cleaning runs once for all regions): a report shows its *counts* only
+    (``quality``), labelled as the whole input's. ``transactions`` is the run's region up to the period's last
+    day; ``revenue_period`` the revenue of those in the period (currency); ``outliers`` the flagged purchases
+    among ``transactions``. ``quarantined``: the rows set aside that belong to the run's region (every row set
+    aside for the all-regions run), as they came in; ``quarantined_elsewhere`` counts the other rows set aside
+    (other regions' rows, and rows without a usable region, which a region's run cannot claim).
     """
 
     result: CleanResult
     transactions: pd.DataFrame
     revenue_period: float
+    quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quarantined_elsewhere: int = 0
+
+    @property
+    def outliers(self) -> pd.DataFrame:
+        """The run's purchases flagged as unusually large or small (``is_outlier``)."""
+        tx = self.transactions
+        return tx[tx["is_outlier"]] if "is_outlier" in tx.columns else tx.iloc[:0]
 
 
-def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS) -> Cleaned:
-    """The clean stage: ``result`` scoped to ``period`` and ``region``."""
+def quarantined_in(quarantine: pd.DataFrame, region: str, region_column: str = "region") -> pd.DataFrame:
+    """The rows of ``quarantine`` (raw rows, with ``row_id`` and ``reason``) that belong to ``region``.
+
+    A raw row belongs to a region when its region cell, read as cleaning reads text (trimmed, control characters
+    removed), is the region's name; the all-regions run gets every row. ``region_column`` is the source's name of
+    the region column (the params' ``columns.region``).
+    """
+    if region == ALL_REGIONS:
+        return quarantine
+    if region_column not in quarantine.columns:
+        return quarantine.iloc[:0]
+    from analysis.data.clean import normalise_ids
+
+    cells = normalise_ids(quarantine[region_column].astype("string"))
+    return quarantine[(cells == region).fillna(False).to_numpy(dtype=bool)]
+
+
+def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_column: str = "region") -> Cleaned:
+    """The clean stage: ``result`` scoped to ``period`` and ``region`` (see :class:`Cleaned`)."""
     start, as_of = period_bounds(period)
     tx = scope(result.clean, as_of, region)
     revenue = round(float(tx.loc[tx["order_date"] >= start, "amount"].sum()), 2)
-    return Cleaned(result, tx, revenue)
+    mine = quarantined_in(result.quarantine, region, region_column)
+    return Cleaned(result, tx, revenue, mine.reset_index(drop=True), len(result.quarantine) - len(mine))
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -486,7 +546,11 @@ def strategy(
     held_out = 0
     if ex.enabled:
         split = experiment.assign_groups(
-            plan.assignments, experiment.control_shares(assumed), seed=ex.seed, period=period, region=region
+            plan.assignments,
+            experiment.control_shares(assumed),
+            seed=ex.seed,
+            period=period,
+            region=region_name(region),
         )
         split["uplift_rate"] = split["action"].map({p.id: p.uplift_rate for p in assumed.plays()})
         if published is not None and ex.keep_published and len(published):

@@ -8,7 +8,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -47,7 +47,7 @@ flagged = strategy.warnings[strategy.warnings["churn_warning"]]
 flagged = flagged.assign(reason=churn_reasons(flagged, ctx.language))
 ctx.say("notebook.strategy.flagged", n=len(flagged))
 columns = ["segment", "abc_class", "recency_days", "value_at_stake", "reason"]
-display(tables.styled(flagged.head(15)[columns], cur, money=("value_at_stake",), language=ctx.language))
+display(tables.styled(ctx.ids(flagged.head(15)[columns]), cur, money=("value_at_stake",), language=ctx.language))
 
 # %% [markdown] tags=["text:strategy.per_segment"]
 # ## 3. Per segment: customers, revenue, share and action
@@ -63,6 +63,7 @@ display(tables.styled(per_segment, cur, money=money, pct=("customer_share", "rev
 # One CSV per action in the run folder (`actions/`), sorted by value at stake, ready to import.
 
 # %%
+ctx.privacy_note()
 budget = plan.actions[["customers", "budget", "expected_return", "net_return"]]
 display(tables.styled(budget, cur, money=("budget", "expected_return", "net_return"), language=ctx.language))
 

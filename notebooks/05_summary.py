@@ -8,7 +8,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 

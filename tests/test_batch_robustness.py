@@ -123,8 +123,9 @@ def test_killed_batch_leaves_no_half_report_and_next_run_completes(tmp_path: Pat
     try:
         deadline = time.monotonic() + 180
         # wait until one run is published and the next one is being built
-        while not (list(out.glob("2024-12/*/manifest.json")) and list(out.glob("2024-12/.*.partial/*.parquet"))):
-            assert proc.poll() is None and time.monotonic() < deadline, "the batch ended before it could be killed"
+        while not (list(out.glob("2024-12/*/manifest.json")) and list(out.glob("2024-12/.*.partial-*/*.parquet"))):
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline, f"no run published after {WAIT_S} s: the batch hangs"
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -13,6 +13,7 @@ from analysis.report import escape_markdown
 from analysis.report.index_page import RunEntry, trend_chart, write_index
 from analysis.report.render import CSP, Section, render_report, report_order
 from analysis.report.tables import styled
+from analysis.stages import ALL_REGIONS
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
@@ -95,7 +96,7 @@ def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
         ),
         RunEntry(
             "2024-12",
-            "all",
+            ALL_REGIONS,
             "failed",
             None,
             "2024-12/all/_executed/02_scoring.ipynb",
@@ -201,7 +202,7 @@ def test_no_url_of_any_kind_in_a_report_even_from_data(tmp_path: Path) -> None:
 def test_index_shows_region_and_error_literally(tmp_path: Path, payload: str) -> None:
     entries = [
         RunEntry("2024-12", payload, "ok", "2024-12/x/report.html", headline={"customers": 3, "revenue_period": 9.0}),
-        RunEntry("2024-12", "all", "failed", None, None, {}, payload, "02_scoring", 2),
+        RunEntry("2024-12", ALL_REGIONS, "failed", None, None, {}, payload, "02_scoring", 2),
     ]
     page = write_index(tmp_path, payload, entries).read_text(encoding="utf-8")
     from bs4 import BeautifulSoup

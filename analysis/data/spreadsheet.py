@@ -45,13 +45,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_spreadsheet_csv(frame: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
-    """Write ``frame`` as UTF-8 CSV (atomically) after :func:`neutralise_formulas`.
+def write_spreadsheet_csv(frame: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
+    """Write ``frame`` as CSV (atomically, UTF-8 unless ``encoding`` says otherwise, e.g. ``utf-8-sig`` with the
+    BOM Excel wants for Chinese text) after :func:`neutralise_formulas`.
 
     Lines end in CRLF as RFC 4180 says, so a stray carriage return inside a cell is quoted instead of splitting the row.
     """
     from analysis.data.io import atomic_path
 
     with atomic_path(path) as tmp:
-        neutralise_formulas(frame).to_csv(tmp, index=index, encoding="utf-8", lineterminator="\r\n")
+        neutralise_formulas(frame).to_csv(tmp, index=index, encoding=encoding, lineterminator="\r\n")
     return Path(path)

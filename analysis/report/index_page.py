@@ -29,6 +29,7 @@ PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 TEXT_KEYS: tuple[str, ...] = (
     "runs", "ok", "skipped", "failed", "customers", "revenue", "clv", "report", "executed", "period",
     "trend_revenue", "trend_customers", "all", "cell",
+from analysis.stages import ALL_REGIONS, region_name
 )  # fmt: skip
 
 
@@ -53,7 +54,7 @@ def _money(value: float, currency: str) -> str:
 
 def _region_order(entries: list[RunEntry]) -> list[str]:
     regions = sorted({e.region for e in entries})
-    return (["all"] if "all" in regions else []) + [r for r in regions if r != "all"]
+    return ([ALL_REGIONS] if ALL_REGIONS in regions else []) + [r for r in regions if r != ALL_REGIONS]
 
 
 def _labels(language: str) -> dict[str, str]:
@@ -86,7 +87,7 @@ def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
         "status": e.status,
         "status_label": t.get(e.status, e.status),
         "period": e.period,
-        "region": e.region,
+        "region": region_name(e.region),  # as written: 'all' for all regions together
         "kpis": kpis,
         "error": error,
         "links": links,
@@ -212,7 +213,7 @@ def write_index(
     by_key = {(e.period, e.region): e for e in entries}
 
     def shown(region: str) -> str:
-        return t["all"] if region == "all" else region
+        return t["all"] if region == ALL_REGIONS else region
 
     def series(key: str, fallback: str | None = None) -> dict[str, list[float | None]]:
         out: dict[str, list[float | None]] = {}

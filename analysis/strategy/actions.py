@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import text
-from analysis.data.io import write_csv
+from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError
 from analysis.strategy.playbook import SEGMENTS, Play, Playbook
 from analysis.text import format as fmt
@@ -482,7 +482,8 @@ def write_action_csvs(
 
     Notes
     -----
-    Columns: ``customer_id``, ``segment``, ``value_class`` (when present), ``monetary`` (currency),
+    Columns: ``customer_id``, ``customer`` (the pseudonym reports show, when ``plan`` has that column),
+    ``segment``, ``value_class`` (when present), ``monetary`` (currency),
     ``clv`` (currency, when present), ``action_id``, ``action``, ``channel``, ``offer``. Rows are sorted
     by value at stake, highest first. Data values (segment, value class) keep their canonical names,
     so a CRM import does not depend on the report's language.
@@ -497,7 +498,7 @@ def write_action_csvs(
     texts = play_texts(playbook, language)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cols = ["segment", *(c for c in ("value_class", "monetary", "clv") if c in assignments.columns)]
+    cols = [c for c in ("customer", "segment", "value_class", "monetary", "clv") if c in assignments.columns]
     written: dict[str, Path] = {}
     used: set[str] = set()
     for aid, grp in assignments.groupby("action_id", sort=True):
@@ -512,6 +513,6 @@ def write_action_csvs(
             out[n] = texts.at[aid, n]
         out.index.name = "customer_id"
         path = folder / f"{stem}.csv"
-        write_csv(out, path, encoding=encoding)
+        write_spreadsheet_csv(out, path, encoding=encoding)  # formula-safe: ids can be typed by anyone
         written[str(aid)] = path
     return written
