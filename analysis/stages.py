@@ -26,6 +26,7 @@ from analysis.contract import validate_clean, validate_customers
 from analysis.data.clean import CleanResult, clean_transactions
 from analysis.data.io import read_transactions
 from analysis.errors import InputError, ModelError, ParamsError
+from analysis.data.spreadsheet import restore_formulas
 from analysis.params import PERIOD_RE, RunParams
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
     try:
         return CleanResult(
             clean=pd.read_parquet(d / "clean.parquet"),
-            quarantine=pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False),
+            quarantine=restore_formulas(pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False)),
             returns=pd.read_parquet(d / "returns.parquet"),
             quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
         )

@@ -65,3 +65,26 @@ def test_formula_cells_are_neutralised(payload, tmp_path):
     back = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert back.loc[0, "customer_id"] == "'" + payload
     assert not any(str(v).startswith(("=", "+", "@", "\t", "\r")) for v in back["customer_id"])
+
+
+def test_quarantine_csv_is_formula_safe_and_reads_back_as_it_came_in(tmp_path):
+    from analysis.data.clean import clean_transactions
+    from analysis.stages import load_clean
+
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "A1", "A2"],
+            "order_date": ["not a date", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "amount": ["10", "-5", "20", "+7"],
+            "region": ["-North", "North", "North", "South"],
+        }
+    )
+    result = clean_transactions(raw)
+    assert len(result.quarantine) == 2  # a bad date and a return
+    result.write(tmp_path)
+    text = (tmp_path / "quarantine.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'@SUM" in text and "'-North" in text
+    assert not any(cell.startswith(("=", "@", "+")) for line in text.splitlines() for cell in line.split(","))
+    back = load_clean(tmp_path).quarantine
+    assert back["customer_id"].tolist() == raw["customer_id"][:2].tolist()
+    assert back["region"].tolist() == ["-North", "North"]

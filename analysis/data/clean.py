@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
-from analysis.data.io import write_csv, write_json, write_parquet
+from analysis.data.io import write_json, write_parquet
+from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, MissingColumnError
 from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams, mapped_twice
 
@@ -92,7 +93,7 @@ class CleanResult:
         out = Path(out_dir)
         return {
             "clean": write_parquet(self.clean, out / "clean.parquet"),
-            "quarantine": write_csv(self.quarantine, out / "quarantine.csv", index=False),
+            "quarantine": write_spreadsheet_csv(self.quarantine, out / "quarantine.csv", index=False),  # raw text
             "returns": write_parquet(self.returns, out / "returns.parquet"),
             "quality": write_json(json_safe(self.quality), out / "quality.json"),
         }

@@ -45,6 +45,18 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The inverse of :func:`neutralise_formulas` for text the kit reads back from its own CSV (``quarantine.csv``):
+    a leading apostrophe before a formula character is removed. (Text that really began with an apostrophe followed
+    by such a character reads back without the apostrophe: the one ambiguity of the convention.)"""
+    out = frame.copy()
+    pattern = "^'(?=[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_START) + "])"
+    for col in out.columns:
+        if _is_text(out[col]):
+            out[col] = out[col].astype("string").str.replace(pattern, "", regex=True).astype(out[col].dtype)
+    return out
+
+
 def write_spreadsheet_csv(frame: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
     """Write ``frame`` as CSV (atomically, UTF-8 unless ``encoding`` says otherwise, e.g. ``utf-8-sig`` with the
     BOM Excel wants for Chinese text) after :func:`neutralise_formulas`.
