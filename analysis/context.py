@@ -271,6 +271,7 @@ class RunContext:
                 region=self.region,
                 evaluation=needed["evaluation"],
                 published=read_assignments(self.published_dir(period)),
+                returns=needed["clean"].returns,
             )
         return stages.summary(needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period)
 

@@ -200,6 +200,8 @@ class Cleaned:
     revenue_period: float
     quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
     quarantined_elsewhere: int = 0
+    #: the run's returns and cancellations (positive amounts, as cleaned): its region, up to the period's last day
+    returns: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def outliers(self) -> pd.DataFrame:
@@ -231,7 +233,13 @@ def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_
     tx = scope(result.clean, as_of, region)
     revenue = round(float(tx.loc[tx["order_date"] >= start, "amount"].sum()), 2)
     mine = quarantined_in(result.quarantine, region, region_column)
-    return Cleaned(result, tx, revenue, mine.reset_index(drop=True), len(result.quarantine) - len(mine))
+    ret = result.returns
+    if len(ret):
+        keep = ret["order_date"].dt.normalize() <= as_of
+        if region != ALL_REGIONS:
+            keep &= ret["region"] == region if "region" in ret.columns else False
+        ret = ret[keep].reset_index(drop=True)
+    return Cleaned(result, tx, revenue, mine.reset_index(drop=True), len(result.quarantine) - len(mine), ret)
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -421,6 +429,25 @@ def _kpi_columns(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFra
     return frame[[c for c in (*extra, *KPI_COLUMNS) if c in frame.columns]]
 
 
+def _scored_at(transactions: pd.DataFrame, as_of: pd.Timestamp, params: RunParams) -> pd.DataFrame:
+    """The customers as RFM-scored at ``as_of`` (empty, with a ``segment`` column, when nobody had bought)."""
+    from analysis.customers.rfm import score_customers
+
+    before = transactions[transactions["order_date"].dt.normalize() <= as_of]
+    if before.empty:
+        return pd.DataFrame({"segment": pd.Series(dtype=object)}, index=pd.Index([], name="customer_id"))
+    return score_customers(before, as_of, params.rfm).customers
+
+
+def _with_tiers(customers: pd.DataFrame | Missing, params: RunParams) -> pd.DataFrame:
+    """Customers scored at an earlier period's end, with that day's ABC tier (``abc_class``), for following them."""
+    from analysis.customers import tiers
+
+    if isinstance(customers, Missing) or customers.empty or "monetary" not in customers.columns:
+        return pd.DataFrame({"segment": pd.Series(dtype=object)}, index=pd.Index([], name="customer_id"))
+    return customers.join(tiers.abc_classes(customers, params.segmentation.abc)[["abc_class"]])
+
+
 def segment_analysis(transactions: pd.DataFrame, scored: Scored, params: RunParams, period: str) -> Segments:
     """Summaries, tiers, lifecycle over time, migration, cohorts and graded KPIs of a scored run."""
     from analysis.customers import kpi, tiers
@@ -452,11 +479,22 @@ def segment_analysis(transactions: pd.DataFrame, scored: Scored, params: RunPara
         if len(transactions)
         else Missing("no_customers")
     )
-    by_segment = kpi.sales_report(transactions, window.start, window.as_of, by=("segment",), customers=customers)
+    # segments and tiers of the previous period (and a year before) are followed into this one, not re-read
+    # with today's: see analysis.customers.kpi
+    year_ago = _scored_at(transactions, window.year_ago[1], params)
+    followed = {
+        "previous_customers": _with_tiers(scored.previous, params),
+        "year_ago_customers": _with_tiers(year_ago, params),
+    }
+    by_segment = kpi.sales_report(
+        transactions, window.start, window.as_of, by=("segment",), customers=customers, **followed
+    )
     dims = [d for d in ("region", "channel", "product_line") if d in transactions.columns]
     by_dim = {
         d: _kpi_columns(
-            kpi.sales_report(transactions, window.start, window.as_of, by=("abc_class", d), customers=customers)
+            kpi.sales_report(
+                transactions, window.start, window.as_of, by=("abc_class", d), customers=customers, **followed
+            )
         )
         for d in dims
     }
@@ -489,10 +527,13 @@ class Strategy:
     ``warnings``: per customer (index ``customer_id``), the churn-warning flag and its reason. ``plan``: the
     playbook applied (assignments, actions, per-segment view, recommendations). ``forecast``: expected purchases
     and revenue per segment over the next period (run-rate: purchases per day of tenure × the next period's
-    days). ``backtest``: the same method applied at the previous period's end, compared with this period's actual
-    purchases. ``groups``: every assigned customer's action and group (``treatment``/``control``; see
-    :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the customers in control groups: ``plan``
-    (the CRM lists, budgets and expected returns) covers the treatment groups only.
+    days; spend net of returns). ``backtest``: the same method applied at the previous period's end, compared with
+    this period's actual purchases (revenue net of returns), by segment; ``backtest_by_frequency`` by the orders
+    customers had then (:func:`analysis.strategy.forecast.frequency_bucket`). ``value``: the value at stake per
+    customer and its basis (:mod:`analysis.strategy.value`). ``groups``: every assigned customer's action and
+    group (``treatment``/``control``; see :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the
+    customers in control groups: ``plan`` (the CRM lists, budgets and expected returns) covers the treatment groups
+    only.
     """
 
     warnings: pd.DataFrame
@@ -502,6 +543,8 @@ class Strategy:
     backtest: pd.DataFrame | Missing
     groups: pd.DataFrame | Missing = Missing("experiment_disabled")
     held_out: int = 0
+    value: Any = None  # analysis.strategy.value.ValueAtStake: per customer, net of returns, with its basis
+    backtest_by_frequency: pd.DataFrame | Missing = Missing("no_previous")
 
 
 def strategy(
@@ -513,8 +556,13 @@ def strategy(
     region: str = ALL_REGIONS,
     evaluation: Evaluation | None = None,
     published: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
 ) -> Strategy:
     """Churn warnings, the playbook's actions and recommendations, the next period's forecast and its backtest.
+
+    Value at stake (``value``) is the CLV of the purchase models, else the run-rate estimate, net of ``returns``
+    (the cleaned returns, :attr:`Cleaned.returns`) — never all-time spend (:mod:`analysis.strategy.value`);
+    churn warnings and actions use the same values and net spend.
 
     With ``params.experiment.enabled``, each action's customers are split into treatment and control groups
     (seeded by ``experiment.seed``, ``period`` and ``region``); ``published`` (the assignments of this run as
@@ -524,13 +572,15 @@ def strategy(
     from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
-    from analysis.strategy.forecast import backtest, segment_forecast
+    from analysis.strategy.forecast import backtest, frequency_bucket, segment_forecast
     from analysis.strategy.forecast import customer_forecast as per_customer
     from analysis.strategy.playbook import load_playbook
+    from analysis.strategy.value import net_spend, returns_by_customer
 
     window = Window(period)
     customers = scored.customers
-    warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of)
+    value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
+    warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of, value=value)
     assumed = load_playbook(params.playbook)
     playbook = assumed
     if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):
@@ -538,7 +588,7 @@ def strategy(
 
     def plan_for(who: pd.DataFrame) -> Any:
         return apply_playbook(
-            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency
+            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency, value=value
         )
 
     plan = plan_for(customers)
@@ -561,20 +611,53 @@ def strategy(
         held_out = len(customers) - len(treated)
         plan = plan_for(customers.loc[treated])
     nxt = window.next
+    # the run-rate forecast on net spend (returns netted), the same method the backtest can check
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
+    run_rate = run_rate.assign(monetary=value.monetary_net.reindex(run_rate.index))
     forecast: pd.DataFrame | Missing = Missing("no_customers")
     if len(run_rate):
         forecast = segment_forecast(run_rate, horizon_days=int((nxt[1] - nxt[0]).days) + 1)
     bt: pd.DataFrame | Missing = Missing("no_previous")
+    bt_frequency: pd.DataFrame | Missing = Missing("no_previous")
     if not isinstance(scored.previous, Missing) and len(scored.previous):
         in_period = transactions[transactions["order_date"].dt.normalize() >= window.start]
         if in_period.empty:
-            bt = Missing("no_sales_in_period")
+            bt = bt_frequency = Missing("no_sales_in_period")
         else:
-            bt = backtest(
-                per_customer(scored.previous, horizon_days=window.days), transactions, window.start, window.as_of
-            )
-    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out)
+            before = scored.previous
+            prev_returns = returns_by_customer(returns, window.previous[1])
+            before = before.assign(monetary=net_spend(before, prev_returns)["monetary_net"])
+            made = per_customer(before, horizon_days=window.days)
+            made["frequency_bucket"] = frequency_bucket(before["frequency"])
+            bt = backtest(made, transactions, window.start, window.as_of, returns=returns)
+            bt_frequency = backtest(made, transactions, window.start, window.as_of, "frequency_bucket", returns=returns)
+    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency)
+
+
+def _value_at_stake(
+    customers: pd.DataFrame,
+    transactions: pd.DataFrame,
+    scored: Scored,
+    params: RunParams,
+    as_of: pd.Timestamp,
+    returns: pd.DataFrame | None,
+) -> Any:
+    """:func:`analysis.strategy.value.value_at_stake` with the run's settings (RFM window, CLV horizon)."""
+    from analysis.strategy.value import value_at_stake
+
+    lookback = params.rfm.lookback_days
+    method = getattr(scored.clv_value, "method", None)
+    return value_at_stake(
+        customers,
+        returns=returns,
+        transactions=transactions,
+        as_of=as_of,
+        since=as_of - pd.Timedelta(days=lookback) if lookback else None,
+        method=method,
+        time_unit=params.clv.time_unit,
+        horizon=params.clv.horizon,
+        discount_rate=params.clv.discount_rate,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- evaluation
