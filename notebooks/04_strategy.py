@@ -46,8 +46,9 @@ from analysis.strategy.churn import churn_reasons
 flagged = strategy.warnings[strategy.warnings["churn_warning"]]
 flagged = flagged.assign(reason=churn_reasons(flagged, ctx.language))
 ctx.say("notebook.strategy.flagged", n=len(flagged))
-columns = ["segment", "abc_class", "recency_days", "value_at_stake", "reason"]
-display(tables.styled(ctx.ids(flagged.head(15)[columns]), cur, money=("value_at_stake",), language=ctx.language))
+columns = ["segment", "abc_class", "recency_days", "monetary_net", "value_at_stake", "reason"]
+money = ("monetary_net", "value_at_stake")
+display(tables.styled(ctx.ids(flagged.head(15)[columns]), cur, money=money, language=ctx.language))
 
 # %% [markdown] tags=["text:strategy.per_segment"]
 # ## 3. Per segment: customers, revenue, share and action
@@ -71,8 +72,9 @@ display(tables.styled(budget, cur, money=("budget", "expected_return", "net_retu
 # ## 5. Next period's forecast
 #
 # Expected purchases and revenue per segment in the next period, by run rate: each customer's purchases per day of
-# tenure so far × the days of the next period (this ignores that some customers have already left). Below it, the
-# same method applied at the end of the previous period, against what this period's customers actually bought.
+# tenure so far × the days of the next period × their spend per order net of returns (this ignores that some
+# customers have already left). Below it, the same method applied at the end of the previous period, against what
+# customers actually bought this period (net of returns): by segment, then by how many orders they had then.
 
 # %%
 start, end = strategy.forecast_window
@@ -104,6 +106,22 @@ if not isinstance(strategy.backtest, Missing):
     )
 else:
     ctx.note(strategy.backtest)
+
+# %%
+ctx.say("notebook.strategy.backtest_frequency", a=ctx.period_start.date(), b=ctx.as_of.date())
+if not isinstance(strategy.backtest_by_frequency, Missing):
+    display(
+        tables.styled(
+            strategy.backtest_by_frequency,
+            cur,
+            money=("forecast_revenue", "actual_revenue", "revenue_error"),
+            pct=("purchases_pct_error", "revenue_pct_error"),
+            decimals=("forecast_purchases", "actual_purchases", "purchases_error"),
+            language=ctx.language,
+        )
+    )
+else:
+    ctx.note(strategy.backtest_by_frequency)
 
 # %% [markdown] tags=["text:strategy.experiment"]
 # ## 6. Did last period's actions work?
