@@ -83,8 +83,9 @@ class RunContext:
 
     @property
     def window(self) -> stages.Window:
-        """The period and the periods it is compared with."""
-        return stages.Window(self.period)
+        """The period, the windows it is compared with and the data's first and last day (from the clean stage):
+        a period the data ends inside is scored as of the data's last day (params ``rfm.partial_period``)."""
+        return stages.run_window(self.period, self.stage("clean"), self.params)
 
     @property
     def period_start(self) -> pd.Timestamp:
@@ -93,7 +94,8 @@ class RunContext:
 
     @property
     def as_of(self) -> pd.Timestamp:
-        """The day customers are scored on: the last day of the period (inclusive)."""
+        """The day customers are scored on: the last day of the period (inclusive), or of the data when it ends
+        inside the period."""
         return self.window.as_of
 
     @property
@@ -116,8 +118,19 @@ class RunContext:
     def subtitle(self) -> str:
         """The line under each report's title: what, where, as of when."""
         from analysis.report.markdown import escape_markdown
+        from analysis.text import format as fmt
 
-        return self.text("run.subtitle", title=escape_markdown(self.title), as_of=str(self.as_of.date()))
+        w = self.window
+        if w.is_partial:  # "data to 9 Dec 2011 (9 of 31 days)"
+            return self.text(
+                "run.subtitle_partial",
+                title=escape_markdown(self.title),
+                data_end=fmt.date_long(w.data_end, self.language),
+                days=w.data_days,
+                period_days=w.period_days,
+                as_of=str(w.as_of.date()),
+            )
+        return self.text("run.subtitle", title=escape_markdown(self.title), as_of=str(w.as_of.date()))
 
     # ------------------------------------------------------------------------------------------ privacy
 
@@ -256,9 +269,9 @@ class RunContext:
             return stages.cleaned(load_clean(self.data_dir), period, self.region, region_column)
         tx = needed["clean"].transactions
         if name == "score":
-            return stages.score(tx, p, self.as_of, self.period_start)
+            return stages.score(tx, p, self.as_of, self.period_start, data_start=needed["clean"].data_start)
         if name == "segments":
-            return stages.segment_analysis(tx, needed["score"], p, period)
+            return stages.segment_analysis(tx, needed["score"], p, period, window=self.window)
         if name == "evaluation":
             earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
             return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period)
@@ -272,8 +285,11 @@ class RunContext:
                 evaluation=needed["evaluation"],
                 published=read_assignments(self.published_dir(period)),
                 returns=needed["clean"].returns,
+                window=self.window,
             )
-        return stages.summary(needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period)
+        return stages.summary(
+            needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period, window=self.window
+        )
 
 
 def setup(

@@ -225,9 +225,16 @@ class SegmentRule(_Model):
 
 
 class RFMParams(_Model):
-    """RFM scoring; see :mod:`analysis.customers.rfm` and :mod:`analysis.customers.segments`."""
+    """RFM scoring; see :mod:`analysis.customers.rfm` and :mod:`analysis.customers.segments`.
+
+    ``partial_period``: when the data ends before the period does (the log's last day, over the whole input, is
+    inside the month), ``data_end`` (default) scores the customers as of the data's last day and compares the
+    same number of days of the previous period and of a year before; ``period_end`` scores as of the month's
+    last day regardless (every customer then looks at least as many days silent as the data is short).
+    """
 
     lookback_days: Annotated[int, Field(gt=0)] | None = None
+    partial_period: Literal["data_end", "period_end"] = "data_end"
     thresholds: ScoreThresholds = ScoreThresholds()
     segment_rules: dict[str, SegmentRule] | None = None
 

@@ -31,7 +31,8 @@ display(Markdown(ctx.subtitle))
 from analysis.strategy.executive import format_headline
 
 summary = ctx.stage("summary")
-display(format_headline(summary.headline_kpis, cur, ctx.language))
+display(format_headline(summary.headline_kpis, cur, ctx.language, summary.unavailable_text(ctx.language)))
+display(Markdown("\n\n".join(summary.notes)))  # the windows compared; partial data, its start, flagged orders
 
 # %% [markdown] tags=["text:summary.actions"]
 # ## 2. Top actions
@@ -49,8 +50,9 @@ display(
 # ## 3. Customers at a glance
 
 # %%
+display(Markdown("\n\n".join(summary.glance_notes)))  # which window each column covers
 display(
     tables.styled(
-        summary.glance, cur, money=("revenue",), pct=("customer_share", "revenue_share"), language=ctx.language
+        summary.glance, cur, money=("revenue_period", "revenue_to_date"), pct=("customer_share",), language=ctx.language
     )
 )

@@ -86,13 +86,13 @@ def test_render_is_deterministic_and_banner(tmp_path: Path, sections) -> None:
 
 def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     entries = [
-        RunEntry("2024-11", "North", "ok", "2024-11/North/report.html", headline={"customers": 1200}),
+        RunEntry("2024-11", "North", "ok", "2024-11/North/report.html", headline={"customers": 1200, "buyers": 300}),
         RunEntry(
             "2024-12",
             "North",
             "skipped",
             "2024-12/North/report.html",
-            headline={"customers": 1300, "revenue_period": 6e4, "clv_total": 2.5e5},
+            headline={"customers": 1300, "buyers": 320, "revenue_period": 6e4, "clv_total": 2.5e5},
         ),
         RunEntry(
             "2024-12",
@@ -113,8 +113,10 @@ def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     assert "完成 · 未变更" in html and "02_scoring, 单元 7: ValueError: bad" in html
     assert "¥250,000" in html and "1,300" in html and "¥60,000" in html
     assert 'href="2024-12/all/_executed/02_scoring.ipynb"' in html
-    assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # customers: 2 points
-    assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), customers: 2
+    assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # buyers: 2 points
+    assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), buyers: 2
+    assert '本期购买客户数: <span class="buyers">320</span>' in html  # who bought in the period, beside
+    assert '累计客户数（全部历史）: <span class="customers">1,300</span>' in html  # everyone to date
     assert "<script" not in html and not re.search(r"https?://", html)
     assert _csp(html) == [CSP]
 

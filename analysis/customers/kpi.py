@@ -302,8 +302,11 @@ def sales_rep_report(
     end: str | pd.Timestamp,
     *,
     total: bool = True,
+    previous: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    year_ago: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """Sales-rep performance: :func:`sales_report` by ``sales_rep`` plus a revenue rank.
+    """Sales-rep performance: :func:`sales_report` by ``sales_rep`` plus a revenue rank (``previous`` and
+    ``year_ago``: the windows compared with, see :func:`sales_report`).
 
     Parameters
     ----------
@@ -326,7 +329,7 @@ def sales_rep_report(
         If the transactions have no ``sales_rep`` column.
     """
     require_columns(transactions, ("sales_rep",), "transactions", "map a sales-rep column in the column mapping")
-    rep = sales_report(transactions, start, end, by="sales_rep", total=total)
+    rep = sales_report(transactions, start, end, by="sales_rep", total=total, previous=previous, year_ago=year_ago)
     rank = rep["revenue"].drop(ALL, errors="ignore").rank(ascending=False, method="min")
     rep.insert(0, "rank", rank.reindex(rep.index))
     return rep
