@@ -110,6 +110,12 @@ def load_key(key_file: str | Path | None = None, *, create: bool = True) -> Pseu
     return PseudonymKey(_read_key_file(path, str(path)), f"file:{path}")
 
 
+def key_id(key: PseudonymKey) -> str:
+    """A short name of the key that tells keys apart without revealing them (the HMAC of a fixed text): the batch's
+    fingerprints include it, so a new key re-runs the reports."""
+    return hmac.new(key.secret, b"rfmkit pseudonym key id", hashlib.sha256).hexdigest()[:12]
+
+
 def pseudonym(customer_id: object, key: PseudonymKey) -> str:
     """The pseudonym of one id: ``c-`` + 12 base-32 characters of HMAC-SHA256(key, id as UTF-8 text)."""
     digest = hmac.new(key.secret, str(customer_id).encode("utf-8"), hashlib.sha256).digest()

@@ -135,3 +135,29 @@ def test_the_key_is_written_nowhere(two_batches: Path) -> None:
     assert manifest["params"]["privacy"]["key_file"] == str(two_batches / "pseudonym.key")
     params = yaml.safe_load((two_batches / "small.yaml").read_text())
     assert params["privacy"] == {"key_file": str(two_batches / "pseudonym.key")}
+
+
+def test_no_wait_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from analysis.batch.lock import batch_lock
+    from analysis.cli import main
+
+    params = small_params(tmp_path)
+    with batch_lock(tmp_path / "reports"):  # this process holds the folder
+        res = CliRunner().invoke(main, ["run", str(params), "--no-wait", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    assert f"another rfmkit batch is writing this folder: pid {os.getpid()} on host" in res.output
+    assert not (tmp_path / "reports" / "_data").exists()  # nothing was cleaned or run
+
+
+def test_staging_folders_of_a_killed_batch_are_removed(tmp_path: Path) -> None:
+    from analysis.batch.runner import remove_stale_staging, staging_dir
+
+    run = tmp_path / "2024-12" / "North"
+    mine, stale = staging_dir(run, "b2"), staging_dir(run, "b1")
+    for d in (mine, stale, tmp_path / "2024-12" / ".North.old-b1", run, tmp_path / "_data" / ".x.partial-b1"):
+        d.mkdir(parents=True)
+    removed = remove_stale_staging(tmp_path, keep_batch="b2")
+    assert sorted(p.name for p in removed) == [".North.old-b1", ".North.partial-b1"]
+    assert mine.is_dir() and run.is_dir() and (tmp_path / "_data" / ".x.partial-b1").is_dir()

@@ -88,3 +88,11 @@ def test_quarantine_csv_is_formula_safe_and_reads_back_as_it_came_in(tmp_path):
     back = load_clean(tmp_path).quarantine
     assert back["customer_id"].tolist() == raw["customer_id"][:2].tolist()
     assert back["region"].tolist() == ["-North", "North"]
+
+
+def test_key_id_tells_keys_apart_without_revealing_them():
+    from analysis.privacy import key_id
+
+    other = PseudonymKey(b"another key of 16+ bytes", "t")
+    assert key_id(KEY) == key_id(PseudonymKey(KEY.secret, "elsewhere")) != key_id(other)
+    assert KEY.secret.decode() not in key_id(KEY) and len(key_id(KEY)) == 12

@@ -584,7 +584,7 @@ def run_locked(
     """
     from analysis.batch.owner import claim_output_dir
     from analysis.batch.pool import Task, run_supervised
-    from analysis.privacy import load_key
+    from analysis.privacy import key_id, load_key
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
@@ -599,7 +599,8 @@ def run_locked(
     remove_stale_staging(params.output_dir, batch)
     clean_dir, regions_in_data = prepare_clean(params)
     specs = plan_runs(params, regions_in_data, periods, regions, batch)
-    version = f"{code_version()}-{_notebooks_hash(params)}"
+    # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
+    version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
     results: list[RunResult] = []
     todo: list[Task] = []
     nb_seconds = notebook_timeout(params) + GRACE_SECONDS
