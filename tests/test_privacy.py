@@ -54,7 +54,7 @@ def test_key_from_env_file_or_made_outside_reports(tmp_path, monkeypatch):
     assert load_key().secret == made.secret  # kept, not remade
 
 
-@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+1", "-2+3", "\t=1", "\r=1"])
+@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+A1", "-2+3", "\t=1", "\r=1"])
 def test_formula_cells_are_neutralised(payload, tmp_path):
     frame = pd.DataFrame({"customer_id": [payload, "ok"], "amount": [-5.0, 3.0]})
     safe = neutralise_formulas(frame)
@@ -96,3 +96,8 @@ def test_key_id_tells_keys_apart_without_revealing_them():
     other = PseudonymKey(b"another key of 16+ bytes", "t")
     assert key_id(KEY) == key_id(PseudonymKey(KEY.secret, "elsewhere")) != key_id(other)
     assert KEY.secret.decode() not in key_id(KEY) and len(key_id(KEY)) == 12
+
+
+def test_numbers_written_as_text_stay_as_they_are():
+    frame = pd.DataFrame({"quantity": ["-1", "+2.5", "-3e2", "-0,5", "-", "-x", "1-2"]})
+    assert neutralise_formulas(frame)["quantity"].tolist() == ["-1", "+2.5", "-3e2", "-0,5", "'-", "'-x", "1-2"]

@@ -5,8 +5,9 @@ before reading such a character) is read as a *formula* by Excel, LibreOffice an
 ``=HYPERLINK("http://…")`` in a CRM list would become a live link, ``@SUM(1+1)`` a calculation (CSV/formula injection,
 OWASP). Every CSV meant for spreadsheets (the CRM action lists, ``customers.csv``, ``quarantine.csv``) goes through
 :func:`neutralise_formulas` first: such text cells get a leading apostrophe (``'=HYPERLINK(…)``), which spreadsheets
-show as the literal text. Numbers stay numbers (a negative amount is a number, not text, and is untouched); only
-text cells — ids, names, reasons — are changed, and the change is visible rather than silent.
+show as the literal text. Numbers stay numbers (a negative amount is a number, not text, and is untouched), and so
+does text that is a plain number (``-1`` in a raw row of ``quarantine.csv``: a spreadsheet reads it as the number);
+only other text cells — ids, names, reasons — are changed, and the change is visible rather than silent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number written as text (``-1``, ``+2.5``, ``-3e2``): a spreadsheet reads it as that number, so it is kept.
+PLAIN_NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 
 
 def _is_text(values: pd.Series | pd.Index) -> bool:
@@ -24,7 +27,7 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
 
 def _neutralise(values: pd.Series) -> pd.Series:
     text = values.astype("string")
-    risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
+    risky = (text.str.startswith(FORMULA_START) & ~text.str.fullmatch(PLAIN_NUMBER)).fillna(False).astype(bool)
     if not risky.any():
         return values
     out = values.astype(object).copy()
