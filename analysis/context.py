@@ -274,7 +274,7 @@ class RunContext:
             return stages.segment_analysis(tx, needed["score"], p, period, window=self.window)
         if name == "evaluation":
             earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
-            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period)
+            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period, as_of=self.as_of)
         if name == "strategy":
             return stages.strategy(
                 tx,

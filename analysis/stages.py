@@ -835,18 +835,25 @@ class Evaluation:
 
 
 def evaluation(
-    transactions: pd.DataFrame, earlier: pd.DataFrame | None, params: RunParams, period: str
+    transactions: pd.DataFrame,
+    earlier: pd.DataFrame | None,
+    params: RunParams,
+    period: str,
+    *,
+    as_of: pd.Timestamp | None = None,
 ) -> Evaluation:
     """Measure the actions assigned ``experiment.window_months`` periods before ``period``.
 
     ``earlier`` is that run's ``actions/assignments.parquet`` (None when it has none); ``transactions`` the run's
-    (its region, up to the period's last day).
+    (its region, up to its scoring day ``as_of``). When the data end inside the period (a partial period scored as
+    of the data's last day), the window ends on ``as_of`` too, and says so.
     """
     from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window
 
     ex = params.experiment
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
-    window = measurement_window(assigned, ex.window_months)
+    start, end = measurement_window(assigned, ex.window_months)
+    window = (start, min(end, pd.Timestamp(as_of).normalize()) if as_of is not None else end)
     missing: Missing
     if not ex.enabled:
         missing = Missing("experiment_disabled")

@@ -338,3 +338,21 @@ def test_results_table_says_which_uplift_is_used(experiment: pd.DataFrame) -> No
     # 1,450 customers a group: the measurement outweighs the playbook's ±5-point prior
     assert (table["weight_measured"] > 0.9).all()
     assert (abs(table["uplift_used"] - table["uplift"]) < abs(table["uplift"] - table["assumed_uplift"])).all()
+
+
+def test_the_evaluation_stage(experiment: pd.DataFrame) -> None:
+    from analysis import stages
+    from analysis.params import parse_params
+
+    params = parse_params({"periods": {"start": "2024-11", "end": "2024-12"}})
+    _, clean = _measured(experiment, 0.10)
+    tx = clean[clean["order_date"] <= "2024-12-20"]
+    ev = stages.evaluation(tx, experiment, params, "2024-12", as_of=pd.Timestamp("2024-12-20"))
+    assert ev.period_assigned == "2024-11" and ev.window == (pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-20"))
+    assert set(ev.results["window_end"]) == {"2024-12-20"} and set(ev.learned.index) == {"call", "mail"}
+    none = stages.evaluation(tx, None, params, "2024-12")
+    assert none.results.key == "no_earlier_assignments" and "2024-11" in none.results.reason("en")
+    off = parse_params({"periods": {"start": "2024-12", "end": "2024-12"}, "experiment": {"enabled": False}})
+    assert stages.evaluation(tx, experiment, off, "2024-12").learned.key == "experiment_disabled"
+    two = parse_params({"periods": {"start": "2024-12", "end": "2024-12"}, "experiment": {"window_months": 2}})
+    assert stages.evaluation(tx, None, two, "2024-12").window[0] == pd.Timestamp("2024-11-01")
