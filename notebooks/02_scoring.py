@@ -128,5 +128,7 @@ else:
 
 # %%
 value_class = "value_class_en" if ctx.language == "en" else "value_class"
-top = customers.nlargest(15, "monetary")[["recency_days", "frequency", "monetary", "rfm_code", "segment", value_class]]
-display(tables.styled(ctx.ids(top), cur, money=("monetary",), language=ctx.language))
+net = ctx.stage("strategy").value.monetary_net  # spend net of returns and cancellations (analysis.strategy.value)
+shown = ["recency_days", "frequency", "monetary", "monetary_net", "rfm_code", "segment", value_class]
+top = customers.assign(monetary_net=net).nlargest(15, "monetary_net")[shown]
+display(tables.styled(ctx.ids(top), cur, money=("monetary", "monetary_net"), language=ctx.language))
