@@ -342,13 +342,6 @@ class ExperimentParams(_Model):
     min_halfwidth: Annotated[float, Field(gt=0, le=1)] = 0.02
 
 
-class ExecutionParams(_Model):
-    """How notebooks are executed by the batch.
-
-    ``timeout_seconds`` limits one cell, ``notebook_timeout_seconds`` one whole notebook (default
-    3 × the cell limit); a run past its limit, or whose kernel dies, is killed and reported failed.
-    """
-
 class PrivacyParams(_Model):
     """How customers are shown in reports (:mod:`analysis.privacy`).
 
@@ -362,6 +355,13 @@ class PrivacyParams(_Model):
     show_customer_ids: bool = False
     key_file: str | None = None
 
+
+class ExecutionParams(_Model):
+    """How notebooks are executed by the batch.
+
+    ``timeout_seconds`` limits one cell, ``notebook_timeout_seconds`` one whole notebook (default
+    3 × the cell limit); a run past its limit, or whose kernel dies, is killed and reported failed.
+    """
 
     timeout_seconds: Annotated[int, Field(gt=0)] = 600
     notebook_timeout_seconds: Annotated[int, Field(gt=0)] | None = None  # whole notebook; default 3 × per cell
@@ -449,6 +449,7 @@ class RunParams(_Model):
     )
     execution: ExecutionParams = ExecutionParams()
     experiment: ExperimentParams = ExperimentParams()
+    privacy: PrivacyParams = PrivacyParams()
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -456,7 +457,6 @@ class RunParams(_Model):
         return [v] if isinstance(v, str) and v != "all" else v
 
     @field_validator("columns")
-    privacy: PrivacyParams = PrivacyParams()
     @classmethod
     def _known_canonical(cls, v: dict[str, str]) -> dict[str, str]:
         unknown = sorted(set(v) - set(CANONICAL_COLUMNS))
@@ -521,18 +521,18 @@ def resolve_paths(params: RunParams, base: Path) -> RunParams:
         return str(q if q.is_absolute() else (base / q).resolve())
 
     source = params.source.model_copy(update={"path": _abs(params.source.path)})
+    privacy = params.privacy.model_copy(update={"key_file": _abs(params.privacy.key_file)})
     return params.model_copy(
         update={
             "source": source,
+            "privacy": privacy,
             "playbook": _abs(params.playbook),
             "output_dir": _abs(params.output_dir),
             "notebooks_dir": _abs(params.notebooks_dir),
         }
-    privacy = params.privacy.model_copy(update={"key_file": _abs(params.privacy.key_file)})
     )
 
 
-            "privacy": privacy,
 def dump_params(params: RunParams) -> dict[str, Any]:
     """The effective parameters as plain JSON-able data (for manifests and notebook parameters)."""
     return params.model_dump(mode="json")
