@@ -455,7 +455,8 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
     everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
     reactivated/dormant/lost; the period is --as-of's month up to --as-of, as in the reports) and cluster (k-means).
-    With --params and --as-of the last day of a month, the result equals the batch's customers.parquet.
+    With --params and --as-of the last day of a month (the data's last day when it ends inside the month, as the
+    batch scores a partial month), the result equals the batch's customers.parquet.
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
@@ -479,7 +480,8 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     everything = _transactions(input_, opts)
     _check_in_data(day, everything, "--as-of")
     tx = stages.scope(everything, day)
-    scored = stages.score(tx, params, day, clv_check=False)
+    first_day = everything["order_date"].min() if len(everything) else None  # the data's first period: nobody new
+    scored = stages.score(tx, params, day, clv_check=False, data_start=first_day)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
     write_table(scored.customers, out)

@@ -67,6 +67,8 @@ seg_plots.abc_pareto_plot(seg.abc, ctx.params.segmentation.abc, language=ctx.lan
 # this period after being dormant or lost.
 
 # %%
+if scored.left_censored:  # the data's first period: first purchases in it are not known to be first
+    ctx.say("executive.left_censored", date=str(ctx.window.data_start.date()))
 display(tables.styled(seg.lifecycle_stages, language=ctx.language))
 seg_plots.lifecycle_chart(seg.lifecycle, language=ctx.language);
 # %% [markdown] tags=["text:segmentation.clusters"]

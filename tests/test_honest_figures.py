@@ -247,3 +247,19 @@ def test_the_index_never_mixes_currencies_or_languages(tmp_path: Path) -> None:
                RunEntry("2024-12", stages.ALL_REGIONS, "ok", headline=other)]  # fmt: skip
     html = write_index(tmp_path, "t", entries, "$", "en").read_text(encoding="utf-8")
     assert "$100" in html and "555" not in html and "¥" not in html and "2024-12" not in html
+
+
+def test_rfmkit_score_agrees_that_the_first_month_has_nobody_new(short_history) -> None:
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+
+    log, folder = short_history
+    batch = _context(folder, log, "2024-09").stage("score").customers
+    out = folder / "scored.parquet"
+    args = ["score", str(folder / "log.csv"), "--as-of", "2024-09-30", "--params", str(folder / "honest.yaml")]
+    res = CliRunner().invoke(main, [*args, "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    mine = pd.read_parquet(out)
+    assert "new" not in set(mine["lifecycle_stage"])
+    pd.testing.assert_series_equal(mine["lifecycle_stage"], batch["lifecycle_stage"])
