@@ -84,7 +84,10 @@ def write_actions(run_dir: Path, strategy: Any, language: str, key: Any = None) 
         *files.values(),
     ]
     if isinstance(strategy.groups, pd.DataFrame):
-        out.append(write_parquet(strategy.groups, run_dir / ASSIGNMENTS))
+        groups = strategy.groups
+        if key is not None and "pseudonym" not in groups.columns:  # published assignments keep theirs
+            groups = groups.assign(pseudonym=pseudonyms(groups.index, key).to_numpy())
+        out.append(write_parquet(groups, run_dir / ASSIGNMENTS))
     return out
 
 

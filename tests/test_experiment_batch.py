@@ -53,7 +53,7 @@ def test_month_one_assigns_and_month_two_measures(batch: Path) -> None:
     nov, dec = batch / "reports" / "2024-11" / "North", batch / "reports" / "2024-12" / "North"
     groups = pd.read_parquet(nov / "actions" / "assignments.parquet")
     recorded = {"action", "segment", "group", "period", "region", "budget_per_customer", "uplift_rate"}
-    assert recorded <= set(groups.columns)
+    assert recorded <= set(groups.columns) and groups["pseudonym"].str.startswith("c-").all()
     assert groups.index.name == "customer_id" and set(groups["period"]) == {"2024-11"}
     assert set(groups["region"]) == {"North"} and set(groups["group"]) == {"treatment", "control"}
     assert 0.06 < (groups["group"] == "control").mean() < 0.14  # 10 % per stratum, rounded at random
