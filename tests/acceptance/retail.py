@@ -15,7 +15,8 @@ should read by hand from the rows, independently of the kit:
 - **cancellations**: ``C…`` invoices with negative quantities, among them a £168k order of :data:`CANCELLED_BUYER`
   cancelled the same day (he would otherwise be the first churn warning and top customer);
 - **outliers**: that order and a genuine £60k wholesale order of :data:`WHOLESALE_BUYER` in November;
-- **a region with three customers**: :data:`TINY_REGION`.
+- **a region with three customers**: :data:`TINY_REGION`;
+- **a valuable customer about to leave**: :data:`LAPSING_BUYER` bought every two weeks until mid-September.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ TINY_REGION = "Iceland"
 #: How the export writes a missing customer id, and on how many invoices each occurs.
 NULL_TOKENS: dict[str, int] = {"(blank)": 40, "NULL": 3, "N/A": 2, "": 2}
 CANCELLED_BUYER = "16446"
+LAPSING_BUYER = "14911"
 WHOLESALE_BUYER = "12346"
 #: The params' column mapping (canonical → export), as in ``params/online_retail.yaml``.
 MAPPING: dict[str, str] = {
@@ -127,6 +129,10 @@ def retail_log() -> pd.DataFrame:
     rows.append([f"C{invoice}", "23843", "-80995", _stamp(dt.date(2011, 12, 9), 100), "2.08",
                  f"{CANCELLED_BUYER}.0", "United Kingdom"])  # fmt: skip
     invoice += 1
+    # a big regular: every 14 days from 7 March to 12 September (the shop is closed in August), then silence
+    for k, day in enumerate(pd.date_range("2011-03-07", "2011-09-12", freq="14D")):
+        if day.strftime("%Y-%m") != CLOSED_MONTH:
+            add(f"{LAPSING_BUYER}.0", "United Kingdom", day.date(), [("22197", 120, 2.10), ("21212", 48, 3.75)], k)
     add(f"{WHOLESALE_BUYER}.0", "United Kingdom", dt.date(2011, 4, 12), [("22138", 24, 4.95)], 3)
     add(f"{WHOLESALE_BUYER}.0", "United Kingdom", dt.date(2011, 11, 15), [("23166", 12000, 5.00)], 4)
 

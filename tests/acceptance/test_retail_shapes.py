@@ -19,6 +19,7 @@ from analysis.params import RunParams, parse_params
 from tests.acceptance.retail import (
     CANCELLED_BUYER,
     DATE_FORMAT,
+    LAPSING_BUYER,
     MAPPING,
     NULL_TOKENS,
     TINY_REGION,
@@ -60,12 +61,15 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory):
 
     @cache
     def run(period: str, region: str = stages.ALL_REGIONS) -> dict[str, Any]:
+        """The stages as a run's notebooks call them (analysis.context.RunContext)."""
         c = stages.cleaned(result, period, region, "Country")
-        window = stages.Window(period)
-        s = stages.score(c.transactions, params, window.as_of, window.start, clv_check=False)
-        seg = stages.segment_analysis(c.transactions, s, params, period)
-        st = stages.strategy(c.transactions, s, params, period, region=region, returns=c.returns)
-        return {"clean": c, "score": s, "segments": seg, "strategy": st}
+        w = stages.run_window(period, c, params)
+        tx = c.transactions
+        s = stages.score(tx, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
+        seg = stages.segment_analysis(tx, s, params, period, window=w)
+        st = stages.strategy(tx, s, params, period, region=region, returns=c.returns, window=w)
+        summary = stages.summary(c, s, seg, st, params, period, window=w)
+        return {"clean": c, "window": w, "score": s, "segments": seg, "strategy": st, "summary": summary}
 
     run.result = result  # type: ignore[attr-defined]
     return run
@@ -162,11 +166,12 @@ def test_value_at_stake_is_a_model_or_a_run_rate_and_says_which(pipeline) -> Non
 
 
 def test_churn_warnings_use_days_between_purchase_days(pipeline, raw) -> None:
-    run = pipeline("2011-12")
+    run = pipeline("2011-11")
     w = run["strategy"].warnings
-    assert len(w) > 0
+    assert LAPSING_BUYER in w.index  # a big regular who stopped in September
+    assert w.loc[LAPSING_BUYER, "late"] and w.loc[LAPSING_BUYER, "usual_gap_days"] == 14.0
     lines = hand_lines(raw)
-    bought = lines[~lines["cancelled"] & lines["customer"].notna() & (lines["day"] <= "2011-12-31")]
+    bought = lines[~lines["cancelled"] & lines["customer"].notna() & (lines["day"] <= "2011-11-30")]
     for cid, row in w.head(5).iterrows():
         days = np.sort(bought.loc[bought["customer"] == cid, "day"].unique())
         gaps = np.diff(days).astype("timedelta64[D]").astype(int)
@@ -175,14 +180,14 @@ def test_churn_warnings_use_days_between_purchase_days(pipeline, raw) -> None:
 
 
 def test_segment_kpis_follow_last_periods_customers(pipeline, raw) -> None:
-    """Retention of a segment = of last period's buyers in it (segments as scored at November's end), the share who
-    bought again in December: computed by hand from the purchase days."""
-    run = pipeline("2011-12")
+    """Retention of a segment = of last period's buyers in it (segments as scored at October's end), the share who
+    bought again in November: computed by hand from the purchase days."""
+    run = pipeline("2011-11")
     before = run["score"].previous
     lines = hand_lines(raw)
     known = lines[~lines["cancelled"] & lines["customer"].notna()]
-    nov = set(known.loc[known["day"].between("2011-11-01", "2011-11-30"), "customer"])
-    dec = set(known.loc[known["day"].between("2011-12-01", "2011-12-31"), "customer"])
+    nov = set(known.loc[known["day"].between("2011-10-01", "2011-10-31"), "customer"])
+    dec = set(known.loc[known["day"].between("2011-11-01", "2011-11-30"), "customer"])
     kpis = run["segments"].kpi_by_segment
     checked = 0
     for segment, members in before.groupby("segment").groups.items():
@@ -192,4 +197,35 @@ def test_segment_kpis_follow_last_periods_customers(pipeline, raw) -> None:
         assert kpis.loc[segment, "retention_rate"] == pytest.approx(len(buyers & dec) / len(buyers))
         checked += 1
     assert checked >= 3
-    assert kpis.loc["Champions", "retention_rate"] < 1.0  # not 100 % by construction
+
+
+def test_partial_last_month_is_scored_to_the_data_and_compared_day_for_day(pipeline, raw) -> None:
+    """The export ends on 9 December: December is 9 of 31 days, compared with 1–9 November."""
+    run = pipeline("2011-12")
+    w, head = run["window"], run["summary"].headline
+    assert w.as_of == pd.Timestamp("2011-12-09") and (head["days"], head["period_days"]) == (9, 31)
+    assert run["score"].customers["recency_days"].min() == 0  # bought on the data's last day: 0 days, not 22
+    kpis = run["summary"].headline_kpis
+    this, before = hand_revenue(raw, "2011-12-01", "2011-12-09"), hand_revenue(raw, "2011-11-01", "2011-11-09")
+    assert kpis.loc["revenue", "this_period"] == pytest.approx(this)
+    assert kpis.loc["revenue", "previous"] == pytest.approx(before)
+    assert kpis.loc["revenue", "change"] == pytest.approx(this / before - 1)
+
+
+def test_flagged_orders_are_shown_apart(pipeline, raw) -> None:
+    """December's revenue is £169,732.70, of which £168,469.60 is one flagged order (cancelled, too)."""
+    lines = hand_lines(raw)
+    big = lines["value"] >= 50_000  # the two orders the cleaning flags
+    for period, first, last in (("2011-12", "2011-12-01", "2011-12-09"), ("2011-11", "2011-11-01", "2011-11-30")):
+        head = pipeline(period)["summary"].headline
+        in_period = ~lines["cancelled"] & lines["customer"].notna() & lines["day"].between(first, last)
+        assert head["revenue_period"] == pytest.approx(lines.loc[in_period, "value"].sum())
+        assert head["revenue_unflagged"] == pytest.approx(lines.loc[in_period & ~big, "value"].sum())
+        assert head["flagged_orders"] == 1
+
+
+def test_short_history_has_no_year_ago_comparison(pipeline) -> None:
+    """The data starts on 1 March 2011: October 2010 is not 'zero revenue', it is unknown, and the report says so."""
+    summary = pipeline("2011-10")["summary"]
+    assert summary.headline_kpis["year_ago"].isna().all()
+    assert "data starts 2011-03-01" in " ".join(summary.unavailable_text("en").values())
