@@ -229,3 +229,19 @@ def test_short_history_has_no_year_ago_comparison(pipeline) -> None:
     summary = pipeline("2011-10")["summary"]
     assert summary.headline_kpis["year_ago"].isna().all()
     assert "data starts 2011-03-01" in " ".join(summary.unavailable_text("en").values())
+
+
+def test_without_clv_value_at_stake_is_a_labelled_run_rate_never_all_time_spend(tmp_path: Path, raw) -> None:
+    params = retail_params(write_retail_log(tmp_path / "retail.csv"), clv={"enabled": False})
+    c = stages.cleaned(stages.clean(params), "2011-11")
+    w = stages.run_window("2011-11", c, params)
+    s = stages.score(c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
+    st = stages.strategy(c.transactions, s, params, "2011-11", returns=c.returns, window=w)
+    assert isinstance(s.clv, stages.Missing) and st.plan.value_basis == "run_rate"
+    a = st.plan.assignments
+    net = hand_net_spend(raw, "2011-11-30")
+    assert (a["value_at_stake"] < net.reindex(a.index)).mean() > 0.5  # not all-time spend
+    assert a["value_at_stake"].sum() < net.clip(lower=0).sum()
+    notes = " ".join(st.plan.note_texts("en"))
+    assert "run-rate estimate over 52 weeks" in notes and "not all-time spend" in notes
+    assert "run-rate value at stake" in st.plan.sentences("en").iloc[0]
