@@ -4,6 +4,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# test processes (pytest-xdist); the slow tests run batches with kernels of their own, so 2 fits a 2-core machine
+TEST_JOBS ?= 2
 
 .PHONY: setup system report test lab lint clean
 
@@ -31,7 +33,7 @@ report: setup system
 	$(VENV)/bin/rfmkit run params/monthly.yaml
 
 test: setup system
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 # JupyterLab at the repository root (params/ and reports/ in the file browser), opened on notebooks/. jupytext (a
 # dependency) keeps each notebook's .ipynb and its .py source in sync when either is saved. A notebook run by hand
