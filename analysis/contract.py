@@ -11,10 +11,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.errors import InputError
+
+
+@contextlib.contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """pandera imports pyspark.pandas when PySpark is installed (the 'spark' extra), on import and on its
+    first validation, and PySpark warns that it does not yet fully support pandas 3: only that warning
+    is silenced (see analysis.engines.spark_engine)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+with _quiet_pyspark():
+    import pandera.pandas as pa
 
 _text = pa.Column("string", nullable=True, required=False, coerce=True)
 
@@ -63,7 +80,8 @@ CUSTOMERS = pa.DataFrameSchema(
 
 def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, origin: str) -> pd.DataFrame:
     try:
-        return schema.validate(df, lazy=True)
+        with _quiet_pyspark():
+            return schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         lines = [f"{origin}: {schema.name} contract violated:"]
