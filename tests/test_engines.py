@@ -237,9 +237,7 @@ day = st.dates(min_value=pd.Timestamp("2024-01-01").date(), max_value=pd.Timesta
 )
 def test_duckdb_matches_pandas_on_any_log(duck: DuckDBEngine, rows, as_of, lookback, holdout) -> None:
     log = tx(rows)
-    r = SummaryRequest(
-        str(as_of), lookback, str(as_of + dt.timedelta(days=20)) if holdout else None, time_unit="W"
-    )
+    r = SummaryRequest(str(as_of), lookback, str(as_of + dt.timedelta(days=20)) if holdout else None, time_unit="W")
     if log["order_date"].dt.normalize().min() > pd.Timestamp(as_of):
         with pytest.raises(InputError):
             duck.customer_summary(log, r)
