@@ -96,6 +96,16 @@ def test_cdnow_frame_same_on_every_engine(engine: Engine, cdnow_clean: pd.DataFr
     assert_same(engine.customer_summary(cdnow_clean, request_), want)
 
 
+def test_engine_constants_are_the_kit_constants() -> None:
+    """The SQL engines copy three constants rather than import heavy modules; they must stay equal."""
+    from analysis.clv import summary
+    from analysis.customers import rfm
+    from analysis.engines import base
+
+    assert tuple(rfm.SUMMARY_COLUMNS) == base.RFM_COLUMNS
+    assert base.TIME_UNITS == summary.TIME_UNITS and base.HOLDOUT_COLUMNS == summary.HOLDOUT_COLUMNS
+
+
 def test_pandas_engine_is_the_kit_code(cdnow_clean: pd.DataFrame) -> None:
     r = REQUESTS[0]
     got = PandasEngine().customer_summary(cdnow_clean, r)

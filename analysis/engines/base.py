@@ -28,12 +28,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.clv.summary import HOLDOUT_COLUMNS, unit_days
-from analysis.customers.rfm import SUMMARY_COLUMNS as RFM_COLUMNS
 from analysis.errors import InputError, MissingColumnError
 
 Source = pd.DataFrame | str | os.PathLike
 
+#: The RFM columns in :data:`analysis.customers.rfm.SUMMARY_COLUMNS` order (not imported from there:
+#: that module pulls in pandera, a second of imports the SQL engines do not need; tests compare them).
+RFM_COLUMNS = ("first_purchase", "last_purchase", "recency_days", "frequency", "monetary")
+#: :data:`analysis.clv.summary.TIME_UNITS` and ``HOLDOUT_COLUMNS`` (likewise not imported: the
+#: ``analysis.clv`` package imports every model and SciPy; tests compare them).
+TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
+HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_holdout", "spend_holdout", "duration_holdout")
 #: Columns the engines read; ``order_id`` is optional.
 NEEDED = ("customer_id", "order_date", "amount")
 EPOCH = pd.Timestamp("1970-01-01")
@@ -170,6 +175,16 @@ def check_counts(n_missing: int, n_negative: int, origin: str) -> None:
         raise InputError(
             f"{origin}: {n_negative} row(s) have a negative 'amount': remove returns before the CLV summary"
         )
+
+
+def unit_days(time_unit: str) -> float:
+    """Length of ``time_unit`` ('D', 'W', 'M') in days; InputError naming the choices otherwise."""
+    try:
+        return TIME_UNITS[time_unit]
+    except (KeyError, TypeError):
+        raise InputError(
+            f"unknown time_unit {time_unit!r}: use one of {sorted(TIME_UNITS)} (days, weeks, months)"
+        ) from None
 
 
 def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> CustomerSummary:
