@@ -16,12 +16,12 @@ frequency = distinct orders, monetary; BTYD: x, t_x, T, monetary_value) as of th
 Every run is a fresh child process (imports included, as a user pays them) that reports
 ``resource.getrusage`` of itself and of its children at the end: CPU = user + system seconds of both
 (Spark's JVM included: the child stops the gateway and waits for the JVM, so it counts as a child),
-peak RSS = the larger ``ru_maxrss`` (the largest single process; for Spark the JVM or the Python
-driver, not their sum); wall = seconds the parent waited for the child. Rounds are interleaved (each
-round runs every contender once, in an order rotated per round); medians over ``--rounds`` (default
-3) and ratios to plain DuckDB are printed with the machine and its load average before and after
-each round. All contenders' results are compared (customers, sums of counts and money) and the output
-says whether they agree.
+peak RSS = the larger of its own ``VmHWM`` and the children's ``ru_maxrss`` (the largest single
+process; for Spark the JVM or the Python driver, not their sum); wall = seconds the parent waited
+for the child. Rounds are interleaved (each round runs every contender once, in an order rotated per
+round); medians over ``--rounds`` (default 3) and ratios to plain DuckDB are printed with the machine
+and its load average before and after each round. All contenders' results are compared (customers,
+sums of counts and money) and the output says whether they agree.
 
 Defaults (``python benchmarks/scale.py``): sizes 1M and 10M, 3 rounds, all five contenders except
 Spark above 1M rows (``--spark-max-rows``; a 2-core local Spark is not what Spark is for, and it
@@ -247,7 +247,11 @@ def child_main(contender: str, path: str, memory_limit: str | None) -> None:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     res["cpu_s"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    res["peak_mib"] = max(me.ru_maxrss, kids.ru_maxrss) / 1024
+    # this process's own peak from VmHWM: ru_maxrss of RUSAGE_SELF survives exec, so it would include
+    # the parent's size at fork; the children's (Spark's JVM) from ru_maxrss
+    with open("/proc/self/status") as fh:
+        own_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+    res["peak_mib"] = max(own_kib, kids.ru_maxrss) / 1024
     print(json.dumps(res))
 
 
