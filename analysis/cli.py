@@ -7,6 +7,7 @@ without a traceback, and the command exits with status 2 (1 for a batch with fai
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from analysis.errors import BatchError, RfmkitError
+from analysis.errors import BatchError, RfmkitError, format_validation_error
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,8 +31,16 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
         except ValidationError as err:
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors())
-            click.echo(f"error: invalid option: {msgs}", err=True)
+            message = format_validation_error(err, "command line", "option values", "unknown option")
+            click.echo(f"error: {message}", err=True)
+            sys.exit(2)
+        except OSError as err:  # a read-only or missing output folder, a full disk: the file and the fix
+            where = err.filename or "the output"
+            click.echo(
+                f"error: cannot write or read {where}: {err.strerror or err}; choose a folder you can write to "
+                "(--out, or output_dir in the params), or fix its permissions or free space",
+                err=True,
+            )
             sys.exit(2)
 
     return wrapper
@@ -47,6 +56,89 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str]:
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _day(text: Any, option: str):
+    """The one date parser of every command: ``YYYY-MM-DD``, or ``YYYY-MM`` meaning the month's last day.
+
+    Anything else (``01/02/2024``, ``2024-2-1``, ``yesterday``) is a :class:`ParamsError` naming the option:
+    a day written another way is ambiguous (2 January or 1 February?), so it is never guessed.
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    if isinstance(text, dt.date):
+        return pd.Timestamp(text).normalize()
+    value = str(text).strip()
+    day, month = _ISO_DAY.match(value), _ISO_MONTH.match(value)
+    parsed = None
+    try:
+        if day:
+            parsed = pd.Timestamp(int(day[1]), int(day[2]), int(day[3]))
+        elif month and 1 <= int(month[2]) <= 12:
+            parsed = pd.Timestamp(int(month[1]), int(month[2]), 1) + pd.offsets.MonthEnd(0)
+    except (ValueError, OverflowError):
+        parsed = None
+    if parsed is not None and pd.Timestamp("1678-01-01") <= parsed <= pd.Timestamp("2261-12-31"):
+        return parsed
+    raise ParamsError(
+        f"{option} '{text}' is not a date: write YYYY-MM-DD (e.g. 2024-02-01), or YYYY-MM for the month's last day "
+        "(days from 1678 to 2261)"
+    )
+
+
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: check a date option while the command line is parsed, before any work; ISO text out."""
+    from analysis.errors import ParamsError
+
+    if value is None:
+        return None
+    try:
+        return str(_day(value, "--" + str(param.name).replace("_", "-")).date())
+    except ParamsError as err:
+        click.echo(f"error: {err}", err=True)
+        ctx.exit(2)
+
+
+def _table_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: an output table's name must end in .csv or .parquet (checked before any work)."""
+    if value is not None and Path(value).suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        click.echo(
+            f"error: --out '{value}': the format follows the extension; choose a .csv or .parquet file name",
+            err=True,
+        )
+        ctx.exit(2)
+    return value
+
+
+def _check_in_data(day: Any, tx: Any, option: str) -> None:
+    """Refuse a day before the data's first purchase; note one after its last (recency then counts those days)."""
+    import pandas as pd
+
+    from analysis.errors import ParamsError
+
+    if len(tx) == 0:
+        return
+    dates = pd.to_datetime(tx["order_date"])
+    first, last = dates.min().normalize(), dates.max().normalize()
+    if day < first:
+        raise ParamsError(
+            f"{option} {day.date()} is before the data starts ({first.date()}): there is nothing to use; "
+            f"choose a day from {first.date()} to {last.date()}"
+        )
+    if day > last:
+        click.echo(
+            f"note: {option} {day.date()} is after the data end ({last.date()}, {(day - last).days} days earlier); "
+            f"days without data count as days without purchases (use {option} {last.date()} to stop at the data)",
+            err=True,
+        )
 
 
 def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,6 +160,12 @@ def _input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--sep", default=None, help="Field separator of a text file (default ','; '\\s+' for whitespace)."
         ),
         click.option("--no-header", is_flag=True, help="The text file has no header row (give --names)."),
+        click.option(
+            "--skiprows",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Rows above the header to skip (a title or notes above the column names), in CSV and Excel.",
+        ),
         click.option("--names", default=None, help="Comma-separated column names for a file without header."),
         click.option(
             "--date-format", default=None, help="strftime format of the dates, e.g. %Y%m%d (default: inferred)."
@@ -101,10 +199,12 @@ def _load_input(
     query: str | None,
     decimal: str | None = None,
     encoding: str | None = None,
+    skiprows: int | None = None,
 ):
     """Build the source/mapping/cleaning settings from options, read and clean the input."""
     from analysis.data.clean import clean_transactions
     from analysis.data.io import read_transactions
+    from analysis.datasets import dataset_name
     from analysis.params import CleaningParams, SourceParams, load_params
 
     source_kw: dict[str, Any] = {}
@@ -114,7 +214,7 @@ def _load_input(
         p = load_params(params_file, overrides=None) if _has_periods(params_file) else None
         if p is None:
             p = _load_partial(params_file)
-        source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample"})
+        source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample", "name"})
         columns = dict(p.columns)
         cleaning = p.cleaning
     columns.update(_parse_maps(maps))
@@ -125,12 +225,16 @@ def _load_input(
     if names:
         source_kw["names"] = [n.strip() for n in names.split(",")]
     if date_format:
-        cleaning = cleaning.model_copy(update={"date_format": date_format})
+        cleaning = CleaningParams.model_validate({**cleaning.model_dump(), "date_format": date_format})
     if decimal:
         cleaning = cleaning.model_copy(update={"decimal": decimal})
     if encoding:
         source_kw["encoding"] = encoding
-    if "://" in input_:
+    if skiprows is not None:
+        source_kw["skiprows"] = skiprows
+    if (name := dataset_name(input_)) is not None:
+        source = SourceParams(format="dataset", name=name, **source_kw)
+    elif "://" in input_:
         source = SourceParams(format="sql", url=input_, query=query, **source_kw)
     else:
         source = SourceParams(format="auto", path=input_, **source_kw)
@@ -142,11 +246,19 @@ def _transactions(input_: str, opts: dict[str, Any]):
     """Clean transactions from INPUT: the clean.parquet of 'rfmkit clean' as it is, or a raw log cleaned now."""
     import pandas as pd
 
+    from analysis.data.clean import require_rows
+    from analysis.errors import InputError
+
     if input_.endswith(".parquet") and "://" not in input_:
         head = pd.read_parquet(input_)
         if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
+            if head.empty:
+                raise InputError(
+                    f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"
+                )
             return head
     result = _load_input(input_, **opts)
+    require_rows(result.quality)
     q = result.quality
     click.echo(
         f"cleaned on the fly: {q['rows_clean']:,} of {q['rows_in']:,} rows kept "
@@ -177,7 +289,14 @@ def _load_partial(path: str):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="rfmkit")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log messages on stderr: -v skipped runs, timings, cleaning counts; -vv debug details.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr (no warnings such as kernel retries).")
+def main(verbose: int, quiet: bool) -> None:
     """rfmkit: a transaction log → customer segments, lifetime values, actions and HTML reports.
 
     \b
@@ -185,8 +304,26 @@ def main() -> None:
       rfmkit sample --out data/sample.csv            # a synthetic log to try things on
       rfmkit clean data/sample.csv --out out/clean   # clean.parquet, quarantine.csv, quality.json
       rfmkit score out/clean/clean.parquet --as-of 2024-12-31 --out customers.csv
-      rfmkit run params/monthly.yaml                 # every month × region → reports/index.html
+      rfmkit clv dataset:cdnow_sample --params params/cdnow.yaml ...  # the bundled CDNOW sample
+      rfmkit -v run params/monthly.yaml              # every month × region → reports/index.html
     """
+    from analysis.logs import configure_logging
+
+    configure_logging(verbose, quiet)
+
+
+@main.command()
+@_friendly
+def datasets() -> None:
+    """List the data sets shipped with rfmkit: name, file and description.
+
+    Use one as INPUT with 'dataset:NAME' (e.g. rfmkit clv dataset:cdnow_sample --params params/cdnow.yaml ...)
+    or in a params file as source: {format: dataset, name: NAME}.
+    """
+    from analysis.datasets import DATASETS
+
+    for d in DATASETS.values():
+        click.echo(f"{d.name}\t{d.path()}\n    {d.description}")
 
 
 @main.command()
@@ -195,13 +332,14 @@ def main() -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False),
+    callback=_table_option,
     help="File to write: .csv or .parquet (chosen by the extension).",
 )
 @click.option(
     "--customers", default=20_000, show_default=True, type=click.IntRange(min=10), help="Number of customers."
 )
-@click.option("--start", default="2023-01-01", show_default=True, help="First day of the log.")
-@click.option("--end", default="2024-12-31", show_default=True, help="Last day of the log.")
+@click.option("--start", default="2023-01-01", show_default=True, callback=_date_option, help="First day of the log.")
+@click.option("--end", default="2024-12-31", show_default=True, callback=_date_option, help="Last day of the log.")
 @click.option("--seed", default=42, show_default=True, help="Random seed: the same seed gives the same rows.")
 @click.option(
     "--clean/--dirty",
@@ -230,7 +368,7 @@ def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only
 @_input_options
 @_friendly
 def clean(input_: str, out: str, **opts: Any) -> None:
-    """Clean INPUT (CSV, Parquet, Excel file, or SQLAlchemy URL with --query).
+    """Clean INPUT (CSV, Parquet, Excel file, SQLAlchemy URL with --query, or dataset:NAME of 'rfmkit datasets').
 
     Writes OUT/clean.parquet, OUT/quarantine.csv (every row set aside, as it came in, with its
     reason), OUT/returns.parquet and OUT/quality.json (rows_in = rows_clean + rows_quarantined).
@@ -247,8 +385,20 @@ def clean(input_: str, out: str, **opts: Any) -> None:
 
 @main.command()
 @click.argument("input_", metavar="INPUT")
-@click.option("--as-of", "as_of", required=True, help="Score as of this day (YYYY-MM-DD, inclusive).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.csv or .parquet to write.")
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    callback=_date_option,
+    help="Score as of this day, inclusive: YYYY-MM-DD, or YYYY-MM for the month's last day.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=_table_option,
+    help="customers.csv or .parquet to write.",
+)
 @click.option(
     "--lookback-days", type=click.IntRange(min=1), default=None, help="Only purchases in this many days up to --as-of."
 )
@@ -261,43 +411,52 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     Adds the CLV columns p_alive, expected_purchases and expected_spend (over the params' horizon,
     52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
     everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
-    reactivated/dormant/lost, with the 90 days up to --as-of as the period) and cluster (k-means).
+    reactivated/dormant/lost; the period is --as-of's month up to --as-of, as in the reports) and cluster (k-means).
+    With --params and --as-of the last day of a month, the result equals the batch's customers.parquet.
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
     """
 
-    from analysis.customers.rfm import score_customers
+    from analysis import stages
     from analysis.data.io import write_table
-    from analysis.params import RFMParams
+    from analysis.params import RunParams
 
-    params = RFMParams(lookback_days=lookback_days)
     if opts.get("params_file"):
-        params = _load_partial(opts["params_file"]).rfm.model_copy(
-            update={"lookback_days": lookback_days} if lookback_days else {}
-        )
-    tx = _transactions(input_, opts)
-    from analysis.customers.enrich import add_clv, add_segmentation
-    from analysis.params import CLVParams, SegmentationParams
-
-    full = _load_partial(opts["params_file"]) if opts.get("params_file") else None
-    seg_params = full.segmentation if full else SegmentationParams()
-    clv_params = full.clv if full else CLVParams()
+        params = _load_partial(opts["params_file"])
+    else:
+        params = RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
+    update: dict[str, Any] = {}
+    if lookback_days:
+        update["rfm"] = params.rfm.model_copy(update={"lookback_days": lookback_days})
     if no_clv:
-        clv_params = clv_params.model_copy(update={"enabled": False})
-    res = score_customers(tx, _day(as_of, "--as-of"), params)
-    customers, note = add_clv(res.customers, tx, res.as_of, clv_params)
-    if note:
-        click.echo(note, err=True)
-    seg = add_segmentation(customers, tx, res.as_of, None, seg_params)
-    write_table(seg.customers, out)
-    click.echo(f"scored {len(res.customers):,} customers as of {res.as_of.date()} → {out}")
+        update["clv"] = params.clv.model_copy(update={"enabled": False})
+    params = params.model_copy(update=update)
+    day = _day(as_of, "--as-of")
+    everything = _transactions(input_, opts)
+    _check_in_data(day, everything, "--as-of")
+    tx = stages.scope(everything, day)
+    scored = stages.score(tx, params, day, clv_check=False)
+    if scored.clv is not None:
+        click.echo(scored.clv.reason("en"), err=True)
+    write_table(scored.customers, out)
+    click.echo(f"scored {len(scored.customers):,} customers as of {scored.as_of.date()} → {out}")
 
 
 @main.command()
 @click.argument("input_", metavar="INPUT")
-@click.option("--calibration-end", required=True, help="Last day of the calibration period (inclusive).")
-@click.option("--holdout-end", default=None, help="Last day of the holdout period: adds the validation tables.")
+@click.option(
+    "--calibration-end",
+    required=True,
+    callback=_date_option,
+    help="Last day of the calibration period (inclusive): YYYY-MM-DD, or YYYY-MM for the month's last day.",
+)
+@click.option(
+    "--holdout-end",
+    default=None,
+    callback=_date_option,
+    help="Last day of the holdout period (YYYY-MM-DD or YYYY-MM): adds the validation tables.",
+)
 @click.option(
     "--time-unit",
     type=click.Choice(["D", "W", "M"]),
@@ -329,10 +488,14 @@ def clv(
     comparison (holdout_by_frequency.csv, tracking.csv, holdout_errors.json).
     """
 
-    from analysis.clv.pipeline import fit_clv, write_clv
+    from analysis.clv.pipeline import write_clv
+    from analysis.stages import clv_models
 
     tx = _transactions(input_, opts)
-    result = fit_clv(
+    _check_in_data(_day(calibration_end, "--calibration-end"), tx, "--calibration-end")
+    if holdout_end:
+        _check_in_data(_day(holdout_end, "--holdout-end"), tx, "--holdout-end")
+    result = clv_models(
         tx,
         calibration_end,
         holdout_end,
@@ -342,11 +505,14 @@ def clv(
         discount_rate=discount_rate,
     )
     write_clv(result, out)
-    p = result.bgnbd.params_
+    model = result.transaction_model
+    shown = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items())
     click.echo(
-        f"BG/NBD r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f} "
-        f"LL={result.bgnbd.log_likelihood_:.1f} ({len(result.summary):,} customers, unit {time_unit}) → {out}"
+        f"{model.display_name} {shown} LL={model.log_likelihood_:.1f} "
+        f"({len(result.summary):,} customers, unit {time_unit}) → {out}"
     )
+    if result.reason:
+        click.echo(result.reason, err=True)
 
 
 @main.command()
@@ -361,9 +527,18 @@ def clv(
 )
 @click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--allow-large", is_flag=True, help="Accept a period range longer than periods.max_months (default 120 months)."
+)
 @_friendly
 def run(
-    params_file: str, period: str | None, regions: tuple[str, ...], jobs: int | None, force: bool, no_progress: bool
+    params_file: str,
+    period: str | None,
+    regions: tuple[str, ...],
+    jobs: int | None,
+    force: bool,
+    no_progress: bool,
+    allow_large: bool,
 ) -> None:
     """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
 
@@ -373,9 +548,92 @@ def run(
 
     periods = _parse_periods(period) if period else None
     result = run_batch(
-        params_file, periods=periods, regions=list(regions) or None, jobs=jobs, force=force, progress=not no_progress
+        params_file,
+        periods=periods,
+        regions=list(regions) or None,
+        jobs=jobs,
+        force=force,
+        progress=not no_progress,
+        allow_large=allow_large,
     )
     click.echo(result.summary())
+
+
+@main.command("evaluate-actions")
+@click.option(
+    "--assigned",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The run folder whose actions were carried out (REPORTS/PERIOD/REGION, with actions/assignments.parquet).",
+)
+@click.option(
+    "--data",
+    "data",
+    required=True,
+    help="Transactions covering the measurement window: a 'rfmkit clean' folder, its clean.parquet, or a raw log.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for action_results.csv.")
+@click.option(
+    "--window-start",
+    default=None,
+    callback=_date_option,
+    help="First day of the measurement window (default: the next month).",
+)
+@click.option(
+    "--window-end",
+    default=None,
+    callback=_date_option,
+    help="Last day of the measurement window (default: the next month's end).",
+)
+@_input_options
+@_friendly
+def evaluate_actions(
+    assigned: str, data: str, out: str, window_start: str | None, window_end: str | None, **opts: Any
+) -> None:
+    """Measure what each action of a run earned: its treatment group against its control group.
+
+    Reads ASSIGNED/actions/assignments.parquet (who was assigned which action, treated or held out) and the
+    transactions, and writes OUT/action_results.csv: per action the customers treated and held out, response
+    rates (bought in the window), revenue per customer, the uplift in both with 95 % intervals, incremental
+    revenue against the budget (measured ROI) and the power to detect the playbook's assumed uplift. Only
+    the run's region is counted when the run was for one region.
+    """
+    import pandas as pd
+
+    from analysis.context import ALL_REGIONS, load_clean
+    from analysis.data.io import write_csv
+    from analysis.errors import InputError
+    from analysis.strategy.experiment import measure_uplift, measurement_window
+
+    path = Path(assigned) / "actions" / "assignments.parquet"
+    if not path.is_file():
+        raise InputError(
+            f"{path}: not found; --assigned must be a run folder written with control groups (REPORTS/PERIOD/REGION)"
+        )
+    groups = pd.read_parquet(path)
+    periods = sorted(groups["period"].astype(str).unique()) if "period" in groups.columns else []
+    if len(periods) != 1:
+        raise InputError(f"{path}: expected the assignments of one period in column 'period', found {periods}")
+    default_start, default_end = measurement_window(periods[0])
+    start = _day(window_start, "--window-start") if window_start else default_start
+    end = _day(window_end, "--window-end") if window_end else default_end
+    tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
+    region = str(groups["region"].iloc[0]) if "region" in groups.columns and len(groups) else ALL_REGIONS
+    if region != ALL_REGIONS and "region" in tx.columns:
+        tx = tx[tx["region"] == region]
+    if pd.to_datetime(tx["order_date"]).max() < end:
+        click.echo(
+            f"note: the data end on {pd.to_datetime(tx['order_date']).max().date()}, before the window's last "
+            f"day {end.date()}: purchases after that are not counted",
+            err=True,
+        )
+    results = measure_uplift(groups, tx, start, end)
+    target = write_csv(results, Path(out) / "action_results.csv", index=False)
+    click.echo(
+        f"{len(results)} action(s) assigned in {periods[0]} measured over {start.date()}..{end.date()}: "
+        f"{int(results['treated_customers'].sum()):,} treated, {int(results['control_customers'].sum()):,} "
+        f"held out → {target}"
+    )
 
 
 @main.command()
@@ -439,18 +697,6 @@ def summary(
     table = result.combined()
     write_table(table, out)
     click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
-
-
-def _day(text: str, option: str):
-    """A day from the command line, or a one-line error naming the option."""
-    import pandas as pd
-
-    from analysis.errors import ParamsError
-
-    try:
-        return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError):
-        raise ParamsError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 def _parse_periods(text: str) -> list[str]:

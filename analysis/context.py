@@ -1,197 +1,216 @@
-"""What a notebook needs to run one period × region: validated params, paths and artifacts.
+"""What a notebook needs to run one period × region: validated params, the run folder and the stages.
 
 Each notebook starts with a ``parameters`` cell (papermill replaces it in batch runs) and then calls
-:func:`setup`, so the four notebooks share one definition of the run: the same params file, the same
-``as_of`` day (the last day of ``period``), the same region filter and the same run folder, through
-which they pass artifacts (``transactions.parquet`` → ``customers.parquet`` → …).
+:func:`setup`. Cells then ask for a stage's result, ``ctx.stage("score")``: the stage (and the stages it
+needs) is computed once per kernel and cached in-process, keyed by the params, period, region and data. The
+batch runs all notebooks of a run in one kernel, so each stage is computed once per run; a notebook opened
+alone in JupyterLab computes what it needs. When a stage is computed its artifacts are written to the run
+folder by :mod:`analysis.artifacts`.
+
+A hand run (``run_dir`` empty) writes to ``<output_dir>/_scratch/<period>/<region>/``, never over a
+published batch run; with no ``clean_dir`` it cleans the source into ``<output_dir>/_data/clean-<key>/`` as
+the batch does, and reuses that folder next time.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analysis.data.clean import CleanResult, clean_transactions
-from analysis.data.io import read_transactions, write_json, write_parquet
-from analysis.errors import InputError, ParamsError
-from analysis.params import PERIOD_RE, RunParams, load_params
+from analysis import stages
+from analysis.params import RunParams, load_params
+from analysis.stages import ALL_REGIONS, Missing, load_clean, period_bounds
+from analysis.stages import clean as clean_from_params
 
-ALL_REGIONS = "all"
+__all__ = ["ALL_REGIONS", "RunContext", "clean_from_params", "load_clean", "period_bounds", "region_slug", "setup"]
 
+log = logging.getLogger(__name__)
 
-def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of a ``YYYY-MM`` period."""
-    if not PERIOD_RE.match(str(period)):
-        raise ParamsError(f"period '{period}' is not a month; write it as YYYY-MM, e.g. 2024-06")
-    p = pd.Period(period, freq="M")
-    return p.start_time.normalize(), p.end_time.normalize()
+#: Stages in pipeline order, each with the stages it needs.
+STAGES: dict[str, tuple[str, ...]] = {
+    "clean": (),
+    "score": ("clean",),
+    "segments": ("clean", "score"),
+    "evaluation": ("clean",),
+    "strategy": ("clean", "score", "evaluation"),
+    "summary": ("clean", "score", "segments", "strategy"),
+}
 
-
-def load_clean(clean_dir: str | Path) -> CleanResult:
-    """Read the artifacts written by :meth:`analysis.data.clean.CleanResult.write`."""
-    d = Path(clean_dir)
-    try:
-        return CleanResult(
-            clean=pd.read_parquet(d / "clean.parquet"),
-            quarantine=pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False),
-            returns=pd.read_parquet(d / "returns.parquet"),
-            quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
-        )
-    except FileNotFoundError as err:
-        raise InputError(
-            f"{d}: cleaned data not found ({err.filename}); run 'rfmkit clean' or the cleaning notebook"
-        ) from None
+#: Stage results computed in this process, by (params, period, region, data key, stage).
+_CACHE: dict[tuple[str, str, str, str, str], Any] = {}
+#: (cache key, run folder) pairs whose artifacts are written.
+_WRITTEN: set[tuple[tuple[str, str, str, str, str], str]] = set()
 
 
-def clean_from_params(params: RunParams) -> CleanResult:
-    """Read the source named in ``params`` and clean it."""
-    raw = read_transactions(params.source)
-    origin = params.source.path or params.source.url or f"sample(seed={params.source.sample.seed})"
-    return clean_transactions(raw, params.columns, params.cleaning, origin=origin)
+def clear_cache() -> None:
+    """Forget every stage result computed in this process."""
+    _CACHE.clear()
+    _WRITTEN.clear()
 
 
 @dataclass
 class RunContext:
-    """One run: ``params``, the ``period`` (``YYYY-MM``), ``region`` (or ``all``) and ``run_dir``."""
+    """One run: ``params``, the ``period`` (``YYYY-MM``), ``region`` (or ``all``) and ``run_dir``.
+
+    ``clean_dir`` holds the cleaned data (the batch's shared folder); ``None`` means clean the source here
+    (cached on disk under ``<output_dir>/_data/``).
+    """
 
     params: RunParams
     period: str
     region: str
     run_dir: Path
     clean_dir: Path | None = None
+    _data_key: str | None = field(default=None, repr=False)
+
+    @property
+    def window(self) -> stages.Window:
+        """The period and the periods it is compared with."""
+        return stages.Window(self.period)
 
     @property
     def period_start(self) -> pd.Timestamp:
         """First day of the period."""
-        return period_bounds(self.period)[0]
+        return self.window.start
 
     @property
     def as_of(self) -> pd.Timestamp:
         """The day customers are scored on: the last day of the period (inclusive)."""
-        return period_bounds(self.period)[1]
-
-    @property
-    def previous_period(self) -> str:
-        """The month before ``period``."""
-        return str(pd.Period(self.period, freq="M") - 1)
-
-    @property
-    def previous_as_of(self) -> pd.Timestamp:
-        """The last day of the previous period."""
-        return self.period_start - pd.Timedelta(days=1)
-
-    @property
-    def previous_period_start(self) -> pd.Timestamp:
-        """The first day of the previous period."""
-        return period_bounds(self.previous_period)[0]
-
-    @property
-    def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the same period a year before."""
-        return period_bounds(str(pd.Period(self.period, freq="M") - 12))
-
-    @property
-    def period_days(self) -> int:
-        """Length of the period in days."""
-        return int((self.as_of - self.period_start).days) + 1
-
-    def recent_period_ends(self, n: int = 6) -> list[pd.Timestamp]:
-        """The last days of the ``n`` periods up to and including this one, oldest first."""
-        p = pd.Period(self.period, freq="M")
-        return [(p - k).end_time.normalize() for k in range(n - 1, -1, -1)]
+        return self.window.as_of
 
     @property
     def language(self) -> str:
+        """The report's language (``en`` or ``zh``)."""
         return self.params.language
 
     @property
+    def currency(self) -> str:
+        """The currency symbol of money columns."""
+        return self.params.currency
+
+    @property
     def title(self) -> str:
-        where = "all regions" if self.region == ALL_REGIONS else self.region
-        if self.language == "zh":
-            where = "全部地区" if self.region == ALL_REGIONS else self.region
+        """The report title: params title · period · region."""
+        where = self.text("run.all_regions") if self.region == ALL_REGIONS else self.region
         return f"{self.params.title} · {self.period} · {where}"
 
     @property
     def subtitle(self) -> str:
         """The line under each report's title: what, where, as of when."""
-        if self.language == "zh":
-            return f"**{self.title}** · 客户评分日期 **{self.as_of.date()}**"
-        return f"**{self.title}** · customers scored as of **{self.as_of.date()}**"
+        from analysis.report.markdown import escape_markdown
 
-    def text(self, en: str, zh: str, **values: Any) -> str:
-        """``en`` or ``zh`` (by the run's language), formatted with ``values``."""
-        return (zh if self.language == "zh" else en).format(**values)
+        return self.text("run.subtitle", title=escape_markdown(self.title), as_of=str(self.as_of.date()))
 
-    def say(self, en: str, zh: str, **values: Any) -> None:
-        """Show a sentence of the report, in the run's language, as Markdown."""
+    def text(self, key: str, **values: Any) -> str:
+        """The catalog text ``key`` in the run's language, formatted with ``values``."""
+        from analysis.text import t
+
+        return t(key, self.language, **values)
+
+    def say(self, key: str, **values: Any) -> None:
+        """Show the catalog sentence ``key`` (in the run's language) as Markdown; string values are escaped."""
         from IPython.display import Markdown, display
 
-        display(Markdown(self.text(en, zh, **values)))
+        from analysis.report.markdown import markdown_values
+
+        display(Markdown(self.text(key, **markdown_values(values))))  # data shown literally, never as markup
+
+    @staticmethod
+    def has(result: Any) -> bool:
+        """Whether an optional stage result is there (not a :class:`~analysis.stages.Missing`)."""
+        return not isinstance(result, Missing)
+
+    def note(self, missing: Missing) -> None:
+        """Show why an optional result is missing, in italics."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"*{missing.reason(self.language)}*"))
 
     def path(self, name: str) -> Path:
         """A file in the run folder."""
         return self.run_dir / name
 
-    def clean_result(self) -> CleanResult:
-        """The cleaned log: shared by the batch (``clean_dir``), or cleaned here and cached."""
-        if self.clean_dir is not None:
-            return load_clean(self.clean_dir)
-        result = clean_from_params(self.params)
-        result.write(self.run_dir / "clean")
-        return result
-
-    def scope(self, clean: pd.DataFrame) -> pd.DataFrame:
-        """The transactions this run looks at: its region (unless ``all``), up to ``as_of``."""
-        tx = clean[clean["order_date"].dt.normalize() <= self.as_of]
-        if self.region != ALL_REGIONS:
-            if "region" not in clean:
-                raise InputError(
-                    "region filter asked for, but the data has no 'region' column; map one under 'columns:'"
-                )
-            known = sorted(clean["region"].dropna().unique())
-            if self.region not in known:
-                raise ParamsError(f"region '{self.region}' is not in the data; regions are {known}")
-            tx = tx[tx["region"] == self.region]
-        return tx.reset_index(drop=True)
-
-    def read(self, name: str) -> pd.DataFrame:
-        """Read an artifact of an earlier notebook of this run (Parquet or CSV)."""
-        p = self.path(name)
-        if not p.exists():
-            raise InputError(f"{p}: not found; run the earlier notebooks of this run first (01 → 04)")
-        return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-
-    def write(self, df: pd.DataFrame, name: str, index: bool = True) -> Path:
-        """Write an artifact into the run folder (Parquet or CSV by extension)."""
-        from analysis.data.io import write_table
-
-        return write_table(df, self.path(name), index=index)
+    # ------------------------------------------------------------------------------------------ stages
 
     @property
-    def clv_holdout(self) -> pd.Timedelta:
-        """Length of the holdout used to check the CLV model in reports: 26 weeks."""
-        return pd.Timedelta(weeks=26)
+    def data_dir(self) -> Path:
+        """The cleaned data: ``clean_dir``, else the source cleaned once into ``<output_dir>/_data/clean-<key>/``."""
+        if self.clean_dir is None:
+            from analysis.batch.runner import prepare_clean
 
-    def write_parquet(self, df: pd.DataFrame, name: str) -> Path:
-        return write_parquet(df, self.path(name))
+            self.clean_dir = prepare_clean(self.params)[0]
+            log.info("cleaned data in %s", self.clean_dir)
+        return Path(self.clean_dir)
 
-    def read_headline(self) -> dict[str, Any]:
-        """The headline figures written so far by this run's notebooks."""
-        p = self.path("headline.json")
-        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+    @property
+    def data_key(self) -> str:
+        """What identifies the cleaned data: its folder."""
+        if self._data_key is None:
+            self._data_key = str(self.data_dir.resolve())
+        return self._data_key
 
-    def update_headline(self, **values: Any) -> dict[str, Any]:
-        """Merge headline figures (for the index page) into ``headline.json``."""
-        p = self.path("headline.json")
-        data = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
-        data.update(values)
-        write_json(data, p)
-        return data
+    def _key(self, name: str) -> tuple[str, str, str, str, str]:
+        params = json.dumps(self.params.model_dump(mode="json"), sort_keys=True, default=str)
+        return (params, self.period, self.region, self.data_key, name)
+
+    def stage(self, name: str) -> Any:
+        """The result of stage ``name`` (``clean``, ``score``, ``segments``, ``strategy``, ``summary``).
+
+        Computed once per process (with the stages it needs) and its artifacts written to the run folder.
+        """
+        if name not in STAGES:
+            raise KeyError(f"unknown stage '{name}'; stages are {list(STAGES)}")
+        key = self._key(name)
+        if key not in _CACHE:
+            needed = {n: self.stage(n) for n in STAGES[name]}
+            _CACHE[key] = self._compute(name, needed)
+        result = _CACHE[key]
+        written = (key, str(self.run_dir.resolve()))
+        if written not in _WRITTEN:
+            from analysis.artifacts import write_stage
+
+            write_stage(name, result, self.run_dir, self.language)
+            _WRITTEN.add(written)
+        return result
+
+    def published_dir(self, period: str) -> Path:
+        """The published batch run folder of ``period`` for this run's region (``<output_dir>/<period>/<region>``).
+
+        A run reads the assignments of an earlier period from there, and keeps its own published ones.
+        """
+        return Path(self.params.output_dir) / period / region_slug(self.region)
+
+    def _compute(self, name: str, needed: dict[str, Any]) -> Any:
+        from analysis.artifacts import read_assignments
+
+        p, period = self.params, self.period
+        if name == "clean":
+            return stages.cleaned(load_clean(self.data_dir), period, self.region)
+        tx = needed["clean"].transactions
+        if name == "score":
+            return stages.score(tx, p, self.as_of, self.period_start)
+        if name == "segments":
+            return stages.segment_analysis(tx, needed["score"], p, period)
+        if name == "evaluation":
+            earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
+            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period)
+        if name == "strategy":
+            return stages.strategy(
+                tx,
+                needed["score"],
+                p,
+                period,
+                region=self.region,
+                evaluation=needed["evaluation"],
+                published=read_assignments(self.published_dir(period)),
+            )
+        return stages.summary(needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period)
 
 
 def setup(
@@ -203,22 +222,19 @@ def setup(
 ) -> RunContext:
     """Validate the notebook's parameters and prepare plotting; returns the run's context.
 
-    ``run_dir`` defaults to ``<output_dir>/<period>/<region>`` of the params file, so a notebook run
-    by hand in JupyterLab writes where the batch would.
+    ``run_dir`` empty means a hand run: ``<output_dir>/_scratch/<period>/<region>/`` of the params file, so a
+    notebook run in JupyterLab never overwrites a published batch run.
     """
     params = load_params(params_path)
     period_bounds(period)
     region = str(region or ALL_REGIONS)
     if run_dir in (None, ""):
-        run_dir = Path(params.output_dir) / period / region_slug(region)
+        run_dir = Path(params.output_dir) / "_scratch" / period / region_slug(region)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     from analysis.report.plots.style import use_report_style
 
     use_report_style(params.language)
-    from analysis.report.tables import set_language
-
-    set_language(params.language)
     warnings.filterwarnings("ignore", category=FutureWarning)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)

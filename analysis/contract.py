@@ -4,6 +4,9 @@
     one row per purchase line after cleaning: ``customer_id`` (text, never empty),
     ``order_date`` (timestamp), ``amount`` (currency, > 0; = 0 only with ``zero_amount: keep``),
     ``is_outlier`` (flag), ``row_id`` (position in the input).
+``QUARANTINE``
+    the rows set aside by cleaning, as they came in, plus ``row_id`` and a ``reason`` from
+    :data:`REASONS`.
 ``CUSTOMERS``
     one row per scored customer, indexed by ``customer_id``: recency in whole days, frequency in
     distinct orders, monetary in currency, scores 1–5.
@@ -15,6 +18,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
@@ -33,26 +37,51 @@ def _quiet_pyspark() -> Iterator[None]:
 with _quiet_pyspark():
     import pandera.pandas as pa
 
-_text = pa.Column("string", nullable=True, required=False, coerce=True)
+#: Why a row was set aside, in the order cleaning checks them (a row gets the first that applies).
+REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_customer_id", "bad_date", "return", "bad_amount")
+
+#: Control characters (C0, DEL, C1) and invisible format characters (zero-width, bidi controls, BOM):
+#: removed from ids and text by cleaning, never present in clean data.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+
+_printable = pa.Check(lambda s: ~s.str.contains(CONTROL_CHARACTERS, regex=True, na=False), name="no_control_characters")
+_finite = pa.Check(lambda s: np.isfinite(s) | s.isna(), name="finite")
+_text = pa.Column("string", nullable=True, required=False, coerce=True, checks=_printable)
+
+
+def _money(nullable: bool, required: bool = False, checks: list[pa.Check] | None = None) -> pa.Column:
+    return pa.Column(float, nullable=nullable, required=required, checks=[_finite, *(checks or [])])
+
 
 CLEAN_TRANSACTIONS = pa.DataFrameSchema(
     {
-        "customer_id": pa.Column("string", nullable=False, coerce=True, checks=pa.Check.str_length(min_value=1)),
+        "customer_id": pa.Column(
+            "string", nullable=False, coerce=True, checks=[pa.Check.str_length(min_value=1), _printable]
+        ),
         "order_id": _text,
         "order_date": pa.Column("datetime64[ns]", nullable=False),
-        "amount": pa.Column(float, checks=pa.Check.ge(0), nullable=False),
-        "quantity": pa.Column(float, nullable=True, required=False),
-        "unit_price": pa.Column(float, nullable=True, required=False),
+        "amount": _money(nullable=False, required=True, checks=[pa.Check.ge(0)]),
+        "quantity": _money(nullable=True),
+        "unit_price": _money(nullable=True),
         "region": _text,
         "channel": _text,
         "product_line": _text,
         "sales_rep": _text,
-        "cost": pa.Column(float, nullable=True, required=False),
+        "cost": _money(nullable=True),
         "is_outlier": pa.Column(bool),
         "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True),
     },
     strict=True,
     name="clean_transactions",
+)
+
+QUARANTINE = pa.DataFrameSchema(
+    {
+        "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True, coerce=True),
+        "reason": pa.Column(str, checks=pa.Check.isin(list(REASONS)), coerce=True),
+    },
+    strict=False,
+    name="quarantine",
 )
 
 _score = pa.Column(int, checks=pa.Check.isin([1, 2, 3, 4, 5]), coerce=True)
@@ -94,6 +123,11 @@ def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, origin: str) -> pd.D
 def validate_clean(df: pd.DataFrame, origin: str = "clean data") -> pd.DataFrame:
     """Validate (and coerce text columns of) a clean transaction frame."""
     return _validate(CLEAN_TRANSACTIONS, df, origin)
+
+
+def validate_quarantine(df: pd.DataFrame, origin: str = "quarantine") -> pd.DataFrame:
+    """Validate the quarantine frame: unique ``row_id``, a known ``reason`` on every row."""
+    return _validate(QUARANTINE, df, origin)
 
 
 def validate_customers(df: pd.DataFrame, origin: str = "customer scores") -> pd.DataFrame:

@@ -14,9 +14,16 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from analysis.errors import ParamsError
+from analysis.errors import ParamsError, format_validation_error
 
 #: Canonical transaction columns. ``amount`` may instead be derived from ``quantity`` × ``unit_price``.
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -33,6 +40,20 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "cost",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("customer_id", "order_date")
+#: The message for a misspelt or unknown key in a params file.
+UNKNOWN_KEY = "unknown key (check its spelling; see params/monthly.yaml for the keys)"
+
+
+def mapped_twice(mapping: dict[str, str]) -> str | None:
+    """A sentence naming each source column mapped to more than one canonical column, or None."""
+    seen: dict[str, list[str]] = {}
+    for canonical, theirs in mapping.items():
+        seen.setdefault(theirs, []).append(canonical)
+    twice = {theirs: names for theirs, names in seen.items() if len(names) > 1}
+    if not twice:
+        return None
+    parts = "; ".join(f"'{theirs}' is mapped to {' and '.join(names)}" for theirs, names in twice.items())
+    return f"{parts}. Map each of your columns to one canonical column (fix 'columns:' or --map)"
 
 
 class _Model(BaseModel):
@@ -60,10 +81,13 @@ class SourceParams(_Model):
 
     ``format: auto`` picks the reader from the file's extension (``.csv``/``.txt``/``.tsv``,
     ``.parquet``/``.pq``, ``.xlsx``/``.xls``); ``sql`` runs ``query`` on the SQLAlchemy ``url``;
-    ``sample`` generates the built-in synthetic log, so the default run needs no download.
+    ``sample`` generates the built-in synthetic log, so the default run needs no download; ``dataset``
+    reads a data set shipped in the package by its ``name`` (``cdnow_sample``, see :mod:`analysis.datasets`),
+    and ``path`` is then filled in with the bundled file (any ``path`` given is replaced).
     """
 
-    format: Literal["auto", "csv", "parquet", "excel", "sql", "sample"] = "auto"
+    format: Literal["auto", "csv", "parquet", "excel", "sql", "sample", "dataset"] = "auto"
+    name: str | None = None
     path: str | None = None
     url: str | None = None
     query: str | None = None
@@ -72,10 +96,45 @@ class SourceParams(_Model):
     names: list[str] | None = None
     encoding: str = "utf-8"
     sheet: str | int = 0
+    skiprows: Annotated[int, Field(ge=0)] = 0  # rows above the header (a title, notes), skipped in CSV and Excel
     sample: SampleParams = SampleParams()
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding '{v}'; use a Python codec name such as utf-8, utf-8-sig, latin-1, cp1252 or gbk"
+            ) from None
+        return v
+
+    @field_validator("sep")
+    @classmethod
+    def _separator(cls, v: str) -> str:
+        if not v:
+            raise ValueError("the separator is empty; use ',', ';', '\\t' (tab), '|' or '\\s+' (whitespace)")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dataset_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("format") == "dataset":
+            from analysis.datasets import DATASETS
+
+            name = data.get("name")
+            if name not in DATASETS:
+                raise ValueError(f"format 'dataset' needs 'name', one of {sorted(DATASETS)}; got {name!r}")
+            data = {**data, "path": str(DATASETS[name].path())}
+        return data
 
     @model_validator(mode="after")
     def _check_complete(self) -> SourceParams:
+        if self.name is not None and self.format != "dataset":
+            raise ValueError(f"'name' is for format 'dataset' (a bundled data set), not format '{self.format}'")
         if self.format == "sql" and not (self.url and self.query):
             raise ValueError("format 'sql' needs both 'url' (a SQLAlchemy URL) and 'query'")
         if self.format not in ("sql", "sample") and not self.path:
@@ -83,8 +142,21 @@ class SourceParams(_Model):
         return self
 
 
+#: Cell values that mean "no value" in common exports, matched after trimming and case-folding.
+DEFAULT_MISSING_TOKENS: tuple[str, ...] = (
+    "", "(blank)", "NULL", "null", "N/A", "NA", "#N/A", "nan", "None", "-", "?", "<NA>", "NaT",
+)  # fmt: skip
+
+
 class CleaningParams(_Model):
-    """How raw rows are cleaned; see :func:`analysis.data.clean.clean_transactions`."""
+    """How raw rows are cleaned; see :func:`analysis.data.clean.clean_transactions`.
+
+    ``missing_tokens``: values meaning "no value" in ids and text fields (trimmed, case-folded before
+    matching); a customer id among them is ``missing_customer_id``. ``min_date``/``max_date``: the plausible
+    order dates (inclusive; ``max_date`` empty = one year after today); others are ``bad_date``.
+    ``max_amount``: the largest plausible absolute amount, quantity, unit price or cost, in the source's
+    currency; beyond it (or not finite) a row is ``bad_amount``.
+    """
 
     date_format: str | None = None
     dayfirst: bool = False
@@ -94,6 +166,38 @@ class CleaningParams(_Model):
     zero_amount: Literal["quarantine", "keep"] = "quarantine"
     outlier_mad: Annotated[float, Field(gt=0)] | None = 5.0
     id_strip_float_suffix: bool = True
+    missing_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING_TOKENS))
+    min_date: dt.date = dt.date(1970, 1, 1)
+    max_date: dt.date | None = None
+    max_amount: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e12
+
+    @field_validator("date_format")
+    @classmethod
+    def _strptime_format(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if "%" not in v:
+            raise ValueError(f"'{v}' has no %-directive; write a strftime format such as %Y-%m-%d, %d/%m/%Y or %Y%m%d")
+        try:
+            dt.datetime.strptime(dt.datetime(2001, 2, 3, 4, 5, 6).strftime(v), v)
+        except ValueError as err:
+            if "directive" in str(err):
+                raise ValueError(
+                    f"'{v}' is not a strftime format ({err}); use directives such as %Y %m %d %H %M %S"
+                ) from None
+        return v
+
+    @model_validator(mode="after")
+    def _date_range(self) -> CleaningParams:
+        if self.max_date is not None and self.max_date < self.min_date:
+            raise ValueError(f"cleaning.max_date {self.max_date} is before cleaning.min_date {self.min_date}")
+        return self
+
+    def date_range(self, today: dt.date | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The plausible order dates, first and last day inclusive (``max_date`` empty: today + one year)."""
+        today = today or dt.date.today()
+        last = self.max_date or (pd.Timestamp(today) + pd.DateOffset(years=1)).date()
+        return pd.Timestamp(self.min_date), pd.Timestamp(last)
 
 
 class ScoreThresholds(_Model):
@@ -166,13 +270,69 @@ class SegmentationParams(_Model):
 
 
 class CLVParams(_Model):
-    """Customer lifetime value (BG/NBD + Gamma-Gamma); every time and rate is in ``time_unit``."""
+    """Customer lifetime value (BG/NBD + Gamma-Gamma, with fallbacks; see :mod:`analysis.clv.pipeline`).
+
+    ``horizon`` is in ``time_unit`` units and defaults to one year in that unit (365 D, 52 W, 12 M).
+    The discount rate is given per year (``annual_discount_rate``, default 10 %) and converted to the unit
+    (``(1 + annual) ** (unit_days / 365.25) - 1``); ``discount_rate`` (per time unit) may be given instead,
+    not both. After validation ``horizon`` and ``discount_rate`` always hold the values used. ``penalizer``
+    weighs a penalty on log parameters that means the same in any currency or time unit (0 = none;
+    0.01 – 0.1 keeps estimates finite on thin data).
+    """
 
     enabled: bool = True
     time_unit: Literal["D", "W", "M"] = "W"
-    horizon: Annotated[float, Field(gt=0)] = 52
-    discount_rate: Annotated[float, Field(ge=0)] = 0.0019  # per time unit: ~10 % a year in weeks
+    horizon: Annotated[float, Field(gt=0)] | None = None  # time units; None: one year in time_unit
+    annual_discount_rate: Annotated[float, Field(ge=0, lt=10)] = 0.10
+    discount_rate: Annotated[float, Field(ge=0)] | None = None  # per time unit; None: from annual_discount_rate
     penalizer: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unit_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        unit_days = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}.get(data.get("time_unit", "W"))
+        if unit_days is None:
+            return data  # the Literal check names the bad unit
+        out = dict(data)
+        if out.get("horizon") is None:
+            out["horizon"] = float(round(365.25 / unit_days))
+        annual = out.get("annual_discount_rate", 0.10)
+        if not (isinstance(annual, int | float) and not isinstance(annual, bool) and 0 <= annual < 10):
+            return out  # the field check names the bad value
+        per_unit = (1.0 + float(annual)) ** (unit_days / 365.25) - 1.0
+        given = out.get("discount_rate")
+        if given is None:
+            out["discount_rate"] = per_unit
+        elif "annual_discount_rate" in out and isinstance(given, int | float) and abs(given - per_unit) > 1e-9:
+            raise ValueError(
+                f"annual_discount_rate {annual} and discount_rate {given} per time unit disagree: give only one "
+                "(the annual rate is converted to the time unit)"
+            )
+        return out
+
+
+class ExperimentParams(_Model):
+    """Control groups in the action lists and the measurement of earlier actions (:mod:`analysis.strategy.experiment`).
+
+    Each action's customers are split at random (per play ``control_share`` of the playbook, stratified by
+    segment, seeded by ``seed`` + period + region); the CRM lists hold the treatment group. A run reads the
+    assignments of the run ``window_months`` periods before it (same region, same ``output_dir``) and measures
+    them over the ``window_months`` periods ending with its own. Once an action has enough evidence
+    (``min_group_customers`` in each group and a 95 % interval narrower than ``max(assumed uplift,
+    min_halfwidth)``), its expected return uses the measured uplift shrunk towards the playbook's assumption
+    with a prior standard deviation ``prior_sd`` (response-rate units). ``keep_published``: a re-run of a
+    published run (``--force``) keeps its published assignments.
+    """
+
+    enabled: bool = True
+    seed: int = 0
+    window_months: Annotated[int, Field(ge=1, le=12)] = 1
+    keep_published: bool = True
+    prior_sd: Annotated[float, Field(gt=0, le=1)] = 0.05
+    min_group_customers: Annotated[int, Field(ge=2)] = 30
+    min_halfwidth: Annotated[float, Field(gt=0, le=1)] = 0.02
 
 
 class ExecutionParams(_Model):
@@ -227,10 +387,15 @@ PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
 class PeriodRange(_Model):
-    """An inclusive range of calendar months, ``YYYY-MM``."""
+    """An inclusive range of calendar months, ``YYYY-MM``, of at most ``max_months`` months.
+
+    A longer range is refused (it would plan a run per month × region) unless validation is told
+    ``allow_large`` (``rfmkit run --allow-large``, :func:`load_params` ``allow_large=True``).
+    """
 
     start: str
     end: str
+    max_months: Annotated[int, Field(ge=1)] = 120
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -238,7 +403,7 @@ class PeriodRange(_Model):
         if isinstance(v, dt.date):  # YAML reads 2024-06-01 as a date: take its month
             v = v.strftime("%Y-%m")
         v = str(v)
-        if not PERIOD_RE.match(v) or not 1 <= int(v[5:7]) <= 12:
+        if not PERIOD_RE.match(v) or not 1 <= int(v[5:7]) <= 12 or int(v[:4]) < 1:
             raise ValueError(f"'{v}' is not a month; write it as YYYY-MM, e.g. 2024-06")
         return v
 
@@ -247,6 +412,28 @@ class PeriodRange(_Model):
         if self.end < self.start:
             raise ValueError(f"period end {self.end} is before start {self.start}")
         return self
+
+    def check_size(self, allow_large: bool = False, origin: str = "parameters") -> None:
+        """Refuse a range of more than ``max_months`` months unless ``allow_large``.
+
+        Raises
+        ------
+        ParamsError
+            Naming the range, its length, the cap and the three ways out.
+        """
+        n = self.n_months
+        if n > self.max_months and not allow_large:
+            raise ParamsError(
+                f"{origin}: periods {self.start}..{self.end} is {n:,} months, more than periods.max_months "
+                f"({self.max_months}); narrow the range, raise periods.max_months, or pass --allow-large to "
+                "'rfmkit run'"
+            )
+
+    @property
+    def n_months(self) -> int:
+        """Number of months in the range."""
+        (y0, m0), (y1, m1) = (map(int, p.split("-")) for p in (self.start, self.end))
+        return (y1 - y0) * 12 + (m1 - m0) + 1
 
     def months(self) -> list[str]:
         """Every month of the range, oldest first."""
@@ -270,13 +457,14 @@ class RunParams(_Model):
     include_all_regions: bool = True
     playbook: str | None = None  # None: the bundled playbook (analysis/strategy/playbook.yaml)
     output_dir: str = "../reports"
-    notebooks_dir: str = "../notebooks"
+    notebooks_dir: str | None = None  # None: the notebooks shipped with the package (analysis.resources)
     notebooks: list[str] = Field(
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )
     execution: ExecutionParams = ExecutionParams()
     engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
     engine_options: EngineParams = EngineParams()
+    experiment: ExperimentParams = ExperimentParams()
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -292,18 +480,10 @@ class RunParams(_Model):
                 f"unknown canonical column(s) {unknown}; the mapping is canonical name -> your column "
                 f"name, with canonical names among {list(CANONICAL_COLUMNS)}"
             )
+        twice = mapped_twice(v)
+        if twice:
+            raise ValueError(twice)
         return v
-
-
-def _format_validation_error(err: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid parameters"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling; see params/monthly.yaml for the keys)"
-        lines.append(f"  - {loc}: {msg}")
-    return "\n".join(lines)
 
 
 def parse_params(data: dict[str, Any], origin: str = "parameters") -> RunParams:
@@ -311,14 +491,15 @@ def parse_params(data: dict[str, Any], origin: str = "parameters") -> RunParams:
     try:
         return RunParams.model_validate(data)
     except ValidationError as err:
-        raise ParamsError(_format_validation_error(err, origin)) from None
+        raise ParamsError(format_validation_error(err, origin, "parameters", UNKNOWN_KEY)) from None
 
 
-def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> RunParams:
+def load_params(path: str | Path, overrides: dict[str, Any] | None = None, allow_large: bool = False) -> RunParams:
     """Read and validate a YAML parameter file.
 
     Relative paths inside the file (``source.path``, ``playbook``, ``output_dir``) are resolved
-    against the file's folder, so a run gives the same result from any working directory.
+    against the file's folder, so a run gives the same result from any working directory. A period
+    range longer than ``periods.max_months`` is refused unless ``allow_large``.
     """
     path = Path(path)
     if not path.is_file():
@@ -331,6 +512,7 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
     data = _deep_merge(data, overrides or {})
     params = parse_params(data, origin=str(path))
+    params.periods.check_size(allow_large, origin=str(path))
     return resolve_paths(params, path.parent)
 
 

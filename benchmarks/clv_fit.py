@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-CDNOW = REPO.parent / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
 DEFAULT_VENV = Path.home() / ".cache" / "rfmkit" / "bench-lifetimes"
 LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas<2", "numpy<1.24", "scipy<1.12"]
 SINGLE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -172,16 +171,9 @@ def run_child(cmd: list[str], timeout: float) -> dict:
 # ----------------------------------------------------------------------------- inputs
 def cdnow_summary() -> pd.DataFrame:
     from analysis.clv.summary import summary_from_transactions
+    from analysis.datasets import load_cdnow_transactions
 
-    raw = pd.read_csv(
-        CDNOW,
-        sep=r"\s+",
-        header=None,
-        names=["cohort", "customer_id", "date", "cds", "amount"],
-        dtype={"customer_id": str, "date": str},
-    )
-    raw["order_date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
-    return summary_from_transactions(raw, "1997-09-30", time_unit="W")
+    return summary_from_transactions(load_cdnow_transactions(), "1997-09-30", time_unit="W")
 
 
 def log_summary(n: int) -> tuple[pd.DataFrame, float, int]:

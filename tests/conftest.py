@@ -8,30 +8,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.datasets import CDNOW_MAPPING, cdnow_sample_path
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CDNOW = SHARED / "data" / "cdnow" / "CDNOW_sample.txt"
-CDNOW_MAPPING = {"customer_id": "sample_id", "order_date": "date", "amount": "dollars", "quantity": "cds"}
-CDNOW_NAMES = ["cohort_id", "sample_id", "date", "cds", "dollars"]
+CDNOW = cdnow_sample_path()  # shipped in the package (analysis/data/cdnow), gzip-compressed
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(scope="session")
-def cdnow_path() -> Path:
-    if not CDNOW.exists():
-        pytest.fail(f"{CDNOW} is missing: the tests read the CDNOW sample from ../shared/data/cdnow")
-    return CDNOW
-
-
-@pytest.fixture(scope="session")
-def cdnow_raw(cdnow_path: Path) -> pd.DataFrame:
+def cdnow_raw() -> pd.DataFrame:
     from analysis.data.io import read_transactions
     from analysis.params import SourceParams
 
-    return read_transactions(
-        SourceParams(format="csv", path=str(cdnow_path), sep=r"\s+", header=False, names=CDNOW_NAMES)
-    )
+    return read_transactions(SourceParams(format="dataset", name="cdnow_sample"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.strategy.churn import churn_warnings, trailing_revenue
+from analysis.strategy.churn import churn_reasons, churn_warnings, trailing_revenue
 
 
 @pytest.fixture
@@ -33,9 +33,13 @@ def test_without_clv(customers: pd.DataFrame) -> None:
     assert list(w.index) == ["a", "b"]  # c and e are silent but not valuable (B, C tiers)
     assert w["rank"].tolist() == [1, 2]
     assert (w["value_basis"] == "monetary").all()
-    assert w.loc["a", "reason"] == "A-tier customer: no purchase for 100 days (warning after 90)."
-    assert w.loc["b", "reason"] == "A-tier customer: usually buys every 10 days but has been silent for 40."
-    assert "已100天未购买" in w.loc["a", "reason_zh"]
+    assert w[["silent", "late"]].to_numpy().tolist() == [[True, False], [False, True]]
+    en, zh = churn_reasons(w, "en"), churn_reasons(w, "zh")
+    assert en["a"] == "A-tier customer: no purchase for 100 days (warning after 90)."
+    assert en["b"] == "A-tier customer: usually buys every 10 days but has been silent for 40."
+    assert zh["a"] == "A类客户：已100天未购买（预警阈值90天）。"
+    assert zh["b"] == "A类客户：通常每10天购买一次，但已40天未购买。"
+    assert "reason_zh" not in w.columns and "reason" not in w.columns  # words are built by language
     assert w["churn_warning"].all()
 
 
@@ -45,8 +49,10 @@ def test_with_clv_and_p_alive(customers: pd.DataFrame) -> None:
     # c is valuable by CLV (top 10 %), silent for 200 days and P(alive) 0.3 < 0.5
     assert list(w.index) == ["c", "b", "a"]
     assert (w["value_basis"] == "clv").all()
-    assert w.loc["c", "reason"].startswith("top-10% CLV customer: no purchase for 200 days")
-    assert "P(alive) is 0.30 (below 0.50)" in w.loc["c", "reason"]
+    reason = churn_reasons(w, "en")["c"]
+    assert reason == "top-10% CLV customer: no purchase for 200 days (warning after 90); P(alive) is 0.30 (below 0.50)."
+    assert churn_reasons(w, "zh")["c"] == "CLV前10%客户：已200天未购买（预警阈值90天）；活跃概率0.30（低于0.50）。"
+    assert churn_reasons(w.head(0), "en").empty
     assert "d" not in w.index  # P(alive) 0.1 but neither A nor top CLV
 
 
@@ -66,5 +72,7 @@ def test_trailing_revenue_basis(customers: pd.DataFrame) -> None:
 
 def test_thresholds_and_errors(customers: pd.DataFrame) -> None:
     assert churn_warnings(customers, max_recency_days=150, gap_multiple=10).empty
+    w = churn_warnings(customers, max_recency_days=60)
+    assert churn_reasons(w, "en")["a"] == "A-tier customer: no purchase for 100 days (warning after 60)."
     with pytest.raises(InputError, match="recency_days"):
         churn_warnings(customers.drop(columns="recency_days"))

@@ -59,7 +59,15 @@ def test_online_retail_mapping_reasons_and_reconciliation() -> None:
         6: "bad_date",
         7: "bad_amount",
     }
-    assert q["reasons"] == {"duplicate": 1, "missing_customer_id": 1, "bad_date": 1, "return": 1, "bad_amount": 2}
+    assert q["reasons"] == {
+        "duplicate": 1,
+        "missing_customer_id": 1,
+        "bad_customer_id": 0,
+        "bad_date": 1,
+        "return": 1,
+        "bad_amount": 2,
+    }
+    assert q["missing_tokens"] == {"customer_id": {"": 1}}
     # float ids from Excel and padded ids become one customer
     assert sorted(res.clean["customer_id"]) == ["12583", "17850", "17850"]
     assert res.clean.loc[res.clean.row_id == 0, "amount"].item() == pytest.approx(6 * 2.55)
@@ -75,7 +83,8 @@ def test_every_row_accounted_for_on_dirty_sample(small_sample: pd.DataFrame) -> 
     q = res.quality
     assert q["rows_in"] == len(small_sample) == q["rows_clean"] + q["rows_quarantined"]
     assert sum(q["reasons"].values()) == q["rows_quarantined"]
-    assert set(res.quarantine["reason"]) == set(REASONS)  # the sample has every kind of problem
+    # the sample has every kind of problem (ids are text, so none is a bad number)
+    assert set(res.quarantine["reason"]) == set(REASONS) - {"bad_customer_id"}
     ids = set(res.clean["row_id"]) | set(res.quarantine["row_id"])
     assert ids == set(range(len(small_sample))) and len(ids) == q["rows_in"]
     assert (res.clean["amount"] > 0).all()

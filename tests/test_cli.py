@@ -129,7 +129,7 @@ def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
     out = tmp_path / "clv"
     res = invoke(
         "clv",
-        str(CDNOW),
+        "dataset:cdnow_sample",  # the README's example: the CDNOW sample shipped in the package
         "--params",
         str(ROOT / "params" / "cdnow.yaml"),
         "--calibration-end",
@@ -145,9 +145,64 @@ def test_clv_command_reproduces_the_published_bgnbd_fit(tmp_path) -> None:
     params = json.loads((out / "params.json").read_text())
     bg = params["bgnbd"]
     for key, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}.items():
-        assert abs(bg[key] / published - 1) < 0.01
+        assert abs(bg["params"][key] / published - 1) < 0.01
     assert abs(bg["log_likelihood"] + 9582.4) < 0.5
-    assert set(params["gamma_gamma"]) >= {"p", "q", "v", "standard_errors"}
+    assert set(params["gamma_gamma"]["params"]) == {"p", "q", "v"} and "standard_errors" in params["gamma_gamma"]
+    from analysis.clv.persist import model_from_dict  # each block is the one fitted-model format
+
+    assert model_from_dict(params["bgnbd"]).params_["r"] == bg["params"]["r"]
     customers = pd.read_csv(out / "customers.csv")
     assert len(customers) == 2357 and (customers.clv >= 0).all()
     assert (out / "holdout_by_frequency.csv").exists() and (out / "tracking.csv").exists()
+
+
+# ------------------------------------------------------------------ dates on the command line (issue 10, item 11)
+
+
+def test_day_accepts_iso_days_and_months_only() -> None:
+    import pytest
+
+    from analysis.cli import _day
+    from analysis.errors import ParamsError
+
+    assert _day("2024-02-01", "--as-of") == pd.Timestamp("2024-02-01")
+    assert _day("2024-02", "--as-of") == pd.Timestamp("2024-02-29")  # a month means its last day
+    assert _day("2023-12", "--as-of") == pd.Timestamp("2023-12-31")
+    for bad in ("01/02/2024", "2024-2-1", "2024-02-30", "2024-13", "20240201", "yesterday", "2024", "9999-12-31", ""):
+        with pytest.raises(ParamsError, match="is not a date: write YYYY-MM-DD"):
+            _day(bad, "--as-of")
+
+
+def test_bad_dates_and_outputs_are_rejected_before_any_work(tmp_path) -> None:
+    missing = str(tmp_path / "does-not-exist.csv")  # never opened: the options fail first
+    for args, text in [
+        (["score", missing, "--as-of", "01/02/2024", "--out", str(tmp_path / "c.csv")], "--as-of '01/02/2024'"),
+        (["score", missing, "--as-of", "2024-07-32", "--out", str(tmp_path / "c.csv")], "YYYY-MM-DD"),
+        (["score", missing, "--as-of", "2024-07-31", "--out", str(tmp_path / "c.txt")], "choose a .csv or .parquet"),
+        (["clv", missing, "--calibration-end", "06/30/2024", "--out", str(tmp_path / "v")], "--calibration-end"),
+        (["clv", missing, "--calibration-end", "2024-06", "--holdout-end", "2024-13", "--out", str(tmp_path / "v")],
+         "--holdout-end '2024-13'"),
+        (["sample", "--out", str(tmp_path / "s.txt")], ".csv or .parquet"),
+        (["sample", "--out", str(tmp_path / "s.csv"), "--start", "2024/01/01"], "--start '2024/01/01'"),
+    ]:  # fmt: skip
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and text in res.output, (args, res.output)
+        assert "does-not-exist" not in res.output.replace(text, "") and "Traceback" not in res.output
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_as_of_month_and_as_of_outside_the_data(tmp_path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("customer_id,order_date,amount\na,2024-06-03,10\nb,2024-07-09,20\na,2024-07-20,5\n")
+    out = tmp_path / "c.csv"
+    res = invoke("score", str(log), "--as-of", "2024-07", "--out", str(out), "--no-clv")
+    assert res.exit_code == 0 and "as of 2024-07-31" in res.output, res.output
+    c = pd.read_csv(out).set_index("customer_id")
+    assert c.loc["a", "recency_days"] == 11 and c.loc["b", "recency_days"] == 22  # counted to 31 July
+    res = CliRunner().invoke(main, ["score", str(log), "--as-of", "2024-05-31", "--out", str(out), "--no-clv"])
+    assert res.exit_code == 2 and "before the data starts (2024-06-03)" in res.output, res.output
+    res = CliRunner().invoke(main, ["score", str(log), "--as-of", "2024-12-31", "--out", str(out), "--no-clv"])
+    assert res.exit_code == 0, res.output
+    assert "after the data end (2024-07-20, 164 days earlier)" in res.output
+    res = CliRunner().invoke(main, ["clv", str(log), "--calibration-end", "2024-01", "--out", str(tmp_path / "v")])
+    assert res.exit_code == 2 and "--calibration-end 2024-01-31 is before the data starts" in res.output

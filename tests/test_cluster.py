@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.customers.cluster import RFMClusterer, value_class_from_flags
+from analysis.customers.cluster import RFMClusterer
+from analysis.customers.segments import VALUE_CLASSES, value_class_flags
 from analysis.errors import InputError, NotFittedError, ParamsError
 
 
@@ -91,9 +92,19 @@ def test_errors() -> None:
         RFMClusterer(use_clv=True).fit(_three_groups())
 
 
-def test_value_class_from_flags() -> None:
-    assert value_class_from_flags(False, False, False) == ("一般挽留客户", "General Win-back")
-    assert value_class_from_flags(False, True, True) == ("重要保持客户", "Important Retention")
+def test_one_value_class_rule_for_customers_and_clusters() -> None:
+    assert VALUE_CLASSES[(False, False, False)] == ("一般挽留客户", "General Win-back")
+    assert VALUE_CLASSES[(False, True, True)] == ("重要保持客户", "Important Retention")
+    means = pd.Series({"recency_days": 30.0, "frequency": 0.3, "monetary": 10.0})
+    rows = pd.DataFrame(
+        {
+            "recency_days": [29.0, 30.0, 31.0],
+            "frequency": [0.1 + 0.2, 0.4, 0.2],  # 0.1 + 0.2 is 0.30000000000000004: equal to the mean, not high
+            "monetary": [10.0 + 1e-12, 10.5, 9.0],
+        }
+    )
+    flags = value_class_flags(rows, means)
+    assert flags.to_numpy().tolist() == [[True, False, False], [False, True, True], [False, False, False]]
 
 
 def test_snake_plot_smoke() -> None:

@@ -92,7 +92,7 @@ def test_migration_heatmap_smoke() -> None:
 
     m = migration(PREV, CURR)
     ax = migration_heatmap(m.counts)
-    assert ax.get_ylabel() == "previous_segment"
+    assert (ax.get_ylabel(), ax.get_xlabel()) == ("previous period", "this period")  # ticks name the segments
     ax2 = migration_heatmap(m.shares, share=True)
     plt.close(ax.figure)
     plt.close(ax2.figure)

@@ -6,10 +6,13 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
+from analysis.report import escape_markdown
 from analysis.report.index_page import RunEntry, trend_chart, write_index
-from analysis.report.render import Section, render_report, report_order
+from analysis.report.render import CSP, Section, render_report, report_order
+from analysis.report.tables import styled
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
@@ -68,7 +71,8 @@ def test_language_cells_no_code_self_contained(tmp_path: Path, sections, languag
     assert "data:image/png;base64," in html  # images inline
     assert re.findall(r'id="sec-([\w-]+)"', html) == ["05_summary", "01_cleaning"]
     assert 'href="#sec-05_summary"' in html and 'href="../../index.html"' in html
-    assert "T_3f9a1" not in html and 'id="T_rfm0"' in html  # Styler's random ids made stable
+    assert "T_3f9a1" not in html and 'id="T_s0n0"' in html and 'id="T_s1n0"' in html  # stable, unique per section
+    assert _csp(html) == [CSP]
 
 
 def test_render_is_deterministic_and_banner(tmp_path: Path, sections) -> None:
@@ -111,9 +115,158 @@ def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # customers: 2 points
     assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), customers: 2
     assert "<script" not in html and not re.search(r"https?://", html)
+    assert _csp(html) == [CSP]
 
 
 def test_trend_chart_handles_gaps_and_one_period() -> None:
     svg = trend_chart({"North": [None, 3.0, 4.0], "South": [1.0, None, None]}, ["a", "b", "c"], "t")
     assert svg.count("<circle") == 3 and svg.count("<polyline") == 1
     assert "<circle" in trend_chart({"x": [0.0]}, ["2024-12"], "t")
+
+
+#: What people have typed into customer ids, product lines, reps, channels and regions (issue 11).
+PAYLOADS = (
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[y](javascript:alert(2))",
+    "<style>body{display:none}</style>",
+    "*bold* `code` $x$ \\begin{a}b\\end{a}\n# heading",
+)
+
+
+def _payload_notebook(path: Path, payload: str) -> Path:
+    """A notebook whose outputs carry ``payload`` the way the kit shows data: a styled table and a sentence."""
+    from analysis.text import t
+
+    df = pd.DataFrame({"product_line": [payload], "revenue": [12.5]}, index=pd.Index([payload], name="customer_id"))
+    table = styled(df, currency="$").to_html()
+    sentence = t("run.subtitle", "en", title=escape_markdown(f"Monthly · 2024-12 · {payload}"), as_of="2024-12-31")
+    code = nbformat.v4.new_code_cell("show()")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": table, "text/plain": "table"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": sentence, "text/plain": "sentence"}),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _csp(page: str) -> list[str]:
+    """The Content-Security-Policies a page declares in ``<meta http-equiv>``."""
+    from bs4 import BeautifulSoup
+
+    metas = BeautifulSoup(page, "html.parser").find_all("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    return [m["content"] for m in metas]
+
+
+def _visible_text(page: str) -> str:
+    """The page's text as a browser shows it (tags dropped, entities decoded), without the <head>."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page, "html.parser").body.get_text()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_data_values_are_shown_literally_in_a_report(tmp_path: Path, payload: str) -> None:
+    nb = _payload_notebook(tmp_path / "05_summary.ipynb", payload)
+    page = render_report(
+        [Section("05_summary", payload, nb)], tmp_path / "r.html", f"T · {payload}", "en", "x.html", payload
+    ).read_text(encoding="utf-8")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find_all("script") == [] and "<script" not in page
+    assert not [s for s in soup.find_all("style") if "body{display:none}" in s.get_text()]  # no style from data
+    assert soup.find_all("img") == [] and soup.select("[onerror]") == []
+    assert not [a for a in soup.find_all("a") if "javascript" in a.get("href", "")]
+    assert soup.find("strong") is not None and not soup.find_all(["em", "code", "h1", "h2"])  # only the template's **
+    text = _visible_text(page)
+    one_line = " ".join(payload.splitlines())
+    assert text.count(payload) >= 3 or one_line in text  # table value, index, nav, title, banner
+    assert soup.select_one("td.data").get_text() in (payload, one_line)  # the index, first column
+    assert one_line in soup.select_one("[data-mime-type='text/markdown'] strong").get_text()  # the sentence
+    assert soup.select_one("div.rfm-failed").get_text() == payload
+
+
+def test_no_url_of_any_kind_in_a_report_even_from_data(tmp_path: Path) -> None:
+    nb = _payload_notebook(tmp_path / "05_summary.ipynb", "North")
+    page = render_report([Section("05_summary", "S", nb)], tmp_path / "r.html", "T").read_text(encoding="utf-8")
+    assert not re.search(r"https?://|//[a-z0-9]", page, re.IGNORECASE)
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert _csp(page) == [CSP]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_index_shows_region_and_error_literally(tmp_path: Path, payload: str) -> None:
+    entries = [
+        RunEntry("2024-12", payload, "ok", "2024-12/x/report.html", headline={"customers": 3, "revenue_period": 9.0}),
+        RunEntry("2024-12", "all", "failed", None, None, {}, payload, "02_scoring", 2),
+    ]
+    page = write_index(tmp_path, payload, entries).read_text(encoding="utf-8")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find_all("script") == [] and len(soup.find_all("style")) == 1 and soup.find_all("img") == []
+    assert _csp(page) == [CSP]
+    assert soup.h1.get_text() == payload and soup.title.get_text() == payload
+    assert [td.get("data-region") for td in soup.select("td.run")] == ["all", payload]
+    assert soup.select_one("div.error").get_text() == f"02_scoring, cell 2: {payload}"
+    assert payload in [th.get_text() for th in soup.select("thead th")]
+    assert payload in [t.get_text() for t in soup.select("svg#trend text")]  # the legend
+
+
+def test_escape_markdown_keeps_every_character() -> None:
+    from bs4 import BeautifulSoup
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    for payload in (*PAYLOADS, "$1,234 & $5", "a_b_c", "1. first", "- item", "| a | b |", "&amp;", "www.example.com"):
+        rendered = BeautifulSoup(markdown2html_mistune(f"**{escape_markdown(payload)}**"), "html.parser")
+        assert rendered.strong.get_text() == " ".join(payload.splitlines())
+        assert [tag.name for tag in rendered.find_all()] == ["p", "strong"]
+
+
+def test_chart_labels_are_text_not_mathtext() -> None:
+    """A product line such as ``a$\\frac{$b`` is drawn as written; as mathtext it would stop the notebook."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report.plots.style import use_report_style
+
+    use_report_style("en")
+    fig, ax = plt.subplots()
+    label = "a$\\frac{$b <script>"
+    ax.bar([label, "$x$"], [1, 2])
+    ax.set_title(label)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    assert buf.getvalue().startswith(b"\x89PNG") and ax.get_title() == label
+
+
+ONERROR = "<img src=x onerror=alert(1)>"
+
+
+@pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
+def test_script_outputs_are_dropped_and_mermaid_is_text(tmp_path: Path) -> None:
+    """JavaScript, widget and mermaid outputs: no script reaches a report, mermaid source is shown as text."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("show()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert('js')"}),
+        nbformat.v4.new_output(
+            "display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2}}
+        ),
+        nbformat.v4.new_output("display_data", data={"text/vnd.mermaid": f"graph TD; A-->B{ONERROR}"}),
+    ]
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    out = render_report([Section("a", "A", tmp_path / "a.ipynb")], tmp_path / "r.html", "T")
+    page = out.read_text(encoding="utf-8")
+    assert "<script" not in page and "alert('js')" not in page and "widget-state" not in page
+    assert "A--&gt;B&lt;img src=x onerror=alert(1)&gt;" in page

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.strategy.actions import apply_playbook, assign_actions, safe_filename, write_action_csvs
+from analysis.strategy.actions import (
+    apply_playbook,
+    assign_actions,
+    recommendation_sentences,
+    rule_label,
+    safe_filename,
+    write_action_csvs,
+)
 from analysis.strategy.playbook import load_playbook
 
 
@@ -33,7 +40,8 @@ def customers() -> pd.DataFrame:
 def test_segment_plays_without_clv(customers: pd.DataFrame, pb) -> None:
     res = apply_playbook(customers, pb)
     assert not res.has_clv
-    assert any("No CLV" in n for n in res.notes)
+    assert any("No CLV" in n for n in res.note_texts("en"))
+    assert any("没有客户终身价值" in n for n in res.note_texts("zh"))
     a = res.assignments
     assert a.index.name == "customer_id"
     assert list(a.index) == list(customers.index)
@@ -56,10 +64,13 @@ def test_priority_by_net_return(customers: pd.DataFrame, pb) -> None:
     assert (np.diff(net) <= 0).all()
     rec = res.recommendations
     assert list(rec["priority"]) == list(range(1, len(rec) + 1))
-    first = rec.iloc[0]
-    assert not first["sentence_en"].startswith("1.")  # the priority is a column, not in the text
-    assert "customer" in first["sentence_en"]
-    assert "预算" in first["sentence_zh"] and "位客户" in first["sentence_zh"]
+    assert rec["pays_back"].tolist() == (rec["net_return"] >= 0).tolist()
+    first = res.sentences("en").iloc[0]
+    assert not first.startswith("1.")  # the priority is a column, not in the text
+    assert "customer" in first
+    zh = res.sentences("zh").iloc[0]
+    assert "预算" in zh and "位客户" in zh
+    assert list(res.sentences("en").index) == list(rec["action_id"])  # priority order
 
 
 def test_override_precedence(customers: pd.DataFrame, pb) -> None:
@@ -83,7 +94,8 @@ def test_clv_used_as_value_at_stake(customers: pd.DataFrame, pb) -> None:
     c = customers.assign(clv=[2000.0, np.nan, 100.0, 0.0, 5.0])
     res = apply_playbook(c, pb)
     assert res.has_clv
-    assert any("1 customer(s) have no CLV" in n for n in res.notes)
+    assert any("1 customer(s) have no CLV" in n for n in res.note_texts("en"))
+    assert any("1位客户没有客户终身价值" in n for n in res.note_texts("zh"))
     a = res.assignments
     assert a.loc["c2", "value_at_stake"] == 500.0  # falls back to monetary
     row = res.actions.loc["reward_champions"]
@@ -95,7 +107,7 @@ def test_by_segment_in_value_order(customers: pd.DataFrame, pb) -> None:
     bs = apply_playbook(customers, pb).by_segment
     assert list(bs.index) == ["Champions", "At Risk", "Hibernating", "Lost"]
     assert bs.loc["Champions", "revenue"] == 1500.0
-    assert bs.loc["Champions", "segment_zh"] == "冠军客户"
+    assert "segment_zh" not in bs.columns  # names are translated at display, not stored per language
 
 
 def test_unknown_segment_is_named(customers: pd.DataFrame, pb) -> None:
@@ -109,16 +121,19 @@ def test_unknown_segment_is_named(customers: pd.DataFrame, pb) -> None:
 
 def test_write_action_csvs(tmp_path: Path, customers: pd.DataFrame, pb) -> None:
     res = apply_playbook(customers.assign(clv=[1.0, 2.0, 3.0, 4.0, 5.0]), pb)
-    files = write_action_csvs(res.assignments, tmp_path / "crm")
+    files = write_action_csvs(res, tmp_path / "crm")
     assert set(files) == set(res.actions.index)
     df = pd.read_csv(files["reward_champions"], encoding="utf-8-sig")
     assert list(df.columns) == [
         "customer_id", "segment", "value_class", "monetary", "clv", "action_id", "action", "channel", "offer"
     ]  # fmt: skip
     assert list(df["customer_id"]) == ["c2", "c1"]  # by value at stake (clv)
-    zh = write_action_csvs(res.assignments, tmp_path / "zh", language="zh", encoding="utf-8")
+    zh = write_action_csvs(res.assignments, tmp_path / "zh", playbook=pb, language="zh", encoding="utf-8")
     df = pd.read_csv(zh["reward_champions"])
     assert df["action"].iloc[0] == pb.segments["Champions"].action.zh
+    assert df["segment"].iloc[0] == "Champions"  # data values stay canonical for the CRM
+    with pytest.raises(InputError, match="playbook"):
+        write_action_csvs(res.assignments, tmp_path / "x")
 
 
 def test_safe_filename() -> None:
@@ -130,12 +145,27 @@ def test_safe_filename() -> None:
 
 def test_sentences_name_the_group(customers: pd.DataFrame, pb) -> None:
     res = apply_playbook(customers, pb, warnings=["c3"], stages=pd.Series({"c1": "reactivated"}))
-    rec = res.recommendations.set_index("action_id")
-    en = rec.loc["retention_call", "sentence_en"]
-    assert "Valuable customers with a churn warning (1 customer, from At Risk)" in en
-    assert "12% of 400.00 CNY revenue at stake" in en and "pays back" in en
-    assert "回流客户（1位客户，来自冠军客户）" in rec.loc["welcome_back", "sentence_zh"]
-    assert res.actions.loc["reward_champions", "group"] == "Champions"
-    assert rec.loc["reward_champions", "sentence_en"].startswith("Champions (1 customer):")
-    usd = apply_playbook(customers, pb, currency="USD").recommendations
-    assert "USD" in usd["sentence_en"].iloc[0] and "CNY" not in usd["sentence_en"].iloc[0]
+    en, zh = res.sentences("en"), res.sentences("zh")
+    assert res.currency == "CNY"  # the playbook's currency when none is given
+    # c3 (At Risk, monetary 400) gets the retention call: budget 40, return 12 % of 400 = 48, net +8
+    assert en["retention_call"] == (
+        "Valuable customers with a churn warning (1 customer, from At Risk): Priority retention call by the "
+        "account manager via Phone, offering Personal retention offer. Budget ¥40, expected return ¥48 "
+        "(12% of ¥400 revenue at stake), so it pays back."
+    )
+    assert zh["retention_call"] == (
+        "有流失预警的高价值客户（1位客户，来自有流失风险客户）：通过电话客户经理优先致电挽留，优惠：专属挽留优惠。"
+        "预算¥40，预期回报¥48（涉及收入¥400，假设提升率12%），可收回成本。"
+    )
+    assert "回流客户（1位客户，来自冠军客户）" in zh["welcome_back"]
+    assert res.actions.loc["reward_champions", "rules"] == "segment:Champions"
+    assert rule_label("segment:Champions", "zh") == "冠军客户"
+    assert en["reward_champions"].startswith("Champions (1 customer):")
+    # Lost (c4: 10) and Hibernating (c5: 50): 1 % of 10 = 0.10 against a budget of 1 -> does not pay back
+    assert "Budget $1, expected return $0.10 (1% of $10 revenue at stake), so it does not pay back" in (
+        recommendation_sentences(res.actions, pb, currency="USD")["last_chance_lost"]
+    )
+    usd = apply_playbook(customers, pb, currency="USD").sentences("en").iloc[0]
+    assert "$" in usd and "CNY" not in usd and "¥" not in usd
+    eur = apply_playbook(customers.assign(monetary=customers["monetary"] * 10), pb, currency="EUR")
+    assert "(3% of €15,000 revenue at stake)" in eur.sentences("en")["reward_champions"]

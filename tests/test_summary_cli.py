@@ -81,7 +81,9 @@ def test_summary_lookback_holdout_time_unit_and_glob(tmp_path: Path, clean_parqu
 
 
 def test_summary_refuses_raw_logs_and_unknown_engines(tmp_path: Path, clean_parquet: Path) -> None:
-    res = CliRunner().invoke(main, ["summary", str(CDNOW), "--as-of", "1997-09-30", "--out", str(tmp_path / "x.csv")])
+    raw = tmp_path / "raw.csv"
+    raw.write_text("CustomerID,InvoiceDate,Sales\n17850,2010-12-01 08:26,15.30\n")
+    res = CliRunner().invoke(main, ["summary", str(raw), "--as-of", "2010-12-31", "--out", str(tmp_path / "x.csv")])
     assert res.exit_code == 2 and "lacks column(s)" in res.output and "run 'rfmkit clean' first" in res.output
     res = CliRunner().invoke(
         main, ["summary", str(clean_parquet), "--as-of", "1997-09-30", "--engine", "polars", "--out", "x.parquet"]

@@ -15,6 +15,7 @@ report). A kernel that fails to start is retried once; a cell that runs longer t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -27,7 +28,10 @@ from typing import Any
 
 import nbformat
 
+from analysis.data.io import write_text
 from analysis.errors import BatchError
+
+log = logging.getLogger(__name__)
 
 #: Run in the kernel before each notebook but the first: a clean namespace, no figures left open,
 #: PNG charts without the "Software" metadata chunk (bytes that differ between matplotlib versions).
@@ -145,9 +149,20 @@ async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float,
             kc.start_channels()
             await kc.wait_for_ready(timeout=start_timeout)
             kc.allow_stdin = False
+            log.debug("kernel '%s' started (pid %s, attempt %d)", kernel_name, kernel_pid(km), attempt + 1)
             return km, kc
         except Exception as err:  # any start failure is retried once, then reported
             last = err
+            again = "retrying" if attempt + 1 < START_ATTEMPTS else "giving up"
+            log.warning(
+                "kernel '%s' failed to start (attempt %d of %d): %s: %s; %s",
+                kernel_name,
+                attempt + 1,
+                START_ATTEMPTS,
+                type(err).__name__,
+                err,
+                again,
+            )
             if kc is not None:
                 kc.stop_channels()
             await _shutdown(km)
@@ -196,6 +211,13 @@ async def _execute_all(
                 await _run_silently(kc, km, RESET_CODE, cell_timeout)
             outcome = await _execute_one(job, km, kc, kernel_name, cell_timeout, notebook_timeout)
             outcomes.append(outcome)
+            if outcome.ok:
+                log.debug("notebook %s ran in %.1f s", job.name, outcome.seconds)
+            else:
+                log.warning(
+                    "notebook %s failed at cell %s after %.1f s: %s",
+                    *(job.name, outcome.cell, outcome.seconds, outcome.error),
+                )
             if not outcome.ok:
                 break
     finally:
@@ -274,8 +296,7 @@ async def _execute_one(
         nb.cells.insert(0, _error_banner(job.name, cell_no, error))
         cell_index += 1
     strip_volatile(nb)
-    job.executed.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(job.executed))
+    write_text(nbformat.writes(nb) + "\n", job.executed)
     return NotebookOutcome(job.name, ok, seconds, error, cell_no, cell_index)
 
 

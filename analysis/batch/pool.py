@@ -6,21 +6,29 @@ whole pool), so each worker here is a spawned process with its own pipe. A worke
 event resets the task's deadline. When a deadline passes, the worker and its kernel are killed and
 the task is reported lost; when a worker dies (out of memory, killed), its task is reported lost.
 Either way a fresh worker takes its place and the other tasks go on.
+
+Log records of the ``analysis`` loggers in a worker (kernel retries, notebook timings) are sent to the parent
+over the same pipe and handled there by the logger of the same name, so ``rfmkit -v`` shows them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+log = logging.getLogger(__name__)
+#: The logger whose records a worker forwards to the parent.
+PACKAGE_LOGGER = "analysis"
 
 
 @dataclass
@@ -44,7 +52,6 @@ class _Worker:
     deadline: float = 0.0
     kernel_pid: int | None = None
     step: str = ""
-    events: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def _watch_parent(parent: int) -> None:
@@ -55,9 +62,39 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _worker_main(conn: Connection, fn: Callable[..., Any], parent: int) -> None:
+class _PipeHandler(logging.Handler):
+    """Sends a worker's log records to the parent (message formatted here: arguments may not pickle)."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self.conn = conn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = {
+                "name": record.name,
+                "levelno": record.levelno,
+                "levelname": record.levelname,
+                "msg": record.getMessage(),
+                "created": record.created,
+                "process": record.process,
+            }
+            self.conn.send(("log", fields))
+        except Exception:  # a closed pipe: the parent is gone or replaced us
+            self.handleError(record)
+
+
+def _forward_logs(conn: Connection, level: int) -> None:
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    logger.setLevel(level)
+    logger.addHandler(_PipeHandler(conn))
+    logger.propagate = False
+
+
+def _worker_main(conn: Connection, fn: Callable[..., Any], parent: int, log_level: int = logging.WARNING) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _forward_logs(conn, log_level)
 
     def emit(kind: str, data: Any) -> None:
         conn.send(("event", kind, data))
@@ -119,9 +156,11 @@ def run_supervised(
 
     def spawn() -> _Worker:
         parent_conn, child_conn = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child_conn, fn, os.getpid()), daemon=True)
+        level = logging.getLogger(PACKAGE_LOGGER).getEffectiveLevel()
+        proc = ctx.Process(target=_worker_main, args=(child_conn, fn, os.getpid(), level), daemon=True)
         proc.start()
         child_conn.close()
+        log.debug("worker %s started", proc.pid)
         return _Worker(proc, parent_conn)
 
     def assign(w: _Worker, task: Task) -> None:
@@ -130,6 +169,7 @@ def run_supervised(
         w.conn.send(task.args)
 
     def replace(w: _Worker) -> None:
+        log.warning("worker %s stopped; a new worker takes its place for the remaining runs", w.proc.pid)
         _kill(w)
         workers.remove(w)
 
@@ -166,7 +206,9 @@ def _service(
     try:
         while w.conn.poll():
             kind, *rest = w.conn.recv()
-            if kind == "event":
+            if kind == "log":
+                _handle_log(rest[0])
+            elif kind == "event":
                 name, data = rest
                 if name == "kernel":
                     w.kernel_pid = data
@@ -179,6 +221,7 @@ def _service(
                 return
             elif kind == "error":
                 w.task = None
+                log.warning("worker %s: run %s raised %s", w.proc.pid, task.key, rest[0])
                 on_lost(task, w.step, rest[0])
                 replace(w)
                 return
@@ -186,10 +229,20 @@ def _service(
         pass
     if not w.proc.is_alive() or w.conn.closed:
         code = w.proc.exitcode
+        log.warning("worker %s died (exit code %s) during %s of run %s", w.proc.pid, code, w.step or "start", task.key)
         w.task = None
         replace(w)
         on_lost(task, w.step, f"worker process died (exit code {code}; out of memory or killed)")
     elif time.monotonic() > w.deadline:
+        log.warning("worker %s timed out during %s of run %s: killing it", w.proc.pid, w.step or "start", task.key)
         w.task = None
         replace(w)
         on_lost(task, w.step, "timed out: the kernel did not finish in time (execution.notebook_timeout_seconds)")
+
+
+def _handle_log(fields: dict[str, Any]) -> None:
+    """Handle a worker's log record in this process, as if it had been logged here (same logger, level)."""
+    logger = logging.getLogger(fields["name"])
+    if logger.isEnabledFor(fields["levelno"]):
+        record = logging.makeLogRecord({**fields, "args": None})
+        logger.handle(record)

@@ -9,7 +9,9 @@ Steps, in order:
    manifest with its report, unless ``force``;
 4. execute each remaining run's notebooks in one kernel (:mod:`analysis.batch.kernels`), in parallel in
    watched worker processes (:mod:`analysis.batch.pool`): a failed, hung or killed run does not stop the
-   others, and a run that hangs is killed at its deadline;
+   others, and a run that hangs is killed at its deadline; with control groups on (``experiment.enabled``) the
+   periods run one after another (the regions of a period in parallel), since a run measures the actions
+   the previous period's run assigned;
 5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report.render`),
    write ``manifest.json`` last;
 6. write ``<output_dir>/index.html`` (:mod:`analysis.report.index_page`) from every manifest on disk.
@@ -25,33 +27,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from analysis import __version__
 from analysis.context import ALL_REGIONS, clean_from_params, region_slug
-from analysis.data.io import file_sha256, write_json
+from analysis.data.io import file_sha256, write_json, write_text
 from analysis.errors import BatchError, ParamsError
 from analysis.params import RunParams, dump_params, load_params
 from analysis.report.index_page import RunEntry, write_index
 from analysis.report.render import (
     REPORT_NAME,
-    SECTION_TITLES,
     Section,
     render_report,
     report_order,
     section_title,
     stable_styler_ids,
 )
+from analysis.resources import resolve_notebooks_dir
+from analysis.text import t
 
-#: Section labels (en, zh) per notebook; kept for callers of the earlier name.
-NOTEBOOK_TITLES = SECTION_TITLES
+log = logging.getLogger(__name__)
+
 #: Notebooks a run does without when the notebooks folder has no such file.
 OPTIONAL_NOTEBOOKS = frozenset({"05_summary"})
 #: Seconds added to every deadline of the watching parent, over the kernel's own timeouts.
@@ -154,17 +158,21 @@ def source_key(params: RunParams) -> str:
 
 
 def check_inputs(params: RunParams) -> None:
-    """Fail before any kernel starts when the notebooks or the playbook cannot be used."""
+    """Fail before any kernel starts when the input file, the notebooks or the playbook cannot be used."""
+    from analysis.data.io import check_source
     from analysis.strategy.playbook import load_playbook
+
+    check_source(params.source)  # names source.path before anything reads or hashes it
 
     missing = [
         nb
         for nb in params.notebooks
-        if nb != "05_summary" and not (Path(params.notebooks_dir) / f"{nb}.ipynb").exists()
+        if nb != "05_summary" and not (resolve_notebooks_dir(params.notebooks_dir) / f"{nb}.ipynb").exists()
     ]
     if missing:
         raise ParamsError(
-            f"notebooks {missing} not found in notebooks_dir {params.notebooks_dir}; fix notebooks_dir in the params"
+            f"notebooks {missing} not found in notebooks_dir {resolve_notebooks_dir(params.notebooks_dir)}; "
+            "fix notebooks_dir in the params (leave it out for the notebooks shipped with rfmkit)"
         )
     if "04_strategy" in params.notebooks:
         load_playbook(params.playbook)  # raises PlaybookError naming the file and every problem
@@ -175,8 +183,25 @@ def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
     regions_path = out / "regions.json"
     if not (out / "quality.json").exists():
+        t0 = time.perf_counter()
         result = clean_from_params(params)
         result.write(out)
+        q = result.quality
+        log.info(
+            "cleaned the source in %.1f s: %s rows in, %s clean, %s quarantined (%s), %s outliers flagged -> %s",
+            time.perf_counter() - t0,
+            q.get("rows_in"),
+            q.get("rows_clean"),
+            q.get("rows_quarantined"),
+            ", ".join(f"{k} {v}" for k, v in (q.get("reasons") or {}).items() if v) or "none",
+            q.get("outliers_flagged"),
+            out,
+        )
+    else:
+        log.info("cleaned data unchanged, reused: %s", out)
+    from analysis.data.clean import require_rows
+
+    require_rows(json.loads((out / "quality.json").read_text(encoding="utf-8")))  # no rows: say so, once
     if regions_path.exists():
         return out, json.loads(regions_path.read_text(encoding="utf-8"))
     import pyarrow.parquet as pq
@@ -223,7 +248,7 @@ def notebooks_of(params: RunParams) -> list[tuple[str, Path]]:
     """The run's notebooks that exist (optional ones may be missing), in execution order."""
     out = []
     for nb in params.notebooks:
-        path = Path(params.notebooks_dir) / f"{nb}.ipynb"
+        path = resolve_notebooks_dir(params.notebooks_dir) / f"{nb}.ipynb"
         if path.exists() or nb not in OPTIONAL_NOTEBOOKS:
             out.append((nb, path))
     return out
@@ -283,7 +308,7 @@ def is_unchanged(run_dir: str | Path, fingerprint: str) -> bool:
 def _where(region: str, language: str) -> str:
     if region != ALL_REGIONS:
         return region
-    return "全部地区" if language == "zh" else "all regions"
+    return t("index.all", language)
 
 
 def execute_run(
@@ -331,7 +356,7 @@ def execute_run(
                 kernel_name=params.execution.kernel,
                 cell_timeout=params.execution.timeout_seconds,
                 notebook_timeout=notebook_timeout(params),
-                cwd=params.notebooks_dir,
+                cwd=resolve_notebooks_dir(params.notebooks_dir),
                 on_event=on_event or (lambda kind, data: None),
             )
         except KernelStartError as err:
@@ -344,16 +369,14 @@ def execute_run(
     for o in outcomes:  # what the notebooks printed names the final folder, not the staging one
         path = stage / "_executed" / f"{o.name}.ipynb"
         text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
-        path.write_text(text, encoding="utf-8")
+        write_text(text, path)
     if executed:
         t0 = time.perf_counter()
         lang = params.language
         banner = ""
         if result.status == "failed":
             cell = f", cell {result.failed_cell}" if result.failed_cell is not None else ""
-            banner = ("本次运行失败：" if lang == "zh" else "This run failed: ") + (
-                f"{result.failed_notebook}{cell}: {result.error}"
-            )
+            banner = t("report.failed_banner", lang) + f"{result.failed_notebook}{cell}: {result.error}"
         sections = [
             Section(nb, section_title(nb, lang), stage / "_executed" / f"{nb}.ipynb") for nb in report_order(executed)
         ]
@@ -424,6 +447,18 @@ def _write_manifest(
     write_json(manifest, run_dir / "manifest.json")
 
 
+def _waves(todo: list[Any], params: RunParams) -> list[list[Any]]:
+    """The tasks in the order they may run: all at once, or, when a run measures the actions of an earlier run
+    (``experiment.enabled``), one period after another, so each period's runs find the earlier period's
+    assignments published."""
+    if not params.experiment.enabled:
+        return [todo]
+    by_period: dict[str, list[Any]] = {}
+    for task in todo:
+        by_period.setdefault(task.args[0].period, []).append(task)
+    return [by_period[p] for p in sorted(by_period)]
+
+
 def run_batch(
     params_path: str | Path,
     periods: list[str] | None = None,
@@ -431,6 +466,7 @@ def run_batch(
     jobs: int | None = None,
     force: bool = False,
     progress: bool = True,
+    allow_large: bool = False,
 ) -> BatchResult:
     """Run every planned period × region; see the module docstring.
 
@@ -446,6 +482,8 @@ def run_batch(
         Re-run runs whose inputs are unchanged.
     progress : bool, default=True
         Show a progress bar.
+    allow_large : bool, default=False
+        Accept a period range longer than ``periods.max_months``.
 
     Returns
     -------
@@ -462,7 +500,7 @@ def run_batch(
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
-    params = load_params(params_path)
+    params = load_params(params_path, allow_large=allow_large)
     check_inputs(params)
     params_data = dump_params(params)
     clean_dir, regions_in_data = prepare_clean(params)
@@ -474,10 +512,12 @@ def run_batch(
     for s in specs:
         fp = _fingerprint(params_data, clean_dir.name, version, s)
         if not force and is_unchanged(s.run_dir, fp):
+            log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, s.region)
             results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
             continue
         args = (s, params_path, params_data, str(clean_dir), fp)
-        todo.append(Task(args, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
+        key = f"{s.period}/{s.region}"
+        todo.append(Task(key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -485,6 +525,13 @@ def run_batch(
         bar = tqdm(total=len(todo), desc="runs", unit="run")
 
     def done(task: Task, result: RunResult) -> None:
+        timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        if result.status == "failed":
+            where = f"{result.failed_notebook or '(before the first notebook)'}"
+            cell = f", cell {result.failed_cell}" if result.failed_cell is not None else ""
+            log.warning("run %s failed after %.1f s at %s%s: %s", task.key, result.seconds, where, cell, result.error)
+        else:
+            log.info("run %s ok in %.1f s (%s)", task.key, result.seconds, timings)
         results.append(result)
         if bar:
             bar.update()
@@ -495,12 +542,22 @@ def run_batch(
 
     if todo:
         n = jobs or params.execution.jobs or os.cpu_count() or 1
-        run_supervised(execute_run, todo, min(n, len(todo)), done, lost)
+        for wave in _waves(todo, params):
+            run_supervised(execute_run, wave, min(n, len(wave)), done, lost)
     if bar:
         bar.close()
     results.sort(key=lambda r: (r.period, r.region))
     index = _write_index(params, results)
     batch = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3))
+    log.info(
+        "batch of %d runs done in %.1f s (%d ran, %d failed, %d skipped) with %d worker(s)",
+        len(results),
+        batch.seconds,
+        len(todo),
+        len(batch.failed),
+        len(results) - len(todo),
+        min(jobs or params.execution.jobs or os.cpu_count() or 1, max(len(todo), 1)),
+    )
     if batch.failed:
         raise BatchError(batch.summary())
     return batch
@@ -547,7 +604,3 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
         )
     return write_index(out, params.title, entries, params.currency, params.language)
 
-
-def result_dict(result: RunResult) -> dict[str, Any]:
-    """A run's result as plain data."""
-    return asdict(result)

@@ -7,12 +7,25 @@ arguments, ``fit(summary)`` returns ``self`` and learned state ends in ``_``. Fi
    model),
 2. collapses it to the unique rows of the model's columns with their counts as weights, so a
    million customers cost what their distinct histories cost,
-3. minimises the mean negative log-likelihood per customer plus ``penalizer * sum(theta**2)``
-   (the L2 penalty of lifetimes, on the natural parameters) over ``log(theta)`` with L-BFGS-B
-   from several starting points, then polishes the best optimum with Newton steps,
-4. computes the observed information matrix (numerical Hessian of the total negative
-   log-likelihood, penalty included, in the natural parameter space) whose inverse gives the
-   standard errors and 95 % Wald intervals.
+3. minimises the mean negative log-likelihood per customer plus the penalty
+   ``penalizer * sum(log(theta_i / c_i) ** 2)`` over ``log(theta)`` with L-BFGS-B from several
+   starting points, then polishes the best optimum with Newton steps,
+4. checks convergence: the optimiser's own status, the gradient at the optimum and a positive
+   definite observed information matrix; a fit that fails any check raises :class:`CLVFitError`
+   (a :class:`~analysis.errors.ModelError`) and is never returned,
+5. computes the observed information matrix (numerical Hessian of the total penalised negative
+   log-likelihood in the natural parameter space) whose inverse gives the standard errors and
+   95 % Wald intervals.
+
+The penalty does not depend on the currency or the time unit. Shape parameters (r, a, b, s, p, q)
+have no unit; each scale parameter is measured against a scale taken from the data, in the same
+unit: the centres ``c_i`` are 1 for shapes (2 for Gamma-Gamma's q) and, for the scale parameters,
+alpha = total customer age / total repeat purchases (so r / alpha is the observed repeat rate),
+beta = the mean customer age T, and Gamma-Gamma's v = the mean spend per repeat purchase (so
+p v / (q - 1) is the observed mean). Rescaling spend by 1000 or measuring time in days instead of
+weeks rescales the fitted scale parameters by the same factor and leaves every prediction (in
+currency, or per calendar period) unchanged, at any ``penalizer``. ``penalizer = 0`` is plain
+maximum likelihood.
 """
 
 from __future__ import annotations
@@ -29,15 +42,62 @@ from scipy import optimize
 from analysis.clv.summary import TIME_UNITS
 from analysis.errors import InputError, ModelError, NotFittedError
 
-#: log-parameters are kept within [-_LOG_BOUND, _LOG_BOUND]; an optimum on that box is reported
-#: as unidentified instead of being returned.
+#: standardised log-parameters log(theta_i / c_i) are kept within [-_LOG_BOUND, _LOG_BOUND] (a factor
+#: of about 9 million either side of the centre); an optimum on that box is reported as unidentified
+#: instead of being returned.
 _LOG_BOUND = 16.0
 _Z95 = 1.959963984540054
 
 
-class SummaryDataError(ModelError, InputError):
+class CLVFitError(ModelError):
+    """A CLV model cannot be estimated from the data, in words a manager understands.
+
+    Attributes
+    ----------
+    code : str
+        Why, as a short key: ``no_repeat_customers``, ``too_few_customers``,
+        ``too_few_repeat_customers``, ``unidentified``, ``not_converged``, ``infinite_mean_spend``,
+        ``not_finite`` or ``invalid_summary``.
+    values : dict
+        The figures the message quotes (e.g. ``n_repeat``, ``n_customers``, ``model``).
+    why : str
+        The reason in plain words, without the model name, advice or technical detail.
+    advice : str
+        What would help ("" when nothing the user can set would).
+    """
+
+    def __init__(
+        self, message: str, code: str = "invalid_summary", *, why: str = "", advice: str = "", **values: Any
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.why = why or _without_label(message)
+        self.advice = advice
+        self.values = values
+
+
+def _without_label(message: str) -> str:
+    """``message`` without a leading model label such as ``"BG/NBD: "``."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head in {"BG/NBD", "MBG/NBD", "Pareto/NBD", "Gamma-Gamma"} else message
+
+
+class SummaryDataError(CLVFitError, InputError):
     """The summary handed to a model is invalid or cannot identify it (both a ModelError and an
     InputError, so callers catching either see it)."""
+
+
+#: codes of failures that no other purchase model can avoid (they are properties of the data)
+DATA_FAILURES = frozenset({"no_repeat_customers", "too_few_customers", "invalid_summary"})
+
+#: below this many repeat customers an unidentified fit is blamed on their number
+FEW_REPEAT_CUSTOMERS = 20
+
+#: largest |gradient| of the mean penalised negative log-likelihood (per log-parameter) at an optimum
+GRADIENT_TOLERANCE = 1e-4
+
+#: the advice given when a penalizer would help, and the value it suggests
+PENALIZER_ADVICE = 0.1
 
 
 def check_is_fitted(model: BaseFitter) -> None:
@@ -95,8 +155,10 @@ class BaseFitter:
     Parameters
     ----------
     penalizer : float, default=0.0
-        L2 penalty ``penalizer * sum(theta**2)`` added to the mean negative log-likelihood per
-        customer (0 = plain maximum likelihood).
+        Weight of the scale-free penalty ``penalizer * sum(log(theta_i / c_i) ** 2)`` added to the
+        mean negative log-likelihood per customer (see the module docstring for the centres
+        ``c_i``); 0 = plain maximum likelihood. A value means the same in any currency or time
+        unit; 0.01 – 0.1 keeps estimates finite on thin data.
     n_starts : int, default=3
         Number of starting points (a model-specific guess, all-ones, then random draws).
     seed : int, default=0
@@ -109,6 +171,10 @@ class BaseFitter:
     data_columns: ClassVar[tuple[str, ...]] = ()
     #: short name used in JSON files
     model_name: ClassVar[str] = ""
+    #: name shown to readers
+    display_name: ClassVar[str] = ""
+    #: what each parameter describes, in plain words (for error messages)
+    param_meaning: ClassVar[dict[str, str]] = {}
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0) -> None:
         self.penalizer = penalizer
@@ -140,6 +206,14 @@ class BaseFitter:
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self.param_names))
 
+    def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        """Centres ``c_i`` of the penalty, in the natural space and the data's units (default 1)."""
+        return np.ones(len(self.param_names))
+
+    def _n_repeat(self, data: dict[str, np.ndarray], weights: np.ndarray) -> float:
+        """Number of customers with a repeat purchase among the fitted rows."""
+        return float(weights[data["frequency"] > 0].sum())
+
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
@@ -147,7 +221,7 @@ class BaseFitter:
         weights: Sequence[float] | np.ndarray | pd.Series | None = None,
         time_unit: str | None = None,
     ) -> BaseFitter:
-        """Fit the model by maximum likelihood.
+        """Fit the model by (penalised) maximum likelihood.
 
         Parameters
         ----------
@@ -161,6 +235,11 @@ class BaseFitter:
         Returns
         -------
         self
+
+        Raises
+        ------
+        CLVFitError
+            The data cannot identify the model, or the optimiser did not converge; ``code`` says which.
         """
         unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
         if unit not in TIME_UNITS:
@@ -186,17 +265,23 @@ class BaseFitter:
         w = grouped.to_numpy(dtype=float)
         data = self._prepare(uniques)
         n = float(w.sum())
-        theta = self._optimise(data, w, n, penalizer)
-        self._finish(theta, data, w, n, penalizer, unit)
+        log_centre = np.log(self._penalty_centre(data, w))
+        self._facts = {"n_customers": n, "n_repeat": self._n_repeat(data, w), "penalizer": penalizer}
+        theta, convergence = self._optimise(data, w, n, penalizer, log_centre)
+        self._finish(theta, data, w, n, penalizer, unit, log_centre)
+        self.penalty_centre_ = pd.Series(np.exp(log_centre), index=list(self.param_names), name="penalty_centre")
+        self.convergence_ = convergence
         return self
 
     def _objective(
-        self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float
+        self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float, log_centre: np.ndarray
     ) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
+        """Mean penalised negative log-likelihood per customer and its gradient, both in log space."""
+
         def nll_mean(u: np.ndarray) -> float:
             theta = np.exp(u)
             ll = self._loglik_rows(theta, data)
-            val = -float(np.dot(w, ll)) / n + penalizer * float(np.sum(theta**2))
+            val = -float(np.dot(w, ll)) / n + penalizer * float(np.sum((u - log_centre) ** 2))
             return val if math.isfinite(val) else 1e300
 
         def grad_mean(u: np.ndarray) -> np.ndarray:
@@ -204,17 +289,57 @@ class BaseFitter:
             g = self._grad_rows(theta, data)
             if g is None:
                 return _central_grad(nll_mean, u)
-            gn = -(w @ g) / n + 2 * penalizer * theta
-            out = gn * theta
+            out = -(w @ g) / n * theta + 2 * penalizer * (u - log_centre)
             return np.where(np.isfinite(out), out, 0.0)
 
         return nll_mean, grad_mean
 
-    def _optimise(self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float) -> np.ndarray:
-        nll, grad = self._objective(data, w, n, penalizer)
+    def _fail(
+        self, code: str, what: str, *, names: Sequence[str] = (), helps: bool = True, **values: Any
+    ) -> CLVFitError:
+        """A :class:`CLVFitError` in plain words: what cannot be estimated, why, and advice only when
+        it helps (a penalizer only when none was used and the failure is one a penalty cures)."""
+        facts = {**getattr(self, "_facts", {}), **values}
+        label = self.display_name or type(self).__name__
+        concepts = list(dict.fromkeys(self.param_meaning.get(p, p) for p in names)) or ["its parameters"]
+        concept = " and ".join(concepts)
+        n_repeat = facts.get("n_repeat")
+        if code == "unidentified" and n_repeat is not None and n_repeat < FEW_REPEAT_CUSTOMERS:
+            code = "too_few_repeat_customers"
+        if code == "too_few_repeat_customers":
+            why = f"too few repeat customers (n={n_repeat:g}) to estimate {concept}"
+        elif code == "unidentified":
+            why = f"the data cannot pin down {concept}"
+        else:
+            why = what
+        advice = ""
+        if helps and facts.get("penalizer", 0.0) == 0.0 and code in ("too_few_repeat_customers", "unidentified"):
+            advice = (
+                f"a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls the estimates towards typical values "
+                "and makes them finite"
+            )
+        message = f"{label}: {why}" + (f"; {advice}" if advice else "")
+        if code in ("too_few_repeat_customers", "unidentified") and what:
+            message += f" [detail: {what}]"
+        return CLVFitError(
+            message, code, why=why, advice=advice, model=self.model_name, concept=concept, detail=what, **facts
+        )
+
+    def _optimise(
+        self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float, log_centre: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        nll_u, grad_u = self._objective(data, w, n, penalizer, log_centre)
+
+        def nll(z: np.ndarray) -> float:
+            return nll_u(z + log_centre)
+
+        def grad(z: np.ndarray) -> np.ndarray:
+            return grad_u(z + log_centre)
+
         k = len(self.param_names)
         rng = np.random.default_rng(self.seed)
-        starts = [np.log(np.clip(self._initial_guess(data, w), 1e-4, 1e4)), np.zeros(k)]
+        guess = np.log(np.clip(self._initial_guess(data, w) / np.exp(log_centre), 1e-4, 1e4))
+        starts = [guess, np.zeros(k)]
         while len(starts) < max(int(self.n_starts), 1):
             starts.append(rng.normal(0.0, 1.0, size=k))
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
@@ -227,25 +352,42 @@ class BaseFitter:
                     jac=grad,
                     method="L-BFGS-B",
                     bounds=bounds,
-                    options={"maxiter": 500, "ftol": 1e-11, "gtol": 1e-7},
+                    options={"maxiter": 1000, "ftol": 1e-11, "gtol": 1e-7},
                 )
                 if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
                     best = res
             if best is None or not math.isfinite(best.fun) or best.fun >= 1e299:
-                raise ModelError(
-                    f"{type(self).__name__}: the log-likelihood is not finite at any starting point; "
-                    "check the summary (frequency, t_x, T in the same time unit)"
+                raise self._fail(
+                    "not_finite",
+                    "the likelihood cannot be computed for this data (check that frequency, t_x and T are in the "
+                    "same time unit)",
+                    helps=False,
                 )
             u = self._polish(best.x, nll, grad)
+            g_max = float(np.max(np.abs(grad(u))))
+        convergence = {
+            "success": bool(best.success),
+            "status": int(best.status),
+            "message": str(best.message),
+            "iterations": int(best.nit),
+            "max_abs_gradient": g_max,
+        }
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):
-            names = [f"{p}={math.exp(v):.3g}" for p, v, b in zip(self.param_names, u, at_bound, strict=True) if b]
-            raise ModelError(
-                f"{type(self).__name__}: parameter(s) {', '.join(names)} ran to the edge of the parameter "
-                "space, so the data cannot identify the model; use more data or a penalizer > 0 "
-                "(e.g. penalizer=0.001)"
+            names = [p for p, b in zip(self.param_names, at_bound, strict=True) if b]
+            theta = np.exp(u + log_centre)
+            shown = ", ".join(f"{p}={v:.3g}" for p, v in zip(self.param_names, theta, strict=True) if p in names)
+            raise self._fail("unidentified", f"{shown} ran to the edge of the possible values", names=names)
+        if not (g_max <= GRADIENT_TOLERANCE):
+            raise self._fail(
+                "not_converged",
+                f"the estimation did not settle on an answer (the optimiser stopped with {best.message!r} and the "
+                f"slope at its last point is {g_max:.2g}, not 0), so its figures would not be reliable",
+                helps=False,
+                optimizer_message=str(best.message),
+                optimizer_status=int(best.status),
             )
-        return np.exp(u)
+        return np.exp(u + log_centre), convergence
 
     def _polish(self, u: np.ndarray, nll: Any, grad: Any) -> np.ndarray:
         """A few damped Newton steps in log space from the L-BFGS-B optimum."""
@@ -280,34 +422,40 @@ class BaseFitter:
         n: float,
         penalizer: float,
         unit: str,
+        log_centre: np.ndarray,
     ) -> None:
         names = list(self.param_names)
 
         def total_nll(t: np.ndarray) -> float:
-            return -float(np.dot(w, self._loglik_rows(t, data))) + n * penalizer * float(np.sum(t**2))
+            pen = float(np.sum((np.log(t) - log_centre) ** 2))
+            return -float(np.dot(w, self._loglik_rows(t, data))) + n * penalizer * pen
 
         def total_grad(t: np.ndarray) -> np.ndarray:
             g = self._grad_rows(t, data)
-            return -(w @ g) + 2 * n * penalizer * t
+            return -(w @ g) + 2 * n * penalizer * (np.log(t) - log_centre) / t
 
         use_grad = self._grad_rows(theta, data) is not None
         with np.errstate(all="ignore"):
             ll = float(np.dot(w, self._loglik_rows(theta, data)))
             hess = numerical_hessian(total_nll, theta, grad=total_grad if use_grad else None)
         if not math.isfinite(ll) or not np.all(np.isfinite(theta)):
-            raise ModelError(f"{type(self).__name__}: the fit ended at a non-finite log-likelihood")
+            raise self._fail("not_finite", "the fit ended at a likelihood that cannot be computed", helps=False)
         try:
+            if not np.all(np.isfinite(hess)):
+                raise np.linalg.LinAlgError("non-finite Hessian")
             np.linalg.cholesky(hess)
             cov = np.linalg.inv(hess)
         except np.linalg.LinAlgError:
-            raise ModelError(
-                f"{type(self).__name__}: the observed information matrix at the optimum "
-                f"({dict(zip(names, np.round(theta, 4), strict=True))}) is not positive definite, so the "
-                "data cannot identify the model; use more data or a penalizer > 0"
+            flat = _flat_directions(hess, names)
+            raise self._fail(
+                "unidentified",
+                "many different values fit the data equally well: the information matrix at the optimum "
+                f"{dict(zip(names, np.round(theta, 4).tolist(), strict=True))} is not positive definite",
+                names=flat,
             ) from None
         se = np.sqrt(np.diag(cov))
         if not np.all(np.isfinite(se)):
-            raise ModelError(f"{type(self).__name__}: standard errors are not finite; use a penalizer > 0")
+            raise self._fail("unidentified", "the standard errors are not finite", names=names)
         self.params_ = pd.Series(theta, index=names, name="estimate", dtype=float)
         self.standard_errors_ = pd.Series(se, index=names, name="standard_error")
         self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
@@ -363,15 +511,11 @@ class BaseFitter:
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         return None
 
-    def to_json(self, path: str | None = None) -> str:
-        """Serialise the fitted parameters (and time unit) to JSON; also write ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        return text
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text (files: :func:`analysis.clv.persist.save_model`)."""
+        from analysis.data.io import json_safe
 
-    save = to_json
+        return json.dumps(json_safe(self.to_dict()), indent=2)
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> BaseFitter:
@@ -406,15 +550,19 @@ class BaseFitter:
         return model
 
     @classmethod
-    def from_json(cls, text_or_path: str) -> BaseFitter:
-        """Load a model saved with :meth:`to_json` (a JSON string or a file path)."""
-        text = text_or_path
-        if not text_or_path.lstrip().startswith("{"):
-            with open(text_or_path, encoding="utf-8") as fh:
-                text = fh.read()
+    def from_json(cls, text: str) -> BaseFitter:
+        """Rebuild a model from :meth:`to_json` text (files: :func:`analysis.clv.persist.load_model`)."""
         return cls.from_dict(json.loads(text))
 
-    load = from_json
+
+def _flat_directions(hess: np.ndarray, names: Sequence[str]) -> list[str]:
+    """Parameters that load on the weakest direction of a (near) singular Hessian."""
+    try:
+        vals, vecs = np.linalg.eigh(np.where(np.isfinite(hess), hess, 0.0))
+    except np.linalg.LinAlgError:
+        return list(names)
+    weak = np.abs(vecs[:, int(np.argmin(vals))])
+    return [p for p, v in zip(names, weak, strict=True) if v >= 0.3 * weak.max()]
 
 
 def _central_grad(fun: Any, u: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -424,6 +572,14 @@ def _central_grad(fun: Any, u: np.ndarray, step: float = 1e-6) -> np.ndarray:
         e[i] = step
         g[i] = (fun(u + e) - fun(u - e)) / (2 * step)
     return g
+
+
+def repeat_time_scale(data: dict[str, np.ndarray], weights: np.ndarray) -> float:
+    """Total customer age / total repeat purchases (time units per repeat purchase): the centre of
+    the penalty on alpha, so that r / alpha = 1 / this is the observed repeat-purchase rate."""
+    total_T = float(np.dot(weights, data["T"]))
+    total_x = float(np.dot(weights, data["frequency"]))
+    return max(total_T, 1e-9) / max(total_x, 1.0)
 
 
 def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -452,15 +608,24 @@ def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFram
     live = w > 0
     n = w[live].sum()
     if live.sum() < 2 or n < 2:
-        raise SummaryDataError(f"{model}: at least two customers are needed to fit the model (got {n:g})")
+        raise SummaryDataError(
+            f"{model}: only {n:g} customer(s); at least two are needed to estimate how customers buy",
+            "too_few_customers",
+            n_customers=float(n),
+        )
     if not np.any(x[live] > 0):
         raise SummaryDataError(
-            f"{model}: no customer has a repeat purchase in the calibration period, so purchase and "
-            "drop-out rates cannot be identified; choose a later calibration end or more data"
+            f"{model}: no customer has bought more than once yet (0 repeat customers of {n:g}), so how often "
+            "customers buy again and when they stop cannot be estimated; use a longer history",
+            "no_repeat_customers",
+            n_customers=float(n),
+            n_repeat=0.0,
         )
     if np.all(T[live] == 0):
         raise SummaryDataError(
-            f"{model}: every customer has T = 0 (first purchase on the calibration end), nothing is observed"
+            f"{model}: every customer made their first purchase on the last day (T = 0), so nothing is observed yet",
+            "too_few_customers",
+            n_customers=float(n),
         )
     frame["frequency"] = x
     return frame

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.clv._base import BaseFitter, SummaryDataError, check_is_fitted, unique_rows
+from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted, unique_rows
 from analysis.errors import InputError, ModelError
 
 
@@ -146,8 +146,11 @@ class TransactionModel(BaseFitter):
     def _checked(self, series: pd.Series, what: str) -> pd.Series:
         bad = ~np.isfinite(series.to_numpy()) | (series.to_numpy() < -1e-12)
         if bad.any():
-            raise ModelError(
-                f"{type(self).__name__}: {what} is not finite or negative for {int(bad.sum())} customer(s) "
-                f"(e.g. {list(series.index[bad][:5])}); the parameters may be extreme: refit with a penalizer"
+            raise CLVFitError(
+                f"{self.display_name or type(self).__name__}: {what} cannot be computed for {int(bad.sum())} "
+                f"customer(s) (e.g. {list(series.index[bad][:5])}) with the fitted parameters "
+                f"({', '.join(f'{k}={v:.3g}' for k, v in self.params_.items())})",
+                "not_finite",
+                model=self.model_name,
             )
         return series.clip(lower=0.0)

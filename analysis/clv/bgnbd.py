@@ -18,11 +18,13 @@ b = 2.426, log-likelihood = -9582.4.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from analysis.clv._base import validate_transaction_summary
+from analysis.clv._base import repeat_time_scale, validate_transaction_summary
 from analysis.clv._special import bg_bracket, near_one
 from analysis.clv._transaction import TransactionModel
 
@@ -33,7 +35,8 @@ class BGNBD(TransactionModel):
     Parameters
     ----------
     penalizer : float, default=0.0
-        L2 penalty on the natural parameters, added to the mean negative log-likelihood.
+        Weight of the scale-free penalty on log parameters (see :mod:`analysis.clv._base`); the
+        same value means the same in any currency or time unit.
     n_starts : int, default=3
         Number of optimiser starting points.
     seed : int, default=0
@@ -61,6 +64,13 @@ class BGNBD(TransactionModel):
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
+    display_name = "BG/NBD"
+    param_meaning: ClassVar[dict[str, str]] = {
+        "r": "how often customers buy again",
+        "alpha": "how often customers buy again",
+        "a": "how likely customers are to stop buying after a purchase",
+        "b": "how likely customers are to stop buying after a purchase",
+    }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:
         return validate_transaction_summary(frame, "BG/NBD")
@@ -68,6 +78,9 @@ class BGNBD(TransactionModel):
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_T = float(np.average(data["T"], weights=weights))
         return np.array([1.0, max(mean_T, 1e-2), 1.0, 1.0])
+
+    def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        return np.array([1.0, repeat_time_scale(data, weights), 1.0, 1.0])
 
     @staticmethod
     def _pieces(theta: np.ndarray, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -16,12 +16,13 @@ p = 6.25, q = 3.74, gamma = 15.44 (parameter ``v`` in the JSON, as in lifetimes)
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from analysis.clv._base import BaseFitter, SummaryDataError, check_is_fitted
+from analysis.clv._base import PENALIZER_ADVICE, BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
 from analysis.errors import InputError, ModelError
 
 
@@ -35,7 +36,8 @@ class GammaGamma(BaseFitter):
     Parameters
     ----------
     penalizer : float, default=0.0
-        L2 penalty on the natural parameters, added to the mean negative log-likelihood.
+        Weight of the scale-free penalty on log parameters (see :mod:`analysis.clv._base`); the
+        same value means the same in any currency or time unit.
     n_starts : int, default=3
         Number of optimiser starting points.
     seed : int, default=0
@@ -55,6 +57,12 @@ class GammaGamma(BaseFitter):
     param_names = ("p", "q", "v")
     data_columns = ("frequency", "monetary_value")
     model_name = "gamma_gamma"
+    display_name = "Gamma-Gamma"
+    param_meaning: ClassVar[dict[str, str]] = {
+        "p": "how much customers spend per order",
+        "q": "how much customers spend per order",
+        "v": "how much customers spend per order",
+    }
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3) -> None:
         super().__init__(penalizer=penalizer, n_starts=n_starts, seed=seed)
@@ -74,8 +82,13 @@ class GammaGamma(BaseFitter):
                 "remove zero-value orders or these customers"
             )
         if rep["_w"].sum() < 2 or len(rep) < 2:
+            n_rep = float(rep["_w"].sum())
             raise SummaryDataError(
-                "Gamma-Gamma: fewer than two customers with repeat purchases; spend per purchase cannot be modelled"
+                f"Gamma-Gamma: too few repeat customers (n={n_rep:g}; fewer than two) to estimate how much "
+                "customers spend per order",
+                "too_few_repeat_customers",
+                n_repeat=n_rep,
+                model=self.model_name,
             )
         rep["frequency"] = rep["frequency"].astype(float)
         return rep
@@ -83,6 +96,15 @@ class GammaGamma(BaseFitter):
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_m = float(np.average(data["monetary_value"], weights=weights))
         return np.array([2.0, 3.0, max(mean_m, 1e-3)])
+
+    def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        """p = 1, q = 2 and v = the mean spend per repeat purchase: the centre's mean p v / (q - 1) is
+        the observed mean, in the data's currency."""
+        mean_m = max(float(np.average(data["monetary_value"], weights=weights)), 1e-12)
+        return np.array([1.0, 2.0, mean_m])
+
+    def _n_repeat(self, data: dict[str, np.ndarray], weights: np.ndarray) -> float:
+        return float(weights.sum())
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         p, q, v = theta
@@ -147,9 +169,17 @@ class GammaGamma(BaseFitter):
         check_is_fitted(self)
         p, q, v = self.params_.to_numpy()
         if q <= 1:
-            raise ModelError(
-                f"Gamma-Gamma: q = {q:.3g} <= 1 means the mean spend per purchase is infinite; "
-                "refit with a penalizer or check for extreme order values"
+            advice = (
+                f"; a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls it towards the observed mean spend"
+                if self.penalizer_ == 0
+                else ""
+            )
+            raise CLVFitError(
+                f"Gamma-Gamma: a few very large orders make the average spend per order unbounded (q = {q:.3g} "
+                f"<= 1), so spend per order cannot be predicted from this model; check the largest orders{advice}",
+                "infinite_mean_spend",
+                model=self.model_name,
+                q=float(q),
             )
         return p * v / (q - 1)
 

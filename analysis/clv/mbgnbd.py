@@ -12,11 +12,13 @@ P(alive | x = 0, T) = 1 / (1 + a/b ((alpha+T)/alpha)^r) < 1. Likelihood:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from analysis.clv._base import validate_transaction_summary
+from analysis.clv._base import repeat_time_scale, validate_transaction_summary
 from analysis.clv._special import bg_bracket, near_one
 from analysis.clv._transaction import TransactionModel
 
@@ -27,7 +29,8 @@ class ModifiedBGNBD(TransactionModel):
     Parameters
     ----------
     penalizer : float, default=0.0
-        L2 penalty on the natural parameters, added to the mean negative log-likelihood.
+        Weight of the scale-free penalty on log parameters (see :mod:`analysis.clv._base`); the
+        same value means the same in any currency or time unit.
     n_starts : int, default=3
         Number of optimiser starting points.
     seed : int, default=0
@@ -41,6 +44,13 @@ class ModifiedBGNBD(TransactionModel):
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "mbgnbd"
+    display_name = "MBG/NBD"
+    param_meaning: ClassVar[dict[str, str]] = {
+        "r": "how often customers buy again",
+        "alpha": "how often customers buy again",
+        "a": "how likely customers are to stop buying after a purchase",
+        "b": "how likely customers are to stop buying after a purchase",
+    }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:
         return validate_transaction_summary(frame, "MBG/NBD")
@@ -48,6 +58,9 @@ class ModifiedBGNBD(TransactionModel):
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_T = float(np.average(data["T"], weights=weights))
         return np.array([1.0, max(mean_T, 1e-2), 1.0, 1.0])
+
+    def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        return np.array([1.0, repeat_time_scale(data, weights), 1.0, 1.0])
 
     @staticmethod
     def _terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

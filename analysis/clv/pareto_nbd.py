@@ -21,11 +21,13 @@ s = 0.606, beta = 11.669, log-likelihood = -9595.0.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln, hyp2f1
 
-from analysis.clv._base import unique_rows, validate_transaction_summary
+from analysis.clv._base import repeat_time_scale, unique_rows, validate_transaction_summary
 from analysis.clv._special import expm1_ratio, log_sub_exp
 from analysis.clv._transaction import TransactionModel
 
@@ -71,7 +73,8 @@ class ParetoNBD(TransactionModel):
     Parameters
     ----------
     penalizer : float, default=0.0
-        L2 penalty on the natural parameters, added to the mean negative log-likelihood.
+        Weight of the scale-free penalty on log parameters (see :mod:`analysis.clv._base`); the
+        same value means the same in any currency or time unit.
     n_starts : int, default=3
         Number of optimiser starting points.
     seed : int, default=0
@@ -85,6 +88,13 @@ class ParetoNBD(TransactionModel):
 
     param_names = ("r", "alpha", "s", "beta")
     model_name = "pareto_nbd"
+    display_name = "Pareto/NBD"
+    param_meaning: ClassVar[dict[str, str]] = {
+        "r": "how often customers buy again",
+        "alpha": "how often customers buy again",
+        "s": "how long customers keep buying",
+        "beta": "how long customers keep buying",
+    }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:
         return validate_transaction_summary(frame, "Pareto/NBD")
@@ -107,6 +117,10 @@ class ParetoNBD(TransactionModel):
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_T = max(float(np.average(data["T"], weights=weights)), 1e-2)
         return np.array([1.0, mean_T / 2, 1.0, mean_T])
+
+    def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
+        mean_T = max(float(np.average(data["T"], weights=weights)), 1e-9)
+        return np.array([1.0, repeat_time_scale(data, weights), 1.0, mean_T])
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         r, alpha, s, beta = theta

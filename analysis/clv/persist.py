@@ -1,4 +1,10 @@
-"""Save and load fitted CLV models as JSON (never pickles)."""
+"""Save and load fitted CLV models as JSON (never pickles).
+
+One format for a fitted model everywhere: :meth:`~analysis.clv._base.BaseFitter.to_dict` (model name, time unit,
+parameters, log-likelihood, standard errors, covariance, customers, penalizer and any model extras). A model file
+holds one such mapping; ``rfmkit clv``'s ``params.json`` holds one per model, each loadable with
+:func:`model_from_dict`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from analysis.clv.bgnbd import BGNBD
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
+from analysis.data.io import json_safe, write_json
 from analysis.errors import InputError
 
 #: model name in the JSON -> class
@@ -25,11 +32,14 @@ def model_from_dict(state: dict[str, Any]) -> BaseFitter:
     return MODELS[name].from_dict(state)
 
 
+def model_to_dict(model: BaseFitter) -> dict[str, Any]:
+    """A fitted model as strict-JSON-able data (:meth:`~analysis.clv._base.BaseFitter.to_dict`, NaN as null)."""
+    return json_safe(model.to_dict())
+
+
 def save_model(model: BaseFitter, path: str | Path) -> Path:
-    """Write a fitted model's parameters, errors and time unit to a JSON file."""
-    path = Path(path)
-    path.write_text(model.to_json() + "\n", encoding="utf-8")
-    return path
+    """Write a fitted model (:func:`model_to_dict`) to a JSON file, atomically."""
+    return write_json(model_to_dict(model), path, sort_keys=False)
 
 
 def load_model(path: str | Path) -> BaseFitter:

@@ -2,13 +2,17 @@
 
 :func:`fit_clv` splits the log at ``calibration_end`` (before any fit), fits BG/NBD, Pareto/NBD
 and Gamma-Gamma, predicts every calibration customer and, with a holdout, validates the purchase
-models. :func:`write_clv` writes the result files. :func:`customer_value` is the short path used
-to add CLV columns to an RFM table.
+models. :func:`write_clv` writes the result files. :func:`estimate_customer_value` (typed result)
+and :func:`customer_value` (its frame) are the short path used to add CLV columns to an RFM table.
+
+Both degrade rather than fail: when BG/NBD cannot be estimated the other purchase models are tried
+(Pareto/NBD, then MBG/NBD) and, for :func:`estimate_customer_value`, finally the run-rate estimate
+of :mod:`analysis.clv.run_rate`; when Gamma-Gamma cannot be used, spend per order is each customer's
+observed mean. The method used and the reason, in plain words, come back with the values.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -18,21 +22,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.clv._base import DATA_FAILURES, CLVFitError
+from analysis.clv._transaction import TransactionModel
 from analysis.clv.bgnbd import BGNBD
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
-from analysis.clv.summary import summary_from_transactions
+from analysis.clv.persist import model_to_dict
+from analysis.clv.run_rate import RunRateEstimate, run_rate_value
+from analysis.clv.summary import purchase_occasions, summary_from_transactions
 from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
 from analysis.clv.value import (
     ANNUAL_DISCOUNT_RATE,
+    PAliveCheck,
     default_horizon,
     discount_rate_per_unit,
+    p_alive_separation,
     predict_customers,
 )
+from analysis.data.io import json_safe, write_csv, write_json
 from analysis.errors import InputError, ModelError
 
 _TRANSACTION_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
+
+#: method names readers see, by method key
+METHOD_NAMES = {
+    "bgnbd": "BG/NBD + Gamma-Gamma",
+    "pareto_nbd": "Pareto/NBD + Gamma-Gamma",
+    "mbgnbd": "MBG/NBD + Gamma-Gamma",
+    "run_rate": "run-rate estimate",
+}
 
 
 @dataclass
@@ -43,21 +62,36 @@ class CLVResult:
     ----------
     summary : DataFrame
         Calibration (and holdout) summary indexed by customer_id.
-    bgnbd, gamma_gamma : fitted models
+    bgnbd : BGNBD or None
+        None when BG/NBD could not be estimated (the reason is in ``failures`` and ``reason``).
+    gamma_gamma : GammaGamma or None
+        None when spend per order could not be modelled: ``expected_spend`` is then each
+        customer's observed mean spend per purchase day (``spend_method == "observed_mean"``).
     pareto_nbd : ParetoNBD or None
         None when it could not be fitted (the reason is in ``failures``).
     predictions : DataFrame
-        Per customer: summary columns, BG/NBD ``p_alive``, ``expected_purchases`` (over
-        ``horizon``), ``expected_spend``, ``clv`` and the Pareto/NBD ``*_pnbd`` equivalents.
+        Per customer: summary columns, ``p_alive``, ``expected_purchases`` (over ``horizon``),
+        ``expected_spend``, ``clv`` from the model named by ``method`` and, when BG/NBD is the
+        method and Pareto/NBD also fitted, the Pareto/NBD ``*_pnbd`` equivalents.
+    method : str
+        Purchase model behind ``predictions``: ``bgnbd``, else ``pareto_nbd``, else ``mbgnbd``.
+    reason : str or None
+        Why the method is not BG/NBD (and/or why spend is not Gamma-Gamma), in plain words.
+    spend_method : str
+        ``gamma_gamma`` or ``observed_mean``.
+    p_alive_check : PAliveCheck
+        Whether P(alive) separates customers (see :func:`analysis.clv.value.p_alive_separation`).
     holdout_by_frequency, tracking : DataFrame or None
-        Validation tables (BG/NBD and Pareto/NBD columns), only with a holdout.
+        Validation tables (one column per fitted purchase model), only with a holdout.
     holdout_errors : dict or None
         ``{"bgnbd": {...}, "pareto_nbd": {...}}`` error figures, only with a holdout.
+    failures : dict
+        Model name -> the plain-language reason it could not be estimated.
     """
 
     summary: pd.DataFrame
-    bgnbd: BGNBD
-    gamma_gamma: GammaGamma
+    bgnbd: BGNBD | None
+    gamma_gamma: GammaGamma | None
     pareto_nbd: ParetoNBD | None
     predictions: pd.DataFrame
     time_unit: str
@@ -69,11 +103,85 @@ class CLVResult:
     tracking: pd.DataFrame | None = None
     holdout_errors: dict[str, dict[str, float]] | None = None
     failures: dict[str, str] = field(default_factory=dict)
+    method: str = "bgnbd"
+    reason: str | None = None
+    spend_method: str = "gamma_gamma"
+    p_alive_check: PAliveCheck | None = None
+    mbgnbd: ModifiedBGNBD | None = None
+
+    @property
+    def transaction_model(self) -> TransactionModel:
+        """The fitted purchase model behind ``predictions``."""
+        return {"bgnbd": self.bgnbd, "pareto_nbd": self.pareto_nbd, "mbgnbd": self.mbgnbd}[self.method]
+
+
+@dataclass
+class CustomerValue:
+    """Per-customer value and how it was obtained (what :func:`estimate_customer_value` returns).
+
+    Attributes
+    ----------
+    customers : DataFrame
+        Index ``customer_id``: ``p_alive`` (NaN for the run-rate), ``expected_purchases`` (over
+        ``horizon``), ``expected_spend`` (currency per purchase), ``clv`` (discounted, currency).
+    method : str
+        ``bgnbd``, ``pareto_nbd``, ``mbgnbd`` or ``run_rate`` (see :data:`METHOD_NAMES`).
+    reason : str or None
+        Why the method is not the one asked for, in plain words (None when it is); also why spend
+        per order is the observed mean when Gamma-Gamma could not be used.
+    reason_code : str or None
+        The :attr:`~analysis.clv._base.CLVFitError.code` of the first failure.
+    spend_method : str
+        ``gamma_gamma`` or ``observed_mean`` (each customer's mean spend per purchase day).
+    failures : dict
+        Model name -> plain-language reason it could not be estimated.
+    p_alive_informative : bool
+        Whether P(alive) separates customers; when False churn rules should use recency against each
+        customer's own usual gap (``p_alive_reason`` says why).
+    p_alive_reason : str or None
+    p_alive_check : PAliveCheck
+    time_unit, horizon, discount_rate :
+        Unit, horizon (units) and discount rate (per unit) the values use.
+    transaction_model, spend_model : fitted models or None
+    run_rate : RunRateEstimate or None
+        The run-rate details (retention assumed) when ``method == "run_rate"``.
+    """
+
+    customers: pd.DataFrame
+    method: str
+    reason: str | None
+    reason_code: str | None
+    spend_method: str
+    failures: dict[str, str]
+    p_alive_check: PAliveCheck
+    time_unit: str
+    horizon: float
+    discount_rate: float
+    transaction_model: TransactionModel | None = None
+    spend_model: GammaGamma | None = None
+    run_rate: RunRateEstimate | None = None
+
+    @property
+    def method_name(self) -> str:
+        """The method in words, e.g. "BG/NBD + Gamma-Gamma" or "run-rate estimate"."""
+        name = METHOD_NAMES[self.method]
+        if self.method != "run_rate" and self.spend_method != "gamma_gamma":
+            name = name.replace("Gamma-Gamma", "observed spend per order")
+        return name
+
+    @property
+    def p_alive_informative(self) -> bool:
+        return self.p_alive_check.informative
+
+    @property
+    def p_alive_reason(self) -> str | None:
+        return self.p_alive_check.reason
 
 
 def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma:
     """Gamma-Gamma on the repeat customers with positive spend; zero-spend repeaters (e.g. free
-    orders only) are left out of the fit with a warning and still get a prediction."""
+    orders only) are left out of the fit with a warning and still get a prediction. Raises
+    :class:`CLVFitError` when the model cannot predict a finite mean spend."""
     zero = (summary["frequency"] > 0) & ~(summary["monetary_value"] > 0)
     if zero.any():
         warnings.warn(
@@ -81,17 +189,113 @@ def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma
             f"(e.g. {list(summary.index[zero][:5])})",
             stacklevel=3,
         )
-    return GammaGamma(penalizer=penalizer, seed=seed).fit(summary.loc[~zero])
+    gg = GammaGamma(penalizer=penalizer, seed=seed).fit(summary.loc[~zero])
+    gg.population_mean_spend()  # raises CLVFitError when q <= 1 (infinite mean)
+    return gg
 
 
-def _resolve(time_unit: str, horizon: float | None, discount_rate: float | None) -> tuple[float, float]:
+def observed_spend(transactions: pd.DataFrame, as_of: object) -> pd.Series:
+    """Each customer's mean spend per purchase day up to ``as_of`` (currency; index ``customer_id``)."""
+    occ = purchase_occasions(transactions)
+    occ = occ[occ["day"] <= pd.Timestamp(as_of).normalize()]
+    g = occ.groupby("customer_id", sort=True)["amount"]
+    return (g.sum() / g.size()).rename("expected_spend").rename_axis("customer_id")
+
+
+def _resolve(
+    time_unit: str,
+    horizon: float | None,
+    discount_rate: float | None,
+    annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
+) -> tuple[float, float]:
+    """Horizon (units; default one year in the unit) and discount rate per unit (default the
+    annual rate converted to the unit)."""
     h = default_horizon(time_unit) if horizon is None else float(horizon)
-    d = discount_rate_per_unit(ANNUAL_DISCOUNT_RATE, time_unit) if discount_rate is None else float(discount_rate)
+    if discount_rate is None:
+        if not (math.isfinite(annual_discount_rate) and annual_discount_rate > -1):
+            raise InputError(f"annual_discount_rate must be a number > -1 a year, got {annual_discount_rate!r}")
+        d = discount_rate_per_unit(annual_discount_rate, time_unit)
+    else:
+        d = float(discount_rate)
     if not (math.isfinite(h) and h > 0):
         raise InputError(f"horizon must be a positive number of {time_unit} units, got {horizon!r}")
     if not (math.isfinite(d) and d > -1):
         raise InputError(f"discount_rate must be a number > -1 per time unit, got {discount_rate!r}")
     return h, d
+
+
+@dataclass
+class _Attempts:
+    """Fits tried so far: each failure's message (``failures``, by model name) and error."""
+
+    failures: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, CLVFitError] = field(default_factory=dict)
+
+    @property
+    def first_code(self) -> str | None:
+        return next(iter(self.errors.values())).code if self.errors else None
+
+    def data_failure(self) -> bool:
+        """Whether the first failure is a property of the data that no other purchase model avoids."""
+        return self.first_code in DATA_FAILURES
+
+    def run(self, model: TransactionModel | GammaGamma, fit: Any) -> Any:
+        """``fit()`` or None, recording why it failed."""
+        name, label = model.model_name, model.display_name
+        try:
+            with np.errstate(all="ignore"):
+                return fit()
+        except CLVFitError as exc:
+            err = exc
+        except ModelError as exc:
+            err = CLVFitError(str(exc), "not_finite", why=str(exc), model=name)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            why = f"the computation failed ({type(exc).__name__}: {exc})"
+            err = CLVFitError(f"{label}: {why}", "not_finite", why=why, model=name)
+        self.failures[name] = str(err)
+        self.errors[name] = err
+        return None
+
+    def reason(self, asked: str, used: str, run_rate_note: str | None = None) -> str | None:
+        """Why ``used`` rather than ``asked`` (and why spend is the observed mean), in plain words, with
+        each advice once; None when nothing failed."""
+        if not self.errors:
+            return None
+        labels = {m.model_name: m.display_name for m in (BGNBD, ParetoNBD, ModifiedBGNBD, GammaGamma)}
+        models = {k: e for k, e in self.errors.items() if k != "gamma_gamma"}
+        sentences = []
+        if used != asked and models:
+            what = METHOD_NAMES[used] + (f" ({run_rate_note})" if run_rate_note else "")
+            whys = "; ".join(f"{labels[k]}: {e.why}" for k, e in models.items())
+            sentences.append(f"{what} used because {whys}")
+        if "gamma_gamma" in self.errors:
+            sentences.append(
+                f"spend per order is each customer's observed mean because {self.errors['gamma_gamma'].why}"
+            )
+        advice = list(dict.fromkeys(e.advice for e in self.errors.values() if e.advice))
+        text = ". ".join(s[0].upper() + s[1:] for s in sentences)
+        if advice:
+            text += ". " + "; ".join(a[0].upper() + a[1:] for a in advice)
+        return text + "." if text else None
+
+
+def _predict(
+    tm: TransactionModel,
+    gg: GammaGamma | None,
+    summary: pd.DataFrame,
+    spend: pd.Series,
+    horizon: float,
+    discount_rate: float,
+) -> pd.DataFrame:
+    if gg is not None:
+        return predict_customers(tm, gg, summary, horizon, discount_rate)
+    exp_spend = spend.reindex(summary.index).astype(float)
+    p_alive = tm.conditional_probability_alive(summary)
+    purchases = tm.conditional_expected_purchases(horizon, summary)
+    disc = tm.discounted_expected_purchases(summary, horizon, discount_rate)
+    return pd.DataFrame(
+        {"p_alive": p_alive, "expected_purchases": purchases, "expected_spend": exp_spend, "clv": disc * exp_spend}
+    )
 
 
 def fit_clv(
@@ -103,8 +307,14 @@ def fit_clv(
     horizon: float | None = None,
     discount_rate: float | None = None,
     seed: int = 0,
+    annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
 ) -> CLVResult:
     """Fit the CLV models on the calibration period and predict every calibration customer.
+
+    BG/NBD, Pareto/NBD and Gamma-Gamma are fitted; predictions use BG/NBD, or Pareto/NBD when
+    BG/NBD cannot be estimated, or MBG/NBD when neither can (``method`` and ``reason`` say which
+    and why). Spend per order falls back to each customer's observed mean when Gamma-Gamma cannot
+    be used (``spend_method``).
 
     Parameters
     ----------
@@ -117,13 +327,15 @@ def fit_clv(
     time_unit : {'D', 'W', 'M'}, default='W'
         Unit of every time, horizon and discount rate.
     penalizer : float, default=0.0
-        L2 penalty of every model.
+        Scale-free penalty of every model (see :mod:`analysis.clv._base`).
     horizon : float, optional
         Prediction/CLV horizon in time units; default one year (365 D, 52 W or 12 M).
     discount_rate : float, optional
-        Discount rate per time unit; default 10 % a year converted to the unit.
+        Discount rate per time unit; default ``annual_discount_rate`` converted to the unit.
     seed : int, default=0
         Seed of the optimisers' random starting points.
+    annual_discount_rate : float, default=0.10
+        Yearly discount rate used when ``discount_rate`` is not given.
 
     Returns
     -------
@@ -133,32 +345,41 @@ def fit_clv(
     ------
     InputError
         Bad transactions or dates.
-    ModelError
-        BG/NBD or Gamma-Gamma cannot be fitted (Pareto/NBD failures are recorded in
-        ``failures`` instead).
+    CLVFitError
+        No purchase model can be estimated (the message gives each model's reason).
     """
-    h, d = _resolve(time_unit, horizon, discount_rate)
+    h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
     summary = summary_from_transactions(transactions, calibration_end, holdout_end, time_unit)
-    bg = BGNBD(penalizer=penalizer, seed=seed).fit(summary)
-    gg = _fit_spend(summary, penalizer, seed)
-    failures: dict[str, str] = {}
-    try:
-        pn: ParetoNBD | None = ParetoNBD(penalizer=penalizer, seed=seed).fit(summary)
-    except ModelError as exc:
-        pn = None
-        failures["pareto_nbd"] = str(exc)
-        warnings.warn(f"Pareto/NBD skipped: {exc}", stacklevel=2)
-    cols = ["frequency", "t_x", "T", "monetary_value"]
-    pred = summary[cols].join(predict_customers(bg, gg, summary, h, d))
-    if pn is not None:
-        pred = pred.join(
-            predict_customers(pn, gg, summary, h, d)[["p_alive", "expected_purchases", "clv"]].add_suffix("_pnbd")
+    tries = _Attempts()
+    fitted: dict[str, TransactionModel] = {}
+    for name in ("bgnbd", "pareto_nbd", "mbgnbd"):
+        if (name == "mbgnbd" and fitted) or tries.data_failure():
+            break
+        model = _TRANSACTION_MODELS[name](penalizer=penalizer, seed=seed)
+        if tries.run(model, lambda m=model: m.fit(summary)) is not None:
+            fitted[name] = model
+    if not fitted:
+        first = next(iter(tries.errors.values()))
+        raise CLVFitError(
+            "; ".join(tries.failures.values()), first.code, why=first.why, advice=first.advice, **first.values
         )
+    method = next(iter(fitted))
+    gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
+    failures = tries.failures
+    spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
+    if method == "bgnbd" and "pareto_nbd" in failures:
+        warnings.warn(f"Pareto/NBD skipped: {failures['pareto_nbd']}", stacklevel=2)
+    tm = fitted[method]
+    cols = ["frequency", "t_x", "T", "monetary_value"]
+    pred = summary[cols].join(_predict(tm, gg, summary, spend, h, d))
+    if method == "bgnbd" and "pareto_nbd" in fitted:
+        pn_pred = _predict(fitted["pareto_nbd"], gg, summary, spend, h, d)
+        pred = pred.join(pn_pred[["p_alive", "expected_purchases", "clv"]].add_suffix("_pnbd"))
     result = CLVResult(
         summary=summary,
-        bgnbd=bg,
+        bgnbd=fitted.get("bgnbd"),
         gamma_gamma=gg,
-        pareto_nbd=pn,
+        pareto_nbd=fitted.get("pareto_nbd"),
         predictions=pred,
         time_unit=time_unit,
         calibration_end=summary.attrs["calibration_end"],
@@ -166,12 +387,16 @@ def fit_clv(
         horizon=h,
         discount_rate=d,
         failures=failures,
+        method=method,
+        reason=tries.reason("bgnbd", method),
+        spend_method="gamma_gamma" if gg is not None else "observed_mean",
+        p_alive_check=p_alive_separation(pred["p_alive"], summary["frequency"] > 0),
+        mbgnbd=fitted.get("mbgnbd"),
     )
     if holdout_end is not None:
-        models = {"bgnbd": bg} | ({"pareto_nbd": pn} if pn is not None else {})
         by_freq = None
         tracks = []
-        for name, model in models.items():
+        for name, model in fitted.items():
             table = holdout_by_frequency(model, summary)
             if by_freq is None:
                 by_freq = table[["customers", "actual"]].copy()
@@ -182,71 +407,68 @@ def fit_clv(
             tracks.append(tr[["expected_cumulative", "expected"]].add_suffix(f"_{name}"))
         result.holdout_by_frequency = by_freq
         result.tracking = pd.concat(tracks, axis=1)
-        result.holdout_errors = {name: holdout_errors(m, summary) for name, m in models.items()}
+        result.holdout_errors = {name: holdout_errors(m, summary) for name, m in fitted.items()}
     return result
-
-
-def _model_block(model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {k: float(v) for k, v in model.params_.items()}
-    block["log_likelihood"] = float(model.log_likelihood_)
-    block["standard_errors"] = {k: float(v) for k, v in model.standard_errors_.items()}
-    block["n_customers"] = float(model.n_customers_)
-    block.update(extra or {})
-    return block
 
 
 def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
     """Write the result files and return their paths by name.
 
-    Files: ``params.json`` (``{"bgnbd": {r, alpha, a, b, log_likelihood, standard_errors},
-    "pareto_nbd": {r, alpha, s, beta, ...}, "gamma_gamma": {p, q, v, ...}, "time_unit",
-    "calibration_end", "holdout_end", "horizon", "discount_rate"}``; ``pareto_nbd`` is null
-    when it failed), ``customers.csv`` (predictions, one row per customer_id) and, with a
-    holdout, ``holdout_by_frequency.csv``, ``tracking.csv``, ``holdout_errors.json``.
+    Files: ``params.json`` (``{"bgnbd": <model>, "pareto_nbd": <model>, "gamma_gamma": <model>, "time_unit",
+    "calibration_end", "holdout_end", "horizon", "discount_rate", "failures"}``, each ``<model>`` in the one
+    fitted-model format of :func:`analysis.clv.persist.model_to_dict` — ``params`` (e.g. r, alpha, a, b),
+    ``log_likelihood``, ``standard_errors``, ``covariance``, ``time_unit`` … — and loadable with
+    :func:`analysis.clv.persist.model_from_dict`; a model is null when it failed, and ``method``, ``spend_method``
+    and ``reason`` say what the predictions use and why; ``mbgnbd`` is added when it was the fallback),
+    ``customers.csv`` (predictions, one row per customer_id) and, with a holdout, ``holdout_by_frequency.csv``,
+    ``tracking.csv``, ``holdout_errors.json``. Every file is written atomically.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {
-        "bgnbd": _model_block(result.bgnbd),
-        "pareto_nbd": None if result.pareto_nbd is None else _model_block(result.pareto_nbd),
-        "gamma_gamma": _model_block(
-            result.gamma_gamma, {"independence_corr": _nan_to_none(result.gamma_gamma.independence_corr_)}
-        ),
+        "bgnbd": None if result.bgnbd is None else model_to_dict(result.bgnbd),
+        "pareto_nbd": None if result.pareto_nbd is None else model_to_dict(result.pareto_nbd),
+        "gamma_gamma": None if result.gamma_gamma is None else model_to_dict(result.gamma_gamma),
         "time_unit": result.time_unit,
         "calibration_end": result.calibration_end,
         "holdout_end": result.holdout_end,
         "horizon": result.horizon,
         "discount_rate": result.discount_rate,
         "failures": result.failures,
+        "method": result.method,
+        "spend_method": result.spend_method,
+        "reason": result.reason,
     }
+    if result.mbgnbd is not None:
+        params["mbgnbd"] = model_to_dict(result.mbgnbd)
     paths = {"params": out / "params.json", "customers": out / "customers.csv"}
-    paths["params"].write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
-    result.predictions.to_csv(paths["customers"], index_label="customer_id")
+    write_json(json_safe(params), paths["params"], sort_keys=False)
+    write_csv(result.predictions.rename_axis("customer_id"), paths["customers"])
     if result.holdout_by_frequency is not None:
         paths["holdout_by_frequency"] = out / "holdout_by_frequency.csv"
-        result.holdout_by_frequency.to_csv(paths["holdout_by_frequency"])
+        write_csv(result.holdout_by_frequency, paths["holdout_by_frequency"])
         paths["tracking"] = out / "tracking.csv"
-        result.tracking.to_csv(paths["tracking"])
+        write_csv(result.tracking, paths["tracking"])
         paths["holdout_errors"] = out / "holdout_errors.json"
-        errors = {k: {kk: _nan_to_none(vv) for kk, vv in v.items()} for k, v in result.holdout_errors.items()}
-        paths["holdout_errors"].write_text(json.dumps(errors, indent=2) + "\n", encoding="utf-8")
+        write_json(json_safe(result.holdout_errors), paths["holdout_errors"], sort_keys=False)
     return paths
 
 
-def _nan_to_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def customer_value(
+def estimate_customer_value(
     transactions: pd.DataFrame,
     as_of: object,
     time_unit: str = "W",
-    horizon: float | None = 52,
+    horizon: float | None = None,
     discount_rate: float | None = None,
     penalizer: float = 0.0,
     model: str = "bgnbd",
-) -> pd.DataFrame:
-    """CLV columns for an RFM table: fit on everything up to ``as_of`` and predict ahead.
+    annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
+    seed: int = 0,
+) -> CustomerValue:
+    """Per-customer value up to ``as_of``, degrading gracefully: the purchase model asked for, else
+    the other purchase models (Pareto/NBD, MBG/NBD), else the run-rate estimate of
+    :mod:`analysis.clv.run_rate`; spend per order from Gamma-Gamma, else each customer's observed
+    mean. The method used and the reason are returned with the values.
 
     Parameters
     ----------
@@ -255,36 +477,120 @@ def customer_value(
     as_of : date-like
         Analysis date (inclusive end of the fitting period).
     time_unit : {'D', 'W', 'M'}, default='W'
-    horizon : float, default=52
-        Horizon in time units (None: one year).
+    horizon : float, optional
+        Horizon in time units; default one year in the unit (365 D, 52 W, 12 M).
     discount_rate : float, optional
-        Per time unit; default 10 % a year converted to the unit.
+        Per time unit; default ``annual_discount_rate`` converted to the unit.
     penalizer : float, default=0.0
+        Scale-free penalty of every model.
     model : {'bgnbd', 'pareto_nbd', 'mbgnbd'}, default='bgnbd'
-        Purchase model (spend is always Gamma-Gamma).
+        Purchase model tried first.
+    annual_discount_rate : float, default=0.10
+        Yearly discount rate used when ``discount_rate`` is not given.
+    seed : int, default=0
+        Seed of the optimisers' random starting points.
+
+    Returns
+    -------
+    CustomerValue
+
+    Raises
+    ------
+    InputError
+        Missing columns, unparsable values or no purchase up to ``as_of``.
+    """
+    if model not in _TRANSACTION_MODELS:
+        raise InputError(f"unknown CLV model {model!r}: use one of {sorted(_TRANSACTION_MODELS)}")
+    h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
+    summary = summary_from_transactions(transactions, as_of, None, time_unit)
+    tries = _Attempts()
+    order = [model] + [m for m in ("bgnbd", "pareto_nbd", "mbgnbd") if m != model]
+    tm: TransactionModel | None = None
+    for name in order:
+        if tries.data_failure():
+            break  # a property of the data: no other purchase model can do better
+        candidate = _TRANSACTION_MODELS[name](penalizer=penalizer, seed=seed)
+        if tries.run(candidate, lambda c=candidate: c.fit(summary)) is not None:
+            tm = candidate
+            break
+    if tm is None:
+        rr = run_rate_value(transactions, as_of, time_unit, h, d)
+        return CustomerValue(
+            customers=rr.customers.reindex(summary.index),
+            method="run_rate",
+            reason=tries.reason(model, "run_rate", rr.note),
+            reason_code=tries.first_code,
+            spend_method="observed_mean",
+            failures=tries.failures,
+            p_alive_check=p_alive_separation(None),
+            time_unit=time_unit,
+            horizon=h,
+            discount_rate=d,
+            run_rate=rr,
+        )
+    gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
+    spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
+    with np.errstate(all="ignore"):
+        customers = _predict(tm, gg, summary, spend, h, d)
+    return CustomerValue(
+        customers=customers,
+        method=tm.model_name,
+        reason=tries.reason(model, tm.model_name),
+        reason_code=tries.first_code,
+        spend_method="gamma_gamma" if gg is not None else "observed_mean",
+        failures=tries.failures,
+        p_alive_check=p_alive_separation(customers["p_alive"], summary["frequency"] > 0),
+        time_unit=time_unit,
+        horizon=h,
+        discount_rate=d,
+        transaction_model=tm,
+        spend_model=gg,
+    )
+
+
+def customer_value(
+    transactions: pd.DataFrame,
+    as_of: object,
+    time_unit: str = "W",
+    horizon: float | None = None,
+    discount_rate: float | None = None,
+    penalizer: float = 0.0,
+    model: str = "bgnbd",
+    annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
+) -> pd.DataFrame:
+    """CLV columns for an RFM table: :func:`estimate_customer_value`'s frame.
 
     Returns
     -------
     DataFrame
-        Indexed by customer_id: ``p_alive``, ``expected_purchases`` (over the horizon),
-        ``expected_spend`` (per purchase, currency), ``clv`` (discounted, currency).
+        Indexed by customer_id: ``p_alive`` (NaN for a run-rate estimate), ``expected_purchases``
+        (over the horizon), ``expected_spend`` (per purchase, currency), ``clv`` (discounted,
+        currency). ``attrs`` holds ``clv_method``, ``clv_method_name``, ``clv_reason``,
+        ``spend_method``, ``p_alive_informative`` and ``p_alive_reason`` (use
+        :func:`estimate_customer_value` for the typed result).
 
     Raises
     ------
-    ModelError
-        Whenever the data cannot identify a model or a fit fails numerically; the message is fit
-        for "CLV skipped: <message>". Missing columns or unparsable values raise InputError.
+    InputError
+        Missing columns, unparsable values or no purchase up to ``as_of``.
     """
-    if model not in _TRANSACTION_MODELS:
-        raise InputError(f"unknown CLV model {model!r}: use one of {sorted(_TRANSACTION_MODELS)}")
-    h, d = _resolve(time_unit, horizon, discount_rate)
-    summary = summary_from_transactions(transactions, as_of, None, time_unit)
-    try:
-        with np.errstate(all="ignore"):
-            tm = _TRANSACTION_MODELS[model](penalizer=penalizer).fit(summary)
-            gg = _fit_spend(summary, penalizer, 0)
-            return predict_customers(tm, gg, summary, h, d)
-    except ModelError:
-        raise
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        raise ModelError(f"CLV model could not be fitted on this data ({type(exc).__name__}: {exc})") from exc
+    value = estimate_customer_value(
+        transactions,
+        as_of,
+        time_unit=time_unit,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        penalizer=penalizer,
+        model=model,
+        annual_discount_rate=annual_discount_rate,
+    )
+    out = value.customers.copy()
+    out.attrs.update(
+        clv_method=value.method,
+        clv_method_name=value.method_name,
+        clv_reason=value.reason,
+        spend_method=value.spend_method,
+        p_alive_informative=value.p_alive_informative,
+        p_alive_reason=value.p_alive_reason,
+    )
+    return out

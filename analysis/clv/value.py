@@ -14,6 +14,7 @@ number of purchases in (T, T + t] and E[spend per purchase] the Gamma-Gamma cond
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,85 @@ def totals_by_segment(
     total = out[first].sum()
     out[f"{columns[0]}_share"] = out[first] / total if total > 0 else np.nan
     return out
+
+
+#: P(alive) above this counts as "practically certain to be active"
+P_ALIVE_CERTAIN = 0.95
+#: P(alive) does not separate customers when at least this share of repeat customers is above P_ALIVE_CERTAIN
+P_ALIVE_MAX_CERTAIN_SHARE = 0.90
+#: ... or when the 10th–90th percentile range of P(alive) across repeat customers is below this
+P_ALIVE_MIN_SPREAD = 0.10
+#: ... or when fewer repeat customers than this have a P(alive)
+P_ALIVE_MIN_CUSTOMERS = 10
+
+
+@dataclass(frozen=True)
+class PAliveCheck:
+    """Whether P(alive) separates customers, and why not.
+
+    Measured over the customers with a repeat purchase (for BG/NBD a one-time buyer's P(alive) is 1
+    by construction, so they would say nothing): ``share_certain`` is the share with P(alive) >
+    :data:`P_ALIVE_CERTAIN`, ``spread`` the range between the 10th and 90th percentiles. P(alive)
+    is *informative* when there are at least :data:`P_ALIVE_MIN_CUSTOMERS` such customers,
+    ``share_certain`` < :data:`P_ALIVE_MAX_CERTAIN_SHARE` and ``spread`` >= :data:`P_ALIVE_MIN_SPREAD`.
+    ``code`` is None when informative, else ``no_p_alive``, ``too_few_repeat_customers``,
+    ``nearly_all_certain`` or ``too_little_spread``; ``reason`` says the same in words.
+    """
+
+    informative: bool
+    n_customers: int
+    share_certain: float
+    spread: float
+    code: str | None
+    reason: str | None
+
+
+def p_alive_separation(p_alive: pd.Series | None, repeat: pd.Series | None = None) -> PAliveCheck:
+    """Check whether P(alive) can tell customers apart (see :class:`PAliveCheck`).
+
+    Parameters
+    ----------
+    p_alive : Series or None
+        P(alive) per customer (NaN = none, e.g. a run-rate estimate).
+    repeat : Series of bool, optional
+        Which customers have a repeat purchase (same index); default every customer with a P(alive).
+    """
+    values = pd.Series(dtype=float) if p_alive is None else pd.to_numeric(p_alive, errors="coerce").astype(float)
+    if not values.notna().any():
+        return PAliveCheck(False, 0, float("nan"), float("nan"), "no_p_alive", "no purchase model gives P(alive)")
+    if repeat is not None:
+        values = values[repeat.reindex(values.index).fillna(False).astype(bool)]
+    values = values.dropna()
+    n = len(values)
+    if n < P_ALIVE_MIN_CUSTOMERS:
+        return PAliveCheck(
+            False,
+            n,
+            float("nan"),
+            float("nan"),
+            "too_few_repeat_customers",
+            f"only {n} repeat customer(s), too few to judge who is still active from P(alive)",
+        )
+    share = float((values > P_ALIVE_CERTAIN).mean())
+    spread = float(values.quantile(0.9) - values.quantile(0.1))
+    if share >= P_ALIVE_MAX_CERTAIN_SHARE:
+        return PAliveCheck(
+            False,
+            n,
+            share,
+            spread,
+            "nearly_all_certain",
+            f"P(alive) is above {P_ALIVE_CERTAIN:.2f} for {share:.0%} of repeat customers, so it does not tell "
+            "who is drifting away; churn warnings use each customer's own usual gap between purchases instead",
+        )
+    if spread < P_ALIVE_MIN_SPREAD:
+        return PAliveCheck(
+            False,
+            n,
+            share,
+            spread,
+            "too_little_spread",
+            f"P(alive) varies by only {spread:.2f} across 80 % of repeat customers, so it does not tell who is "
+            "drifting away; churn warnings use each customer's own usual gap between purchases instead",
+        )
+    return PAliveCheck(True, n, share, spread, None, None)

@@ -12,8 +12,8 @@ Method
 4. Profile: size, share of customers, share of revenue, mean R/F/M (and CLV) in original units.
 5. Name: the cluster's mean R/F/M in original units is compared with the mean over all customers
    (R high = mean recency_days below the overall mean; F high / M high = above the mean) and
-   mapped to the 8-class value model (:func:`value_class_from_flags`). Duplicate names get a suffix
-   " 1", " 2", ... in label order (highest monetary first).
+   mapped to the 8-class value model (:func:`analysis.customers.segments.value_class_flags`, the rule the
+   customers' classes use). Duplicate names get a suffix " 1", " 2", ... in label order (highest monetary first).
 6. Stability: the chosen k is refitted with ``n_stability_seeds`` seeds (``random_state + i``,
    same ``n_init``) and the mean pairwise adjusted Rand index between the labelings is reported
    (1 = identical partitions; above ~0.8 is usually considered stable).
@@ -30,34 +30,10 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from analysis.customers.segments import VALUE_CLASSES
+from analysis.customers.segments import VALUE_CLASSES, value_class_flags
 from analysis.errors import InputError, NotFittedError, ParamsError
 
 RFM_FEATURES: tuple[str, ...] = ("recency_days", "frequency", "monetary")
-
-
-def value_class_from_flags(r_high: bool, f_high: bool, m_high: bool) -> tuple[str, str]:
-    """Chinese and English 8-class value name for R/F/M high-low flags (same rule and names as
-    :data:`analysis.customers.segments.VALUE_CLASSES`).
-
-    Parameters
-    ----------
-    r_high : bool
-        Recent buyer (recency_days below the mean).
-    f_high, m_high : bool
-        Frequency / monetary above the mean.
-
-    Returns
-    -------
-    tuple of str
-        ``(value_class, value_class_en)``.
-
-    Examples
-    --------
-    >>> value_class_from_flags(True, False, True)
-    ('重要发展客户', 'Important Development')
-    """
-    return VALUE_CLASSES[(bool(r_high), bool(f_high), bool(m_high))]
 
 
 class RFMClusterer:
@@ -242,15 +218,8 @@ class RFMClusterer:
         prof.insert(1, "customer_share", prof["customers"] / len(df))
         total = df["monetary"].sum()
         prof.insert(2, "revenue_share", g["monetary"].sum() / total if total > 0 else np.nan)
-        overall = df[list(RFM_FEATURES)].mean()
-        names = [
-            value_class_from_flags(
-                r["recency_days"] < overall["recency_days"],
-                r["frequency"] > overall["frequency"],
-                r["monetary"] > overall["monetary"],
-            )
-            for _, r in prof.iterrows()
-        ]
+        flags = value_class_flags(prof, df[list(RFM_FEATURES)].mean())
+        names = [VALUE_CLASSES[tuple(map(bool, f))] for f in flags.itertuples(index=False)]
         prof.insert(0, "value_class", [z for z, _ in names])
         prof.insert(1, "value_class_en", [e for _, e in names])
         en = pd.Series([e for _, e in names], index=prof.index)

@@ -28,31 +28,46 @@ def add_clv(
     params = params or CLVParams()
     if not params.enabled:
         return customers, "CLV models disabled in the params."
-    from analysis.clv.pipeline import customer_value
     from analysis.errors import InputError, ModelError
 
     try:
-        value = customer_value(
-            transactions,
-            as_of,
-            time_unit=params.time_unit,
-            horizon=params.horizon,
-            discount_rate=params.discount_rate,
-            penalizer=params.penalizer,
-        )
+        value = clv_columns(transactions, as_of, params)
     except (ModelError, InputError) as err:
         return customers, f"CLV skipped: {err}"
-    out = customers.join(value[["p_alive", "expected_purchases", "expected_spend", "clv"]], how="left")
-    return out, None
+    return customers.join(value, how="left"), None
+
+
+def clv_columns(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> pd.DataFrame:
+    """``p_alive``, ``expected_purchases`` and ``expected_spend`` (over ``params.horizon`` time units) and ``clv``
+    (discounted, currency) per customer (index ``customer_id``), from BG/NBD + Gamma-Gamma fitted up to ``as_of``.
+
+    Raises :class:`analysis.errors.ModelError` (or ``InputError``) when the data cannot identify the models.
+    """
+    from analysis.clv.pipeline import customer_value
+
+    value = customer_value(
+        transactions,
+        as_of,
+        time_unit=params.time_unit,
+        horizon=params.horizon,
+        discount_rate=params.discount_rate,
+        penalizer=params.penalizer,
+    )
+    return value[["p_alive", "expected_purchases", "expected_spend", "clv"]]
 
 
 @dataclass
 class Segmentation:
-    """The enriched customer frame, the fitted clusterer (or None) and notes for readers."""
+    """The enriched customer frame, the fitted clusterer (or None) and notes for readers.
+
+    ``skipped`` says why there is no clusterer: ``"clustering_disabled"`` or ``"too_few_customers"`` (a
+    ``run.missing.*`` catalog key), else ``None``.
+    """
 
     customers: pd.DataFrame
     clusterer: RFMClusterer | None
     notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
 
 
 def add_segmentation(
@@ -86,7 +101,7 @@ def add_segmentation(
         out["abc_class"] = pd.Series(dtype=object)
         out["lifecycle_stage"] = pd.Series(dtype=object)
         out["cluster"] = pd.Series(dtype=object)
-        return Segmentation(out, None, ["No customers to segment."])
+        return Segmentation(out, None, ["No customers to segment."], "too_few_customers")
     out["abc_class"] = abc_classes(out, tuple(params.abc))["abc_class"]
     lc = params.lifecycle
     stages = lifecycle_stages(
@@ -103,7 +118,10 @@ def add_segmentation(
     out["lifecycle_stage"] = stages["stage"].reindex(out.index)
     clusterer = None
     cp = params.cluster
-    if cp.enabled and len(out) >= max(cp.k_min + 1, 10):
+    skipped = None if cp.enabled else "clustering_disabled"
+    if cp.enabled and len(out) < min_cluster_customers(params):
+        skipped = "too_few_customers"
+    if skipped is None:
         k_max = min(cp.k_max, len(out) - 1)
         clusterer = RFMClusterer(
             k_range=(cp.k_min, max(cp.k_min, k_max)),
@@ -117,4 +135,9 @@ def add_segmentation(
     else:
         out["cluster"] = pd.Series(pd.NA, index=out.index, dtype=object)
         notes.append("Clustering skipped: disabled in params or too few customers.")
-    return Segmentation(out, clusterer, notes)
+    return Segmentation(out, clusterer, notes, skipped)
+
+
+def min_cluster_customers(params: SegmentationParams) -> int:
+    """The fewest customers k-means is run on: one more than the smallest k, and at least 10."""
+    return max(params.cluster.k_min + 1, 10)

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.customers.rfm import order_keys
 from analysis.errors import InputError, ParamsError
 
 ALL = "(all)"
@@ -64,28 +65,6 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str, fix: st
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InputError(f"{what}: missing column(s) {missing}; {fix}")
-
-
-def order_keys(transactions: pd.DataFrame) -> pd.Series:
-    """Order identifier per transaction line.
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        With ``customer_id``, ``order_date`` and optionally ``order_id``.
-
-    Returns
-    -------
-    Series of str
-        ``order_id`` where present, else ``"<customer_id>|<YYYY-MM-DD>"`` (one order per customer
-        and day).
-    """
-    day = pd.to_datetime(transactions["order_date"]).dt.strftime("%Y-%m-%d")
-    fallback = "~" + transactions["customer_id"].astype(str) + "|" + day
-    if "order_id" not in transactions.columns:
-        return fallback
-    oid = transactions["order_id"]
-    return oid.astype(str).where(oid.notna(), fallback)
 
 
 def period_mask(transactions: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
@@ -260,7 +239,7 @@ def sales_report(
     if by:
         report.index.names = by
     else:
-        report.index = pd.Index([ALL])
+        report.index = pd.Index([ALL] * len(report))  # no row when the window has no sales
     return report
 
 

@@ -71,11 +71,7 @@ def rfm_summary(
         keep &= day > day0 - pd.Timedelta(days=lookback_days)
     tx = transactions.loc[keep, ["customer_id", "amount"]].copy()
     tx["day"] = day[keep]
-    if "order_id" in transactions:
-        oid = transactions.loc[keep, "order_id"].astype("string")
-        tx["order_key"] = oid.fillna("~day~" + tx["day"].dt.strftime("%Y-%m-%d"))
-    else:
-        tx["order_key"] = tx["day"].dt.strftime("%Y-%m-%d")
+    tx["order_key"] = order_keys(transactions.loc[keep]).to_numpy()
     tx["customer_id"] = tx["customer_id"].astype("string")
     purchases = tx[tx["amount"] >= 0]
     grouped = purchases.groupby("customer_id", sort=True)
@@ -93,6 +89,28 @@ def rfm_summary(
     out.index = out.index.astype("string")
     out.index.name = "customer_id"
     return out[SUMMARY_COLUMNS]
+
+
+def order_keys(transactions: pd.DataFrame) -> pd.Series:
+    """The order each transaction line belongs to: the one rule for counting orders (RFM, KPIs, forecasts).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        With ``customer_id``, ``order_date`` and optionally ``order_id``.
+
+    Returns
+    -------
+    Series of str
+        ``order_id`` where present, else ``"~<customer_id>|<YYYY-MM-DD>"``: lines without an order id form
+        one order per customer and day.
+    """
+    day = pd.to_datetime(transactions["order_date"]).dt.strftime("%Y-%m-%d")
+    fallback = "~" + transactions["customer_id"].astype(str) + "|" + day
+    if "order_id" not in transactions.columns:
+        return fallback
+    oid = transactions["order_id"]
+    return oid.astype(str).where(oid.notna(), fallback)
 
 
 def cut_points(values: pd.Series, given: list[float] | None = None) -> np.ndarray:

@@ -16,11 +16,12 @@ Two schemes are put on every scored customer:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from analysis import text
 from analysis.errors import SegmentRuleError
 from analysis.params import SegmentRule
 
@@ -57,19 +58,26 @@ DEFAULT_RULES: dict[str, SegmentRule] = {
     "Lost": SegmentRule(r=(1, 1), fm=(1, 2.5)),
 }
 
-#: The 8 value classes: (R high, F high, M high) → (Chinese name, English name), most valuable first.
-VALUE_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
-    (True, True, True): ("重要价值客户", "Important Value"),
-    (True, False, True): ("重要发展客户", "Important Development"),
-    (False, True, True): ("重要保持客户", "Important Retention"),
-    (False, False, True): ("重要挽留客户", "Important Win-back"),
-    (True, True, False): ("一般价值客户", "General Value"),
-    (True, False, False): ("一般发展客户", "General Development"),
-    (False, True, False): ("一般保持客户", "General Retention"),
-    (False, False, False): ("一般挽留客户", "General Win-back"),
+#: The 8 value classes: (R high, F high, M high) → canonical name, most valuable first. The canonical names
+#: (the data values of ``value_class``) are the model's Chinese names; their English names are in the text
+#: catalog (``value_class.*`` in ``analysis/text/en.yaml``) and fill the ``value_class_en`` column.
+VALUE_CLASS_NAMES: dict[tuple[bool, bool, bool], str] = {
+    (True, True, True): "重要价值客户",
+    (True, False, True): "重要发展客户",
+    (False, True, True): "重要保持客户",
+    (False, False, True): "重要挽留客户",
+    (True, True, False): "一般价值客户",
+    (True, False, False): "一般发展客户",
+    (False, True, False): "一般保持客户",
+    (False, False, False): "一般挽留客户",
 }
-VALUE_CLASS_ORDER: tuple[str, ...] = tuple(zh for zh, _ in VALUE_CLASSES.values())
-VALUE_CLASS_EN: dict[str, str] = {zh: en for zh, en in VALUE_CLASSES.values()}
+VALUE_CLASS_ORDER: tuple[str, ...] = tuple(VALUE_CLASS_NAMES.values())
+#: The English name of each value class (from the catalog), for the ``value_class_en`` data column.
+VALUE_CLASS_EN: dict[str, str] = {name: text.t(f"value_class.{name}", "en") for name in VALUE_CLASS_ORDER}
+#: (R high, F high, M high) → (canonical name, English name).
+VALUE_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
+    flags: (name, VALUE_CLASS_EN[name]) for flags, name in VALUE_CLASS_NAMES.items()
+}
 
 
 def _matches(rule: SegmentRule, r: int, f: int, m: int) -> bool:
@@ -146,14 +154,39 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
             {"r_high": [], "f_high": [], "m_high": [], "value_class": [], "value_class_en": []},
             index=summary.index,
         ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
-    r_high = _beyond(summary["recency_days"].mean(), summary["recency_days"])
-    f_high = _beyond(summary["frequency"], summary["frequency"].mean())
-    m_high = _beyond(summary["monetary"], summary["monetary"].mean())
-    zh = [VALUE_CLASSES[(bool(r), bool(f), bool(m))][0] for r, f, m in zip(r_high, f_high, m_high, strict=True)]
-    out = pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=summary.index)
-    out["value_class"] = np.array(zh, dtype=object)
+    out = value_class_flags(summary, summary[["recency_days", "frequency", "monetary"]].mean())
+    names = [VALUE_CLASSES[tuple(map(bool, f))][0] for f in out.itertuples(index=False)]
+    out["value_class"] = np.array(names, dtype=object)
     out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
     return out
+
+
+def value_class_flags(values: pd.DataFrame, means: pd.Series) -> pd.DataFrame:
+    """The rule of the 8-class value model: which of R, F, M are "high" against the means.
+
+    ``r_high``: ``recency_days`` below the mean recency (bought more recently than average); ``f_high`` and
+    ``m_high``: ``frequency`` / ``monetary`` above their means. Strict comparisons, where values within
+    floating-point rounding of the mean count as equal (not high). Used for customers (:func:`value_classes`,
+    means over the scored customers) and for cluster profiles (:mod:`analysis.customers.cluster`, means over
+    the clustered customers); :data:`VALUE_CLASSES` maps the flags to the class.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Columns ``recency_days`` (days), ``frequency`` (orders) and ``monetary`` (currency), one row per customer
+        or cluster.
+    means : Series
+        The same three names: the reference means.
+
+    Returns
+    -------
+    DataFrame
+        Boolean ``r_high``, ``f_high``, ``m_high``, indexed like ``values``.
+    """
+    r_high = _beyond(float(means["recency_days"]), values["recency_days"])
+    f_high = _beyond(values["frequency"], float(means["frequency"]))
+    m_high = _beyond(values["monetary"], float(means["monetary"]))
+    return pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=values.index).astype(bool)
 
 
 def _beyond(a: pd.Series | float, b: pd.Series | float) -> pd.Series:
@@ -166,5 +199,28 @@ def _beyond(a: pd.Series | float, b: pd.Series | float) -> pd.Series:
 
 
 def value_class_label(name: str, language: str = "en") -> str:
-    """The label of a value class (given in Chinese) in ``language`` (``en`` or ``zh``)."""
-    return VALUE_CLASS_EN.get(name, name) if language == "en" else name
+    """The display name of a value class (given by its canonical name) in ``language``."""
+    return text.label(f"value_class.{name}", language, default=name)
+
+
+def segment_label(name: str, language: str = "en") -> str:
+    """The display name of a segment (given by its canonical English name) in ``language``."""
+    return text.label(f"segment.{name}", language, default=name)
+
+
+def cluster_name_label(name: object, language: str = "en") -> str:
+    """A cluster's name in ``language``. Cluster names are English value-class names, with a number when two
+    clusters share one ("Important Value 2"); other names are shown as they are."""
+    shown = str(name)
+    for canonical, en in VALUE_CLASS_EN.items():
+        if shown == en or shown.startswith(en + " "):
+            return value_class_label(canonical, language) + shown[len(en) :]
+    return shown
+
+
+def order_like(index: Iterable[str], kind: str) -> list[str]:
+    """Segment (``kind="segment"``) or value-class names in their canonical order, unknown names last."""
+    order = SEGMENT_ORDER if kind == "segment" else VALUE_CLASS_ORDER
+    present = set(index)
+    known = [s for s in order if s in present]
+    return known + sorted(present - set(known), key=str)

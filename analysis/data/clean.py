@@ -6,20 +6,30 @@ Every input row ends in exactly one of two places:
 * the **quarantine** frame: the row exactly as it came in, plus its ``row_id`` (0-based position of
   the data row in the input) and a ``reason``.
 
-Reasons, checked in this order (a row gets the first that applies):
+Reasons (:data:`analysis.contract.REASONS`), checked in this order (a row gets the first that applies):
 
 ``duplicate``
     an exact copy (every raw column equal) of an earlier row; the first copy is kept.
 ``missing_customer_id``
-    empty customer id (blank, ``nan``, ``None``, ``NULL``).
+    no customer id: an empty cell or a missing-value token (``cleaning.missing_tokens``: ``(blank)``,
+    ``NULL``, ``N/A``, ``#N/A``, ``nan``, ``None``, ``-``, ``?`` …, matched after trimming and case-folding).
+``bad_customer_id``
+    an id that cannot be a customer: a numeric id that is not finite (``inf``) or a float id of 2**53 or
+    more in magnitude (no longer an exact integer), or an id made only of control characters.
 ``bad_date``
-    the order date cannot be parsed.
+    the order date cannot be parsed, or lies outside ``cleaning.min_date``..``cleaning.max_date``
+    (default 1970-01-01 to one year after today; never outside pandas' range, 1677–2262).
 ``return``
     a return or cancellation: negative amount, or an order id starting with the cancellation prefix
     (Online Retail's ``C…`` invoices). Returns are not purchases for RFM; see :func:`net_returns`.
 ``bad_amount``
-    the amount (or quantity × unit price) is not a number, or is zero (zero-value purchases, such as
-    free promotional items, are kept instead with ``zero_amount: keep``).
+    the amount (or quantity × unit price) is not a number, is not finite (``inf``, ``1e309``), or any
+    money value (amount, quantity, unit price, cost) exceeds ``cleaning.max_amount`` in absolute value;
+    or the amount is zero (zero-value purchases, such as free promotional items, are kept instead with
+    ``zero_amount: keep``).
+
+Control characters (NUL, tabs, line breaks, zero-width and bidi controls) are removed from ids and text
+fields (tabs and line breaks become a space); optional text fields that end up empty become ``(unknown)``.
 
 Extreme amounts are *flagged* in ``is_outlier``, never dropped: a purchase whose log-amount lies more
 than ``outlier_mad`` robust standard deviations (1.4826 × MAD) from the median log-amount.
@@ -27,6 +37,8 @@ than ``outlier_mad`` robust standard deviations (1.4826 × MAD) from the median 
 
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +47,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.contract import validate_clean
+from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
 from analysis.data.io import write_csv, write_json, write_parquet
 from analysis.errors import InputError, MissingColumnError
-from analysis.params import CANONICAL_COLUMNS, CleaningParams
+from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams, mapped_twice
 
-REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_date", "return", "bad_amount")
-_MISSING_TOKENS = {"", "nan", "none", "null", "na", "n/a", "<na>", "nat"}
+__all__ = ["REASONS", "CleanResult", "clean_transactions", "map_columns", "net_returns", "normalise_ids"]
+
 _TEXT_COLUMNS = ("order_id", "region", "channel", "product_line", "sales_rep")
+_MONEY_COLUMNS = ("quantity", "unit_price", "cost")
+#: Float ids at or beyond this magnitude are no longer exact integers.
+_MAX_FLOAT_ID = 2.0**53
+_SPACING = r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+"
+#: pandas' nanosecond timestamps cover 1677-09-21 .. 2262-04-11.
+_PANDAS_FIRST_DAY = pd.Timestamp.min.ceil("D")
+_PANDAS_LAST_DAY = pd.Timestamp.max.floor("D")
 
 
 @dataclass
@@ -58,7 +77,8 @@ class CleanResult:
     returns : DataFrame
         The ``return`` rows parsed into canonical columns (``amount`` as a positive value returned).
     quality : dict
-        Counts that reconcile: ``rows_in == rows_clean + rows_quarantined``.
+        Counts that reconcile: ``rows_in == rows_clean + rows_quarantined``; see :func:`clean_transactions`.
+        Plain JSON values only (no NaN or infinity).
     """
 
     clean: pd.DataFrame
@@ -73,8 +93,50 @@ class CleanResult:
             "clean": write_parquet(self.clean, out / "clean.parquet"),
             "quarantine": write_csv(self.quarantine, out / "quarantine.csv", index=False),
             "returns": write_parquet(self.returns, out / "returns.parquet"),
-            "quality": write_json(self.quality, out / "quality.json"),
+            "quality": write_json(json_safe(self.quality), out / "quality.json"),
         }
+
+
+def require_rows(quality: dict[str, Any]) -> None:
+    """Raise a clear :class:`InputError` when cleaning left no purchase to analyse.
+
+    ``quality`` is :attr:`CleanResult.quality` (or the ``quality.json`` written from it).
+    """
+    if quality.get("rows_clean", 0) > 0:
+        return
+    source, rows_in = quality.get("source", "input"), int(quality.get("rows_in", 0))
+    if rows_in == 0:
+        raise InputError(
+            f"{source}: no data rows (the file has a header only, or the query returned nothing); "
+            "check the file, source.skiprows (--skiprows) or the query"
+        )
+    reasons = ", ".join(f"{r} {n:,}" for r, n in quality.get("reasons", {}).items() if n)
+    raise InputError(
+        f"{source}: none of its {rows_in:,} rows is a usable purchase ({reasons}); see quarantine.csv "
+        "('rfmkit clean') and fix the column mapping ('columns:', --map) or the cleaning settings"
+    )
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so ``json.dumps(allow_nan=False)`` accepts it."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return value
+
+
+def check_unique_columns(columns: list[str], origin: str = "input") -> None:
+    """Raise an :class:`InputError` naming every column name that occurs more than once (empty names aside)."""
+    counts = pd.Series([str(c) for c in columns]).value_counts()
+    twice = [name for name, n in counts.items() if n > 1 and name.strip()]
+    if twice:
+        raise InputError(
+            f"{origin}: the header names {twice} more than once, so it is not clear which column to use; "
+            "rename the duplicate column(s) in the file (or read it with --no-header --names and --skiprows 1)"
+        )
 
 
 def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str = "input") -> pd.DataFrame:
@@ -96,19 +158,27 @@ def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str =
 
     Raises
     ------
+    InputError
+        A column name occurs twice in the data, or one of your columns is mapped twice.
     MissingColumnError
         Before any work, naming the missing column, the columns that are there and how to map one.
     """
     mapping = dict(mapping or {})
     columns = [str(c) for c in raw.columns]
+    check_unique_columns(columns, origin)
+    twice = mapped_twice(mapping)
+    if twice:
+        raise InputError(f"{origin}: {twice}")
     for canonical, theirs in mapping.items():
         if canonical not in CANONICAL_COLUMNS:
             raise InputError(f"{origin}: '{canonical}' is not a canonical column; use one of {CANONICAL_COLUMNS}")
         if theirs not in columns:
             raise MissingColumnError(
                 f"{origin}: column '{theirs}' (mapped to {canonical}) is not in the data; "
-                f"its columns are {columns}. Fix the mapping 'columns: {{{canonical}: <one of those>}}'."
+                f"its columns are {columns}.{_header_hint(raw, [theirs])} "
+                f"Fix the mapping 'columns: {{{canonical}: <one of those>}}'."
             )
+    raw = raw.set_axis(columns, axis=1)
     rename = {theirs: canonical for canonical, theirs in mapping.items()}
     # a column already named like a mapped canonical column is replaced by the mapped one
     shadowed = [c for c in columns if c in mapping and c not in rename]
@@ -122,58 +192,170 @@ def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str =
         col = missing[0]
         hint = "" if col != "amount" else " (or map both quantity and unit_price, and amount is their product)"
         raise MissingColumnError(
-            f"{origin}: required column '{col}' is missing{hint}. The data has columns {columns}. "
+            f"{origin}: required column '{col}' is missing{hint}. The data has columns {columns}."
+            f"{_header_hint(raw, [mapping.get(c, c) for c in needed])} "
             f"Map yours in the params file under 'columns:' (e.g. 'columns: {{{col}: YourColumn}}') "
             f"or on the command line with '--map {col}=YourColumn'."
         )
     return renamed.loc[:, present]
 
 
-def normalise_ids(values: pd.Series, strip_float_suffix: bool = True) -> pd.Series:
-    """Customer or order ids as trimmed strings; missing tokens become NA.
+def _header_hint(raw: pd.DataFrame, names: list[str], rows: int = 10) -> str:
+    """A hint when the wanted column names appear in one of the first data rows (a title row above the header)."""
+    wanted = {n.strip().casefold() for n in names}
+    for i, row in enumerate(raw.head(rows).itertuples(index=False)):
+        cells = {str(v).strip().casefold() for v in row}
+        if wanted & cells:
+            return (
+                f" The header seems to be on data row {i + 1} (a title above it?): set source.skiprows: {i + 1} "
+                f"in the params, or pass --skiprows {i + 1}."
+            )
+    return ""
+
+
+@dataclass
+class _Text:
+    """Ids or text read from a column: ``values`` (NA where missing or bad), the ``token`` met, ``bad`` flags."""
+
+    values: pd.Series
+    token: pd.Series
+    bad: pd.Series
+    stripped: int
+
+
+def _number_text(x: Any) -> tuple[str | None, bool]:
+    """A numeric cell as id text, and whether it is a bad id (not finite, or not an exact integer float)."""
+    if isinstance(x, decimal.Decimal):
+        if not x.is_finite():
+            return None, not x.is_nan()
+        return (str(int(x)) if x == x.to_integral_value() else str(x)), False
+    v = float(x)
+    if math.isnan(v):
+        return None, False
+    if not math.isfinite(v) or abs(v) >= _MAX_FLOAT_ID:
+        return None, True
+    return (str(int(v)) if v.is_integer() else repr(v)), False
+
+
+def _as_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Cells as text (NA for empty cells) and a flag for numeric cells that cannot be ids."""
+    n = len(values)
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        null = np.isnan(arr)
+        bad = ~null & (~np.isfinite(arr) | (np.abs(arr) >= _MAX_FLOAT_ID))
+        ok = ~null & ~bad
+        safe = np.where(ok, arr, 0.0)
+        whole = ok & (safe == np.floor(safe))
+        cells = np.full(n, None, dtype=object)
+        cells[whole] = safe[whole].astype(np.int64).astype(str)
+        cells[ok & ~whole] = [repr(float(v)) for v in safe[ok & ~whole]]
+        return pd.Series(cells, index=values.index, dtype="string"), bad
+    if values.dtype == object and not _all_text(values):
+        bad = np.zeros(n, dtype=bool)
+        out: list[str | None] = []
+        for i, x in enumerate(values.to_numpy(dtype=object)):
+            if x is None or x is pd.NA or x is pd.NaT:
+                out.append(None)
+            elif isinstance(x, float | np.floating | decimal.Decimal):
+                text, bad[i] = _number_text(x)
+                out.append(text)
+            elif isinstance(x, bytes):
+                out.append(x.decode("utf-8", errors="replace"))
+            else:
+                out.append(str(x))
+        return pd.Series(out, index=values.index, dtype="string"), bad
+    return values.astype("string"), np.zeros(n, dtype=bool)
+
+
+def _read_text(values: pd.Series, tokens: set[str], strip_float_suffix: bool = False) -> _Text:
+    """Trimmed text without control characters; missing tokens and unusable values set aside.
+
+    ``token`` holds what stood in a missing cell (trimmed; ``""`` for an empty or null cell), ``bad``
+    flags values that were there but cannot be used (see :func:`_number_text`, or control characters only).
+    """
+    text, bad_number = _as_text(values)
+    stripped = int(text.str.contains(CONTROL_CHARACTERS + "|[\u2028\u2029]", regex=True, na=False).sum())
+    cleaned = text.str.replace(_SPACING, " ", regex=True).str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+    if strip_float_suffix:
+        cleaned = cleaned.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    was_there = text.str.strip().fillna("").ne("").to_numpy()
+    empty = cleaned.fillna("").eq("").to_numpy()
+    emptied = was_there & empty  # only control characters: there was something, nothing printable is left
+    folded = {t.strip().casefold() for t in tokens}
+    is_token = cleaned.str.casefold().isin(folded).fillna(False).to_numpy() & ~emptied
+    blank = empty & ~emptied & ~bad_number  # an empty or null cell
+    bad = bad_number | emptied
+    token = cleaned.where(pd.Series(is_token, index=values.index)).mask(pd.Series(blank, index=values.index), "")
+    out = cleaned.mask(pd.Series(is_token | blank | bad, index=values.index))
+    return _Text(out, token, pd.Series(bad, index=values.index), stripped)
+
+
+def _all_text(values: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def normalise_ids(
+    values: pd.Series, strip_float_suffix: bool = True, missing_tokens: list[str] | tuple[str, ...] | None = None
+) -> pd.Series:
+    """Customer or order ids as trimmed strings without control characters; missing tokens and bad ids become NA.
 
     Numeric ids read as floats (``12346.0``, as pandas reads Online Retail's CustomerID) become
-    ``"12346"`` so the same customer is one id whatever the file type.
+    ``"12346"`` so the same customer is one id whatever the file type; infinite floats and floats of
+    2**53 or more (no longer exact integers) become NA (cleaning quarantines them as ``bad_customer_id``).
     """
-    if pd.api.types.is_float_dtype(values):
-        whole = values.notna() & (values == np.floor(values))
-        text = values.astype(object).where(~whole, values.where(whole).astype("Int64").astype(object))
-        out = text.astype("string")
-    else:
-        out = values.astype("string")
-    out = out.str.strip()
-    if strip_float_suffix:
-        out = out.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-    out = out.mask(out.str.lower().isin(_MISSING_TOKENS))
-    return out
+    tokens = set(DEFAULT_MISSING_TOKENS if missing_tokens is None else missing_tokens)
+    return _read_text(values, tokens, strip_float_suffix).values
 
 
-def parse_dates(values: pd.Series, date_format: str | None = None, dayfirst: bool = False) -> pd.Series:
-    """Order dates as naive ``datetime64[ns]``; unparseable values become NaT (time zones → UTC)."""
+def parse_dates(
+    values: pd.Series,
+    date_format: str | None = None,
+    dayfirst: bool = False,
+    missing_tokens: list[str] | tuple[str, ...] | None = None,
+    date_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.Series:
+    """Order dates as naive ``datetime64[ns]``; unparseable values become NaT (time zones → UTC).
+
+    Dates outside ``date_range`` (first and last plausible day, inclusive; always within pandas' range
+    1677-09-22..2262-04-10) become NaT too, instead of failing the whole column.
+    """
+    first, last = date_range or (_PANDAS_FIRST_DAY, _PANDAS_LAST_DAY)
+    first, last = max(pd.Timestamp(first), _PANDAS_FIRST_DAY), min(pd.Timestamp(last), _PANDAS_LAST_DAY)
+    tokens = {t.strip().casefold() for t in (DEFAULT_MISSING_TOKENS if missing_tokens is None else missing_tokens)}
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
     else:
-        text = values.astype("string").str.strip()
-        text = text.mask(text.str.lower().isin(_MISSING_TOKENS))
+        text = values.astype("string").str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+        text = text.mask(text.str.casefold().isin(tokens) | (text == ""))
         has_tz = bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).any())
-        if date_format is None and text.notna().any():
-            import warnings
+        import warnings
 
-            # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
-            iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
-            dayfirst = dayfirst or _looks_dayfirst(text[~iso])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            if date_format is None and text.notna().any():
+                # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
+                iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
+                dayfirst = dayfirst or _looks_dayfirst(text[~iso])
                 parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
                 if (~iso & text.notna()).any():
-                    other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed",
-                                           utc=has_tz)
+                    other = pd.to_datetime(
+                        text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz
+                    )
                     parsed = parsed.where(iso, other)
-        else:
-            parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
+            else:
+                try:
+                    parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
+                except ValueError as err:
+                    raise InputError(
+                        f"cleaning.date_format '{date_format}' cannot be used: {err}; fix it (--date-format), "
+                        "e.g. %Y-%m-%d"
+                    ) from None
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    day = parsed.dt.floor("D")
+    plausible = (day >= first) & (day <= last)
+    return parsed.where(plausible).astype("datetime64[ns]")
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
@@ -192,11 +374,13 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
 
     The thousands separator is accepted only in groups of three digits, so an ambiguous value such
     as ``"10,50"`` with ``decimal="."`` is not read as 1050 but becomes NaN (and is quarantined).
+    Values too large for a float (``1e309``) become infinite; cleaning quarantines them.
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64")
+        return pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
     thousands = "," if decimal == "." else "."
-    text = values.astype("string").str.strip().str.replace(r"[\s$€£¥]", "", regex=True)
+    text = values.astype("string").str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+    text = text.str.replace(r"[\s$€£¥]", "", regex=True)
     t, d = re.escape(thousands), re.escape(decimal)
     grouped = text.str.fullmatch(rf"[-+]?\d{{1,3}}({t}\d{{3}})+({d}\d*)?", na=False)
     text = text.where(~grouped, text.str.replace(thousands, "", regex=False))
@@ -238,28 +422,53 @@ def clean_transactions(
     mapping : dict, optional
         ``{canonical: theirs}`` column mapping, see :func:`map_columns`.
     params : CleaningParams, optional
-        Date format, cancellation prefix, outlier threshold.
+        Date format and plausible dates, missing-value tokens, amount limit, cancellation prefix,
+        outlier threshold.
     origin : str
         Name of the source, used in messages and ``quality.json``.
 
     Returns
     -------
     CleanResult
-        Clean purchases (``amount`` in the source's currency, > 0), quarantine, returns, quality.
+        Clean purchases (``amount`` in the source's currency, > 0), quarantine, returns and ``quality``:
+        ``rows_in``, ``rows_clean``, ``rows_quarantined``, ``reasons`` (count per reason, every reason
+        listed), ``missing_tokens`` (``{column: {token as met: rows}}``, ``""`` = an empty cell),
+        ``control_characters_removed`` (``{column: values changed}``), ``limits`` (the plausible dates
+        and ``max_amount`` used), outliers, customers, revenue, returns value, first and last date.
+
+    Raises
+    ------
+    InputError
+        Duplicated column names, a column mapped twice, or an unusable date format.
+    MissingColumnError
+        A required column is missing after mapping.
     """
     params = params or CleaningParams()
     mapped = map_columns(raw, mapping, origin)
     n = len(raw)
     row_id = pd.RangeIndex(n)
     mapped = mapped.set_axis(row_id)
+    tokens = set(params.missing_tokens)
+    first_day, last_day = params.date_range()
+    first_day, last_day = max(first_day, _PANDAS_FIRST_DAY), min(last_day, _PANDAS_LAST_DAY)
 
-    customer = normalise_ids(mapped["customer_id"], params.id_strip_float_suffix)
-    order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst)
+    texts: dict[str, _Text] = {}
+    for col in ("customer_id", *_TEXT_COLUMNS):
+        if col in mapped:
+            strip = params.id_strip_float_suffix if col == "customer_id" else False
+            texts[col] = _read_text(mapped[col], tokens, strip)
+    customer = texts["customer_id"]
+    order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
+                             (first_day, last_day))  # fmt: skip
     if "amount" in mapped:
         amount = parse_numbers(mapped["amount"], params.decimal)
     else:
-        amount = parse_numbers(mapped["quantity"], params.decimal) * parse_numbers(mapped["unit_price"], params.decimal)
-    order_id = normalise_ids(mapped["order_id"], False) if "order_id" in mapped else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            amount = parse_numbers(mapped["quantity"], params.decimal) * parse_numbers(
+                mapped["unit_price"], params.decimal
+            )
+    extra = {c: parse_numbers(mapped[c], params.decimal) for c in _MONEY_COLUMNS if c in mapped}
+    order_id = texts["order_id"].values if "order_id" in texts else None
 
     reason = pd.Series(pd.NA, index=row_id, dtype="string")
 
@@ -267,29 +476,37 @@ def clean_transactions(
         mask = pd.Series(np.asarray(mask, dtype=bool), index=row_id)
         reason[mask & reason.isna()] = name
 
+    def implausible(values: pd.Series) -> np.ndarray:
+        v = values.to_numpy(dtype=float)
+        return ~np.isnan(v) & ~(np.abs(v) <= params.max_amount)  # catches ±inf too
+
+    money_bad = amount.isna().to_numpy() | implausible(amount)
+    for values in extra.values():
+        money_bad |= implausible(values)
+
     if params.drop_duplicates:
-        assign(raw.set_axis(row_id).duplicated(keep="first"), "duplicate")
-    assign(customer.isna(), "missing_customer_id")
+        assign(raw.set_axis(row_id).set_axis(range(raw.shape[1]), axis=1).duplicated(keep="first"), "duplicate")
+    assign(customer.values.isna() & ~customer.bad, "missing_customer_id")
+    assign(customer.bad, "bad_customer_id")
     assign(order_date.isna(), "bad_date")
     cancelled = pd.Series(False, index=row_id)
     if order_id is not None and params.cancelled_prefix:
         cancelled = order_id.str.upper().str.startswith(params.cancelled_prefix.upper()).fillna(False)
-    assign(cancelled | (amount < 0).fillna(False), "return")
-    zero = (amount == 0).fillna(False) if params.zero_amount == "quarantine" else False
-    assign(amount.isna() | zero, "bad_amount")
+    assign((cancelled | (amount < 0).fillna(False)) & ~money_bad, "return")
+    zero = (amount == 0).fillna(False).to_numpy() if params.zero_amount == "quarantine" else False
+    assign(money_bad | zero, "bad_amount")
 
     canonical = pd.DataFrame(index=row_id)
-    canonical["customer_id"] = customer
+    canonical["customer_id"] = customer.values
     if order_id is not None:
         canonical["order_id"] = order_id
     canonical["order_date"] = order_date
     canonical["amount"] = amount
-    for col in ("quantity", "unit_price", "cost"):
-        if col in mapped:
-            canonical[col] = parse_numbers(mapped[col], params.decimal)
+    for col, values in extra.items():
+        canonical[col] = values
     for col in _TEXT_COLUMNS[1:]:
-        if col in mapped:
-            canonical[col] = normalise_ids(mapped[col], False).fillna("(unknown)")
+        if col in texts:
+            canonical[col] = texts[col].values.fillna("(unknown)")
 
     keep = reason.isna().to_numpy()
     clean = canonical.loc[keep].copy()
@@ -307,16 +524,27 @@ def clean_transactions(
 
     quarantine = raw.set_axis(row_id).loc[~keep].copy()
     quarantine.insert(0, "row_id", quarantine.index.to_numpy())
-    quarantine["reason"] = reason[~keep].to_numpy()
-    quarantine = quarantine.reset_index(drop=True)
+    quarantine["reason"] = reason[~keep].to_numpy(dtype=object)
+    quarantine = validate_quarantine(quarantine.reset_index(drop=True), origin)
 
     counts = reason.value_counts()
+    met = {
+        col: {str(k): int(v) for k, v in t.token.value_counts(dropna=True).sort_index().items()}
+        for col, t in texts.items()
+    }
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
         "rows_clean": len(clean),
         "rows_quarantined": len(quarantine),
         "reasons": {r: int(counts.get(r, 0)) for r in REASONS},
+        "missing_tokens": {col: m for col, m in met.items() if m},
+        "control_characters_removed": {col: t.stripped for col, t in texts.items() if t.stripped},
+        "limits": {
+            "min_date": str(first_day.date()),
+            "max_date": str(last_day.date()),
+            "max_amount": float(params.max_amount),
+        },
         "outliers_flagged": int(clean["is_outlier"].sum()),
         "customers": int(clean["customer_id"].nunique()),
         "revenue": round(float(clean["amount"].sum()), 2),
@@ -327,7 +555,7 @@ def clean_transactions(
     }
     if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
         raise AssertionError("row accounting does not reconcile; this is a bug")
-    return CleanResult(clean=clean, quarantine=quarantine, returns=returns, quality=quality)
+    return CleanResult(clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality))
 
 
 def net_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,16 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
+#: Compression suffixes pandas reads transparently (``log.csv.gz``); the format is the suffix before them.
+COMPRESSED_SUFFIXES = {".gz", ".bz2", ".zip", ".xz", ".zst"}
+
+
 def detect_format(path: str | Path) -> str:
-    """The reader for a file, from its extension."""
-    suffix = Path(path).suffix.lower()
+    """The reader for a file, from its extension (``.csv.gz`` and other compressed text count as CSV)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in COMPRESSED_SUFFIXES and Path(p.stem).suffix.lower() in CSV_SUFFIXES:
+        return "csv"
     if suffix in CSV_SUFFIXES:
         return "csv"
     if suffix in PARQUET_SUFFIXES:
@@ -54,39 +63,114 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         return generate_transactions(**source.sample.model_dump())
     if fmt == "sql":
         return read_sql(source.url or "", source.query or "")
-    assert source.path is not None
-    path = Path(source.path)
-    if not path.is_file():
-        raise InputError(f"{path}: input file not found; check source.path in the params or the INPUT argument")
+    if fmt == "dataset":
+        from analysis.datasets import get_dataset
+
+        return get_dataset(source.name or "").load_raw()
+    path = check_source(source)
     if fmt == "auto":
         fmt = detect_format(path)
     try:
         if fmt == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" and source.sep == "," else source.sep
-            return pd.read_csv(
+            plain = path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
+            sep = "\t" if plain.suffix.lower() == ".tsv" and source.sep == "," else source.sep
+            raw = pd.read_csv(
                 path,
                 sep=sep,
-                header=0 if source.header else None,
+                header=0 if source.header and source.names else None,
                 names=source.names,
+                skiprows=source.skiprows,
                 dtype=str,
                 keep_default_na=False,
                 na_values=[],
                 encoding=source.encoding,
                 engine="python" if len(sep) > 1 else "c",
             )
+            raw = _promote_header(raw, path) if source.header and not source.names else raw
+            _check_separator(raw, path, sep)
+            return raw
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "excel":
             # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim
-            return pd.read_excel(path, sheet_name=source.sheet, dtype=str, keep_default_na=False, na_values=[])
+            raw = pd.read_excel(
+                path,
+                sheet_name=source.sheet,
+                header=None,
+                skiprows=source.skiprows,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+            )
+            if source.names:
+                return raw.set_axis(source.names, axis=1) if len(source.names) == raw.shape[1] else raw
+            return _promote_header(raw, path) if source.header else raw
     except UnicodeDecodeError as err:
         raise InputError(
             f"{path}: not {source.encoding} text ({err.reason} at byte {err.start}); set source.encoding in the "
             "params (or --encoding), e.g. latin-1 or gbk"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as err:
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding '{source.encoding}'; use e.g. utf-8, latin-1 or gbk") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty (no header, no rows)") from None
+    except (zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise InputError(
+            f"{path}: not a readable {fmt} file, it seems truncated or damaged ({type(err).__name__}: {err}); "
+            "copy it again or re-save it (or export the sheet as CSV)"
+        ) from None
+    except ImportError as err:
+        raise InputError(
+            f"{path}: reading this file needs a package that is missing ({err}); save it as .xlsx or .csv"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
+    except Exception as err:  # openpyxl's InvalidFileException and other reader-specific errors
+        if type(err).__module__.split(".")[0] in ("openpyxl", "xlrd", "pyarrow", "zipfile"):
+            raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
+        raise
     raise InputError(f"{path}: unsupported format '{fmt}'")
+
+
+def check_source(source: SourceParams) -> Path:
+    """The file ``source`` reads, or an :class:`InputError` naming ``source.path`` when it is not there.
+
+    Call it before any work (the batch does, before cleaning or hashing the input).
+    """
+    if source.format in ("sample", "sql"):
+        return Path()
+    if not source.path:
+        raise InputError(f"source.path is not set; name the file to read (format '{source.format}')")
+    path = Path(source.path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "input file not found"
+        raise InputError(f"{path}: {what}; check source.path in the params or the INPUT argument")
+    return path
+
+
+def _promote_header(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Use the first row read as the header; duplicated names are an error (pandas would rename them silently)."""
+    from analysis.data.clean import check_unique_columns
+
+    if raw.empty and raw.shape[1] == 0:
+        return raw
+    first = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[0].tolist()]
+    check_unique_columns(first, str(path))
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(first)]
+    return raw.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
+
+
+def _check_separator(raw: pd.DataFrame, path: Path, sep: str) -> None:
+    """A text file read as one column whose name holds another separator: suggest ``--sep``."""
+    if raw.shape[1] != 1:
+        return
+    name = str(raw.columns[0])
+    for other, shown in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
+        if other != sep and other in name:
+            raise InputError(
+                f"{path}: read as a single column '{name[:60]}' with separator '{sep}', but the header holds "
+                f"'{shown}': pass --sep '{shown}' (or set source.sep: '{shown}' in the params)"
+            )
 
 
 def read_sql(url: str, query: str) -> pd.DataFrame:
@@ -112,14 +196,6 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
-    return h.hexdigest()
-
-
-def frame_sha256(df: pd.DataFrame) -> str:
-    """A content hash of a frame (values, index and column names), stable across runs."""
-    h = hashlib.sha256()
-    h.update(json.dumps([str(c) for c in df.columns]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -152,18 +228,38 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
-    """Write ``df`` to UTF-8 CSV atomically."""
+def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
+    """Write ``df`` to CSV atomically (UTF-8 unless ``encoding``, e.g. ``utf-8-sig`` for Excel)."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=index, encoding="utf-8", lineterminator="\n")
+        df.to_csv(tmp, index=index, encoding=encoding, lineterminator="\n")
     return Path(path)
 
 
-def write_json(data: Any, path: str | Path) -> Path:
-    """Write ``data`` as indented, key-sorted JSON atomically."""
+def write_text(text: str, path: str | Path) -> Path:
+    """Write ``text`` as UTF-8 atomically (HTML pages, notebooks, JSON built elsewhere)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def json_safe(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, ±inf) as ``None``: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def write_json(data: Any, path: str | Path, sort_keys: bool = True) -> Path:
+    """Write ``data`` as indented JSON atomically (keys sorted unless ``sort_keys=False``).
+
+    Pass ``json_safe(data)`` for strict JSON (non-finite floats as null).
+    """
+    text = json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False, default=str)
+    return write_text(text + "\n", path)
 
 
 def write_table(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:

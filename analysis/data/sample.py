@@ -15,14 +15,26 @@ home region, a preferred channel and a sales rep of their region. About 2 % of o
 returned (a ``C…`` order with a negative amount). With ``dirty=True`` a small share of rows is
 broken on purpose (missing customer ids, unparseable dates, non-numeric and zero amounts, exact
 duplicates) so that cleaning has something to quarantine. The same arguments give the same rows.
+
+A known treatment effect (for testing :mod:`analysis.strategy.experiment`): given the customers of an
+action's treatment group and a window, each of them makes one *extra* purchase occasion on a uniformly drawn
+day of the window with probability ``treatment_effect``, independently of their own purchases, with a spend
+drawn from their own Gamma-Gamma spend process. Since a customer who buys anyway still counts once, the
+true uplift in the share of treated customers buying in the window is ``treatment_effect × (1 − p)``, with p
+the share that buys without it. The extra rows come from their own random stream and are added after the
+dirty rows, so every other row is the same as without the effect, and ``treatment_effect=0`` gives exactly
+the log without it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
+from analysis.errors import ParamsError
 
 #: The true process parameters (time unit: weeks; spend in currency units).
 TRUTH: dict[str, float] = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 4.0, "p": 6.0, "q": 3.5, "gamma": 30.0}
@@ -86,6 +98,9 @@ def generate_transactions(
     end: dt.date | str = dt.date(2024, 12, 31),
     seed: int = 42,
     dirty: bool = True,
+    treated: Iterable[str] | pd.DataFrame | None = None,
+    treatment_effect: float = 0.0,
+    treatment_window: tuple[dt.date | str, dt.date | str] | None = None,
 ) -> pd.DataFrame:
     """A raw transaction log in canonical column names, as a shop's export would look.
 
@@ -93,11 +108,21 @@ def generate_transactions(
     ``product_line``, ``sales_rep``, ``quantity``, ``unit_price``, ``amount`` (currency), ``cost``
     (currency). Dirty rows (``dirty=True``) are text that cleaning must reject, so every column is
     returned as text, like a CSV export.
+
+    ``treated`` (customer ids, or an assignments frame whose ``group == "treatment"`` rows are taken),
+    ``treatment_effect`` (extra purchase probability, 0–1) and ``treatment_window`` (first and last day,
+    inclusive) inject a known effect of an action; see the module docstring.
     """
     start = pd.Timestamp(start).date()
     end = pd.Timestamp(end).date()
+    if not 0.0 <= treatment_effect <= 1.0:
+        raise ParamsError(f"treatment_effect must be a probability in [0, 1], got {treatment_effect}")
+    if treatment_effect > 0 and (treated is None or treatment_window is None):
+        raise ParamsError(
+            "treatment_effect needs both 'treated' (customer ids) and 'treatment_window' (first, last day)"
+        )
     rng = np.random.default_rng(seed + 1)
-    occ, _people = simulate_customers(customers, start, end, seed)
+    occ, people = simulate_customers(customers, start, end, seed)
     n = customers
     region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_WEIGHTS)
@@ -181,6 +206,61 @@ def generate_transactions(
         put("amount", 0.001, ["0.00"])
         dup = log.iloc[rows(0.003)]
         log = pd.concat([log, dup], ignore_index=True)
+    if treatment_effect > 0:
+        extra = _treatment_rows(
+            _treated_indices(treated, n), treatment_effect, treatment_window, people["nu"].to_numpy(),
+            region, channel, rep, n_occ, seed,
+        )  # fmt: skip
+        log = pd.concat([log, extra], ignore_index=True)
     order = pd.to_datetime(log["order_date"], errors="coerce", format="%Y-%m-%d")
     log = log.assign(_d=order).sort_values(["_d", "order_id"], kind="stable", na_position="first")
     return log.drop(columns="_d").reset_index(drop=True).astype(str)
+
+
+def _treated_indices(treated: Iterable[str] | pd.DataFrame | None, n: int) -> np.ndarray:
+    """Simulated customer numbers (0 … n−1) of the treated customer ids ``C100000``, ``C100001``, …"""
+    if isinstance(treated, pd.DataFrame):
+        treated = treated.index[treated["group"].astype(str).to_numpy() == "treatment"]
+    ids = pd.Index([str(c) for c in ([] if treated is None else treated)])
+    num = pd.to_numeric(ids.str.removeprefix("C"), errors="coerce") - 100000
+    ok = np.isfinite(num) & (num >= 0) & (num < n)
+    return np.unique(np.asarray(num[ok], dtype=int))
+
+
+def _treatment_rows(
+    idx: np.ndarray,
+    effect: float,
+    window: tuple[dt.date | str, dt.date | str] | None,
+    nu: np.ndarray,
+    region: np.ndarray,
+    channel: np.ndarray,
+    rep: np.ndarray,
+    n_occ: int,
+    seed: int,
+) -> pd.DataFrame:
+    """One extra order (one line) for each treated customer with probability ``effect``, in ``window``."""
+    assert window is not None
+    w0, w1 = pd.Timestamp(window[0]).normalize(), pd.Timestamp(window[1]).normalize()
+    rng = np.random.default_rng(seed + 4)
+    buys = idx[rng.random(idx.size) < effect]
+    days = rng.integers(0, (w1 - w0).days + 1, size=buys.size)
+    amount = np.maximum(np.round(rng.gamma(TRUTH["p"], 1 / nu[buys]), 2), 0.5)
+    product = rng.choice(len(PRODUCT_LINES), size=buys.size, p=PRODUCT_WEIGHTS)
+    margin = np.array([MARGIN[p] for p in PRODUCT_LINES])[product]
+    cost = np.round(amount * (1 - margin), 2)
+    reg = region[buys]
+    return pd.DataFrame(
+        {
+            "order_id": [f"SO{n_occ + i + 1:07d}" for i in range(buys.size)],
+            "customer_id": [f"C{100000 + i}" for i in buys],
+            "order_date": (w0 + pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d"),
+            "region": np.array(REGIONS, dtype=object)[reg],
+            "channel": np.array(CHANNELS, dtype=object)[channel[buys]],
+            "product_line": np.array(PRODUCT_LINES, dtype=object)[product],
+            "sales_rep": [f"{REGIONS[g][0]}-rep{r + 1}" for g, r in zip(reg, rep[buys], strict=True)],
+            "quantity": "1",
+            "unit_price": [f"{v:.2f}" for v in amount],
+            "amount": [f"{v:.2f}" for v in amount],
+            "cost": [f"{v:.2f}" for v in cost],
+        }
+    )

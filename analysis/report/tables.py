@@ -1,19 +1,59 @@
-"""Summary tables for the reports, and their display formatting (thousands separators, currency)."""
+"""Summary tables for the reports, and their display in either language.
+
+The summaries (:func:`group_summary`, :func:`quality_table`, :func:`rule_grid`, ...) hold numbers and
+canonical data values (segment names in English, value classes by their canonical Chinese names, lifecycle
+stages as ids). :func:`styled` turns any such frame into what a reader sees: column labels from the text
+catalog (``column.*``), segment/value-class/stage names translated, money with its symbol (``-$593``,
+``¥1,234``), integers without decimals, dates without a time of day, and a single header row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analysis.customers.segments import VALUE_CLASS_EN
-from analysis.report.plots.rfm import order_like
+from analysis import text
+from analysis.customers.segments import cluster_name_label, order_like
+from analysis.text import column_label
+from analysis.text import format as fmt
+
+__all__ = ["column_label", "group_summary", "quality_table", "rule_grid", "segment_summary", "strategy_by_segment",
+           "styled", "styled_rule_grid", "value_class_summary"]  # fmt: skip
+
+#: Columns shown as money when a currency is given (besides those passed in ``money=``).
+MONEY_COLUMNS: frozenset[str] = frozenset(
+    {
+        "revenue",
+        "monetary",
+        "clv",
+        "value_at_stake",
+        "revenue_at_stake",
+        "clv_at_stake",
+        "budget",
+        "expected_return",
+        "net_return",
+        "aov",
+        "amount",
+        "mean_value",
+        "expected_revenue",
+        "expected_spend",
+    }
+)
+#: Column-name endings shown as percentages (fractions) unless a column is passed otherwise.
+PCT_SUFFIXES: tuple[str, ...] = ("_share", "_rate", "_pct", "roi")
+#: Column-name endings shown as signed relative changes.
+CHANGE_SUFFIXES: tuple[str, ...] = ("_growth",)
 
 
 def group_summary(customers: pd.DataFrame, by: str) -> pd.DataFrame:
     """Per group: customers, share of customers, revenue, share of revenue, mean R/F/M.
 
     ``revenue`` is the sum of ``monetary`` (spend in the scoring window, currency); shares are
-    fractions of all scored customers. Rows are in the canonical order of segments or value classes.
+    fractions of all scored customers. Rows are in the canonical order of segments or value classes,
+    labelled by the canonical data values (translated at display by :func:`styled`).
     """
     total_c = max(len(customers), 1)
     total_r = customers["monetary"].sum() or 1.0
@@ -36,145 +76,171 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
     return group_summary(customers, "segment")
 
 
-def value_class_summary(customers: pd.DataFrame, language: str = "en") -> pd.DataFrame:
-    """:func:`group_summary` by the 8-class ``value_class``, labelled in ``language``."""
-    g = group_summary(customers, "value_class")
-    if language == "en":
-        g.index = pd.Index([f"{VALUE_CLASS_EN.get(i, i)} ({i})" for i in g.index], name="value_class")
-    return g
+def value_class_summary(customers: pd.DataFrame) -> pd.DataFrame:
+    """:func:`group_summary` by the 8-class ``value_class`` (canonical names; :func:`styled` translates them)."""
+    return group_summary(customers, "value_class")
 
 
-def quality_table(quality: dict) -> pd.DataFrame:
-    """Row accounting of the cleaning step as a two-column table."""
+def quality_table(quality: Mapping[str, Any], language: str = "en") -> pd.DataFrame:
+    """Row accounting of the cleaning step (``quality.json``) as a table of labelled counts in ``language``.
+
+    ``rows in = rows clean + rows quarantined``; the quarantined rows are broken down by reason.
+    """
     rows = [
-        ("rows in", quality["rows_in"]),
-        ("rows clean", quality["rows_clean"]),
-        ("rows quarantined", quality["rows_quarantined"]),
+        (text.t("quality.rows_in", language), quality["rows_in"]),
+        (text.t("quality.rows_clean", language), quality["rows_clean"]),
+        (text.t("quality.rows_quarantined", language), quality["rows_quarantined"]),
     ]
-    rows += [(f"  · {reason}", n) for reason, n in quality["reasons"].items()]
-    rows += [("outliers flagged (kept)", quality["outliers_flagged"]), ("customers", quality["customers"])]
-    return pd.DataFrame(rows, columns=["", "rows"]).set_index("")
+    rows += [
+        (f"  · {text.label(f'quality.reason.{reason}', language, default=reason)}", n)
+        for reason, n in quality["reasons"].items()
+    ]
+    rows += [
+        (text.t("quality.outliers_flagged", language), quality["outliers_flagged"]),
+        (text.t("quality.customers", language), quality["customers"]),
+    ]
+    out = pd.DataFrame(rows, columns=["item", "rows"]).set_index("item")
+    out.index.name = None
+    out["rows"] = out["rows"].astype(int)
+    return out
 
 
-#: Column and index labels shown in Chinese reports.
-LABELS_ZH: dict[str, str] = {
-    "customers": "客户数",
-    "customer_share": "客户占比",
-    "revenue": "收入",
-    "revenue_share": "收入占比",
-    "recency_days": "最近消费天数",
-    "frequency": "频次",
-    "monetary": "消费金额",
-    "segment": "客户群",
-    "value_class": "价值类别",
-    "rows": "行数",
-    "amount": "金额",
-    "order_date": "订单日期",
-    "customer_id": "客户编号",
-    "rfm_code": "RFM 代码",
-    "value_class_en": "价值类别（英）",
-    "p_alive": "活跃概率",
-    "expected_purchases": "预计购买次数",
-    "clv": "客户终身价值",
-    "value_at_stake": "涉及价值",
-    "budget": "预算",
-    "expected_return": "预期回报",
-    "net_return": "净回报",
-    "objective": "目标",
-    "action": "行动",
-    "channel": "渠道",
-    "abc_class": "ABC 等级",
-    "orders": "订单数",
-    "new_customers": "新客户数",
-    "aov": "客单价",
-    "repeat_rate": "复购率",
-    "retention_rate": "留存率",
-    "revenue_growth": "收入环比",
-    "revenue_yoy_growth": "收入同比",
-    "gross_margin_pct": "毛利率",
-    "reason": "原因",
-    "reason_zh": "原因",
-    "rank": "排名",
-    "mean_value": "平均价值",
-    "measure": "指标",
-    "source": "来源",
-    "lifecycle_stage": "生命周期阶段",
-    "name": "名称",
-    "expected_revenue": "预计收入",
-    "cluster": "聚类",
-}
-
-#: Lifecycle stages as shown in Chinese reports.
-STAGE_NAMES_ZH: dict[str, str] = {
-    "new": "新客",
-    "active": "活跃",
-    "reactivated": "回流",
-    "dormant": "沉睡",
-    "lost": "流失",
-}
-
-_LANGUAGE = {"value": "en"}
+def _is_integral(values: pd.Series) -> bool:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    return bool(len(v)) and bool(((v - v.round()).abs() < 1e-9).all())
 
 
-def set_language(language: str) -> None:
-    """The language of table labels in this session's reports (``en`` or ``zh``); set by notebook setup."""
-    _LANGUAGE["value"] = language
+def _formatter(
+    df: pd.DataFrame,
+    col: Any,
+    language: str,
+    currency: str | None,
+    explicit: dict[str, tuple[Any, ...]],
+) -> Callable[[Any], Any] | None:
+    """The display function of one column, or None to leave it as it is."""
+    s = df[col]
+    name = str(col)
+    if col in explicit["money"] or (currency is not None and name in MONEY_COLUMNS and not _claimed(col, explicit)):
+        if currency is None:
+            return lambda v: fmt.number(v, language, decimals=0)
+        return lambda v: fmt.money(v, currency, language)
+    if col in explicit["pct"]:
+        return lambda v: fmt.percent(v, language)
+    if col in explicit["ints"]:
+        return lambda v: fmt.integer(v, language)
+    if col in explicit["decimals"]:
+        return lambda v: fmt.number(v, language, decimals=1)
+    if pd.api.types.is_bool_dtype(s):
+        return None
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return lambda v: fmt.date(v, language)
+    if pd.api.types.is_numeric_dtype(s):
+        if name.endswith(CHANGE_SUFFIXES) or name in ("change", "change_vs_year"):
+            return lambda v: fmt.change(v, language)
+        if name.endswith(PCT_SUFFIXES):
+            return lambda v: fmt.percent(v, language)
+        if pd.api.types.is_integer_dtype(s) or _is_integral(s):
+            return lambda v: fmt.integer(v, language)
+        return lambda v: fmt.number(v, language, decimals=2)
+    if name in ("name", "cluster_name"):
+        shown: Callable[[Any, str], Any] = cluster_name_label  # value-class names with a number
+    elif name in ("measure", "feature", "metric"):
+        shown = column_label  # the values are column names: recency_days, frequency …
+    else:
+        shown = text.name
+
+    def show(v: Any) -> Any:
+        return fmt.MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else shown(v, language)
+
+    return show
+
+
+def _claimed(col: Any, explicit: dict[str, tuple[Any, ...]]) -> bool:
+    return any(col in cols for cols in explicit.values())
 
 
 def styled(
     df: pd.DataFrame,
-    currency: str = "$",
+    currency: str | None = None,
     money: tuple[str, ...] = (),
     pct: tuple[str, ...] = (),
     ints: tuple[str, ...] = (),
     decimals: tuple[str, ...] = (),
+    language: str = "en",
 ) -> Styler:
-    """A Styler with thousands separators, currency and percentages, for tables in reports.
+    """A table as a reader sees it in ``language``: labelled columns, translated names, formatted figures.
 
-    Columns are formatted by name: anything in ``money`` as currency, ``pct`` as percent, ``ints``
-    with separators, ``decimals`` with one decimal; other numeric columns get separators.
+    Parameters
+    ----------
+    df : DataFrame
+        Any summary frame. A meaningful index (anything but a default 0…n-1 range) becomes the first
+        column, so the table has one header row.
+    currency : str, optional
+        Symbol or ISO code of the amounts (params ``currency``). With a currency, the columns in ``money``
+        and the known money columns (:data:`MONEY_COLUMNS`) are shown as ``-$593`` / ``¥1,234``; without
+        one, amounts are shown as plain whole numbers (never with a wrong symbol).
+    money, pct, ints, decimals : tuple of str
+        Columns shown as money, percentages (of fractions), integers, or numbers with one decimal.
+        Other columns follow their dtype and name: datetimes as dates, ``*_share``/``*_rate``/``*_pct``
+        as percentages, ``*_growth`` as signed changes, integer-valued numbers as integers (ranks,
+        counts), other numbers with two decimals; text values that are segment, value-class or
+        lifecycle-stage names are translated.
+    language : {"en", "zh"}, default="en"
+
+    Returns
+    -------
+    Styler
+        With the table class ``rfm-table``.
     """
-    fmt: dict[str, str] = {}
-    for col in df.columns:
-        if col in money:
-            fmt[col] = currency + "{:,.0f}"
-        elif col in pct:
-            fmt[col] = "{:.1%}"
-        elif col in ints:
-            fmt[col] = "{:,.0f}"
-        elif col in decimals:
-            fmt[col] = "{:,.1f}"
-        elif pd.api.types.is_integer_dtype(df[col]):
-            fmt[col] = "{:,}"
-        elif pd.api.types.is_float_dtype(df[col]):
-            fmt[col] = "{:,.2f}"
-    style = df.style.format(fmt, na_rep="–").set_table_attributes('class="rfm-table"')
-    text_cols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    text.check_language(language)
+    data = df.copy()
+    corner = ""
+    if not (isinstance(data.index, pd.RangeIndex) and data.index.name is None):
+        names = [n if n is not None else "" for n in data.index.names]
+        if data.columns.name is not None and len(names) == 1:  # a matrix: rows "previous", columns "current"
+            corner = f"{column_label(names[0], language)} \\ {column_label(data.columns.name, language)}"
+        taken = {str(c) for c in data.columns}
+        data.index = data.index.set_names([n if str(n) not in taken else f"{n} " for n in names])
+        data = data.reset_index()
+    data.columns = pd.Index(list(data.columns))
+    explicit = {"money": tuple(money), "pct": tuple(pct), "ints": tuple(ints), "decimals": tuple(decimals)}
+    style = data.style.set_table_attributes('class="rfm-table"').hide(axis="index")
+    text_cols = []
+    for col in data.columns:
+        f = _formatter(data, col, language, currency, explicit)
+        # every value is HTML-escaped (data typed by people must never become markup in a report)
+        style = style.format(subset=[col], escape="html") if f is None else style.format(_html(f), subset=[col])
+        if data[col].dtype == object or pd.api.types.is_string_dtype(data[col]):
+            text_cols.append(col)
     if text_cols:
         style = style.set_properties(subset=text_cols, **{"text-align": "left"})
-    if _LANGUAGE["value"] == "zh":
-        from analysis.strategy.playbook import SEGMENT_NAMES_ZH
+    labels = [_header(c, language) for c in data.columns]
+    if corner:
+        labels[0] = corner
+    return style.relabel_index([_html(str)(label).replace("{", "{{").replace("}", "}}") for label in labels], axis=1)
 
-        def zh_value(v: object) -> object:
-            return SEGMENT_NAMES_ZH.get(v, STAGE_NAMES_ZH.get(v, v)) if isinstance(v, str) else v
 
-        style = style.format_index(zh_value, axis=0)
-        if text_cols:
-            style = style.format(zh_value, subset=text_cols)
-        style = style.relabel_index([LABELS_ZH.get(str(c), str(c)) for c in df.columns], axis=1)
-        if df.index.name:
-            style.index.names = [LABELS_ZH.get(str(df.index.name), str(df.index.name))]
-    elif isinstance(df.columns, pd.Index) and not isinstance(df.columns, pd.MultiIndex):
-        style = style.relabel_index([str(c).replace("_", " ") for c in df.columns], axis=1)
-        if df.index.name:
-            style.index.names = [str(df.index.name).replace("_", " ")]
-    return style
+def _html(show: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``show`` with its text HTML-escaped (after it maps a value: a translation lookup sees the raw name)."""
+    from markupsafe import escape
+
+    return lambda value: str(escape(show(value)))
+
+
+def _header(column: Any, language: str) -> str:
+    """A column's label: a catalog column label, else a translated data name (a segment as a column)."""
+    name = str(column).rstrip()
+    if text.has(f"column.{name}", language):
+        return column_label(name, language)
+    shown = text.name(name, language)
+    return shown if shown != name else column_label(name, language)
 
 
 def rule_grid(rules) -> pd.DataFrame:
     """Segment rules as an R score × FM score grid (rows R = 5…1, columns FM = 1…5 in half steps).
 
-    A cell lists every segment that some (F, M) pair with that FM average reaches at that R.
+    A cell lists every segment that some (F, M) pair with that FM average reaches at that R (canonical
+    names joined by " / "; :func:`styled_rule_grid` shows them in a language).
     """
     from analysis.customers.segments import rule_table
 
@@ -182,42 +248,86 @@ def rule_grid(rules) -> pd.DataFrame:
     t["fm"] = (t["f_score"] + t["m_score"]) / 2
     grid = t.groupby(["r_score", "fm"])["segment"].agg(lambda s: " / ".join(sorted(set(s)))).unstack("fm")
     grid = grid.reindex(index=[5, 4, 3, 2, 1])
-    grid.index.name = "R score"
+    grid.index.name = "r_score"
     grid.columns = [f"FM {c:g}" for c in grid.columns]
     return grid
 
 
-def strategy_by_segment(
-    by_segment: pd.DataFrame, language: str = "en", actions: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Per segment: customers, revenue, their shares and the segment's main action, for the report.
+def styled_rule_grid(rules, language: str = "en") -> Styler:
+    """:func:`rule_grid` with the segment names in ``language``."""
 
-    ``by_segment`` is :attr:`analysis.strategy.actions.StrategyResult.by_segment`; ``actions`` (its
-    ``actions``) supplies the action texts in ``language``.
+    def names(cell: Any) -> Any:
+        return " / ".join(str(text.name(s, language)) for s in cell.split(" / ")) if isinstance(cell, str) else cell
+
+    grid = rule_grid(rules).map(names)
+    return styled(grid, language=language)
+
+
+def strategy_by_segment(plan, language: str = "en") -> pd.DataFrame:
+    """Per segment: customers, revenue, their shares and the segment's main action in ``language``.
+
+    ``plan`` is an :class:`analysis.strategy.actions.StrategyResult`; the objective, action and channel
+    texts come from its playbook. The index keeps the canonical segment names (:func:`styled` translates).
     """
-    t = by_segment.copy()
+    from analysis.strategy.actions import play_texts
+
+    t = plan.by_segment.copy()
     t.insert(1, "customer_share", t["customers"] / max(t["customers"].sum(), 1))
     t.insert(3, "revenue_share", t["revenue"] / (t["revenue"].sum() or 1.0))
-    if actions is not None:
-        sfx = "_zh" if language == "zh" else ""
-        for col in ("objective", "action", "channel"):
-            t[col] = t["main_action"].map(actions[f"{col}{sfx}"])
-    if language == "zh":
-        t.index = pd.Index([f"{zh}" for zh in t["segment_zh"]], name="segment")
+    texts = play_texts(plan.playbook, language)
+    for col in ("objective", "action", "channel"):
+        t[col] = t["main_action"].map(texts[col])
     keep = [
-        c
-        for c in (
-            "customers",
-            "customer_share",
-            "revenue",
-            "revenue_share",
-            "value_at_stake",
-            "objective",
-            "action",
-            "channel",
-            "budget",
-            "expected_return",
-        )
-        if c in t.columns
+        "customers",
+        "customer_share",
+        "revenue",
+        "revenue_share",
+        "value_at_stake",
+        "objective",
+        "action",
+        "channel",
+        "budget",
+        "expected_return",
     ]
-    return t[keep]
+    return t[[c for c in keep if c in t.columns]]
+
+
+def action_table(plan, language: str = "en") -> pd.DataFrame:
+    """Per action, for readers: the playbook's name of it and who it reaches in ``language``, with its figures.
+
+    ``plan`` is an :class:`analysis.strategy.actions.StrategyResult`. Index ``priority`` (1 = highest net
+    return); columns ``action``, ``group`` (the segments or override groups reached), ``customers``,
+    ``value_at_stake``, ``budget``, ``expected_return``, ``net_return`` (currency) and ``roi`` (a fraction).
+    Action ids are machine names and are left out.
+    """
+    from analysis.strategy.actions import play_texts, rule_label
+
+    a = plan.actions.sort_values("priority")
+    sep = text.t("strategy.list_separator", language)
+    groups = [sep.join(rule_label(r, language) for r in str(rules).split(", ") if r) for rules in a["rules"]]
+    out = pd.DataFrame(
+        {
+            "action": a.index.map(play_texts(plan.playbook, language)["action"]).to_numpy(),
+            "group": groups,
+            **{c: a[c].to_numpy() for c in ("customers", "value_at_stake", "budget", "expected_return", "net_return",
+                                            "roi")},
+        },
+        index=pd.Index(a["priority"].astype(int).to_numpy(), name="priority"),
+    )  # fmt: skip
+    return out
+
+
+def churn_table(warnings: pd.DataFrame, language: str = "en", n: int | None = 15) -> pd.DataFrame:
+    """The first ``n`` churn warnings for readers: segment, ABC tier, days silent, value at stake and the reason.
+
+    ``warnings`` is :func:`analysis.strategy.churn.churn_warnings` output (highest value at stake first);
+    the ``reason`` column is worded in ``language`` by :func:`analysis.strategy.churn.churn_reasons`.
+    """
+    from analysis.strategy.churn import churn_reasons
+
+    w = warnings if n is None else warnings.head(n)
+    cols = [c for c in ("rank", "segment", "value_class", "abc_class", "recency_days", "usual_gap_days", "p_alive",
+                        "value_at_stake") if c in w.columns]  # fmt: skip
+    out = w[cols].copy()
+    out["reason"] = churn_reasons(w, language)
+    return out

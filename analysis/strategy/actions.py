@@ -29,26 +29,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import text
+from analysis.data.io import write_csv
 from analysis.errors import InputError
-from analysis.strategy.playbook import SEGMENT_NAMES_ZH, SEGMENTS, Play, Playbook
+from analysis.strategy.playbook import SEGMENTS, Play, Playbook
+from analysis.text import format as fmt
 
-_TEXT_FIELDS = ("objective", "action", "channel", "offer")
-#: Reader-facing names of the override groups (English, Chinese).
-OVERRIDE_LABELS: dict[str, tuple[str, str]] = {
-    "lifecycle:new": ("newly acquired customers", "新获客客户"),
-    "lifecycle:active": ("active customers", "活跃客户"),
-    "lifecycle:dormant": ("dormant customers", "沉睡客户"),
-    "lifecycle:lost": ("lost customers", "已流失客户"),
-    "lifecycle:reactivated": ("reactivated customers", "回流客户"),
-    "warning:churn_warning": ("valuable customers with a churn warning", "有流失预警的高价值客户"),
-}
+#: The reader-facing texts of a play (bilingual in the playbook).
+TEXT_FIELDS: tuple[str, ...] = ("objective", "action", "channel", "offer")
 
 
-def _rule_label(rule: str) -> tuple[str, str]:
+def play_texts(playbook: Playbook, language: str = "en") -> pd.DataFrame:
+    """The playbook's texts in ``language``: index ``action_id``; columns objective, action, channel, offer."""
+    text.check_language(language)
+    rows = {p.id: {f: getattr(getattr(p, f), language) for f in TEXT_FIELDS} for p in playbook.plays()}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(TEXT_FIELDS))
+    out.index.name = "action_id"
+    return out
+
+
+def rule_label(rule: str, language: str = "en") -> str:
+    """Who a playbook entry reaches, for readers: ``segment:At Risk`` → "At Risk" / "有流失风险客户",
+    ``lifecycle:reactivated`` → "reactivated customers" / "回流客户"."""
     if rule.startswith("segment:"):
-        seg = rule.removeprefix("segment:")
-        return seg, SEGMENT_NAMES_ZH.get(seg, seg)
-    return OVERRIDE_LABELS.get(rule, (rule, rule))
+        return text.name(rule.removeprefix("segment:"), language)
+    return text.label(f"strategy.group.{rule}", language, default=rule)
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -62,20 +67,26 @@ class StrategyResult:
     ----------
     assignments : DataFrame
         One row per customer (index ``customer_id``): segment, value class, monetary, clv (when
-        present), ``value_at_stake``, the play chosen (``action_id``, bilingual texts), ``rule``
-        (which playbook entry applied), ``budget`` and ``expected_return`` (currency).
+        present), ``value_at_stake``, the play chosen (``action_id``), ``rule`` (which playbook entry
+        applied), ``budget`` and ``expected_return`` (currency).
     actions : DataFrame
-        One row per action used (index ``action_id``): customers, revenue_at_stake, clv_at_stake,
-        value_at_stake, budget, uplift_rate, expected_return, net_return, roi, priority.
+        One row per action used (index ``action_id``); see :func:`summarise_actions`.
     by_segment : DataFrame
         One row per segment present (index ``segment``, value order).
     recommendations : DataFrame
-        Actions in priority order with one sentence each in English (``sentence_en``) and
-        Chinese (``sentence_zh``).
+        Actions in priority order with the figures of their recommendation (:func:`recommendations`);
+        the sentences, in a language, come from :meth:`sentences`.
     has_clv : bool
         Whether the value at stake is CLV (True) or monetary (False).
     notes : list of str
-        Plain-language caveats (no CLV columns, customers without CLV, ...).
+        Catalog keys of the caveats that apply (``strategy.note_*``); :meth:`note_texts` gives them in a
+        language.
+    playbook : Playbook, optional
+        The playbook applied (its texts name the actions).
+    currency : str, default="$"
+        Symbol or code of the amounts.
+    missing_clv : int, default=0
+        Customers without a CLV whose monetary value stood in.
     """
 
     assignments: pd.DataFrame
@@ -84,6 +95,22 @@ class StrategyResult:
     recommendations: pd.DataFrame
     has_clv: bool
     notes: list[str] = field(default_factory=list)
+    playbook: Playbook | None = None
+    currency: str = "$"
+    missing_clv: int = 0
+
+    def sentences(self, language: str = "en") -> pd.Series:
+        """One sentence per action in ``language``, in priority order (index ``action_id``)."""
+        if self.playbook is None:
+            raise InputError("this strategy result has no playbook; build it with apply_playbook")
+        return recommendation_sentences(
+            self.actions, self.playbook, language=language, currency=self.currency, has_clv=self.has_clv
+        )
+
+    def note_texts(self, language: str = "en") -> list[str]:
+        """The caveats in ``language``."""
+        return [text.t(key, language, n=self.missing_clv) if key.endswith("missing_clv") else text.t(key, language)
+                for key in self.notes]
 
 
 def _has_clv(customers: pd.DataFrame) -> bool:
@@ -180,9 +207,6 @@ def assign_actions(
     plays |= {f"warning:{k}": v for k, v in playbook.warnings.items()}
     rule = out["rule"]
     out["action_id"] = rule.map({k: p.id for k, p in plays.items()})
-    for name in _TEXT_FIELDS:
-        out[name] = rule.map({k: getattr(p, name).en for k, p in plays.items()})
-        out[f"{name}_zh"] = rule.map({k: getattr(p, name).zh for k, p in plays.items()})
     out["budget"] = rule.map({k: p.budget_per_customer for k, p in plays.items()}).astype(float)
     out["uplift_rate"] = rule.map({k: p.uplift_rate for k, p in plays.items()}).astype(float)
     out["expected_return"] = out["uplift_rate"] * out["value_at_stake"]
@@ -200,10 +224,9 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``action_id``; columns ``priority``, ``action``, ``action_zh``, ``objective``,
-        ``objective_zh``, ``channel``, ``channel_zh``, ``offer``, ``offer_zh``, ``group`` /
-        ``group_zh`` (who is targeted: the segments, or the override group such as "reactivated
-        customers"), ``segments`` (comma-separated segments reached), ``customers``,
+        Index ``action_id``; columns ``priority``, ``rules`` (the playbook entries that chose the
+        action, comma-separated: ``segment:At Risk``, ``lifecycle:reactivated``; :func:`rule_label`
+        names them), ``segments`` (comma-separated segments reached), ``customers``,
         ``revenue_at_stake`` (sum of monetary), ``clv_at_stake`` (sum of CLV; NaN without CLV),
         ``value_at_stake``, ``budget``, ``uplift_rate``, ``expected_return``, ``net_return``,
         ``roi`` (NaN when the budget is 0) and ``priority`` (1 = highest net return).
@@ -211,7 +234,7 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     """
     a = assignments
     g = a.groupby("action_id", sort=True)
-    first = g[[f"{n}{s}" for n in _TEXT_FIELDS for s in ("", "_zh")] + ["uplift_rate"]].first()
+    first = g[["uplift_rate"]].first()
     order = {s: i for i, s in enumerate(SEGMENTS)}
     segs = g["segment"].agg(lambda s: ", ".join(sorted(set(s), key=lambda x: order.get(x, 99))))
 
@@ -221,8 +244,7 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
 
     rules = g["rule"].agg(lambda s: sorted(set(s), key=rule_key))
     t = first.assign(
-        group=rules.map(lambda rs: ", ".join(_rule_label(r)[0] for r in rs)),
-        group_zh=rules.map(lambda rs: "、".join(_rule_label(r)[1] for r in rs)),
+        rules=rules.map(", ".join),
         segments=segs,
         customers=g.size(),
         revenue_at_stake=g["monetary"].sum(),
@@ -236,8 +258,7 @@ def summarise_actions(assignments: pd.DataFrame) -> pd.DataFrame:
     t = t.reset_index().sort_values(["net_return", "action_id"], ascending=[False, True])
     t["priority"] = np.arange(1, len(t) + 1)
     cols = [
-        "action_id", "priority", "action", "action_zh", "objective", "objective_zh", "channel",
-        "channel_zh", "offer", "offer_zh", "group", "group_zh", "segments", "customers", "revenue_at_stake",
+        "action_id", "priority", "rules", "segments", "customers", "revenue_at_stake",
         "clv_at_stake", "value_at_stake", "budget", "uplift_rate", "expected_return", "net_return", "roi",
     ]  # fmt: skip
     return t[cols].set_index("action_id")
@@ -254,8 +275,8 @@ def segment_summary(assignments: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``segment`` (value order, only segments present); columns ``segment_zh``,
-        ``customers``, ``revenue`` (sum of monetary), ``clv`` (sum; NaN without CLV),
+        Index ``segment`` (value order, only segments present); columns ``customers``, ``revenue``
+        (sum of monetary), ``clv`` (sum; NaN without CLV),
         ``value_at_stake``, ``budget``, ``expected_return``, ``main_action`` (the most common
         action id) and ``overridden`` (customers whose play came from a lifecycle or warning
         override).
@@ -276,76 +297,94 @@ def segment_summary(assignments: pd.DataFrame) -> pd.DataFrame:
     )
     present = [s for s in SEGMENTS if s in t.index] + sorted(set(t.index) - set(SEGMENTS))
     t = t.loc[present]
-    t.insert(0, "segment_zh", [SEGMENT_NAMES_ZH.get(s, s) for s in t.index])
     t.index.name = "segment"
     return t
 
 
-def _money(x: float) -> str:
-    """Whole units from 1,000 up, two decimals below."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}"
-
-
-def recommendations(actions: pd.DataFrame, *, currency: str = "CNY", has_clv: bool = False) -> pd.DataFrame:
-    """One plain-language sentence per action, English and Chinese, in priority order.
+def recommendations(actions: pd.DataFrame) -> pd.DataFrame:
+    """The figures behind each action's recommendation, in priority order.
 
     Parameters
     ----------
     actions : DataFrame
         Output of :func:`summarise_actions`.
-    currency : str, default="CNY"
-        Currency label used in the sentences.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``priority``, ``action_id``, ``customers``, ``value_at_stake``, ``uplift_rate``,
+        ``budget``, ``expected_return``, ``net_return`` (currency) and ``pays_back``
+        (``net_return >= 0``). :func:`recommendation_sentences` words them.
+    """
+    t = actions.sort_values("priority").reset_index()
+    out = t[["priority", "action_id", "customers", "value_at_stake", "uplift_rate", "budget", "expected_return",
+             "net_return"]].copy()  # fmt: skip
+    out["priority"] = out["priority"].astype(int)
+    out["customers"] = out["customers"].astype(int)
+    out["pays_back"] = out["net_return"] >= 0
+    return out
+
+
+def recommendation_sentences(
+    actions: pd.DataFrame,
+    playbook: Playbook,
+    *,
+    language: str = "en",
+    currency: str = "$",
+    has_clv: bool = False,
+) -> pd.Series:
+    """One plain-language sentence per action in ``language``, in priority order.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        Output of :func:`summarise_actions` (``StrategyResult.actions``).
+    playbook : Playbook
+        The playbook applied: its texts name the action, channel and offer.
+    language : {"en", "zh"}, default="en"
+    currency : str, default="$"
+        Symbol or ISO code of the amounts (``-$593``, ``¥1,234``).
     has_clv : bool, default=False
         Whether the value at stake is CLV (changes the wording only).
 
     Returns
     -------
-    DataFrame
-        Columns ``priority``, ``action_id``, ``customers``, ``budget``, ``expected_return``,
-        ``net_return``, ``sentence_en``, ``sentence_zh`` (sentences carry no priority number; use
-        the ``priority`` column for that).
+    Series of str
+        Index ``action_id``. A sentence carries no priority number (``priority`` is a column of the
+        actions), e.g. "Champions (2 customers): Invite to the VIP programme … via Email, offering Early
+        access. Budget $40, expected return $45 (3% of $1,500 revenue at stake), so it pays back."
     """
-    basis_en = "CLV" if has_clv else "revenue"
-    basis_zh = "客户终身价值" if has_clv else "收入"
-    rows = []
+    texts = play_texts(playbook, language)
+    sep = text.t("strategy.list_separator", language)
+    basis = text.t("strategy.basis_clv" if has_clv else "strategy.basis_revenue", language)
+    out: dict[str, str] = {}
     for aid, r in actions.sort_values("priority").iterrows():
-        verdict_en = "pays back" if r["net_return"] >= 0 else "does not pay back on these assumptions"
-        verdict_zh = "可收回成本" if r["net_return"] >= 0 else "按当前假设无法收回成本"
-        group, group_zh = r["group"], r["group_zh"]
+        rules = [x for x in str(r["rules"]).split(", ") if x]
+        segments = [x for x in str(r["segments"]).split(", ") if x]
+        group = sep.join(rule_label(x, language) for x in rules)
         n = int(r["customers"])
-        who_en = f"{n:,} customer{'s' if n != 1 else ''}"
-        who_zh = f"{n:,}位客户"
-        if group != r["segments"]:  # an override: say where its customers come from
-            segs_zh = "、".join(SEGMENT_NAMES_ZH.get(x, x) for x in r["segments"].split(", "))
-            who_en += f", from {r['segments']}"
-            who_zh += f"，来自{segs_zh}"
-        en = (
-            f"{group[0].upper() + group[1:]} ({who_en}): "
-            f"{r['action']} via {r['channel']}, offering {r['offer']}. Budget {_money(r['budget'])} "
-            f"{currency}, expected return {_money(r['expected_return'])} {currency} "
-            f"({r['uplift_rate']:.0%} of {_money(r['value_at_stake'])} {currency} {basis_en} at stake), "
-            f"so it {verdict_en}."
+        who = text.t("strategy.who_one", language) if n == 1 else text.t("strategy.who", language, n=fmt.integer(n))
+        if any(not x.startswith("segment:") for x in rules):  # an override: say where its customers come from
+            who = text.t("strategy.from_segments", language, who=who,
+                         segments=sep.join(text.name(x, language) for x in segments))  # fmt: skip
+        play = texts.loc[aid]
+        verdict = "strategy.pays_back" if r["net_return"] >= 0 else "strategy.does_not_pay_back"
+        out[str(aid)] = text.t(
+            "strategy.sentence",
+            language,
+            group=group[:1].upper() + group[1:],
+            who=who,
+            action=play["action"],
+            channel=play["channel"],
+            offer=play["offer"],
+            budget=fmt.money(r["budget"], currency, language, decimals=None),
+            expected_return=fmt.money(r["expected_return"], currency, language, decimals=None),
+            uplift=fmt.percent(r["uplift_rate"], language, decimals=0),
+            value_at_stake=fmt.money(r["value_at_stake"], currency, language, decimals=None),
+            basis=basis,
+            verdict=text.t(verdict, language),
         )
-        zh = (
-            f"{group_zh}（{who_zh}）：通过{r['channel_zh']}"
-            f"{r['action_zh']}，优惠：{r['offer_zh']}。预算{_money(r['budget'])} {currency}，"
-            f"预期回报{_money(r['expected_return'])} {currency}（涉及{basis_zh}"
-            f"{_money(r['value_at_stake'])} {currency}，假设提升率{r['uplift_rate']:.0%}），{verdict_zh}。"
-        )
-        rows.append(
-            {
-                "priority": int(r["priority"]),
-                "action_id": aid,
-                "customers": int(r["customers"]),
-                "budget": r["budget"],
-                "expected_return": r["expected_return"],
-                "net_return": r["net_return"],
-                "sentence_en": en,
-                "sentence_zh": zh,
-            }
-        )
-    cols = ["priority", "action_id", "customers", "budget", "expected_return", "net_return"]
-    return pd.DataFrame(rows, columns=[*cols, "sentence_en", "sentence_zh"])
+    return pd.Series(out, name="sentence", dtype=object).rename_axis("action_id")
 
 
 def apply_playbook(
@@ -367,7 +406,7 @@ def apply_playbook(
     stages, warnings : optional
         Lifecycle stages and churn-warning flags; see :func:`assign_actions`.
     currency : str, optional
-        Currency label for the sentences; defaults to the playbook's ``currency``.
+        Symbol or ISO code of the amounts (params ``currency``); defaults to the playbook's ``currency``.
 
     Returns
     -------
@@ -385,28 +424,20 @@ def apply_playbook(
     """
     a = assign_actions(customers, playbook, stages=stages, warnings=warnings)
     has_clv = _has_clv(customers)
-    notes: list[str] = []
-    if not has_clv:
-        notes.append(
-            "No CLV columns: value at stake is each customer's monetary value in the scoring window "
-            "(run the CLV models to use predicted lifetime value instead)."
-        )
-    else:
-        n_missing = int(a["clv"].isna().sum())
-        if n_missing:
-            notes.append(f"{n_missing} customer(s) have no CLV; their monetary value is used instead.")
-    notes.append(
-        "Expected return = uplift_rate (from the playbook) × value at stake; uplift rates are "
-        "planning assumptions, not estimates."
-    )
+    n_missing = int(a["clv"].isna().sum()) if has_clv else 0
+    notes = ["strategy.note_no_clv"] if not has_clv else (["strategy.note_missing_clv"] if n_missing else [])
+    notes.append("strategy.note_uplift")
     actions = summarise_actions(a)
     return StrategyResult(
         assignments=a,
         actions=actions,
         by_segment=segment_summary(a),
-        recommendations=recommendations(actions, currency=currency or playbook.currency, has_clv=has_clv),
+        recommendations=recommendations(actions),
         has_clv=has_clv,
         notes=notes,
+        playbook=playbook,
+        currency=currency or playbook.currency,
+        missing_clv=n_missing,
     )
 
 
@@ -421,9 +452,10 @@ def safe_filename(name: str) -> str:
 
 
 def write_action_csvs(
-    assignments: pd.DataFrame,
+    plan: StrategyResult | pd.DataFrame,
     folder: str | Path,
     *,
+    playbook: Playbook | None = None,
     language: str = "en",
     encoding: str = "utf-8-sig",
 ) -> dict[str, Path]:
@@ -431,11 +463,13 @@ def write_action_csvs(
 
     Parameters
     ----------
-    assignments : DataFrame
-        Output of :func:`assign_actions` (or ``StrategyResult.assignments``).
+    plan : StrategyResult or DataFrame
+        The result of :func:`apply_playbook`, or its ``assignments`` (then pass ``playbook``).
     folder : str or Path
         Created if missing. Files are named ``<action_id>.csv`` (made safe by :func:`safe_filename`;
         clashes get ``_2``, ``_3``...). Existing files of the same name are overwritten.
+    playbook : Playbook, optional
+        The playbook applied, when ``plan`` is a frame of assignments.
     language : {"en", "zh"}, default="en"
         Language of the ``action``, ``channel`` and ``offer`` texts.
     encoding : str, default="utf-8-sig"
@@ -450,13 +484,19 @@ def write_action_csvs(
     -----
     Columns: ``customer_id``, ``segment``, ``value_class`` (when present), ``monetary`` (currency),
     ``clv`` (currency, when present), ``action_id``, ``action``, ``channel``, ``offer``. Rows are sorted
-    by value at stake, highest first.
+    by value at stake, highest first. Data values (segment, value class) keep their canonical names,
+    so a CRM import does not depend on the report's language.
     """
-    if language not in ("en", "zh"):
-        raise InputError(f"language must be 'en' or 'zh', got {language!r}")
+    text.check_language(language)
+    if isinstance(plan, StrategyResult):
+        assignments, playbook = plan.assignments, playbook or plan.playbook
+    else:
+        assignments = plan
+    if playbook is None:
+        raise InputError("write_action_csvs: pass the playbook applied (playbook=...) or the StrategyResult")
+    texts = play_texts(playbook, language)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sfx = "" if language == "en" else "_zh"
     cols = ["segment", *(c for c in ("value_class", "monetary", "clv") if c in assignments.columns)]
     written: dict[str, Path] = {}
     used: set[str] = set()
@@ -469,9 +509,9 @@ def write_action_csvs(
         out = grp.sort_values("value_at_stake", ascending=False)[cols].copy()
         out["action_id"] = aid
         for n in ("action", "channel", "offer"):
-            out[n] = grp[f"{n}{sfx}"]
+            out[n] = texts.at[aid, n]
         out.index.name = "customer_id"
         path = folder / f"{stem}.csv"
-        out.to_csv(path, encoding=encoding)
+        write_csv(out, path, encoding=encoding)
         written[str(aid)] = path
     return written

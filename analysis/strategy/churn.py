@@ -11,10 +11,15 @@ Warning triggers (any one is enough)
     * ``recency_days > gap_multiple × usual gap``, where the usual gap (days) is
       ``(last_purchase − first_purchase) / (frequency − 1)`` for customers with frequency >= 2
       (they are late against their own rhythm);
-    * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present.
+    * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present *and separates
+      customers* (:func:`analysis.clv.value.p_alive_separation`: not when nearly every repeat customer
+      has P(alive) > 0.95 or its spread is tiny); otherwise only recency against the absolute limit
+      and against each customer's own usual gap apply, and ``attrs["p_alive_reason"]`` says why.
 Value at stake (currency), used for ranking
     ``clv`` when present; otherwise revenue in the 365 days up to ``as_of`` when transactions are
     given; otherwise ``monetary``. The basis used is reported in ``value_basis``.
+
+:func:`churn_warnings` returns the flags that fired; :func:`churn_reasons` words them in a language.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis import text
 from analysis.customers.tiers import abc_classes
 from analysis.errors import InputError, ParamsError
+from analysis.text import format as fmt
 
 
 def _usual_gap(customers: pd.DataFrame) -> pd.Series:
@@ -61,6 +68,7 @@ def churn_warnings(
     p_alive_threshold: float = 0.5,
     clv_top_share: float = 0.10,
     abc_thresholds: tuple[float, float] = (0.80, 0.95),
+    p_alive_informative: bool | None = None,
 ) -> pd.DataFrame:
     """Valuable customers showing churn signs, ranked by value at stake.
 
@@ -85,6 +93,11 @@ def churn_warnings(
         Share of customers with the highest CLV counted as valuable.
     abc_thresholds : tuple of float, default=(0.80, 0.95)
         Passed to :func:`analysis.customers.tiers.abc_classes` when ``abc_class`` is absent.
+    p_alive_informative : bool, optional
+        Whether P(alive) separates customers (e.g. ``CustomerValue.p_alive_informative``); None:
+        judged from the ``p_alive`` column over customers with ``frequency >= 2`` (off only when it
+        shows no separation; too few customers to judge keeps it on). When False the P(alive)
+        trigger is off.
 
     Returns
     -------
@@ -92,8 +105,11 @@ def churn_warnings(
         One row per warned customer (index ``customer_id``), highest value at stake first:
         ``rank``, ``segment`` / ``value_class`` (when present), ``abc_class``, ``recency_days``,
         ``usual_gap_days``, ``p_alive`` (when present), ``value_at_stake``, ``value_basis``
-        (``clv``, ``revenue_12m`` or ``monetary``), ``reason``, ``reason_zh``, ``churn_warning``
-        (always True; lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`).
+        (``clv``, ``revenue_12m`` or ``monetary``), why the customer counts as valuable (``tier_a``,
+        ``top_clv``) and which triggers fired (``silent``: recency beyond ``max_recency_days``;
+        ``late``: beyond ``gap_multiple`` usual gaps; ``low_p_alive``), ``churn_warning`` (always True;
+        lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`). The
+        thresholds are in ``attrs["thresholds"]``; :func:`churn_reasons` turns a row into a sentence.
     """
     missing = [c for c in ("recency_days", "monetary") if c not in customers.columns]
     if missing:
@@ -116,7 +132,16 @@ def churn_warnings(
     gap = _usual_gap(c)
     t_rec = rec > max_recency_days
     t_gap = gap.notna() & (rec > gap_multiple * gap)
-    t_pa = (c["p_alive"] < p_alive_threshold) if has_pa else pd.Series(False, index=c.index)
+    pa_reason = None
+    if has_pa and p_alive_informative is None:
+        from analysis.clv.value import p_alive_separation
+
+        repeat = c["frequency"].astype(float) >= 2 if "frequency" in c.columns else None
+        check = p_alive_separation(c["p_alive"], repeat)
+        if check.code in ("nearly_all_certain", "too_little_spread"):  # too few customers to judge: keep it
+            p_alive_informative, pa_reason = False, check.reason
+    use_pa = has_pa and p_alive_informative is not False
+    t_pa = (c["p_alive"] < p_alive_threshold) if use_pa else pd.Series(False, index=c.index)
     warn = valuable & (t_rec | t_gap | t_pa)
 
     if has_clv:
@@ -144,30 +169,73 @@ def churn_warnings(
         out["p_alive"] = c.loc[out.index, "p_alive"]
     out["value_at_stake"] = value.loc[out.index]
     out["value_basis"] = basis
-    reasons_en, reasons_zh = [], []
-    pct = f"{clv_top_share:.0%}"
-    for cid in out.index:
-        who_en = [w for w, f in (("A-tier", tier_a[cid]), (f"top-{pct} CLV", top_clv[cid])) if f]
-        who_zh = [w for w, f in (("A类", tier_a[cid]), (f"CLV前{pct}", top_clv[cid])) if f]
-        why_en, why_zh = [], []
-        r = int(rec[cid])
-        if t_rec[cid]:
-            why_en.append(f"no purchase for {r} days (warning after {max_recency_days})")
-            why_zh.append(f"已{r}天未购买（预警阈值{max_recency_days}天）")
-        if t_gap[cid]:
-            g = gap[cid]
-            why_en.append(f"usually buys every {g:.0f} days but has been silent for {r}")
-            why_zh.append(f"通常每{g:.0f}天购买一次，但已{r}天未购买")
-        if t_pa[cid]:
-            pa = float(c.at[cid, "p_alive"])
-            why_en.append(f"P(alive) is {pa:.2f} (below {p_alive_threshold:.2f})")
-            why_zh.append(f"存活概率{pa:.2f}（低于{p_alive_threshold:.2f}）")
-        reasons_en.append(f"{' and '.join(who_en)} customer: {'; '.join(why_en)}.")
-        reasons_zh.append(f"{'且'.join(who_zh)}客户：{'；'.join(why_zh)}。")
-    out["reason"] = reasons_en
-    out["reason_zh"] = reasons_zh
+    out["tier_a"] = tier_a.loc[out.index].astype(bool)
+    out["top_clv"] = top_clv.loc[out.index].astype(bool)
+    out["silent"] = t_rec.loc[out.index].astype(bool)
+    out["late"] = t_gap.loc[out.index].astype(bool)
+    out["low_p_alive"] = t_pa.loc[out.index].astype(bool)
     out["churn_warning"] = True
     out = out.sort_values("value_at_stake", ascending=False, kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.index.name = c.index.name or "customer_id"
+    out.attrs["thresholds"] = {
+        "max_recency_days": max_recency_days,
+        "gap_multiple": gap_multiple,
+        "p_alive_threshold": p_alive_threshold,
+        "clv_top_share": clv_top_share,
+    }
+    out.attrs["p_alive_used"] = use_pa
+    out.attrs["p_alive_reason"] = pa_reason if has_pa and not use_pa else None
     return out
+
+
+def churn_reasons(
+    warnings: pd.DataFrame,
+    language: str = "en",
+    *,
+    max_recency_days: int | None = None,
+    p_alive_threshold: float | None = None,
+    clv_top_share: float | None = None,
+) -> pd.Series:
+    """Why each warned customer is flagged, as one sentence in ``language``.
+
+    Parameters
+    ----------
+    warnings : DataFrame
+        Output of :func:`churn_warnings`.
+    language : {"en", "zh"}, default="en"
+    max_recency_days, p_alive_threshold, clv_top_share : optional
+        The thresholds the warnings were computed with; default to ``warnings.attrs["thresholds"]``
+        (set by :func:`churn_warnings`), else to its defaults.
+
+    Returns
+    -------
+    Series of str
+        Same index as ``warnings``, e.g. "A-tier customer: no purchase for 100 days (warning after 90)."
+        / "A类客户：已100天未购买（预警阈值90天）。"
+    """
+    text.check_language(language)
+    th = {"max_recency_days": 90, "p_alive_threshold": 0.5, "clv_top_share": 0.10}
+    th |= {k: v for k, v in warnings.attrs.get("thresholds", {}).items() if k in th}
+    given = {"max_recency_days": max_recency_days, "p_alive_threshold": p_alive_threshold,
+             "clv_top_share": clv_top_share}  # fmt: skip
+    th |= {k: v for k, v in given.items() if v is not None}
+    share = fmt.percent(th["clv_top_share"], language, decimals=0)
+    who_sep, why_sep = text.t("churn.who_separator", language), text.t("churn.why_separator", language)
+    out = []
+    for _, r in warnings.iterrows():
+        who = [text.t("churn.tier_a", language)] if r.get("tier_a", False) else []
+        if r.get("top_clv", False):
+            who.append(text.t("churn.top_clv", language, share=share))
+        days = fmt.integer(r["recency_days"], language)
+        why = []
+        if r.get("silent", False):
+            why.append(text.t("churn.silent", language, days=days, limit=fmt.integer(th["max_recency_days"])))
+        if r.get("late", False):
+            gap = fmt.integer(r["usual_gap_days"], language)
+            why.append(text.t("churn.late", language, gap=gap, days=days))
+        if r.get("low_p_alive", False):
+            why.append(text.t("churn.p_alive", language, p_alive=f"{float(r['p_alive']):.2f}",
+                              limit=f"{float(th['p_alive_threshold']):.2f}"))  # fmt: skip
+        out.append(text.t("churn.reason", language, who=who_sep.join(who), why=why_sep.join(why)))
+    return pd.Series(out, index=warnings.index, name="reason", dtype=object)

@@ -6,21 +6,27 @@ import math
 
 import pandas as pd
 
-#: (KPI field, English label, Chinese label, kind) in the order a manager reads them.
-HEADLINE_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("revenue", "Revenue", "收入", "money"),
-    ("orders", "Orders", "订单数", "count"),
-    ("customers", "Buying customers", "购买客户数", "count"),
-    ("new_customers", "New customers", "新客户数", "count"),
-    ("aov", "Average order value", "客单价", "money"),
-    ("repeat_rate", "Repeat rate", "复购率", "pct"),
-    ("retention_rate", "Retention rate", "留存率", "pct"),
-    ("gross_margin_pct", "Gross margin", "毛利率", "pct"),
+from analysis import text
+from analysis.strategy.actions import StrategyResult, play_texts
+from analysis.text import column_label
+from analysis.text import format as fmt
+
+#: (KPI field, kind) in the order a manager reads them; labels are ``executive.kpi.<field>`` in the catalog.
+HEADLINE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("revenue", "money"),
+    ("orders", "count"),
+    ("customers", "count"),
+    ("new_customers", "count"),
+    ("aov", "money"),
+    ("repeat_rate", "pct"),
+    ("retention_rate", "pct"),
+    ("gross_margin_pct", "pct"),
 )
+COLUMNS: tuple[str, ...] = ("this_period", "previous", "change", "year_ago", "change_vs_year")
 
 
 def headline_kpis(
-    totals: pd.Series, previous: pd.Series | None = None, year_ago: pd.Series | None = None, language: str = "en"
+    totals: pd.Series, previous: pd.Series | None = None, year_ago: pd.Series | None = None
 ) -> pd.DataFrame:
     """A table of headline KPIs: this period, previous period, change, a year ago, change.
 
@@ -31,19 +37,17 @@ def headline_kpis(
     previous, year_ago : Series, optional
         The same KPIs for the previous period and the same period a year earlier. When omitted,
         ``totals`` supplies ``<field>_prev`` / ``<field>_yoy`` where the KPI report has them.
-    language : {"en", "zh"}
-        Row labels and column names.
 
     Returns
     -------
     DataFrame
-        One row per KPI present (index: label); columns ``this period``, ``previous``, ``change``
-        (relative change, a fraction), ``a year ago``, ``change vs year`` (or their Chinese
-        names); ``kind`` says how to format the row (money, count or pct).
+        One row per KPI present (index ``kpi``: the field, e.g. ``revenue``); columns ``this_period``,
+        ``previous``, ``change`` (relative change, a fraction; for rates the difference in points),
+        ``year_ago``, ``change_vs_year``; ``kind`` says how to format the row (money, count or pct).
+        :func:`format_headline` shows it in a language.
     """
-    zh = language == "zh"
     rows = []
-    for field, en, zh_label, kind in HEADLINE_FIELDS:
+    for field, kind in HEADLINE_FIELDS:
         if field not in totals or pd.isna(totals[field]):
             continue
         cur = float(totals[field])
@@ -51,7 +55,7 @@ def headline_kpis(
         yoy = _ref(year_ago, totals, field, "_yoy")
         rows.append(
             {
-                "kpi": zh_label if zh else en,
+                "kpi": field,
                 "this_period": cur,
                 "previous": prev,
                 "change": _change(cur, prev, kind),
@@ -60,22 +64,7 @@ def headline_kpis(
                 "kind": kind,
             }
         )
-    out = (
-        pd.DataFrame(rows).set_index("kpi")
-        if rows
-        else pd.DataFrame(columns=["this_period", "previous", "change", "year_ago", "change_vs_year", "kind"])
-    )
-    if zh:
-        out.index.name = "指标"
-        out = out.rename(
-            columns={
-                "this_period": "本期",
-                "previous": "上期",
-                "change": "环比",
-                "year_ago": "去年同期",
-                "change_vs_year": "同比",
-            }
-        )
+    out = pd.DataFrame(rows, columns=["kpi", *COLUMNS, "kind"]).set_index("kpi")
     return out
 
 
@@ -95,52 +84,62 @@ def _change(cur: float, ref: float, kind: str) -> float:
     return math.nan if ref == 0 else cur / ref - 1
 
 
-def format_headline(table: pd.DataFrame, currency: str = "$") -> pd.DataFrame:
-    """The headline table as display strings (thousands separators, currency, % and points)."""
+def format_headline(table: pd.DataFrame, currency: str = "$", language: str = "en") -> pd.DataFrame:
+    """The headline table as a reader sees it in ``language``: labelled rows and columns, display strings.
 
-    def fmt(v: float, kind: str) -> str:
-        if pd.isna(v):
-            return "–"
+    Money as ``$1,234`` / ``¥1,234``, counts as integers, rates as ``12.3%``; changes signed (``+20.0%``,
+    rates in points: ``+5.0 pt``), a growth from a tiny base as "new", a missing comparison as "–".
+    """
+    text.check_language(language)
+
+    def show(v: float, kind: str) -> str:
         if kind == "money":
-            return f"{currency}{v:,.0f}"
+            return fmt.money(v, currency, language)
         if kind == "pct":
-            return f"{v:.1%}"
-        return f"{v:,.0f}"
+            return fmt.percent(v, language)
+        return fmt.integer(v, language)
 
-    def fmt_change(v: float, kind: str) -> str:
-        if pd.isna(v):
-            return "–"
-        if kind == "pct":
-            return f"{v * 100:+.1f} pt"
-        return f"{v:+.1%}"
+    def show_change(v: float, kind: str) -> str:
+        return fmt.points(v, language) if kind == "pct" else fmt.change(v, language)
 
-    cols = list(table.columns)
-    out = pd.DataFrame(index=table.index)
-    for i, col in enumerate(cols[:-1]):
-        is_change = i in (2, 4)
-        out[col] = [
-            fmt_change(v, k) if is_change else fmt(v, k) for v, k in zip(table[col], table["kind"], strict=True)
-        ]
-    if "this_period" in out.columns:
-        out = out.rename(columns={"this_period": "this period", "year_ago": "a year ago",
-                                  "change_vs_year": "change vs year"})
+    out = pd.DataFrame(index=[text.label(f"executive.kpi.{k}", language, default=str(k)) for k in table.index])
+    for col in COLUMNS:
+        if col not in table.columns:
+            continue
+        f = show_change if col.startswith("change") else show
+        out[column_label(col, language)] = [f(v, k) for v, k in zip(table[col], table["kind"], strict=True)]
+    out.index.name = column_label("kpi", language)
     return out
 
 
-def top_actions(actions: pd.DataFrame, recommendations: pd.DataFrame, n: int = 5, language: str = "en") -> pd.DataFrame:
-    """The ``n`` highest-priority actions: customers, value at stake, budget, expected return, one sentence."""
-    sentence = "sentence_zh" if language == "zh" else "sentence_en"
-    rec = recommendations.set_index("action_id")
-    t = actions.sort_values("priority").head(n)
+def top_actions(plan: StrategyResult, n: int = 5, language: str = "en") -> pd.DataFrame:
+    """The ``n`` highest-priority actions: the action's name, customers, value at stake, budget, expected return
+    and the recommendation in ``language``.
+
+    Parameters
+    ----------
+    plan : StrategyResult
+        From :func:`analysis.strategy.actions.apply_playbook`.
+    n : int, default=5
+    language : {"en", "zh"}, default="en"
+
+    Returns
+    -------
+    DataFrame
+        Index ``priority`` (1 = first); columns ``action`` (the playbook's name of it in ``language``),
+        ``customers``, ``value_at_stake``, ``budget``, ``expected_return`` (currency) and ``what_to_do``
+        (the sentence). Action ids are left out: they are machine names, not words for a reader.
+    """
+    t = plan.actions.sort_values("priority").head(n)
     out = pd.DataFrame(
         {
-            "customers": t["customers"],
-            "value_at_stake": t["value_at_stake"],
-            "budget": t["budget"],
-            "expected_return": t["expected_return"],
-            "what to do" if language != "zh" else "建议": rec.loc[t.index, sentence].to_numpy(),
+            "action": t.index.map(play_texts(plan.playbook, language)["action"]).to_numpy(),
+            "customers": t["customers"].astype(int).to_numpy(),
+            "value_at_stake": t["value_at_stake"].to_numpy(),
+            "budget": t["budget"].to_numpy(),
+            "expected_return": t["expected_return"].to_numpy(),
+            "what_to_do": plan.sentences(language).reindex(t.index).to_numpy(),
         },
-        index=t.index,
+        index=pd.Index(t["priority"].astype(int).to_numpy(), name="priority"),
     )
-    out.index.name = "action"
     return out

@@ -19,6 +19,7 @@ File layout
         offer: {en: Early access, zh: 新品抢先购}
         budget_per_customer: 5.0      # currency per targeted customer
         uplift_rate: 0.03             # expected incremental share of the value at stake
+        control_share: 0.10           # optional: share held out as a control group (0 <= x < 1)
     lifecycle:               # optional overrides, keys among new/active/dormant/lost/reactivated
       lost: {...same fields...}
     warnings:                # optional overrides, keys among churn_warning
@@ -43,25 +44,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.customers.segments import SEGMENT_ORDER
-from analysis.errors import PlaybookError
+from analysis.errors import PlaybookError, format_validation_error
 
 #: The 11 RFM segments, best first (the value order of :mod:`analysis.customers.segments`, also used by
 #: :mod:`analysis.customers.migration`).
 SEGMENTS: tuple[str, ...] = SEGMENT_ORDER
-#: Chinese names of the segments, for bilingual tables and sentences.
-SEGMENT_NAMES_ZH: dict[str, str] = {
-    "Champions": "冠军客户",
-    "Loyal Customers": "忠诚客户",
-    "Potential Loyalist": "潜在忠诚客户",
-    "New Customers": "新客户",
-    "Promising": "有潜力客户",
-    "Need Attention": "需要关注客户",
-    "About to Sleep": "即将沉睡客户",
-    "At Risk": "有流失风险客户",
-    "Cannot Lose Them": "不能失去的客户",
-    "Hibernating": "休眠客户",
-    "Lost": "已流失客户",
-}
 #: Lifecycle stages that may carry an override (see :mod:`analysis.customers.lifecycle`).
 LIFECYCLE_STAGES: tuple[str, ...] = ("new", "active", "dormant", "lost", "reactivated")
 #: Early-warning flags that may carry an override (see :mod:`analysis.strategy.churn`).
@@ -93,7 +80,12 @@ class Play(_Model):
     budget_per_customer : float
         Spend per targeted customer, in the playbook's currency (>= 0).
     uplift_rate : float, default=0.0
-        Expected incremental share of the value at stake that the action earns or saves (0–1).
+        Expected incremental share of the value at stake that the action earns or saves (0–1). The
+        measurement of :mod:`analysis.strategy.experiment` reads it as the increase in the probability that
+        a targeted customer buys again.
+    control_share : float, default=0.10
+        Share of the action's customers held out at random as a control group (0 ≤ share < 1; 0 holds out
+        nobody, so the action's effect cannot be measured).
     """
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
@@ -103,6 +95,7 @@ class Play(_Model):
     offer: Text
     budget_per_customer: Annotated[float, Field(ge=0)]
     uplift_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    control_share: Annotated[float, Field(ge=0, lt=1)] = 0.10
 
 
 class Playbook(_Model):
@@ -179,19 +172,11 @@ def parse_playbook(data: Any, source: str = "<playbook>") -> Playbook:
     if not isinstance(data, dict):
         raise PlaybookError(f"{source}: a playbook must be a YAML mapping with a 'segments:' key")
     known = _key_problems(data.get("segments"), data.get("lifecycle"), data.get("warnings"))
-    lines = [f"  {msg}" for msg in known]
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field; remove it or check its spelling"
-            else:
-                msg = err["msg"].removeprefix("Value error, ")
-            parts = [m for m in msg.split("\n") if m not in known] if not loc else [msg]
-            lines.extend(f"  {loc + ': ' if loc else ''}{m}" for m in parts)
-        raise PlaybookError(f"{source}: invalid playbook:\n" + "\n".join(lines)) from None
+        unknown = "unknown field; remove it or check its spelling"
+        raise PlaybookError(format_validation_error(exc, str(source), "playbook", unknown, known)) from None
     return playbook
 
 

@@ -71,3 +71,34 @@ def label(key: str, language: str, default: str | None = None) -> str:
     are shown as they are.
     """
     return catalog(language).get(key, key if default is None else default)
+
+
+#: Catalog sections whose keys are data values (segment, value-class and lifecycle-stage names, the total row
+#: of KPI reports, migration markers and directions, where cut points come from), in lookup order.
+NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage", "total", "movement", "cut_source")
+
+
+def name(value: Any, language: str, sections: tuple[str, ...] = NAME_SECTIONS) -> Any:
+    """The display name of a data value: ``name("Champions", "zh")`` → ``"冠军客户"``.
+
+    Data keep their canonical values (segment names in English, value classes in Chinese, lifecycle
+    stages as lower-case ids); this translates them at display. A value that is not a known name
+    (a region, a user's own segment, a number) is returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    texts = catalog(language)
+    for section in sections:
+        found = texts.get(f"{section}.{value}")
+        if found is not None:
+            return found
+    return value
+
+
+def column_label(column: Any, language: str = "en") -> str:
+    """The reader's label of a column or index name: ``customer_share`` → "share of customers" / "客户占比".
+
+    Names without a catalog entry (``column.<name>``) are shown with spaces for underscores.
+    """
+    key = "" if column is None else str(column)
+    return label(f"column.{key}", language, default=key.replace("_", " "))

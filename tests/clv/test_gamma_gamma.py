@@ -54,8 +54,9 @@ def test_non_positive_spend_is_a_model_error(bad: float) -> None:
 
 def test_q_at_most_one_has_no_mean_spend(cdnow_gamma_gamma: GammaGamma) -> None:
     model = GammaGamma.from_dict(cdnow_gamma_gamma.to_dict() | {"params": {"p": 6.0, "q": 0.9, "v": 15.0}})
-    with pytest.raises(ModelError, match="infinite"):
+    with pytest.raises(ModelError, match="unbounded") as info:
         model.population_mean_spend()
+    assert info.value.code == "infinite_mean_spend" and "penalizer" in str(info.value)
 
 
 def test_analytic_gradient_matches_finite_differences(cdnow_summary: pd.DataFrame) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.clv.persist import model_from_dict
 from analysis.clv.pipeline import customer_value, fit_clv, write_clv
 from analysis.clv.simulate import simulate_transaction_log
 
@@ -20,12 +21,18 @@ def cdnow_result(cdnow_transactions: pd.DataFrame):
 def test_fit_clv_and_files(cdnow_result, tmp_path) -> None:
     paths = write_clv(cdnow_result, tmp_path / "clv")
     params = json.loads(paths["params"].read_text())
-    assert set(params["bgnbd"]) >= {"r", "alpha", "a", "b", "log_likelihood", "standard_errors"}
-    assert set(params["pareto_nbd"]) >= {"r", "alpha", "s", "beta", "log_likelihood", "standard_errors"}
-    assert set(params["gamma_gamma"]) >= {"p", "q", "v", "standard_errors"}
+    expected = {
+        "bgnbd": {"r", "alpha", "a", "b"},
+        "pareto_nbd": {"r", "alpha", "s", "beta"},
+        "gamma_gamma": {"p", "q", "v"},
+    }
+    for name, names in expected.items():  # every block in the one fitted-model format, loadable as a model
+        assert set(params[name]["params"]) == names and params[name]["model"] == name
+        assert {"log_likelihood", "standard_errors", "covariance", "time_unit"} <= set(params[name])
+        assert model_from_dict(params[name]).params_.to_dict() == pytest.approx(params[name]["params"])
     assert params["time_unit"] == "W"
     assert (params["calibration_end"], params["holdout_end"]) == (CALIBRATION_END, HOLDOUT_END)
-    assert params["bgnbd"]["r"] == pytest.approx(0.243, rel=0.01)
+    assert params["bgnbd"]["params"]["r"] == pytest.approx(0.243, rel=0.01)
     customers = pd.read_csv(paths["customers"], dtype={"customer_id": str})
     assert len(customers) == 2357 and customers["customer_id"].is_unique
     for col in [

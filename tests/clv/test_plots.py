@@ -29,5 +29,5 @@ def test_plots_draw_on_given_axes(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary,
     assert plot_clv_distribution(pred, ax=axes[1, 1]) is axes[1, 1]
     plt.close(fig)
     ax = plot_clv_distribution(pd.DataFrame({"clv": [1.0, 2.0, 3.0]}))
-    assert ax.get_xlabel() == "clv"
+    assert ax.get_xlabel() == "CLV"  # the column label from the text catalog
     plt.close("all")

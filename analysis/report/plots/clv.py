@@ -1,4 +1,7 @@
-"""Plots of the CLV models (matplotlib). Each function takes ``ax=None`` and returns the Axes."""
+"""Plots of the CLV models (matplotlib). Each function takes ``ax=None`` and ``language=`` and returns the Axes.
+
+Titles, axes and legends come from the text catalog (``chart.*``).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,29 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from analysis import text
 from analysis.clv._transaction import TransactionModel
+from analysis.text import format as fmt
 
 
 def _axes(ax: Axes | None) -> Axes:
     return plt.subplots(figsize=(7, 4))[1] if ax is None else ax
 
 
-def plot_tracking(tracking: pd.DataFrame, ax: Axes | None = None, cumulative: bool = True) -> Axes:
+def _unit(unit: object, language: str) -> str:
+    return text.label(f"chart.unit.{unit}", language, default=str(unit))
+
+
+def _model_label(column: str, prefix: str, language: str) -> str:
+    """``expected_bgnbd`` → "expected · bgnbd" in ``language`` (the model name stays as it is)."""
+    model = column.removeprefix(prefix).replace("_", " ").strip()
+    expected = text.t("chart.tracking_expected", language)
+    return f"{expected} · {model}" if model else expected
+
+
+def plot_tracking(
+    tracking: pd.DataFrame, ax: Axes | None = None, cumulative: bool = True, language: str = "en"
+) -> Axes:
     """Expected vs actual (cumulative) repeat purchases per period, with the calibration end marked.
 
     ``tracking`` is :func:`analysis.clv.validation.tracking_curve` output or ``CLVResult.tracking``
@@ -23,42 +41,46 @@ def plot_tracking(tracking: pd.DataFrame, ax: Axes | None = None, cumulative: bo
     ax = _axes(ax)
     suffix = "_cumulative" if cumulative else ""
     actual = "actual_cumulative" if cumulative else "actual"
-    ax.plot(tracking.index, tracking[actual], color="black", label="actual")
+    ax.plot(tracking.index, tracking[actual], color="black", label=text.t("chart.tracking_actual", language))
     for col in tracking.columns:
         if col.startswith("expected") and (("cumulative" in col) == cumulative):
-            label = col.replace(f"expected{suffix}", "expected").replace("_", " ").strip()
+            label = _model_label(col.replace(f"expected{suffix}", "expected"), "expected", language)
             ax.plot(tracking.index, tracking[col], linestyle="--", label=label)
     if "in_calibration" in tracking.columns and tracking["in_calibration"].any():
         ax.axvline(
             tracking.index[tracking["in_calibration"].to_numpy()].max(),
             color="grey",
             linestyle=":",
-            label="calibration end",
+            label=text.t("chart.tracking_calibration_end", language),
         )
-    unit = tracking.attrs.get("time_unit", "period")
-    ax.set_xlabel(f"time since the first purchase of the cohort ({unit})")
-    ax.set_ylabel("cumulative repeat purchases" if cumulative else "repeat purchases")
+    unit = _unit(tracking.attrs.get("time_unit", "period"), language)
+    ax.set_xlabel(text.t("chart.tracking_x", language, unit=unit))
+    ax.set_ylabel(text.t("chart.tracking_y_cumulative" if cumulative else "chart.tracking_y", language))
     ax.legend()
     return ax
 
 
-def plot_holdout_by_frequency(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_holdout_by_frequency(table: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Mean actual vs expected holdout purchases per calibration-frequency bucket."""
     ax = _axes(ax)
     x = np.arange(len(table))
-    ax.plot(x, table["actual"], marker="o", color="black", label="actual")
+    ax.plot(x, table["actual"], marker="o", color="black", label=text.t("chart.tracking_actual", language))
     for col in table.columns:
         if col.startswith("expected") and not col.endswith("total"):
-            ax.plot(x, table[col], marker="s", linestyle="--", label=col.replace("_", " "))
+            ax.plot(x, table[col], marker="s", linestyle="--", label=_model_label(col, "expected", language))
     ax.set_xticks(x, [str(i) for i in table.index])
-    ax.set_xlabel("repeat purchases in the calibration period")
-    ax.set_ylabel("mean repeat purchases in the holdout")
+    ax.set_xlabel(text.t("chart.holdout_x", language))
+    ax.set_ylabel(text.t("chart.holdout_y", language))
     ax.legend()
     return ax
 
 
 def plot_probability_alive_matrix(
-    model: TransactionModel, max_frequency: int | None = None, T: float | None = None, ax: Axes | None = None
+    model: TransactionModel,
+    max_frequency: int | None = None,
+    T: float | None = None,
+    ax: Axes | None = None,
+    language: str = "en",
 ) -> Axes:
     """Heat map of P(alive) by frequency (rows) and t_x (columns) for customers of age ``T``."""
     ax = _axes(ax)
@@ -78,16 +100,24 @@ def plot_probability_alive_matrix(
         vmax=1,
         cmap="viridis",
     )
-    ax.figure.colorbar(image, ax=ax, label="P(alive)")
-    ax.set_xlabel(f"t_x, time of the last purchase ({model.time_unit_})")
-    ax.set_ylabel("frequency (repeat purchases)")
+    ax.figure.colorbar(image, ax=ax, label=text.t("chart.alive_colorbar", language))
+    ax.set_xlabel(text.t("chart.alive_x", language, unit=_unit(model.time_unit_, language)))
+    ax.set_ylabel(text.t("chart.alive_y", language))
     return ax
 
 
 def plot_clv_distribution(
-    predictions: pd.DataFrame, column: str = "clv", ax: Axes | None = None, bins: int = 50
+    predictions: pd.DataFrame,
+    column: str = "clv",
+    ax: Axes | None = None,
+    bins: int = 50,
+    language: str = "en",
+    currency: str | None = None,
 ) -> Axes:
-    """Histogram of a per-customer prediction (log-spaced bins for positive values)."""
+    """Histogram of a per-customer prediction (log-spaced bins for positive values).
+
+    With ``currency`` (for money columns such as ``clv``), the axis is labelled with its symbol.
+    """
     ax = _axes(ax)
     values = predictions[column].to_numpy(dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
@@ -96,6 +126,8 @@ def plot_clv_distribution(
         ax.hist(values, bins=edges, color="steelblue")
         if values.max() > values.min():
             ax.set_xscale("log")
-    ax.set_xlabel(column)
-    ax.set_ylabel("customers")
+    shown = text.column_label(column, language)
+    unit = fmt.currency_symbol(currency) if currency else None
+    ax.set_xlabel(text.t("chart.with_unit", language, label=shown, unit=unit) if unit else shown)
+    ax.set_ylabel(text.t("chart.customers", language))
     return ax

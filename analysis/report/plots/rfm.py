@@ -1,4 +1,8 @@
-"""Charts for cleaning and RFM scoring. Each takes ``ax=None`` and returns the Axes."""
+"""Charts for cleaning and RFM scoring. Each takes ``ax=None`` and ``language=``, and returns the Axes.
+
+Titles, axes and legends come from the text catalog (``chart.*``); segment and value-class names are
+translated at display, the data keep their canonical names. Money axes carry the currency symbol.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,19 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from analysis.customers.segments import SEGMENT_ORDER, VALUE_CLASS_ORDER
+from analysis import text
+from analysis.customers.segments import order_like
+from analysis.text import format as fmt
+
+__all__ = [
+    "money_formatter",
+    "monthly_revenue",
+    "order_like",
+    "quarantine_reasons",
+    "rf_heatmap",
+    "score_distribution",
+    "segment_bars",
+]
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] = (8, 4)) -> Axes:
@@ -17,43 +33,43 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (8, 4)) -> Axes:
     return ax
 
 
-def money_formatter(currency: str = "$") -> FuncFormatter:
-    """Axis labels such as $1.2k / $3.4M."""
+def money_formatter(currency: str = "$", language: str = "en") -> FuncFormatter:
+    """Axis labels such as $1.2k / -$3.4M / ¥250 (:func:`analysis.text.format.money_short`)."""
 
-    def fmt(x: float, _pos: int | None = None) -> str:
-        for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(x) >= div:
-                return f"{currency}{x / div:,.1f}{suffix}"
-        return f"{currency}{x:,.0f}"
+    def show(x: float, _pos: int | None = None) -> str:
+        return fmt.money_short(x, currency, language)
 
-    return FuncFormatter(fmt)
+    return FuncFormatter(show)
 
 
-def quarantine_reasons(quality: dict, ax: Axes | None = None) -> Axes:
-    """Bar chart of quarantined rows per reason."""
+def quarantine_reasons(quality: dict, ax: Axes | None = None, language: str = "en") -> Axes:
+    """Bar chart of quarantined rows per reason (``quality.json`` of the cleaning step)."""
     ax = _ax(ax, (7, 3))
-    s = pd.Series(quality["reasons"]).sort_values()
-    sns.barplot(x=s.to_numpy(), y=s.index, ax=ax, color="tab:red", orient="h")
-    ax.set(xlabel="rows set aside", ylabel="", title="Quarantined rows by reason")
+    s = pd.Series(quality["reasons"], dtype=float).sort_values()
+    s.index = [text.label(f"quality.reason.{r}", language, default=str(r)) for r in s.index]
+    sns.barplot(x=s.to_numpy(), y=list(s.index), ax=ax, color="tab:red", orient="h")
+    ax.set(xlabel=text.t("chart.quarantine_x", language), ylabel="", title=text.t("chart.quarantine_title", language))
     for i, v in enumerate(s.to_numpy()):
-        ax.text(v, i, f" {v:,}", va="center")
+        ax.text(v, i, f" {fmt.integer(v, language)}", va="center")
     return ax
 
 
-def monthly_revenue(transactions: pd.DataFrame, currency: str = "$", ax: Axes | None = None) -> Axes:
-    """Revenue and active customers per calendar month."""
+def monthly_revenue(
+    transactions: pd.DataFrame, currency: str = "$", ax: Axes | None = None, language: str = "en"
+) -> Axes:
+    """Revenue per calendar month (bars), money on the axis."""
     ax = _ax(ax, (8, 3.5))
     month = transactions["order_date"].dt.to_period("M").astype(str)
-    g = transactions.groupby(month).agg(revenue=("amount", "sum"), customers=("customer_id", "nunique"))
+    g = transactions.groupby(month).agg(revenue=("amount", "sum"))
     ax.bar(g.index, g["revenue"], color="tab:blue", alpha=0.8)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
-    ax.set(xlabel="", ylabel="revenue", title="Revenue per month")
+    ax.yaxis.set_major_formatter(money_formatter(currency, language))
+    ax.set(xlabel="", ylabel=text.t("chart.revenue", language), title=text.t("chart.monthly_revenue_title", language))
     step = max(1, len(g) // 12)
     ax.set_xticks(range(0, len(g), step), g.index[::step], rotation=45, ha="right")
     return ax
 
 
-def score_distribution(customers: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def score_distribution(customers: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Customers per score (1–5) for R, F and M side by side."""
     ax = _ax(ax, (8, 3.5))
     long = pd.concat(
@@ -63,42 +79,56 @@ def score_distribution(customers: pd.DataFrame, ax: Axes | None = None) -> Axes:
         ]
     )
     sns.barplot(data=long, x="score", y="customers", hue="measure", ax=ax, order=[1, 2, 3, 4, 5])
-    ax.set(title="How many customers get each score", xlabel="score (5 = best)")
+    ax.set(
+        title=text.t("chart.score_title", language),
+        xlabel=text.t("chart.score_x", language),
+        ylabel=text.t("chart.customers", language),
+    )
+    if ax.get_legend() is not None:
+        ax.get_legend().set_title(text.t("chart.measure", language))
     return ax
 
 
-def rf_heatmap(customers: pd.DataFrame, value: str = "count", currency: str = "$", ax: Axes | None = None) -> Axes:
+def rf_heatmap(
+    customers: pd.DataFrame,
+    value: str = "count",
+    currency: str = "$",
+    ax: Axes | None = None,
+    language: str = "en",
+) -> Axes:
     """R × F grid: customers per cell (``value='count'``) or mean monetary (``value='monetary'``)."""
     ax = _ax(ax, (6, 4.5))
     if value == "count":
         grid = pd.crosstab(customers["r_score"], customers["f_score"])
-        fmt, title = ",d", "Customers by recency (R) and frequency (F) score"
+        title = text.t("chart.rf_count_title", language)
     else:
         grid = customers.pivot_table(index="r_score", columns="f_score", values="monetary", aggfunc="mean")
-        fmt, title = ",.0f", f"Mean spend ({currency}) by R and F score"
+        title = text.t("chart.rf_spend_title", language, currency=fmt.currency_symbol(currency))
     grid = grid.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5])
     if value == "count":
         grid = grid.fillna(0).astype(int)
-    sns.heatmap(grid, annot=True, fmt=fmt, cmap="YlGnBu", cbar=False, ax=ax, linewidths=0.5)
-    ax.set(xlabel="F score", ylabel="R score", title=title)
+    sns.heatmap(grid, annot=True, fmt=",.0f", cmap="YlGnBu", cbar=False, ax=ax, linewidths=0.5)
+    ax.set(xlabel=text.t("chart.f_score", language), ylabel=text.t("chart.r_score", language), title=title)
     return ax
 
 
-def segment_bars(summary: pd.DataFrame, currency: str = "$", label: str = "segment") -> plt.Figure:
-    """Two panels: customers and revenue per segment (``summary`` from :func:`segment_summary`)."""
+def segment_bars(
+    summary: pd.DataFrame, currency: str = "$", label: str = "segment", language: str = "en"
+) -> plt.Figure:
+    """Two panels: customers and revenue per group (``summary`` from :func:`analysis.report.tables.group_summary`).
+
+    ``label`` is the grouping column (``segment`` or ``value_class``), named in the titles; the group
+    names (canonical data values) are shown in ``language``.
+    """
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 0.35 * len(summary) + 1.2), sharey=True)
-    names = summary.index.astype(str)
+    names = [str(text.name(str(i), language)) for i in summary.index]
     sns.barplot(x=summary["customers"].to_numpy(), y=names, ax=a1, color="tab:blue", orient="h")
     sns.barplot(x=summary["revenue"].to_numpy(), y=names, ax=a2, color="tab:green", orient="h")
-    a1.set(xlabel="customers", ylabel="", title=f"Customers per {label}")
-    a2.set(xlabel="revenue", ylabel="", title=f"Revenue per {label}")
-    a2.xaxis.set_major_formatter(money_formatter(currency))
+    group = text.column_label(label.replace(" ", "_"), language)
+    a1.set(xlabel=text.t("chart.customers", language), ylabel="",
+           title=text.t("chart.per_group_customers", language, group=group))  # fmt: skip
+    a2.set(xlabel=text.t("chart.revenue", language), ylabel="",
+           title=text.t("chart.per_group_revenue", language, group=group))  # fmt: skip
+    a2.xaxis.set_major_formatter(money_formatter(currency, language))
     fig.tight_layout()
     return fig
-
-
-def order_like(index: pd.Index, kind: str) -> list[str]:
-    """Segment or value-class names in their canonical order (unknown names last)."""
-    order = SEGMENT_ORDER if kind == "segment" else VALUE_CLASS_ORDER
-    known = [s for s in order if s in set(index)]
-    return known + sorted(set(index) - set(known))

@@ -2,7 +2,8 @@
 
 No function calls ``plt.show()``; all work with the non-interactive Agg backend. Inputs are the
 frames computed in :mod:`analysis.customers` (cluster, tiers, migration, cohorts, kpi and
-lifecycle), so the charts only draw.
+lifecycle), so the charts only draw. Every function takes ``language=``: titles, axes and legends come
+from the text catalog (``chart.*``) and segment, value-class and stage names are translated at display.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
+from analysis import text
 from analysis.customers.kpi import ALL
+from analysis.customers.segments import cluster_name_label
 from analysis.customers.tiers import pareto_curve
+from analysis.report.plots.rfm import money_formatter
 
 _MAX_ANNOTATED_CELLS = 200
+#: KPI columns in currency (drawn with a money axis when a currency is given).
+MONEY_METRICS: frozenset[str] = frozenset({"revenue", "aov", "gross_margin", "revenue_prev", "revenue_yoy"})
 
 
 def _ax(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
@@ -26,7 +32,11 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] = (7, 4.5)) -> Axes:
     return ax
 
 
-def snake_plot(snake: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def _names(values, language: str) -> list[str]:
+    return [str(text.name(str(v), language)) for v in values]
+
+
+def snake_plot(snake: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Mean standardised feature per cluster, one line per cluster.
 
     Parameters
@@ -41,13 +51,19 @@ def snake_plot(snake: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Axes
     """
     ax = _ax(ax)
-    hue = "name" if "name" in snake.columns else "cluster"
-    sns.lineplot(data=snake, x="feature", y="value", hue=hue, marker="o", sort=False, ax=ax)
+    data = snake.copy()
+    if "name" in data.columns:
+        data["name"] = [cluster_name_label(n, language) for n in data["name"]]
+        hue = "name"
+    else:
+        hue = "cluster"
+    data["feature"] = [text.column_label(f, language) for f in data["feature"]]
+    sns.lineplot(data=data, x="feature", y="value", hue=hue, marker="o", sort=False, ax=ax)
     ax.axhline(0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("")
-    ax.set_ylabel("mean z-score of log1p(value)")
-    ax.set_title("Cluster profiles (snake plot)")
-    ax.legend(title="cluster", fontsize="small")
+    ax.set_ylabel(text.t("chart.snake_y", language))
+    ax.set_title(text.t("chart.snake_title", language))
+    ax.legend(title=text.t("chart.cluster", language), fontsize="small")
     return ax
 
 
@@ -56,6 +72,7 @@ def abc_pareto_plot(
     thresholds: tuple[float, float] = (0.80, 0.95),
     ax: Axes | None = None,
     max_points: int = 200,
+    language: str = "en",
 ) -> Axes:
     """Cumulative revenue share against cumulative customer share, with the A/B/C lines.
 
@@ -75,8 +92,8 @@ def abc_pareto_plot(
     """
     ax = _ax(ax)
     curve = pareto_curve(tiers, max_points=max_points)
-    ax.plot(curve["customer_share"], curve["cum_share"], color="C0", lw=2, label="cumulative revenue")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":", label="equal spend")
+    ax.plot(curve["customer_share"], curve["cum_share"], color="C0", lw=2, label=text.t("chart.pareto_curve", language))
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":", label=text.t("chart.pareto_equal", language))
     for t, lab in zip(thresholds, ("A", "B"), strict=True):
         ax.axhline(t, color="C3", lw=0.8, ls="--")
         ax.text(0.99, t, f"{lab} ≤ {t:.0%}", ha="right", va="bottom", fontsize="small", color="C3")
@@ -90,9 +107,9 @@ def abc_pareto_plot(
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("share of customers (highest value first)")
-    ax.set_ylabel("share of revenue")
-    ax.set_title("ABC Pareto curve")
+    ax.set_xlabel(text.t("chart.pareto_x", language))
+    ax.set_ylabel(text.t("chart.pareto_y", language))
+    ax.set_title(text.t("chart.pareto_title", language))
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
@@ -103,7 +120,9 @@ def _heatmap(data: pd.DataFrame, ax: Axes, fmt: str, cmap: str, **kw: object) ->
     return ax
 
 
-def migration_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, share: bool = False) -> Axes:
+def migration_heatmap(
+    matrix: pd.DataFrame, ax: Axes | None = None, *, share: bool = False, language: str = "en"
+) -> Axes:
     """Previous (rows) × current (columns) migration matrix.
 
     Parameters
@@ -119,15 +138,18 @@ def migration_heatmap(matrix: pd.DataFrame, ax: Axes | None = None, *, share: bo
     Axes
     """
     ax = _ax(ax, (9, 7))
-    fmt = ".0%" if share else (".0f" if np.allclose(matrix.fillna(0) % 1, 0) else ",.0f")
-    _heatmap(matrix, ax, fmt, "Blues", linewidths=0.5)
-    ax.set_xlabel(str(matrix.columns.name or "current"))
-    ax.set_ylabel(str(matrix.index.name or "previous"))
-    ax.set_title("Migration from previous to current period")
+    fmt = ".0%" if share else ",.0f"
+    data = matrix.copy()
+    data.index = _names(data.index, language)
+    data.columns = _names(data.columns, language)
+    _heatmap(data, ax, fmt, "Blues", linewidths=0.5)
+    ax.set_xlabel(text.t("chart.migration_x", language))
+    ax.set_ylabel(text.t("chart.migration_y", language))
+    ax.set_title(text.t("chart.migration_title", language))
     return ax
 
 
-def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Retention (fraction) by acquisition cohort (rows) and months since first purchase.
 
     Colours are scaled on months 1 and later (month 0 is 100 % by definition and saturates).
@@ -151,9 +173,9 @@ def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None) -> Axes:
     later = values[:, 1:]
     vmax = float(np.nanmax(later)) if later.size and np.isfinite(later).any() else None
     _heatmap(data, ax, ".0%" if is_share else ".0f", "YlGnBu", vmin=0, vmax=vmax)
-    ax.set_xlabel("months since first purchase")
-    ax.set_ylabel("acquisition cohort")
-    ax.set_title("Cohort retention" if is_share else "Active customers by cohort")
+    ax.set_xlabel(text.t("chart.cohort_x", language))
+    ax.set_ylabel(text.t("chart.cohort_y", language))
+    ax.set_title(text.t("chart.cohort_title" if is_share else "chart.cohort_title_counts", language))
     return ax
 
 
@@ -162,6 +184,8 @@ def kpi_bar_chart(
     metric: str = "revenue",
     ax: Axes | None = None,
     top: int = 20,
+    language: str = "en",
+    currency: str | None = None,
 ) -> Axes:
     """Horizontal bars of one KPI per group of a sales report (total row left out).
 
@@ -174,6 +198,9 @@ def kpi_bar_chart(
     ax : Axes, optional
     top : int, default=20
         Largest groups shown.
+    language : {"en", "zh"}, default="en"
+    currency : str, optional
+        Symbol or code for a money metric (``revenue``, ``aov``, ...): the axis shows ``$1.2k``.
 
     Returns
     -------
@@ -184,21 +211,25 @@ def kpi_bar_chart(
     if isinstance(r.index, pd.MultiIndex):
         keep = [not all(v == ALL for v in i) for i in r.index]
         r = r[keep]
-        labels = [" × ".join(map(str, i)) for i in r.index]
+        labels = [" × ".join(_names(i, language)) for i in r.index]
     else:
         r = r[r.index != ALL]
-        labels = [str(i) for i in r.index]
+        labels = _names(r.index, language)
     s = pd.Series(r[metric].to_numpy(dtype=float), index=labels).nlargest(top).iloc[::-1]
     ax.barh(s.index, s.to_numpy(), color="C0")
-    ax.set_xlabel(metric)
+    shown = text.column_label(metric, language)
+    ax.set_xlabel(shown)
     names = report.index.names if isinstance(report.index, pd.MultiIndex) else [report.index.name]
-    ax.set_title(f"{metric} by {' × '.join(str(n) for n in names)}")
+    by = " × ".join(text.column_label(n, language) for n in names)
+    ax.set_title(text.t("chart.kpi_title", language, metric=shown, by=by))
     if metric.endswith(("_rate", "_share", "_pct", "_growth")):
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    elif currency is not None and metric in MONEY_METRICS:
+        ax.xaxis.set_major_formatter(money_formatter(currency, language))
     return ax
 
 
-def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
     """Stacked bars of customers per lifecycle stage at each period end.
 
     Parameters
@@ -214,9 +245,11 @@ def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _ax(ax)
     data = stage_counts.T
     data.index = [pd.Timestamp(i).strftime("%Y-%m-%d") for i in data.index]
+    data.columns = _names(data.columns, language)
     data.plot(kind="bar", stacked=True, ax=ax, width=0.8)
-    ax.set_xlabel("period end")
-    ax.set_ylabel("customers")
-    ax.set_title("Lifecycle stages")
-    ax.legend(title="stage", fontsize="small")
+    ax.set_xlabel(text.t("chart.lifecycle_x", language))
+    ax.set_ylabel(text.t("chart.customers", language))
+    ax.set_title(text.t("chart.lifecycle_title", language))
+    ax.legend(title=text.t("chart.stage", language), fontsize="small")
+    ax.tick_params(axis="x", labelrotation=45)
     return ax

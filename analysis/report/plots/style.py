@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib import font_manager
 
+from analysis import text
+
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans CJK JP",
@@ -41,13 +43,17 @@ def cjk_font() -> str | None:
 
 
 def use_report_style(language: str = "en") -> None:
-    """Seaborn's clean theme, compact figures sized for e-mail, and a CJK font when one is installed."""
+    """Seaborn's clean theme, compact figures sized for e-mail, and a CJK font when one is installed.
+
+    The CJK font comes first for languages written in CJK script (``chart.script`` in the catalog), after
+    the Latin font otherwise (so Latin text keeps its look and Chinese glyphs still render).
+    """
     _inline_in_notebooks()
     sns.set_theme(style="whitegrid", context="notebook", palette="deep")
     fonts = ["DejaVu Sans"]
     cjk = cjk_font()
     if cjk:
-        fonts = [cjk, *fonts] if language == "zh" else [*fonts, cjk]
+        fonts = [cjk, *fonts] if text.t("chart.script", language) == "cjk" else [*fonts, cjk]
     plt.rcParams.update(
         {
             "figure.figsize": (8, 4),
@@ -57,6 +63,7 @@ def use_report_style(language: str = "en") -> None:
             "axes.unicode_minus": False,
             "axes.titleweight": "bold",
             "svg.hashsalt": "rfmkit",
+            "text.parse_math": False,  # data in labels ("a$b$", "\\frac{") is text, never mathtext to parse
         }
     )
 

@@ -1,0 +1,112 @@
+"""The files of a run folder: one writer per artifact, called when a stage is computed.
+
+=========================================  =================================================================
+``transactions.parquet``                   the run's clean transactions (region, up to the period's last day)
+``customers.parquet`` / ``customers.csv``  scored customers, index ``customer_id``
+``customers_previous.parquet``             the same customers scored as of the previous period's last day
+``cut_points.csv``                         RFM cut points
+``cluster_profile.csv`` …                  ``cluster_silhouette.csv``, ``cluster_snake.csv``, when clusters exist
+``actions.csv``, ``recommendations.csv``   the playbook's actions and recommendations
+``actions/<action>.csv``                   one customer list per action, for CRM import (its treatment group)
+``actions/assignments.parquet``            every assigned customer: action, group (treatment/control), period
+``action_results.csv``                     what the earlier period's actions earned (treatment vs control)
+``headline.json``                          the index page's figures, written once by the summary stage
+=========================================  =================================================================
+
+Every writer is atomic (:mod:`analysis.data.io`), so a killed run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.data.io import write_csv, write_json, write_parquet
+
+
+def write_transactions(run_dir: Path, cleaned: Any, language: str) -> list[Path]:
+    """``transactions.parquet`` of the clean stage."""
+    return [write_parquet(cleaned.transactions, run_dir / "transactions.parquet")]
+
+
+def write_customers(run_dir: Path, scored: Any, language: str) -> list[Path]:
+    """``customers.parquet``/``.csv``, ``customers_previous.parquet``, ``cut_points.csv`` and the cluster files."""
+    from analysis.stages import Clusters, Missing
+
+    out = [
+        write_parquet(scored.customers, run_dir / "customers.parquet"),
+        write_csv(scored.customers, run_dir / "customers.csv"),
+        write_csv(scored.cut_points, run_dir / "cut_points.csv"),
+    ]
+    if not isinstance(scored.previous, Missing):
+        out.append(write_parquet(scored.previous, run_dir / "customers_previous.parquet"))
+    if isinstance(scored.clusters, Clusters):
+        c = scored.clusters
+        out += [
+            write_csv(c.profile, run_dir / "cluster_profile.csv"),
+            write_csv(c.silhouette, run_dir / "cluster_silhouette.csv"),
+            write_csv(c.snake, run_dir / "cluster_snake.csv"),
+        ]
+    return out
+
+
+def write_actions(run_dir: Path, strategy: Any, language: str) -> list[Path]:
+    """``actions.csv``, ``recommendations.csv`` and one ``actions/<action>.csv`` per action."""
+    from analysis.strategy.actions import write_action_csvs
+
+    plan = strategy.plan
+    files = write_action_csvs(plan, run_dir / "actions", language=language)
+    out = [
+        write_csv(plan.actions, run_dir / "actions.csv"),
+        write_csv(plan.recommendations, run_dir / "recommendations.csv", index=False),
+        *files.values(),
+    ]
+    if isinstance(strategy.groups, pd.DataFrame):
+        out.append(write_parquet(strategy.groups, run_dir / ASSIGNMENTS))
+    return out
+
+
+#: Where a run keeps its control-group assignments, relative to the run folder.
+ASSIGNMENTS = "actions/assignments.parquet"
+
+
+def read_assignments(run_dir: Path) -> pd.DataFrame | None:
+    """The ``actions/assignments.parquet`` of a run folder, or None when it has none."""
+    path = Path(run_dir) / ASSIGNMENTS
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def write_evaluation(run_dir: Path, evaluation: Any, language: str) -> list[Path]:
+    """``action_results.csv``: the earlier period's actions measured, when there were any."""
+    from analysis.strategy.experiment import results_table
+
+    if not isinstance(evaluation.results, pd.DataFrame):
+        return []
+    return [write_csv(results_table(evaluation.results, evaluation.learned), run_dir / "action_results.csv", False)]
+
+
+def write_headline(run_dir: Path, summary: Any, language: str) -> list[Path]:
+    """``headline.json``: the summary's figures for the index page."""
+    return [write_json(summary.headline, run_dir / "headline.json")]
+
+
+#: The writers of each stage's artifacts.
+WRITERS: dict[str, Callable[[Path, Any, str], list[Path]]] = {
+    "clean": write_transactions,
+    "score": write_customers,
+    "evaluation": write_evaluation,
+    "strategy": write_actions,
+    "summary": write_headline,
+}
+
+
+def write_stage(name: str, result: Any, run_dir: Path, language: str) -> list[Path]:
+    """Write the artifacts of stage ``name`` (none for stages without files) into ``run_dir``."""
+    writer = WRITERS.get(name)
+    if writer is None:
+        return []
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return writer(run_dir, result, language)

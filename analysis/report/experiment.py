@@ -1,0 +1,64 @@
+"""Tables of "Did last period's actions work?" (see :mod:`analysis.strategy.experiment` for every definition).
+
+Each function takes the measurement and returns a frame indexed by the reader-facing action name, ready for
+:func:`analysis.report.tables.styled`; words come from the text catalog (``experiment.*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from analysis import text
+
+#: Columns shown as percentages (shares 0–1) in the tables below.
+PERCENT_COLUMNS: tuple[str, ...] = (
+    "treated_response_rate", "control_response_rate", "uplift", "uplift_ci_low", "uplift_ci_high",
+    "assumed_uplift", "measured_uplift", "uplift_used", "power", "weight_measured",
+)  # fmt: skip
+#: Columns shown as money.
+MONEY_COLUMNS: tuple[str, ...] = (
+    "treated_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_uplift_ci_low",
+    "revenue_uplift_ci_high", "incremental_revenue", "budget",
+)  # fmt: skip
+
+
+def _named(frame: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:
+    names = labels or {}
+    out = frame.copy()
+    out.index = pd.Index([str(names.get(a, a)) for a in out.index], name="action")
+    return out
+
+
+def response_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per action: customers treated and held out, response rates, the uplift with its 95 % interval, the
+    playbook's assumed uplift and the power the groups had to detect it."""
+    cols = [
+        "treated_customers", "control_customers", "treated_response_rate", "control_response_rate", "uplift",
+        "uplift_ci_low", "uplift_ci_high", "assumed_uplift", "power",
+    ]  # fmt: skip
+    return _named(results.set_index("action")[cols], labels)
+
+
+def revenue_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per action: revenue per customer in each group, the uplift with its 95 % interval, incremental revenue,
+    budget and measured ROI (currency)."""
+    cols = [
+        "treated_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_uplift_ci_low",
+        "revenue_uplift_ci_high", "incremental_revenue", "budget", "roi",
+    ]  # fmt: skip
+    return _named(results.set_index("action")[cols], labels)
+
+
+def learning_table(
+    learned: pd.DataFrame,
+    language: str,
+    labels: Mapping[str, str] | None = None,
+    min_group_customers: int = 30,
+) -> pd.DataFrame:
+    """Per action: the assumed and measured uplift, the one the recommendations use, on which basis and why."""
+    t = learned[["assumed_uplift", "measured_uplift", "weight_measured", "uplift_used"]].copy()
+    t["uplift_basis"] = [text.t(f"experiment.basis.{b}", language) for b in learned["uplift_basis"]]
+    t["reason"] = [text.t(f"experiment.reason.{r}", language, min=min_group_customers) for r in learned["reason"]]
+    return _named(t, labels)

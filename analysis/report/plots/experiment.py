@@ -1,0 +1,75 @@
+"""The chart of "Did last period's actions work?": measured uplift per action against the playbook's assumption.
+
+Titles, axes and legends come from the text catalog (``experiment.chart_*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from analysis import text
+
+
+def plot_uplift(
+    results: pd.DataFrame,
+    ax: Axes | None = None,
+    labels: Mapping[str, str] | None = None,
+    language: str = "en",
+) -> Axes:
+    """Measured uplift in response rate per action (percentage points) with its 95 % interval, the playbook's
+    assumed uplift beside it, and zero marked.
+
+    Parameters
+    ----------
+    results : DataFrame
+        :func:`analysis.strategy.experiment.measure_uplift` output (``action``, ``uplift``, ``uplift_ci_low``,
+        ``uplift_ci_high``, ``assumed_uplift``, ``window_start``, ``window_end``).
+    ax : Axes, optional
+    labels : mapping of action id to str, optional
+        Reader-facing action names; ids without one are shown as they are.
+    language : {"en", "zh"}, default="en"
+
+    Returns
+    -------
+    Axes
+    """
+    r = results.sort_values("uplift", na_position="first").reset_index(drop=True)
+    if ax is None:
+        ax = plt.subplots(figsize=(8, 0.45 * len(r) + 1.6))[1]
+    y = np.arange(len(r))
+    measured = r["uplift"].to_numpy(dtype=float) * 100
+    low = r["uplift_ci_low"].to_numpy(dtype=float) * 100
+    high = r["uplift_ci_high"].to_numpy(dtype=float) * 100
+    ok = np.isfinite(measured)
+    ax.errorbar(
+        measured[ok],
+        y[ok],
+        xerr=np.vstack([measured[ok] - low[ok], high[ok] - measured[ok]]),
+        fmt="o",
+        color="#1f4e79",
+        ecolor="#7f9fbf",
+        capsize=3,
+        label=text.t("experiment.chart_measured", language),
+    )
+    ax.scatter(
+        r["assumed_uplift"].to_numpy(dtype=float) * 100,
+        y,
+        marker="x",
+        color="#c0504d",
+        zorder=3,
+        label=text.t("experiment.chart_assumed", language),
+    )
+    ax.axvline(0, color="grey", linewidth=0.8)
+    names = labels or {}
+    ax.set_yticks(y, [str(names.get(a, a)) for a in r["action"]])
+    ax.set_xlabel(text.t("experiment.chart_x", language))
+    first = r["window_start"].iloc[0] if len(r) else ""
+    last = r["window_end"].iloc[0] if len(r) else ""
+    ax.set_title(text.t("experiment.chart_title", language, a=first, b=last))
+    ax.legend(loc="lower right", fontsize="small")
+    return ax

@@ -1,0 +1,76 @@
+# %% [markdown] tags=["text:cleaning.intro"]
+# # Data quality
+#
+# Before any number is computed, every row of the raw transaction log is checked. Rows that cannot be used are
+# **set aside with a reason, never silently dropped**, so the counts below always add up: rows in = clean rows +
+# rows set aside.
+
+# %% tags=["parameters"]
+# Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
+params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
+period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
+region = "all"  # a region in the data, or "all"
+run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
+clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
+
+# %% tags=["setup"]
+from IPython.display import Markdown, display
+
+from analysis import context
+from analysis.report import tables
+from analysis.report.plots import rfm as rfm_plots
+
+ctx = context.setup(params_path, period, region, run_dir, clean_dir)
+cur = ctx.currency
+
+# %%
+display(Markdown(ctx.subtitle))
+
+# %% [markdown] tags=["text:cleaning.accounting"]
+# ## 1. Row accounting
+#
+# What came in, what was kept, and why the rest was set aside. *Returns* are cancellations or negative amounts:
+# they are not purchases, so they do not count towards a customer's frequency or spend. The accounting covers the
+# whole input file (cleaning runs once for all regions); section 4 narrows it to this report's region and period.
+
+# %%
+cleaned = ctx.stage("clean")
+quality = cleaned.result.quality
+display(tables.styled(tables.quality_table(quality, ctx.language), language=ctx.language))
+rfm_plots.quarantine_reasons(quality, language=ctx.language);
+# %% [markdown] tags=["text:cleaning.examples"]
+# ## 2. Examples of rows set aside
+#
+# Up to three rows per reason, exactly as they came in (`row_id` is the row's position in the input file). The
+# full list is in `quarantine.csv` of the cleaned data.
+
+# %%
+display(cleaned.result.quarantine.groupby("reason", sort=True).head(3).set_index(["reason", "row_id"]))
+
+# %% [markdown] tags=["text:cleaning.outliers"]
+# ## 3. Unusually large or small purchases
+#
+# These purchases are far from the typical amount (more than the configured number of robust standard deviations
+# on a log scale). They are **kept** and flagged, because large orders are often real; check the biggest ones.
+
+# %%
+outliers = cleaned.result.clean[cleaned.result.clean["is_outlier"]].nlargest(10, "amount")
+display(
+    tables.styled(
+        outliers[["customer_id", "order_date", "amount"]].set_index("customer_id"),
+        cur,
+        money=("amount",),
+        language=ctx.language,
+    )
+)
+
+# %% [markdown] tags=["text:cleaning.transactions"]
+# ## 4. Transactions in this report
+#
+# The clean purchases of this report's region, up to the last day of the period. Revenue per month shows the trend
+# the scores below are built on.
+
+# %%
+tx = cleaned.transactions
+ctx.say("notebook.cleaning.lines", n=len(tx), c=tx.customer_id.nunique(), a=tx.order_date.min(), b=tx.order_date.max())
+rfm_plots.monthly_revenue(tx, cur, language=ctx.language);

@@ -1,0 +1,128 @@
+# %% [markdown] tags=["text:scoring.intro"]
+# # RFM scores
+#
+# Each customer is described by three numbers, measured on the last day of the period:
+#
+# * **Recency**: days since the last purchase (fewer is better);
+# * **Frequency**: number of distinct orders;
+# * **Monetary**: total spend.
+#
+# Each is turned into a score from 1 to 5, where **5 is best**.
+
+# %% tags=["parameters"]
+# Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
+params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
+period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
+region = "all"  # a region in the data, or "all"
+run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
+clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
+
+# %% tags=["setup"]
+from IPython.display import Markdown, display
+
+from analysis import context
+from analysis.report import tables
+from analysis.report.plots import rfm as rfm_plots
+
+ctx = context.setup(params_path, period, region, run_dir, clean_dir)
+cur = ctx.currency
+
+# %%
+display(Markdown(ctx.subtitle))
+
+# %% [markdown] tags=["text:scoring.scoring"]
+# ## 1. Scoring the customers
+#
+# Besides the RFM scores, each customer gets an ABC tier (share of revenue), a lifecycle stage (new, active,
+# reactivated, dormant, lost; "this period" is the report's month) and a cluster; the same customers are also
+# scored as of the end of the previous period, to show who moved.
+
+# %%
+scored = ctx.stage("score")
+customers = scored.customers
+ctx.say("notebook.scoring.scored", n=len(customers), d=scored.as_of.date())
+
+# %% [markdown] tags=["text:scoring.cuts"]
+# ## 2. Where the scores are cut
+#
+# The cut points are the 20 %, 40 %, 60 % and 80 % marks of the customers' values (or thresholds set in the
+# params). A value above a frequency or spend cut point earns one more score point; a recency below a cut point
+# earns one more. Customers with equal values always get equal scores: when most customers bought only once, they
+# all share the lowest frequency score instead of being split at random.
+
+# %%
+display(tables.styled(scored.cut_points, decimals=("q20", "q40", "q60", "q80"), language=ctx.language))
+rfm_plots.score_distribution(customers, language=ctx.language);
+# %% [markdown] tags=["text:scoring.rf"]
+# ## 3. Recency × frequency
+#
+# Customers in the top-right bought recently and often; the bottom-left have not been back for a long time and
+# bought rarely.
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+rfm_plots.rf_heatmap(customers, "count", ax=axes[0], language=ctx.language)
+rfm_plots.rf_heatmap(customers, "monetary", cur, ax=axes[1], language=ctx.language)
+fig.tight_layout()
+
+# %% [markdown] tags=["text:scoring.clv"]
+# ## 4. Customer lifetime value
+#
+# What each customer is expected to be worth from now on: the BG/NBD model estimates how likely a customer is still
+# 'alive' (P(alive)) and how often they will buy over the horizon, the Gamma-Gamma model how much they spend per
+# purchase; CLV is their product, discounted. **Note for readers:** a customer who bought only once has
+# P(alive) = 1 in BG/NBD, because the model only lets customers drop out right after a repeat purchase; their low
+# expected purchases still keep their CLV small. The modified BG/NBD (`analysis.clv.ModifiedBGNBD`) does not do
+# this.
+
+# %%
+from analysis.report.plots import clv as clv_plots
+
+if scored.clv is None:
+    unit = ctx.text(f"notebook.units.{ctx.params.clv.time_unit}")
+    ctx.say("notebook.scoring.clv_total", h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum())
+    top_clv = customers.nlargest(15, "clv")
+    columns = ["segment", "recency_days", "frequency", "monetary", "p_alive", "expected_purchases", "clv"]
+    display(
+        tables.styled(
+            top_clv[columns],
+            cur,
+            money=("monetary", "clv"),
+            pct=("p_alive",),
+            decimals=("expected_purchases",),
+            language=ctx.language,
+        )
+    )
+    clv_plots.plot_clv_distribution(customers, language=ctx.language, currency=cur)
+else:
+    ctx.note(scored.clv)
+
+# %% [markdown] tags=["text:scoring.check"]
+# ## 5. How well does the model predict?
+#
+# To check the model, it is fitted again on the data up to half a year ago and asked to predict the purchases of
+# the last half year, which we know. The closer the two lines and bars, the more the lifetime values above can be
+# trusted.
+
+# %%
+if ctx.has(scored.clv_check):
+    e, check = scored.clv_check.errors, scored.clv_check.fit
+    ctx.say("notebook.scoring.check_result", p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"],
+            mae=e["mae"])  # fmt: skip
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
+    clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)
+    clv_plots.plot_probability_alive_matrix(check.transaction_model, ax=axes[2], language=ctx.language)
+    fig.tight_layout()
+else:
+    ctx.note(scored.clv_check)
+
+# %% [markdown] tags=["text:scoring.top"]
+# ## 6. Top customers by spend
+
+# %%
+value_class = "value_class_en" if ctx.language == "en" else "value_class"
+top = customers.nlargest(15, "monetary")[["recency_days", "frequency", "monetary", "rfm_code", "segment", value_class]]
+display(tables.styled(top, cur, money=("monetary",), language=ctx.language))
