@@ -347,17 +347,60 @@ def datasets() -> None:
     default=False,
     help="--clean leaves out the deliberately broken rows (default: include them).",
 )
+@click.option(
+    "--treated",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A run's actions/assignments.parquet: its treatment group gets extra purchases (with --effect, --window).",
+)
+@click.option(
+    "--effect",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Chance that each treated customer makes one extra purchase in --window (a known action effect).",
+)
+@click.option(
+    "--window", default=None, metavar="START..END", help="Days of the extra purchases, e.g. 2024-12-01..2024-12-31."
+)
 @_friendly
-def sample(out: str, customers: int, start: str, end: str, seed: int, clean_only: bool) -> None:
-    """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows)."""
+def sample(
+    out: str,
+    customers: int,
+    start: str,
+    end: str,
+    seed: int,
+    clean_only: bool,
+    treated: str | None,
+    effect: float,
+    window: str | None,
+) -> None:
+    """Write a deterministic synthetic transaction log (buy-till-you-die behaviour, some dirty rows).
+
+    With --treated, --effect and --window, the treatment group of a run's assignments buys more in the window
+    by a known amount, so 'rfmkit evaluate-actions' (or the next month's run) has an effect to find.
+    """
+    import pandas as pd
+
     from analysis.data.io import write_table
     from analysis.data.sample import generate_transactions
+    from analysis.errors import ParamsError
     from analysis.params import SampleParams
 
     spec = SampleParams(
         customers=customers, start=_day(start, "--start"), end=_day(end, "--end"), seed=seed, dirty=not clean_only
     )
-    df = generate_transactions(**spec.model_dump())
+    extra: dict[str, Any] = {}
+    if treated or effect or window:
+        if not (treated and effect and window and ".." in window):
+            raise ParamsError("a treatment effect needs --treated ASSIGNMENTS.parquet, --effect P and --window A..B")
+        first, last = (part.strip() for part in window.split("..", 1))
+        extra = {
+            "treated": pd.read_parquet(treated),
+            "treatment_effect": effect,
+            "treatment_window": (_day(first, "--window").date(), _day(last, "--window").date()),
+        }
+    df = generate_transactions(**spec.model_dump(), **extra)
     write_table(df, out, index=False)
     click.echo(f"wrote {len(df):,} rows for {customers:,} customers to {out}")
 
@@ -412,7 +455,8 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
     everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
     reactivated/dormant/lost; the period is --as-of's month up to --as-of, as in the reports) and cluster (k-means).
-    With --params and --as-of the last day of a month, the result equals the batch's customers.parquet.
+    With --params and --as-of the last day of a month (the data's last day when it ends inside the month, as the
+    batch scores a partial month), the result equals the batch's customers.parquet.
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
     clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
@@ -436,7 +480,8 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     everything = _transactions(input_, opts)
     _check_in_data(day, everything, "--as-of")
     tx = stages.scope(everything, day)
-    scored = stages.score(tx, params, day, clv_check=False)
+    first_day = everything["order_date"].min() if len(everything) else None  # the data's first period: nobody new
+    scored = stages.score(tx, params, day, clv_check=False, data_start=first_day)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
     write_table(scored.customers, out)
@@ -465,8 +510,16 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     help="Unit of every time, horizon and discount rate (days, weeks, months).",
 )
 @click.option("--horizon", type=float, default=None, help="CLV horizon in time units (default: one year).")
-@click.option("--discount-rate", type=float, default=None, help="Discount rate per time unit.")
-@click.option("--penalizer", type=float, default=0.0, show_default=True, help="L2 penalty on the model parameters.")
+@click.option(
+    "--discount-rate", type=float, default=None, help="Discount rate per time unit (default: 10 % a year, converted)."
+)
+@click.option(
+    "--penalizer",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Penalty on log parameters, the same in any currency or time unit (0.01-0.1 keeps thin-data fits finite).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for params.json, customers.csv, …")
 @_input_options
 @_friendly
@@ -518,7 +571,12 @@ def clv(
 @main.command()
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", default=None, help="Only these months: 2024-01, 2024-01..2024-06, or a comma list.")
-@click.option("--region", "regions", multiple=True, help="Only this region (repeat; 'all' = all regions together).")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Only this region (repeat; 'all' = all regions together, 'region:all' = a region named 'all').",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -530,6 +588,11 @@ def clv(
 @click.option(
     "--allow-large", is_flag=True, help="Accept a period range longer than periods.max_months (default 120 months)."
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once, naming the holder, when another batch is writing the output folder (default: wait for it).",
+)
 @_friendly
 def run(
     params_file: str,
@@ -539,10 +602,13 @@ def run(
     force: bool,
     no_progress: bool,
     allow_large: bool,
+    no_wait: bool,
 ) -> None:
     """Run the notebooks for every month × region of PARAMS.yaml and render the HTML reports.
 
-    Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run.
+    Reports go to <output_dir>/<period>/<region>/, with <output_dir>/index.html linking every run. One batch at a
+    time writes an output folder: a second one waits for the first (saying which batch holds it), or with --no-wait
+    fails at once.
     """
     from analysis.batch.runner import run_batch
 
@@ -555,6 +621,7 @@ def run(
         force=force,
         progress=not no_progress,
         allow_large=allow_large,
+        wait=not no_wait,
     )
     click.echo(result.summary())
 
@@ -600,7 +667,7 @@ def evaluate_actions(
     """
     import pandas as pd
 
-    from analysis.context import ALL_REGIONS, load_clean
+    from analysis.context import ALL_REGIONS, load_clean, parse_region
     from analysis.data.io import write_csv
     from analysis.errors import InputError
     from analysis.strategy.experiment import measure_uplift, measurement_window
@@ -618,7 +685,7 @@ def evaluate_actions(
     start = _day(window_start, "--window-start") if window_start else default_start
     end = _day(window_end, "--window-end") if window_end else default_end
     tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
-    region = str(groups["region"].iloc[0]) if "region" in groups.columns and len(groups) else ALL_REGIONS
+    region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
     if region != ALL_REGIONS and "region" in tx.columns:
         tx = tx[tx["region"] == region]
     if pd.to_datetime(tx["order_date"]).max() < end:

@@ -25,10 +25,20 @@ import pandas as pd
 
 from analysis import stages
 from analysis.params import RunParams, load_params
-from analysis.stages import ALL_REGIONS, Missing, load_clean, period_bounds
+from analysis.stages import ALL_REGIONS, Missing, load_clean, parse_region, period_bounds, region_name
 from analysis.stages import clean as clean_from_params
 
-__all__ = ["ALL_REGIONS", "RunContext", "clean_from_params", "load_clean", "period_bounds", "region_slug", "setup"]
+__all__ = [
+    "ALL_REGIONS",
+    "RunContext",
+    "clean_from_params",
+    "load_clean",
+    "parse_region",
+    "period_bounds",
+    "region_name",
+    "region_slug",
+    "setup",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +66,8 @@ def clear_cache() -> None:
 
 @dataclass
 class RunContext:
-    """One run: ``params``, the ``period`` (``YYYY-MM``), ``region`` (or ``all``) and ``run_dir``.
+    """One run: ``params``, the ``period`` (``YYYY-MM``), ``region`` (a data region, or :data:`ALL_REGIONS`) and
+    ``run_dir``.
 
     ``clean_dir`` holds the cleaned data (the batch's shared folder); ``None`` means clean the source here
     (cached on disk under ``<output_dir>/_data/``).
@@ -68,11 +79,13 @@ class RunContext:
     run_dir: Path
     clean_dir: Path | None = None
     _data_key: str | None = field(default=None, repr=False)
+    _pseudonym_key: Any = field(default=None, repr=False)
 
     @property
     def window(self) -> stages.Window:
-        """The period and the periods it is compared with."""
-        return stages.Window(self.period)
+        """The period, the windows it is compared with and the data's first and last day (from the clean stage):
+        a period the data ends inside is scored as of the data's last day (params ``rfm.partial_period``)."""
+        return stages.run_window(self.period, self.stage("clean"), self.params)
 
     @property
     def period_start(self) -> pd.Timestamp:
@@ -81,7 +94,8 @@ class RunContext:
 
     @property
     def as_of(self) -> pd.Timestamp:
-        """The day customers are scored on: the last day of the period (inclusive)."""
+        """The day customers are scored on: the last day of the period (inclusive), or of the data when it ends
+        inside the period."""
         return self.window.as_of
 
     @property
@@ -104,8 +118,63 @@ class RunContext:
     def subtitle(self) -> str:
         """The line under each report's title: what, where, as of when."""
         from analysis.report.markdown import escape_markdown
+        from analysis.text import format as fmt
 
-        return self.text("run.subtitle", title=escape_markdown(self.title), as_of=str(self.as_of.date()))
+        w = self.window
+        if w.is_partial:  # "data to 9 Dec 2011 (9 of 31 days)"
+            return self.text(
+                "run.subtitle_partial",
+                title=escape_markdown(self.title),
+                data_end=fmt.date_long(w.data_end, self.language),
+                days=w.data_days,
+                period_days=w.period_days,
+                as_of=str(w.as_of.date()),
+            )
+        return self.text("run.subtitle", title=escape_markdown(self.title), as_of=str(w.as_of.date()))
+
+    # ------------------------------------------------------------------------------------------ privacy
+
+    @property
+    def show_customer_ids(self) -> bool:
+        """Whether reports show raw customer ids (params ``privacy.show_customer_ids``); else pseudonyms."""
+        return bool(self.params.privacy.show_customer_ids)
+
+    @property
+    def pseudonym_key(self) -> Any:
+        """The pseudonym key (:func:`analysis.privacy.load_key`: environment, ``privacy.key_file`` or the kit's own
+        key file, made when missing); loaded once. The CRM lists carry pseudonyms even when reports show ids."""
+        if self._pseudonym_key is None:
+            from analysis.privacy import load_key
+
+            self._pseudonym_key = load_key(self.params.privacy.key_file)
+        return self._pseudonym_key
+
+    def ids(self, frame: pd.DataFrame, column: str = "customer_id") -> pd.DataFrame:
+        """``frame`` as a report shows it: customer ids (index or column ``customer_id``) replaced by pseudonyms,
+        unless ``privacy.show_customer_ids``. Every table that shows customers goes through this.
+
+        ``column`` names the id column of raw rows (the source's name, e.g. rows set aside by cleaning, see
+        :meth:`raw_ids`); empty cells stay empty there.
+        """
+        from analysis.privacy import display_ids
+
+        if self.show_customer_ids:
+            return frame
+        if column not in frame.columns:
+            return display_ids(frame, self.pseudonym_key)
+        blank = frame[column].isna().to_numpy() | frame[column].astype("string").str.strip().eq("").fillna(True)
+        shown = display_ids(frame.rename(columns={column: "customer_id"}), self.pseudonym_key)
+        shown["customer"] = shown["customer"].where(~blank.to_numpy(dtype=bool), frame[column].to_numpy())
+        return shown
+
+    def raw_ids(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Raw input rows (their own column names, as in ``quarantine.csv``) as a report shows them: the column
+        mapped to ``customer_id`` holds pseudonyms (see :meth:`ids`)."""
+        return self.ids(rows, self.params.columns.get("customer_id", "customer_id"))
+
+    def privacy_note(self) -> None:
+        """Say how customers are shown: by pseudonym (and that the CRM lists keep real ids), or by raw id."""
+        self.say("privacy.raw_ids" if self.show_customer_ids else "privacy.pseudonyms")
 
     def text(self, key: str, **values: Any) -> str:
         """The catalog text ``key`` in the run's language, formatted with ``values``."""
@@ -175,7 +244,7 @@ class RunContext:
         if written not in _WRITTEN:
             from analysis.artifacts import write_stage
 
-            write_stage(name, result, self.run_dir, self.language)
+            write_stage(name, result, self.run_dir, self.language, self.pseudonym_key)
             _WRITTEN.add(written)
         return result
 
@@ -186,20 +255,26 @@ class RunContext:
         """
         return Path(self.params.output_dir) / period / region_slug(self.region)
 
+    @property
+    def region_name(self) -> str:
+        """The run's region as people write it (``all``, ``region:all`` for a region named ``all``, else the name)."""
+        return region_name(self.region)
+
     def _compute(self, name: str, needed: dict[str, Any]) -> Any:
         from analysis.artifacts import read_assignments
 
         p, period = self.params, self.period
         if name == "clean":
-            return stages.cleaned(load_clean(self.data_dir), period, self.region)
+            region_column = p.columns.get("region", "region")
+            return stages.cleaned(load_clean(self.data_dir), period, self.region, region_column)
         tx = needed["clean"].transactions
         if name == "score":
-            return stages.score(tx, p, self.as_of, self.period_start)
+            return stages.score(tx, p, self.as_of, self.period_start, data_start=needed["clean"].data_start)
         if name == "segments":
-            return stages.segment_analysis(tx, needed["score"], p, period)
+            return stages.segment_analysis(tx, needed["score"], p, period, window=self.window)
         if name == "evaluation":
             earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
-            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period)
+            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period, as_of=self.as_of)
         if name == "strategy":
             return stages.strategy(
                 tx,
@@ -209,8 +284,12 @@ class RunContext:
                 region=self.region,
                 evaluation=needed["evaluation"],
                 published=read_assignments(self.published_dir(period)),
+                returns=needed["clean"].returns,
+                window=self.window,
             )
-        return stages.summary(needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period)
+        return stages.summary(
+            needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period, window=self.window
+        )
 
 
 def setup(
@@ -222,12 +301,14 @@ def setup(
 ) -> RunContext:
     """Validate the notebook's parameters and prepare plotting; returns the run's context.
 
-    ``run_dir`` empty means a hand run: ``<output_dir>/_scratch/<period>/<region>/`` of the params file, so a
-    notebook run in JupyterLab never overwrites a published batch run.
+    ``region``: ``all`` (or empty) for all regions together, ``region:all`` for a data region literally named
+    ``all``, else the data region's name (:func:`analysis.stages.parse_region`). ``run_dir`` empty means a hand
+    run: ``<output_dir>/_scratch/<period>/<region folder>/`` of the params file, so a notebook run in JupyterLab
+    never overwrites a published batch run.
     """
     params = load_params(params_path)
     period_bounds(period)
-    region = str(region or ALL_REGIONS)
+    region = parse_region(region)
     if run_dir in (None, ""):
         run_dir = Path(params.output_dir) / "_scratch" / period / region_slug(region)
     run = Path(run_dir)
@@ -242,8 +323,8 @@ def setup(
 
 
 def region_slug(region: str) -> str:
-    """A folder name for a region (letters, digits, ``-`` and ``_``; other characters become ``_``)."""
-    import re
+    """The run folder name of ``region`` (``all`` for :data:`ALL_REGIONS`): distinct regions always get distinct
+    folders, see :func:`analysis.batch.naming.region_folder`."""
+    from analysis.batch.naming import region_folder
 
-    slug = re.sub(r"[^\w\-]+", "_", str(region), flags=re.UNICODE).strip("_")
-    return slug or "unknown"
+    return region_folder(region, all_regions=region == ALL_REGIONS)

@@ -225,9 +225,16 @@ class SegmentRule(_Model):
 
 
 class RFMParams(_Model):
-    """RFM scoring; see :mod:`analysis.customers.rfm` and :mod:`analysis.customers.segments`."""
+    """RFM scoring; see :mod:`analysis.customers.rfm` and :mod:`analysis.customers.segments`.
+
+    ``partial_period``: when the data ends before the period does (the log's last day, over the whole input, is
+    inside the month), ``data_end`` (default) scores the customers as of the data's last day and compares the
+    same number of days of the previous period and of a year before; ``period_end`` scores as of the month's
+    last day regardless (every customer then looks at least as many days silent as the data is short).
+    """
 
     lookback_days: Annotated[int, Field(gt=0)] | None = None
+    partial_period: Literal["data_end", "period_end"] = "data_end"
     thresholds: ScoreThresholds = ScoreThresholds()
     segment_rules: dict[str, SegmentRule] | None = None
 
@@ -333,6 +340,20 @@ class ExperimentParams(_Model):
     prior_sd: Annotated[float, Field(gt=0, le=1)] = 0.05
     min_group_customers: Annotated[int, Field(ge=2)] = 30
     min_halfwidth: Annotated[float, Field(gt=0, le=1)] = 0.02
+
+
+class PrivacyParams(_Model):
+    """How customers are shown in reports (:mod:`analysis.privacy`).
+
+    By default a report shows each customer by a pseudonym, a keyed hash of the id (HMAC-SHA256); the CRM action
+    lists keep the real ids and carry the pseudonym. ``show_customer_ids: true`` shows raw ids in reports.
+    ``key_file``: a file holding the pseudonym key (at least 16 bytes); the environment variable
+    ``RFMKIT_PSEUDONYM_KEY`` takes precedence, and with neither the kit makes a key in the user's configuration
+    folder (``~/.config/rfmkit/pseudonym.key``). Only the path is kept in manifests, never the key.
+    """
+
+    show_customer_ids: bool = False
+    key_file: str | None = None
 
 
 class ExecutionParams(_Model):
@@ -465,6 +486,7 @@ class RunParams(_Model):
     engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
     engine_options: EngineParams = EngineParams()
     experiment: ExperimentParams = ExperimentParams()
+    privacy: PrivacyParams = PrivacyParams()
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -536,9 +558,11 @@ def resolve_paths(params: RunParams, base: Path) -> RunParams:
         return str(q if q.is_absolute() else (base / q).resolve())
 
     source = params.source.model_copy(update={"path": _abs(params.source.path)})
+    privacy = params.privacy.model_copy(update={"key_file": _abs(params.privacy.key_file)})
     return params.model_copy(
         update={
             "source": source,
+            "privacy": privacy,
             "playbook": _abs(params.playbook),
             "output_dir": _abs(params.output_dir),
             "notebooks_dir": _abs(params.notebooks_dir),

@@ -65,9 +65,31 @@ def _read_key_file(path: Path, origin: str) -> bytes:
     if len(secret) < MIN_KEY_BYTES:
         raise ParamsError(
             f"{path}: the pseudonym key is shorter than {MIN_KEY_BYTES} bytes; put a longer random key in it "
-            f"(e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > {path})"
+            f'(e.g. python -c "import secrets; print(secrets.token_hex(32))" > {path})'
         )
     return secret
+
+
+def _make_key_file(path: Path) -> None:
+    """Make a random key file (mode 0600) atomically: complete or absent, and never over an existing key.
+
+    Kernels of one batch may all look for the key at once; the first link wins and the others read its key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return
+        log.warning("made a new pseudonym key in %s (keep it: the same key gives the same pseudonyms)", path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_key(key_file: str | Path | None = None, *, create: bool = True) -> PseudonymKey:
@@ -84,12 +106,14 @@ def load_key(key_file: str | Path | None = None, *, create: bool = True) -> Pseu
     if not path.exists():
         if not create:
             raise ParamsError(f"no pseudonym key: set {KEY_ENV} or privacy.key_file")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32) + "\n")
-        log.warning("made a new pseudonym key in %s (keep it: the same key gives the same pseudonyms)", path)
+        _make_key_file(path)
     return PseudonymKey(_read_key_file(path, str(path)), f"file:{path}")
+
+
+def key_id(key: PseudonymKey) -> str:
+    """A short name of the key that tells keys apart without revealing them (the HMAC of a fixed text): the batch's
+    fingerprints include it, so a new key re-runs the reports."""
+    return hmac.new(key.secret, b"rfmkit pseudonym key id", hashlib.sha256).hexdigest()[:12]
 
 
 def pseudonym(customer_id: object, key: PseudonymKey) -> str:

@@ -9,7 +9,8 @@ no previous period) is a :class:`Missing` value with a catalog key for the reaso
 it is never a missing file that a later step trips over.
 
 Time: a run covers one **period** (a calendar month ``YYYY-MM``); customers are scored as of its last day,
-inclusive. Money is in the currency of the source; recency in whole days.
+inclusive — or, when the data ends inside the period, as of the data's last day (params ``rfm.partial_period``,
+see :class:`Window`). Money is in the currency of the source; recency in whole days.
 """
 
 from __future__ import annotations
@@ -25,12 +26,21 @@ import pandas as pd
 from analysis.contract import validate_clean, validate_customers
 from analysis.data.clean import CleanResult, clean_transactions
 from analysis.data.io import read_transactions
+from analysis.data.spreadsheet import restore_formulas
 from analysis.errors import InputError, ModelError, ParamsError
 from analysis.params import PERIOD_RE, RunParams
 
 log = logging.getLogger(__name__)
 
-ALL_REGIONS = "all"
+#: The all-regions run. Not a text a data region can hold: cleaned text never contains control characters
+#: (:data:`analysis.contract.CONTROL_CHARACTERS`), so a region literally named ``all`` is a region like any other.
+#: Where people write a region (``--region``, a notebook's ``region`` parameter, ``params.regions``) ``all`` means
+#: all regions and ``region:all`` the region named ``all``: see :func:`parse_region` and :func:`region_name`.
+ALL_REGIONS = "\x1fall"
+#: How people write the all-regions run.
+ALL_REGIONS_NAME = "all"
+#: Prefix that makes a written region literal: ``region:all`` is the data region named ``all``.
+LITERAL_REGION = "region:"
 #: Length of the holdout of the CLV model check: the model is refitted up to this long before ``as_of``.
 CLV_HOLDOUT = pd.Timedelta(weeks=26)
 #: Periods shown in the lifecycle-over-time chart.
@@ -60,6 +70,28 @@ class Missing:
         return t(f"run.missing.{self.key}", language, **self.values)
 
 
+# ---------------------------------------------------------------------------------------------------- regions
+
+
+def parse_region(written: str | None) -> str:
+    """The run region a person wrote: ``all`` (or nothing) → :data:`ALL_REGIONS`; ``region:<name>`` → ``<name>``
+    (so a data region literally named ``all`` is written ``region:all``); anything else is a data region."""
+    if written is None or written in ("", ALL_REGIONS_NAME, ALL_REGIONS):
+        return ALL_REGIONS
+    written = str(written)
+    return written[len(LITERAL_REGION) :] if written.startswith(LITERAL_REGION) else written
+
+
+def region_name(region: str) -> str:
+    """How to write ``region`` so :func:`parse_region` reads it back: ``all`` for all regions, ``region:all`` for
+    the data region named ``all`` (and for any name that starts with ``region:``), else the name itself."""
+    if region == ALL_REGIONS:
+        return ALL_REGIONS_NAME
+    if region == ALL_REGIONS_NAME or region.startswith(LITERAL_REGION):
+        return LITERAL_REGION + region
+    return region
+
+
 # ---------------------------------------------------------------------------------------------------- the window
 
 
@@ -73,9 +105,24 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 @dataclass(frozen=True)
 class Window:
-    """The days a run looks at: ``period`` (``YYYY-MM``) and the periods it is compared with."""
+    """The days a run looks at: ``period`` (``YYYY-MM``) and the windows it is compared with.
+
+    ``data_start`` / ``data_end``: the first and last day of the data (the whole cleaned input, every region).
+
+    * **Partial period.** When the data ends inside the period and ``partial`` is ``data_end`` (params
+      ``rfm.partial_period``, the default), customers are scored as of ``data_end`` and the previous period and
+      the year-ago period are cut to the same number of days (``days``): 1–9 Dec is compared with 1–9 Nov and
+      1–9 Dec a year before. With ``period_end`` the period is scored as of its last day and compared whole.
+    * **Comparisons without data.** A comparison window that starts before ``data_start`` is not
+      :meth:`comparable`: the report shows "n/a — data starts …" instead of a change from nothing.
+    * **Left-censored period.** When the data starts inside the period (``left_censored``), every customer's
+      first purchase in the data is in it: nobody can be told to be *new*.
+    """
 
     period: str
+    data_start: pd.Timestamp | None = None
+    data_end: pd.Timestamp | None = None
+    partial: str = "data_end"
 
     @property
     def start(self) -> pd.Timestamp:
@@ -83,24 +130,72 @@ class Window:
         return period_bounds(self.period)[0]
 
     @property
-    def as_of(self) -> pd.Timestamp:
-        """Last day of the period (inclusive): the scoring day."""
+    def period_end(self) -> pd.Timestamp:
+        """Last day of the period (inclusive), whatever the data covers."""
         return period_bounds(self.period)[1]
 
     @property
+    def period_days(self) -> int:
+        """Length of the calendar period in days."""
+        return int((self.period_end - self.start).days) + 1
+
+    @property
+    def is_partial(self) -> bool:
+        """Whether the data ends inside the period (after its first day, before its last)."""
+        return self.data_end is not None and self.start <= self.data_end.normalize() < self.period_end
+
+    @property
+    def data_days(self) -> int:
+        """Days of the period the data covers (the period's length unless it is partial)."""
+        return int((self.data_end.normalize() - self.start).days) + 1 if self.is_partial else self.period_days
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The scoring day (inclusive): the period's last day, or the data's last day in a partial period
+        (unless ``partial`` is ``period_end``)."""
+        if self.is_partial and self.partial == "data_end":
+            return self.data_end.normalize()  # type: ignore[union-attr]
+        return self.period_end
+
+    @property
     def days(self) -> int:
-        """Length of the period in days."""
+        """Days scored: from the period's first day to ``as_of``."""
         return int((self.as_of - self.start).days) + 1
+
+    def _cut(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
+        first, last = bounds
+        return first, min(last, first + pd.Timedelta(days=self.days - 1))
 
     @property
     def previous(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the previous period."""
-        return period_bounds(str(pd.Period(self.period, freq="M") - 1))
+        """First and last day of the previous period, cut to :attr:`days` days."""
+        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 1)))
 
     @property
     def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the same period a year before."""
-        return period_bounds(str(pd.Period(self.period, freq="M") - 12))
+        """First and last day of the same period a year before, cut to :attr:`days` days."""
+        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 12)))
+
+    def comparable(self, which: str) -> bool:
+        """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""
+        first = getattr(self, which)[0]
+        return self.data_start is None or first >= self.data_start.normalize()
+
+    @property
+    def left_censored(self) -> bool:
+        """Whether the data starts inside (or after the start of) this period: its first period of data."""
+        return self.data_start is not None and self.data_start.normalize() >= self.start
+
+    def unavailable(self) -> dict[str, Missing]:
+        """Why each comparison, and the new-customer count, has no data: ``previous``, ``year_ago`` and
+        ``new_customers`` (left-censored period), each a ``run.missing.data_starts`` :class:`Missing`."""
+        if self.data_start is None:
+            return {}
+        why = Missing("data_starts", {"date": str(self.data_start.date())})
+        out = {w: why for w in ("previous", "year_ago") if not self.comparable(w)}
+        if self.left_censored:
+            out["new_customers"] = why
+        return out
 
     @property
     def next(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -108,9 +203,17 @@ class Window:
         return period_bounds(str(pd.Period(self.period, freq="M") + 1))
 
     def recent_ends(self, n: int = LIFECYCLE_PERIODS) -> list[pd.Timestamp]:
-        """The last days of the ``n`` periods up to and including this one, oldest first."""
+        """The last days of the ``n`` periods up to and including this one, oldest first (this one's: ``as_of``),
+        leaving out periods that end before the data starts."""
         p = pd.Period(self.period, freq="M")
-        return [(p - k).end_time.normalize() for k in range(n - 1, -1, -1)]
+        ends = [(p - k).end_time.normalize() for k in range(n - 1, 0, -1)] + [self.as_of]
+        return [e for e in ends if self.data_start is None or e >= self.data_start.normalize()]
+
+
+def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
+    """The window of a run: ``period`` with the data's first and last day (whole input) and the params'
+    ``rfm.partial_period`` rule."""
+    return Window(period, cleaned_.data_start, cleaned_.data_end, params.rfm.partial_period)
 
 
 # ---------------------------------------------------------------------------------------------------- clean
@@ -129,7 +232,7 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
     try:
         return CleanResult(
             clean=pd.read_parquet(d / "clean.parquet"),
-            quarantine=pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False),
+            quarantine=restore_formulas(pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False)),
             returns=pd.read_parquet(d / "returns.parquet"),
             quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
         )
@@ -156,21 +259,65 @@ def scope(clean_tx: pd.DataFrame, as_of: pd.Timestamp, region: str = ALL_REGIONS
 class Cleaned:
     """The clean stage of one run: the whole cleaned log and the run's transactions.
 
-    ``result`` covers the whole input (cleaning runs once for all regions); ``transactions`` is the run's
-    region up to the period's last day; ``revenue_period`` the revenue of those in the period (currency).
+    ``result`` covers the whole input (cleaning runs once for all regions): a report shows its *counts* only
+    (``quality``), labelled as the whole input's. ``transactions`` is the run's region up to the period's last
+    day; ``revenue_period`` the revenue of those in the period (currency); ``outliers`` the flagged purchases
+    among ``transactions``. ``quarantined``: the rows set aside that belong to the run's region (every row set
+    aside for the all-regions run), as they came in; ``quarantined_elsewhere`` counts the other rows set aside
+    (other regions' rows, and rows without a usable region, which a region's run cannot claim).
     """
 
     result: CleanResult
     transactions: pd.DataFrame
     revenue_period: float
+    quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quarantined_elsewhere: int = 0
+    #: the run's returns and cancellations (positive amounts, as cleaned): its region, up to the period's last day
+    returns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: first and last purchase day of the whole cleaned input (every region); None when it is empty
+    data_start: pd.Timestamp | None = None
+    data_end: pd.Timestamp | None = None
+
+    @property
+    def outliers(self) -> pd.DataFrame:
+        """The run's purchases flagged as unusually large or small (``is_outlier``)."""
+        tx = self.transactions
+        return tx[tx["is_outlier"]] if "is_outlier" in tx.columns else tx.iloc[:0]
 
 
-def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS) -> Cleaned:
-    """The clean stage: ``result`` scoped to ``period`` and ``region``."""
+def quarantined_in(quarantine: pd.DataFrame, region: str, region_column: str = "region") -> pd.DataFrame:
+    """The rows of ``quarantine`` (raw rows, with ``row_id`` and ``reason``) that belong to ``region``.
+
+    A raw row belongs to a region when its region cell, read as cleaning reads text (trimmed, control characters
+    removed), is the region's name; the all-regions run gets every row. ``region_column`` is the source's name of
+    the region column (the params' ``columns.region``).
+    """
+    if region == ALL_REGIONS:
+        return quarantine
+    if region_column not in quarantine.columns:
+        return quarantine.iloc[:0]
+    from analysis.data.clean import normalise_ids
+
+    cells = normalise_ids(quarantine[region_column].astype("string"))
+    return quarantine[(cells == region).fillna(False).to_numpy(dtype=bool)]
+
+
+def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_column: str = "region") -> Cleaned:
+    """The clean stage: ``result`` scoped to ``period`` and ``region`` (see :class:`Cleaned`)."""
     start, as_of = period_bounds(period)
     tx = scope(result.clean, as_of, region)
     revenue = round(float(tx.loc[tx["order_date"] >= start, "amount"].sum()), 2)
-    return Cleaned(result, tx, revenue)
+    mine = quarantined_in(result.quarantine, region, region_column)
+    ret = result.returns
+    if len(ret):
+        keep = ret["order_date"].dt.normalize() <= as_of
+        if region != ALL_REGIONS:
+            keep &= ret["region"] == region if "region" in ret.columns else False
+        ret = ret[keep].reset_index(drop=True)
+    days = result.clean["order_date"].dropna().dt.normalize()
+    first, last = (days.min(), days.max()) if len(days) else (None, None)
+    quarantined = mine.reset_index(drop=True)
+    return Cleaned(result, tx, revenue, quarantined, len(result.quarantine) - len(mine), ret, first, last)
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -219,6 +366,12 @@ class Scored:
     clv: Missing | None  # None when the CLV columns are there
     clusters: Clusters | Missing
     clv_check: CLVCheck | Missing
+    #: how the CLV columns were obtained (analysis.clv.pipeline.CustomerValue: method, reason_text(language),
+    #: p_alive_informative); None when they are missing
+    clv_value: Any = None
+    #: the period is the data's first (it starts on or after the period's first day): nobody is called *new*,
+    #: customers who first bought in it are ``active`` (their earlier purchases, if any, are not in the data)
+    left_censored: bool = False
 
 
 def score(
@@ -228,15 +381,18 @@ def score(
     period_start: str | pd.Timestamp | None = None,
     *,
     clv_check: bool = True,
+    data_start: str | pd.Timestamp | None = None,
 ) -> Scored:
     """Score the customers of ``transactions`` as of ``as_of`` (inclusive).
 
     ``period_start`` is the first day of the period (default: the first day of ``as_of``'s month): the lifecycle
     calls a customer *new* or *reactivated* for a purchase from that day on, and ``previous`` scores the customers
     as of the day before. ``clv_check`` refits the CLV model on the data up to :data:`CLV_HOLDOUT` before ``as_of``
-    and predicts the rest (the report's model check); ``rfmkit score`` leaves it out.
+    and predicts the rest (the report's model check); ``rfmkit score`` leaves it out. ``data_start``, the first
+    day of the data (whole input): when it is on or after ``period_start`` the period is left-censored and the
+    lifecycle calls nobody *new* (see :attr:`Scored.left_censored`).
     """
-    from analysis.customers.enrich import add_segmentation, clv_columns, min_cluster_customers
+    from analysis.customers.enrich import add_segmentation, clv_value, min_cluster_customers
     from analysis.customers.rfm import score_customers
 
     as_of = pd.Timestamp(as_of).normalize()
@@ -245,18 +401,25 @@ def score(
     res = score_customers(transactions, as_of, params.rfm)
     customers = res.customers
     clv_missing: Missing | None = None
+    value = None
     if not params.clv.enabled:
         clv_missing = Missing("clv_disabled")
     elif customers.empty:
         clv_missing = Missing("no_customers")
     else:
         try:
-            customers = customers.join(clv_columns(transactions, as_of, params.clv), how="left")
+            value = clv_value(transactions, as_of, params.clv)
+            customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
+            value = None
             clv_missing = Missing("clv_not_identifiable", {"detail": str(err)})
             log.info("CLV skipped as of %s: %s", as_of.date(), err)
     seg = add_segmentation(customers, transactions, as_of, previous_end, params.segmentation)
-    customers = validate_customers(seg.customers, f"customers scored as of {as_of.date()}")
+    censored = data_start is not None and pd.Timestamp(data_start).normalize() >= start
+    segmented = seg.customers
+    if censored and "lifecycle_stage" in segmented.columns:
+        segmented = segmented.assign(lifecycle_stage=segmented["lifecycle_stage"].replace("new", "active"))
+    customers = validate_customers(segmented, f"customers scored as of {as_of.date()}")
     if seg.clusterer is None:
         floor = min_cluster_customers(params.segmentation)
         clusters: Clusters | Missing = Missing(seg.skipped or "too_few_customers", {"n": len(customers), "min": floor})
@@ -270,7 +433,7 @@ def score(
         score_customers(before, previous_end, params.rfm).customers if len(before) else Missing("no_previous")
     )
     check: CLVCheck | Missing = _clv_check(transactions, as_of, params) if clv_check else Missing("clv_check_off")
-    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check)
+    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value, censored)
 
 
 def clv_models(
@@ -354,48 +517,143 @@ def _kpi_columns(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFra
     return frame[[c for c in (*extra, *KPI_COLUMNS) if c in frame.columns]]
 
 
-def segment_analysis(transactions: pd.DataFrame, scored: Scored, params: RunParams, period: str) -> Segments:
-    """Summaries, tiers, lifecycle over time, migration, cohorts and graded KPIs of a scored run."""
+#: KPI report columns that rest on each comparison (NaN when the comparison has no data).
+_COMPARED: dict[str, tuple[str, ...]] = {
+    "previous": ("retention_rate", "churn_rate", "revenue_prev", "revenue_growth", "orders_prev", "orders_growth",
+                 "customers_prev", "customers_growth"),
+    "year_ago": ("revenue_yoy", "revenue_yoy_growth", "orders_yoy", "orders_yoy_growth", "customers_yoy",
+                 "customers_yoy_growth"),
+}  # fmt: skip
+
+
+def _honest_kpis(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """A KPI report without the figures the data cannot give (see :meth:`Window.unavailable`): comparisons
+    before the data starts, and new customers in a left-censored period, are NaN (shown as "–")."""
+    missing = window.unavailable()
+    cols = [c for w in ("previous", "year_ago") if w in missing for c in _COMPARED[w]]
+    cols += ["new_customers"] if "new_customers" in missing else []
+    cols = [c for c in cols if c in frame.columns]
+    if not cols:
+        return frame
+    out = frame.copy()
+    out[cols] = out[cols].astype(float)
+    out.loc[:, cols] = float("nan")
+    return out
+
+
+def _scored_at(transactions: pd.DataFrame, as_of: pd.Timestamp, params: RunParams) -> pd.DataFrame:
+    """The customers as RFM-scored at ``as_of`` (empty, with a ``segment`` column, when nobody had bought)."""
+    from analysis.customers.rfm import score_customers
+
+    before = transactions[transactions["order_date"].dt.normalize() <= as_of]
+    if before.empty:
+        return pd.DataFrame({"segment": pd.Series(dtype=object)}, index=pd.Index([], name="customer_id"))
+    return score_customers(before, as_of, params.rfm).customers
+
+
+def _with_tiers(customers: pd.DataFrame | Missing, params: RunParams) -> pd.DataFrame:
+    """Customers scored at an earlier period's end, with that day's ABC tier (``abc_class``), for following them."""
+    from analysis.customers import tiers
+
+    if isinstance(customers, Missing) or customers.empty or "monetary" not in customers.columns:
+        return pd.DataFrame({"segment": pd.Series(dtype=object)}, index=pd.Index([], name="customer_id"))
+    return customers.join(tiers.abc_classes(customers, params.segmentation.abc)[["abc_class"]])
+
+
+def period_spend(transactions: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.Series:
+    """Each customer's spend from ``first`` to ``last`` (inclusive days; currency), index ``customer_id``."""
+    day = transactions["order_date"].dt.normalize()
+    inside = transactions[(day >= first) & (day <= last)]
+    return inside.groupby("customer_id")["amount"].sum()
+
+
+def segment_analysis(
+    transactions: pd.DataFrame,
+    scored: Scored,
+    params: RunParams,
+    period: str,
+    *,
+    window: Window | None = None,
+) -> Segments:
+    """Summaries, tiers, lifecycle over time, migration, cohorts and graded KPIs of a scored run.
+
+    ``window`` (default: the calendar ``period``) says which days are this period and which are compared
+    (:class:`Window`): the KPIs compare the same number of days, comparisons before the data are NaN, and in
+    a left-censored period the new-customer counts are NaN and the lifecycle calls nobody new. The revenue of
+    the migration is this period's spend (the *(gone)* column: the previous window's).
+    """
     from analysis.customers import kpi, tiers
     from analysis.customers.cohorts import cohort_table
     from analysis.customers.lifecycle import lifecycle_over_periods, stage_counts
     from analysis.customers.migration import migration
     from analysis.report.tables import segment_summary, value_class_summary
 
-    window = Window(period)
+    window = window or Window(period)
     customers = scored.customers
     abc = tiers.abc_classes(customers, params.segmentation.abc)
     lc = params.segmentation.lifecycle
+    ends = window.recent_ends()
     wide = lifecycle_over_periods(
         transactions,
-        window.recent_ends(),
+        ends,
+        first_period_start=pd.Period(ends[0], freq="M").start_time.normalize() - pd.Timedelta(days=1),
         dormant_multiple=lc.dormant_multiple,
         dormant_days=lc.dormant_days,
         lost_multiple=lc.lost_multiple,
         lost_days=lc.lost_days,
     )
+    if window.data_start is not None:  # the data's first period: first purchases in it are not known to be first
+        for end in wide.columns:
+            if pd.Period(end, freq="M").start_time.normalize() <= window.data_start.normalize():
+                wide[end] = wide[end].replace("new", "active")
     if isinstance(scored.previous, Missing) or customers.empty:
         mig: Any = scored.previous if isinstance(scored.previous, Missing) else Missing("no_customers")
         vc_mig: Any = mig
-    else:
-        mig = migration(scored.previous, customers, "segment")
-        vc_mig = migration(scored.previous, customers, "value_class")
+    else:  # revenue: this period's spend (and the previous window's for the customers gone)
+        now = customers.assign(period_spend=period_spend(transactions, window.start, window.as_of))
+        before = scored.previous.assign(period_spend=period_spend(transactions, *window.previous))
+        now["period_spend"] = now["period_spend"].fillna(0.0)
+        before["period_spend"] = before["period_spend"].fillna(0.0)
+        mig = migration(before, now, "segment", value_column="period_spend")
+        vc_mig = migration(before, now, "value_class", value_column="period_spend")
+    compared = {"previous": window.previous, "year_ago": window.year_ago}
     cohorts: Any = (
         cohort_table(transactions, as_of=window.as_of, max_months=COHORT_MONTHS)
         if len(transactions)
         else Missing("no_customers")
     )
-    by_segment = kpi.sales_report(transactions, window.start, window.as_of, by=("segment",), customers=customers)
+    # segments and tiers of the previous period (and a year before) are followed into this one, not re-read
+    # with today's: see analysis.customers.kpi
+    year_ago = _scored_at(transactions, window.year_ago[1], params)
+    followed = {
+        "previous_customers": _with_tiers(scored.previous, params),
+        "year_ago_customers": _with_tiers(year_ago, params),
+    }
+    by_segment = kpi.sales_report(
+        transactions, window.start, window.as_of, by=("segment",), customers=customers, **followed, **compared
+    )
     dims = [d for d in ("region", "channel", "product_line") if d in transactions.columns]
     by_dim = {
         d: _kpi_columns(
-            kpi.sales_report(transactions, window.start, window.as_of, by=("abc_class", d), customers=customers)
+            kpi.sales_report(
+                transactions,
+                window.start,
+                window.as_of,
+                by=("abc_class", d),
+                customers=customers,
+                **followed,
+                **compared,
+            )
         )
         for d in dims
     }
     reps: pd.DataFrame | Missing = Missing("no_sales_reps")
     if "sales_rep" in transactions.columns:
-        reps = _kpi_columns(kpi.sales_rep_report(transactions, window.start, window.as_of), ("rank",))
+        reps = _kpi_columns(kpi.sales_rep_report(transactions, window.start, window.as_of, **compared), ("rank",))
+    by_segment = _honest_kpis(by_segment, window)
+    by_dim = {d: _honest_kpis(frame, window) for d, frame in by_dim.items()}
+    if isinstance(reps, pd.DataFrame):
+        reps = _honest_kpis(reps, window)
     return Segments(
         segments=segment_summary(customers),
         value_classes=value_class_summary(customers),
@@ -422,10 +680,13 @@ class Strategy:
     ``warnings``: per customer (index ``customer_id``), the churn-warning flag and its reason. ``plan``: the
     playbook applied (assignments, actions, per-segment view, recommendations). ``forecast``: expected purchases
     and revenue per segment over the next period (run-rate: purchases per day of tenure × the next period's
-    days). ``backtest``: the same method applied at the previous period's end, compared with this period's actual
-    purchases. ``groups``: every assigned customer's action and group (``treatment``/``control``; see
-    :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the customers in control groups: ``plan``
-    (the CRM lists, budgets and expected returns) covers the treatment groups only.
+    days; spend net of returns). ``backtest``: the same method applied at the previous period's end, compared with
+    this period's actual purchases (revenue net of returns), by segment; ``backtest_by_frequency`` by the orders
+    customers had then (:func:`analysis.strategy.forecast.frequency_bucket`). ``value``: the value at stake per
+    customer and its basis (:mod:`analysis.strategy.value`). ``groups``: every assigned customer's action and
+    group (``treatment``/``control``; see :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the
+    customers in control groups: ``plan`` (the CRM lists, budgets and expected returns) covers the treatment groups
+    only.
     """
 
     warnings: pd.DataFrame
@@ -435,6 +696,8 @@ class Strategy:
     backtest: pd.DataFrame | Missing
     groups: pd.DataFrame | Missing = Missing("experiment_disabled")
     held_out: int = 0
+    value: Any = None  # analysis.strategy.value.ValueAtStake: per customer, net of returns, with its basis
+    backtest_by_frequency: pd.DataFrame | Missing = Missing("no_previous")
 
 
 def strategy(
@@ -446,8 +709,14 @@ def strategy(
     region: str = ALL_REGIONS,
     evaluation: Evaluation | None = None,
     published: pd.DataFrame | None = None,
+    returns: pd.DataFrame | None = None,
+    window: Window | None = None,
 ) -> Strategy:
     """Churn warnings, the playbook's actions and recommendations, the next period's forecast and its backtest.
+
+    Value at stake (``value``) is the CLV of the purchase models, else the run-rate estimate, net of ``returns``
+    (the cleaned returns, :attr:`Cleaned.returns`) — never all-time spend (:mod:`analysis.strategy.value`);
+    churn warnings and actions use the same values and net spend.
 
     With ``params.experiment.enabled``, each action's customers are split into treatment and control groups
     (seeded by ``experiment.seed``, ``period`` and ``region``); ``published`` (the assignments of this run as
@@ -457,13 +726,15 @@ def strategy(
     from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
-    from analysis.strategy.forecast import backtest, segment_forecast
+    from analysis.strategy.forecast import backtest, frequency_bucket, segment_forecast
     from analysis.strategy.forecast import customer_forecast as per_customer
     from analysis.strategy.playbook import load_playbook
+    from analysis.strategy.value import net_spend, returns_by_customer
 
-    window = Window(period)
+    window = window or Window(period)  # the run's window (a partial period: as of the data's last day)
     customers = scored.customers
-    warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of)
+    value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
+    warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of, value=value)
     assumed = load_playbook(params.playbook)
     playbook = assumed
     if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):
@@ -471,7 +742,7 @@ def strategy(
 
     def plan_for(who: pd.DataFrame) -> Any:
         return apply_playbook(
-            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency
+            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency, value=value
         )
 
     plan = plan_for(customers)
@@ -480,7 +751,11 @@ def strategy(
     held_out = 0
     if ex.enabled:
         split = experiment.assign_groups(
-            plan.assignments, experiment.control_shares(assumed), seed=ex.seed, period=period, region=region
+            plan.assignments,
+            experiment.control_shares(assumed),
+            seed=ex.seed,
+            period=period,
+            region=region_name(region),
         )
         split["uplift_rate"] = split["action"].map({p.id: p.uplift_rate for p in assumed.plays()})
         if published is not None and ex.keep_published and len(published):
@@ -490,20 +765,53 @@ def strategy(
         held_out = len(customers) - len(treated)
         plan = plan_for(customers.loc[treated])
     nxt = window.next
+    # the run-rate forecast on net spend (returns netted), the same method the backtest can check
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
+    run_rate = run_rate.assign(monetary=value.monetary_net.reindex(run_rate.index))
     forecast: pd.DataFrame | Missing = Missing("no_customers")
     if len(run_rate):
         forecast = segment_forecast(run_rate, horizon_days=int((nxt[1] - nxt[0]).days) + 1)
     bt: pd.DataFrame | Missing = Missing("no_previous")
+    bt_frequency: pd.DataFrame | Missing = Missing("no_previous")
     if not isinstance(scored.previous, Missing) and len(scored.previous):
         in_period = transactions[transactions["order_date"].dt.normalize() >= window.start]
         if in_period.empty:
-            bt = Missing("no_sales_in_period")
+            bt = bt_frequency = Missing("no_sales_in_period")
         else:
-            bt = backtest(
-                per_customer(scored.previous, horizon_days=window.days), transactions, window.start, window.as_of
-            )
-    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out)
+            before = scored.previous
+            prev_returns = returns_by_customer(returns, window.previous[1])
+            before = before.assign(monetary=net_spend(before, prev_returns)["monetary_net"])
+            made = per_customer(before, horizon_days=window.days)
+            made["frequency_bucket"] = frequency_bucket(before["frequency"])
+            bt = backtest(made, transactions, window.start, window.as_of, returns=returns)
+            bt_frequency = backtest(made, transactions, window.start, window.as_of, "frequency_bucket", returns=returns)
+    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency)
+
+
+def _value_at_stake(
+    customers: pd.DataFrame,
+    transactions: pd.DataFrame,
+    scored: Scored,
+    params: RunParams,
+    as_of: pd.Timestamp,
+    returns: pd.DataFrame | None,
+) -> Any:
+    """:func:`analysis.strategy.value.value_at_stake` with the run's settings (RFM window, CLV horizon)."""
+    from analysis.strategy.value import value_at_stake
+
+    lookback = params.rfm.lookback_days
+    method = getattr(scored.clv_value, "method", None)
+    return value_at_stake(
+        customers,
+        returns=returns,
+        transactions=transactions,
+        as_of=as_of,
+        since=as_of - pd.Timedelta(days=lookback) if lookback else None,
+        method=method,
+        time_unit=params.clv.time_unit,
+        horizon=params.clv.horizon,
+        discount_rate=params.clv.discount_rate,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- evaluation
@@ -527,18 +835,25 @@ class Evaluation:
 
 
 def evaluation(
-    transactions: pd.DataFrame, earlier: pd.DataFrame | None, params: RunParams, period: str
+    transactions: pd.DataFrame,
+    earlier: pd.DataFrame | None,
+    params: RunParams,
+    period: str,
+    *,
+    as_of: pd.Timestamp | None = None,
 ) -> Evaluation:
     """Measure the actions assigned ``experiment.window_months`` periods before ``period``.
 
     ``earlier`` is that run's ``actions/assignments.parquet`` (None when it has none); ``transactions`` the run's
-    (its region, up to the period's last day).
+    (its region, up to its scoring day ``as_of``). When the data end inside the period (a partial period scored as
+    of the data's last day), the window ends on ``as_of`` too, and says so.
     """
     from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window
 
     ex = params.experiment
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
-    window = measurement_window(assigned, ex.window_months)
+    start, end = measurement_window(assigned, ex.window_months)
+    window = (start, min(end, pd.Timestamp(as_of).normalize()) if as_of is not None else end)
     missing: Missing
     if not ex.enabled:
         missing = Missing("experiment_disabled")
@@ -561,38 +876,150 @@ def evaluation(
 
 @dataclass(frozen=True)
 class Summary:
-    """The summary stage: headline KPIs (this period vs the previous one and a year ago), the top actions,
-    customers at a glance and ``headline``, the figures of the index page (``headline.json``)."""
+    """The summary stage: headline KPIs (this period vs the previous one and a year ago, the same number of days),
+    the top actions, customers at a glance and ``headline``, the figures of the index page (``headline.json``).
+
+    ``headline_kpis``: :func:`analysis.strategy.executive.headline_kpis`, with the figures without flagged orders
+    beside the totals when any window has flagged orders (:func:`~analysis.strategy.executive.with_unflagged`).
+    ``unavailable``: why a comparison (``previous``, ``year_ago``) or a KPI (``new_customers``) has no data
+    (shown instead of it, :meth:`unavailable_text`). ``notes``: sentences under the headline table in the
+    params' language (the windows compared, a partial or left-censored period, flagged orders that drive a
+    change). ``glance``: per segment, customers, this period's revenue and the spend to date (all history up to
+    ``as_of``), with ``glance_notes`` saying so.
+    """
 
     headline_kpis: pd.DataFrame
     top_actions: pd.DataFrame
     glance: pd.DataFrame
     headline: dict[str, Any]
+    unavailable: dict[str, Missing] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    glance_notes: list[str] = field(default_factory=list)
+
+    def unavailable_text(self, language: str) -> dict[str, str]:
+        """``unavailable`` as the text shown in ``language`` ("n/a — data starts 2010-12-01")."""
+        return {k: m.reason(language) for k, m in self.unavailable.items()}
 
 
-def summary(cleaned_: Cleaned, scored: Scored, segments: Segments, strategy_: Strategy, params: RunParams,
-            period: str) -> Summary:  # fmt: skip
-    """The executive summary of a run and the index page's figures."""
+def _flagged_orders(tx: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> tuple[int, float]:
+    """Flagged orders (``is_outlier``) from ``first`` to ``last``: how many, and their revenue (currency)."""
+    from analysis.customers.rfm import order_keys
+
+    if "is_outlier" not in tx.columns:
+        return 0, 0.0
+    day = tx["order_date"].dt.normalize()
+    f = tx[tx["is_outlier"].fillna(False).astype(bool) & (day >= first) & (day <= last)]
+    return (int(order_keys(f).nunique()), round(float(f["amount"].sum()), 2)) if len(f) else (0, 0.0)
+
+
+def summary(
+    cleaned_: Cleaned,
+    scored: Scored,
+    segments: Segments,
+    strategy_: Strategy,
+    params: RunParams,
+    period: str,
+    *,
+    window: Window | None = None,
+) -> Summary:
+    """The executive summary of a run and the index page's figures (see :class:`Summary`)."""
     from analysis.customers import kpi
-    from analysis.strategy.executive import headline_kpis, top_actions
+    from analysis.strategy.executive import Flagged, flagged_sentences, headline_kpis, top_actions, with_unflagged
+    from analysis.text import format as fmt
+    from analysis.text import t
 
-    window = Window(period)
+    window = window or run_window(period, cleaned_, params)
+    language, currency = params.language, params.currency
     tx = cleaned_.transactions
-    totals = kpi.kpi_totals(tx, window.start, window.as_of)
-    head = headline_kpis(totals, kpi.kpi_totals(tx, *window.previous), kpi.kpi_totals(tx, *window.year_ago))
+    missing = window.unavailable()
+
+    def kpis(frame: pd.DataFrame) -> pd.DataFrame:
+        table = headline_kpis(
+            kpi.kpi_totals(frame, window.start, window.as_of),
+            kpi.kpi_totals(frame, *window.previous),
+            kpi.kpi_totals(frame, *window.year_ago),
+        )
+        for ref, (value, change) in {"previous": ("previous", "change"),
+                                     "year_ago": ("year_ago", "change_vs_year")}.items():  # fmt: skip
+            if ref in missing:
+                table[[value, change]] = float("nan")
+        if "new_customers" in missing and "new_customers" in table.index:
+            table.loc["new_customers", ["this_period", "previous", "change", "year_ago", "change_vs_year"]] = float(
+                "nan"
+            )
+        return table
+
+    wins = {"this_period": (window.start, window.as_of), "previous": window.previous, "year_ago": window.year_ago}
+    counted = {k: _flagged_orders(tx, *w) for k, w in wins.items()}
+    flagged = Flagged({k: v[0] for k, v in counted.items()}, {k: v[1] for k, v in counted.items()})
+    head = kpis(tx)
+    notes = [
+        t("executive.windows", language, a=fmt.date(window.start, language), b=fmt.date(window.as_of, language),
+          days=window.days, pa=fmt.date(window.previous[0], language), pb=fmt.date(window.previous[1], language),
+          ya=fmt.date(window.year_ago[0], language), yb=fmt.date(window.year_ago[1], language))
+    ]  # fmt: skip
+    if window.is_partial:
+        key = "executive.partial" if window.partial == "data_end" else "executive.partial_period_end"
+        gap = int((window.period_end - window.data_end.normalize()).days)  # type: ignore[union-attr]
+        notes.append(
+            t(key, language, date=fmt.date_long(window.data_end, language), days=window.data_days,
+              period_days=window.period_days, gap=gap)
+        )  # fmt: skip
+    if window.left_censored:
+        notes.append(t("executive.left_censored", language, date=fmt.date_long(window.data_start, language)))
+    if any(flagged.orders.values()) and "is_outlier" in tx.columns:
+        head = with_unflagged(head, kpis(tx[~tx["is_outlier"].fillna(False).astype(bool)]))
+        if flagged.orders["this_period"]:
+            notes.append(
+                t("executive.flagged_some", language, n=fmt.integer(flagged.orders["this_period"], language),
+                  flagged=fmt.money(flagged.revenue["this_period"], currency, language),
+                  total=fmt.money(cleaned_.revenue_period, currency, language))
+            )  # fmt: skip
+        notes += flagged_sentences(head, flagged, currency, language)
     plan = strategy_.plan
-    top = top_actions(plan, 5, params.language)
-    glance = segments.segments[["customers", "customer_share", "revenue", "revenue_share"]]
+    top = top_actions(plan, 5, language)
     customers = scored.customers
+    segment_of = customers["segment"] if "segment" in customers.columns else pd.Series(dtype=object)
+    now = period_spend(tx, window.start, window.as_of)
+    to_date = period_spend(tx, tx["order_date"].min(), window.as_of) if len(tx) else now
+    by_segment = pd.DataFrame(
+        {
+            "revenue_period": now.groupby(segment_of.reindex(now.index)).sum(),
+            "revenue_to_date": to_date.groupby(segment_of.reindex(to_date.index)).sum(),
+        }
+    )
+    glance = (
+        segments.segments[["customers", "customer_share"]]
+        .join(by_segment, how="left")
+        .fillna({"revenue_period": 0.0, "revenue_to_date": 0.0})
+    )
+    glance_notes = [
+        t("executive.glance", language, as_of=fmt.date(window.as_of, language), a=fmt.date(window.start, language),
+          b=fmt.date(window.as_of, language))
+    ]  # fmt: skip
+    in_period = tx["order_date"].dt.normalize() >= window.start
+    unflagged = pd.Series(True, index=tx.index)
+    if "is_outlier" in tx.columns:
+        unflagged = ~tx["is_outlier"].fillna(False).astype(bool)
     headline: dict[str, Any] = {
         "rows": len(tx),
         "revenue_period": cleaned_.revenue_period,
+        "revenue_unflagged": round(float(tx.loc[in_period & unflagged, "amount"].sum()), 2),
+        "flagged_orders": flagged.orders["this_period"],
+        "buyers": int(tx.loc[in_period, "customer_id"].nunique()),
         "customers": len(customers),
-        "revenue": round(float(customers["monetary"].sum()), 2),
+        "revenue_to_date": round(float(to_date.sum()), 2),
+        "as_of": str(window.as_of.date()),
+        "days": window.data_days,
+        "period_days": window.period_days,
+        "data_start": None if window.data_start is None else str(window.data_start.date()),
+        "data_end": None if window.data_end is None else str(window.data_end.date()),
+        "currency": currency,
+        "language": language,
     }
     if scored.clv is None:
         headline["clv_total"] = round(float(customers["clv"].sum()), 2)
     if isinstance(scored.clusters, Clusters):
         headline["cluster_k"] = scored.clusters.k
         headline["cluster_stability"] = round(scored.clusters.stability, 3)
-    return Summary(head, top, glance, headline)
+    return Summary(head, top, glance, headline, missing, notes, glance_notes)

@@ -9,7 +9,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -36,28 +36,35 @@ display(Markdown(ctx.subtitle))
 # %%
 cleaned = ctx.stage("clean")
 quality = cleaned.result.quality
+ctx.say("notebook.cleaning.whole_input", n=quality["rows_in"])
 display(tables.styled(tables.quality_table(quality, ctx.language), language=ctx.language))
 rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # %% [markdown] tags=["text:cleaning.examples"]
 # ## 2. Examples of rows set aside
 #
-# Up to three rows per reason, exactly as they came in (`row_id` is the row's position in the input file). The
+# The rows set aside of this report's region (every row in the all-regions report), up to three per reason, as
+# they came in but with the customer shown by pseudonym (`row_id` is the row's position in the input file). The
 # full list is in `quarantine.csv` of the cleaned data.
 
 # %%
-display(cleaned.result.quarantine.groupby("reason", sort=True).head(3).set_index(["reason", "row_id"]))
+scope = "set_aside_all" if ctx.region == context.ALL_REGIONS else "set_aside_region"
+ctx.say(f"notebook.cleaning.{scope}", n=len(cleaned.quarantined), m=cleaned.quarantined_elsewhere)
+examples = cleaned.quarantined.groupby("reason", sort=True).head(3)
+display(ctx.raw_ids(examples).set_index(["reason", "row_id"]))
+ctx.privacy_note()
 
 # %% [markdown] tags=["text:cleaning.outliers"]
 # ## 3. Unusually large or small purchases
 #
-# These purchases are far from the typical amount (more than the configured number of robust standard deviations
-# on a log scale). They are **kept** and flagged, because large orders are often real; check the biggest ones.
+# These purchases of this report's region and period (up to its last day) are far from the typical amount (more
+# than the configured number of robust standard deviations on a log scale). They are **kept** and flagged, because
+# large orders are often real; check the biggest ones.
 
 # %%
-outliers = cleaned.result.clean[cleaned.result.clean["is_outlier"]].nlargest(10, "amount")
+outliers = cleaned.outliers.nlargest(10, "amount")
 display(
     tables.styled(
-        outliers[["customer_id", "order_date", "amount"]].set_index("customer_id"),
+        ctx.ids(outliers[["customer_id", "order_date", "amount"]].set_index("customer_id")),
         cur,
         money=("amount",),
         language=ctx.language,

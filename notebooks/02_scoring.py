@@ -13,7 +13,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -41,6 +41,7 @@ display(Markdown(ctx.subtitle))
 scored = ctx.stage("score")
 customers = scored.customers
 ctx.say("notebook.scoring.scored", n=len(customers), d=scored.as_of.date())
+ctx.privacy_note()
 
 # %% [markdown] tags=["text:scoring.cuts"]
 # ## 2. Where the scores are cut
@@ -83,11 +84,14 @@ from analysis.report.plots import clv as clv_plots
 if scored.clv is None:
     unit = ctx.text(f"notebook.units.{ctx.params.clv.time_unit}")
     ctx.say("notebook.scoring.clv_total", h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum())
+    for clv_note in (scored.clv_value.reason_text(ctx.language), scored.clv_value.p_alive_reason_text(ctx.language)):
+        if clv_note:
+            ctx.say("clv_fit.note", note=clv_note)
     top_clv = customers.nlargest(15, "clv")
     columns = ["segment", "recency_days", "frequency", "monetary", "p_alive", "expected_purchases", "clv"]
     display(
         tables.styled(
-            top_clv[columns],
+            ctx.ids(top_clv[columns]),
             cur,
             money=("monetary", "clv"),
             pct=("p_alive",),
@@ -124,5 +128,7 @@ else:
 
 # %%
 value_class = "value_class_en" if ctx.language == "en" else "value_class"
-top = customers.nlargest(15, "monetary")[["recency_days", "frequency", "monetary", "rfm_code", "segment", value_class]]
-display(tables.styled(top, cur, money=("monetary",), language=ctx.language))
+net = ctx.stage("strategy").value.monetary_net  # spend net of returns and cancellations (analysis.strategy.value)
+shown = ["recency_days", "frequency", "monetary", "monetary_net", "rfm_code", "segment", value_class]
+top = customers.assign(monetary_net=net).nlargest(15, "monetary_net")[shown]
+display(tables.styled(ctx.ids(top), cur, money=("monetary", "monetary_net"), language=ctx.language))

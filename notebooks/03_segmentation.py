@@ -12,7 +12,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -67,6 +67,8 @@ seg_plots.abc_pareto_plot(seg.abc, ctx.params.segmentation.abc, language=ctx.lan
 # this period after being dormant or lost.
 
 # %%
+if scored.left_censored:  # the data's first period: first purchases in it are not known to be first
+    ctx.say("executive.left_censored", date=str(ctx.window.data_start.date()))
 display(tables.styled(seg.lifecycle_stages, language=ctx.language))
 seg_plots.lifecycle_chart(seg.lifecycle, language=ctx.language);
 # %% [markdown] tags=["text:segmentation.clusters"]
@@ -94,7 +96,7 @@ else:
 if ctx.has(seg.migration):
     seg_plots.migration_heatmap(seg.migration.counts, language=ctx.language)
     ctx.say("notebook.segmentation.moved", u=len(seg.migration.moved_up), d=len(seg.migration.moved_down))
-    display(tables.styled(seg.migration.moved_down.head(10), language=ctx.language))
+    display(tables.styled(ctx.ids(seg.migration.moved_down.head(10)), language=ctx.language))
     ctx.say("notebook.segmentation.revenue_by_movement")
     display(
         tables.styled(seg.migration.revenue, cur, money=tuple(seg.migration.revenue.columns), language=ctx.language)

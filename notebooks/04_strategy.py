@@ -8,7 +8,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -17,6 +17,7 @@ from IPython.display import Markdown, display
 
 from analysis import context
 from analysis.report import tables
+from analysis.stages import Missing
 
 ctx = context.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.currency
@@ -45,8 +46,9 @@ from analysis.strategy.churn import churn_reasons
 flagged = strategy.warnings[strategy.warnings["churn_warning"]]
 flagged = flagged.assign(reason=churn_reasons(flagged, ctx.language))
 ctx.say("notebook.strategy.flagged", n=len(flagged))
-columns = ["segment", "abc_class", "recency_days", "value_at_stake", "reason"]
-display(tables.styled(flagged.head(15)[columns], cur, money=("value_at_stake",), language=ctx.language))
+columns = ["segment", "abc_class", "recency_days", "monetary_net", "value_at_stake", "reason"]
+money = ("monetary_net", "value_at_stake")
+display(tables.styled(ctx.ids(flagged.head(15)[columns]), cur, money=money, language=ctx.language))
 
 # %% [markdown] tags=["text:strategy.per_segment"]
 # ## 3. Per segment: customers, revenue, share and action
@@ -62,6 +64,7 @@ display(tables.styled(per_segment, cur, money=money, pct=("customer_share", "rev
 # One CSV per action in the run folder (`actions/`), sorted by value at stake, ready to import.
 
 # %%
+ctx.privacy_note()
 budget = plan.actions[["customers", "budget", "expected_return", "net_return"]]
 display(tables.styled(budget, cur, money=("budget", "expected_return", "net_return"), language=ctx.language))
 
@@ -69,13 +72,14 @@ display(tables.styled(budget, cur, money=("budget", "expected_return", "net_retu
 # ## 5. Next period's forecast
 #
 # Expected purchases and revenue per segment in the next period, by run rate: each customer's purchases per day of
-# tenure so far × the days of the next period (this ignores that some customers have already left). Below it, the
-# same method applied at the end of the previous period, against what this period's customers actually bought.
+# tenure so far × the days of the next period × their spend per order net of returns (this ignores that some
+# customers have already left). Below it, the same method applied at the end of the previous period, against what
+# customers actually bought this period (net of returns): by segment, then by how many orders they had then.
 
 # %%
 start, end = strategy.forecast_window
 ctx.say("notebook.strategy.forecast_window", a=start.date(), b=end.date())
-if strategy.forecast:
+if not isinstance(strategy.forecast, Missing):
     display(
         tables.styled(
             strategy.forecast,
@@ -89,7 +93,7 @@ if strategy.forecast:
 else:
     ctx.note(strategy.forecast)
 ctx.say("notebook.strategy.backtest", a=ctx.period_start.date(), b=ctx.as_of.date())
-if strategy.backtest:
+if not isinstance(strategy.backtest, Missing):
     display(
         tables.styled(
             strategy.backtest,
@@ -103,6 +107,22 @@ if strategy.backtest:
 else:
     ctx.note(strategy.backtest)
 
+# %%
+ctx.say("notebook.strategy.backtest_frequency", a=ctx.period_start.date(), b=ctx.as_of.date())
+if not isinstance(strategy.backtest_by_frequency, Missing):
+    display(
+        tables.styled(
+            strategy.backtest_by_frequency,
+            cur,
+            money=("forecast_revenue", "actual_revenue", "revenue_error"),
+            pct=("purchases_pct_error", "revenue_pct_error"),
+            decimals=("forecast_purchases", "actual_purchases", "purchases_error"),
+            language=ctx.language,
+        )
+    )
+else:
+    ctx.note(strategy.backtest_by_frequency)
+
 # %% [markdown] tags=["text:strategy.experiment"]
 # ## 6. Did last period's actions work?
 #
@@ -113,7 +133,6 @@ else:
 # %%
 from analysis.report.experiment import MONEY_COLUMNS, PERCENT_COLUMNS, learning_table, response_table, revenue_table
 from analysis.report.plots.experiment import plot_uplift
-from analysis.stages import Missing
 from analysis.strategy.actions import play_texts
 from analysis.text import format as fmt
 

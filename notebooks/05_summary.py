@@ -8,7 +8,7 @@
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
 params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
-region = "all"  # a region in the data, or "all"
+region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
 clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cached under <output_dir>/_data)
 
@@ -31,7 +31,8 @@ display(Markdown(ctx.subtitle))
 from analysis.strategy.executive import format_headline
 
 summary = ctx.stage("summary")
-display(format_headline(summary.headline_kpis, cur, ctx.language))
+display(format_headline(summary.headline_kpis, cur, ctx.language, summary.unavailable_text(ctx.language)))
+display(Markdown("\n\n".join(summary.notes)))  # the windows compared; partial data, its start, flagged orders
 
 # %% [markdown] tags=["text:summary.actions"]
 # ## 2. Top actions
@@ -49,8 +50,9 @@ display(
 # ## 3. Customers at a glance
 
 # %%
+display(Markdown("\n\n".join(summary.glance_notes)))  # which window each column covers
 display(
     tables.styled(
-        summary.glance, cur, money=("revenue",), pct=("customer_share", "revenue_share"), language=ctx.language
+        summary.glance, cur, money=("revenue_period", "revenue_to_date"), pct=("customer_share",), language=ctx.language
     )
 )

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CDNOW = cdnow_sample_path()  # shipped in the package (analysis/data/cdnow), gzip-compressed
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Reports show customers by pseudonym: the suite's kernels inherit this key instead of making one in ~/.config.
+os.environ.setdefault("RFMKIT_PSEUDONYM_KEY", "the rfmkit test suite's pseudonym key")
 
 
 @pytest.fixture(scope="session")

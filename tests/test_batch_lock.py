@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -29,7 +28,7 @@ def _hold_in_child(out, seconds: float) -> subprocess.Popen:
 
 
 def test_second_batch_fails_at_once_naming_the_holder(tmp_path):
-    proc = _hold_in_child(tmp_path, 30)
+    proc = _hold_in_child(tmp_path, 3600)  # held until killed below, however slow this machine is
     try:
         with pytest.raises(BatchError, match=rf"pid {proc.pid} on host"), batch_lock(tmp_path, wait=False):
             pass
@@ -40,12 +39,10 @@ def test_second_batch_fails_at_once_naming_the_holder(tmp_path):
 
 def test_second_batch_waits_for_the_first(tmp_path, capsys):
     proc = _hold_in_child(tmp_path, 2)
-    started = time.monotonic()
     with batch_lock(tmp_path, wait=True, poll_seconds=0.2):
-        assert (tmp_path / "done").exists()  # only after the first batch let go
+        assert (tmp_path / "done").exists()  # only after the first batch let go: it waited, without a wall-clock bound
         assert read_holder(tmp_path)["pid"] != proc.pid
     assert "waiting for it to finish" in capsys.readouterr().err
-    assert time.monotonic() - started > 0  # waited, without a wall-clock bound
     proc.wait()
 
 

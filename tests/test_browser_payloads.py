@@ -2,14 +2,17 @@
 
 Customer ids, product lines, sales reps, channels and regions carry script, ``onerror``, ``javascript:``,
 ``<style>`` and remote-image payloads. In every report and the index: no dialog, no console error, no
-network request (only ``file:`` and ``data:`` URLs), the payload text shown literally, the page visible.
+network request (only ``file:`` and ``data:`` URLs), the payload text shown literally, the page visible. And no
+report shows a raw customer id: every customer has a distinctive id, and none appears in any ``report.html``.
 """
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -50,9 +53,10 @@ def hostile_log(path: Path) -> Path:
         df[col] = df[col].replace(mapping)
     reps = sorted(df["sales_rep"].unique())
     df["sales_rep"] = df["sales_rep"].replace({reps[0]: ONERROR, reps[1]: REMOTE, reps[2]: STYLE})
-    ids = sorted(df["customer_id"].unique())
-    for k, cid in enumerate(ids[:60]):  # a share of customers, so some are among the top and the movers
-        df.loc[df["customer_id"] == cid, "customer_id"] = f"{PAYLOADS[k % len(PAYLOADS)]}{k}"
+    ids = sorted(df["customer_id"].dropna().unique())
+    for k, cid in enumerate(ids):  # a share of payloads, so some are among the top and the movers; the rest distinctive
+        new = f"{PAYLOADS[k % len(PAYLOADS)]}{k}" if k < 60 else f"CID-{k:05d}-QX"
+        df.loc[df["customer_id"] == cid, "customer_id"] = new
     df.to_csv(path, index=False)
     return path
 
@@ -108,3 +112,22 @@ def test_payloads_in_a_real_browser(hostile_batch: Path) -> None:
     assert LINK in shown[str(index)]  # the region's column and legend, as text
     for report in reports:  # every payload on screen, as text (tables, sentences, titles)
         assert [p for p in PAYLOADS if p not in shown[str(report)]] == [], report
+
+
+def test_no_raw_customer_id_in_any_report(hostile_batch: Path) -> None:
+    """Reports show pseudonyms (privacy.show_customer_ids is off by default): no id, raw or HTML-escaped, appears;
+    the CRM lists keep the real ids beside the pseudonym the reports show."""
+    raw = pd.read_csv(hostile_batch.parent / "hostile.csv", dtype=str, keep_default_na=False)["customer_id"]
+    ids = sorted({i for i in raw if i.startswith("CID-") or i.startswith(PAYLOADS)})
+    assert len(ids) > 300
+    reports = sorted(hostile_batch.glob("*/*/report.html"))
+    assert len(reports) == 2
+    for report in reports:
+        page = report.read_text(encoding="utf-8")
+        shown = [i for i in ids if i in page or html.escape(i) in page or html.escape(i, quote=False) in page]
+        assert shown == [], (report, shown[:5])
+        assert "c-" in page  # pseudonyms instead
+    lists = sorted(hostile_batch.glob("*/*/actions/*.csv"))
+    assert lists
+    crm = pd.concat(pd.read_csv(f, dtype=str, keep_default_na=False) for f in lists)
+    assert set(crm["customer_id"].str.lstrip("'")) <= set(ids) and crm["customer"].str.match(r"^c-[a-z2-7]{12}$").all()

@@ -59,9 +59,9 @@ def test_with_clv_and_p_alive(customers: pd.DataFrame) -> None:
 def test_trailing_revenue_basis(customers: pd.DataFrame) -> None:
     tx = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "b"],
-            "order_date": pd.to_datetime(["2022-06-01", "2023-09-23", "2023-11-22"]),
-            "amount": [450.0, 50.0, 300.0],
+            "customer_id": ["a", "a", "b", "b", "b"],
+            "order_date": pd.to_datetime(["2022-06-01", "2023-09-23", "2023-11-02", "2023-11-12", "2023-11-22"]),
+            "amount": [450.0, 50.0, 100.0, 100.0, 100.0],
         }
     )
     assert trailing_revenue(tx, "2024-01-01").to_dict() == {"a": 50.0, "b": 300.0}
@@ -76,3 +76,30 @@ def test_thresholds_and_errors(customers: pd.DataFrame) -> None:
     assert churn_reasons(w, "en")["a"] == "A-tier customer: no purchase for 100 days (warning after 60)."
     with pytest.raises(InputError, match="recency_days"):
         churn_warnings(customers.drop(columns="recency_days"))
+
+
+def test_usual_gap_counts_purchase_days_and_returns_are_netted() -> None:
+    """Three orders on one day are one purchase day; a big order cancelled the same day makes nobody valuable."""
+    as_of = pd.Timestamp("2024-04-15")
+    rows = [
+        # x buys three orders on one day each month, then stops: usual gap 31 days, silent for 74
+        *[("x", f"x{m}{k}", f"2024-{m:02d}-01", 100.0) for m in (1, 2) for k in range(3)],
+        # y bought once for 50,000 and cancelled it the same day, plus two small orders
+        ("y", "y1", "2024-01-10", 50_000.0), ("y", "y2", "2024-01-20", 20.0), ("y", "y3", "2024-01-30", 20.0),
+        # z: steady, recent
+        *[("z", f"z{d}", f"2024-03-{d:02d}", 40.0) for d in (1, 15, 29)],
+    ]  # fmt: skip
+    tx = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+    tx["order_date"] = pd.to_datetime(tx["order_date"])
+    returns = pd.DataFrame({"customer_id": ["y"], "order_date": pd.to_datetime(["2024-01-10"]), "amount": [50_000.0]})
+    from analysis.customers.rfm import score_customers
+
+    customers = score_customers(tx, as_of).customers
+    assert customers.loc["x", "frequency"] == 6  # orders count as the README says: six orders …
+    gross = churn_warnings(customers, transactions=tx, as_of=as_of)
+    assert "y" in gross.index  # … and without netting, the cancelled 50,000 makes y the valuable one
+    w = churn_warnings(customers, transactions=tx, as_of=as_of, returns=returns)
+    assert "y" not in w.index and list(w.index) == ["x"]
+    assert w.loc["x", "usual_gap_days"] == 31.0  # … on two purchase days, 31 days apart (not 0 days)
+    assert w.loc["x", "late"] and w.loc["x", "monetary_net"] == 600.0
+    assert churn_reasons(w, "en")["x"] == "A-tier customer: usually buys every 31 days but has been silent for 74."

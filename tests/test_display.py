@@ -190,3 +190,15 @@ def test_migration_tables_and_cut_points_in_chinese() -> None:
     cuts = pd.DataFrame({"q20": [10.0], "source": ["quantile"]}, index=pd.Index(["recency_days"], name="measure"))
     html = tables.styled(cuts, language="zh").to_html()
     assert "距上次购买天数" in html and "数据分位数" in html and "recency_days" not in html
+
+
+def test_forecast_backtest_and_reasons_in_chinese() -> None:
+    bt = pd.DataFrame(
+        {"forecast_revenue": [120.0], "actual_revenue": [100.0], "revenue_pct_error": [0.2], "method": ["run_rate"]},
+        index=pd.Index(["(all existing)"], name="segment"),
+    )
+    html = tables.styled(bt, "¥", language="zh").to_html()
+    for word in ("全部已有客户", "预测收入", "¥120", "20.0%", "按迄今日均购买推算", "收入误差"):
+        assert word in html
+    reasons = pd.DataFrame({"row_id": [3]}, index=pd.Index(["bad_amount"], name="reason"))
+    assert "无法识别或为零的金额" in tables.styled(reasons, language="zh").to_html()

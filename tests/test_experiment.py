@@ -271,12 +271,19 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     run = tmp_path / "reports" / "2024-11" / "all"
     (run / "actions").mkdir(parents=True)
     experiment.to_parquet(run / "actions" / "assignments.parquet")
+    cli = CliRunner()
+    assigned = str(run / "actions" / "assignments.parquet")
+    log = str(tmp_path / "log.csv")
+    sample = ["sample", "--out", log, "--customers", str(CUSTOMERS), "--seed", str(SEED)]
+    res = cli.invoke(main, [*sample, "--effect", "0.1"])
+    assert res.exit_code == 2 and "needs --treated" in res.output
+    res = cli.invoke(main, [*sample, "--treated", assigned, "--effect", "0.1", "--window", "2024-12-01..2024-12-31"])
+    assert res.exit_code == 0, res.output
     raw = generate_transactions(
         customers=CUSTOMERS, seed=SEED, treated=experiment, treatment_effect=0.10, treatment_window=WINDOW
     )
-    raw.to_csv(tmp_path / "log.csv", index=False)
-    cli = CliRunner()
-    res = cli.invoke(main, ["clean", str(tmp_path / "log.csv"), "--out", str(tmp_path / "clean")])
+    pd.testing.assert_frame_equal(pd.read_csv(log, dtype=str, keep_default_na=False), raw)
+    res = cli.invoke(main, ["clean", log, "--out", str(tmp_path / "clean")])
     assert res.exit_code == 0, res.output
     res = cli.invoke(
         main, ["evaluate-actions", "--assigned", str(run), "--data", str(tmp_path / "clean"), "--out", str(tmp_path)]
@@ -331,3 +338,21 @@ def test_results_table_says_which_uplift_is_used(experiment: pd.DataFrame) -> No
     # 1,450 customers a group: the measurement outweighs the playbook's ±5-point prior
     assert (table["weight_measured"] > 0.9).all()
     assert (abs(table["uplift_used"] - table["uplift"]) < abs(table["uplift"] - table["assumed_uplift"])).all()
+
+
+def test_the_evaluation_stage(experiment: pd.DataFrame) -> None:
+    from analysis import stages
+    from analysis.params import parse_params
+
+    params = parse_params({"periods": {"start": "2024-11", "end": "2024-12"}})
+    _, clean = _measured(experiment, 0.10)
+    tx = clean[clean["order_date"] <= "2024-12-20"]
+    ev = stages.evaluation(tx, experiment, params, "2024-12", as_of=pd.Timestamp("2024-12-20"))
+    assert ev.period_assigned == "2024-11" and ev.window == (pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-20"))
+    assert set(ev.results["window_end"]) == {"2024-12-20"} and set(ev.learned.index) == {"call", "mail"}
+    none = stages.evaluation(tx, None, params, "2024-12")
+    assert none.results.key == "no_earlier_assignments" and "2024-11" in none.results.reason("en")
+    off = parse_params({"periods": {"start": "2024-12", "end": "2024-12"}, "experiment": {"enabled": False}})
+    assert stages.evaluation(tx, experiment, off, "2024-12").learned.key == "experiment_disabled"
+    two = parse_params({"periods": {"start": "2024-12", "end": "2024-12"}, "experiment": {"window_months": 2}})
+    assert stages.evaluation(tx, None, two, "2024-12").window[0] == pd.Timestamp("2024-11-01")

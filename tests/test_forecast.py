@@ -80,3 +80,29 @@ def test_backtest(customers: pd.DataFrame) -> None:
     assert list(bt.index)[-2:] == ["(new)", "(all existing)"]
     with pytest.raises(InputError, match="no transactions"):
         backtest(f, tx, "2020-01-01", "2020-02-01")
+
+
+def test_backtest_by_frequency_bucket_nets_returns() -> None:
+    """The backtest error by the orders customers had when the forecast was made, with returns netted."""
+    from analysis.strategy.forecast import frequency_bucket
+
+    made = pd.DataFrame(
+        {"frequency": [1, 2, 4, 12], "expected_purchases": [0.5, 1.0, 2.0, 3.0], "expected_spend": [10.0] * 4},
+        index=pd.Index(["a", "b", "c", "d"], name="customer_id"),
+    )
+    made["frequency_bucket"] = frequency_bucket(made["frequency"])
+    assert made["frequency_bucket"].astype(str).tolist() == ["1", "2", "3–4", "10+"]
+    tx = pd.DataFrame(
+        {"customer_id": ["a", "c", "c", "d", "e"], "order_id": ["1", "2", "3", "4", "5"],
+         "order_date": pd.to_datetime(["2024-02-03", "2024-02-05", "2024-02-06", "2024-02-07", "2024-02-08"]),
+         "amount": [30.0, 10.0, 10.0, 25.0, 5.0]}
+    )  # fmt: skip
+    returns = pd.DataFrame(
+        {"customer_id": ["d", "d"], "order_date": pd.to_datetime(["2024-02-09", "2024-01-09"]), "amount": [25.0, 7.0]}
+    )
+    bt = backtest(made, tx, "2024-02-01", "2024-02-29", "frequency_bucket", returns=returns)
+    assert list(bt.index) == ["1", "2", "3–4", "10+", "(new)", "(all existing)"]  # buckets in order, not by revenue
+    assert bt.loc["1", "actual_purchases"] == 1 and bt.loc["1", "purchases_error"] == -0.5
+    assert bt.loc["10+", "actual_purchases"] == 1 and bt.loc["10+", "actual_revenue"] == 0.0  # returned in full
+    assert bt.loc["(all existing)", "actual_revenue"] == 50.0 and bt.loc["(all existing)", "forecast_revenue"] == 65.0
+    assert bt.loc["(new)", "actual_revenue"] == 5.0 and np.isnan(bt.loc["(new)", "forecast_revenue"])

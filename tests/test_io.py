@@ -68,3 +68,26 @@ def test_missing_file_and_unknown_extension(tmp_path) -> None:
 def test_bad_sql_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(InputError, match="query failed"):
         read_transactions(SourceParams(format="sql", url=f"sqlite:///{tmp_path / 'e.db'}", query="SELECT * FROM nope"))
+
+
+def test_header_row_is_read_verbatim(tmp_path) -> None:
+    """The first row (after source.skiprows) is the header; blank names get pandas' 'Unnamed: i'."""
+    (tmp_path / "t.csv").write_text("note\n\ncustomer_id,order_date,amount,\na,2024-01-01,5,x\n")
+    raw = read_transactions(SourceParams(path=str(tmp_path / "t.csv"), skiprows=1))  # blank lines are skipped
+    assert list(raw.columns) == ["customer_id", "order_date", "amount", "Unnamed: 3"]
+    assert raw.to_dict("records") == [
+        {"customer_id": "a", "order_date": "2024-01-01", "amount": "5", "Unnamed: 3": "x"}
+    ]
+    no_header = read_transactions(
+        SourceParams(path=str(tmp_path / "t.csv"), skiprows=3, header=False, names=["c", "d", "a", "x"])
+    )
+    assert no_header.to_dict("records") == [{"c": "a", "d": "2024-01-01", "a": "5", "x": "x"}]
+
+
+def test_source_path_checked_before_reading(tmp_path) -> None:
+    from analysis.data.io import check_source
+
+    with pytest.raises(InputError, match=r"is a folder, not a file; check source\.path"):
+        check_source(SourceParams(path=str(tmp_path)))
+    (tmp_path / "t.csv").write_text("a,b\n")
+    assert check_source(SourceParams(path=str(tmp_path / "t.csv"))) == tmp_path / "t.csv"

@@ -128,3 +128,36 @@ def test_kpi_bar_chart_smoke(tx: pd.DataFrame, customers: pd.DataFrame) -> None:
     ax2 = kpi_bar_chart(sales_report(tx, START, END, by="region"), "retention_rate")
     assert len(ax2.patches) == 2
     plt.close("all")
+
+
+def test_segments_are_followed_from_the_previous_period(tx: pd.DataFrame, customers: pd.DataFrame) -> None:
+    """Last period's groups are followed into this one: no 100 % retention or +1,000 % growth by construction."""
+    # at the end of January c1 was Loyal, c2 and c4 were New Customers (c3 had not bought yet)
+    before = pd.DataFrame(
+        {"segment": ["Loyal Customers", "New Customers", "New Customers"]},
+        index=pd.Index(["c1", "c2", "c4"], name="customer_id"),
+    )
+    circular = sales_report(tx, START, END, by="segment", customers=customers)
+    assert circular.loc["Champions", "retention_rate"] == 1.0  # today's Champions bought, by definition
+    r = sales_report(tx, START, END, by="segment", customers=customers, previous_customers=before)
+    # January's New Customers: c2 (30) and c4 (70) bought in January; c2 came back in February, c4 did not
+    new = r.loc["New Customers"]
+    assert new["revenue_prev"] == 100.0 and new["customers_prev"] == 2
+    assert new["retention_rate"] == 0.5  # c2 bought again (as At Risk now): followed, whatever the segment now
+    assert new["revenue"] == 90.0 and new["revenue_growth"] == pytest.approx(90 / 100 - 1)  # c3, new this period
+    loyal = r.loc["Loyal Customers"]  # January's Loyal customer c1 bought again (as a Champion)
+    assert loyal["revenue_prev"] == 50.0 and loyal["retention_rate"] == 1.0 and loyal["revenue"] == 0.0
+    champions = r.loc["Champions"]  # nobody was a Champion in January: nothing to compare with
+    assert np.isnan(champions["retention_rate"]) and np.isnan(champions["revenue_prev"])
+    assert np.isnan(champions["revenue_yoy"])  # a year ago without that year's segments: unknown, not circular
+    # the total is not a customer attribute: unchanged
+    assert r.loc["(all)", "retention_rate"] == circular.loc["(all)", "retention_rate"] == pytest.approx(2 / 3)
+    a_year_ago = pd.DataFrame({"segment": ["Champions"]}, index=pd.Index(["c1"], name="customer_id"))
+    y = sales_report(tx, START, END, by="segment", customers=customers, previous_customers=before,
+                     year_ago_customers=a_year_ago)  # fmt: skip
+    assert y.loc["Champions", "revenue_yoy"] == 100.0 and y.loc["Champions", "revenue_yoy_growth"] == pytest.approx(0.4)
+    assert np.isnan(y.loc["New Customers", "revenue_yoy"])  # no New Customer a year ago
+    # a transaction attribute beside a followed one still has to match (bought again in the same region)
+    x = sales_report(tx, START, END, by=["segment", "region"], customers=customers, previous_customers=before)
+    assert x.loc[("New Customers", "S"), "retention_rate"] == 1.0  # c2 bought in S in both months
+    assert x.loc[("New Customers", "N"), "retention_rate"] == 0.0  # c4 (N) did not come back

@@ -141,3 +141,15 @@ def test_a_notebook_alone_on_a_fresh_output_folder(tmp_path: Path) -> None:
     assert (scratch / "customers.parquet").exists() and (scratch / "actions.csv").exists()
     assert list((out / "_data").glob("clean-*/clean.parquet"))  # cleaned once, as the batch would
     assert not (out / "2024-12").exists()  # never where a published batch run lives
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_report_shows_each_explanation_in_its_language(language: str) -> None:
+    from analysis.report.render import Section, merge_notebooks
+
+    path = next(p for p in NOTEBOOKS if p.stem == "02_scoring")
+    merged = merge_notebooks([Section(path.stem, "Scores", path)], language)
+    shown = [c.source for c in merged.cells if c.cell_type == "markdown"]
+    keys = [k for k in markdown_keys() if k.startswith("notebook.scoring.")]
+    expected = [text.t(k, "zh") for k in keys] if language == "zh" else [markdown_keys()[k] for k in keys]
+    assert shown == expected

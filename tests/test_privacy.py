@@ -54,7 +54,7 @@ def test_key_from_env_file_or_made_outside_reports(tmp_path, monkeypatch):
     assert load_key().secret == made.secret  # kept, not remade
 
 
-@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+1", "-2+3", "\t=1", "\r=1"])
+@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+A1", "-2+3", "\t=1", "\r=1"])
 def test_formula_cells_are_neutralised(payload, tmp_path):
     frame = pd.DataFrame({"customer_id": [payload, "ok"], "amount": [-5.0, 3.0]})
     safe = neutralise_formulas(frame)
@@ -65,3 +65,39 @@ def test_formula_cells_are_neutralised(payload, tmp_path):
     back = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert back.loc[0, "customer_id"] == "'" + payload
     assert not any(str(v).startswith(("=", "+", "@", "\t", "\r")) for v in back["customer_id"])
+
+
+def test_quarantine_csv_is_formula_safe_and_reads_back_as_it_came_in(tmp_path):
+    from analysis.data.clean import clean_transactions
+    from analysis.stages import load_clean
+
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "A1", "A2"],
+            "order_date": ["not a date", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "amount": ["10", "-5", "20", "+7"],
+            "region": ["-North", "North", "North", "South"],
+        }
+    )
+    result = clean_transactions(raw)
+    assert len(result.quarantine) == 2  # a bad date and a return
+    result.write(tmp_path)
+    text = (tmp_path / "quarantine.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'@SUM" in text and "'-North" in text
+    assert not any(cell.startswith(("=", "@", "+")) for line in text.splitlines() for cell in line.split(","))
+    back = load_clean(tmp_path).quarantine
+    assert back["customer_id"].tolist() == raw["customer_id"][:2].tolist()
+    assert back["region"].tolist() == ["-North", "North"]
+
+
+def test_key_id_tells_keys_apart_without_revealing_them():
+    from analysis.privacy import key_id
+
+    other = PseudonymKey(b"another key of 16+ bytes", "t")
+    assert key_id(KEY) == key_id(PseudonymKey(KEY.secret, "elsewhere")) != key_id(other)
+    assert KEY.secret.decode() not in key_id(KEY) and len(key_id(KEY)) == 12
+
+
+def test_numbers_written_as_text_stay_as_they_are():
+    frame = pd.DataFrame({"quantity": ["-1", "+2.5", "-3e2", "-0,5", "-", "-x", "1-2"]})
+    assert neutralise_formulas(frame)["quantity"].tolist() == ["-1", "+2.5", "-3e2", "-0,5", "'-", "'-x", "1-2"]

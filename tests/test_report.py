@@ -13,6 +13,7 @@ from analysis.report import escape_markdown
 from analysis.report.index_page import RunEntry, trend_chart, write_index
 from analysis.report.render import CSP, Section, render_report, report_order
 from analysis.report.tables import styled
+from analysis.stages import ALL_REGIONS
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
@@ -85,17 +86,17 @@ def test_render_is_deterministic_and_banner(tmp_path: Path, sections) -> None:
 
 def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     entries = [
-        RunEntry("2024-11", "North", "ok", "2024-11/North/report.html", headline={"customers": 1200}),
+        RunEntry("2024-11", "North", "ok", "2024-11/North/report.html", headline={"customers": 1200, "buyers": 300}),
         RunEntry(
             "2024-12",
             "North",
             "skipped",
             "2024-12/North/report.html",
-            headline={"customers": 1300, "revenue_period": 6e4, "clv_total": 2.5e5},
+            headline={"customers": 1300, "buyers": 320, "revenue_period": 6e4, "clv_total": 2.5e5},
         ),
         RunEntry(
             "2024-12",
-            "all",
+            ALL_REGIONS,
             "failed",
             None,
             "2024-12/all/_executed/02_scoring.ipynb",
@@ -112,8 +113,10 @@ def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     assert "完成 · 未变更" in html and "02_scoring, 单元 7: ValueError: bad" in html
     assert "¥250,000" in html and "1,300" in html and "¥60,000" in html
     assert 'href="2024-12/all/_executed/02_scoring.ipynb"' in html
-    assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # customers: 2 points
-    assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), customers: 2
+    assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # buyers: 2 points
+    assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), buyers: 2
+    assert '本期购买客户数: <span class="buyers">320</span>' in html  # who bought in the period, beside
+    assert '累计客户数（全部历史）: <span class="customers">1,300</span>' in html  # everyone to date
     assert "<script" not in html and not re.search(r"https?://", html)
     assert _csp(html) == [CSP]
 
@@ -201,7 +204,7 @@ def test_no_url_of_any_kind_in_a_report_even_from_data(tmp_path: Path) -> None:
 def test_index_shows_region_and_error_literally(tmp_path: Path, payload: str) -> None:
     entries = [
         RunEntry("2024-12", payload, "ok", "2024-12/x/report.html", headline={"customers": 3, "revenue_period": 9.0}),
-        RunEntry("2024-12", "all", "failed", None, None, {}, payload, "02_scoring", 2),
+        RunEntry("2024-12", ALL_REGIONS, "failed", None, None, {}, payload, "02_scoring", 2),
     ]
     page = write_index(tmp_path, payload, entries).read_text(encoding="utf-8")
     from bs4 import BeautifulSoup

@@ -91,7 +91,7 @@ def batch_lock(out_dir: str | Path, *, wait: bool = True, poll_seconds: float = 
                 raise BatchError(message + "; wait for it to finish, or use another output_dir") from None
             elapsed = time.monotonic() - waited_since
             if announced < 0 or elapsed - announced >= 60:
-                log.warning("%s; waiting for it to finish", message)
+                log.info("%s; waiting for it to finish", message)  # the person is told on stderr below
                 print(f"{message}; waiting for it to finish …", file=sys.stderr, flush=True)
                 announced = elapsed
     try:

@@ -17,10 +17,25 @@ Steps, in order:
 6. write ``<output_dir>/index.html`` (:mod:`analysis.report.index_page`) from every manifest on disk.
 
 **Atomic runs.** A run is built in a hidden staging folder beside its final one
-(``<output_dir>/<period>/.<region>.partial/``, passed to the notebooks as ``run_dir``) and moved into
+(``<output_dir>/<period>/.<folder>.partial-<batch id>/``, passed to the notebooks as ``run_dir``) and moved into
 place by renames only once its manifest is written. A killed batch therefore leaves either the
 previous complete run folder or none, never a half-written report; the next batch finds no ``ok``
-manifest for that run, re-runs it and so completes the batch.
+manifest for that run, re-runs it and so completes the batch (and removes the killed batch's staging folders).
+
+**One batch per output folder.** :func:`run_batch` holds the folder's lock (:mod:`analysis.batch.lock`) from
+before it cleans the data until the index is written: a second batch on the same folder waits (or, with
+``wait=False``, ``rfmkit run --no-wait``, fails at once naming the holder). Staging folders carry the batch id
+as well, so even batches that ignore the lock cannot remove each other's work.
+
+**Folders.** Each run lives in ``<output_dir>/<period>/<folder>/``, the folder named by
+:func:`analysis.batch.naming.region_folder`: ``all`` for all regions together, a region's own name when it is a
+plain folder name, else a slug and a short hash, so distinct regions never share a folder and a data region
+literally named ``all`` gets its own (``all~…``).
+
+**Customer ids.** Reports show pseudonyms (:mod:`analysis.privacy`). The key is loaded (or made) once before any
+kernel starts; kernels find it the same way (environment variable ``RFMKIT_PSEUDONYM_KEY``, inherited, or
+``privacy.key_file`` / the kit's key file): the secret is never a notebook parameter, so it is never written into
+an executed notebook, a manifest or a log.
 """
 
 from __future__ import annotations
@@ -30,6 +45,7 @@ import json
 import logging
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import time
@@ -38,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import __version__
-from analysis.context import ALL_REGIONS, clean_from_params, region_slug
+from analysis.context import ALL_REGIONS, clean_from_params, parse_region, region_name, region_slug
 from analysis.data.io import file_sha256, write_json, write_text
 from analysis.errors import BatchError, ParamsError
 from analysis.params import RunParams, dump_params, load_params
@@ -65,11 +81,13 @@ PACKAGES = ("rfmkit", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", 
 
 @dataclass
 class RunSpec:
-    """One period × region run."""
+    """One period × region run: ``region`` is a data region or :data:`~analysis.stages.ALL_REGIONS`; ``batch`` the id
+    of the batch that makes it (its staging folder's suffix)."""
 
     period: str
     region: str
     run_dir: str
+    batch: str = ""
 
 
 @dataclass
@@ -112,7 +130,7 @@ class BatchResult:
         for r in self.failed:
             cell = f", cell {r.failed_cell}" if r.failed_cell is not None else ""
             where = r.failed_notebook or "(before the first notebook)"
-            lines.append(f"  FAILED {r.period}/{r.region}: {where}{cell}: {r.error}")
+            lines.append(f"  FAILED {r.period}/{region_name(r.region)}: {where}{cell}: {r.error}")
         return "\n".join(lines)
 
 
@@ -215,27 +233,44 @@ def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
 
 
 def plan_runs(
-    params: RunParams, regions_in_data: list[str], periods: list[str] | None = None, regions: list[str] | None = None
+    params: RunParams,
+    regions_in_data: list[str],
+    periods: list[str] | None = None,
+    regions: list[str] | None = None,
+    batch: str = "",
 ) -> list[RunSpec]:
-    """Every (period, region) run to make, in a stable order."""
+    """Every (period, region) run to make, in a stable order.
+
+    ``regions`` (and a list in ``params.regions``) are written as people write them: ``all`` is the all-regions
+    run, ``region:all`` a data region literally named ``all`` (:func:`analysis.stages.parse_region`). Each run's
+    folder is ``<output_dir>/<period>/<folder>`` (:func:`analysis.batch.naming.region_folder`).
+    """
     months = params.periods.months()
     if periods:
         unknown = sorted(set(periods) - set(months))
         if unknown:
             raise ParamsError(f"period(s) {unknown} are outside the params' range {months[0]}..{months[-1]}")
         months = [m for m in months if m in set(periods)]
-    wanted = regions_in_data if params.regions == "all" else list(params.regions)
+    wanted = regions_in_data if params.regions == "all" else [parse_region(r) for r in params.regions]
+    wanted = [r for r in wanted if r != ALL_REGIONS]  # 'all' in a list of regions: the all-regions run
     missing = sorted(set(wanted) - set(regions_in_data))
     if missing:
         raise ParamsError(f"region(s) {missing} are not in the data; its regions are {regions_in_data}")
-    names = ([ALL_REGIONS] if params.include_all_regions or not wanted else []) + wanted
+    include_all = params.include_all_regions or not wanted
+    if params.regions != "all" and ALL_REGIONS in {parse_region(r) for r in params.regions}:
+        include_all = True
+    names = ([ALL_REGIONS] if include_all else []) + wanted
     if regions:
-        bad = sorted(set(regions) - set(names))
+        asked = {parse_region(r) for r in regions}
+        bad = sorted(region_name(r) for r in asked - set(names))
         if bad:
-            raise ParamsError(f"region(s) {bad} not planned; choose among {names}")
-        names = [r for r in names if r in set(regions)]
+            raise ParamsError(
+                f"region(s) {bad} not planned; choose among {[region_name(n) for n in names]} "
+                f"('all' is all regions together; write a region literally named 'all' as 'region:all')"
+            )
+        names = [r for r in names if r in asked]
     out = Path(params.output_dir)
-    return [RunSpec(m, r, str(out / m / region_slug(r))) for m in months for r in names]
+    return [RunSpec(m, r, str(out / m / region_slug(r)), batch) for m in months for r in names]
 
 
 def notebook_timeout(params: RunParams) -> float:
@@ -263,22 +298,43 @@ def _notebooks_hash(params: RunParams) -> str:
 
 
 def _fingerprint(params_data: dict[str, Any], clean_key: str, version: str, spec: RunSpec) -> str:
+    region = region_name(spec.region)
     payload = json.dumps(
-        {"params": params_data, "clean": clean_key, "code": version, "period": spec.period, "region": spec.region},
+        {"params": params_data, "clean": clean_key, "code": version, "period": spec.period, "region": region},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def staging_dir(run_dir: str | Path) -> Path:
-    """The hidden folder a run is built in before it is moved to ``run_dir``."""
+def staging_dir(run_dir: str | Path, batch: str = "") -> Path:
+    """The hidden folder a run is built in before it is moved to ``run_dir``: ``.<folder>.partial-<batch>``."""
     run_dir = Path(run_dir)
-    return run_dir.parent / f".{run_dir.name}.partial"
+    return run_dir.parent / f".{run_dir.name}.partial-{batch or 'nobatch'}"
 
 
-def publish(stage: Path, run_dir: Path) -> None:
+def new_batch_id() -> str:
+    """A batch's id: start time and a random suffix (``20261125T141502-3fa9c1``), unique per batch."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def remove_stale_staging(out_dir: str | Path, keep_batch: str) -> list[Path]:
+    """Remove the staging and old-run folders that killed batches left in ``<out_dir>/<period>/`` (call it
+    holding the batch lock, so no other batch is writing); returns what was removed."""
+    removed = []
+    for path in sorted(Path(out_dir).glob("*/.*")):
+        if not path.is_dir() or path.parent.name.startswith(("_", ".")):
+            continue
+        if (".partial" in path.name or ".old" in path.name) and not path.name.endswith(f"-{keep_batch}"):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    if removed:
+        log.info("removed %d staging folder(s) left by a killed batch: %s", len(removed), [p.name for p in removed])
+    return removed
+
+
+def publish(stage: Path, run_dir: Path, batch: str = "") -> None:
     """Move a complete staging folder into place (renames only; the old run folder goes last)."""
-    old = run_dir.parent / f".{run_dir.name}.old"
+    old = run_dir.parent / f".{run_dir.name}.old-{batch or 'nobatch'}"
     shutil.rmtree(old, ignore_errors=True)
     umask = os.umask(0)
     os.umask(umask)
@@ -311,6 +367,13 @@ def _where(region: str, language: str) -> str:
     return t("index.all", language)
 
 
+def _region_entry(value: Any, folder: str) -> str:
+    """A manifest's ``region`` (as written, ``all`` for all regions) as a run region; the folder when absent."""
+    if value is None:
+        return ALL_REGIONS if folder == "all" else folder
+    return parse_region(str(value))
+
+
 def execute_run(
     spec: RunSpec,
     params_path: str,
@@ -328,15 +391,15 @@ def execute_run(
 
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
-    stage = staging_dir(run_dir)
+    stage = staging_dir(run_dir, spec.batch)
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "_executed").mkdir(parents=True)
     started = time.perf_counter()
     result = RunResult(spec.period, spec.region, spec.run_dir, "ok")
-    parameters = {
+    parameters = {  # never the pseudonym key: parameters are written into the executed notebooks
         "params_path": params_path,
         "period": spec.period,
-        "region": spec.region,
+        "region": region_name(spec.region),
         "run_dir": str(run_dir),
         "clean_dir": clean_dir,
     }
@@ -387,7 +450,7 @@ def execute_run(
         result.timings["render"] = round(time.perf_counter() - t0, 3)
     result.seconds = round(time.perf_counter() - started, 3)
     _write_manifest(stage, spec, params_data, clean_dir, fingerprint, result)
-    publish(stage, run_dir)
+    publish(stage, run_dir, spec.batch)
     return result
 
 
@@ -396,13 +459,13 @@ def lost_run(
 ) -> RunResult:
     """Record a run whose worker was killed or died: a failed manifest, published like any run."""
     run_dir = Path(spec.run_dir)
-    stage = staging_dir(run_dir)
+    stage = staging_dir(run_dir, spec.batch)
     stage.mkdir(parents=True, exist_ok=True)
     for leftover in (stage / REPORT_NAME, stage / "manifest.json"):
         leftover.unlink(missing_ok=True)
     result = RunResult(spec.period, spec.region, spec.run_dir, "failed", error=reason, failed_notebook=step)
     _write_manifest(stage, spec, params_data, clean_dir, fingerprint, result)
-    publish(stage, run_dir)
+    publish(stage, run_dir, spec.batch)
     return result
 
 
@@ -425,7 +488,8 @@ def _write_manifest(
     quality_path = Path(clean_dir) / "quality.json"
     manifest = {
         "period": spec.period,
-        "region": spec.region,
+        "region": region_name(spec.region),  # as written: 'all' for all regions, 'region:all' for a region 'all'
+        "folder": Path(spec.run_dir).name,
         "status": result.status,
         "fingerprint": fingerprint,
         "input": {
@@ -467,8 +531,30 @@ def run_batch(
     force: bool = False,
     progress: bool = True,
     allow_large: bool = False,
+    wait: bool = True,
 ) -> BatchResult:
-    """Run every planned period × region; see the module docstring.
+    """Run every planned period × region holding the output folder's batch lock; see the module docstring.
+
+    ``wait``: when another batch holds the folder, wait for it (saying who holds it); ``False`` raises
+    :class:`BatchError` naming the holder at once. The other parameters are those of :func:`run_locked`.
+    """
+    from analysis.batch.lock import batch_lock
+
+    params = load_params(params_path, allow_large=allow_large)
+    with batch_lock(params.output_dir, wait=wait):
+        return run_locked(params_path, periods, regions, jobs, force, progress, allow_large)
+
+
+def run_locked(
+    params_path: str | Path,
+    periods: list[str] | None = None,
+    regions: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    allow_large: bool = False,
+) -> BatchResult:
+    """Run every planned period × region (the caller holds the batch lock); see the module docstring.
 
     Parameters
     ----------
@@ -496,28 +582,38 @@ def run_batch(
         After writing the index, if any run failed; the message names the notebook, the cell and
         the error of each failure.
     """
+    from analysis.batch.owner import claim_output_dir
     from analysis.batch.pool import Task, run_supervised
+    from analysis.privacy import key_id, load_key
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
     params = load_params(params_path, allow_large=allow_large)
     check_inputs(params)
+    claim_output_dir(params, params_path)  # another params file's runs are never overwritten (batch.owner)
+    key = load_key(params.privacy.key_file)  # made now if missing, so the kernels all find the same key
+    raw = " (reports show raw ids: privacy.show_customer_ids)" if params.privacy.show_customer_ids else ""
+    log.info("customer pseudonyms keyed from %s%s", key.source, raw)
     params_data = dump_params(params)
+    batch = new_batch_id()
+    remove_stale_staging(params.output_dir, batch)
     clean_dir, regions_in_data = prepare_clean(params)
-    specs = plan_runs(params, regions_in_data, periods, regions)
-    version = f"{code_version()}-{_notebooks_hash(params)}"
+    specs = plan_runs(params, regions_in_data, periods, regions, batch)
+    # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
+    version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
     results: list[RunResult] = []
     todo: list[Task] = []
     nb_seconds = notebook_timeout(params) + GRACE_SECONDS
     for s in specs:
         fp = _fingerprint(params_data, clean_dir.name, version, s)
         if not force and is_unchanged(s.run_dir, fp):
-            log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, s.region)
+            name = region_name(s.region)
+            log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, name)
             results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
             continue
         args = (s, params_path, params_data, str(clean_dir), fp)
-        key = f"{s.period}/{s.region}"
-        todo.append(Task(key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
+        task_key = f"{s.period}/{region_name(s.region)}"
+        todo.append(Task(task_key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -546,21 +642,22 @@ def run_batch(
             run_supervised(execute_run, wave, min(n, len(wave)), done, lost)
     if bar:
         bar.close()
-    results.sort(key=lambda r: (r.period, r.region))
+    results.sort(key=lambda r: (r.period, region_name(r.region)))
     index = _write_index(params, results)
-    batch = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3))
+    outcome = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3))
     log.info(
-        "batch of %d runs done in %.1f s (%d ran, %d failed, %d skipped) with %d worker(s)",
+        "batch %s of %d runs done in %.1f s (%d ran, %d failed, %d skipped) with %d worker(s)",
+        batch,
         len(results),
-        batch.seconds,
+        outcome.seconds,
         len(todo),
-        len(batch.failed),
+        len(outcome.failed),
         len(results) - len(todo),
         min(jobs or params.execution.jobs or os.cpu_count() or 1, max(len(todo), 1)),
     )
-    if batch.failed:
-        raise BatchError(batch.summary())
-    return batch
+    if outcome.failed:
+        raise BatchError(outcome.summary())
+    return outcome
 
 
 def _write_index(params: RunParams, results: list[RunResult]) -> Path:
@@ -592,7 +689,7 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
         entries.append(
             RunEntry(
                 m.get("period", run_dir.parent.name),
-                m.get("region", run_dir.name),
+                _region_entry(m.get("region"), run_dir.name),
                 status,
                 report,
                 executed,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from analysis import text
 from analysis.clv.summary import TIME_UNITS
 from analysis.errors import InputError, ModelError, NotFittedError
 
@@ -59,11 +60,15 @@ class CLVFitError(ModelError):
         ``too_few_repeat_customers``, ``unidentified``, ``not_converged``, ``infinite_mean_spend``,
         ``not_finite`` or ``invalid_summary``.
     values : dict
-        The figures the message quotes (e.g. ``n_repeat``, ``n_customers``, ``model``).
+        The figures the message quotes: ``model`` (e.g. ``"bgnbd"``), ``concepts`` (keys of
+        ``clv_fit.concept`` in the text catalog), ``n_repeat``, ``n_customers``, ``penalizer_advice``
+        (the penalizer to suggest, or None when a penalizer would not help).
     why : str
-        The reason in plain words, without the model name, advice or technical detail.
+        The reason in plain English words, without the model name, advice or technical detail.
     advice : str
-        What would help ("" when nothing the user can set would).
+        What would help, in English ("" when nothing the user can set would).
+
+    :meth:`describe` gives the same in any language of :mod:`analysis.text`.
     """
 
     def __init__(
@@ -74,6 +79,42 @@ class CLVFitError(ModelError):
         self.why = why or _without_label(message)
         self.advice = advice
         self.values = values
+
+    def why_text(self, language: str) -> str:
+        """The reason in ``language`` (catalog ``clv_fit.why.<code>``)."""
+        return fit_why(self.code, language, **self.values)
+
+    def advice_text(self, language: str) -> str:
+        """The advice in ``language``, "" when there is none."""
+        value = self.values.get("penalizer_advice")
+        return "" if value is None else text.t("clv_fit.advice_penalizer", language, value=f"{value:g}")
+
+    def describe(self, language: str) -> str:
+        """ "<model>: <why>" in ``language``, without advice or technical detail."""
+        model = self.values.get("model")
+        why = self.why_text(language)
+        if not model:
+            return why
+        return text.t("clv_fit.model_why", language, model=text.t(f"clv_fit.model.{model}", language), why=why)
+
+
+def _count(value: Any) -> str:
+    return "?" if value is None else f"{float(value):g}"
+
+
+def fit_why(code: str, language: str, **values: Any) -> str:
+    """Why a CLV model could not be estimated, in ``language`` (catalog ``clv_fit.why.<code>``)."""
+    concepts = values.get("concepts") or ["all"]
+    sep = text.t("clv_fit.concept_separator", language)
+    concept = sep.join(text.t(f"clv_fit.concept.{c}", language) for c in concepts)
+    key = f"clv_fit.why.{code}" if text.has(f"clv_fit.why.{code}", language) else "clv_fit.why.invalid_summary"
+    return text.t(
+        key,
+        language,
+        concept=concept,
+        n_repeat=_count(values.get("n_repeat")),
+        n_customers=_count(values.get("n_customers")),
+    )
 
 
 def _without_label(message: str) -> str:
@@ -173,8 +214,8 @@ class BaseFitter:
     model_name: ClassVar[str] = ""
     #: name shown to readers
     display_name: ClassVar[str] = ""
-    #: what each parameter describes, in plain words (for error messages)
-    param_meaning: ClassVar[dict[str, str]] = {}
+    #: what each parameter describes: a key of ``clv_fit.concept`` in the text catalog
+    param_concept: ClassVar[dict[str, str]] = {}
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0) -> None:
         self.penalizer = penalizer
@@ -297,33 +338,24 @@ class BaseFitter:
     def _fail(
         self, code: str, what: str, *, names: Sequence[str] = (), helps: bool = True, **values: Any
     ) -> CLVFitError:
-        """A :class:`CLVFitError` in plain words: what cannot be estimated, why, and advice only when
-        it helps (a penalizer only when none was used and the failure is one a penalty cures)."""
+        """A :class:`CLVFitError` in plain words (text catalog, English for the message): what cannot be
+        estimated, why, and advice only when it helps (a penalizer only when none was used and the failure
+        is one a penalty cures); ``what`` is the technical detail, shown last in brackets."""
         facts = {**getattr(self, "_facts", {}), **values}
-        label = self.display_name or type(self).__name__
-        concepts = list(dict.fromkeys(self.param_meaning.get(p, p) for p in names)) or ["its parameters"]
-        concept = " and ".join(concepts)
+        concepts = list(dict.fromkeys(self.param_concept.get(p, "all") for p in names)) or ["all"]
         n_repeat = facts.get("n_repeat")
         if code == "unidentified" and n_repeat is not None and n_repeat < FEW_REPEAT_CUSTOMERS:
             code = "too_few_repeat_customers"
-        if code == "too_few_repeat_customers":
-            why = f"too few repeat customers (n={n_repeat:g}) to estimate {concept}"
-        elif code == "unidentified":
-            why = f"the data cannot pin down {concept}"
-        else:
-            why = what
-        advice = ""
-        if helps and facts.get("penalizer", 0.0) == 0.0 and code in ("too_few_repeat_customers", "unidentified"):
-            advice = (
-                f"a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls the estimates towards typical values "
-                "and makes them finite"
-            )
-        message = f"{label}: {why}" + (f"; {advice}" if advice else "")
-        if code in ("too_few_repeat_customers", "unidentified") and what:
+        penalty_helps = code in ("too_few_repeat_customers", "unidentified")
+        advice_value = PENALIZER_ADVICE if helps and penalty_helps and facts.get("penalizer", 0.0) == 0.0 else None
+        err = CLVFitError("", code, model=self.model_name, concepts=concepts, penalizer_advice=advice_value, **facts)
+        err.why, err.advice = err.why_text("en"), err.advice_text("en")
+        message = f"{self.display_name}: {err.why}" + (f"; {err.advice}" if err.advice else "")
+        if what:
             message += f" [detail: {what}]"
-        return CLVFitError(
-            message, code, why=why, advice=advice, model=self.model_name, concept=concept, detail=what, **facts
-        )
+        err.args = (message,)
+        err.values["detail"] = what
+        return err
 
     def _optimise(
         self, data: dict[str, np.ndarray], w: np.ndarray, n: float, penalizer: float, log_centre: np.ndarray
@@ -582,6 +614,9 @@ def repeat_time_scale(data: dict[str, np.ndarray], weights: np.ndarray) -> float
     return max(total_T, 1e-9) / max(total_x, 1.0)
 
 
+_MODEL_KEYS = {"BG/NBD": "bgnbd", "MBG/NBD": "mbgnbd", "Pareto/NBD": "pareto_nbd", "Gamma-Gamma": "gamma_gamma"}
+
+
 def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFrame:
     """Checks shared by BG/NBD, MBG/NBD and Pareto/NBD: valid x, t_x, T and identifiability."""
     x = frame["frequency"].to_numpy(dtype=float)
@@ -612,6 +647,7 @@ def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFram
             f"{model}: only {n:g} customer(s); at least two are needed to estimate how customers buy",
             "too_few_customers",
             n_customers=float(n),
+            model=_MODEL_KEYS.get(model),
         )
     if not np.any(x[live] > 0):
         raise SummaryDataError(
@@ -620,12 +656,14 @@ def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFram
             "no_repeat_customers",
             n_customers=float(n),
             n_repeat=0.0,
+            model=_MODEL_KEYS.get(model),
         )
     if np.all(T[live] == 0):
         raise SummaryDataError(
             f"{model}: every customer made their first purchase on the last day (T = 0), so nothing is observed yet",
             "too_few_customers",
             n_customers=float(n),
+            model=_MODEL_KEYS.get(model),
         )
     frame["frequency"] = x
     return frame

@@ -65,11 +65,11 @@ class BGNBD(TransactionModel):
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
     display_name = "BG/NBD"
-    param_meaning: ClassVar[dict[str, str]] = {
-        "r": "how often customers buy again",
-        "alpha": "how often customers buy again",
-        "a": "how likely customers are to stop buying after a purchase",
-        "b": "how likely customers are to stop buying after a purchase",
+    param_concept: ClassVar[dict[str, str]] = {
+        "r": "frequency",
+        "alpha": "frequency",
+        "a": "dropout",
+        "b": "dropout",
     }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:

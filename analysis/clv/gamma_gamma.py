@@ -58,10 +58,10 @@ class GammaGamma(BaseFitter):
     data_columns = ("frequency", "monetary_value")
     model_name = "gamma_gamma"
     display_name = "Gamma-Gamma"
-    param_meaning: ClassVar[dict[str, str]] = {
-        "p": "how much customers spend per order",
-        "q": "how much customers spend per order",
-        "v": "how much customers spend per order",
+    param_concept: ClassVar[dict[str, str]] = {
+        "p": "spend",
+        "q": "spend",
+        "v": "spend",
     }
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3) -> None:
@@ -89,6 +89,7 @@ class GammaGamma(BaseFitter):
                 "too_few_repeat_customers",
                 n_repeat=n_rep,
                 model=self.model_name,
+                concepts=["spend"],
             )
         rep["frequency"] = rep["frequency"].astype(float)
         return rep
@@ -180,6 +181,7 @@ class GammaGamma(BaseFitter):
                 "infinite_mean_spend",
                 model=self.model_name,
                 q=float(q),
+                penalizer_advice=PENALIZER_ADVICE if self.penalizer_ == 0 else None,
             )
         return p * v / (q - 1)
 

@@ -45,11 +45,11 @@ class ModifiedBGNBD(TransactionModel):
     param_names = ("r", "alpha", "a", "b")
     model_name = "mbgnbd"
     display_name = "MBG/NBD"
-    param_meaning: ClassVar[dict[str, str]] = {
-        "r": "how often customers buy again",
-        "alpha": "how often customers buy again",
-        "a": "how likely customers are to stop buying after a purchase",
-        "b": "how likely customers are to stop buying after a purchase",
+    param_concept: ClassVar[dict[str, str]] = {
+        "r": "frequency",
+        "alpha": "frequency",
+        "a": "dropout",
+        "b": "dropout",
     }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -89,11 +89,11 @@ class ParetoNBD(TransactionModel):
     param_names = ("r", "alpha", "s", "beta")
     model_name = "pareto_nbd"
     display_name = "Pareto/NBD"
-    param_meaning: ClassVar[dict[str, str]] = {
-        "r": "how often customers buy again",
-        "alpha": "how often customers buy again",
-        "s": "how long customers keep buying",
-        "beta": "how long customers keep buying",
+    param_concept: ClassVar[dict[str, str]] = {
+        "r": "frequency",
+        "alpha": "frequency",
+        "s": "lifetime",
+        "beta": "lifetime",
     }
 
     def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis import text
 from analysis.clv._base import DATA_FAILURES, CLVFitError
 from analysis.clv._transaction import TransactionModel
 from analysis.clv.bgnbd import BGNBD
@@ -30,7 +31,7 @@ from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
 from analysis.clv.persist import model_to_dict
 from analysis.clv.run_rate import RunRateEstimate, run_rate_value
-from analysis.clv.summary import purchase_occasions, summary_from_transactions
+from analysis.clv.summary import purchase_occasions, summary_from_transactions, unit_days
 from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
 from analysis.clv.value import (
     ANNUAL_DISCOUNT_RATE,
@@ -45,13 +46,8 @@ from analysis.errors import InputError, ModelError
 
 _TRANSACTION_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
 
-#: method names readers see, by method key
-METHOD_NAMES = {
-    "bgnbd": "BG/NBD + Gamma-Gamma",
-    "pareto_nbd": "Pareto/NBD + Gamma-Gamma",
-    "mbgnbd": "MBG/NBD + Gamma-Gamma",
-    "run_rate": "run-rate estimate",
-}
+#: method names readers see (English; :meth:`CustomerValue.method_label` for other languages), by method key
+METHOD_NAMES = {k: text.t(f"clv_fit.method.{k}", "en") for k in ("bgnbd", "pareto_nbd", "mbgnbd", "run_rate")}
 
 
 @dataclass
@@ -160,14 +156,25 @@ class CustomerValue:
     transaction_model: TransactionModel | None = None
     spend_model: GammaGamma | None = None
     run_rate: RunRateEstimate | None = None
+    asked: str = "bgnbd"
+    errors: dict[str, CLVFitError] = field(default_factory=dict, repr=False)
+
+    def method_label(self, language: str) -> str:
+        """The method in ``language``, e.g. "BG/NBD + Gamma-Gamma" or "run-rate estimate"."""
+        name = text.t(f"clv_fit.method.{self.method}", language)
+        if self.method != "run_rate" and self.spend_method != "gamma_gamma":
+            name = name.replace("Gamma-Gamma", text.t("clv_fit.method.observed_spend", language))
+        return name
+
+    def reason_text(self, language: str) -> str | None:
+        """:attr:`reason` in ``language`` (None when the method asked for was used as it is)."""
+        tries = _Attempts(dict(self.failures), dict(self.errors))
+        return tries.reason(self.asked, self.method, language, self.run_rate)
 
     @property
     def method_name(self) -> str:
-        """The method in words, e.g. "BG/NBD + Gamma-Gamma" or "run-rate estimate"."""
-        name = METHOD_NAMES[self.method]
-        if self.method != "run_rate" and self.spend_method != "gamma_gamma":
-            name = name.replace("Gamma-Gamma", "observed spend per order")
-        return name
+        """The method in English words."""
+        return self.method_label("en")
 
     @property
     def p_alive_informative(self) -> bool:
@@ -176,6 +183,10 @@ class CustomerValue:
     @property
     def p_alive_reason(self) -> str | None:
         return self.p_alive_check.reason
+
+    def p_alive_reason_text(self, language: str) -> str | None:
+        """Why P(alive) cannot separate customers, in ``language`` (None when it can)."""
+        return self.p_alive_check.describe(language)
 
 
 def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma:
@@ -256,27 +267,35 @@ class _Attempts:
         self.errors[name] = err
         return None
 
-    def reason(self, asked: str, used: str, run_rate_note: str | None = None) -> str | None:
-        """Why ``used`` rather than ``asked`` (and why spend is the observed mean), in plain words, with
+    def reason(
+        self, asked: str, used: str, language: str = "en", run_rate: RunRateEstimate | None = None
+    ) -> str | None:
+        """Why ``used`` rather than ``asked`` (and why spend is the observed mean), in ``language``, with
         each advice once; None when nothing failed."""
         if not self.errors:
             return None
-        labels = {m.model_name: m.display_name for m in (BGNBD, ParetoNBD, ModifiedBGNBD, GammaGamma)}
+        sep = text.t("clv_fit.reason_separator", language)
         models = {k: e for k, e in self.errors.items() if k != "gamma_gamma"}
         sentences = []
         if used != asked and models:
-            what = METHOD_NAMES[used] + (f" ({run_rate_note})" if run_rate_note else "")
-            whys = "; ".join(f"{labels[k]}: {e.why}" for k, e in models.items())
-            sentences.append(f"{what} used because {whys}")
+            reasons = sep.join(e.describe(language) for e in models.values())
+            method = text.t(f"clv_fit.method.{used}", language)
+            if run_rate is None:
+                sentences.append(text.t("clv_fit.used_because", language, method=method, reasons=reasons))
+            elif run_rate.retention_window_days > 0:
+                retention = f"{run_rate.retention_per_unit ** (365.25 / unit_days(run_rate.time_unit)):.0%}"
+                sentences.append(
+                    text.t("clv_fit.run_rate_used", language, method=method, reasons=reasons, retention=retention)
+                )
+            else:
+                sentences.append(text.t("clv_fit.run_rate_no_retention", language, method=method, reasons=reasons))
         if "gamma_gamma" in self.errors:
-            sentences.append(
-                f"spend per order is each customer's observed mean because {self.errors['gamma_gamma'].why}"
-            )
-        advice = list(dict.fromkeys(e.advice for e in self.errors.values() if e.advice))
-        text = ". ".join(s[0].upper() + s[1:] for s in sentences)
+            why = self.errors["gamma_gamma"].why_text(language)
+            sentences.append(text.t("clv_fit.spend_observed", language, reason=why))
+        advice = list(dict.fromkeys(a for e in self.errors.values() if (a := e.advice_text(language))))
         if advice:
-            text += ". " + "; ".join(a[0].upper() + a[1:] for a in advice)
-        return text + "." if text else None
+            sentences.append(text.t("clv_fit.advice", language, advice=sep.join(advice)))
+        return " ".join(x[0].upper() + x[1:] for x in sentences) if sentences else None
 
 
 def _predict(
@@ -518,10 +537,12 @@ def estimate_customer_value(
         return CustomerValue(
             customers=rr.customers.reindex(summary.index),
             method="run_rate",
-            reason=tries.reason(model, "run_rate", rr.note),
+            reason=tries.reason(model, "run_rate", "en", rr),
             reason_code=tries.first_code,
             spend_method="observed_mean",
             failures=tries.failures,
+            asked=model,
+            errors=tries.errors,
             p_alive_check=p_alive_separation(None),
             time_unit=time_unit,
             horizon=h,
@@ -539,6 +560,8 @@ def estimate_customer_value(
         reason_code=tries.first_code,
         spend_method="gamma_gamma" if gg is not None else "observed_mean",
         failures=tries.failures,
+        asked=model,
+        errors=tries.errors,
         p_alive_check=p_alive_separation(customers["p_alive"], summary["frequency"] > 0),
         time_unit=time_unit,
         horizon=h,

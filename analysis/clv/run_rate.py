@@ -63,6 +63,7 @@ class RunRateEstimate:
     retention_window_days: float
     retention_customers: int
     note: str
+    time_unit: str = "W"
 
 
 def run_rate_value(
@@ -136,4 +137,4 @@ def run_rate_value(
         }
     )
     customers.index.name = "customer_id"
-    return RunRateEstimate(customers, float(rho), float(w), int(n_before), note)
+    return RunRateEstimate(customers, float(rho), float(w), int(n_before), note, time_unit)

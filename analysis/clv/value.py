@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis import text
 from analysis.clv._transaction import TransactionModel
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.summary import unit_days
@@ -173,7 +174,8 @@ class PAliveCheck:
     is *informative* when there are at least :data:`P_ALIVE_MIN_CUSTOMERS` such customers,
     ``share_certain`` < :data:`P_ALIVE_MAX_CERTAIN_SHARE` and ``spread`` >= :data:`P_ALIVE_MIN_SPREAD`.
     ``code`` is None when informative, else ``no_p_alive``, ``too_few_repeat_customers``,
-    ``nearly_all_certain`` or ``too_little_spread``; ``reason`` says the same in words.
+    ``nearly_all_certain`` or ``too_little_spread``; ``reason`` says the same in English words
+    (:meth:`describe` in any catalog language).
     """
 
     informative: bool
@@ -182,6 +184,18 @@ class PAliveCheck:
     spread: float
     code: str | None
     reason: str | None
+
+    def describe(self, language: str) -> str | None:
+        """:attr:`reason` in ``language`` (catalog ``clv_fit.p_alive.<code>``); None when informative."""
+        if self.code is None:
+            return None
+        return text.t(
+            f"clv_fit.p_alive.{self.code}",
+            language,
+            n=self.n_customers,
+            share=f"{self.share_certain:.0%}",
+            spread=f"{self.spread:.2f}",
+        )
 
 
 def p_alive_separation(p_alive: pd.Series | None, repeat: pd.Series | None = None) -> PAliveCheck:
@@ -195,41 +209,24 @@ def p_alive_separation(p_alive: pd.Series | None, repeat: pd.Series | None = Non
         Which customers have a repeat purchase (same index); default every customer with a P(alive).
     """
     values = pd.Series(dtype=float) if p_alive is None else pd.to_numeric(p_alive, errors="coerce").astype(float)
+    nan = float("nan")
     if not values.notna().any():
-        return PAliveCheck(False, 0, float("nan"), float("nan"), "no_p_alive", "no purchase model gives P(alive)")
+        return _p_alive_check(False, 0, nan, nan, "no_p_alive")
     if repeat is not None:
         values = values[repeat.reindex(values.index).fillna(False).astype(bool)]
     values = values.dropna()
     n = len(values)
     if n < P_ALIVE_MIN_CUSTOMERS:
-        return PAliveCheck(
-            False,
-            n,
-            float("nan"),
-            float("nan"),
-            "too_few_repeat_customers",
-            f"only {n} repeat customer(s), too few to judge who is still active from P(alive)",
-        )
+        return _p_alive_check(False, n, nan, nan, "too_few_repeat_customers")
     share = float((values > P_ALIVE_CERTAIN).mean())
     spread = float(values.quantile(0.9) - values.quantile(0.1))
     if share >= P_ALIVE_MAX_CERTAIN_SHARE:
-        return PAliveCheck(
-            False,
-            n,
-            share,
-            spread,
-            "nearly_all_certain",
-            f"P(alive) is above {P_ALIVE_CERTAIN:.2f} for {share:.0%} of repeat customers, so it does not tell "
-            "who is drifting away; churn warnings use each customer's own usual gap between purchases instead",
-        )
+        return _p_alive_check(False, n, share, spread, "nearly_all_certain")
     if spread < P_ALIVE_MIN_SPREAD:
-        return PAliveCheck(
-            False,
-            n,
-            share,
-            spread,
-            "too_little_spread",
-            f"P(alive) varies by only {spread:.2f} across 80 % of repeat customers, so it does not tell who is "
-            "drifting away; churn warnings use each customer's own usual gap between purchases instead",
-        )
-    return PAliveCheck(True, n, share, spread, None, None)
+        return _p_alive_check(False, n, share, spread, "too_little_spread")
+    return _p_alive_check(True, n, share, spread, None)
+
+
+def _p_alive_check(informative: bool, n: int, share: float, spread: float, code: str | None) -> PAliveCheck:
+    check = PAliveCheck(informative, n, share, spread, code, None)
+    return PAliveCheck(informative, n, share, spread, code, check.describe("en"))

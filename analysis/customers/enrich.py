@@ -7,6 +7,7 @@ the same ``abc_class``, ``lifecycle_stage`` and ``cluster`` for the same data an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -14,6 +15,9 @@ from analysis.customers.cluster import RFMClusterer
 from analysis.customers.lifecycle import lifecycle_stages
 from analysis.customers.tiers import abc_classes
 from analysis.params import CLVParams, SegmentationParams
+
+if TYPE_CHECKING:
+    from analysis.clv.pipeline import CustomerValue
 
 
 def add_clv(
@@ -37,15 +41,13 @@ def add_clv(
     return customers.join(value, how="left"), None
 
 
-def clv_columns(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> pd.DataFrame:
-    """``p_alive``, ``expected_purchases`` and ``expected_spend`` (over ``params.horizon`` time units) and ``clv``
-    (discounted, currency) per customer (index ``customer_id``), from BG/NBD + Gamma-Gamma fitted up to ``as_of``.
+def clv_value(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> CustomerValue:
+    """:func:`analysis.clv.pipeline.estimate_customer_value` with the params: the CLV columns and how they were
+    obtained (``method``: BG/NBD, else another purchase model, else a run-rate estimate; ``reason_text(language)``;
+    ``p_alive_informative``). Raises ``InputError`` for unusable transactions."""
+    from analysis.clv.pipeline import estimate_customer_value
 
-    Raises :class:`analysis.errors.ModelError` (or ``InputError``) when the data cannot identify the models.
-    """
-    from analysis.clv.pipeline import customer_value
-
-    value = customer_value(
+    return estimate_customer_value(
         transactions,
         as_of,
         time_unit=params.time_unit,
@@ -53,7 +55,17 @@ def clv_columns(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: C
         discount_rate=params.discount_rate,
         penalizer=params.penalizer,
     )
-    return value[["p_alive", "expected_purchases", "expected_spend", "clv"]]
+
+
+def clv_columns(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> pd.DataFrame:
+    """``p_alive``, ``expected_purchases`` and ``expected_spend`` (over ``params.horizon`` time units) and ``clv``
+    (discounted, currency) per customer (index ``customer_id``), from :func:`clv_value` (BG/NBD + Gamma-Gamma
+    fitted up to ``as_of``, or the fallback it names).
+
+    Raises ``InputError`` for unusable transactions.
+    """
+    value = clv_value(transactions, as_of, params)
+    return value.customers[["p_alive", "expected_purchases", "expected_spend", "clv"]]
 
 
 @dataclass

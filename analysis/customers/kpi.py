@@ -5,9 +5,11 @@ Definitions (all amounts in currency, periods in whole days)
 Period
     ``[start, end]``, both days inclusive (time of day ignored).
 Previous period
-    The period of the same number of days ending the day before ``start``.
+    The period of the same number of days ending the day before ``start``, unless the caller names it
+    (``previous=(first, last)``: the run's stages pass the previous calendar month cut to the same number of
+    days, so a partial month is compared with as many days).
 Same period a year earlier
-    ``[start − 1 year, end − 1 year]`` (calendar years).
+    ``[start − 1 year, end − 1 year]`` (calendar years), unless named (``year_ago=(first, last)``).
 Order
     A distinct ``order_id``; lines without an ``order_id`` form one order per (customer, day).
 revenue, orders, customers
@@ -24,9 +26,20 @@ repeat_rate
 retention_rate, churn_rate
     Of the customers who bought in the group in the previous period, the share who bought in the
     same group again in this period; churn = 1 − retention. NaN when the group had no customers in
-    the previous period. Customer attributes (segment, value_class, abc_class, ...) come from the
-    ``customers`` frame and are the same for both periods; transaction attributes (region, channel,
-    product_line, sales_rep) are taken per purchase.
+    the previous period. Transaction attributes (region, channel, product_line, sales_rep) are taken
+    per purchase.
+Customer attributes (segment, value_class, abc_class, ...)
+    This period's purchases are grouped by the ``customers`` frame (the customers as scored at the
+    period's end). With ``previous_customers`` (scored at the previous period's end), the previous
+    period is grouped by *that* frame: each group's customers of the previous period are followed into
+    this one, so ``retention_rate`` is the share of last period's buyers in the group (say, last
+    period's Champions) who bought again this period, whatever their group now, and ``revenue_prev``
+    is what last period's Champions spent last period. Likewise ``year_ago_customers`` for the same
+    period a year earlier. Without such a frame the comparison would group the past by today's
+    attribute, which is circular (today's Champions bought, by definition; today's New Customers had
+    no past). So: with ``previous_customers`` but no ``year_ago_customers``, the year-ago columns of
+    customer-attribute groupings are NaN; with neither, every period is grouped by today's attribute
+    (right for a fixed attribute such as a customer's home region, circular for RFM segments).
 cost, gross_margin, gross_margin_pct
     Only when transactions have ``cost``: margin = revenue − cost; pct = margin / revenue.
 ``*_prev``, ``*_yoy``, ``*_growth``, ``*_yoy_growth``
@@ -112,11 +125,27 @@ def _metrics(tx: pd.DataFrame, keys: list[str], first_purchase: pd.Series, start
     per_cust = tx.groupby([*keys, "customer_id"], sort=False)["_order"].nunique()
     lvl = keys if len(keys) > 1 else keys[0]
     out["repeat_customers"] = (per_cust >= 2).groupby(level=lvl, sort=False).sum()
-    is_new = tx["customer_id"].map(first_purchase) >= start.normalize()
+    is_new = tx["customer_id"].map(first_purchase.to_dict()) >= start.normalize()
     out["new_customers"] = tx[is_new].groupby(keys, sort=False)["customer_id"].nunique()
     if "cost" in tx.columns:
         out["cost"] = g["cost"].sum()
     return out.fillna({"new_customers": 0, "repeat_customers": 0})
+
+
+def _regroup(t: pd.DataFrame, columns: list[str], frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``t`` with the customer-attribute ``columns`` taken from ``frame`` (NaN-filled when ``frame`` is None)."""
+    if not columns:
+        return t
+    t = t.copy()
+    for b in columns:
+        if frame is None or b not in frame.columns:
+            t[b] = UNKNOWN
+            continue
+        attr = frame[b]
+        attr.index = attr.index.astype(str)
+        t[b] = t["customer_id"].map(attr).astype(object)
+        t[b] = t[b].where(t[b].notna(), UNKNOWN).astype(str)
+    return t
 
 
 def sales_report(
@@ -127,6 +156,10 @@ def sales_report(
     customers: pd.DataFrame | None = None,
     *,
     total: bool = True,
+    previous_customers: pd.DataFrame | None = None,
+    year_ago_customers: pd.DataFrame | None = None,
+    previous: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    year_ago: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """KPIs for the period ``[start, end]`` by any combination of groupings.
 
@@ -143,9 +176,16 @@ def sales_report(
         ``value_class``, ``abc_class`` × ``region``, ``channel``, ``product_line``). May be empty
         for a single total row.
     customers : DataFrame, optional
-        Customer frame (index ``customer_id``) supplying customer-level groupings.
+        Customer frame (index ``customer_id``) supplying customer-level groupings, scored at ``end``.
     total : bool, default=True
         Append a row labelled ``"(all)"`` on every level with the whole period's KPIs.
+    previous_customers, year_ago_customers : DataFrame, optional
+        The customers scored at the previous period's end and at the end of the same period a year
+        earlier: the previous (year-ago) period is grouped by them, so each group's customers are
+        followed into this period (see the module docstring). When ``previous_customers`` is given
+        and ``year_ago_customers`` is not, the year-ago columns of customer-attribute groupings are NaN.
+    previous, year_ago : (Timestamp, Timestamp), optional
+        First and last day (inclusive) of the windows compared with; default: see the module docstring.
 
     Returns
     -------
@@ -174,13 +214,23 @@ def sales_report(
     if not by:
         tx["_all"] = ALL
     first_purchase = tx.groupby("customer_id")["order_date"].min().dt.normalize()
-    days = end - start
-    prev_end = start - pd.Timedelta(days=1)
-    prev_start = prev_end - days
-    yoy_start, yoy_end = start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
+    if previous is None:
+        prev_end = start - pd.Timedelta(days=1)
+        prev_start = prev_end - (end - start)
+    else:
+        prev_start, prev_end = (pd.Timestamp(d).normalize() for d in previous)
+    if year_ago is None:
+        yoy_start, yoy_end = start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
+    else:
+        yoy_start, yoy_end = (pd.Timestamp(d).normalize() for d in year_ago)
     cur_tx = tx[period_mask(tx, start, end)]
     prev_tx = tx[period_mask(tx, prev_start, prev_end)]
     yoy_tx = tx[period_mask(tx, yoy_start, yoy_end)]
+    # customer attributes: the past is grouped by the customers as they were then (followed, not circular)
+    followed = [b for b in by if b not in transactions.columns] if previous_customers is not None else []
+    yoy_unknown = bool(followed) and year_ago_customers is None
+    prev_tx = _regroup(prev_tx, followed, previous_customers)
+    yoy_tx = _regroup(yoy_tx, followed, year_ago_customers)
 
     def block(t_cur: pd.DataFrame, t_prev: pd.DataFrame, t_yoy: pd.DataFrame, k: list[str]) -> pd.DataFrame:
         m = _metrics(t_cur, k, first_purchase, start)
@@ -194,9 +244,11 @@ def sales_report(
         m["revenue_share"] = m["revenue"] / cur_tx["amount"].sum()
         m["aov"] = m["revenue"] / m["orders"]
         m["repeat_rate"] = m["repeat_customers"] / m["customers"]
+        # a followed customer attribute does not have to match: last period's Champions who bought again, as anything
+        same = [x for x in k if x not in followed]
         prev_pairs = t_prev[[*k, "customer_id"]].drop_duplicates()
-        cur_pairs = t_cur[[*k, "customer_id"]].drop_duplicates().assign(_kept=True)
-        pp = prev_pairs.merge(cur_pairs, on=[*k, "customer_id"], how="left")
+        cur_pairs = t_cur[[*same, "customer_id"]].drop_duplicates().assign(_kept=True)
+        pp = prev_pairs.merge(cur_pairs, on=[*same, "customer_id"], how="left")
         pp["_kept"] = pp["_kept"].astype("boolean").fillna(False).astype(bool)
         gp = pp.groupby(k, sort=False)["_kept"]
         m["retention_rate"] = (gp.sum() / gp.size()).reindex(m.index)
@@ -213,9 +265,10 @@ def sales_report(
                     "customers": gg["customer_id"].nunique(),
                 }
             ).reindex(m.index)
+            unknown = suffix == "yoy" and yoy_unknown and any(x in followed for x in k)
             for v in ("revenue", "orders", "customers"):
-                m[f"{v}_{suffix}"] = base[v]
-                denom = base[v].where(base[v] > 0)
+                m[f"{v}_{suffix}"] = np.nan if unknown else base[v]
+                denom = m[f"{v}_{suffix}"].where(m[f"{v}_{suffix}"] > 0)
                 growth_name = f"{v}_growth" if suffix == "prev" else f"{v}_yoy_growth"
                 m[growth_name] = m[v] / denom - 1
         return m
@@ -249,8 +302,11 @@ def sales_rep_report(
     end: str | pd.Timestamp,
     *,
     total: bool = True,
+    previous: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    year_ago: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """Sales-rep performance: :func:`sales_report` by ``sales_rep`` plus a revenue rank.
+    """Sales-rep performance: :func:`sales_report` by ``sales_rep`` plus a revenue rank (``previous`` and
+    ``year_ago``: the windows compared with, see :func:`sales_report`).
 
     Parameters
     ----------
@@ -273,21 +329,29 @@ def sales_rep_report(
         If the transactions have no ``sales_rep`` column.
     """
     require_columns(transactions, ("sales_rep",), "transactions", "map a sales-rep column in the column mapping")
-    rep = sales_report(transactions, start, end, by="sales_rep", total=total)
+    rep = sales_report(transactions, start, end, by="sales_rep", total=total, previous=previous, year_ago=year_ago)
     rank = rep["revenue"].drop(ALL, errors="ignore").rank(ascending=False, method="min")
     rep.insert(0, "rank", rank.reindex(rep.index))
     return rep
 
 
-def kpi_totals(transactions: pd.DataFrame, start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.Series:
-    """Headline KPIs for the whole period (the ``"(all)"`` row of :func:`sales_report`).
+def kpi_totals(
+    transactions: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    previous: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    year_ago: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.Series:
+    """Headline KPIs for the whole period (the ``"(all)"`` row of :func:`sales_report`); ``previous`` and
+    ``year_ago`` name the windows compared with (see :func:`sales_report`).
 
     Returns
     -------
     Series
-        Same fields as the report columns.
+        Same fields as the report columns (all NaN when the period has no sales).
     """
-    rep = sales_report(transactions, start, end, by=(), total=False)
+    rep = sales_report(transactions, start, end, by=(), total=False, previous=previous, year_ago=year_ago)
     if rep.empty:
         return pd.Series(np.nan, index=rep.columns)
     return rep.iloc[0]

@@ -56,6 +56,31 @@ def _purchase_days(transactions: pd.DataFrame) -> pd.DataFrame:
     return days.drop_duplicates().sort_values(["customer_id", "day"], ignore_index=True)
 
 
+def _usual_gap_days(days: pd.DataFrame) -> pd.Series:
+    """Median days between consecutive purchase days per customer (``days`` sorted by customer and day)."""
+    gaps = days["day"].diff().dt.days.where(days["customer_id"].eq(days["customer_id"].shift()))
+    return gaps.groupby(days["customer_id"]).median()
+
+
+def purchase_rhythm(transactions: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Each customer's purchase days and usual gap up to ``as_of`` (inclusive), as the stages use them.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id`` (str): ``purchase_days`` (int) and ``usual_gap_days`` (float, days: the median
+        gap between consecutive purchase days; NaN with fewer than 2). Several orders on one day are one
+        purchase day, so a customer who buys twice a day every month usually buys every ~30 days, not 0.
+    """
+    days = _purchase_days(transactions)
+    d = days[days["day"] <= pd.Timestamp(as_of).normalize()]
+    out = pd.DataFrame(
+        {"purchase_days": d.groupby("customer_id", sort=True).size(), "usual_gap_days": _usual_gap_days(d)}
+    )
+    out.index.name = "customer_id"
+    return out
+
+
 def _check(
     dormant_multiple: float, dormant_days: int, lost_multiple: float, lost_days: int, lost_p_alive: float
 ) -> None:
@@ -84,13 +109,12 @@ def _raw_stage(
     """Per-customer facts and the stage ignoring reactivation (``active`` stands for 'not flagged')."""
     d = days[days["day"] <= as_of]
     g = d.groupby("customer_id", sort=True)["day"]
-    gaps = d["day"].diff().dt.days.where(d["customer_id"].eq(d["customer_id"].shift()))
     out = pd.DataFrame(
         {
             "first_purchase": g.min(),
             "last_purchase": g.max(),
             "purchase_days": g.size(),
-            "usual_gap_days": gaps.groupby(d["customer_id"]).median(),
+            "usual_gap_days": _usual_gap_days(d),
         }
     )
     out.index.name = "customer_id"

@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
-from analysis.data.io import write_csv, write_json, write_parquet
+from analysis.data.io import write_json, write_parquet
+from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, MissingColumnError
 from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams, mapped_twice
 
@@ -59,6 +60,7 @@ _MONEY_COLUMNS = ("quantity", "unit_price", "cost")
 #: Float ids at or beyond this magnitude are no longer exact integers.
 _MAX_FLOAT_ID = 2.0**53
 _SPACING = r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+"
+_CONTROL_OR_SPACING = CONTROL_CHARACTERS + r"|[\u2028\u2029]"
 #: pandas' nanosecond timestamps cover 1677-09-21 .. 2262-04-11.
 _PANDAS_FIRST_DAY = pd.Timestamp.min.ceil("D")
 _PANDAS_LAST_DAY = pd.Timestamp.max.floor("D")
@@ -91,7 +93,7 @@ class CleanResult:
         out = Path(out_dir)
         return {
             "clean": write_parquet(self.clean, out / "clean.parquet"),
-            "quarantine": write_csv(self.quarantine, out / "quarantine.csv", index=False),
+            "quarantine": write_spreadsheet_csv(self.quarantine, out / "quarantine.csv", index=False),  # raw text
             "returns": write_parquet(self.returns, out / "returns.parquet"),
             "quality": write_json(json_safe(self.quality), out / "quality.json"),
         }
@@ -178,12 +180,16 @@ def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str =
                 f"its columns are {columns}.{_header_hint(raw, [theirs])} "
                 f"Fix the mapping 'columns: {{{canonical}: <one of those>}}'."
             )
-    raw = raw.set_axis(columns, axis=1)
-    rename = {theirs: canonical for canonical, theirs in mapping.items()}
-    # a column already named like a mapped canonical column is replaced by the mapped one
-    shadowed = [c for c in columns if c in mapping and c not in rename]
-    renamed = raw.drop(columns=shadowed).rename(columns=rename)
-    present = [c for c in CANONICAL_COLUMNS if c in renamed.columns]
+    sources = {theirs for theirs in mapping.values()}
+    # a canonical column comes from the column mapped to it, else from a column of its name that is not
+    # mapped elsewhere (a column already named like a mapped canonical column is replaced by the mapped one)
+    position = {name: i for i, name in enumerate(columns)}
+    source_of = {
+        c: position[mapping[c]] if c in mapping else position[c]
+        for c in CANONICAL_COLUMNS
+        if c in mapping or (c in position and c not in sources)
+    }
+    present = list(source_of)
     needed = ["customer_id", "order_date"]
     if "amount" not in present:
         needed += ["quantity", "unit_price"] if ("quantity" in present or "unit_price" in present) else ["amount"]
@@ -197,7 +203,7 @@ def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str =
             f"Map yours in the params file under 'columns:' (e.g. 'columns: {{{col}: YourColumn}}') "
             f"or on the command line with '--map {col}=YourColumn'."
         )
-    return renamed.loc[:, present]
+    return pd.DataFrame({c: raw.iloc[:, i] for c, i in source_of.items()}, index=raw.index)
 
 
 def _header_hint(raw: pd.DataFrame, names: list[str], rows: int = 10) -> str:
@@ -275,20 +281,26 @@ def _read_text(values: pd.Series, tokens: set[str], strip_float_suffix: bool = F
     flags values that were there but cannot be used (see :func:`_number_text`, or control characters only).
     """
     text, bad_number = _as_text(values)
-    stripped = int(text.str.contains(CONTROL_CHARACTERS + "|[\u2028\u2029]", regex=True, na=False).sum())
-    cleaned = text.str.replace(_SPACING, " ", regex=True).str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+    index = values.index
+    has_control = text.str.contains(_CONTROL_OR_SPACING, regex=True, na=False).to_numpy(dtype=bool)
+    stripped = int(has_control.sum())
+    cleaned = text
+    if stripped:
+        cleaned = cleaned.str.replace(_SPACING, " ", regex=True).str.replace(CONTROL_CHARACTERS, "", regex=True)
+    cleaned = cleaned.str.strip()
     if strip_float_suffix:
         cleaned = cleaned.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-    was_there = text.str.strip().fillna("").ne("").to_numpy()
-    empty = cleaned.fillna("").eq("").to_numpy()
-    emptied = was_there & empty  # only control characters: there was something, nothing printable is left
+    empty = cleaned.fillna("").eq("").to_numpy(dtype=bool)
+    emptied = np.zeros(len(text), dtype=bool)
+    if stripped:  # only control characters: there was something, nothing printable is left
+        emptied = has_control & empty & text.str.strip().fillna("").ne("").to_numpy(dtype=bool)
     folded = {t.strip().casefold() for t in tokens}
-    is_token = cleaned.str.casefold().isin(folded).fillna(False).to_numpy() & ~emptied
+    is_token = cleaned.str.casefold().isin(folded).fillna(False).to_numpy(dtype=bool) & ~emptied
     blank = empty & ~emptied & ~bad_number  # an empty or null cell
     bad = bad_number | emptied
-    token = cleaned.where(pd.Series(is_token, index=values.index)).mask(pd.Series(blank, index=values.index), "")
-    out = cleaned.mask(pd.Series(is_token | blank | bad, index=values.index))
-    return _Text(out, token, pd.Series(bad, index=values.index), stripped)
+    token = cleaned.where(pd.Series(is_token, index=index)).mask(pd.Series(blank, index=index), "")
+    out = cleaned.mask(pd.Series(is_token | blank | bad, index=index))
+    return _Text(out, token, pd.Series(bad, index=index), stripped)
 
 
 def _all_text(values: pd.Series) -> bool:
@@ -336,9 +348,10 @@ def parse_dates(
             if date_format is None and text.notna().any():
                 # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
                 iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
-                dayfirst = dayfirst or _looks_dayfirst(text[~iso])
+                others = ~iso & text.notna()
+                dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
                 parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
-                if (~iso & text.notna()).any():
+                if others.any():
                     other = pd.to_datetime(
                         text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz
                     )
@@ -353,9 +366,10 @@ def parse_dates(
                     ) from None
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    day = parsed.dt.floor("D")
-    plausible = (day >= first) & (day <= last)
-    return parsed.where(plausible).astype("datetime64[ns]")
+    stamps = parsed.to_numpy()
+    day_after = np.datetime64(last.date(), "D") + np.timedelta64(1, "D")
+    plausible = (stamps >= np.datetime64(first.date(), "D")) & (stamps < day_after)
+    return pd.Series(np.where(plausible, stamps, np.datetime64("NaT")), index=values.index).astype("datetime64[ns]")
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
@@ -470,11 +484,11 @@ def clean_transactions(
     extra = {c: parse_numbers(mapped[c], params.decimal) for c in _MONEY_COLUMNS if c in mapped}
     order_id = texts["order_id"].values if "order_id" in texts else None
 
-    reason = pd.Series(pd.NA, index=row_id, dtype="string")
+    code = np.zeros(n, dtype=np.int8)  # 0: clean, k: REASONS[k - 1]
 
     def assign(mask: pd.Series | np.ndarray, name: str) -> None:
-        mask = pd.Series(np.asarray(mask, dtype=bool), index=row_id)
-        reason[mask & reason.isna()] = name
+        mask = np.asarray(mask, dtype=bool) & (code == 0)
+        code[mask] = REASONS.index(name) + 1
 
     def implausible(values: pd.Series) -> np.ndarray:
         v = values.to_numpy(dtype=float)
@@ -496,48 +510,46 @@ def clean_transactions(
     zero = (amount == 0).fillna(False).to_numpy() if params.zero_amount == "quarantine" else False
     assign(money_bad | zero, "bad_amount")
 
-    canonical = pd.DataFrame(index=row_id)
-    canonical["customer_id"] = customer.values
+    columns: dict[str, Any] = {"customer_id": customer.values}
     if order_id is not None:
-        canonical["order_id"] = order_id
-    canonical["order_date"] = order_date
-    canonical["amount"] = amount
-    for col, values in extra.items():
-        canonical[col] = values
+        columns["order_id"] = order_id
+    columns["order_date"] = order_date
+    columns["amount"] = amount
+    columns.update(extra)
     for col in _TEXT_COLUMNS[1:]:
         if col in texts:
-            canonical[col] = texts[col].values.fillna("(unknown)")
+            columns[col] = texts[col].values.fillna("(unknown)")
+    canonical = pd.DataFrame(columns, index=row_id)
 
-    keep = reason.isna().to_numpy()
-    clean = canonical.loc[keep].copy()
-    clean["is_outlier"] = flag_outliers(clean["amount"], params.outlier_mad)
-    clean.index.name = "row_id"
-    clean = clean.reset_index()
+    keep = code == 0
+    clean = canonical.loc[keep]
+    clean.insert(len(clean.columns), "is_outlier", flag_outliers(clean["amount"], params.outlier_mad).to_numpy())
+    clean.insert(len(clean.columns), "row_id", np.flatnonzero(keep))
     clean = clean[[c for c in (*CANONICAL_COLUMNS, "is_outlier", "row_id") if c in clean.columns]]
-    clean = validate_clean(clean, origin)
+    clean = validate_clean(clean.reset_index(drop=True), origin)
 
-    is_return = (reason == "return").fillna(False).to_numpy(dtype=bool)
-    returns = canonical.loc[is_return].copy()
-    returns["amount"] = returns["amount"].abs()
-    returns.index.name = "row_id"
-    returns = returns.reset_index()
+    is_return = code == REASONS.index("return") + 1
+    returns = canonical.loc[is_return]
+    returns.insert(0, "row_id", np.flatnonzero(is_return))
+    returns = returns.assign(amount=returns["amount"].abs()).reset_index(drop=True)
 
-    quarantine = raw.set_axis(row_id).loc[~keep].copy()
-    quarantine.insert(0, "row_id", quarantine.index.to_numpy())
-    quarantine["reason"] = reason[~keep].to_numpy(dtype=object)
-    quarantine = validate_quarantine(quarantine.reset_index(drop=True), origin)
+    quarantine = raw.set_axis(row_id).loc[~keep].reset_index(drop=True)
+    quarantine.insert(0, "row_id", np.flatnonzero(~keep))
+    quarantine["reason"] = np.asarray(REASONS, dtype=object)[code[~keep] - 1]
+    quarantine = validate_quarantine(quarantine, origin)
 
-    counts = reason.value_counts()
+    counts = np.bincount(code, minlength=len(REASONS) + 1)
     met = {
         col: {str(k): int(v) for k, v in t.token.value_counts(dropna=True).sort_index().items()}
         for col, t in texts.items()
+        if t.token.notna().any()
     }
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
         "rows_clean": len(clean),
         "rows_quarantined": len(quarantine),
-        "reasons": {r: int(counts.get(r, 0)) for r in REASONS},
+        "reasons": {r: int(counts[k + 1]) for k, r in enumerate(REASONS)},
         "missing_tokens": {col: m for col, m in met.items() if m},
         "control_characters_removed": {col: t.stripped for col, t in texts.items() if t.stripped},
         "limits": {

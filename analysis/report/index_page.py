@@ -5,10 +5,18 @@ it lists the runs of earlier batches as well. It is rendered from the Jinja2 tem
 ``templates/index.html.j2`` with autoescaping on, so every value (region names, errors, links) is
 escaped. It is self-contained: CSS and the charts (inline SVG) are in the page, there is no script and
 no URL, and a Content-Security-Policy forbids any fetch, so it opens from ``file://`` with no network.
+
+Each figure names its window (``headline.json``, written by :func:`analysis.stages.summary`): *customers who
+bought this period* (``buyers``) beside *customers to date* (everyone scored, all history up to the period's
+end, ``customers``); *revenue this period* (``revenue_period``) beside the same *without flagged orders*
+(``revenue_unflagged``, the purchases cleaning flagged as outliers left out); a period the data ends inside
+says *data to 2011-12-09 (9 of 31 days)*. The trend charts draw the same figures. One page shows one language
+and one currency: a run whose ``headline.json`` names another is left out (and logged).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,14 +29,17 @@ from markupsafe import Markup
 from analysis import text
 from analysis.data.io import write_text
 from analysis.report.render import CSP, TEMPLATES
+from analysis.stages import ALL_REGIONS, region_name
 from analysis.text import format as fmt
+
+log = logging.getLogger(__name__)
 
 PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 #: The page's words: keys of the ``index.*`` section of the text catalog (analysis/text/<language>.yaml).
 TEXT_KEYS: tuple[str, ...] = (
     "runs", "ok", "skipped", "failed", "customers", "revenue", "clv", "report", "executed", "period",
-    "trend_revenue", "trend_customers", "all", "cell",
+    "trend_revenue", "trend_customers", "all", "cell", "buyers", "revenue_unflagged", "data_to", "trend_unflagged",
 )  # fmt: skip
 
 
@@ -53,7 +64,7 @@ def _money(value: float, currency: str) -> str:
 
 def _region_order(entries: list[RunEntry]) -> list[str]:
     regions = sorted({e.region for e in entries})
-    return (["all"] if "all" in regions else []) + [r for r in regions if r != "all"]
+    return ([ALL_REGIONS] if ALL_REGIONS in regions else []) + [r for r in regions if r != ALL_REGIONS]
 
 
 def _labels(language: str) -> dict[str, str]:
@@ -66,11 +77,19 @@ def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
     h = e.headline
     kpis = []
     if e.status != "failed":
-        revenue = h.get("revenue_period", h.get("revenue"))
+        if h.get("data_end") is not None and h.get("days") is not None and h.get("days") != h.get("period_days"):
+            days = text.t("index.days_of", t["language"], days=h["days"], period_days=h["period_days"])
+            kpis.append({"key": "data-to", "label": t["data_to"], "value": f"{h['data_end']} ({days})"})
+        if h.get("buyers") is not None:
+            kpis.append({"key": "buyers", "label": t["buyers"], "value": f"{int(h['buyers']):,}"})
         if h.get("customers") is not None:
             kpis.append({"key": "customers", "label": t["customers"], "value": f"{int(h['customers']):,}"})
-        if revenue is not None:
-            kpis.append({"key": "revenue", "label": t["revenue"], "value": _money(float(revenue), currency)})
+        if h.get("revenue_period") is not None:
+            value = _money(float(h["revenue_period"]), currency)
+            kpis.append({"key": "revenue", "label": t["revenue"], "value": value})
+        if h.get("flagged_orders") and h.get("revenue_unflagged") is not None:
+            value = _money(float(h["revenue_unflagged"]), currency)
+            kpis.append({"key": "revenue-unflagged", "label": t["revenue_unflagged"], "value": value})
         if h.get("clv_total") is not None:
             kpis.append({"key": "clv", "label": t["clv"], "value": _money(float(h["clv_total"]), currency)})
     error = ""
@@ -86,11 +105,24 @@ def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
         "status": e.status,
         "status_label": t.get(e.status, e.status),
         "period": e.period,
-        "region": e.region,
+        "region": region_name(e.region),  # as written: 'all' for all regions together
         "kpis": kpis,
         "error": error,
         "links": links,
     }
+
+
+def _same_page(e: RunEntry, currency: str, language: str) -> bool:
+    """Whether run ``e`` belongs on a page in ``currency`` and ``language`` (its ``headline.json`` says which;
+    a run without them, or a failed run, is kept)."""
+    h = e.headline
+    other = (h.get("currency") not in (None, currency)) or (h.get("language") not in (None, language))
+    if other:
+        log.warning(
+            "index: run %s/%s left out: its figures are in %s/%s, the page in %s/%s",
+            e.period, region_name(e.region), h.get("currency"), h.get("language"), currency, language,
+        )  # fmt: skip
+    return not other
 
 
 @dataclass
@@ -206,32 +238,33 @@ def write_index(
     Path
         The index file.
     """
-    t = _labels(language)
+    t = _labels(language) | {"language": language}
+    entries = [e for e in entries if _same_page(e, currency, language)]
     periods = sorted({e.period for e in entries})
     regions = _region_order(entries)
     by_key = {(e.period, e.region): e for e in entries}
 
     def shown(region: str) -> str:
-        return t["all"] if region == "all" else region
+        return t["all"] if region == ALL_REGIONS else region
 
-    def series(key: str, fallback: str | None = None) -> dict[str, list[float | None]]:
+    def series(key: str) -> dict[str, list[float | None]]:
         out: dict[str, list[float | None]] = {}
         for r in regions:
             vals: list[float | None] = []
             for p in periods:
                 e = by_key.get((p, r))
-                v = None if e is None or e.status == "failed" else e.headline.get(key, e.headline.get(fallback or ""))
+                v = None if e is None or e.status == "failed" else e.headline.get(key)
                 vals.append(float(v) if isinstance(v, int | float) else None)
             if any(v is not None for v in vals):
                 out[shown(r)] = vals
         return out
 
-    charts = [
-        trend_chart_data(
-            series("revenue_period", "revenue"), periods, t["trend_revenue"], currency + "{:,.0f}", "trend"
-        ),
-        trend_chart_data(series("customers"), periods, t["trend_customers"], "{:,.0f}", "trend-customers"),
-    ]
+    money_axis = fmt.currency_symbol(currency) + "{:,.0f}"
+    charts = [trend_chart_data(series("revenue_period"), periods, t["trend_revenue"], money_axis, "trend")]
+    if any(e.headline.get("flagged_orders") for e in entries):  # beside the totals when some orders are flagged
+        unflagged = series("revenue_unflagged")
+        charts.append(trend_chart_data(unflagged, periods, t["trend_unflagged"], money_axis, "trend-unflagged"))
+    charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], "{:,.0f}", "trend-customers"))
     rows = [
         {"period": p, "cells": [_cell(by_key[(p, r)], currency, t) if (p, r) in by_key else None for r in regions]}
         for p in periods

@@ -40,10 +40,13 @@ MONEY_COLUMNS: frozenset[str] = frozenset(
         "mean_value",
         "expected_revenue",
         "expected_spend",
+        "forecast_revenue",
+        "actual_revenue",
+        "revenue_error",
     }
 )
 #: Column-name endings shown as percentages (fractions) unless a column is passed otherwise.
-PCT_SUFFIXES: tuple[str, ...] = ("_share", "_rate", "_pct", "roi")
+PCT_SUFFIXES: tuple[str, ...] = ("_share", "_rate", "_pct", "_pct_error", "roi")
 #: Column-name endings shown as signed relative changes.
 CHANGE_SUFFIXES: tuple[str, ...] = ("_growth",)
 

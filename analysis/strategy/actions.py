@@ -6,8 +6,11 @@ Play chosen per customer
     ``warnings`` override (customer flagged, e.g. by :func:`analysis.strategy.churn.churn_warnings`) >
     ``lifecycle`` override (the customer's lifecycle stage has a play) > the play of their segment.
 Value at stake (currency)
-    The customer's ``clv`` when the CLV models ran (CLV columns present); otherwise their
-    ``monetary`` value in the scoring window. Customers with a missing CLV fall back to monetary.
+    With a ``value`` (:func:`analysis.strategy.value.value_at_stake`, what the strategy stage passes): the
+    customer's CLV from the purchase models, else the run-rate estimate, net of returns, with its basis
+    (``value_basis``: ``clv``, ``run_rate`` or ``net_spend``) named wherever it is shown; ``monetary`` is
+    then net spend (returns netted; order counts unchanged). Without one (a bare customer frame): ``clv``
+    when present, else ``monetary`` in the scoring window (basis ``monetary``).
 Budget (currency)
     ``budget_per_customer`` of the play × customers targeted.
 Expected return (currency) — the assumption
@@ -30,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import text
-from analysis.data.io import write_csv
+from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError
 from analysis.strategy.playbook import SEGMENTS, Play, Playbook
+from analysis.strategy.value import ValueAtStake
 from analysis.text import format as fmt
 
 #: The reader-facing texts of a play (bilingual in the playbook).
@@ -77,7 +81,7 @@ class StrategyResult:
         Actions in priority order with the figures of their recommendation (:func:`recommendations`);
         the sentences, in a language, come from :meth:`sentences`.
     has_clv : bool
-        Whether the value at stake is CLV (True) or monetary (False).
+        Whether the value at stake is a model's CLV (``value_basis == "clv"``).
     notes : list of str
         Catalog keys of the caveats that apply (``strategy.note_*``); :meth:`note_texts` gives them in a
         language.
@@ -87,6 +91,12 @@ class StrategyResult:
         Symbol or code of the amounts.
     missing_clv : int, default=0
         Customers without a CLV whose monetary value stood in.
+    value_basis : str, default=""
+        What the value at stake is: ``clv``, ``run_rate`` (the run-rate estimate), ``net_spend`` or
+        ``monetary`` (see the module docstring); empty means ``clv`` when ``has_clv`` else ``monetary``.
+    horizon : float, optional
+        The horizon of a ``clv``/``run_rate`` value at stake, in ``time_unit`` units (``D``, ``W``, ``M``).
+    time_unit : str, optional
     """
 
     assignments: pd.DataFrame
@@ -98,19 +108,29 @@ class StrategyResult:
     playbook: Playbook | None = None
     currency: str = "$"
     missing_clv: int = 0
+    value_basis: str = ""
+    horizon: float | None = None
+    time_unit: str | None = None
+
+    @property
+    def basis(self) -> str:
+        """What the value at stake is (``clv``, ``run_rate``, ``net_spend`` or ``monetary``)."""
+        return self.value_basis or ("clv" if self.has_clv else "monetary")
 
     def sentences(self, language: str = "en") -> pd.Series:
         """One sentence per action in ``language``, in priority order (index ``action_id``)."""
         if self.playbook is None:
             raise InputError("this strategy result has no playbook; build it with apply_playbook")
         return recommendation_sentences(
-            self.actions, self.playbook, language=language, currency=self.currency, has_clv=self.has_clv
+            self.actions, self.playbook, language=language, currency=self.currency, basis=self.basis
         )
 
     def note_texts(self, language: str = "en") -> list[str]:
         """The caveats in ``language``."""
-        return [text.t(key, language, n=self.missing_clv) if key.endswith("missing_clv") else text.t(key, language)
-                for key in self.notes]
+        horizon = ""
+        if self.horizon is not None and self.time_unit:
+            horizon = text.t(f"strategy.horizon.{self.time_unit}", language, n=f"{self.horizon:g}")
+        return [text.t(key, language, n=self.missing_clv, horizon=horizon) for key in self.notes]
 
 
 def _has_clv(customers: pd.DataFrame) -> bool:
@@ -138,6 +158,7 @@ def assign_actions(
     *,
     stages: pd.Series | None = None,
     warnings: pd.Series | pd.DataFrame | Iterable[str] | None = None,
+    value: ValueAtStake | None = None,
 ) -> pd.DataFrame:
     """Choose one play per customer.
 
@@ -154,6 +175,9 @@ def assign_actions(
     warnings : Series of bool, DataFrame, or iterable of customer ids, optional
         Customers carrying the churn warning (e.g. the frame returned by
         :func:`analysis.strategy.churn.churn_warnings`); defaults to the ``churn_warning`` column.
+    value : ValueAtStake, optional
+        Value at stake and net spend per customer (:func:`analysis.strategy.value.value_at_stake`); see the
+        module docstring.
 
     Returns
     -------
@@ -186,6 +210,10 @@ def assign_actions(
     has_clv = _has_clv(customers)
     if has_clv:
         out["clv"] = customers["clv"].astype(float)
+    if value is not None:
+        out["monetary"] = value.monetary_net.reindex(customers.index).astype(float)  # net of returns
+        out["value_at_stake"] = value.values.reindex(customers.index).astype(float)
+    elif has_clv:
         out["value_at_stake"] = out["clv"].fillna(out["monetary"])
     else:
         out["value_at_stake"] = out["monetary"]
@@ -332,6 +360,7 @@ def recommendation_sentences(
     language: str = "en",
     currency: str = "$",
     has_clv: bool = False,
+    basis: str | None = None,
 ) -> pd.Series:
     """One plain-language sentence per action in ``language``, in priority order.
 
@@ -346,6 +375,9 @@ def recommendation_sentences(
         Symbol or ISO code of the amounts (``-$593``, ``¥1,234``).
     has_clv : bool, default=False
         Whether the value at stake is CLV (changes the wording only).
+    basis : str, optional
+        What the value at stake is (``clv``, ``run_rate``, ``net_spend``, ``monetary``); overrides
+        ``has_clv``.
 
     Returns
     -------
@@ -356,7 +388,7 @@ def recommendation_sentences(
     """
     texts = play_texts(playbook, language)
     sep = text.t("strategy.list_separator", language)
-    basis = text.t("strategy.basis_clv" if has_clv else "strategy.basis_revenue", language)
+    basis = text.t(f"strategy.basis.{basis or ('clv' if has_clv else 'monetary')}", language)
     out: dict[str, str] = {}
     for aid, r in actions.sort_values("priority").iterrows():
         rules = [x for x in str(r["rules"]).split(", ") if x]
@@ -394,6 +426,7 @@ def apply_playbook(
     stages: pd.Series | None = None,
     warnings: pd.Series | pd.DataFrame | Iterable[str] | None = None,
     currency: str | None = None,
+    value: ValueAtStake | None = None,
 ) -> StrategyResult:
     """Assign actions, summarise them per action and per segment, and write recommendations.
 
@@ -407,6 +440,8 @@ def apply_playbook(
         Lifecycle stages and churn-warning flags; see :func:`assign_actions`.
     currency : str, optional
         Symbol or ISO code of the amounts (params ``currency``); defaults to the playbook's ``currency``.
+    value : ValueAtStake, optional
+        Value at stake and net spend per customer; see :func:`assign_actions`.
 
     Returns
     -------
@@ -422,11 +457,18 @@ def apply_playbook(
     >>> res.actions["customers"].sum(), res.has_clv
     (np.int64(2), False)
     """
-    a = assign_actions(customers, playbook, stages=stages, warnings=warnings)
-    has_clv = _has_clv(customers)
-    n_missing = int(a["clv"].isna().sum()) if has_clv else 0
-    notes = ["strategy.note_no_clv"] if not has_clv else (["strategy.note_missing_clv"] if n_missing else [])
+    a = assign_actions(customers, playbook, stages=stages, warnings=warnings, value=value)
+    basis = value.basis if value is not None else ("clv" if _has_clv(customers) else "monetary")
+    has_clv = basis == "clv"
+    n_missing = int(a["clv"].isna().sum()) if has_clv and value is None else 0
+    notes = {"clv": [], "run_rate": ["strategy.note_run_rate"], "net_spend": ["strategy.note_net_spend"],
+             "monetary": ["strategy.note_no_clv"]}[basis]  # fmt: skip
+    if n_missing:
+        notes.append("strategy.note_missing_clv")
+    if value is not None:
+        notes.append("strategy.note_returns")
     notes.append("strategy.note_uplift")
+
     actions = summarise_actions(a)
     return StrategyResult(
         assignments=a,
@@ -438,6 +480,9 @@ def apply_playbook(
         playbook=playbook,
         currency=currency or playbook.currency,
         missing_clv=n_missing,
+        value_basis=basis,
+        horizon=value.horizon if value is not None else None,
+        time_unit=value.time_unit if value is not None else None,
     )
 
 
@@ -482,7 +527,8 @@ def write_action_csvs(
 
     Notes
     -----
-    Columns: ``customer_id``, ``segment``, ``value_class`` (when present), ``monetary`` (currency),
+    Columns: ``customer_id``, ``customer`` (the pseudonym reports show, when ``plan`` has that column),
+    ``segment``, ``value_class`` (when present), ``monetary`` (currency),
     ``clv`` (currency, when present), ``action_id``, ``action``, ``channel``, ``offer``. Rows are sorted
     by value at stake, highest first. Data values (segment, value class) keep their canonical names,
     so a CRM import does not depend on the report's language.
@@ -497,7 +543,7 @@ def write_action_csvs(
     texts = play_texts(playbook, language)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cols = ["segment", *(c for c in ("value_class", "monetary", "clv") if c in assignments.columns)]
+    cols = [c for c in ("customer", "segment", "value_class", "monetary", "clv") if c in assignments.columns]
     written: dict[str, Path] = {}
     used: set[str] = set()
     for aid, grp in assignments.groupby("action_id", sort=True):
@@ -512,6 +558,6 @@ def write_action_csvs(
             out[n] = texts.at[aid, n]
         out.index.name = "customer_id"
         path = folder / f"{stem}.csv"
-        write_csv(out, path, encoding=encoding)
+        write_spreadsheet_csv(out, path, encoding=encoding)  # formula-safe: ids can be typed by anyone
         written[str(aid)] = path
     return written

@@ -2,22 +2,32 @@
 
 Definitions
 -----------
+Spend
+    Net of returns when ``returns`` (or a ``value``) is given: net spend = ``monetary`` − the customer's
+    returns (:mod:`analysis.strategy.value`), so a customer whose big order was cancelled is not valuable
+    for it. Order counts are unchanged.
 Valuable
-    ABC tier A (column ``abc_class``, or computed from ``monetary`` with
-    :func:`analysis.customers.tiers.abc_classes`), or — when CLV is present — CLV in the top ``clv_top_share``
-    of customers (default the top decile: ``clv >= 90th percentile`` and ``clv > 0``).
+    ABC tier A (on net spend when returns are given, else column ``abc_class``, or computed from
+    ``monetary`` with :func:`analysis.customers.tiers.abc_classes`), or — when CLV is present — CLV (net of
+    returns) in the top ``clv_top_share`` of customers (default the top decile: ``clv >= 90th percentile``
+    and ``clv > 0``).
 Warning triggers (any one is enough)
     * ``recency_days > max_recency_days`` (absolute silence, default 90 days);
-    * ``recency_days > gap_multiple × usual gap``, where the usual gap (days) is
-      ``(last_purchase − first_purchase) / (frequency − 1)`` for customers with frequency >= 2
+    * ``recency_days > gap_multiple × usual gap``, with the usual gap in days between purchase days:
+      the median gap between consecutive purchase days (several orders on one day are one purchase day;
+      :func:`analysis.customers.lifecycle.purchase_rhythm`) when ``transactions`` are given, else a
+      ``usual_gap_days`` column, else ``(last_purchase − first_purchase) / (frequency − 1)`` (an
+      approximation that counts orders), for customers with at least 2 purchase days
       (they are late against their own rhythm);
     * ``p_alive < p_alive_threshold`` when P(alive) from the CLV models is present *and separates
       customers* (:func:`analysis.clv.value.p_alive_separation`: not when nearly every repeat customer
       has P(alive) > 0.95 or its spread is tiny); otherwise only recency against the absolute limit
       and against each customer's own usual gap apply, and ``attrs["p_alive_reason"]`` says why.
 Value at stake (currency), used for ranking
-    ``clv`` when present; otherwise revenue in the 365 days up to ``as_of`` when transactions are
-    given; otherwise ``monetary``. The basis used is reported in ``value_basis``.
+    ``value`` when given (:func:`analysis.strategy.value.value_at_stake`: CLV or the run-rate estimate, net
+    of returns; what the strategy stage passes, so warnings and actions agree); otherwise ``clv`` when
+    present; otherwise revenue in the 365 days up to ``as_of`` when transactions are given; otherwise
+    ``monetary`` — each net of returns when ``returns`` are given. The basis is reported in ``value_basis``.
 
 :func:`churn_warnings` returns the flags that fired; :func:`churn_reasons` words them in a language.
 """
@@ -30,15 +40,37 @@ import pandas as pd
 from analysis import text
 from analysis.customers.tiers import abc_classes
 from analysis.errors import InputError, ParamsError
+from analysis.strategy.value import ValueAtStake
 from analysis.text import format as fmt
 
 
-def _usual_gap(customers: pd.DataFrame) -> pd.Series:
+def _usual_gap(
+    customers: pd.DataFrame, transactions: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None
+) -> pd.Series:
+    """Usual gap in days between purchase days (see the module docstring), index as ``customers``."""
+    if transactions is not None and as_of is not None:
+        from analysis.customers.lifecycle import purchase_rhythm
+
+        gap = purchase_rhythm(transactions, as_of)["usual_gap_days"]
+        return pd.Series(gap.reindex(customers.index.astype(str)).to_numpy(), index=customers.index, dtype=float)
+    if "usual_gap_days" in customers.columns:
+        return customers["usual_gap_days"].astype(float)
     if not {"first_purchase", "last_purchase", "frequency"} <= set(customers.columns):
         return pd.Series(np.nan, index=customers.index)
     span = (pd.to_datetime(customers["last_purchase"]) - pd.to_datetime(customers["first_purchase"])).dt.days
     f = customers["frequency"].astype(float)
     return (span / (f - 1)).where(f >= 2)
+
+
+def _scoring_day(customers: pd.DataFrame, transactions: pd.DataFrame | None) -> pd.Timestamp | None:
+    """The day customers were scored on: ``last_purchase + recency_days``, else the last transaction."""
+    if "last_purchase" in customers.columns and len(customers):
+        return pd.Timestamp(
+            (pd.to_datetime(customers["last_purchase"]) + pd.to_timedelta(customers["recency_days"], "D")).max()
+        )
+    if transactions is not None and len(transactions):
+        return pd.Timestamp(pd.to_datetime(transactions["order_date"]).max()).normalize()
+    return None
 
 
 def trailing_revenue(transactions: pd.DataFrame, as_of: str | pd.Timestamp, days: int = 365) -> pd.Series:
@@ -69,6 +101,8 @@ def churn_warnings(
     clv_top_share: float = 0.10,
     abc_thresholds: tuple[float, float] = (0.80, 0.95),
     p_alive_informative: bool | None = None,
+    returns: pd.DataFrame | None = None,
+    value: ValueAtStake | None = None,
 ) -> pd.DataFrame:
     """Valuable customers showing churn signs, ranked by value at stake.
 
@@ -98,14 +132,21 @@ def churn_warnings(
         judged from the ``p_alive`` column over customers with ``frequency >= 2`` (off only when it
         shows no separation; too few customers to judge keeps it on). When False the P(alive)
         trigger is off.
+    returns : DataFrame, optional
+        The cleaned returns (``CleanResult.returns``) of the customers' scoring window: spend, tiers and
+        the value at stake are netted (see the module docstring).
+    value : ValueAtStake, optional
+        The value at stake per customer (:func:`analysis.strategy.value.value_at_stake`); its net spend
+        and value are used (then ``returns`` is not needed).
 
     Returns
     -------
     DataFrame
         One row per warned customer (index ``customer_id``), highest value at stake first:
         ``rank``, ``segment`` / ``value_class`` (when present), ``abc_class``, ``recency_days``,
-        ``usual_gap_days``, ``p_alive`` (when present), ``value_at_stake``, ``value_basis``
-        (``clv``, ``revenue_12m`` or ``monetary``), why the customer counts as valuable (``tier_a``,
+        ``usual_gap_days``, ``p_alive`` (when present), ``monetary_net`` (net spend), ``value_at_stake``,
+        ``value_basis`` (``clv``, ``run_rate``, ``net_spend``, ``revenue_12m`` or ``monetary``), why the
+        customer counts as valuable (``tier_a``,
         ``top_clv``) and which triggers fired (``silent``: recency beyond ``max_recency_days``;
         ``late``: beyond ``gap_multiple`` usual gaps; ``low_p_alive``), ``churn_warning`` (always True;
         lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`). The
@@ -117,19 +158,36 @@ def churn_warnings(
     if not 0 < clv_top_share <= 1 or not 0 <= p_alive_threshold <= 1 or gap_multiple <= 0:
         raise ParamsError("churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0")
     c = customers
+    day = pd.Timestamp(as_of).normalize() if as_of is not None else _scoring_day(c, transactions)
+    netted = value is not None or returns is not None
+    if value is None and returns is not None:
+        from analysis.strategy.value import net_spend, returns_by_customer
+
+        kept = net_spend(c, returns_by_customer(returns, day))
+        monetary, kept_share = kept["monetary_net"], kept["kept_share"]
+    elif value is not None:
+        monetary, kept_share = value.monetary_net.reindex(c.index), value.kept_share.reindex(c.index)
+    else:
+        monetary, kept_share = c["monetary"].astype(float), pd.Series(1.0, index=c.index)
     has_clv = "clv" in c.columns and bool(c["clv"].notna().any())
     has_pa = "p_alive" in c.columns and bool(c["p_alive"].notna().any())
-    abc = c["abc_class"] if "abc_class" in c.columns else abc_classes(c, abc_thresholds)["abc_class"]
+    if netted:
+        abc = abc_classes(c.assign(monetary=monetary), abc_thresholds)["abc_class"]
+    else:
+        abc = c["abc_class"] if "abc_class" in c.columns else abc_classes(c, abc_thresholds)["abc_class"]
     tier_a = abc.eq("A")
     if has_clv:
-        cut = c["clv"].quantile(1 - clv_top_share)
-        top_clv = (c["clv"] >= cut) & (c["clv"] > 0)
+        clv = (
+            value.values.reindex(c.index) if value is not None and value.basis != "net_spend" else c["clv"] * kept_share
+        )
+        cut = clv.quantile(1 - clv_top_share)
+        top_clv = (clv >= cut) & (clv > 0)
     else:
         top_clv = pd.Series(False, index=c.index)
     valuable = tier_a | top_clv
 
     rec = c["recency_days"].astype(float)
-    gap = _usual_gap(c)
+    gap = _usual_gap(c, transactions, day)
     t_rec = rec > max_recency_days
     t_gap = gap.notna() & (rec > gap_multiple * gap)
     pa_reason = None
@@ -144,19 +202,21 @@ def churn_warnings(
     t_pa = (c["p_alive"] < p_alive_threshold) if use_pa else pd.Series(False, index=c.index)
     warn = valuable & (t_rec | t_gap | t_pa)
 
-    if has_clv:
-        value, basis = c["clv"].fillna(c["monetary"]).astype(float), "clv"
-    elif transactions is not None:
-        if as_of is None:
-            if "last_purchase" in c.columns:
-                as_of = (pd.to_datetime(c["last_purchase"]) + pd.to_timedelta(c["recency_days"], "D")).max()
-            else:
-                as_of = pd.to_datetime(transactions["order_date"]).max()
-        rev = trailing_revenue(transactions, as_of)
-        value = rev.reindex(c.index.astype(str)).fillna(0.0).set_axis(c.index)
+    if value is not None:
+        stake, basis = value.values.reindex(c.index).astype(float), value.basis
+    elif has_clv:
+        stake, basis = (c["clv"].fillna(c["monetary"]) * kept_share).astype(float), "clv"
+    elif transactions is not None and day is not None:
+        rev = trailing_revenue(transactions, day)
+        if returns is not None:
+            from analysis.strategy.value import returns_by_customer
+
+            back = returns_by_customer(returns, day, day - pd.Timedelta(days=365))
+            rev = (rev - back.reindex(rev.index).fillna(0.0)).clip(lower=0.0)
+        stake = rev.reindex(c.index.astype(str)).fillna(0.0).set_axis(c.index)
         basis = "revenue_12m"
     else:
-        value, basis = c["monetary"].astype(float), "monetary"
+        stake, basis = monetary.astype(float), "net_spend" if netted else "monetary"
 
     out = pd.DataFrame(index=c.index[warn.to_numpy()])
     for col in ("segment", "value_class"):
@@ -167,7 +227,8 @@ def churn_warnings(
     out["usual_gap_days"] = gap.loc[out.index]
     if has_pa:
         out["p_alive"] = c.loc[out.index, "p_alive"]
-    out["value_at_stake"] = value.loc[out.index]
+    out["monetary_net"] = monetary.loc[out.index].astype(float)
+    out["value_at_stake"] = stake.loc[out.index]
     out["value_basis"] = basis
     out["tier_a"] = tier_a.loc[out.index].astype(bool)
     out["top_clv"] = top_clv.loc[out.index].astype(bool)

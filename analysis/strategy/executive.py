@@ -1,8 +1,16 @@
-"""The executive summary: headline KPIs with their change, and the top actions with value at stake."""
+"""The executive summary: headline KPIs with their change, and the top actions with value at stake.
+
+Honest headline figures: a comparison whose window starts before the data does is shown as
+"n/a — data starts YYYY-MM-DD" (``unavailable`` in :func:`format_headline`), never as a change from zero; the
+figures without flagged orders (``is_outlier``) stand beside the totals (:func:`with_unflagged`), and a change
+that the flagged orders drive is said in a sentence (:func:`flagged_sentences`).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -22,7 +30,18 @@ HEADLINE_FIELDS: tuple[tuple[str, str], ...] = (
     ("retention_rate", "pct"),
     ("gross_margin_pct", "pct"),
 )
-COLUMNS: tuple[str, ...] = ("this_period", "previous", "change", "year_ago", "change_vs_year")
+COLUMNS: tuple[str, ...] = (
+    "this_period", "without_flagged", "previous", "change", "change_without_flagged", "year_ago", "change_vs_year",
+    "change_vs_year_without_flagged",
+)  # fmt: skip
+#: The columns each comparison fills: blanked with the reason when the comparison has no data.
+COMPARISON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "previous": ("previous", "change", "change_without_flagged"),
+    "year_ago": ("year_ago", "change_vs_year", "change_vs_year_without_flagged"),
+}
+#: A change differs this much (as a fraction; rates: in points) with and without flagged orders: the flagged
+#: orders drive it, and :func:`flagged_sentences` says so.
+FLAGGED_DRIVE = 0.10
 
 
 def headline_kpis(
@@ -64,7 +83,69 @@ def headline_kpis(
                 "kind": kind,
             }
         )
-    out = pd.DataFrame(rows, columns=["kpi", *COLUMNS, "kind"]).set_index("kpi")
+    base = ("this_period", "previous", "change", "year_ago", "change_vs_year")
+    out = pd.DataFrame(rows, columns=["kpi", *base, "kind"]).set_index("kpi")
+    return out
+
+
+def with_unflagged(table: pd.DataFrame, unflagged: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the figures without flagged orders beside the totals.
+
+    ``unflagged`` is :func:`headline_kpis` of the same windows with the flagged orders (``is_outlier``) left out.
+    Adds ``without_flagged`` (this period) and the changes ``change_without_flagged`` /
+    ``change_vs_year_without_flagged``, in the order of :data:`COLUMNS`.
+    """
+    u = unflagged.reindex(table.index)
+    out = table.assign(
+        without_flagged=u["this_period"],
+        change_without_flagged=u["change"],
+        change_vs_year_without_flagged=u["change_vs_year"],
+    )
+    return out[[c for c in (*COLUMNS, "kind") if c in out.columns]]
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """The flagged orders (``is_outlier``) of each window: ``orders`` and ``revenue`` (currency) per window name
+    (``this_period``, ``previous``, ``year_ago``)."""
+
+    orders: dict[str, int]
+    revenue: dict[str, float]
+
+
+def flagged_sentences(table: pd.DataFrame, flagged: Flagged, currency: str = "$", language: str = "en") -> list[str]:
+    """One sentence per revenue comparison that the flagged orders drive (see :data:`FLAGGED_DRIVE`).
+
+    ``table`` is :func:`with_unflagged`'s; a comparison is driven by flagged orders when there are some in this
+    period or in the window compared with, and the revenue change with them differs from the change without
+    them by at least :data:`FLAGGED_DRIVE` (ten points of growth).
+    """
+    if "revenue" not in table.index or "without_flagged" not in table.columns:
+        return []
+    row = table.loc["revenue"]
+    out = []
+    for ref, change, clean in (
+        ("previous", "change", "change_without_flagged"),
+        ("year_ago", "change_vs_year", "change_vs_year_without_flagged"),
+    ):
+        n_now, n_then = flagged.orders.get("this_period", 0), flagged.orders.get(ref, 0)
+        ch, ch_clean = row.get(change), row.get(clean)
+        if n_now + n_then == 0 or pd.isna(ch) or pd.isna(ch_clean) or abs(ch - ch_clean) < FLAGGED_DRIVE:
+            continue
+        out.append(
+            text.t(
+                "executive.flagged_drive",
+                language,
+                vs=text.t(f"executive.vs.{ref}", language),
+                change=fmt.change(ch, language),
+                clean=fmt.change(ch_clean, language),
+                n=fmt.integer(n_now, language),
+                flagged=fmt.money(flagged.revenue.get("this_period", 0.0), currency, language),
+                total=fmt.money(row["this_period"], currency, language),
+                n_then=fmt.integer(n_then, language),
+                flagged_then=fmt.money(flagged.revenue.get(ref, 0.0), currency, language),
+            )
+        )
     return out
 
 
@@ -84,13 +165,18 @@ def _change(cur: float, ref: float, kind: str) -> float:
     return math.nan if ref == 0 else cur / ref - 1
 
 
-def format_headline(table: pd.DataFrame, currency: str = "$", language: str = "en") -> pd.DataFrame:
+def format_headline(
+    table: pd.DataFrame, currency: str = "$", language: str = "en", unavailable: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The headline table as a reader sees it in ``language``: labelled rows and columns, display strings.
 
     Money as ``$1,234`` / ``¥1,234``, counts as integers, rates as ``12.3%``; changes signed (``+20.0%``,
     rates in points: ``+5.0 pt``), a growth from a tiny base as "new", a missing comparison as "–".
+    ``unavailable`` maps a comparison (``previous``, ``year_ago``: its columns, see :data:`COMPARISON_COLUMNS`)
+    or a KPI (``new_customers``: its row) to the text shown instead, e.g. "n/a — data starts 2010-12-01".
     """
     text.check_language(language)
+    unavailable = dict(unavailable or {})
 
     def show(v: float, kind: str) -> str:
         if kind == "money":
@@ -107,7 +193,12 @@ def format_headline(table: pd.DataFrame, currency: str = "$", language: str = "e
         if col not in table.columns:
             continue
         f = show_change if col.startswith("change") else show
-        out[column_label(col, language)] = [f(v, k) for v, k in zip(table[col], table["kind"], strict=True)]
+        cells = [f(v, k) for v, k in zip(table[col], table["kind"], strict=True)]
+        for ref, cols in COMPARISON_COLUMNS.items():
+            if col in cols and ref in unavailable:
+                cells = [unavailable[ref]] * len(cells)
+        cells = [unavailable.get(str(k), c) for k, c in zip(table.index, cells, strict=True)]
+        out[column_label(col, language)] = cells
     out.index.name = column_label("kpi", language)
     return out
 

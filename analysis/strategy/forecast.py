@@ -15,9 +15,12 @@ Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
 Backtest
     A forecast made at one date is compared with the transactions of the following period
     ``[start, end]`` (inclusive days; it should match the forecast horizon). Actual purchases are
-    distinct orders (see :func:`analysis.customers.kpi.order_keys`). Error = forecast − actual;
-    ``pct_error`` = error / actual. Customers absent from the forecast frame are shown as
-    ``"(new)"`` and left out of the ``"(all existing)"`` total, since nobody forecast them.
+    distinct orders (see :func:`analysis.customers.kpi.order_keys`); actual revenue is their amount,
+    net of the period's returns when ``returns`` are given (as the forecast's spend is when the strategy
+    stage makes it). Error = forecast − actual; ``pct_error`` = error / actual. Customers absent from the
+    forecast frame are shown as ``"(new)"`` and left out of the ``"(all existing)"`` total, since nobody
+    forecast them. By segment, or by **frequency bucket** (:func:`frequency_bucket`: the orders a customer
+    had when the forecast was made), which shows where the method errs: one-time buyers are the hardest.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ from analysis.errors import InputError, ParamsError
 
 CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "expected_spend")
 NEW, ALL_EXISTING = "(new)", "(all existing)"
+#: Frequency buckets (orders when the forecast was made): lower bounds and labels, in order.
+FREQUENCY_BUCKETS: tuple[tuple[int, str], ...] = ((1, "1"), (2, "2"), (3, "3–4"), (5, "5–9"), (10, "10+"))
+
+
+def frequency_bucket(frequency: pd.Series) -> pd.Series:
+    """The bucket of each customer's order count (:data:`FREQUENCY_BUCKETS`: ``1``, ``2``, ``3–4``, ``5–9``,
+    ``10+``), as an ordered categorical with the same index."""
+    edges = [b for b, _ in FREQUENCY_BUCKETS] + [np.inf]
+    labels = [name for _, name in FREQUENCY_BUCKETS]
+    f = frequency.astype(float).clip(lower=1)
+    return pd.cut(f, bins=edges, labels=labels, right=False).rename("frequency_bucket")
 
 
 def has_clv_forecast(customers: pd.DataFrame) -> bool:
@@ -140,6 +154,8 @@ def backtest(
     start: str | pd.Timestamp,
     end: str | pd.Timestamp,
     by: str = "segment",
+    *,
+    returns: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compare a per-customer forecast with the actual purchases of the following period.
 
@@ -154,7 +170,11 @@ def backtest(
     start, end : str or Timestamp
         The forecast period, inclusive days.
     by : str, default="segment"
-        Grouping column of ``forecast``.
+        Grouping column of ``forecast`` (e.g. ``frequency_bucket`` from :func:`frequency_bucket`; a
+        categorical keeps its order, other groups are shown by actual revenue).
+    returns : DataFrame, optional
+        The cleaned returns (``customer_id``, ``order_date``, ``amount`` > 0): those in ``[start, end]`` are
+        netted from actual revenue.
 
     Returns
     -------
@@ -187,6 +207,10 @@ def backtest(
             "actual_revenue": t["amount"].groupby(cid).sum(),
         }
     )
+    if returns is not None and len(returns):
+        r = returns[period_mask(returns, start, end) & returns["customer_id"].notna()]
+        back = r["amount"].abs().groupby(r["customer_id"].astype(str)).sum()
+        actual["actual_revenue"] = actual["actual_revenue"] - back.reindex(actual.index).fillna(0.0)
     group = f[by].astype(str).reindex(actual.index.union(f.index)).fillna(NEW)
     both = pd.DataFrame(
         {
@@ -205,9 +229,12 @@ def backtest(
         res[f"{v}_error"] = res[f"forecast_{v}"] - res[f"actual_{v}"]
         res[f"{v}_pct_error"] = res[f"{v}_error"] / res[f"actual_{v}"].where(res[f"actual_{v}"] > 0)
     order = [i for i in res.index if i not in (NEW, ALL_EXISTING)]
-    order = sorted(order, key=lambda i: -res.at[i, "actual_revenue"]) + [
-        i for i in (NEW, ALL_EXISTING) if i in res.index
-    ]
+    if isinstance(forecast[by].dtype, pd.CategoricalDtype):
+        rank = {str(c): k for k, c in enumerate(forecast[by].cat.categories)}
+        order = sorted(order, key=lambda i: rank.get(i, len(rank)))
+    else:
+        order = sorted(order, key=lambda i: -res.at[i, "actual_revenue"])
+    order += [i for i in (NEW, ALL_EXISTING) if i in res.index]
     res = res.loc[order]
     res["customers"] = res["customers"].astype(int)
     res.index.name = by

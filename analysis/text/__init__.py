@@ -74,8 +74,11 @@ def label(key: str, language: str, default: str | None = None) -> str:
 
 
 #: Catalog sections whose keys are data values (segment, value-class and lifecycle-stage names, the total row
-#: of KPI reports, migration markers and directions, where cut points come from), in lookup order.
-NAME_SECTIONS: tuple[str, ...] = ("segment", "value_class", "stage", "total", "movement", "cut_source")
+#: of KPI reports, migration markers and directions, where cut points come from, forecast rows and methods,
+#: cleaning reasons), in lookup order.
+NAME_SECTIONS: tuple[str, ...] = (
+    "segment", "value_class", "stage", "total", "movement", "cut_source", "forecast", "quality.reason",
+)  # fmt: skip
 
 
 def name(value: Any, language: str, sections: tuple[str, ...] = NAME_SECTIONS) -> Any:

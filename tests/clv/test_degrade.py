@@ -140,6 +140,7 @@ def test_other_purchase_model_when_the_first_cannot_be_identified(cdnow_transact
     value = estimate_customer_value(cdnow_transactions, "1997-03-31", model="pareto_nbd")
     assert value.method == "bgnbd" and value.reason_code == "unidentified"
     assert value.reason.startswith("BG/NBD + Gamma-Gamma used because Pareto/NBD: the data cannot pin down how long")
+    assert value.reason_text("zh").startswith("采用BG/NBD + Gamma-Gamma，因为Pareto/NBD：数据无法确定客户持续购买")
     assert "pareto_nbd" in value.failures and value.transaction_model.model_name == "bgnbd"
     assert value.customers["clv"].notna().all() and (value.customers["clv"] >= 0).all()
 
@@ -150,7 +151,10 @@ def test_one_repeat_customer_falls_back_to_the_run_rate() -> None:
     value = estimate_customer_value(_log(rows), "2024-12-31", time_unit="W")
     assert value.method == "run_rate" and value.method_name == "run-rate estimate"
     assert value.reason_code == "too_few_repeat_customers"
-    assert "too few repeat customers (n=1)" in value.reason and value.reason.count("A penalizer") == 1
+    assert value.reason.startswith("Run-rate estimate used (purchases per customer so far × the share of customers")
+    assert "too few repeat customers (n=1)" in value.reason and value.reason.count("penalizer=0.1") == 1
+    zh = value.reason_text("zh")
+    assert zh.startswith("采用按历史购买速率估算") and "复购客户太少（n=1）" in zh and "penalizer=0.1" in zh
     assert not value.p_alive_informative and value.customers["p_alive"].isna().all()
     rr = value.run_rate
     # history 365 days -> window 182 days: of the 8 customers who bought in [01-02, 07-02] only "a" bought again after
@@ -227,6 +231,7 @@ def test_p_alive_near_one_for_everyone_is_flagged() -> None:
     check = p_alive_separation(model.conditional_probability_alive(summary), summary["frequency"] > 0)
     assert not check.informative and check.code == "nearly_all_certain"
     assert check.share_certain >= 0.9 and "own usual gap" in check.reason
+    assert "流失预警改用每位客户自己通常的购买间隔" in check.describe("zh")
 
 
 def test_churn_rules_use_the_usual_gap_when_p_alive_cannot_separate() -> None:

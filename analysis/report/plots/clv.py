@@ -14,6 +14,14 @@ from analysis import text
 from analysis.clv._transaction import TransactionModel
 from analysis.text import format as fmt
 
+#: How the models are written (proper names, the same in every language).
+MODEL_NAMES: dict[str, str] = {
+    "bgnbd": "BG/NBD",
+    "mbgnbd": "MBG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "pareto": "Pareto/NBD",
+}
+
 
 def _axes(ax: Axes | None) -> Axes:
     return plt.subplots(figsize=(7, 4))[1] if ax is None else ax
@@ -25,7 +33,8 @@ def _unit(unit: object, language: str) -> str:
 
 def _model_label(column: str, prefix: str, language: str) -> str:
     """``expected_bgnbd`` → "expected · bgnbd" in ``language`` (the model name stays as it is)."""
-    model = column.removeprefix(prefix).replace("_", " ").strip()
+    model = column.removeprefix(prefix).strip("_")
+    model = MODEL_NAMES.get(model, model.replace("_", " "))
     expected = text.t("chart.tracking_expected", language)
     return f"{expected} · {model}" if model else expected
 

@@ -5,6 +5,7 @@ Titles, axes and legends come from the text catalog (``experiment.chart_*``).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -13,6 +14,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis import text
+
+#: Characters per line of an action's name on the chart (longer names wrap).
+LABEL_WIDTH = 28
 
 
 def plot_uplift(
@@ -40,7 +44,7 @@ def plot_uplift(
     """
     r = results.sort_values("uplift", na_position="first").reset_index(drop=True)
     if ax is None:
-        ax = plt.subplots(figsize=(8, 0.45 * len(r) + 1.6))[1]
+        ax = plt.subplots(figsize=(9, 0.5 * len(r) + 2.0), layout="constrained")[1]
     y = np.arange(len(r))
     measured = r["uplift"].to_numpy(dtype=float) * 100
     low = r["uplift_ci_low"].to_numpy(dtype=float) * 100
@@ -66,10 +70,10 @@ def plot_uplift(
     )
     ax.axvline(0, color="grey", linewidth=0.8)
     names = labels or {}
-    ax.set_yticks(y, [str(names.get(a, a)) for a in r["action"]])
+    ax.set_yticks(y, [textwrap.fill(str(names.get(a, a)), LABEL_WIDTH) for a in r["action"]])
     ax.set_xlabel(text.t("experiment.chart_x", language))
     first = r["window_start"].iloc[0] if len(r) else ""
     last = r["window_end"].iloc[0] if len(r) else ""
-    ax.set_title(text.t("experiment.chart_title", language, a=first, b=last))
-    ax.legend(loc="lower right", fontsize="small")
+    ax.set_title(text.t("experiment.chart_title", language, a=first, b=last), pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
     return ax

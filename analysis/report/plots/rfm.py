@@ -109,6 +109,7 @@ def rf_heatmap(
         grid = grid.fillna(0).astype(int)
     sns.heatmap(grid, annot=True, fmt=",.0f", cmap="YlGnBu", cbar=False, ax=ax, linewidths=0.5)
     ax.set(xlabel=text.t("chart.f_score", language), ylabel=text.t("chart.r_score", language), title=title)
+    ax.tick_params(axis="y", labelrotation=0)
     return ax
 
 

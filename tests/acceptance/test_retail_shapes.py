@@ -1,0 +1,195 @@
+"""The numbers a manager reads, on a retailer-like invoice export with every real-world shape (``retail.py``).
+
+Each test computes the expected figure by hand from the export's rows (plain pandas, no kit code) and compares it
+with what the stages give the report: headline revenue, customers, segment counts, actions, churn warnings.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import stages
+from analysis.params import RunParams, parse_params
+from tests.acceptance.retail import (
+    CANCELLED_BUYER,
+    DATE_FORMAT,
+    MAPPING,
+    NULL_TOKENS,
+    TINY_REGION,
+    WHOLESALE_BUYER,
+    hand_customers,
+    hand_lines,
+    hand_net_spend,
+    hand_revenue,
+    retail_log,
+    write_retail_log,
+)
+
+
+def retail_params(path: Path, **extra: Any) -> RunParams:
+    """Params for the export: the column mapping of params/online_retail.yaml and the export's date layout."""
+    data = {
+        "title": "Retail acceptance",
+        "currency": "£",
+        "source": {"format": "auto", "path": str(path)},
+        "columns": MAPPING,
+        "cleaning": {"date_format": DATE_FORMAT, "cancelled_prefix": "C"},
+        "periods": {"start": "2011-10", "end": "2011-12"},
+        **extra,
+    }
+    return parse_params(data)
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    return retail_log()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory):
+    """``run(period, region)``: every stage of one run, computed once per module."""
+    path = write_retail_log(tmp_path_factory.mktemp("retail") / "retail.csv")
+    params = retail_params(path)
+    result = stages.clean(params)
+
+    @cache
+    def run(period: str, region: str = stages.ALL_REGIONS) -> dict[str, Any]:
+        c = stages.cleaned(result, period, region, "Country")
+        window = stages.Window(period)
+        s = stages.score(c.transactions, params, window.as_of, window.start, clv_check=False)
+        seg = stages.segment_analysis(c.transactions, s, params, period)
+        st = stages.strategy(c.transactions, s, params, period, region=region, returns=c.returns)
+        return {"clean": c, "score": s, "segments": seg, "strategy": st}
+
+    run.result = result  # type: ignore[attr-defined]
+    return run
+
+
+def test_rows_are_accounted_for_and_null_tokens_are_no_customer(pipeline, raw: pd.DataFrame) -> None:
+    q = pipeline.result.quality
+    assert q["rows_in"] == len(raw) == q["rows_clean"] + q["rows_quarantined"]
+    lines_per_token = {t: int((raw["CustomerID"] == t).sum()) for t in NULL_TOKENS}
+    assert q["missing_tokens"]["customer_id"] == lines_per_token  # '(blank)': 80 lines, 'NULL': 6, …
+    assert q["reasons"]["missing_customer_id"] == sum(lines_per_token.values())
+    assert q["reasons"]["return"] == int(raw["InvoiceNo"].str.startswith("C").sum())
+    run = pipeline("2011-12")
+    ids = set(run["score"].customers.index)
+    assert ids == hand_customers(raw, "2011-12-31")  # 89 real customers; no token became one
+    assert not ids & {"(blank)", "NULL", "N/A", "", "nan", "None"}
+    plan = run["strategy"].plan
+    assert not set(plan.assignments.index) & set(NULL_TOKENS)  # no action list holds a missing id
+    assert not set(run["strategy"].warnings.index) & set(NULL_TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("period", "region"),
+    [("2011-10", stages.ALL_REGIONS), ("2011-11", stages.ALL_REGIONS), ("2011-12", stages.ALL_REGIONS),
+     ("2011-10", TINY_REGION), ("2011-11", TINY_REGION), ("2011-12", "Germany"), ("2011-08", stages.ALL_REGIONS)],
+)  # fmt: skip
+def test_period_revenue_and_customers_equal_a_hand_computation(pipeline, raw, period: str, region: str) -> None:
+    first, last = (d.strftime("%Y-%m-%d") for d in stages.period_bounds(period))
+    where = None if region == stages.ALL_REGIONS else region
+    run = pipeline(period, region)
+    assert run["clean"].revenue_period == pytest.approx(hand_revenue(raw, first, last, where), abs=0.005)
+    assert set(run["score"].customers.index) == hand_customers(raw, last, where)
+    segments = run["segments"].segments
+    assert int(segments["customers"].sum()) == len(hand_customers(raw, last, where))  # segment counts add up
+
+
+def test_month_without_sales(pipeline, raw) -> None:
+    """The shop was closed in August; the three-customer region bought nothing in November."""
+    august = pipeline("2011-08")
+    assert august["clean"].revenue_period == 0.0
+    assert len(august["score"].customers) == len(hand_customers(raw, "2011-08-31"))
+    quiet = pipeline("2011-11", TINY_REGION)
+    assert quiet["clean"].revenue_period == 0.0
+    kpis = quiet["segments"].kpi_by_segment
+    assert kpis["revenue"].sum() == 0.0 and kpis["orders"].sum() == 0
+    assert isinstance(quiet["strategy"].backtest, stages.Missing)  # nothing to check the forecast against
+    assert quiet["strategy"].backtest.key == "no_sales_in_period"
+
+
+def test_region_with_three_customers(pipeline, raw) -> None:
+    run = pipeline("2011-12", TINY_REGION)
+    customers = run["score"].customers
+    assert len(customers) == 3 == len(hand_customers(raw, "2011-12-31", TINY_REGION))
+    assert int(run["segments"].segments["customers"].sum()) == 3
+    st = run["strategy"]
+    held = st.held_out
+    assert len(st.plan.assignments) + held == 3  # every customer has an action or is held out to measure it
+    assert run["clean"].revenue_period == hand_revenue(raw, "2011-12-01", "2011-12-31", TINY_REGION) > 0
+    assert isinstance(run["score"].clusters, stages.Missing)  # too few to cluster, said, not failed
+
+
+def test_a_cancelled_order_is_worth_nothing_to_the_strategy(pipeline, raw) -> None:
+    """16446 ordered £168,469.60 on 9 Dec and cancelled it the same day (UCI's 80,995 paper birds)."""
+    run = pipeline("2011-12")
+    customers = run["score"].customers
+    st = run["strategy"]
+    net = hand_net_spend(raw, "2011-12-31")
+    assert net[CANCELLED_BUYER] == 25.50  # what he kept: one small order
+    assert customers.loc[CANCELLED_BUYER, "frequency"] == 2  # order counts follow the README: both orders count
+    assert customers.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(168_495.10)  # RFM's monetary is gross …
+    a = st.plan.assignments
+    assert a.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(25.50)  # … the actions' is net
+    assert a.loc[CANCELLED_BUYER, "value_at_stake"] < 200  # CLV × the 0.015 % of his spend he kept, not £589k
+    assert st.value.kept_share[CANCELLED_BUYER] == pytest.approx(25.50 / 168_495.10)
+    assert CANCELLED_BUYER not in st.warnings.index  # not a "valuable customer about to leave"
+    top = a.sort_values("value_at_stake", ascending=False).index[:5]
+    assert CANCELLED_BUYER not in top
+    # the actions' net spend is each customer's purchases minus returns, by hand, for everyone
+    np.testing.assert_allclose(a["monetary"].sort_index(), net.reindex(a.index).clip(lower=0).sort_index(), atol=0.01)
+    # the wholesale order is an outlier, but a real one: it stays the biggest value at stake
+    assert a["value_at_stake"].idxmax() == WHOLESALE_BUYER
+    outliers = run["clean"].transactions.query("is_outlier")
+    assert set(outliers["customer_id"]) == {CANCELLED_BUYER, WHOLESALE_BUYER}
+
+
+def test_value_at_stake_is_a_model_or_a_run_rate_and_says_which(pipeline) -> None:
+    st = pipeline("2011-12")["strategy"]
+    method = pipeline("2011-12")["score"].clv_value.method
+    assert st.plan.value_basis == ("run_rate" if method == "run_rate" else "clv")
+    notes = " ".join(st.plan.note_texts("en"))
+    assert "Returns and cancellations are netted" in notes
+    sentence = st.plan.sentences("en").iloc[0]
+    assert ("run-rate value at stake" if method == "run_rate" else "CLV at stake") in sentence
+
+
+def test_churn_warnings_use_days_between_purchase_days(pipeline, raw) -> None:
+    run = pipeline("2011-12")
+    w = run["strategy"].warnings
+    assert len(w) > 0
+    lines = hand_lines(raw)
+    bought = lines[~lines["cancelled"] & lines["customer"].notna() & (lines["day"] <= "2011-12-31")]
+    for cid, row in w.head(5).iterrows():
+        days = np.sort(bought.loc[bought["customer"] == cid, "day"].unique())
+        gaps = np.diff(days).astype("timedelta64[D]").astype(int)
+        assert row["usual_gap_days"] == (np.median(gaps) if len(gaps) else np.nan)
+        assert row["usual_gap_days"] > 0  # never "usually buys every 0 days"
+
+
+def test_segment_kpis_follow_last_periods_customers(pipeline, raw) -> None:
+    """Retention of a segment = of last period's buyers in it (segments as scored at November's end), the share who
+    bought again in December: computed by hand from the purchase days."""
+    run = pipeline("2011-12")
+    before = run["score"].previous
+    lines = hand_lines(raw)
+    known = lines[~lines["cancelled"] & lines["customer"].notna()]
+    nov = set(known.loc[known["day"].between("2011-11-01", "2011-11-30"), "customer"])
+    dec = set(known.loc[known["day"].between("2011-12-01", "2011-12-31"), "customer"])
+    kpis = run["segments"].kpi_by_segment
+    checked = 0
+    for segment, members in before.groupby("segment").groups.items():
+        buyers = nov & set(members)
+        if not buyers:
+            continue
+        assert kpis.loc[segment, "retention_rate"] == pytest.approx(len(buyers & dec) / len(buyers))
+        checked += 1
+    assert checked >= 3
+    assert kpis.loc["Champions", "retention_rate"] < 1.0  # not 100 % by construction

@@ -1,0 +1,163 @@
+"""Two batches on one folder, awkward region names, region scoping and pseudonyms, through real batches (issue 11).
+
+Regions ``a/b`` and ``a b`` (one slug apart) and a region literally named ``all``, plus the all-regions run; two
+``rfmkit run … --force`` started on the same output folder a few seconds apart, as subprocesses, with the pseudonym
+key in a key file (the environment variable unset), so the kernels find the key the way a user's batch does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.batch.naming import region_folder
+from analysis.data.sample import generate_transactions
+from analysis.stages import quarantined_in
+from tests.test_batch import ROOT, small_params
+
+pytestmark = pytest.mark.slow
+
+REGIONS = {"North": "a/b", "South": "a b", "East": "all", "West": "a b"}
+KEY = "a pseudonym key that must never be written anywhere 7f3a"
+ARTIFACTS = ("customers.parquet", "customers.csv", "transactions.parquet", "report.html", "manifest.json",
+             "headline.json")  # fmt: skip
+NOTEBOOKS = ("01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary")
+
+
+def _batch(params: Path, log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "RFMKIT_PSEUDONYM_KEY"}
+    cmd = [sys.executable, "-m", "analysis.cli", "-v", "run", str(params), "--force", "--no-progress"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.fixture(scope="module")
+def two_batches(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("safety")
+    df = generate_transactions(customers=300, seed=3)
+    df["region"] = df["region"].replace(REGIONS)
+    ids = df["customer_id"].astype("string")
+    df["customer_id"] = ids.where(~ids.str.fullmatch(r"C\d+").fillna(False), "CID-" + ids + "-QX")  # distinctive
+    df.to_csv(tmp / "log.csv", index=False)
+    (tmp / "pseudonym.key").write_text(KEY + "\n")
+    params = small_params(
+        tmp,
+        source={"path": str(tmp / "log.csv")},
+        periods={"start": "2024-12", "end": "2024-12"},
+        regions="all",
+        include_all_regions=True,
+        privacy={"key_file": str(tmp / "pseudonym.key")},
+    )
+    first = _batch(params, tmp / "first.log")
+    time.sleep(3)
+    second = _batch(params, tmp / "second.log")
+    for proc in (first, second):
+        proc.wait()
+    for name, proc in (("first", first), ("second", second)):
+        assert proc.returncode == 0, (tmp / f"{name}.log").read_text()
+    return tmp
+
+
+def _runs(out: Path) -> list[Path]:
+    return sorted(p.parent for p in out.glob("2024-12/*/manifest.json"))
+
+
+def test_two_concurrent_batches_lose_nothing(two_batches: Path) -> None:
+    out = two_batches / "reports"
+    logs = [(two_batches / f"{n}.log").read_text() for n in ("first", "second")]
+    assert all("4 runs: 4 ok" in log for log in logs), logs
+    assert "waiting for it to finish" in logs[1]  # the second batch waited for the first, saying so
+    runs = _runs(out)
+    assert [r.name for r in runs] == sorted(["all", region_folder("a/b"), region_folder("a b"), region_folder("all")])
+    for run in runs:
+        missing = [a for a in ARTIFACTS if not (run / a).is_file()]
+        missing += [nb for nb in NOTEBOOKS if not (run / "_executed" / f"{nb}.ipynb").is_file()]
+        assert missing == [] and list((run / "actions").glob("*.csv")), (run, missing)
+        assert json.loads((run / "manifest.json").read_text())["status"] == "ok"
+    assert list(out.glob("2024-12/.*")) == []  # no staging or old folder left behind
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for run in runs:
+        customers = json.loads((run / "headline.json").read_text())["customers"]
+        assert f"{customers:,}" in index  # the index keeps each run's KPIs
+
+
+def test_distinct_regions_get_distinct_folders_and_all_is_its_own_region(two_batches: Path) -> None:
+    out = two_batches / "reports" / "2024-12"
+    expected = {"a/b": region_folder("a/b"), "a b": region_folder("a b"), "all": region_folder("all")}
+    assert len(set(expected.values())) == 3 and "all" not in expected.values()
+    for region, folder in expected.items():
+        tx = pd.read_parquet(out / folder / "transactions.parquet")
+        assert set(tx["region"]) == {region}, folder
+        manifest = json.loads((out / folder / "manifest.json").read_text())
+        assert manifest["region"] == ("region:all" if region == "all" else region)
+    everyone = pd.read_parquet(out / "all" / "transactions.parquet")
+    assert set(everyone["region"]) == {"a/b", "a b", "all"}
+    assert json.loads((out / "all" / "manifest.json").read_text())["region"] == "all"
+    titles = {f: (out / f / "report.html").read_text(encoding="utf-8") for f in ("all", region_folder("all"))}
+    assert "· all regions</title>" in titles["all"] and "· all</title>" in titles[region_folder("all")]
+
+
+def test_region_reports_show_only_their_rows_and_pseudonyms(two_batches: Path) -> None:
+    out = two_batches / "reports"
+    clean_dir = next(out.glob("_data/clean-*"))
+    quarantine = pd.read_csv(clean_dir / "quarantine.csv", dtype=str, keep_default_na=False)
+    raw_ids = {i for i in pd.read_csv(two_batches / "log.csv", dtype=str)["customer_id"].dropna() if "CID-" in i}
+    for run in _runs(out):
+        region = {"all": None, **{region_folder(r): r for r in ("a/b", "a b", "all")}}[run.name]
+        page = (run / "report.html").read_text(encoding="utf-8")
+        if region is None:
+            assert f"{len(quarantine):,} rows set aside, from every region" in page
+        else:
+            mine = quarantined_in(quarantine, region)
+            assert 0 < len(mine) < len(quarantine)
+            assert f"{len(mine):,} rows set aside in this region; the other {len(quarantine) - len(mine):,}" in page
+            customers = pd.read_parquet(run / "customers.parquet").index
+            tx = pd.read_parquet(run / "transactions.parquet")
+            assert set(customers) <= set(tx["customer_id"])
+        assert [i for i in raw_ids if i in page] == []  # pseudonyms only
+        assert "Customers are shown by pseudonym" in page
+        crm = pd.concat(pd.read_csv(f, dtype=str) for f in (run / "actions").glob("*.csv"))
+        assert crm["customer_id"].str.startswith("CID-").all() and crm["customer"].str.startswith("c-").all()
+
+
+def test_the_key_is_written_nowhere(two_batches: Path) -> None:
+    files = [p for p in two_batches.rglob("*") if p.is_file() and p.name != "pseudonym.key"]
+    assert len(files) > 50
+    assert [p for p in files if KEY.encode() in p.read_bytes()] == []  # reports, notebooks, manifests, logs
+    manifest = json.loads(next((two_batches / "reports").glob("2024-12/*/manifest.json")).read_text())
+    assert manifest["params"]["privacy"]["key_file"] == str(two_batches / "pseudonym.key")
+    params = yaml.safe_load((two_batches / "small.yaml").read_text())
+    assert params["privacy"] == {"key_file": str(two_batches / "pseudonym.key")}
+
+
+def test_no_wait_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from analysis.batch.lock import batch_lock
+    from analysis.cli import main
+
+    params = small_params(tmp_path)
+    with batch_lock(tmp_path / "reports"):  # this process holds the folder
+        res = CliRunner().invoke(main, ["run", str(params), "--no-wait", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    assert f"another rfmkit batch is writing this folder: pid {os.getpid()} on host" in res.output
+    assert not (tmp_path / "reports" / "_data").exists()  # nothing was cleaned or run
+
+
+def test_staging_folders_of_a_killed_batch_are_removed(tmp_path: Path) -> None:
+    from analysis.batch.runner import remove_stale_staging, staging_dir
+
+    run = tmp_path / "2024-12" / "North"
+    mine, stale = staging_dir(run, "b2"), staging_dir(run, "b1")
+    for d in (mine, stale, tmp_path / "2024-12" / ".North.old-b1", run, tmp_path / "_data" / ".x.partial-b1"):
+        d.mkdir(parents=True)
+    removed = remove_stale_staging(tmp_path, keep_batch="b2")
+    assert sorted(p.name for p in removed) == [".North.old-b1", ".North.partial-b1"]
+    assert mine.is_dir() and run.is_dir() and (tmp_path / "_data" / ".x.partial-b1").is_dir()
