@@ -703,6 +703,69 @@ def evaluate_actions(
     )
 
 
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("--as-of", "as_of", required=True, help="Summary day (YYYY-MM-DD, inclusive); the BTYD calibration end.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.parquet (or .csv) to write.")
+@click.option(
+    "--engine",
+    default=None,
+    help="auto, pandas, duckdb or spark (default: the params' engine, else auto: pandas for small inputs, DuckDB"
+    " above).",
+)
+@click.option(
+    "--lookback-days", type=click.IntRange(min=1), default=None, help="RFM columns: only this many days up to --as-of."
+)
+@click.option("--holdout-end", default=None, help="Add BTYD holdout columns for the days after --as-of up to this day.")
+@click.option(
+    "--time-unit", type=click.Choice(["D", "W", "M"]), default=None, help="Unit of t_x and T (default: params, else W)."
+)
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A params YAML whose engine:, engine_options:, rfm.lookback_days and clv.time_unit apply.",
+)
+@_friendly
+def summary(
+    input_: str,
+    as_of: str,
+    out: str,
+    engine: str | None,
+    lookback_days: int | None,
+    holdout_end: str | None,
+    time_unit: str | None,
+    params_file: str | None,
+) -> None:
+    """The transaction → customer step alone, for big logs: RFM and BTYD columns, no models.
+
+    INPUT must be clean data: the clean.parquet written by 'rfmkit clean', or a folder or glob of
+    such Parquet (or CSV) files with customer_id, order_date, amount and optionally order_id. Raw
+    logs are not cleaned here (use 'rfmkit clean' first, or 'rfmkit score').
+
+    \b
+    Columns: first_purchase, last_purchase, recency_days, frequency (orders), monetary — as in
+    'rfmkit score' — then repeat_frequency (repeat purchase days), t_x, T (in --time-unit),
+    monetary_value (mean spend of the repeat days) and, with --holdout-end, frequency_holdout,
+    monetary_holdout, spend_holdout, duration_holdout.
+    """
+    from analysis.data.io import write_table
+    from analysis.engines import SummaryRequest, customer_summary
+    from analysis.params import CLVParams, EngineParams
+
+    full = _load_partial(params_file) if params_file else None
+    options = full.engine_options if full else EngineParams()
+    name = engine or (full.engine if full else "auto")
+    lookback = lookback_days or (full.rfm.lookback_days if full else None)
+    unit = time_unit or (full.clv.time_unit if full else CLVParams().time_unit)
+    day = _day(as_of, "--as-of")
+    hold = _day(holdout_end, "--holdout-end") if holdout_end else None
+    result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit), name, options)
+    table = result.combined()
+    write_table(table, out)
+    click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
+
+
 def _parse_periods(text: str) -> list[str]:
     import pandas as pd
 

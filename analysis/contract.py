@@ -14,11 +14,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.errors import InputError
+
+
+@contextlib.contextmanager
+def _quiet_pyspark() -> Iterator[None]:
+    """pandera imports pyspark.pandas when PySpark is installed (the 'spark' extra), on import and on its
+    first validation, and PySpark warns that it does not yet fully support pandas 3: only that warning
+    is silenced (see analysis.engines.spark_engine)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+with _quiet_pyspark():
+    import pandera.pandas as pa
 
 #: Why a row was set aside, in the order cleaning checks them (a row gets the first that applies).
 REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_customer_id", "bad_date", "return", "bad_amount")
@@ -92,7 +109,8 @@ CUSTOMERS = pa.DataFrameSchema(
 
 def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, origin: str) -> pd.DataFrame:
     try:
-        return schema.validate(df, lazy=True)
+        with _quiet_pyspark():
+            return schema.validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         lines = [f"{origin}: {schema.name} contract violated:"]

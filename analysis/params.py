@@ -369,6 +369,41 @@ class ExecutionParams(_Model):
     jobs: Annotated[int, Field(ge=1)] | None = None
 
 
+class DuckDBParams(_Model):
+    """Settings of the DuckDB engine (see :mod:`analysis.engines.duckdb_engine`).
+
+    ``memory_limit`` caps DuckDB's memory (a size such as ``"3GB"``; None: DuckDB's default, 80 % of
+    RAM); past it, joins and aggregations spill to ``temp_directory`` (None: DuckDB's default
+    ``.tmp`` folder, or no spilling for an in-memory database). ``threads``: None uses every core.
+    """
+
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    threads: Annotated[int, Field(ge=1)] | None = None
+
+
+class SparkParams(_Model):
+    """Settings of the Spark engine (see :mod:`analysis.engines.spark_engine`).
+
+    ``master`` is the cluster URL (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://…``); None
+    takes ``$SPARK_MASTER``, else ``local[*]``. ``config`` entries are passed to the session builder
+    as they are, e.g. ``{"spark.executor.memory": "8g"}``.
+    """
+
+    master: str | None = None
+    app_name: str = "rfmkit"
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class EngineParams(_Model):
+    """Where the transaction → customer step runs; ``engine: auto`` uses pandas up to
+    ``auto_pandas_max_rows`` input rows and DuckDB above."""
+
+    auto_pandas_max_rows: Annotated[int, Field(ge=0)] = 2_000_000
+    duckdb: DuckDBParams = DuckDBParams()
+    spark: SparkParams = SparkParams()
+
+
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -448,6 +483,8 @@ class RunParams(_Model):
         default_factory=lambda: ["01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary"]
     )
     execution: ExecutionParams = ExecutionParams()
+    engine: Literal["auto", "pandas", "duckdb", "spark"] = "auto"
+    engine_options: EngineParams = EngineParams()
     experiment: ExperimentParams = ExperimentParams()
     privacy: PrivacyParams = PrivacyParams()
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# System packages the project needs: Debian's chromium (browser tests of the reports) and a CJK font
-# (Chinese labels in charts). Installs only what is missing; needs root or sudo for apt-get.
+# System packages the project needs: Debian's chromium (browser tests of the reports), a CJK font
+# (Chinese labels in charts) and Java 17 (local Spark in the engine tests). Installs only what is missing;
+# needs root or sudo for apt-get.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+# Java 17+ for the local Spark session of the engine-equality tests (tests/test_engines.py)
+java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || missing+=(openjdk-17-jre-headless)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}"
 SUDO=""

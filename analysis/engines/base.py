@@ -1,0 +1,319 @@
+"""What every engine shares: the input it accepts, the result frames, and the SQL engines' common part.
+
+An engine computes, from a clean transaction log, one row per customer with
+
+* the RFM summary of :func:`analysis.customers.rfm.rfm_summary` (``first_purchase``,
+  ``last_purchase``, ``recency_days``, ``frequency``, ``monetary``), and
+* the buy-till-you-die summary of :func:`analysis.clv.summary.summary_from_transactions`
+  (``frequency``, ``t_x``, ``T``, ``monetary_value``, ``first_purchase`` and, with a holdout,
+  ``frequency_holdout``, ``monetary_holdout``, ``spend_holdout``, ``duration_holdout``),
+
+with exactly those definitions: every engine returns the same frames as the pandas code (counts and
+dates exactly; money to floating-point summation order, far below 1e-9 relative).
+
+Input (:data:`Source`): a pandas frame of clean transactions, or the path of a Parquet or CSV file of
+them, a folder of such files, or a glob (``data/clean-*.parquet``), e.g. the ``clean.parquet`` written
+by ``rfmkit clean``. Columns: ``customer_id``, ``order_date``, ``amount`` and optionally ``order_id``;
+others are ignored.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import InputError, MissingColumnError
+
+Source = pd.DataFrame | str | os.PathLike
+
+#: The RFM columns in :data:`analysis.customers.rfm.SUMMARY_COLUMNS` order (not imported from there:
+#: that module pulls in pandera, a second of imports the SQL engines do not need; tests compare them).
+RFM_COLUMNS = ("first_purchase", "last_purchase", "recency_days", "frequency", "monetary")
+#: :data:`analysis.clv.summary.TIME_UNITS` and ``HOLDOUT_COLUMNS`` (likewise not imported: the
+#: ``analysis.clv`` package imports every model and SciPy; tests compare them).
+TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
+HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_holdout", "spend_holdout", "duration_holdout")
+#: Columns the engines read; ``order_id`` is optional.
+NEEDED = ("customer_id", "order_date", "amount")
+EPOCH = pd.Timestamp("1970-01-01")
+#: Day number before any real date: the RFM window without a lookback.
+FAR_PAST = -(10**6)
+
+
+def day_number(value: object, name: str) -> int:
+    """A date-like as days since 1970-01-01 (its time part ignored); InputError naming ``name`` if not a date."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}={value!r} is not a date: pass e.g. '1997-09-30'") from None
+    if pd.isna(ts):
+        raise InputError(f"{name} is missing: pass an explicit date such as '1997-09-30'")
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return int((ts.normalize() - EPOCH).days)
+
+
+def day_timestamp(n: int) -> pd.Timestamp:
+    """The midnight timestamp of day number ``n``."""
+    return EPOCH + pd.Timedelta(days=int(n))
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    """One transaction → customer step: the day it is taken on and its options.
+
+    ``as_of`` is the RFM day and the BTYD calibration end (both inclusive); ``lookback_days`` limits
+    only the RFM columns (as in ``rfmkit score``); ``holdout_end`` adds the BTYD holdout columns;
+    ``time_unit`` is 'D', 'W' or 'M'.
+    """
+
+    as_of: object
+    lookback_days: int | None = None
+    holdout_end: object | None = None
+    time_unit: str = "W"
+
+    @property
+    def as_of_n(self) -> int:
+        return day_number(self.as_of, "as_of")
+
+    @property
+    def end_n(self) -> int:
+        if self.holdout_end is None:
+            return self.as_of_n
+        end = day_number(self.holdout_end, "holdout_end")
+        if end <= self.as_of_n:
+            raise InputError(
+                f"holdout_end {day_timestamp(end).date()} must be after calibration_end "
+                f"{day_timestamp(self.as_of_n).date()}"
+            )
+        return end
+
+    @property
+    def window_start_n(self) -> int:
+        return FAR_PAST if self.lookback_days is None else self.as_of_n - int(self.lookback_days)
+
+
+@dataclass
+class CustomerSummary:
+    """The two per-customer frames, both indexed by ``customer_id`` and sorted.
+
+    ``rfm``: customers with a purchase in the RFM window. ``btyd``: customers with a purchase on or
+    before ``as_of`` (``attrs`` hold ``time_unit``, ``calibration_end``, ``holdout_end``).
+    """
+
+    rfm: pd.DataFrame
+    btyd: pd.DataFrame | None
+
+    def combined(self) -> pd.DataFrame:
+        """One table for ``rfmkit summary``: the RFM customers, their RFM columns, then the BTYD columns
+        with the BTYD ``frequency`` named ``repeat_frequency`` (repeat purchase days) so it cannot be
+        confused with the RFM ``frequency`` (orders)."""
+        if self.btyd is None:
+            return self.rfm
+        btyd = self.btyd.drop(columns="first_purchase").rename(columns={"frequency": "repeat_frequency"})
+        return self.rfm.join(btyd, how="left")
+
+
+def resolve_files(path: str | os.PathLike) -> list[Path]:
+    """The files behind a path, a folder (its ``*.parquet``/``*.csv`` files) or a glob, sorted.
+
+    Raises InputError naming the path when nothing matches.
+    """
+    text = os.fspath(path)
+    p = Path(text)
+    if p.is_dir():
+        files = sorted(q for q in p.rglob("*") if q.is_file() and file_format(q, strict=False))
+    elif any(ch in text for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(text, recursive=True) if Path(f).is_file())
+    else:
+        files = [p] if p.is_file() else []
+    if not files:
+        raise InputError(f"{text}: no such file, or no Parquet/CSV file in that folder or glob")
+    formats = {file_format(f) for f in files}
+    if len(formats) > 1:
+        raise InputError(f"{text}: mixes Parquet and CSV files; point at one kind")
+    return files
+
+
+def file_format(path: str | os.PathLike, strict: bool = True) -> str | None:
+    """'parquet' or 'csv' from the file's extension (``.parquet``/``.pq``, ``.csv``/``.txt``/``.tsv``)."""
+    ext = Path(path).suffix.lower()
+    if ext in (".parquet", ".pq"):
+        return "parquet"
+    if ext in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if strict:
+        raise InputError(f"{path}: unknown file type {ext!r}; engines read clean Parquet or CSV files")
+    return None
+
+
+def check_columns(columns: list[str], origin: str) -> bool:
+    """Raise MissingColumnError unless the needed columns are present; True when ``order_id`` is."""
+    missing = [c for c in NEEDED if c not in columns]
+    if missing:
+        raise MissingColumnError(
+            f"{origin}: lacks column(s) {missing}; the customer summary needs clean data with "
+            f"{list(NEEDED)} (and optionally 'order_id'): run 'rfmkit clean' first and pass its clean.parquet"
+        )
+    return "order_id" in columns
+
+
+def check_counts(n_missing: int, n_negative: int, origin: str) -> None:
+    """The BTYD summary's data checks, with the messages of :func:`analysis.clv.summary.purchase_occasions`."""
+    if n_missing:
+        raise InputError(
+            f"{origin}: {n_missing} transaction row(s) have a missing or unparsable 'customer_id', "
+            "'order_date' or 'amount'; clean the log first ('rfmkit clean')"
+        )
+    if n_negative:
+        raise InputError(
+            f"{origin}: {n_negative} row(s) have a negative 'amount': remove returns before the CLV summary"
+        )
+
+
+def unit_days(time_unit: str) -> float:
+    """Length of ``time_unit`` ('D', 'W', 'M') in days; InputError naming the choices otherwise."""
+    try:
+        return TIME_UNITS[time_unit]
+    except (KeyError, TypeError):
+        raise InputError(
+            f"unknown time_unit {time_unit!r}: use one of {sorted(TIME_UNITS)} (days, weeks, months)"
+        ) from None
+
+
+def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> CustomerSummary:
+    """Turn the per-customer aggregates of :data:`analysis.engines.sql.CUSTOMER_STEP_SQL` into the
+    RFM and BTYD frames, with the pandas code's arithmetic (same operations, same rounding)."""
+    length = unit_days(request.time_unit)
+    as_of_n = request.as_of_n
+    end_n = request.end_n
+    agg = agg.sort_values("customer_id", kind="stable")
+    ids = pd.Index(agg["customer_id"].astype(str).to_numpy(), dtype="string", name="customer_id")
+
+    def days(col: str) -> np.ndarray:
+        return agg[col].to_numpy(dtype="int64")
+
+    def as_dates(n: np.ndarray) -> np.ndarray:
+        return (EPOCH.to_datetime64() + n.astype("timedelta64[D]")).astype("datetime64[ns]")
+
+    first, last = days("first_n"), days("last_n")
+    x = days("n_occasions") - 1
+    total = agg["total_spend"].to_numpy(dtype=float)
+    first_spend = agg["first_spend"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary_value = (total - first_spend) / np.where(x > 0, x, np.nan)
+    btyd = pd.DataFrame(
+        {
+            "frequency": x,
+            "t_x": (last - first) / length,
+            "T": (as_of_n - first) / length,
+            "monetary_value": monetary_value,
+            "first_purchase": as_dates(first),
+        },
+        index=pd.Index(ids.to_numpy(dtype=object), dtype=str, name="customer_id"),
+    )
+    if request.holdout_end is not None:
+        n_hold = days("n_holdout")
+        spend = agg["spend_holdout"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            btyd["frequency_holdout"] = n_hold
+            btyd["monetary_holdout"] = spend / np.where(n_hold > 0, n_hold, np.nan)
+        btyd["spend_holdout"] = spend
+        btyd["duration_holdout"] = (end_n - as_of_n) / length
+        btyd = btyd[[*btyd.columns[:5], *HOLDOUT_COLUMNS]]
+    btyd.attrs.update(
+        time_unit=request.time_unit,
+        calibration_end=str(day_timestamp(as_of_n).date()),
+        holdout_end=None if request.holdout_end is None else str(day_timestamp(end_n).date()),
+    )
+    in_window = agg["n_orders"].notna().to_numpy() & agg["first_purchase_n"].notna().to_numpy()
+    w = agg.loc[in_window]
+    last_p = w["last_purchase_n"].to_numpy(dtype="int64")
+    rfm = pd.DataFrame(
+        {
+            "first_purchase": as_dates(w["first_purchase_n"].to_numpy(dtype="int64")),
+            "last_purchase": as_dates(last_p),
+            "recency_days": (as_of_n - last_p).astype("int64"),
+            "frequency": w["n_orders"].to_numpy(dtype="int64"),
+            "monetary": w["window_spend"].to_numpy(dtype=float).round(6),
+        },
+        index=ids[in_window],
+    )
+    return CustomerSummary(rfm=rfm[list(RFM_COLUMNS)], btyd=btyd)
+
+
+class Engine(ABC):
+    """An engine by name (see :mod:`analysis.engines`); ``close`` releases its connection or session."""
+
+    name: str = ""
+
+    @abstractmethod
+    def customer_summary(self, source: Source, request: SummaryRequest, *, btyd: bool = True) -> CustomerSummary:
+        """The RFM and BTYD frames of ``source`` (see :class:`CustomerSummary`).
+
+        With ``btyd`` (the default) the BTYD summary's data checks run first (no missing values, no
+        negative amounts) and InputError is raised when they fail or when no customer bought on or
+        before ``as_of``, as :func:`analysis.clv.summary.summary_from_transactions` does. With
+        ``btyd=False`` only the RFM frame is made (``btyd`` is None), which accepts netted returns.
+        """
+
+    def rfm_summary(self, source: Source, as_of: object, lookback_days: int | None = None) -> pd.DataFrame:
+        """:func:`analysis.customers.rfm.rfm_summary` computed by this engine."""
+        return self.customer_summary(source, SummaryRequest(as_of, lookback_days), btyd=False).rfm
+
+    def btyd_summary(
+        self, source: Source, calibration_end: object, holdout_end: object | None = None, time_unit: str = "W"
+    ) -> pd.DataFrame:
+        """:func:`analysis.clv.summary.summary_from_transactions` computed by this engine."""
+        return self.customer_summary(source, SummaryRequest(calibration_end, None, holdout_end, time_unit)).btyd
+
+    def close(self) -> None:  # noqa: B027 - engines without resources keep this no-op
+        """Release the engine's connection or session (no-op by default)."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLEngine(Engine):
+    """An engine that runs :data:`analysis.engines.sql.CUSTOMER_STEP_SQL`: it only has to expose the
+    input as the ``transactions`` view and run a query with bound parameters."""
+
+    @abstractmethod
+    def register(self, source: Source) -> str:
+        """Expose ``source`` as the view ``transactions`` (canonical columns, see :mod:`analysis.engines.sql`);
+        return a name for messages."""
+
+    @abstractmethod
+    def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
+        """Run ``sql`` with ``:name`` parameters bound; the result as a pandas frame."""
+
+    def customer_summary(self, source: Source, request: SummaryRequest, *, btyd: bool = True) -> CustomerSummary:
+        from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
+
+        origin = self.register(source)
+        if btyd:
+            c = self.query(CHECK_SQL, {}).iloc[0]
+            check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
+        params = {"as_of_n": request.as_of_n, "end_n": request.end_n, "window_start_n": request.window_start_n}
+        out = frames_from_aggregates(self.query(CUSTOMER_STEP_SQL, params), request)
+        if not btyd:
+            return CustomerSummary(rfm=out.rfm, btyd=None)
+        require_customers(out.btyd, request)
+        return out
+
+
+def require_customers(btyd: pd.DataFrame, request: SummaryRequest) -> None:
+    """InputError, as in the pandas summary, when no customer bought on or before ``as_of``."""
+    if btyd.empty:
+        raise InputError(
+            f"no purchase on or before calibration_end {day_timestamp(request.as_of_n).date()}: choose a later date"
+        )

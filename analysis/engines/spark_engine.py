@@ -1,0 +1,119 @@
+"""The Spark engine: the shared SQL (:mod:`analysis.engines.sql`) on Spark SQL.
+
+The session comes from :func:`spark_session`: ``master`` from the params, else ``$SPARK_MASTER``,
+else ``local[*]``; session time zone UTC, so that a day is the same calendar day on every executor.
+Parquet and CSV files, folders and globs are read by Spark (on a cluster: paths every executor can
+read, e.g. ``s3a://`` or HDFS). Only the per-customer aggregates come back to the driver.
+
+pandas 3 is newer than PySpark declares support for; the two warnings that follow from it on import
+and conversion (PySpark's "does not yet fully support pandas >= 3.0.0" FutureWarning and pandas'
+deprecation of ``copy=`` inside PySpark's conversion code) are silenced here and nowhere else.
+Results come back through Arrow (``DataFrame.toArrow``), not PySpark's pandas conversion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+
+import pandas as pd
+
+from analysis.engines.base import Source, SQLEngine, check_columns, file_format, resolve_files
+from analysis.params import SparkParams
+
+_VIEW = """
+CREATE OR REPLACE TEMP VIEW transactions AS
+SELECT CAST(customer_id AS STRING) AS customer_id,
+       {order_id} AS order_id,
+       unix_date(CAST({order_date} AS DATE)) AS day_n,
+       CAST(amount AS DOUBLE) AS amount
+FROM raw_input
+"""
+
+#: Settings every session gets (the params' ``config`` may override them).
+DEFAULT_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # pandas writes nanosecond timestamps, which Spark's Parquet reader rejects; read them as longs
+    "spark.sql.legacy.parquet.nanosAsLong": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+@contextlib.contextmanager
+def quiet_pandas3() -> Iterator[None]:
+    """Silence only the two known PySpark-with-pandas-3 warnings (see the module docstring)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
+        yield
+
+
+def spark_session(params: SparkParams | None = None):
+    """A SparkSession from the params (``master``, ``config``) or the environment (``$SPARK_MASTER``)."""
+    try:
+        with quiet_pandas3():
+            from pyspark.sql import SparkSession
+    except ImportError:
+        from analysis.engines import EngineError
+
+        raise EngineError("the spark engine needs PySpark: pip install 'rfmkit[spark]' (and Java 17+)") from None
+    params = params or SparkParams()
+    builder = SparkSession.builder.appName(params.app_name).master(
+        params.master or os.environ.get("SPARK_MASTER") or "local[*]"
+    )
+    for key, value in {**DEFAULT_CONFIG, **params.config}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class SparkEngine(SQLEngine):
+    """The shared SQL on Spark; pass ``session`` to use an existing SparkSession."""
+
+    name = "spark"
+
+    def __init__(self, params: SparkParams | None = None, session=None) -> None:
+        self.params = params or SparkParams()
+        self.spark = session if session is not None else spark_session(self.params)
+        self._owns_session = session is None
+
+    def register(self, source: Source) -> str:
+        if isinstance(source, pd.DataFrame):
+            import pyarrow as pa
+
+            origin = "the transactions"
+            has_order = check_columns(list(source.columns), origin)
+            cols = ["customer_id", "order_date", "amount"] + (["order_id"] if has_order else [])
+            frame = source[cols].copy()
+            for c in ("customer_id", "order_id"):
+                if c in frame:
+                    frame[c] = frame[c].astype("string")
+            frame["order_date"] = frame["order_date"].astype("datetime64[us]")
+            with quiet_pandas3():
+                df = self.spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))
+        else:
+            files = [str(f) for f in resolve_files(source)]
+            origin = os.fspath(source)
+            reader = self.spark.read
+            df = reader.parquet(*files) if file_format(files[0]) == "parquet" else reader.csv(files, header=True)
+            has_order = check_columns(df.columns, origin)
+        date_type = dict(df.dtypes)["order_date"]
+        # nanosecond Parquet timestamps arrive as longs (see DEFAULT_CONFIG): nanoseconds → microseconds
+        order_date = "timestamp_micros(order_date DIV 1000)" if date_type == "bigint" else "order_date"
+        df.createOrReplaceTempView("raw_input")
+        self.spark.sql(
+            _VIEW.format(
+                order_id="CAST(order_id AS STRING)" if has_order else "CAST(NULL AS STRING)", order_date=order_date
+            )
+        )
+        return origin
+
+    def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
+        with quiet_pandas3():
+            return self.spark.sql(sql, args=params or None).toArrow().to_pandas()
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.spark.stop()

@@ -1,0 +1,372 @@
+"""Benchmark: the transaction → customer step at scale, every engine against plain DuckDB and plain pandas.
+
+Inputs: synthetic clean logs written as Parquet (as ``rfmkit clean`` writes ``clean.parquet``:
+``customer_id`` and ``order_id`` text, ``order_date`` nanosecond timestamps, ``amount``), 1M and 10M
+rows by default (``--huge`` adds 50M), customers = 4 % of rows, two years of days, about 1.5 rows per
+order; cached under ``~/.cache/rfmkit/bench-scale`` (``--data-dir``).
+
+Contenders, each computing the same per-customer table (RFM: first/last purchase, recency_days,
+frequency = distinct orders, monetary; BTYD: x, t_x, T, monetary_value) as of the last day:
+
+* ``plain_duckdb``: one hand-written DuckDB query over the Parquet file, result fetched as a pandas frame;
+* ``plain_pandas``: ``pd.read_parquet`` of the four columns and the obvious ``groupby`` code;
+* ``engine:pandas``, ``engine:duckdb``, ``engine:spark``: ``analysis.engines.customer_summary`` (what
+  ``rfmkit summary`` runs) on the file; Spark is a local session, ``local[2]``.
+
+Every run is a fresh child process (imports included, as a user pays them) that reports
+``resource.getrusage`` of itself and of its children at the end: CPU = user + system seconds of both
+(Spark's JVM included: the child stops the gateway and waits for the JVM, so it counts as a child),
+peak RSS = the larger of its own ``VmHWM`` and the children's ``ru_maxrss`` (the largest single
+process; for Spark the JVM or the Python driver, not their sum); wall = seconds the parent waited
+for the child. Rounds are interleaved (each round runs every contender once, in an order rotated per
+round); medians over ``--rounds`` (default 3) and ratios to plain DuckDB are printed with the machine
+and its load average before and after each round. All contenders' results are compared (customers,
+sums of counts and money) and the output says whether they agree.
+
+Defaults (``python benchmarks/scale.py``): sizes 1M and 10M, 3 rounds, all five contenders except
+Spark above 1M rows (``--spark-max-rows``; a 2-core local Spark is not what Spark is for, and it
+takes minutes per 10M run), the DuckDB engine with ``memory_limit`` 3GB; about 20 minutes on 2 idle
+cores. ``--huge`` adds 50M rows (with ``--only plain_duckdb,engine:duckdb``: pandas needs more than
+10 GB there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path.home() / ".cache" / "rfmkit" / "bench-scale"
+CONTENDERS = ("plain_duckdb", "plain_pandas", "engine:pandas", "engine:duckdb", "engine:spark")
+START = "2023-01-01"
+DAYS = 730
+AS_OF = "2024-12-30"  # START + DAYS - 1
+SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000, "50M": 50_000_000}
+
+PLAIN_SQL = """
+WITH t AS (
+    SELECT customer_id, COALESCE(order_id, CAST(CAST(order_date AS DATE) AS VARCHAR)) AS order_key,
+           CAST(order_date AS DATE) AS day, amount
+    FROM read_parquet($path)
+    WHERE CAST(order_date AS DATE) <= $as_of
+),
+occ AS (SELECT customer_id, day, SUM(amount) AS amount FROM t GROUP BY customer_id, day),
+b AS (
+    SELECT customer_id, COUNT(*) - 1 AS x, MIN(day) AS first_day, MAX(day) AS last_day,
+           SUM(amount) AS total, arg_min(amount, day) AS first_spend
+    FROM occ GROUP BY customer_id
+),
+r AS (
+    SELECT customer_id, COUNT(DISTINCT order_key) AS frequency, ROUND(SUM(amount), 6) AS monetary
+    FROM t GROUP BY customer_id
+)
+SELECT b.customer_id, b.first_day AS first_purchase, b.last_day AS last_purchase,
+       $as_of - b.last_day AS recency_days, r.frequency, r.monetary,
+       b.x, (b.last_day - b.first_day) / 7.0 AS t_x, ($as_of - b.first_day) / 7.0 AS "T",
+       CASE WHEN b.x > 0 THEN (b.total - b.first_spend) / b.x END AS monetary_value
+FROM b JOIN r USING (customer_id)
+"""
+
+
+# ----------------------------------------------------------------------------- data
+def make_log(path: Path, n: int, seed: int = 0) -> None:
+    """Write a synthetic clean log of ``n`` rows to ``path`` (row groups of 1M rows, 5M at a time)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    n_customers = max(1, n * 4 // 100)
+    start = np.datetime64(START, "ns")
+    tmp = path.with_suffix(".tmp")
+    writer = None
+    order = 0
+    chunk = 5_000_000
+    for lo in range(0, n, chunk):
+        m = min(chunk, n - lo)
+        cust = rng.integers(0, n_customers, size=m)
+        day = rng.integers(0, DAYS, size=m)
+        new_order = rng.random(m) < 2 / 3  # ~1.5 rows per order
+        new_order[0] = True
+        order_no = order + np.cumsum(new_order)
+        order = int(order_no[-1])
+        seconds = rng.integers(0, 86_400, size=m)
+        ts = start + (day * 86_400 + seconds).astype("timedelta64[s]").astype("timedelta64[ns]")
+        amount = np.round(rng.lognormal(3.0, 0.8, size=m), 2)
+        table = pa.table(
+            {
+                "customer_id": pc.cast(pa.array(cust + 1_000_000), pa.string()),
+                "order_id": pc.cast(pa.array(order_no), pa.string()),
+                "order_date": pa.array(ts, type=pa.timestamp("ns")),
+                "amount": pa.array(amount),
+            }
+        )
+        if writer is None:
+            writer = pq.ParquetWriter(tmp, table.schema)
+        writer.write_table(table, row_group_size=1_000_000)
+    writer.close()
+    tmp.rename(path)
+
+
+def dataset(data_dir: Path, label: str) -> Path:
+    path = data_dir / f"log-{label}.parquet"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        print(f"writing {path} ...", flush=True)
+        make_log(path, SIZES[label])
+        print(f"  {SIZES[label]:,} rows in {time.perf_counter() - t:.0f} s", flush=True)
+    return path
+
+
+# ----------------------------------------------------------------------------- contenders (child side)
+def run_plain_duckdb(path: str) -> dict:
+    import datetime as dt
+
+    import duckdb
+
+    df = duckdb.execute(PLAIN_SQL, {"path": path, "as_of": dt.date.fromisoformat(AS_OF)}).df()
+    return checks(df, "x")
+
+
+def run_plain_pandas(path: str) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    as_of = pd.Timestamp(AS_OF)
+    df = pd.read_parquet(path, columns=["customer_id", "order_id", "order_date", "amount"])
+    df["day"] = df["order_date"].dt.normalize()
+    df = df[df["day"] <= as_of]
+    g = df.groupby("customer_id")
+    out = g.agg(
+        first_purchase=("day", "min"),
+        last_purchase=("day", "max"),
+        frequency=("order_id", "nunique"),
+        monetary=("amount", "sum"),
+    )
+    out["monetary"] = out["monetary"].round(6)
+    out["recency_days"] = (as_of - out["last_purchase"]).dt.days
+    occ = df.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
+    og = occ.groupby("customer_id")
+    x = og.size() - 1
+    first_spend = og["amount"].first()
+    out["x"] = x
+    out["t_x"] = (out["last_purchase"] - out["first_purchase"]).dt.days / 7.0
+    out["T"] = (as_of - out["first_purchase"]).dt.days / 7.0
+    with np.errstate(all="ignore"):
+        out["monetary_value"] = (og["amount"].sum() - first_spend) / x.where(x > 0)
+    return checks(out.reset_index(), "x")
+
+
+def run_engine(name: str, path: str, memory_limit: str | None) -> dict:
+    from analysis.engines import SummaryRequest, customer_summary
+    from analysis.params import DuckDBParams, EngineParams, SparkParams
+
+    params = EngineParams(
+        duckdb=DuckDBParams(memory_limit=memory_limit, temp_directory=str(Path(path).parent / "duckdb-spill")),
+        spark=SparkParams(
+            master="local[2]",
+            config={
+                "spark.sql.shuffle.partitions": "4",
+                "spark.ui.enabled": "false",
+                "spark.driver.memory": "3g",
+            },
+        ),
+    )
+    table = customer_summary(path, SummaryRequest(AS_OF), name, params).combined()
+    if name == "spark":
+        _reap_spark_jvm()
+    return checks(table.reset_index(), "repeat_frequency")
+
+
+def _reap_spark_jvm() -> None:
+    """Stop the Py4J gateway and wait for the JVM, so that its CPU time counts in this process's children."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is not None:
+        proc = getattr(gateway, "proc", None)
+        gateway.shutdown()
+        if proc is not None:
+            if proc.stdin:
+                proc.stdin.close()  # the JVM exits when its stdin closes
+            proc.wait(timeout=60)
+
+
+def checks(df, x_col: str) -> dict:
+    """Figures every contender must agree on."""
+    return {
+        "customers": len(df),
+        "orders": int(df["frequency"].sum()),
+        "repeat_days": int(df[x_col].sum()),
+        "monetary": round(float(df["monetary"].sum()), 2),
+        "t_x_days": round(float(df["t_x"].sum() * 7), 3),
+        "T_days": round(float(df["T"].sum() * 7), 3),
+        "monetary_value": round(float(df["monetary_value"].sum()), 4),
+    }
+
+
+# ----------------------------------------------------------------------------- parent side
+def measure(cmd: list[str], timeout: float) -> dict:
+    """Run ``cmd`` as a child; its CPU s, wall s and peak RSS (MiB) from ``os.wait4``, and its JSON output."""
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"error": f"timeout {timeout:.0f} s"}
+    # the child reports its own rusage (RUSAGE_SELF + RUSAGE_CHILDREN) as its last line (see child_main)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        return {"error": (err.strip().splitlines() or ["failed"])[-1][:200]}
+    res = json.loads(out.strip().splitlines()[-1])
+    res["wall_s"] = wall
+    return res
+
+
+def child_main(contender: str, path: str, memory_limit: str | None) -> None:
+    import resource
+
+    if contender == "plain_duckdb":
+        res = run_plain_duckdb(path)
+    elif contender == "plain_pandas":
+        res = run_plain_pandas(path)
+    else:
+        res = run_engine(contender.split(":", 1)[1], path, memory_limit)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res["cpu_s"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    # this process's own peak from VmHWM: ru_maxrss of RUSAGE_SELF survives exec, so it would include
+    # the parent's size at fork; the children's (Spark's JVM) from ru_maxrss
+    with open("/proc/self/status") as fh:
+        own_kib = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+    res["peak_mib"] = max(own_kib, kids.ru_maxrss) / 1024
+    print(json.dumps(res))
+
+
+def machine() -> str:
+    def first(path: str, prefix: str) -> str:
+        try:
+            with open(path) as fh:
+                return next((line for line in fh if line.startswith(prefix)), "?")
+        except OSError:
+            return "?"
+
+    cpu = first("/proc/cpuinfo", "model name").split(":", 1)[-1].strip()
+    mem = first("/proc/meminfo", "MemTotal").split()
+    ram = f"{int(mem[1]) / 1024**2:.1f} GiB" if len(mem) > 1 else "?"
+    return f"{platform.platform()}; {os.cpu_count()} cores ({cpu}); RAM {ram}; Python {platform.python_version()}"
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1M,10M", help="comma list of 1M, 10M, 50M (default 1M,10M)")
+    parser.add_argument("--huge", action="store_true", help="add 50M rows")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--spark-max-rows", type=int, default=1_000_000, help="run engine:spark only up to this size (default 1M)"
+    )
+    parser.add_argument("--only", default=",".join(CONTENDERS), help=f"comma list of {', '.join(CONTENDERS)}")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--duckdb-memory-limit", default="3GB", help="the DuckDB engine's memory_limit (default 3GB)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
+    parser.add_argument("--child", nargs=2, metavar=("CONTENDER", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args.child[0], args.child[1], args.duckdb_memory_limit)
+        return
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()] + (["50M"] if args.huge else [])
+    contenders = [c.strip() for c in args.only.split(",") if c.strip()]
+    unknown = sorted(set(contenders) - set(CONTENDERS)) + sorted(set(sizes) - set(SIZES))
+    if unknown:
+        parser.error(f"unknown contender or size {unknown}")
+    print(f"machine: {machine()}")
+    print(f"settings: sizes {sizes}, {args.rounds} rounds, contenders {contenders}, as of {AS_OF}, "
+          f"DuckDB engine memory_limit {args.duckdb_memory_limit}")  # fmt: skip
+    paths = {s: dataset(args.data_dir, s) for s in sizes}
+    results: dict[tuple[str, str], list[dict]] = {}
+    for r in range(args.rounds):
+        for size in sizes:
+            order = contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
+            before = load()
+            for c in order:
+                if c == "engine:spark" and SIZES[size] > args.spark_max_rows:
+                    continue
+                cmd = [sys.executable, __file__, "--child", c, str(paths[size]), "--duckdb-memory-limit",
+                       args.duckdb_memory_limit]  # fmt: skip
+                res = measure(cmd, args.timeout)
+                results.setdefault((size, c), []).append(res)
+                shown = (
+                    res.get("error")
+                    or f"cpu {res['cpu_s']:.1f} s, wall {res['wall_s']:.1f} s, peak {res['peak_mib']:.0f} MiB"
+                )
+                print(f"round {r + 1} {size:>4} {c:<14} {shown}", flush=True)
+            print(f"round {r + 1} {size:>4} load average before/after (1/5/15 min): {before} → {load()}", flush=True)
+    report(results, sizes, contenders)
+
+
+def report(results: dict, sizes: list[str], contenders: list[str]) -> None:
+    def med(runs: list[dict], key: str) -> float:
+        vals = [x[key] for x in runs if key in x]
+        return statistics.median(vals) if vals else float("nan")
+
+    print()
+    print("medians over rounds; ratio = CPU / plain DuckDB's CPU (and / plain pandas')")
+    header = "| rows | contender | CPU s | wall s | peak RSS MiB | CPU ÷ plain DuckDB | CPU ÷ plain pandas | runs |"
+    print(header)
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        base_duck = med(results.get((size, "plain_duckdb"), []), "cpu_s")
+        base_pd = med(results.get((size, "plain_pandas"), []), "cpu_s")
+        for c in contenders:
+            runs = results.get((size, c))
+            if not runs:
+                continue
+            ok = [x for x in runs if "error" not in x]
+            cpu, wall, peak = med(ok, "cpu_s"), med(ok, "wall_s"), med(ok, "peak_mib")
+            errs = len(runs) - len(ok)
+            print(
+                f"| {size} | {c} | {cpu:.1f} | {wall:.1f} | {peak:.0f} | {cpu / base_duck:.2f} | {cpu / base_pd:.2f} "
+                f"| {len(ok)}{f' ({errs} failed)' if errs else ''} |"
+            )
+    print()
+    keys = ("customers", "orders", "repeat_days", "monetary", "t_x_days", "T_days", "monetary_value")
+    for size in sizes:
+        seen = {}
+        for c in contenders:
+            for x in results.get((size, c), []):
+                if "error" not in x:
+                    seen[c] = tuple(x[k] for k in keys)
+        agree = len({v for v in seen.values()}) <= 1
+        first = next(iter(seen.values()), None)
+        print(f"{size}: results {'identical' if agree else 'DIFFER'} across {sorted(seen)}; "
+              f"{dict(zip(keys, first, strict=True)) if first else ''}")  # fmt: skip
+        if not agree:
+            for c, v in seen.items():
+                print(f"   {c}: {dict(zip(keys, v, strict=True))}")
+    if "10M" in sizes and ("10M", "engine:duckdb") in results and ("10M", "plain_duckdb") in results:
+        ratio = med(results[("10M", "engine:duckdb")], "cpu_s") / med(results[("10M", "plain_duckdb")], "cpu_s")
+        print(f"goal: 10M-row summary within 1.2x of plain DuckDB's CPU: {ratio:.2f}x → "
+              f"{'reached' if ratio <= 1.2 else 'NOT reached'}")  # fmt: skip
+    if "50M" in sizes and ("50M", "engine:duckdb") in results:
+        peak = med(results[("50M", "engine:duckdb")], "peak_mib") / 1024
+        print(f"goal: 50M rows with peak memory <= 4 GiB: {peak:.2f} GiB → {'reached' if peak <= 4 else 'NOT reached'}")
+
+
+if __name__ == "__main__":
+    main()
