@@ -95,6 +95,12 @@ def test_headline_figures_equal_a_hand_computation(batch: Path) -> None:
         customers = pd.read_parquet(run / "customers.parquet")
         assert set(customers.index.astype(str)) == hand_customers(raw, last, where)
         assert headline["customers"] == len(customers)
+    # the export ends on 9 December: December is scored as of that day, and the report says so
+    december = _runs(batch)[("2011-12", "all")]
+    headline = json.loads((december / "headline.json").read_text(encoding="utf-8"))
+    assert (headline["as_of"], headline["days"], headline["period_days"]) == ("2011-12-09", 9, 31)
+    assert pd.read_parquet(december / "customers.parquet")["recency_days"].min() == 0
+    assert "(9 of 31 days)" in (december / "report.html").read_text(encoding="utf-8")
 
 
 def test_action_lists_hold_real_customers_only(batch: Path) -> None:
