@@ -240,15 +240,22 @@ class RFMParams(_Model):
 
 
 class ClusterParams(_Model):
-    """k-means on log R, F, M (and CLV); k chosen over ``k_min..k_max`` by silhouette."""
+    """k-means on log R, F, M (and CLV); k chosen over ``k_min..k_max`` by silhouette.
+
+    ``sample_size`` is the number of customers the silhouette is computed on (a ``seed``-drawn sample).
+    ``fit_sample_size`` caps the customers k-means is fitted on: with more customers, every start for
+    every k and the ``stability_seeds`` refits use a ``seed``-drawn sample of that many, and every customer
+    is then assigned to the nearest centre (see :mod:`analysis.customers.cluster`).
+    """
 
     enabled: bool = True
     k_min: Annotated[int, Field(ge=2)] = 3
     k_max: Annotated[int, Field(ge=2)] = 8
     n_init: Annotated[int, Field(ge=1)] = 10
     seed: int = 0
-    sample_size: Annotated[int, Field(ge=100)] = 5000
+    sample_size: Annotated[int, Field(ge=100)] = 5000  # customers; silhouette sample
     stability_seeds: Annotated[int, Field(ge=2)] = 5
+    fit_sample_size: Annotated[int, Field(ge=1000)] = 50_000  # customers; k-means fit sample
 
 
 class LifecycleParams(_Model):

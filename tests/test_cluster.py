@@ -120,3 +120,80 @@ def test_snake_plot_smoke() -> None:
     ax = snake_plot(m.snake_data(c))
     assert len(ax.get_lines()) >= 3
     plt.close(ax.figure)
+
+
+def _uniform_customers(n: int, seed: int = 3) -> pd.DataFrame:
+    """No real groups: k-means partitions depend on which customers it sees."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "recency_days": rng.integers(0, 540, n).astype(float),
+            "frequency": rng.geometric(0.35, n).astype(float),
+            "monetary": rng.gamma(2.0, 60.0, n),
+        },
+        index=pd.Index([f"u{i:05d}" for i in range(n)], name="customer_id"),
+    )
+
+
+def test_fit_on_a_sample_assigns_every_customer() -> None:
+    c = _three_groups(n=1700)  # 5,100 customers, fitted on 1,000
+    m = RFMClusterer(k_range=(2, 5), n_init=3, n_stability_seeds=2, fit_sample_size=1000).fit(c)
+    assert m.n_fit_ == 1000
+    assert m.labels_.index.equals(c.index) and m.labels_.notna().all()
+    assert m.names_.notna().all()
+    assert m.labels_.equals(m.predict(c))  # every customer is at its nearest centre
+    assert m.k_ == 3
+    assert m.profile_["customers"].tolist() == [1700, 1700, 1700]  # profile over all customers, not the sample
+    assert m.profile_.loc[0, "name"] == "Important Value"
+    assert m.snake_data(c).groupby("cluster").size().tolist() == [3, 3, 3]
+    assert m.stability_ == pytest.approx(1.0, abs=0.05)
+
+
+def test_sample_fit_agrees_with_a_full_fit() -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    c = _three_groups(n=1700)
+    kw = {"k_range": (2, 5), "n_init": 3, "n_stability_seeds": 0}
+    full = RFMClusterer(**kw, fit_sample_size=None).fit(c)
+    part = RFMClusterer(**kw, fit_sample_size=1000).fit(c)
+    assert full.n_fit_ == len(c) and part.n_fit_ == 1000
+    assert part.k_ == full.k_
+    assert adjusted_rand_score(full.labels_, part.labels_) > 0.8
+
+
+def test_sample_fit_is_seeded() -> None:
+    c = _uniform_customers(5000)
+    kw = {"k_range": (4, 4), "n_init": 2, "n_stability_seeds": 0, "fit_sample_size": 1000}
+    a = RFMClusterer(**kw, random_state=7).fit(c)
+    b = RFMClusterer(**kw, random_state=7).fit(c)
+    assert a.labels_.equals(b.labels_)
+    assert a.centers_.equals(b.centers_)
+    other = RFMClusterer(**kw, random_state=8).fit(c)
+    assert not np.allclose(other.centers_.to_numpy(), a.centers_.to_numpy())  # the seed picks the sample
+
+
+def test_at_or_below_the_fit_sample_size_every_customer_is_used() -> None:
+    c = _uniform_customers(1200)
+    kw = {"k_range": (2, 5), "n_init": 2, "n_stability_seeds": 2}
+    full = RFMClusterer(**kw, fit_sample_size=None).fit(c)
+    edge = RFMClusterer(**kw, fit_sample_size=len(c)).fit(c)
+    below = RFMClusterer(**kw, fit_sample_size=len(c) - 1).fit(c)
+    assert edge.n_fit_ == full.n_fit_ == len(c) and below.n_fit_ == len(c) - 1
+    assert edge.labels_.equals(full.labels_)
+    assert edge.silhouette_scores_.equals(full.silhouette_scores_)
+    assert edge.stability_ == full.stability_
+    pd.testing.assert_frame_equal(edge.profile_, full.profile_)
+    with pytest.raises(ParamsError, match="fit_sample_size"):
+        RFMClusterer(k_range=(2, 5), fit_sample_size=5).fit(c)
+
+
+def test_fit_sample_size_param() -> None:
+    from pydantic import ValidationError
+
+    from analysis.params import ClusterParams
+
+    cp = ClusterParams()
+    assert (cp.fit_sample_size, cp.sample_size) == (50_000, 5000)
+    assert ClusterParams(fit_sample_size=1000).fit_sample_size == 1000
+    with pytest.raises(ValidationError, match="fit_sample_size"):
+        ClusterParams(fit_sample_size=999)

@@ -17,6 +17,16 @@ Method
 6. Stability: the chosen k is refitted with ``n_stability_seeds`` seeds (``random_state + i``,
    same ``n_init``) and the mean pairwise adjusted Rand index between the labelings is reported
    (1 = identical partitions; above ~0.8 is usually considered stable).
+
+Large customer bases
+--------------------
+With more than ``fit_sample_size`` customers, steps 2 and 6 run on a sample of exactly
+``fit_sample_size`` customers drawn without replacement with ``random_state`` (the silhouette
+sample is then drawn from that sample); the standardisation is fitted on all customers. The
+chosen k-means model then assigns every customer (``predict``), and the relabelling (3), profile
+(4), names (5) and snake data use all customers' labels. K-means on a random sample recovers the
+same centres up to sampling noise, so the partition barely changes while the fitting cost stops
+growing with the customer count. At or below ``fit_sample_size`` every customer is used, as before.
 """
 
 from __future__ import annotations
@@ -53,6 +63,10 @@ class RFMClusterer:
         Include ``clv`` as a feature: when present ("auto"), always (True; error if missing), never.
     n_stability_seeds : int, default=5
         Seeds used for the stability check (0 or 1 skips it).
+    fit_sample_size : int or None, default=50000
+        K-means (every start for every k, and the stability refits) is fitted on a seeded sample of
+        this many customers when there are more, then every customer is assigned to its nearest
+        centre; ``None`` always fits on every customer. Must exceed the largest k.
     n_threads : int or None, default=1
         BLAS and OpenMP threads for k-means and silhouette. One thread is fast at RFM sizes and
         avoids oversubscription when runs execute in parallel processes; ``None`` lets
@@ -77,12 +91,14 @@ class RFMClusterer:
         (currency) and ``clv`` (currency, NaN without CLV).
     scaler_ : StandardScaler
     kmeans_ : KMeans
-        The fitted model for ``k_`` (its own label numbering).
+        The fitted model for ``k_`` (its own label numbering; its ``labels_`` cover the fit sample).
     label_map_ : ndarray of int
         Maps ``kmeans_`` labels to the monetary-ordered labels.
     stability_ : float
         Mean pairwise adjusted Rand index across seeds (NaN when skipped).
     has_clv_ : bool
+    n_fit_ : int
+        Customers k-means was fitted on (all customers, or ``fit_sample_size`` when there are more).
 
     Examples
     --------
@@ -104,6 +120,7 @@ class RFMClusterer:
         use_clv: bool | str = "auto",
         n_stability_seeds: int = 5,
         n_threads: int | None = 1,
+        fit_sample_size: int | None = 50_000,
     ) -> None:
         self.k_range = k_range
         self.n_init = n_init
@@ -112,6 +129,7 @@ class RFMClusterer:
         self.use_clv = use_clv
         self.n_stability_seeds = n_stability_seeds
         self.n_threads = n_threads
+        self.fit_sample_size = fit_sample_size
 
     # -- helpers -------------------------------------------------------------------------------
     def _features(self, customers: pd.DataFrame) -> list[str]:
@@ -166,17 +184,27 @@ class RFMClusterer:
         if n <= k_min:
             raise InputError(f"clustering: {n} customers is too few for k >= {k_min}")
         k_max = min(k_max, n - 1)
+        m_fit = self.fit_sample_size
+        if m_fit is not None and m_fit <= k_max:
+            raise ParamsError(f"clustering: fit_sample_size must exceed the largest k ({k_max}), got {m_fit}")
         raw = self._transform_raw(customers, features)
         scaler = StandardScaler().fit(raw)
         x = scaler.transform(raw)
+        # above fit_sample_size customers, k-means sees a seeded sample and then assigns everyone
+        if m_fit is not None and n > m_fit:
+            fit_rows = np.sort(np.random.default_rng(self.random_state).choice(n, size=m_fit, replace=False))
+            x_fit = x[fit_rows]
+        else:
+            x_fit = x
+        n_fit = len(x_fit)
         scores: dict[int, float] = {}
         models: dict[int, KMeans] = {}
         # one fixed-seed sample for every k, so the scores are comparable; distances computed once
         rng = np.random.default_rng(self.random_state)
-        idx = np.sort(rng.choice(n, size=min(self.sample_size, n), replace=False))
-        dist = pairwise_distances(x[idx].astype(np.float32))
+        idx = np.sort(rng.choice(n_fit, size=min(self.sample_size, n_fit), replace=False))
+        dist = pairwise_distances(x_fit[idx].astype(np.float32))
         for k in range(k_min, k_max + 1):
-            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(x)
+            km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state).fit(x_fit)
             models[k] = km
             if len(np.unique(km.labels_[idx])) < 2:
                 scores[k] = -1.0
@@ -184,14 +212,16 @@ class RFMClusterer:
             scores[k] = float(silhouette_score(dist, km.labels_[idx], metric="precomputed"))
         k_best = max(scores, key=lambda k: (scores[k], -k))
         km = models[k_best]
+        raw_labels = km.labels_ if n_fit == n else km.predict(x)
 
-        # relabel by mean monetary, highest first
+        # relabel by mean monetary (over all customers), highest first
         mon = customers["monetary"].astype(float).to_numpy()
-        means = np.array([mon[km.labels_ == j].mean() for j in range(k_best)])
+        # every cluster keeps its own sample members (labels_ come from a final assignment step), so none is empty
+        means = np.array([mon[raw_labels == j].mean() for j in range(k_best)])
         order = np.argsort(-means, kind="stable")
         remap = np.empty(k_best, dtype=int)
         remap[order] = np.arange(k_best)
-        labels = remap[km.labels_]
+        labels = remap[raw_labels]
 
         self.features_ = features
         self.has_clv_ = "clv" in features
@@ -204,7 +234,8 @@ class RFMClusterer:
         self.centers_ = pd.DataFrame(km.cluster_centers_[order], columns=features).rename_axis("cluster")
         self.profile_ = self._profile(customers, labels, k_best)
         self.names_ = self.labels_.map(self.profile_["name"]).rename("cluster_name")
-        self.stability_ = self._stability(x, k_best)
+        self.stability_ = self._stability(x_fit, k_best)
+        self.n_fit_ = n_fit
         return self
 
     def _profile(self, customers: pd.DataFrame, labels: np.ndarray, k: int) -> pd.DataFrame:

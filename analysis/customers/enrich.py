@@ -141,6 +141,7 @@ def add_segmentation(
             random_state=cp.seed,
             sample_size=cp.sample_size,
             n_stability_seeds=cp.stability_seeds,
+            fit_sample_size=cp.fit_sample_size,
         )
         clusterer.fit(out)
         out["cluster"] = clusterer.names_.reindex(out.index)
