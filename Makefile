@@ -46,4 +46,5 @@ lint: setup
 	$(UV) pip install --python $(PY) -q ruff && $(VENV)/bin/ruff check .
 
 clean:
-	rm -rf reports/20* reports/_data reports/_scratch reports/index.html
+	rm -rf reports/20* reports/_data reports/_scratch reports/index.html reports/rfmkit-owner.json reports/.rfmkit.lock* \
+		reports/monthly_zh reports/cdnow reports/online_retail
