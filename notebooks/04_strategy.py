@@ -94,32 +94,14 @@ else:
     ctx.note(strategy.forecast)
 ctx.say("notebook.strategy.backtest", a=ctx.period_start.date(), b=ctx.as_of.date())
 if not isinstance(strategy.backtest, Missing):
-    display(
-        tables.styled(
-            strategy.backtest,
-            cur,
-            money=("forecast_revenue", "actual_revenue", "revenue_error"),
-            pct=("purchases_pct_error", "revenue_pct_error"),
-            decimals=("forecast_purchases", "actual_purchases", "purchases_error"),
-            language=ctx.language,
-        )
-    )
+    display(tables.styled_backtest(strategy.backtest, cur, language=ctx.language))
 else:
     ctx.note(strategy.backtest)
 
 # %%
 ctx.say("notebook.strategy.backtest_frequency", a=ctx.period_start.date(), b=ctx.as_of.date())
 if not isinstance(strategy.backtest_by_frequency, Missing):
-    display(
-        tables.styled(
-            strategy.backtest_by_frequency,
-            cur,
-            money=("forecast_revenue", "actual_revenue", "revenue_error"),
-            pct=("purchases_pct_error", "revenue_pct_error"),
-            decimals=("forecast_purchases", "actual_purchases", "purchases_error"),
-            language=ctx.language,
-        )
-    )
+    display(tables.styled_backtest(strategy.backtest_by_frequency, cur, language=ctx.language))
 else:
     ctx.note(strategy.backtest_by_frequency)
 

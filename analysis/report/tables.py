@@ -334,3 +334,16 @@ def churn_table(warnings: pd.DataFrame, language: str = "en", n: int | None = 15
     out = w[cols].copy()
     out["reason"] = churn_reasons(w, language)
     return out
+
+
+def styled_backtest(backtest: pd.DataFrame, currency: str = "", language: str = "en") -> Styler:
+    """A forecast backtest (by segment or by frequency bucket, :mod:`analysis.strategy.forecast`) as a styled table:
+    revenue in currency, errors in percent, purchase counts with decimals."""
+    return styled(
+        backtest,
+        currency,
+        money=("forecast_revenue", "actual_revenue", "revenue_error"),
+        pct=("purchases_pct_error", "revenue_pct_error"),
+        decimals=("forecast_purchases", "actual_purchases", "purchases_error"),
+        language=language,
+    )
