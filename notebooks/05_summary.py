@@ -31,7 +31,8 @@ display(Markdown(ctx.subtitle))
 from analysis.strategy.executive import format_headline
 
 summary = ctx.stage("summary")
-display(format_headline(summary.headline_kpis, cur, ctx.language, summary.unavailable_text(ctx.language)))
+headline = format_headline(summary.headline_kpis, cur, ctx.language, summary.unavailable_text(ctx.language))
+display(tables.styled(headline, language=ctx.language))
 display(Markdown("\n\n".join(summary.notes)))  # the windows compared; partial data, its start, flagged orders
 
 # %% [markdown] tags=["text:summary.actions"]
