@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,6 +386,8 @@ def fit_clv(
     method = next(iter(fitted))
     gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
     failures = tries.failures
+    if gg is None:
+        transactions = transactions() if callable(transactions) else transactions
     spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
     if method == "bgnbd" and "pareto_nbd" in failures:
         warnings.warn(f"Pareto/NBD skipped: {failures['pareto_nbd']}", stacklevel=2)
@@ -474,7 +477,7 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
 
 
 def estimate_customer_value(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | Callable[[], pd.DataFrame],
     as_of: object,
     time_unit: str = "W",
     horizon: float | None = None,
@@ -483,6 +486,7 @@ def estimate_customer_value(
     model: str = "bgnbd",
     annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
     seed: int = 0,
+    summary: pd.DataFrame | None = None,
 ) -> CustomerValue:
     """Per-customer value up to ``as_of``, degrading gracefully: the purchase model asked for, else
     the other purchase models (Pareto/NBD, MBG/NBD), else the run-rate estimate of
@@ -508,6 +512,10 @@ def estimate_customer_value(
         Yearly discount rate used when ``discount_rate`` is not given.
     seed : int, default=0
         Seed of the optimisers' random starting points.
+    summary : DataFrame, optional
+        :func:`~analysis.clv.summary.summary_from_transactions` of ``transactions`` as of ``as_of`` in
+        ``time_unit`` when it was made already (by an engine, :mod:`analysis.engines`). ``transactions`` may then
+        be a function returning the log: it is called only when a fallback needs the log.
 
     Returns
     -------
@@ -521,7 +529,9 @@ def estimate_customer_value(
     if model not in _TRANSACTION_MODELS:
         raise InputError(f"unknown CLV model {model!r}: use one of {sorted(_TRANSACTION_MODELS)}")
     h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
-    summary = summary_from_transactions(transactions, as_of, None, time_unit)
+    if summary is None:
+        transactions = transactions() if callable(transactions) else transactions
+        summary = summary_from_transactions(transactions, as_of, None, time_unit)
     tries = _Attempts()
     order = [model] + [m for m in ("bgnbd", "pareto_nbd", "mbgnbd") if m != model]
     tm: TransactionModel | None = None
@@ -533,6 +543,7 @@ def estimate_customer_value(
             tm = candidate
             break
     if tm is None:
+        transactions = transactions() if callable(transactions) else transactions
         rr = run_rate_value(transactions, as_of, time_unit, h, d)
         return CustomerValue(
             customers=rr.customers.reindex(summary.index),
@@ -550,6 +561,8 @@ def estimate_customer_value(
             run_rate=rr,
         )
     gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
+    if gg is None:
+        transactions = transactions() if callable(transactions) else transactions
     spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
     with np.errstate(all="ignore"):
         customers = _predict(tm, gg, summary, spend, h, d)
