@@ -386,8 +386,6 @@ def fit_clv(
     method = next(iter(fitted))
     gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
     failures = tries.failures
-    if gg is None:
-        transactions = transactions() if callable(transactions) else transactions
     spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
     if method == "bgnbd" and "pareto_nbd" in failures:
         warnings.warn(f"Pareto/NBD skipped: {failures['pareto_nbd']}", stacklevel=2)
