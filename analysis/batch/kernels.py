@@ -1,9 +1,17 @@
-"""Executing one run's notebooks: one kernel per run, over IPC, with timeouts and a watch on the kernel.
+"""Executing a run's notebooks in a warm kernel, over IPC, with timeouts and a watch on the kernel.
 
-Why one kernel per run rather than one per notebook (what ``papermill.execute_notebook`` does):
-starting a kernel and importing pandas, matplotlib and :mod:`analysis` costs a few seconds, paid
-once per run instead of once per notebook. Between notebooks the user namespace is reset
-(``%reset -f``) and figures are closed, so every notebook still starts from a clean namespace.
+Why a kernel is kept warm rather than started per notebook (what ``papermill.execute_notebook`` does) or per run:
+starting a kernel and importing pandas, matplotlib, scikit-learn and :mod:`analysis` costs seconds of CPU. A
+worker's :class:`KernelSession` starts its kernel once and reuses it for the worker's runs, so the imports are paid
+once per worker. Before every notebook the user namespace is reset (``%reset -f``) and figures are closed; before
+every run on a reused kernel the stage results of the previous run (:func:`analysis.context.clear_cache`), the
+warning registry (a "once" warning is shown again) and the execution counter are reset too, so a run's executed
+notebooks are byte-for-byte those of a fresh kernel and no notebook sees a previous run's variables.
+
+A kernel is replaced (shut down, a new one started for the next run) when a notebook of its run failed (a cell
+error, a cell or notebook timeout, a dead kernel: the kernel's state is then unknown), when it died between runs,
+after :data:`MAX_RUNS_PER_KERNEL` runs, and when its resident memory exceeds :data:`MAX_KERNEL_RSS_BYTES` after a run
+(bounding what a slow leak in a library can grow to).
 
 Kernels talk to us over Unix sockets (``transport="ipc"``) in a private temporary folder, so
 kernels started in parallel cannot race for TCP ports (the start-up collisions papermill users
@@ -33,20 +41,46 @@ from analysis.errors import BatchError
 
 log = logging.getLogger(__name__)
 
-#: Run in the kernel before each notebook but the first: a clean namespace, no figures left open,
-#: PNG charts without the "Software" metadata chunk (bytes that differ between matplotlib versions).
+#: Run in the kernel before each notebook but a fresh kernel's first: no figures left open, a clean namespace
+#: (``%reset -f`` also collects garbage), then what survived (imported modules, caches) is moved out of the garbage
+#: collector's sight (``gc.freeze``), so the next reset's collection walks only what the next notebook made, not
+#: every object of pandas, scikit-learn and matplotlib again (a full collection of a warm kernel costs ~0.5 s).
 RESET_CODE = """\
-get_ipython().run_line_magic('reset', '-f')
 import matplotlib.pyplot as _rfm_plt
 _rfm_plt.close('all')
 del _rfm_plt
+get_ipython().run_line_magic('reset', '-f')
+import gc as _rfm_gc
+_rfm_gc.freeze()
+del _rfm_gc
 """
 
-#: Run once in a fresh kernel.
+#: Run once in a fresh kernel: PNG settings, and the warning filters as they are now (restored before each run).
 INIT_CODE = """\
 get_ipython().run_line_magic('config', "InlineBackend.print_figure_kwargs = "
     "{'bbox_inches': 'tight', 'metadata': {'Software': None}}")
+import sys as _rfm_sys, warnings as _rfm_warnings
+_rfm_sys._rfmkit_warning_filters = list(_rfm_warnings.filters)
+del _rfm_sys, _rfm_warnings
 """
+
+#: Run in a reused kernel before a new run's first notebook (then :data:`RESET_CODE`): the previous run's stage
+#: results go, warnings shown once are shown again (the filters as at start-up, registries invalidated), and the
+#: execution counter starts at 1 as in a fresh kernel.
+RUN_RESET_CODE = """\
+import sys as _rfm_sys, warnings as _rfm_warnings
+if "analysis.context" in _rfm_sys.modules:
+    _rfm_sys.modules["analysis.context"].clear_cache()
+_rfm_warnings.resetwarnings()
+_rfm_warnings.filters[:] = _rfm_sys._rfmkit_warning_filters
+get_ipython().execution_count = 1
+del _rfm_sys, _rfm_warnings
+"""
+
+#: Runs one kernel serves before it is replaced by a fresh one.
+MAX_RUNS_PER_KERNEL = 25
+#: Resident memory of a kernel (bytes) above which it is replaced after its run.
+MAX_KERNEL_RSS_BYTES = 2 * 1024**3
 
 START_ATTEMPTS = 2  # a kernel that fails to start is retried once
 
@@ -69,8 +103,10 @@ class NotebookJob:
 class NotebookOutcome:
     """What happened to one notebook.
 
-    ``cell`` is the execution count shown in the executed notebook (``In [n]``), ``cell_index`` the
-    0-based position of that cell in the executed notebook.
+    ``seconds`` is the notebook's wall time from parameterising it to writing the executed copy, ``cells`` the sum
+    of its code cells' execution times (from the kernel starting a cell to its reply; wall seconds). ``cell`` is the
+    execution count shown in the executed notebook (``In [n]``), ``cell_index`` the 0-based position of that cell in
+    the executed notebook.
     """
 
     name: str
@@ -79,6 +115,7 @@ class NotebookOutcome:
     error: str = ""
     cell: int | None = None
     cell_index: int | None = None
+    cells: float = 0.0
 
 
 EventHook = Callable[[str, Any], None]
@@ -127,9 +164,162 @@ def execute_notebooks(
     KernelStartError
         If the kernel did not start, twice.
     """
-    return asyncio.run(
-        _execute_all(jobs, kernel_name, cell_timeout, notebook_timeout, start_timeout, cwd, on_event)
-    )
+    session = KernelSession(kernel_name, cwd, start_timeout)
+    try:
+        return session.run(jobs, cell_timeout, notebook_timeout, on_event)
+    finally:
+        session.close()
+
+
+class KernelSession:
+    """A kernel kept warm across runs: :meth:`run` executes one run's notebooks in it, starting it when needed.
+
+    One session per worker process (:func:`worker_session`); it owns an event loop the kernel's channels live on.
+    ``runs`` counts the runs the current kernel served; ``pid`` is its process id (``None`` when none is running).
+    """
+
+    def __init__(self, kernel_name: str = "python3", cwd: str | Path | None = None, start_timeout: float = 60) -> None:
+        self.kernel_name = kernel_name
+        self.cwd = str(cwd) if cwd else None
+        self.start_timeout = start_timeout
+        self.runs = 0
+        self._loop = asyncio.new_event_loop()
+        self._km: Any = None
+        self._kc: Any = None
+        self._sock_dir = ""
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running kernel, if one runs."""
+        return kernel_pid(self._km) if self._km is not None else None
+
+    def matches(self, kernel_name: str, cwd: str | Path | None, start_timeout: float) -> bool:
+        """Whether this session serves runs of that kernel and working folder."""
+        return (kernel_name, str(cwd) if cwd else None, start_timeout) == (
+            self.kernel_name,
+            self.cwd,
+            self.start_timeout,
+        )
+
+    def run(
+        self,
+        jobs: list[NotebookJob],
+        cell_timeout: float | None = 600,
+        notebook_timeout: float | None = None,
+        on_event: EventHook = _no_event,
+    ) -> list[NotebookOutcome]:
+        """Execute one run's notebooks in order in the warm kernel (started or replaced first when needed); stop at
+        the first failure, after which the kernel is replaced before the next run. Raises
+        :class:`KernelStartError` when no kernel starts (twice in a row)."""
+        return self._loop.run_until_complete(self._run(jobs, cell_timeout, notebook_timeout, on_event))
+
+    def close(self) -> None:
+        """Shut the kernel down and close the event loop."""
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._stop())
+            self._loop.close()
+
+    async def _stop(self) -> None:
+        if self._kc is not None:
+            self._kc.stop_channels()
+        if self._km is not None:
+            await _shutdown(self._km)
+        if self._sock_dir:
+            shutil.rmtree(self._sock_dir, ignore_errors=True)
+        self._km = self._kc = None
+        self._sock_dir = ""
+        self.runs = 0
+
+    async def _reusable(self) -> bool:
+        """Whether the current kernel may serve another run (alive, young enough, small enough)."""
+        if self._km is None:
+            return False
+        if self.runs >= MAX_RUNS_PER_KERNEL:
+            log.debug("kernel %s served %d runs: replacing it", self.pid, self.runs)
+            return False
+        rss = process_rss(self.pid)
+        if rss is not None and rss > MAX_KERNEL_RSS_BYTES:
+            log.info(
+                "kernel %s uses %.0f MiB (limit %.0f MiB): replacing it",
+                self.pid,
+                rss / 2**20,
+                MAX_KERNEL_RSS_BYTES / 2**20,
+            )
+            return False
+        if not await self._km.is_alive():
+            log.warning("kernel %s died between runs: starting a new one", self.pid)
+            return False
+        return True
+
+    async def _run(
+        self, jobs: list[NotebookJob], cell_timeout: float | None, notebook_timeout: float | None, on_event: EventHook
+    ) -> list[NotebookOutcome]:
+        warm = await self._reusable()
+        if not warm:
+            await self._stop()
+            self._sock_dir = tempfile.mkdtemp(prefix="rfm-")  # short path: Unix socket names are limited to ~100 bytes
+            self._km, self._kc = await _start_kernel(self.kernel_name, self.cwd, self.start_timeout, self._sock_dir)
+        on_event("kernel", self.pid)
+        self.runs += 1
+        outcomes: list[NotebookOutcome] = []
+        try:
+            if warm:
+                await _run_silently(self._kc, self._km, RUN_RESET_CODE, cell_timeout)
+            else:
+                await _run_silently(self._kc, self._km, INIT_CODE, cell_timeout)
+            for i, job in enumerate(jobs):
+                on_event("notebook", job.name)
+                if i or warm:
+                    await _run_silently(self._kc, self._km, RESET_CODE, cell_timeout)
+                outcome = await _execute_one(job, self._km, self._kc, self.kernel_name, cell_timeout, notebook_timeout)
+                outcomes.append(outcome)
+                if outcome.ok:
+                    log.debug("notebook %s ran in %.1f s (cells %.1f s)", job.name, outcome.seconds, outcome.cells)
+                else:
+                    log.warning(
+                        "notebook %s failed at cell %s after %.1f s: %s",
+                        *(job.name, outcome.cell, outcome.seconds, outcome.error),
+                    )
+                    break
+        except BaseException:
+            await self._stop()  # the kernel's state is unknown: the next run gets a fresh one
+            raise
+        if not all(o.ok for o in outcomes):
+            await self._stop()
+        return outcomes
+
+
+_SESSION: KernelSession | None = None
+
+
+def worker_session(kernel_name: str, cwd: str | Path | None, start_timeout: float = 60) -> KernelSession:
+    """This process's warm kernel session for that kernel and working folder (made, or replaced, when needed)."""
+    global _SESSION
+    if _SESSION is not None and not _SESSION.matches(kernel_name, cwd, start_timeout):
+        _SESSION.close()
+        _SESSION = None
+    if _SESSION is None:
+        _SESSION = KernelSession(kernel_name, cwd, start_timeout)
+    return _SESSION
+
+
+def close_worker_session() -> None:
+    """Shut down this process's warm kernel, if any (a worker calls it before it exits)."""
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.close()
+        _SESSION = None
+
+
+def process_rss(pid: int | None) -> int | None:
+    """Resident memory of a process in bytes (Linux ``/proc``), or ``None`` when unknown."""
+    if not pid:
+        return None
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float, sock_dir: str) -> Any:
@@ -190,43 +380,6 @@ def kernel_pid(km: Any) -> int | None:
     return getattr(proc, "pid", None)
 
 
-async def _execute_all(
-    jobs: list[NotebookJob],
-    kernel_name: str,
-    cell_timeout: float | None,
-    notebook_timeout: float | None,
-    start_timeout: float,
-    cwd: str | Path | None,
-    on_event: EventHook,
-) -> list[NotebookOutcome]:
-    sock_dir = tempfile.mkdtemp(prefix="rfm-")  # short path: Unix socket names are limited to ~100 bytes
-    km, kc = await _start_kernel(kernel_name, str(cwd) if cwd else None, start_timeout, sock_dir)
-    on_event("kernel", kernel_pid(km))
-    outcomes: list[NotebookOutcome] = []
-    try:
-        await _run_silently(kc, km, INIT_CODE, cell_timeout)
-        for i, job in enumerate(jobs):
-            on_event("notebook", job.name)
-            if i:
-                await _run_silently(kc, km, RESET_CODE, cell_timeout)
-            outcome = await _execute_one(job, km, kc, kernel_name, cell_timeout, notebook_timeout)
-            outcomes.append(outcome)
-            if outcome.ok:
-                log.debug("notebook %s ran in %.1f s", job.name, outcome.seconds)
-            else:
-                log.warning(
-                    "notebook %s failed at cell %s after %.1f s: %s",
-                    *(job.name, outcome.cell, outcome.seconds, outcome.error),
-                )
-            if not outcome.ok:
-                break
-    finally:
-        kc.stop_channels()
-        await _shutdown(km)
-        shutil.rmtree(sock_dir, ignore_errors=True)
-    return outcomes
-
-
 async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> None:
     """Run bookkeeping code in the kernel, without output or history."""
     msg_id = kc.execute(code, silent=True, store_history=False)
@@ -268,7 +421,7 @@ async def _execute_one(
         km=km,
         kernel_name=kernel_name,
         timeout=int(cell_timeout) if cell_timeout else None,
-        record_timing=False,
+        record_timing=True,  # per-cell times, summed into NotebookOutcome.cells, then stripped
         allow_errors=False,
         shell_timeout_interval=1,
         on_cell_execute=on_cell_execute,
@@ -287,7 +440,7 @@ async def _execute_one(
     except CellExecutionError as err:
         evalue = str(err.evalue).strip().splitlines()
         ok, error = False, f"{err.ename}: {' '.join(line.strip() for line in evalue)}"[:1000]
-    seconds = round(time.perf_counter() - started, 3)
+    cells = cell_seconds(nb)
     cell_index = current["index"] if not ok and current["index"] >= 0 else None
     cell_no = None
     if cell_index is not None:
@@ -297,7 +450,22 @@ async def _execute_one(
         cell_index += 1
     strip_volatile(nb)
     write_text(nbformat.writes(nb) + "\n", job.executed)
-    return NotebookOutcome(job.name, ok, seconds, error, cell_no, cell_index)
+    seconds = round(time.perf_counter() - started, 3)
+    return NotebookOutcome(job.name, ok, seconds, error, cell_no, cell_index, cells)
+
+
+def cell_seconds(nb: nbformat.NotebookNode) -> float:
+    """Sum of the code cells' execution times in seconds (nbclient's ``execution`` metadata: from
+    ``iopub.execute_input`` to ``shell.execute_reply``); cells without both times count 0."""
+    from datetime import datetime
+
+    total = 0.0
+    for cell in nb.cells:
+        times = cell.metadata.get("execution", {})
+        start, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+        if start and end:
+            total += (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return round(total, 3)
 
 
 def _error_banner(name: str, cell_no: int, error: str) -> nbformat.NotebookNode:

@@ -5,7 +5,9 @@ whole pool), so each worker here is a spawned process with its own pipe. A worke
 (``("kernel", pid)`` once its kernel started, ``("notebook", name)`` before each notebook); each
 event resets the task's deadline. When a deadline passes, the worker and its kernel are killed and
 the task is reported lost; when a worker dies (out of memory, killed), its task is reported lost.
-Either way a fresh worker takes its place and the other tasks go on.
+Either way a fresh worker takes its place and the other tasks go on. A worker lives for many tasks (the batch's
+workers keep a warm kernel across their runs, :class:`analysis.batch.kernels.KernelSession`) and shuts that kernel
+down when it is told to stop.
 
 Log records of the ``analysis`` loggers in a worker (kernel retries, notebook timings) are sent to the parent
 over the same pipe and handled there by the logger of the same name, so ``rfmkit -v`` shows them.
@@ -99,19 +101,24 @@ def _worker_main(conn: Connection, fn: Callable[..., Any], parent: int, log_leve
     def emit(kind: str, data: Any) -> None:
         conn.send(("event", kind, data))
 
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg is None:
-            return
-        try:
-            result = fn(*msg, on_event=emit)
-        except BaseException as err:  # reported to the parent as a lost task
-            conn.send(("error", f"{type(err).__name__}: {err}"))
-        else:
-            conn.send(("done", result))
+    try:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                return
+            if msg is None:
+                return
+            try:
+                result = fn(*msg, on_event=emit)
+            except BaseException as err:  # reported to the parent as a lost task
+                conn.send(("error", f"{type(err).__name__}: {err}"))
+            else:
+                conn.send(("done", result))
+    finally:
+        from analysis.batch.kernels import close_worker_session
+
+        close_worker_session()  # the worker's warm kernel, if its runs kept one
 
 
 def _kill(w: _Worker) -> None:

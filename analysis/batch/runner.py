@@ -7,13 +7,14 @@ Steps, in order:
 3. plan the runs: each month of ``periods`` × each region (plus ``all`` regions together), and skip
    those whose fingerprint (cleaned-data hash, effective params, code and notebooks) matches an ``ok``
    manifest with its report, unless ``force``;
-4. execute each remaining run's notebooks in one kernel (:mod:`analysis.batch.kernels`), in parallel in
-   watched worker processes (:mod:`analysis.batch.pool`): a failed, hung or killed run does not stop the
-   others, and a run that hangs is killed at its deadline; with control groups on (``experiment.enabled``) the
-   periods run one after another (the regions of a period in parallel), since a run measures the actions
-   the previous period's run assigned;
+4. execute each remaining run's notebooks in its worker's warm kernel (:mod:`analysis.batch.kernels`: started
+   once per worker and reused across its runs, the namespace reset between notebooks and runs, replaced after a
+   failed run), in parallel in watched worker processes (:mod:`analysis.batch.pool`): a failed, hung or killed
+   run does not stop the others, and a run that hangs is killed at its deadline; with control groups on
+   (``experiment.enabled``) the periods run one after another (the regions of a period in parallel), since a run
+   measures the actions the previous period's run assigned;
 5. render the run's executed notebooks into one ``report.html`` without code (:mod:`analysis.report.render`),
-   write ``manifest.json`` last;
+   in the worker (so reports render in parallel), write ``manifest.json`` last;
 6. write ``<output_dir>/index.html`` (:mod:`analysis.report.index_page`) from every manifest on disk.
 
 **Atomic runs.** A run is built in a hidden staging folder beside its final one
@@ -50,6 +51,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,8 @@ class RunResult:
     region: str
     run_dir: str
     status: str  # ok | failed | skipped
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall seconds of the whole run in its worker
+    cell_seconds: float = 0.0  # the part spent executing notebook cells (the rest is the run's overhead)
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
     failed_notebook: str = ""
@@ -381,13 +384,16 @@ def execute_run(
     clean_dir: str,
     fingerprint: str,
     on_event: Any = None,
+    keep_kernel: bool = False,
 ) -> RunResult:
     """Execute one run's notebooks in a staging folder, render its report, write its manifest, publish it.
 
     Never raises for a notebook failure: the result (and the manifest) say which notebook and cell
-    failed and why. ``on_event(kind, data)`` is passed on to :func:`analysis.batch.kernels.execute_notebooks`.
+    failed and why. ``on_event(kind, data)`` is passed on to :meth:`analysis.batch.kernels.KernelSession.run`.
+    ``keep_kernel``: run in this process's warm kernel (:func:`analysis.batch.kernels.worker_session`, what batch
+    workers do) and leave it running for the next run; else in a kernel started and shut down for this run.
     """
-    from analysis.batch.kernels import KernelStartError, NotebookJob, execute_notebooks
+    from analysis.batch.kernels import KernelStartError, NotebookJob, execute_notebooks, worker_session
 
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
@@ -413,19 +419,19 @@ def execute_run(
         result.status, result.failed_notebook = "failed", missing[0].name
         result.error = f"notebook not found: {missing[0].source}; check notebooks_dir and notebooks in the params"
     else:
+        kernel, cwd = params.execution.kernel, resolve_notebooks_dir(params.notebooks_dir)
+        limits = {"cell_timeout": params.execution.timeout_seconds, "notebook_timeout": notebook_timeout(params)}
+        hook = on_event or (lambda kind, data: None)
         try:
-            outcomes = execute_notebooks(
-                jobs,
-                kernel_name=params.execution.kernel,
-                cell_timeout=params.execution.timeout_seconds,
-                notebook_timeout=notebook_timeout(params),
-                cwd=resolve_notebooks_dir(params.notebooks_dir),
-                on_event=on_event or (lambda kind, data: None),
-            )
+            if keep_kernel:
+                outcomes = worker_session(kernel, cwd).run(jobs, on_event=hook, **limits)
+            else:
+                outcomes = execute_notebooks(jobs, kernel_name=kernel, cwd=cwd, on_event=hook, **limits)
         except KernelStartError as err:
             result.status, result.failed_notebook, result.error = "failed", jobs[0].name, str(err)
     for o in outcomes:
         result.timings[o.name] = o.seconds
+        result.cell_seconds = round(result.cell_seconds + o.cells, 3)
         if not o.ok:
             result.status, result.failed_notebook, result.failed_cell, result.error = "failed", o.name, o.cell, o.error
     executed = [o.name for o in outcomes]
@@ -503,6 +509,7 @@ def _write_manifest(
         "git_commit": git_commit(Path(__file__).parent),
         "timings_seconds": result.timings,
         "seconds": result.seconds,
+        "cell_seconds": result.cell_seconds,
         "error": result.error or None,
         "failed_notebook": result.failed_notebook or None,
         "failed_cell": result.failed_cell,
@@ -639,7 +646,7 @@ def run_locked(
     if todo:
         n = jobs or params.execution.jobs or os.cpu_count() or 1
         for wave in _waves(todo, params):
-            run_supervised(execute_run, wave, min(n, len(wave)), done, lost)
+            run_supervised(partial(execute_run, keep_kernel=True), wave, min(n, len(wave)), done, lost)
     if bar:
         bar.close()
     results.sort(key=lambda r: (r.period, region_name(r.region)))
