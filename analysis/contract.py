@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,84 +36,105 @@ def _quiet_pyspark() -> Iterator[None]:
         yield
 
 
-with _quiet_pyspark():
-    import pandera.pandas as pa
-
 #: Why a row was set aside, in the order cleaning checks them (a row gets the first that applies).
 REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_customer_id", "bad_date", "return", "bad_amount")
 
 #: Control characters (C0, DEL, C1) and invisible format characters (zero-width, bidi controls, BOM):
 #: removed from ids and text by cleaning, never present in clean data.
 CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-
-_printable = pa.Check(lambda s: ~s.str.contains(CONTROL_CHARACTERS, regex=True, na=False), name="no_control_characters")
-_finite = pa.Check(lambda s: np.isfinite(s) | s.isna(), name="finite")
-_text = pa.Column("string", nullable=True, required=False, coerce=True, checks=_printable)
-
-
-def _money(nullable: bool, required: bool = False, checks: list[pa.Check] | None = None) -> pa.Column:
-    return pa.Column(float, nullable=nullable, required=required, checks=[_finite, *(checks or [])])
+#: The same class with the characters themselves instead of ``\\u`` escapes, which pandas hands to pyarrow's
+#: regex engine for Arrow text (an escape makes it fall back to Python's ``re``, value by value).
+_CONTROL_LITERAL = CONTROL_CHARACTERS.encode("ascii").decode("unicode_escape")
 
 
-CLEAN_TRANSACTIONS = pa.DataFrameSchema(
-    {
-        "customer_id": pa.Column(
-            "string", nullable=False, coerce=True, checks=[pa.Check.str_length(min_value=1), _printable]
-        ),
-        "order_id": _text,
-        "order_date": pa.Column("datetime64[ns]", nullable=False),
-        "amount": _money(nullable=False, required=True, checks=[pa.Check.ge(0)]),
-        "quantity": _money(nullable=True),
-        "unit_price": _money(nullable=True),
-        "region": _text,
-        "channel": _text,
-        "product_line": _text,
-        "sales_rep": _text,
-        "cost": _money(nullable=True),
-        "is_outlier": pa.Column(bool),
-        "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True),
-    },
-    strict=True,
-    name="clean_transactions",
-)
-
-QUARANTINE = pa.DataFrameSchema(
-    {
-        "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True, coerce=True),
-        "reason": pa.Column(str, checks=pa.Check.isin(list(REASONS)), coerce=True),
-    },
-    strict=False,
-    name="quarantine",
-)
-
-_score = pa.Column(int, checks=pa.Check.isin([1, 2, 3, 4, 5]), coerce=True)
-
-CUSTOMERS = pa.DataFrameSchema(
-    {
-        "first_purchase": pa.Column("datetime64[ns]", coerce=True),
-        "last_purchase": pa.Column("datetime64[ns]", coerce=True),
-        "recency_days": pa.Column(int, checks=pa.Check.ge(0), coerce=True),
-        "frequency": pa.Column(int, checks=pa.Check.ge(1), coerce=True),
-        "monetary": pa.Column(float, coerce=True),
-        "r_score": _score,
-        "f_score": _score,
-        "m_score": _score,
-        "rfm_code": pa.Column(str, checks=pa.Check.str_matches(r"^[1-5]{3}$"), coerce=True),
-        "segment": pa.Column(str, coerce=True),
-        "value_class": pa.Column(str, coerce=True),
-        "value_class_en": pa.Column(str, coerce=True),
-    },
-    index=pa.Index("string", name="customer_id", unique=True, coerce=True),
-    strict=False,
-    name="customers",
-)
+def _no_control_characters(s: pd.Series) -> pd.Series:
+    return ~s.str.contains(_CONTROL_LITERAL, regex=True, na=False)
 
 
-def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, origin: str) -> pd.DataFrame:
+@functools.cache
+def _schemas() -> dict[str, Any]:
+    """The pandera schemas, built on first use: pandera (and the PySpark it pulls in when installed) costs
+    more than a second of imports, which commands that validate nothing should not pay."""
+    with _quiet_pyspark():
+        import pandera.pandas as pa
+
+    _printable = pa.Check(_no_control_characters, name="no_control_characters")
+    _finite = pa.Check(lambda s: np.isfinite(s) | s.isna(), name="finite")
+    _text = pa.Column("string", nullable=True, required=False, coerce=True, checks=_printable)
+
+    def _money(nullable: bool, required: bool = False, checks: list[pa.Check] | None = None) -> pa.Column:
+        return pa.Column(float, nullable=nullable, required=required, checks=[_finite, *(checks or [])])
+
+    CLEAN_TRANSACTIONS = pa.DataFrameSchema(
+        {
+            "customer_id": pa.Column(
+                "string", nullable=False, coerce=True, checks=[pa.Check.str_length(min_value=1), _printable]
+            ),
+            "order_id": _text,
+            "order_date": pa.Column("datetime64[ns]", nullable=False),
+            "amount": _money(nullable=False, required=True, checks=[pa.Check.ge(0)]),
+            "quantity": _money(nullable=True),
+            "unit_price": _money(nullable=True),
+            "region": _text,
+            "channel": _text,
+            "product_line": _text,
+            "sales_rep": _text,
+            "cost": _money(nullable=True),
+            "is_outlier": pa.Column(bool),
+            "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True),
+        },
+        strict=True,
+        name="clean_transactions",
+    )
+
+    QUARANTINE = pa.DataFrameSchema(
+        {
+            "row_id": pa.Column(int, checks=pa.Check.ge(0), unique=True, coerce=True),
+            "reason": pa.Column(str, checks=pa.Check.isin(list(REASONS)), coerce=True),
+        },
+        strict=False,
+        name="quarantine",
+    )
+
+    _score = pa.Column(int, checks=pa.Check.isin([1, 2, 3, 4, 5]), coerce=True)
+
+    CUSTOMERS = pa.DataFrameSchema(
+        {
+            "first_purchase": pa.Column("datetime64[ns]", coerce=True),
+            "last_purchase": pa.Column("datetime64[ns]", coerce=True),
+            "recency_days": pa.Column(int, checks=pa.Check.ge(0), coerce=True),
+            "frequency": pa.Column(int, checks=pa.Check.ge(1), coerce=True),
+            "monetary": pa.Column(float, coerce=True),
+            "r_score": _score,
+            "f_score": _score,
+            "m_score": _score,
+            "rfm_code": pa.Column(str, checks=pa.Check.str_matches(r"^[1-5]{3}$"), coerce=True),
+            "segment": pa.Column(str, coerce=True),
+            "value_class": pa.Column(str, coerce=True),
+            "value_class_en": pa.Column(str, coerce=True),
+        },
+        index=pa.Index("string", name="customer_id", unique=True, coerce=True),
+        strict=False,
+        name="customers",
+    )
+    return {"CLEAN_TRANSACTIONS": CLEAN_TRANSACTIONS, "QUARANTINE": QUARANTINE, "CUSTOMERS": CUSTOMERS}
+
+
+def __getattr__(name: str) -> Any:
+    """``CLEAN_TRANSACTIONS``, ``QUARANTINE`` and ``CUSTOMERS``, built (and pandera imported) on first access."""
+    if name in ("CLEAN_TRANSACTIONS", "QUARANTINE", "CUSTOMERS"):
+        return _schemas()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _validate(name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    schema = _schemas()[name]
+    from pandera.errors import SchemaErrors
+
     try:
         with _quiet_pyspark():
             return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
+    except SchemaErrors as err:
         cases = err.failure_cases
         lines = [f"{origin}: {schema.name} contract violated:"]
         for (col, check), grp in cases.groupby(["column", "check"], dropna=False, sort=True):
@@ -122,14 +145,14 @@ def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, origin: str) -> pd.D
 
 def validate_clean(df: pd.DataFrame, origin: str = "clean data") -> pd.DataFrame:
     """Validate (and coerce text columns of) a clean transaction frame."""
-    return _validate(CLEAN_TRANSACTIONS, df, origin)
+    return _validate("CLEAN_TRANSACTIONS", df, origin)
 
 
 def validate_quarantine(df: pd.DataFrame, origin: str = "quarantine") -> pd.DataFrame:
     """Validate the quarantine frame: unique ``row_id``, a known ``reason`` on every row."""
-    return _validate(QUARANTINE, df, origin)
+    return _validate("QUARANTINE", df, origin)
 
 
 def validate_customers(df: pd.DataFrame, origin: str = "customer scores") -> pd.DataFrame:
     """Validate a scored customer frame."""
-    return _validate(CUSTOMERS, df, origin)
+    return _validate("CUSTOMERS", df, origin)

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
 from analysis.data.io import write_json, write_parquet
@@ -61,6 +63,21 @@ _MONEY_COLUMNS = ("quantity", "unit_price", "cost")
 _MAX_FLOAT_ID = 2.0**53
 _SPACING = r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+"
 _CONTROL_OR_SPACING = CONTROL_CHARACTERS + r"|[\u2028\u2029]"
+
+
+def _re2(pattern: str) -> str:
+    """A Python regex over the same characters in pyarrow's RE2 syntax (``\\x{200b}`` for ``\\u200b``)."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
+
+
+#: The same character classes for RE2, so text columns are checked and cleaned in Arrow, not value by value.
+_SPACING_RE2 = _re2(_SPACING)
+_CONTROL_RE2 = _re2(CONTROL_CHARACTERS)
+_CONTROL_OR_SPACING_RE2 = _re2(_CONTROL_OR_SPACING)
+#: Python's ``\s`` (the characters for which ``str.isspace()`` is true), spelled out for RE2.
+_WHITESPACE_RE2 = (
+    r"\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+)
 #: pandas' nanosecond timestamps cover 1677-09-21 .. 2262-04-11.
 _PANDAS_FIRST_DAY = pd.Timestamp.min.ceil("D")
 _PANDAS_LAST_DAY = pd.Timestamp.max.floor("D")
@@ -221,12 +238,37 @@ def _header_hint(raw: pd.DataFrame, names: list[str], rows: int = 10) -> str:
 
 @dataclass
 class _Text:
-    """Ids or text read from a column: ``values`` (NA where missing or bad), the ``token`` met, ``bad`` flags."""
+    """Ids or text read from a column: ``values`` (NA where missing or bad), ``bad`` flags, the missing-value
+    tokens ``met`` (``{token as met, trimmed: rows}``, ``""`` = an empty or null cell) and ``stripped`` (values
+    that had control characters removed)."""
 
     values: pd.Series
-    token: pd.Series
     bad: pd.Series
+    met: dict[str, int]
     stripped: int
+
+
+_NULL_TEXT = pa.scalar(None, pa.large_string())
+
+
+def _flags(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow array as a numpy bool array, null as False."""
+    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A text Series (``str``, ``string`` or object holding only text) as an Arrow ``large_string`` array."""
+    if isinstance(values.dtype, pd.StringDtype):
+        arr = pa.array(values.array)
+    else:
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+
+
+def _as_series(arr: pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """Arrow text as a pandas ``string`` Series (``pd.NA`` for missing), as ``Series.astype("string")`` gives."""
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index, copy=False)
 
 
 def _number_text(x: Any) -> tuple[str | None, bool]:
@@ -243,8 +285,12 @@ def _number_text(x: Any) -> tuple[str | None, bool]:
     return (str(int(v)) if v.is_integer() else repr(v)), False
 
 
-def _as_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Cells as text (NA for empty cells) and a flag for numeric cells that cannot be ids."""
+def _as_text(values: pd.Series) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """Cells as Arrow text (null for empty cells) and a flag for numeric cells that cannot be ids.
+
+    Typed columns take a vectorised path: text as it is, integers as their digits, floats as ``str(int(v))``
+    when whole and ``repr(v)`` otherwise; only object columns of mixed types go value by value.
+    """
     n = len(values)
     if pd.api.types.is_float_dtype(values):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
@@ -253,11 +299,17 @@ def _as_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         ok = ~null & ~bad
         safe = np.where(ok, arr, 0.0)
         whole = ok & (safe == np.floor(safe))
-        cells = np.full(n, None, dtype=object)
-        cells[whole] = safe[whole].astype(np.int64).astype(str)
-        cells[ok & ~whole] = [repr(float(v)) for v in safe[ok & ~whole]]
-        return pd.Series(cells, index=values.index, dtype="string"), bad
-    if values.dtype == object and not _all_text(values):
+        text = pc.cast(pa.array(safe.astype(np.int64), mask=~whole), pa.large_string())
+        fraction = ok & ~whole
+        if fraction.any():
+            reprs = pa.array([repr(float(v)) for v in safe[fraction]], pa.large_string())
+            text = pc.replace_with_mask(text, pa.array(fraction), reprs)
+        return pa.chunked_array([text]), bad
+    if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return pa.chunked_array([pc.cast(pa.array(values.array), pa.large_string())]), np.zeros(n, dtype=bool)
+    if isinstance(values.dtype, pd.StringDtype) or (values.dtype == object and _all_text(values)):
+        return _arrow_text(values), np.zeros(n, dtype=bool)
+    if values.dtype == object:
         bad = np.zeros(n, dtype=bool)
         out: list[str | None] = []
         for i, x in enumerate(values.to_numpy(dtype=object)):
@@ -270,37 +322,117 @@ def _as_text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
                 out.append(x.decode("utf-8", errors="replace"))
             else:
                 out.append(str(x))
-        return pd.Series(out, index=values.index, dtype="string"), bad
-    return values.astype("string"), np.zeros(n, dtype=bool)
+        return pa.chunked_array([pa.array(out, pa.large_string())]), bad
+    return _arrow_text(values.astype("string")), np.zeros(n, dtype=bool)
+
+
+def _non_ascii(arr: pa.ChunkedArray, ascii_only: bool = False) -> np.ndarray:
+    """True for values with a character beyond ASCII (where RE2's ``[0-9]`` and Python's ``\\d`` differ);
+    all False at once when the caller knows the text is ``ascii_only``."""
+    if ascii_only:
+        return np.zeros(len(arr), dtype=bool)
+    return _flags(pc.invert(pc.string_is_ascii(arr)))
+
+
+def _byte_scan(arr: pa.ChunkedArray) -> tuple[bool, bool]:
+    """Whether every value of the ``large_string`` array is printable ASCII (bytes 0x20..0x7e: no control
+    character, nothing to case-fold beyond ASCII), and whether a value starts or ends with a space: read from
+    the Arrow buffers with numpy, without looking at the values one by one (bytes under null slots count too,
+    which can only send the text the slower way)."""
+    padded = False
+    for chunk in arr.chunks:
+        buffers = chunk.buffers()
+        if len(chunk) == 0 or buffers[2] is None:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        used = data[offsets[0] : offsets[-1]]
+        if ((used < 0x20) | (used > 0x7E)).any():
+            return False, True
+        starts, ends = offsets[:-1], offsets[1:]
+        filled = ends > starts
+        padded = padded or bool((data[starts[filled]] == 0x20).any() or (data[ends[filled] - 1] == 0x20).any())
+    return True, padded
+
+
+def _tidy(arr: pa.ChunkedArray, spacing: bool) -> tuple[pa.ChunkedArray, np.ndarray, bool]:
+    """``arr`` without control characters (see :func:`_remove_controls`) and trimmed like ``str.strip()``; which
+    values had control characters; and whether all of it is printable ASCII (see :func:`_byte_scan`)."""
+    printable, padded = _byte_scan(arr)
+    if printable:
+        return (pc.utf8_trim_whitespace(arr) if padded else arr), np.zeros(len(arr), dtype=bool), True
+    cleaned, has = _remove_controls(arr, spacing)
+    return pc.utf8_trim_whitespace(cleaned), has, False
+
+
+def _patch(arr: pa.ChunkedArray, where: np.ndarray, fn: Any) -> pa.ChunkedArray:
+    """``arr`` with the values at ``where`` replaced by ``fn(value)`` (done in Python: for the few odd values)."""
+    if not where.any():
+        return arr
+    new = pa.array([fn(v) for v in arr.filter(pa.array(where)).to_pylist()], arr.type)
+    return pa.chunked_array([pc.replace_with_mask(arr.combine_chunks(), pa.array(where), new)])
+
+
+def _remove_controls(arr: pa.ChunkedArray, spacing: bool) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """``arr`` without control characters (with ``spacing``: tabs, line breaks and their runs as one space first),
+    and which values had any."""
+    has = _flags(pc.match_substring_regex(arr, _CONTROL_OR_SPACING_RE2 if spacing else _CONTROL_RE2))
+    if has.any():
+        if spacing:
+            arr = pc.replace_substring_regex(arr, _SPACING_RE2, " ")
+        arr = pc.replace_substring_regex(arr, _CONTROL_RE2, "")
+    return arr, has
+
+
+def _casefold_in(arr: pa.ChunkedArray, folded: set[str], ascii_only: bool = False) -> np.ndarray:
+    """True where ``value.casefold()`` is one of ``folded`` (ASCII text: its lower case; other text in Python).
+
+    (``utf8_lower``, not ``ascii_lower``: pyarrow 26's ``ascii_lower`` garbles chunks whose offsets do not start
+    at 0, as chunks read from Parquet can.)"""
+    hit = _flags(pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(folded), pa.large_string())))
+    other = _non_ascii(arr, ascii_only)
+    if other.any():
+        hit[other] = [v.casefold() in folded for v in arr.filter(pa.array(other)).to_pylist()]
+    return hit
+
+
+_FLOAT_SUFFIX = r"^(-?\d+)\.0+$"
+
+
+def _strip_float_suffix(arr: pa.ChunkedArray, ascii_only: bool = False) -> pa.ChunkedArray:
+    """``"12346.0"`` → ``"12346"`` (what ``re.sub(r"^(-?\\d+)\\.0+$", r"\\1", value)`` gives, for every value)."""
+    if not _flags(pc.match_substring(arr, ".0")).any():
+        return arr
+    out = pc.replace_substring_regex(arr, r"^(-?[0-9]+)\.0+$", r"\1")
+    return _patch(out, _non_ascii(arr, ascii_only), lambda v: re.sub(_FLOAT_SUFFIX, r"\1", v))
 
 
 def _read_text(values: pd.Series, tokens: set[str], strip_float_suffix: bool = False) -> _Text:
     """Trimmed text without control characters; missing tokens and unusable values set aside.
 
-    ``token`` holds what stood in a missing cell (trimmed; ``""`` for an empty or null cell), ``bad``
+    ``met`` counts what stood in the missing cells (trimmed; ``""`` for an empty or null cell), ``bad``
     flags values that were there but cannot be used (see :func:`_number_text`, or control characters only).
     """
     text, bad_number = _as_text(values)
-    index = values.index
-    has_control = text.str.contains(_CONTROL_OR_SPACING, regex=True, na=False).to_numpy(dtype=bool)
+    cleaned, has_control, ascii_only = _tidy(text, spacing=True)
     stripped = int(has_control.sum())
-    cleaned = text
-    if stripped:
-        cleaned = cleaned.str.replace(_SPACING, " ", regex=True).str.replace(CONTROL_CHARACTERS, "", regex=True)
-    cleaned = cleaned.str.strip()
     if strip_float_suffix:
-        cleaned = cleaned.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
-    empty = cleaned.fillna("").eq("").to_numpy(dtype=bool)
-    emptied = np.zeros(len(text), dtype=bool)
+        cleaned = _strip_float_suffix(cleaned, ascii_only)
+    empty = _flags(pc.equal(cleaned, "")) | _flags(pc.is_null(cleaned))
+    emptied = np.zeros(len(values), dtype=bool)
     if stripped:  # only control characters: there was something, nothing printable is left
-        emptied = has_control & empty & text.str.strip().fillna("").ne("").to_numpy(dtype=bool)
+        emptied = has_control & empty & _flags(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
     folded = {t.strip().casefold() for t in tokens}
-    is_token = cleaned.str.casefold().isin(folded).fillna(False).to_numpy(dtype=bool) & ~emptied
+    is_token = _casefold_in(cleaned, folded, ascii_only) & ~emptied
     blank = empty & ~emptied & ~bad_number  # an empty or null cell
     bad = bad_number | emptied
-    token = cleaned.where(pd.Series(is_token, index=index)).mask(pd.Series(blank, index=index), "")
-    out = cleaned.mask(pd.Series(is_token | blank | bad, index=index))
-    return _Text(out, token, pd.Series(bad, index=index), stripped)
+    met: dict[str, int] = {}
+    if is_token.any() or blank.any():
+        token = pc.if_else(pa.array(blank), pa.scalar("", pa.large_string()), cleaned)
+        counts = pc.value_counts(token.filter(pa.array(is_token | blank))).to_pylist()
+        met = {c["values"]: int(c["counts"]) for c in sorted(counts, key=lambda c: c["values"])}
+    out = pc.if_else(pa.array(is_token | blank | bad), _NULL_TEXT, cleaned)
+    return _Text(_as_series(out, values.index), pd.Series(bad, index=values.index), met, stripped)
 
 
 def _all_text(values: pd.Series) -> bool:
@@ -320,6 +452,75 @@ def normalise_ids(
     return _read_text(values, tokens, strip_float_suffix).values
 
 
+#: Plain ISO shapes parsed without pandas, per ``date_format``: {text length: separators allowed between date
+#: and time}. ``None`` (no format given) takes what ``pd.to_datetime(format="ISO8601")`` reads the same way.
+_ISO_SHAPES: dict[str | None, dict[int, bytes]] = {
+    None: {10: b"", 16: b" T", 19: b" T"},
+    "%Y-%m-%d": {10: b""},
+    "%Y-%m-%d %H:%M:%S": {19: b" "},
+    "%Y-%m-%dT%H:%M:%S": {19: b"T"},
+    "%Y-%m-%d %H:%M": {16: b" "},
+}
+
+
+def _fast_iso(text: pa.ChunkedArray, shapes: dict[int, bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Values of ``text`` written as ``YYYY-MM-DD``, ``YYYY-MM-DD HH:MM`` or ``YYYY-MM-DD HH:MM:SS`` (as ``shapes``
+    allows) with a real calendar day and time, read from their bytes with numpy, and their ``datetime64[s]``.
+
+    Anything else (other shapes, 31 February, hour 24, fractions, time zones) is left to pandas by the caller.
+    """
+    n = len(text)
+    done = np.zeros(n, dtype=bool)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    lengths = pc.fill_null(pc.binary_length(text), 0).to_numpy()
+    for length, separators in shapes.items():
+        rows = np.flatnonzero(lengths == length)
+        for lo in range(0, len(rows), _BLOCK):  # a block at a time: the byte matrix is rows × length
+            where = rows[lo : lo + _BLOCK]
+            sub = text.take(pa.array(where)).combine_chunks()
+            offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64)[sub.offset : sub.offset + len(sub) + 1]
+            raw = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(-1, length)
+            ok, stamps = _iso_bytes(raw - np.uint8(ord("0")), separators)
+            done[where[ok]] = True
+            out[where[ok]] = stamps[ok]
+    return done, out
+
+
+_BLOCK = 1 << 20
+
+
+def _iso_bytes(d: np.ndarray, separators: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """For byte rows ``YYYY-MM-DD[?HH:MM[:SS]]`` minus ``ord("0")`` (digits 0..9, everything else above 9 as
+    uint8 wraps around): which are a real day and time, and their ``datetime64[s]``."""
+    length = d.shape[1]
+    sep = {c: np.uint8((ord(c) - ord("0")) % 256) for c in "-:"}
+    digits = [0, 1, 2, 3, 5, 6, 8, 9] + ([11, 12, 14, 15] if length >= 16 else []) + ([17, 18] if length == 19 else [])
+    ok = (d[:, digits] <= 9).all(axis=1) & (d[:, 4] == sep["-"]) & (d[:, 7] == sep["-"])
+
+    def number(*positions: int) -> np.ndarray:
+        value = np.zeros(len(d), dtype=np.int64)
+        for p in positions:
+            value = value * 10 + d[:, p]
+        return value
+
+    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
+    seconds = np.zeros(len(d), dtype=np.int64)
+    if length >= 16:
+        allowed = np.array([(c - ord("0")) % 256 for c in separators], dtype=np.uint8)
+        hour, minute = number(11, 12), number(14, 15)
+        ok &= np.isin(d[:, 10], allowed) & (d[:, 13] == sep[":"]) & (hour <= 23) & (minute <= 59)
+        seconds += hour * 3600 + minute * 60
+    if length == 19:
+        second = number(17, 18)
+        ok &= (d[:, 16] == sep[":"]) & (second <= 59)
+        seconds += second
+    ok &= (month >= 1) & (month <= 12) & (day >= 1)
+    months = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    ok &= day <= ((months + 1).astype("datetime64[D]") - first).astype(np.int64)
+    return ok, (first + (day - 1)).astype("datetime64[s]") + seconds
+
+
 def parse_dates(
     values: pd.Series,
     date_format: str | None = None,
@@ -330,46 +531,61 @@ def parse_dates(
     """Order dates as naive ``datetime64[ns]``; unparseable values become NaT (time zones → UTC).
 
     Dates outside ``date_range`` (first and last plausible day, inclusive; always within pandas' range
-    1677-09-22..2262-04-10) become NaT too, instead of failing the whole column.
+    1677-09-22..2262-04-10) become NaT too, instead of failing the whole column. Text in the plain ISO shapes
+    (``2024-01-05``, ``2024-01-05 13:45:00``) is read from its bytes; other text goes through ``pd.to_datetime``.
     """
     first, last = date_range or (_PANDAS_FIRST_DAY, _PANDAS_LAST_DAY)
     first, last = max(pd.Timestamp(first), _PANDAS_FIRST_DAY), min(pd.Timestamp(last), _PANDAS_LAST_DAY)
     tokens = {t.strip().casefold() for t in (DEFAULT_MISSING_TOKENS if missing_tokens is None else missing_tokens)}
+    day_first = np.datetime64(first.date(), "D")
+    day_after = np.datetime64(last.date(), "D") + np.timedelta64(1, "D")
+
+    def plausible(stamps: np.ndarray) -> np.ndarray:  # in range, so as nanoseconds without overflow
+        return np.where((stamps >= day_first) & (stamps < day_after), stamps, np.datetime64("NaT")).astype("M8[ns]")
+
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
-    else:
-        text = values.astype("string").str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
-        text = text.mask(text.str.casefold().isin(tokens) | (text == ""))
-        has_tz = bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).any())
-        import warnings
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return pd.Series(plausible(parsed.to_numpy()), index=values.index)
+    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
+    arr, _, ascii_only = _tidy(arr, spacing=False)
+    arr = pc.if_else(pa.array(_casefold_in(arr, tokens, ascii_only) | _flags(pc.equal(arr, ""))), _NULL_TEXT, arr)
+    done, fast = _fast_iso(arr, _ISO_SHAPES.get(date_format, {}))
+    stamps = plausible(fast)
+    rest = ~done & _flags(pc.is_valid(arr))
+    if rest.any():
+        text = _as_series(arr.filter(pa.array(rest)), values.index[rest])
+        stamps[rest] = plausible(_pandas_dates(text, date_format, dayfirst).to_numpy())
+    return pd.Series(stamps, index=values.index)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            if date_format is None and text.notna().any():
-                # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
-                iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
-                others = ~iso & text.notna()
-                dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
-                parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
-                if others.any():
-                    other = pd.to_datetime(
-                        text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz
-                    )
-                    parsed = parsed.where(iso, other)
-            else:
-                try:
-                    parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
-                except ValueError as err:
-                    raise InputError(
-                        f"cleaning.date_format '{date_format}' cannot be used: {err}; fix it (--date-format), "
-                        "e.g. %Y-%m-%d"
-                    ) from None
+
+def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> pd.Series:
+    """``pd.to_datetime`` of trimmed, non-missing date text, naive (time zones → UTC)."""
+    has_tz = bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).any())
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if date_format is None:
+            # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
+            iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
+            others = ~iso & text.notna()
+            dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
+            parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
+            if others.any():
+                other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz)
+                parsed = parsed.where(iso, other)
+        else:
+            try:
+                parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
+            except ValueError as err:
+                raise InputError(
+                    f"cleaning.date_format '{date_format}' cannot be used: {err}; fix it (--date-format), e.g. %Y-%m-%d"
+                ) from None
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    stamps = parsed.to_numpy()
-    day_after = np.datetime64(last.date(), "D") + np.timedelta64(1, "D")
-    plausible = (stamps >= np.datetime64(first.date(), "D")) & (stamps < day_after)
-    return pd.Series(np.where(plausible, stamps, np.datetime64("NaT")), index=values.index).astype("datetime64[ns]")
+    return parsed
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
@@ -393,14 +609,22 @@ def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return pd.Series(values.to_numpy(dtype="float64", na_value=np.nan), index=values.index)
     thousands = "," if decimal == "." else "."
-    text = values.astype("string").str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
-    text = text.str.replace(r"[\s$€£¥]", "", regex=True)
-    t, d = re.escape(thousands), re.escape(decimal)
-    grouped = text.str.fullmatch(rf"[-+]?\d{{1,3}}({t}\d{{3}})+({d}\d*)?", na=False)
-    text = text.where(~grouped, text.str.replace(thousands, "", regex=False))
+    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
+    arr, _, ascii_only = _tidy(arr, spacing=False)
+    spacing_or_currency = f"[{_WHITESPACE_RE2}$€£¥]"  # Python's [\s$€£¥]
+    if _flags(pc.match_substring_regex(arr, spacing_or_currency)).any():
+        arr = pc.replace_substring_regex(arr, spacing_or_currency, "")
+    if _flags(pc.match_substring(arr, thousands)).any():
+        t, d = re.escape(thousands), re.escape(decimal)
+        grouped = _flags(pc.match_substring_regex(arr, rf"^[-+]?[0-9]{{1,3}}({t}[0-9]{{3}})+({d}[0-9]*)?$"))
+        other = _non_ascii(arr, ascii_only)  # Python's \d also takes other scripts' digits
+        if other.any():
+            pattern = re.compile(rf"[-+]?\d{{1,3}}({t}\d{{3}})+({d}\d*)?")
+            grouped[other] = [pattern.fullmatch(v) is not None for v in arr.filter(pa.array(other)).to_pylist()]
+        arr = pc.if_else(pa.array(grouped), pc.replace_substring(arr, thousands, ""), arr)
     if decimal != ".":
-        text = text.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+        arr = pc.replace_substring(arr, decimal, ".")
+    return pd.to_numeric(_as_series(arr, values.index), errors="coerce").astype("float64")
 
 
 def flag_outliers(amount: pd.Series, threshold: float | None) -> pd.Series:
@@ -419,6 +643,56 @@ def flag_outliers(amount: pd.Series, threshold: float | None) -> pd.Series:
     if mad > 0:
         flags[positive] = np.abs(logs - med) / mad > threshold
     return pd.Series(flags, index=amount.index)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a column's values, equal codes for equal values (missing values share code 0), and how
+    many codes there are. Text in Arrow is dictionary-encoded by Arrow; other columns by ``pd.factorize``, the
+    encoding ``DataFrame.duplicated`` uses."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        encoded = pa.array(values.array).dictionary_encode()
+        encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+        codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64) + 1
+        return codes, len(encoded.dictionary) + 1
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
+def duplicated_rows(raw: pd.DataFrame) -> np.ndarray:
+    """True for each row equal in every column to an earlier row: ``raw.duplicated(keep="first")``.
+
+    Computed from one integer key per row (the columns' codes combined, re-encoded whenever the product of
+    their counts would overflow 64 bits) instead of comparing values. Numbers and dates are encoded first;
+    after each column only the rows whose key so far is shared with another row can still be duplicates, so
+    the remaining columns are encoded for those rows only (usually a few per cent after the first text column).
+    """
+    n = len(raw)
+    if raw.shape[1] == 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    order = sorted(range(raw.shape[1]), key=lambda i: _encoding_cost(raw.dtypes.iloc[i]))
+    rows = np.arange(n)
+    key, size = np.zeros(n, dtype=np.int64), 1
+    for i in order:
+        column = raw.iloc[:, i]
+        codes, count = _codes(column if len(rows) == n else column.take(rows))
+        if size * count >= 2**63:
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key, size = key * count + codes, size * count
+        shared = pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
+        rows, key = rows[shared], key[shared]
+        if not len(rows):
+            break
+    out = np.zeros(n, dtype=bool)
+    out[rows] = pd.Series(key, copy=False).duplicated(keep="first").to_numpy()
+    return out
+
+
+def _encoding_cost(dtype: Any) -> int:
+    """Encode cheap columns first: numbers, dates and flags (0), then Arrow text (1), then Python objects (2)."""
+    if isinstance(dtype, pd.StringDtype):
+        return 1 if dtype.storage == "pyarrow" else 2
+    return 2 if pd.api.types.is_object_dtype(dtype) else 0
 
 
 def clean_transactions(
@@ -499,7 +773,7 @@ def clean_transactions(
         money_bad |= implausible(values)
 
     if params.drop_duplicates:
-        assign(raw.set_axis(row_id).set_axis(range(raw.shape[1]), axis=1).duplicated(keep="first"), "duplicate")
+        assign(duplicated_rows(raw), "duplicate")
     assign(customer.values.isna() & ~customer.bad, "missing_customer_id")
     assign(customer.bad, "bad_customer_id")
     assign(order_date.isna(), "bad_date")
@@ -539,11 +813,7 @@ def clean_transactions(
     quarantine = validate_quarantine(quarantine, origin)
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
-    met = {
-        col: {str(k): int(v) for k, v in t.token.value_counts(dropna=True).sort_index().items()}
-        for col, t in texts.items()
-        if t.token.notna().any()
-    }
+    met = {col: t.met for col, t in texts.items()}
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
