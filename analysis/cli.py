@@ -122,12 +122,18 @@ def _check_in_data(day: Any, tx: Any, option: str) -> None:
     """Refuse a day before the data's first purchase; note one after its last (recency then counts those days)."""
     import pandas as pd
 
-    from analysis.errors import ParamsError
-
     if len(tx) == 0:
         return
     dates = pd.to_datetime(tx["order_date"])
-    first, last = dates.min().normalize(), dates.max().normalize()
+    _check_in_bounds(day, dates.min().normalize(), dates.max().normalize(), option)
+
+
+def _check_in_bounds(day: Any, first: Any, last: Any, option: str) -> None:
+    """:func:`_check_in_data` from the data's first and last purchase day (None: no data, nothing to check)."""
+    from analysis.errors import ParamsError
+
+    if first is None:
+        return
     if day < first:
         raise ParamsError(
             f"{option} {day.date()} is before the data starts ({first.date()}): there is nothing to use; "
@@ -266,6 +272,24 @@ def _transactions(input_: str, opts: dict[str, Any]):
         err=True,
     )
     return result.clean
+
+
+def _clean_source(input_: str, opts: dict[str, Any]):
+    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean' (recognised by its
+    schema, not read here: the engine reads it, once), else the frame of a raw log cleaned now."""
+    if input_.endswith(".parquet") and "://" not in input_ and Path(input_).is_file():
+        import pyarrow.parquet as pq
+
+        from analysis.errors import InputError
+
+        meta = pq.read_metadata(input_)
+        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(meta.schema.names):
+            if meta.num_rows == 0:
+                raise InputError(
+                    f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"
+                )
+            return input_
+    return _transactions(input_, opts)
 
 
 def _has_periods(path: str) -> bool:
@@ -446,9 +470,18 @@ def clean(input_: str, out: str, **opts: Any) -> None:
     "--lookback-days", type=click.IntRange(min=1), default=None, help="Only purchases in this many days up to --as-of."
 )
 @click.option("--no-clv", is_flag=True, help="Skip the CLV models (p_alive, expected_purchases, expected_spend, clv).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "pandas", "duckdb", "spark"]),
+    default=None,
+    help="Where the per-customer summaries are computed (default: the params' engine, else auto: pandas for small "
+    "inputs, DuckDB above; the same customers either way).",
+)
 @_input_options
 @_friendly
-def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: bool, **opts: Any) -> None:
+def score(
+    input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: bool, engine: str | None, **opts: Any
+) -> None:
     """Score customers of INPUT: recency, frequency, monetary, 1–5 scores, segment and value class.
 
     Adds the CLV columns p_alive, expected_purchases and expected_spend (over the params' horizon,
@@ -459,7 +492,7 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
     batch scores a partial month), the result equals the batch's customers.parquet.
 
     INPUT is a raw log (cleaned on the fly, with the same options as 'rfmkit clean') or the
-    clean.parquet written by 'rfmkit clean'. One row per customer is written to OUT.
+    clean.parquet written by 'rfmkit clean' (read once, by the engine). One row per customer is written to OUT.
     """
 
     from analysis import stages
@@ -475,13 +508,15 @@ def score(input_: str, as_of: str, out: str, lookback_days: int | None, no_clv: 
         update["rfm"] = params.rfm.model_copy(update={"lookback_days": lookback_days})
     if no_clv:
         update["clv"] = params.clv.model_copy(update={"enabled": False})
+    if engine:
+        update["engine"] = engine
     params = params.model_copy(update=update)
     day = _day(as_of, "--as-of")
-    everything = _transactions(input_, opts)
-    _check_in_data(day, everything, "--as-of")
-    tx = stages.scope(everything, day)
-    first_day = everything["order_date"].min() if len(everything) else None  # the data's first period: nobody new
-    scored = stages.score(tx, params, day, clv_check=False, data_start=first_day)
+    source = _clean_source(input_, opts)
+    inputs = stages.score_inputs(source, params, day)
+    _check_in_bounds(day, inputs.first_day, inputs.last_day, "--as-of")
+    # the data's first day: a period starting on or before it calls nobody new
+    scored = stages.score(source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
     write_table(scored.customers, out)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -374,14 +375,53 @@ class Scored:
     left_censored: bool = False
 
 
+def previous_end(as_of: str | pd.Timestamp, period_start: str | pd.Timestamp | None = None) -> pd.Timestamp:
+    """The last day before the period of ``as_of`` (``period_start``, default the first day of ``as_of``'s month)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    start = pd.Timestamp(period_start).normalize() if period_start is not None else as_of.replace(day=1)
+    return start - pd.Timedelta(days=1)
+
+
+def score_inputs(
+    source: pd.DataFrame | str | Path,
+    params: RunParams,
+    as_of: str | pd.Timestamp,
+    period_start: str | pd.Timestamp | None = None,
+    engine: str | None = None,
+) -> Any:
+    """What :func:`score` takes from the log (:class:`analysis.engines.base.ScoreInputs`), computed by the engine
+    ``engine`` (default ``params.engine``; ``auto`` picks by the input's size, see :mod:`analysis.engines`).
+
+    ``source`` is the clean transactions: a frame, or a clean Parquet/CSV file, folder or glob that the engine
+    reads itself. Only rows on or before ``as_of`` count.
+    """
+    from analysis.engines import EngineError, ScoreRequest, choose_engine, get_engine
+
+    name = engine or params.engine
+    if name == "auto":
+        name = choose_engine(source, params.engine_options)
+    if name == "spark":
+        raise EngineError(
+            "scoring (rfmkit score, the batch's score stage) does not run on Spark yet: use engine auto, pandas or "
+            "duckdb; 'rfmkit summary --engine spark' runs the transaction → customer step on Spark"
+        )
+    as_of = pd.Timestamp(as_of).normalize()
+    request = ScoreRequest(as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit)
+    with get_engine(name, params.engine_options) as eng:
+        log.debug("score inputs as of %s on the %s engine", as_of.date(), name)
+        return eng.score_inputs(source, request)
+
+
 def score(
-    transactions: pd.DataFrame,
+    transactions: pd.DataFrame | str | Path,
     params: RunParams,
     as_of: str | pd.Timestamp,
     period_start: str | pd.Timestamp | None = None,
     *,
     clv_check: bool = True,
     data_start: str | pd.Timestamp | None = None,
+    engine: str | None = None,
+    inputs: Any = None,
 ) -> Scored:
     """Score the customers of ``transactions`` as of ``as_of`` (inclusive).
 
@@ -391,14 +431,22 @@ def score(
     and predicts the rest (the report's model check); ``rfmkit score`` leaves it out. ``data_start``, the first
     day of the data (whole input): when it is on or after ``period_start`` the period is left-censored and the
     lifecycle calls nobody *new* (see :attr:`Scored.left_censored`).
+
+    The per-customer summaries (RFM now and at the previous period's end, BTYD, lifecycle facts) come from one
+    pass of the engine ``engine`` (default ``params.engine``) over ``transactions`` — a frame, or a clean
+    Parquet/CSV file, folder or glob that the engine reads itself (:func:`score_inputs`; ``inputs`` when they
+    were computed already). Every engine gives the same customers.
     """
     from analysis.customers.enrich import add_segmentation, clv_value, min_cluster_customers
-    from analysis.customers.rfm import score_customers
+    from analysis.customers.rfm import score_summary
 
     as_of = pd.Timestamp(as_of).normalize()
     start = pd.Timestamp(period_start).normalize() if period_start is not None else as_of.replace(day=1)
-    previous_end = start - pd.Timedelta(days=1)
-    res = score_customers(transactions, as_of, params.rfm)
+    prev_end = start - pd.Timedelta(days=1)
+    if inputs is None:
+        inputs = score_inputs(transactions, params, as_of, start, engine)
+    log_frame = _log_loader(transactions, as_of)
+    res = score_summary(inputs.rfm, as_of, params.rfm)
     customers = res.customers
     clv_missing: Missing | None = None
     value = None
@@ -408,13 +456,15 @@ def score(
         clv_missing = Missing("no_customers")
     else:
         try:
-            value = clv_value(transactions, as_of, params.clv)
+            if inputs.btyd is None:
+                raise InputError(inputs.btyd_error or "no BTYD summary")
+            value = clv_value(log_frame, as_of, params.clv, summary=inputs.btyd)
             customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
             value = None
             clv_missing = Missing("clv_not_identifiable", {"detail": str(err)})
             log.info("CLV skipped as of %s: %s", as_of.date(), err)
-    seg = add_segmentation(customers, transactions, as_of, previous_end, params.segmentation)
+    seg = add_segmentation(customers, None, as_of, prev_end, params.segmentation, lifecycle=inputs.lifecycle)
     censored = data_start is not None and pd.Timestamp(data_start).normalize() >= start
     segmented = seg.customers
     if censored and "lifecycle_stage" in segmented.columns:
@@ -428,12 +478,27 @@ def score(
         clusters = Clusters(
             int(c.k_), float(c.stability_), c.profile_, c.silhouette_scores_.to_frame(), c.snake_data(customers)
         )
-    before = transactions[transactions["order_date"].dt.normalize() <= previous_end]
     previous: pd.DataFrame | Missing = (
-        score_customers(before, previous_end, params.rfm).customers if len(before) else Missing("no_previous")
+        score_summary(inputs.rfm_previous, prev_end, params.rfm).customers
+        if inputs.rfm_previous is not None
+        else Missing("no_previous")
     )
-    check: CLVCheck | Missing = _clv_check(transactions, as_of, params) if clv_check else Missing("clv_check_off")
+    check: CLVCheck | Missing = _clv_check(log_frame(), as_of, params) if clv_check else Missing("clv_check_off")
     return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value, censored)
+
+
+def _log_loader(source: pd.DataFrame | str | Path, as_of: pd.Timestamp) -> Callable[[], pd.DataFrame]:
+    """The clean transactions up to ``as_of`` as a frame, read only when asked (by a CLV fallback or the model
+    check) when ``source`` is a file the engine read itself."""
+    if isinstance(source, pd.DataFrame):
+        return lambda: source
+    from analysis.engines.pandas_engine import read_clean
+
+    def load() -> pd.DataFrame:
+        tx = read_clean(source)
+        return tx[tx["order_date"].dt.normalize() <= as_of].reset_index(drop=True)
+
+    return load
 
 
 def clv_models(

@@ -6,18 +6,19 @@ the same ``abc_class``, ``lifecycle_stage`` and ``cluster`` for the same data an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.customers.cluster import RFMClusterer
-from analysis.customers.lifecycle import lifecycle_stages
+from analysis.customers.lifecycle import purchase_facts, stages_from_facts
 from analysis.customers.tiers import abc_classes
 from analysis.params import CLVParams, SegmentationParams
 
 if TYPE_CHECKING:
     from analysis.clv.pipeline import CustomerValue
+    from analysis.customers.cluster import RFMClusterer
 
 
 def add_clv(
@@ -41,10 +42,18 @@ def add_clv(
     return customers.join(value, how="left"), None
 
 
-def clv_value(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> CustomerValue:
+def clv_value(
+    transactions: pd.DataFrame | Callable[[], pd.DataFrame],
+    as_of: str | pd.Timestamp,
+    params: CLVParams,
+    summary: pd.DataFrame | None = None,
+) -> CustomerValue:
     """:func:`analysis.clv.pipeline.estimate_customer_value` with the params: the CLV columns and how they were
     obtained (``method``: BG/NBD, else another purchase model, else a run-rate estimate; ``reason_text(language)``;
-    ``p_alive_informative``). Raises ``InputError`` for unusable transactions."""
+    ``p_alive_informative``). Raises ``InputError`` for unusable transactions.
+
+    ``summary``: the BTYD summary as of ``as_of`` in ``params.time_unit`` when an engine made it already; the
+    transactions (or a function returning them) are then read only by a fallback that needs the log."""
     from analysis.clv.pipeline import estimate_customer_value
 
     return estimate_customer_value(
@@ -54,6 +63,7 @@ def clv_value(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLV
         horizon=params.horizon,
         discount_rate=params.discount_rate,
         penalizer=params.penalizer,
+        summary=summary,
     )
 
 
@@ -88,6 +98,7 @@ def add_segmentation(
     as_of: str | pd.Timestamp,
     period_start: str | pd.Timestamp | None = None,
     params: SegmentationParams | None = None,
+    lifecycle: pd.DataFrame | None = None,
 ) -> Segmentation:
     """Add ``abc_class``, ``lifecycle_stage`` and ``cluster`` (named cluster) to scored customers.
 
@@ -105,6 +116,9 @@ def add_segmentation(
         the period"); default 90 days before ``as_of``.
     params : SegmentationParams, optional
         ABC limits, lifecycle thresholds, clustering settings.
+    lifecycle : DataFrame, optional
+        :func:`analysis.customers.lifecycle.purchase_facts` up to ``as_of`` and ``period_start`` when an engine
+        made them already (:class:`analysis.engines.base.ScoreInputs`); ``transactions`` is then not read.
     """
     params = params or SegmentationParams()
     out = customers.copy()
@@ -116,10 +130,14 @@ def add_segmentation(
         return Segmentation(out, None, ["No customers to segment."], "too_few_customers")
     out["abc_class"] = abc_classes(out, tuple(params.abc))["abc_class"]
     lc = params.lifecycle
-    stages = lifecycle_stages(
-        transactions,
-        as_of,
-        period_start,
+    day = pd.Timestamp(as_of).normalize()
+    start = pd.Timestamp(period_start).normalize() if period_start is not None else day - pd.Timedelta(days=90)
+    if lifecycle is None:
+        lifecycle = purchase_facts(transactions, day, start)
+    stages = stages_from_facts(
+        lifecycle,
+        day,
+        start,
         dormant_multiple=lc.dormant_multiple,
         dormant_days=lc.dormant_days,
         lost_multiple=lc.lost_multiple,
@@ -134,6 +152,8 @@ def add_segmentation(
     if cp.enabled and len(out) < min_cluster_customers(params):
         skipped = "too_few_customers"
     if skipped is None:
+        from analysis.customers.cluster import RFMClusterer  # scikit-learn: imported only when clustering runs
+
         k_max = min(cp.k_max, len(out) - 1)
         clusterer = RFMClusterer(
             k_range=(cp.k_min, max(cp.k_min, k_max)),

@@ -94,9 +94,113 @@ def _check(
         raise ParamsError(f"lifecycle: lost_p_alive must be in [0, 1], got {lost_p_alive}")
 
 
-def _raw_stage(
-    days: pd.DataFrame,
-    as_of: pd.Timestamp,
+def _group_median(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The median of the integers ``values`` per ``group`` (the mean of the two middle values for an even count,
+    as pandas' median): the groups present (sorted) and their medians."""
+    if len(group) == 0:
+        return group, np.zeros(0)
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    keys = np.sort(group * span + (values - lo))  # integer keys: one sort, faster than a lexsort
+    g, v = keys // span, (keys % span + lo).astype(float)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    counts = np.diff(np.r_[starts, len(g)])
+    return g[starts], (v[starts + (counts - 1) // 2] + v[starts + counts // 2]) / 2.0
+
+
+def _day_facts(cust: np.ndarray, day: np.ndarray, n_customers: int) -> dict[str, np.ndarray]:
+    """First and last day, number of days and median gap per customer code from distinct (customer, day)
+    pairs sorted by customer and day (day numbers); customers without a day get 0 days."""
+    first = np.zeros(n_customers, dtype="int64")
+    last = np.zeros(n_customers, dtype="int64")
+    n_days = np.zeros(n_customers, dtype="int64")
+    gap = np.full(n_customers, np.nan)
+    if len(cust):
+        starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+        counts = np.diff(np.r_[starts, len(cust)])
+        who = cust[starts]
+        first[who], last[who], n_days[who] = day[starts], day[starts + counts - 1], counts
+        same = cust[1:] == cust[:-1]
+        g_who, g_med = _group_median(cust[1:][same], np.diff(day)[same])
+        gap[g_who] = g_med
+    return {"first": first, "last": last, "days": n_days, "gap": gap}
+
+
+def purchase_facts(
+    transactions: pd.DataFrame, as_of: str | pd.Timestamp, previous_end: str | pd.Timestamp
+) -> pd.DataFrame:
+    """The facts the stages are judged on, up to ``as_of`` and up to ``previous_end`` (both inclusive days).
+
+    Vectorised: customer ids are factorised once and the distinct (customer, day) pairs found by sorting integer
+    keys, so the cost is a few sorts of the log whatever its id type.
+
+    Returns
+    -------
+    DataFrame
+        Index ``customer_id`` (str, sorted): every customer with a purchase day on or before ``as_of``.
+        Columns ``first_purchase``, ``last_purchase`` (Timestamp, day), ``purchase_days`` (int),
+        ``usual_gap_days`` (float, median days between consecutive purchase days, NaN with fewer than 2), and the
+        same up to ``previous_end``: ``last_purchase_prev`` (NaT without a purchase day by then),
+        ``purchase_days_prev`` (0 then) and ``usual_gap_days_prev``. The same columns come from the engines
+        (:class:`analysis.engines.base.ScoreInputs`).
+    """
+    missing = [c for c in ("customer_id", "order_date") if c not in transactions.columns]
+    if missing:
+        raise InputError(
+            f"transactions: missing column(s) {missing}; pass the clean transactions from analysis.data.clean"
+        )
+    as_of_n = _day_n(pd.Timestamp(as_of))
+    prev_n = _day_n(pd.Timestamp(previous_end))
+    stamps = pd.to_datetime(transactions["order_date"])
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    raw = stamps.to_numpy(dtype="datetime64[ns]")
+    day = raw.astype("datetime64[D]").astype("int64")
+    codes, uniques = pd.factorize(transactions["customer_id"].astype(str), sort=True)
+    keep = ~np.isnat(raw) & (codes >= 0) & (day <= as_of_n)
+    cust, day = codes[keep].astype("int64"), day[keep]
+    if len(day):
+        lo = int(day.min())
+        span = int(day.max()) - lo + 1
+        pairs = np.sort(cust * span + (day - lo))
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # distinct pairs (np.unique hashes first: slower)
+        cust, day = pairs // span, pairs % span + lo
+    now = _day_facts(cust, day, len(uniques))
+    before = day <= prev_n
+    prev = _day_facts(cust[before], day[before], len(uniques))
+    present = now["days"] > 0
+    out = pd.DataFrame(
+        {
+            "first_purchase": _dates(now["first"]),
+            "last_purchase": _dates(now["last"]),
+            "purchase_days": now["days"],
+            "usual_gap_days": now["gap"],
+            "last_purchase_prev": _dates(prev["last"], prev["days"] > 0),
+            "purchase_days_prev": prev["days"],
+            "usual_gap_days_prev": prev["gap"],
+        },
+        index=pd.Index(np.asarray(uniques, dtype=object), dtype=str, name="customer_id"),
+    )
+    return out[present]
+
+
+def _day_n(ts: pd.Timestamp) -> int:
+    return int((ts.normalize().tz_localize(None) - pd.Timestamp("1970-01-01")).days)
+
+
+def _dates(n: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    out = (np.datetime64("1970-01-01", "D") + n.astype("timedelta64[D]")).astype("datetime64[ns]")
+    if valid is not None:
+        out[~valid] = np.datetime64("NaT")
+    return out
+
+
+def _judge(
+    first: pd.Series,
+    last: pd.Series,
+    days: pd.Series,
+    gap: pd.Series,
+    day: pd.Timestamp,
     start: pd.Timestamp,
     *,
     dormant_multiple: float,
@@ -105,31 +209,70 @@ def _raw_stage(
     lost_days: int,
     lost_p_alive: float,
     p_alive: pd.Series | None,
-) -> pd.DataFrame:
-    """Per-customer facts and the stage ignoring reactivation (``active`` stands for 'not flagged')."""
-    d = days[days["day"] <= as_of]
-    g = d.groupby("customer_id", sort=True)["day"]
-    out = pd.DataFrame(
-        {
-            "first_purchase": g.min(),
-            "last_purchase": g.max(),
-            "purchase_days": g.size(),
-            "usual_gap_days": _usual_gap_days(d),
-        }
-    )
-    out.index.name = "customer_id"
-    out["recency_days"] = (as_of - out["last_purchase"]).dt.days.astype(int)
-    rec, gap = out["recency_days"], out["usual_gap_days"]
-    has_gap = out["purchase_days"] >= 2
+) -> tuple[pd.Series, np.ndarray]:
+    """Recency (days) and the stage ignoring reactivation (``active`` stands for 'not flagged') at ``day`` of the
+    period ``(start, day]``, from each customer's first and last purchase day, purchase days and usual gap."""
+    rec = (day - last).dt.days.astype(int)
+    has_gap = days >= 2
     lost = (rec > lost_days) | (has_gap & (rec > lost_multiple * gap))
     if p_alive is not None:
-        pa = p_alive.reindex(out.index).astype(float)
+        pa = p_alive.reindex(rec.index).astype(float)
         lost |= pa < lost_p_alive
     dormant = np.where(has_gap, rec > dormant_multiple * gap, rec > dormant_days)
-    out["bought_in_period"] = out["last_purchase"] > start
-    stage = np.select([out["first_purchase"] > start, lost, dormant], ["new", "lost", "dormant"], "active")
-    out["stage"] = stage
-    return out
+    return rec, np.select([first > start, lost, dormant], ["new", "lost", "dormant"], "active")
+
+
+def stages_from_facts(
+    facts: pd.DataFrame,
+    as_of: pd.Timestamp,
+    start: pd.Timestamp,
+    *,
+    dormant_multiple: float,
+    dormant_days: int,
+    lost_multiple: float,
+    lost_days: int,
+    lost_p_alive: float,
+    p_alive: pd.Series | None = None,
+    previous: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The stages at ``as_of`` of the period ``(start, as_of]`` from :func:`purchase_facts` taken up to ``as_of``
+    and ``start`` (the columns of :func:`lifecycle_stages`). ``previous`` (stage per customer at ``start``) is
+    judged from the facts up to ``start`` on the period of the same length before it when not given."""
+    _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)
+    if start >= as_of:
+        raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
+    rules = {
+        "dormant_multiple": dormant_multiple,
+        "dormant_days": dormant_days,
+        "lost_multiple": lost_multiple,
+        "lost_days": lost_days,
+        "lost_p_alive": lost_p_alive,
+    }
+    cur = facts[["first_purchase", "last_purchase", "purchase_days", "usual_gap_days"]].copy()
+    rec, stage = _judge(
+        cur["first_purchase"], cur["last_purchase"], cur["purchase_days"], cur["usual_gap_days"],
+        as_of, start, p_alive=p_alive, **rules,
+    )  # fmt: skip
+    cur["recency_days"] = rec
+    cur["bought_in_period"] = cur["last_purchase"] > start
+    cur["stage"] = stage
+    if previous is None:
+        was = facts[facts["purchase_days_prev"] > 0]
+        prev_start = start - (as_of - start)
+        _, prev_stage = _judge(
+            was["first_purchase"], was["last_purchase_prev"], was["purchase_days_prev"], was["usual_gap_days_prev"],
+            start, prev_start, p_alive=None, **rules,
+        )  # fmt: skip
+        previous = pd.Series(prev_stage, index=was.index)
+    prev = previous.reindex(cur.index)
+    cur["previous_stage"] = prev
+    react = (cur["stage"] == "active") & cur["bought_in_period"] & prev.isin(["dormant", "lost"])
+    cur.loc[react, "stage"] = "reactivated"
+    cols = [
+        "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
+        "bought_in_period", "previous_stage", "stage",
+    ]  # fmt: skip
+    return cur[cols]
 
 
 def lifecycle_stages(
@@ -195,20 +338,8 @@ def lifecycle_stages(
         "lost_days": lost_days,
         "lost_p_alive": lost_p_alive,
     }
-    days = _purchase_days(transactions)
-    cur = _raw_stage(days, as_of, start, p_alive=p_alive, **rules)
-    if previous is None:
-        prev_start = start - (as_of - start)
-        previous = _raw_stage(days, start, prev_start, p_alive=None, **rules)["stage"]
-    prev = previous.reindex(cur.index)
-    cur["previous_stage"] = prev
-    react = (cur["stage"] == "active") & cur["bought_in_period"] & prev.isin(["dormant", "lost"])
-    cur.loc[react, "stage"] = "reactivated"
-    cols = [
-        "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
-        "bought_in_period", "previous_stage", "stage",
-    ]  # fmt: skip
-    return cur[cols]
+    facts = purchase_facts(transactions, as_of, start)
+    return stages_from_facts(facts, as_of, start, p_alive=p_alive, previous=previous, **rules)
 
 
 def lifecycle_over_periods(

@@ -65,30 +65,66 @@ def rfm_summary(
         are absent.
     """
     day0 = as_timestamp(as_of)
-    day = transactions["order_date"].dt.normalize()
-    keep = day <= day0
-    if lookback_days is not None:
-        keep &= day > day0 - pd.Timedelta(days=lookback_days)
-    tx = transactions.loc[keep, ["customer_id", "amount"]].copy()
-    tx["day"] = day[keep]
-    tx["order_key"] = order_keys(transactions.loc[keep]).to_numpy()
-    tx["customer_id"] = tx["customer_id"].astype("string")
-    purchases = tx[tx["amount"] >= 0]
-    grouped = purchases.groupby("customer_id", sort=True)
+    end_n = _day_n(day0)
+    start_n = end_n - lookback_days if lookback_days is not None else None
+    stamps = transactions["order_date"]
+    raw = (stamps.dt.tz_localize(None) if getattr(stamps.dt, "tz", None) is not None else stamps).to_numpy(
+        dtype="datetime64[ns]"
+    )
+    day = raw.astype("datetime64[D]").astype("int64")
+    unit = stamps.dtype if isinstance(stamps.dtype, np.dtype) else np.dtype("datetime64[ns]")  # as the input's
+    keep = ~np.isnat(raw) & (day <= end_n)
+    if start_n is not None:
+        keep &= day > start_n
+    codes, uniques = pd.factorize(transactions["customer_id"].astype("string"), sort=True)
+    keep &= codes >= 0
+    cust, day = codes[keep].astype("int64"), day[keep]
+    amount = transactions["amount"].to_numpy(dtype=float)[keep]
+    bought = amount >= 0
+    n = len(uniques)
+    # orders: distinct (customer, order key) among the purchase rows, on integer codes (see order_keys)
+    order = _order_codes(transactions, keep, day)
+    pairs = np.sort(cust[bought] * (int(order.max(initial=0)) + 1) + order[bought])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    frequency = np.bincount(pairs // (int(order.max(initial=0)) + 1), minlength=n)
+    by_customer = pd.Series(day[bought]).groupby(cust[bought])
+    first, last = by_customer.min(), by_customer.max()
+    # row-order sums per customer, as a groupby on the ids sums them
+    spend = pd.Series(amount).groupby(cust).sum()
+    who = first.index.to_numpy()
+    last_n = last.to_numpy(dtype="int64")
     out = pd.DataFrame(
         {
-            "first_purchase": grouped["day"].min(),
-            "last_purchase": grouped["day"].max(),
-            "frequency": grouped["order_key"].nunique(),
-        }
+            "first_purchase": _dates(first.to_numpy(dtype="int64"), unit),
+            "last_purchase": _dates(last_n, unit),
+            "recency_days": (end_n - last_n).astype("int64"),
+            "frequency": frequency[who].astype("int64"),
+            # rounded to 1e-6 currency units so that sums such as 0.1 + 0.2 equal 0.3 (equal values, equal scores)
+            "monetary": spend.reindex(who).to_numpy(dtype=float).round(6),
+        },
+        index=pd.Index(np.asarray(uniques, dtype=object)[who], dtype="string", name="customer_id"),
     )
-    # rounded to 1e-6 currency units so that sums such as 0.1 + 0.2 equal 0.3 (equal values, equal scores)
-    out["monetary"] = tx.groupby("customer_id")["amount"].sum().reindex(out.index).astype(float).round(6)
-    out["recency_days"] = (day0 - out["last_purchase"]).dt.days.astype("int64")
-    out["frequency"] = out["frequency"].astype("int64")
-    out.index = out.index.astype("string")
-    out.index.name = "customer_id"
     return out[SUMMARY_COLUMNS]
+
+
+def _day_n(day: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of a (naive) day."""
+    return int((day.tz_localize(None) - pd.Timestamp("1970-01-01")).days)
+
+
+def _dates(n: np.ndarray, unit: np.dtype) -> np.ndarray:
+    return (np.datetime64("1970-01-01", "D") + n.astype("timedelta64[D]")).astype(unit)
+
+
+def _order_codes(transactions: pd.DataFrame, keep: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Integer order keys of the kept rows, the rule of :func:`order_keys`: the ``order_id``'s code where there is
+    one, else one key per day (combined with the customer by the caller: one order per customer and day)."""
+    lo = int(day.min()) if len(day) else 0
+    if "order_id" in transactions.columns:
+        oid, labels = pd.factorize(transactions["order_id"].astype("string"))
+        oid = oid[keep]
+        return np.where(oid >= 0, oid, len(labels) + day - lo).astype("int64")
+    return (day - lo).astype("int64")
 
 
 def order_keys(transactions: pd.DataFrame) -> pd.Series:
@@ -184,8 +220,14 @@ def score_customers(
     ``value_class`` (Chinese name), ``value_class_en``.
     """
     params = params or RFMParams()
+    return score_summary(rfm_summary(transactions, as_of, params.lookback_days), as_of, params)
+
+
+def score_summary(summary: pd.DataFrame, as_of: str | pd.Timestamp, params: RFMParams | None = None) -> RFMResult:
+    """:func:`score_customers` from an RFM summary already made (by :func:`rfm_summary` or an engine,
+    :class:`analysis.engines.base.ScoreInputs`): scores, ``segment`` and the value classes."""
+    params = params or RFMParams()
     rules = validate_rules(params.segment_rules, "rfm.segment_rules") if params.segment_rules else None
-    summary = rfm_summary(transactions, as_of, params.lookback_days)
     scored, cuts = score_rfm(summary, params.thresholds)
     scored["segment"] = assign_segments(scored, rules) if len(scored) else pd.Series(dtype=object)
     vc = value_classes(scored)

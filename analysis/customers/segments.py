@@ -138,10 +138,10 @@ def validate_rules(rules: Mapping[str, SegmentRule | dict], origin: str = "segme
 
 def assign_segments(scores: pd.DataFrame, rules: Mapping[str, SegmentRule] | None = None) -> pd.Series:
     """The segment of each customer from its ``r_score``, ``f_score`` and ``m_score`` columns."""
-    table = rule_table(rules or DEFAULT_RULES)
-    lookup = dict(zip(zip(table.r_score, table.f_score, table.m_score, strict=True), table.segment, strict=True))
-    keys = zip(scores["r_score"], scores["f_score"], scores["m_score"], strict=True)
-    return pd.Series([lookup[k] for k in keys], index=scores.index, name="segment", dtype=object)
+    table = rule_table(rules or DEFAULT_RULES)  # (r, f, m) in product order: row (r-1)*25 + (f-1)*5 + (m-1)
+    names = table["segment"].to_numpy(dtype=object)
+    r, f, m = (scores[c].to_numpy(dtype="int64") for c in ("r_score", "f_score", "m_score"))
+    return pd.Series(names[(r - 1) * 25 + (f - 1) * 5 + (m - 1)], index=scores.index, name="segment", dtype=object)
 
 
 def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
@@ -155,8 +155,9 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
             index=summary.index,
         ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
     out = value_class_flags(summary, summary[["recency_days", "frequency", "monetary"]].mean())
-    names = [VALUE_CLASSES[tuple(map(bool, f))][0] for f in out.itertuples(index=False)]
-    out["value_class"] = np.array(names, dtype=object)
+    by_code = np.array([VALUE_CLASS_NAMES[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)], dtype=object)
+    code = out["r_high"].to_numpy() * 4 + out["f_high"].to_numpy() * 2 + out["m_high"].to_numpy() * 1
+    out["value_class"] = by_code[code]
     out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
     return out
 

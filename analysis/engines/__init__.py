@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.engines.base import CustomerSummary, Engine, Source, SummaryRequest, file_format, resolve_files
+from analysis.engines.base import (
+    CustomerSummary,
+    Engine,
+    ScoreInputs,
+    ScoreRequest,
+    Source,
+    SummaryRequest,
+    file_format,
+    resolve_files,
+)
 from analysis.errors import ParamsError
 from analysis.params import EngineParams
 
@@ -27,6 +36,8 @@ __all__ = [
     "CustomerSummary",
     "Engine",
     "EngineError",
+    "ScoreInputs",
+    "ScoreRequest",
     "SummaryRequest",
     "choose_engine",
     "customer_summary",

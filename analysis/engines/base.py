@@ -120,6 +120,66 @@ class CustomerSummary:
         return self.rfm.join(btyd, how="left")
 
 
+@dataclass(frozen=True)
+class ScoreRequest:
+    """The score step of ``rfmkit score`` and the batch: the RFM summary as of ``as_of`` and as of
+    ``previous_end`` (the day before the period; both with ``lookback_days``), the BTYD summary as of
+    ``as_of`` in ``time_unit``, and the lifecycle facts up to both days. Only rows on or before ``as_of`` count.
+    """
+
+    as_of: object
+    previous_end: object
+    lookback_days: int | None = None
+    time_unit: str = "W"
+
+    @property
+    def as_of_n(self) -> int:
+        return day_number(self.as_of, "as_of")
+
+    @property
+    def prev_n(self) -> int:
+        return day_number(self.previous_end, "previous_end")
+
+    def sql_params(self) -> dict[str, int]:
+        """The day numbers :data:`analysis.engines.sql.SCORE_STEP_SQL` binds."""
+        as_of_n, prev_n = self.as_of_n, self.prev_n
+        back = self.lookback_days
+        return {
+            "as_of_n": as_of_n,
+            "window_start_n": FAR_PAST if back is None else as_of_n - int(back),
+            "prev_n": prev_n,
+            "prev_window_start_n": FAR_PAST if back is None else prev_n - int(back),
+        }
+
+
+#: Columns of :attr:`ScoreInputs.lifecycle` (see :func:`analysis.customers.lifecycle.purchase_facts`).
+LIFECYCLE_FACTS = (
+    "first_purchase", "last_purchase", "purchase_days", "usual_gap_days",
+    "last_purchase_prev", "purchase_days_prev", "usual_gap_days_prev",
+)  # fmt: skip
+
+
+@dataclass
+class ScoreInputs:
+    """What the score step takes from the log, per customer (frames indexed by ``customer_id``, sorted).
+
+    ``rfm`` / ``rfm_previous``: :func:`analysis.customers.rfm.rfm_summary` as of ``as_of`` / ``previous_end``
+    (``rfm_previous`` is None when no row is on or before ``previous_end``). ``btyd``:
+    :func:`analysis.clv.summary.summary_from_transactions` as of ``as_of``, or None with the reason in
+    ``btyd_error`` (missing values, negative amounts). ``lifecycle``: the facts of
+    :func:`analysis.customers.lifecycle.purchase_facts`. ``first_day`` / ``last_day``: the first and last
+    purchase day of the whole input (None when it is empty).
+    """
+
+    rfm: pd.DataFrame
+    rfm_previous: pd.DataFrame | None
+    btyd: pd.DataFrame | None
+    btyd_error: str | None
+    lifecycle: pd.DataFrame
+    first_day: pd.Timestamp | None
+    last_day: pd.Timestamp | None
+
+
 def resolve_files(path: str | os.PathLike) -> list[Path]:
     """The files behind a path, a folder (its ``*.parquet``/``*.csv`` files) or a glob, sorted.
 
@@ -248,6 +308,75 @@ def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> Custom
     return CustomerSummary(rfm=rfm[list(RFM_COLUMNS)], btyd=btyd)
 
 
+def _as_dates(n: np.ndarray) -> np.ndarray:
+    return (EPOCH.to_datetime64() + n.astype("timedelta64[D]")).astype("datetime64[ns]")
+
+
+def _rfm_frame(agg: pd.DataFrame, ids: pd.Index, day_n: int, prefix: str = "") -> pd.DataFrame:
+    """The RFM columns from the window aggregates ``{prefix}first_purchase_n`` … of the customers with a
+    purchase in the window, as :func:`frames_from_aggregates` computes them."""
+    first = agg[f"{prefix}first_purchase_n"]
+    in_window = first.notna().to_numpy()
+    w = agg.loc[in_window]
+    last_p = w[f"{prefix}last_purchase_n"].to_numpy(dtype="int64")
+    rfm = pd.DataFrame(
+        {
+            "first_purchase": _as_dates(w[f"{prefix}first_purchase_n"].to_numpy(dtype="int64")),
+            "last_purchase": _as_dates(last_p),
+            "recency_days": (day_n - last_p).astype("int64"),
+            "frequency": w[f"{prefix}n_orders"].to_numpy(dtype="int64"),
+            "monetary": w[f"{prefix}window_spend"].to_numpy(dtype=float).round(6),
+        },
+        index=ids[in_window],
+    )
+    return rfm[list(RFM_COLUMNS)]
+
+
+def score_frames_from_aggregates(
+    agg: pd.DataFrame, check: pd.Series, request: ScoreRequest, origin: str
+) -> ScoreInputs:
+    """Turn the rows of :data:`analysis.engines.sql.SCORE_STEP_SQL` and :data:`~analysis.engines.sql.SCORE_CHECK_SQL`
+    into :class:`ScoreInputs`, with the pandas code's arithmetic (that of :func:`frames_from_aggregates`)."""
+    agg = agg.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    ids = pd.Index(agg["customer_id"].astype(str).to_numpy(), dtype="string", name="customer_id")
+    as_of_n, prev_n = request.as_of_n, request.prev_n
+    summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit)
+    btyd: pd.DataFrame | None = None
+    error: str | None = None
+    try:
+        check_counts(int(check["n_missing"]), int(check["n_negative"]), origin)
+        btyd = frames_from_aggregates(agg, summary_request).btyd
+        require_customers(btyd, summary_request)
+    except InputError as err:
+        btyd, error = None, str(err)
+    days = agg["prev_days"].to_numpy(dtype="int64")
+    prev_last = agg["prev_last_n"].to_numpy(dtype=float)
+    lifecycle = pd.DataFrame(
+        {
+            "first_purchase": _as_dates(agg["first_n"].to_numpy(dtype="int64")),
+            "last_purchase": _as_dates(agg["last_n"].to_numpy(dtype="int64")),
+            "purchase_days": agg["n_occasions"].to_numpy(dtype="int64"),
+            "usual_gap_days": agg["median_gap"].to_numpy(dtype=float),
+            "last_purchase_prev": pd.to_datetime(
+                np.where(days > 0, _as_dates(np.nan_to_num(prev_last).astype("int64")), np.datetime64("NaT"))
+            ),
+            "purchase_days_prev": days,
+            "usual_gap_days_prev": agg["prev_median_gap"].to_numpy(dtype=float),
+        },
+        index=ids,
+    )
+    first_day, last_day = check["first_day_n"], check["last_day_n"]
+    return ScoreInputs(
+        rfm=_rfm_frame(agg, ids, as_of_n),
+        rfm_previous=_rfm_frame(agg, ids, prev_n, "p_") if (days > 0).any() else None,
+        btyd=btyd,
+        btyd_error=error,
+        lifecycle=lifecycle,
+        first_day=None if pd.isna(first_day) else day_timestamp(int(first_day)),
+        last_day=None if pd.isna(last_day) else day_timestamp(int(last_day)),
+    )
+
+
 class Engine(ABC):
     """An engine by name (see :mod:`analysis.engines`); ``close`` releases its connection or session."""
 
@@ -262,6 +391,14 @@ class Engine(ABC):
         before ``as_of``, as :func:`analysis.clv.summary.summary_from_transactions` does. With
         ``btyd=False`` only the RFM frame is made (``btyd`` is None), which accepts netted returns.
         """
+
+    def score_inputs(self, source: Source, request: ScoreRequest) -> ScoreInputs:
+        """What the score step takes from ``source`` (see :class:`ScoreInputs`); engines that cannot run it
+        raise InputError naming the engines that can."""
+        raise InputError(
+            f"scoring (rfmkit score, the batch's score stage) does not run on the {self.name} engine: use "
+            "engine auto, pandas or duckdb ('rfmkit summary --engine spark' runs the summary on Spark)"
+        )
 
     def rfm_summary(self, source: Source, as_of: object, lookback_days: int | None = None) -> pd.DataFrame:
         """:func:`analysis.customers.rfm.rfm_summary` computed by this engine."""
@@ -309,6 +446,15 @@ class SQLEngine(Engine):
             return CustomerSummary(rfm=out.rfm, btyd=None)
         require_customers(out.btyd, request)
         return out
+
+    def score_inputs(self, source: Source, request: ScoreRequest) -> ScoreInputs:
+        from analysis.engines.sql import SCORE_CHECK_SQL, SCORE_STEP_SQL
+
+        origin = self.register(source)
+        params = request.sql_params()
+        check = self.query(SCORE_CHECK_SQL, {"as_of_n": params["as_of_n"]}).iloc[0]
+        agg = self.query(SCORE_STEP_SQL, params)
+        return score_frames_from_aggregates(agg, check, request, origin)
 
 
 def require_customers(btyd: pd.DataFrame, request: SummaryRequest) -> None:

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
 
-from analysis.engines.base import CustomerSummary, Engine, Source, SummaryRequest, check_columns, file_format
+from analysis.engines.base import (
+    CustomerSummary,
+    Engine,
+    ScoreInputs,
+    ScoreRequest,
+    Source,
+    SummaryRequest,
+    check_columns,
+    day_timestamp,
+    file_format,
+)
 from analysis.engines.base import resolve_files as _files
+from analysis.errors import InputError
 
 
 def read_clean(source: Source) -> pd.DataFrame:
@@ -53,4 +65,41 @@ class PandasEngine(Engine):
             return CustomerSummary(rfm=rfm, btyd=None)
         return CustomerSummary(
             rfm=rfm, btyd=summary_from_transactions(tx, request.as_of, request.holdout_end, request.time_unit)
+        )
+
+    def score_inputs(self, source: Source, request: ScoreRequest) -> ScoreInputs:
+        """The kit's own functions on the rows up to ``as_of``: :func:`analysis.customers.rfm.rfm_summary` (as of
+        ``as_of`` and ``previous_end``), :func:`analysis.clv.summary.summary_from_transactions` and
+        :func:`analysis.customers.lifecycle.purchase_facts`."""
+        from analysis.clv.summary import summary_from_transactions
+        from analysis.customers.lifecycle import purchase_facts
+        from analysis.customers.rfm import rfm_summary
+
+        tx = read_clean(source)
+        stamps = tx["order_date"]
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_localize(None)
+        raw = stamps.to_numpy(dtype="datetime64[ns]")
+        day = raw.astype("datetime64[D]").astype("int64")
+        known = ~np.isnat(raw)
+        first_day = day_timestamp(int(day[known].min())) if known.any() else None
+        last_day = day_timestamp(int(day[known].max())) if known.any() else None
+        as_of, prev = day_timestamp(request.as_of_n), day_timestamp(request.prev_n)
+        upto = known & (day <= request.as_of_n)
+        if not upto.all():
+            tx = tx[upto]
+        btyd, error = None, None
+        try:
+            btyd = summary_from_transactions(tx, as_of, None, request.time_unit)
+        except InputError as err:
+            error = str(err)
+        has_previous = bool((day[upto] <= request.prev_n).any())
+        return ScoreInputs(
+            rfm=rfm_summary(tx, as_of, request.lookback_days),
+            rfm_previous=rfm_summary(tx, prev, request.lookback_days) if has_previous else None,
+            btyd=btyd,
+            btyd_error=error,
+            lifecycle=purchase_facts(tx, as_of, prev),
+            first_day=first_day,
+            last_day=last_day,
         )

@@ -117,3 +117,89 @@ _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 def duckdb_text(sql: str) -> str:
     """The shared SQL with Spark's ``:name`` parameter markers written as DuckDB's ``$name``."""
     return _PARAM.sub(r"$\1", sql)
+
+
+#: The score step (``rfmkit score`` and the batch's score stage): everything the scoring needs from the
+#: log in one scan, one row per customer with a row on or before ``as_of``:
+#:
+#: * the BTYD calibration aggregates of :data:`CUSTOMER_STEP_SQL` (no holdout);
+#: * the RFM window aggregates as of ``as_of`` (window ``window_start < day <= as_of``) and as of the day
+#:   before the period, ``prev_n`` (window ``prev_window_start < day <= prev_n``), prefixed ``p_``;
+#: * the lifecycle facts of :mod:`analysis.customers.lifecycle`: purchase days (every row's day, whatever
+#:   its amount), the median gap in days between consecutive purchase days, up to ``as_of`` and up to
+#:   ``prev_n`` (``prev_last_n``, ``prev_days``, ``prev_median_gap``; a gap ending on or before ``prev_n``
+#:   starts before it, so the gaps up to ``prev_n`` are a subset of the gaps up to ``as_of``).
+#:
+#: An order is in a window when one of its purchase rows is, i.e. when its last purchase day up to the window's
+#: end is after the window's start: one ``GROUP BY`` of the orders replaces two ``COUNT(DISTINCT …)`` and gives
+#: the same counts. The window's first and last purchase day and spend come from the purchase days (a day is a
+#: purchase day of the window when one of its rows has ``amount >= 0``).
+#: ``MEDIAN`` is built into DuckDB and Spark SQL (3.4+); on whole-day gaps both interpolate the two middle
+#: values exactly as pandas' median does. Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``,
+#: ``prev_window_start_n`` (day numbers).
+SCORE_STEP_SQL = """
+WITH tx AS (
+    SELECT customer_id, day_n, amount,
+           COALESCE(order_id, CONCAT('~day~', CAST(day_n AS STRING))) AS order_key
+    FROM transactions
+    WHERE customer_id IS NOT NULL AND day_n <= :as_of_n
+),
+occasions AS (
+    SELECT customer_id, day_n, SUM(amount) AS amount,
+           MAX(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) AS bought,
+           SUM(CASE WHEN day_n > :window_start_n THEN amount END) AS w_amount,
+           SUM(CASE WHEN day_n > :prev_window_start_n AND day_n <= :prev_n THEN amount END) AS pw_amount,
+           day_n - LAG(day_n) OVER (PARTITION BY customer_id ORDER BY day_n) AS gap
+    FROM tx
+    GROUP BY customer_id, day_n
+),
+calibration AS (
+    SELECT customer_id,
+           MIN(day_n) AS first_n, MAX(day_n) AS last_n, COUNT(*) AS n_occasions,
+           SUM(amount) AS total_spend, MIN_BY(amount, day_n) AS first_spend,
+           MEDIAN(gap) AS median_gap,
+           MAX(CASE WHEN day_n <= :prev_n THEN day_n END) AS prev_last_n,
+           COUNT(CASE WHEN day_n <= :prev_n THEN 1 END) AS prev_days,
+           MEDIAN(CASE WHEN day_n <= :prev_n THEN gap END) AS prev_median_gap,
+           MIN(CASE WHEN bought = 1 AND day_n > :window_start_n THEN day_n END) AS first_purchase_n,
+           MAX(CASE WHEN bought = 1 AND day_n > :window_start_n THEN day_n END) AS last_purchase_n,
+           COALESCE(SUM(w_amount), 0.0) AS window_spend,
+           MIN(CASE WHEN bought = 1 AND day_n > :prev_window_start_n AND day_n <= :prev_n THEN day_n END)
+               AS p_first_purchase_n,
+           MAX(CASE WHEN bought = 1 AND day_n > :prev_window_start_n AND day_n <= :prev_n THEN day_n END)
+               AS p_last_purchase_n,
+           COALESCE(SUM(pw_amount), 0.0) AS p_window_spend
+    FROM occasions
+    GROUP BY customer_id
+),
+orders AS (
+    SELECT customer_id,
+           MAX(CASE WHEN amount >= 0 THEN day_n END) AS last_p,
+           MAX(CASE WHEN amount >= 0 AND day_n <= :prev_n THEN day_n END) AS last_p_prev
+    FROM tx
+    GROUP BY customer_id, order_key
+),
+order_counts AS (
+    SELECT customer_id,
+           COUNT(CASE WHEN last_p > :window_start_n THEN 1 END) AS n_orders,
+           COUNT(CASE WHEN last_p_prev > :prev_window_start_n THEN 1 END) AS p_n_orders
+    FROM orders
+    GROUP BY customer_id
+)
+SELECT c.*, o.n_orders, o.p_n_orders
+FROM calibration AS c
+JOIN order_counts AS o ON o.customer_id = c.customer_id
+"""
+
+#: The checks of :data:`CHECK_SQL` on the rows up to ``as_of`` (the rows the score step reads), with the
+#: first and last purchase day of the whole input (the data's bounds: ``rfmkit score`` refuses an ``as_of``
+#: before them, and a period starting on or before the first is left-censored). Parameter: ``as_of_n``.
+SCORE_CHECK_SQL = """
+SELECT COUNT(*) AS n_rows,
+       COALESCE(SUM(CASE WHEN day_n <= :as_of_n AND (customer_id IS NULL OR amount IS NULL OR isnan(amount))
+                         THEN 1 ELSE 0 END), 0) AS n_missing,
+       COALESCE(SUM(CASE WHEN day_n <= :as_of_n AND amount < 0 THEN 1 ELSE 0 END), 0) AS n_negative,
+       MIN(day_n) AS first_day_n,
+       MAX(day_n) AS last_day_n
+FROM transactions
+"""
