@@ -132,6 +132,17 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
     raise InputError(f"{path}: unsupported format '{fmt}'")
 
 
+def parquet_columns(path: str | Path) -> list[str] | None:
+    """The column names of a Parquet file from its footer, without reading any data (None when the file cannot
+    be read as Parquet: the reader then says why)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception:  # any unreadable file: read_transactions then reports it with its reason
+        return None
+
+
 def check_source(source: SourceParams) -> Path:
     """The file ``source`` reads, or an :class:`InputError` naming ``source.path`` when it is not there.
 
