@@ -253,16 +253,16 @@ def _transactions(input_: str, opts: dict[str, Any]):
     import pandas as pd
 
     from analysis.data.clean import require_rows
+    from analysis.data.io import parquet_columns
     from analysis.errors import InputError
 
-    if input_.endswith(".parquet") and "://" not in input_:
+    clean_columns = {"customer_id", "order_date", "amount", "is_outlier", "row_id"}
+    # the columns from the file's footer: a raw log is read once, by the cleaning below
+    if input_.endswith(".parquet") and "://" not in input_ and clean_columns <= set(parquet_columns(input_) or ()):
         head = pd.read_parquet(input_)
-        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(head.columns):
-            if head.empty:
-                raise InputError(
-                    f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"
-                )
-            return head
+        if head.empty:
+            raise InputError(f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it")
+        return head
     result = _load_input(input_, **opts)
     require_rows(result.quality)
     q = result.quality
