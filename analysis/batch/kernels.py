@@ -10,8 +10,8 @@ notebooks are byte-for-byte those of a fresh kernel and no notebook sees a previ
 
 A kernel is replaced (shut down, a new one started for the next run) when a notebook of its run failed (a cell
 error, a cell or notebook timeout, a dead kernel: the kernel's state is then unknown), when it died between runs,
-after :data:`MAX_RUNS_PER_KERNEL` runs, and when its resident memory exceeds :data:`MAX_KERNEL_RSS_BYTES` after a run
-(bounding what a slow leak in a library can grow to).
+after :data:`MAX_RUNS_PER_KERNEL` runs, and when its resident memory exceeds :data:`MAX_KERNEL_RSS_BYTES` when the
+next run would start (bounding what a slow leak in a library can grow to).
 
 Kernels talk to us over Unix sockets (``transport="ipc"``) in a private temporary folder, so
 kernels started in parallel cannot race for TCP ports (the start-up collisions papermill users

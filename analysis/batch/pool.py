@@ -199,6 +199,8 @@ def run_supervised(
                 w.conn.send(None)
         for w in workers:
             w.proc.join(timeout=5)
+            if w.proc.exitcode == 0:
+                w.kernel_pid = None  # it shut its kernel down itself; that pid may since belong to another process
             _kill(w)
 
 
