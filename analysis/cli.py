@@ -7,6 +7,7 @@ without a traceback, and the command exits with status 2 (1 for a batch with fai
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -741,7 +742,13 @@ def evaluate_actions(
 @main.command()
 @click.argument("input_", metavar="INPUT")
 @click.option("--as-of", "as_of", required=True, help="Summary day (YYYY-MM-DD, inclusive); the BTYD calibration end.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="customers.parquet (or .csv) to write.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="customers.parquet (or .csv) to write; with --engine spark a folder (no extension, or ending in /) gets "
+    "OUT/customers/, Parquet files written by the Spark executors.",
+)
 @click.option(
     "--engine",
     default=None,
@@ -759,7 +766,16 @@ def evaluate_actions(
     "--params",
     "params_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="A params YAML whose engine:, engine_options:, rfm.lookback_days and clv.time_unit apply.",
+    help="A params YAML whose engine:, engine_options:, rfm.lookback_days and clv.time_unit apply (with --clv also "
+    "the rest of rfm: and clv:).",
+)
+@click.option(
+    "--clv",
+    "with_clv",
+    is_flag=True,
+    help="With --engine spark and a folder OUT: score every customer in Spark too (1-5 scores, segment, value "
+    "class, p_alive, expected_purchases, expected_spend, clv, as 'rfmkit score'); models fitted on the distinct "
+    "(x, t_x, T) rows; OUT/models.json holds them.",
 )
 @_friendly
 def summary(
@@ -771,6 +787,7 @@ def summary(
     holdout_end: str | None,
     time_unit: str | None,
     params_file: str | None,
+    with_clv: bool,
 ) -> None:
     """The transaction → customer step alone, for big logs: RFM and BTYD columns, no models.
 
@@ -783,9 +800,15 @@ def summary(
     'rfmkit score' — then repeat_frequency (repeat purchase days), t_x, T (in --time-unit),
     monetary_value (mean spend of the repeat days) and, with --holdout-end, frequency_holdout,
     monetary_holdout, spend_holdout, duration_holdout.
+
+    \b
+    With --engine spark and a folder as OUT nothing per customer comes back to this machine: the
+    executors write OUT/customers/ (pandas.read_parquet reads the folder). Add --clv to score every
+    customer there too (the columns of 'rfmkit score' up to clv; not abc_class, lifecycle_stage, cluster).
     """
     from analysis.data.io import write_table
     from analysis.engines import SummaryRequest, customer_summary
+    from analysis.errors import ParamsError
     from analysis.params import CLVParams, EngineParams
 
     full = _load_partial(params_file) if params_file else None
@@ -795,10 +818,53 @@ def summary(
     unit = time_unit or (full.clv.time_unit if full else CLVParams().time_unit)
     day = _day(as_of, "--as-of")
     hold = _day(holdout_end, "--holdout-end") if holdout_end else None
+    folder = out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix
+    if with_clv and not (name == "spark" and folder):
+        raise ParamsError(
+            "--clv scores in Spark: give --engine spark and a folder as --out (e.g. --out scored/); "
+            "on one machine use 'rfmkit score'"
+        )
+    if with_clv and hold is not None:
+        raise ParamsError("--clv scores as of --as-of without a holdout: leave out --holdout-end")
+    if name == "spark" and folder:
+        _spark_summary(input_, day, out, full, lookback, hold, unit, with_clv)
+        return
+    if folder:
+        raise ParamsError(f"--out '{out}': name a .parquet or .csv file (a folder is for --engine spark)")
     result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit), name, options)
     table = result.combined()
     write_table(table, out)
     click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
+
+
+def _spark_summary(
+    input_: str, day: Any, out: str, full: Any, lookback: int | None, hold: Any, unit: str, with_clv: bool
+) -> None:
+    """``rfmkit summary --engine spark`` into a folder: written by the executors (and scored with ``--clv``)."""
+    from analysis.engines import SummaryRequest
+    from analysis.engines.spark_engine import SparkEngine
+    from analysis.engines.spark_score import score_to_parquet, summary_to_parquet
+    from analysis.params import RunParams
+
+    params = full or RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
+    clv = params.clv
+    if clv.time_unit != unit:  # --time-unit: the horizon and discount rate of the params' defaults in that unit
+        clv = clv.model_validate({**clv.model_dump(exclude={"horizon", "discount_rate"}), "time_unit": unit})
+    params = params.model_copy(update={"rfm": params.rfm.model_copy(update={"lookback_days": lookback}), "clv": clv})
+    if with_clv:
+        res = score_to_parquet(input_, day, out, params, clv=True)
+        if res.clv_reason:
+            click.echo(f"note: {res.clv_reason}", err=True)
+        shown = " ".join(f"{k}={v:.4g}" for p in res.params.values() for k, v in p.items())
+        click.echo(
+            f"scored {res.rows_written:,} customers as of {day.date()} in Spark "
+            f"({res.distinct_rows:,} distinct (x, t_x, T) rows fitted{': ' + shown if shown else ''}) "
+            f"→ {res.customers_path}"
+        )
+        return
+    with SparkEngine(params.engine_options.spark) as engine:
+        res = summary_to_parquet(engine, input_, SummaryRequest(day, lookback, hold, unit), Path(out) / "customers")
+    click.echo(f"summarised {res.rows:,} customers as of {day.date()} → {res.path}")
 
 
 def _parse_periods(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -61,9 +62,12 @@ def spark_session(params: SparkParams | None = None):
 
         raise EngineError("the spark engine needs PySpark: pip install 'rfmkit[spark]' (and Java 17+)") from None
     params = params or SparkParams()
-    builder = SparkSession.builder.appName(params.app_name).master(
-        params.master or os.environ.get("SPARK_MASTER") or "local[*]"
-    )
+    master = params.master or os.environ.get("SPARK_MASTER") or "local[*]"
+    if master.startswith("local"):
+        # local Python workers run this interpreter (its venv has rfmkit), not the first python3 on PATH;
+        # on a cluster PYSPARK_PYTHON names the executors' interpreter (see the README)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(params.app_name).master(master)
     for key, value in {**DEFAULT_CONFIG, **params.config}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -76,8 +80,19 @@ class SparkEngine(SQLEngine):
 
     def __init__(self, params: SparkParams | None = None, session=None) -> None:
         self.params = params or SparkParams()
-        self.spark = session if session is not None else spark_session(self.params)
-        self._owns_session = session is None
+        if session is None:
+            try:
+                with quiet_pandas3():
+                    from pyspark.sql import SparkSession
+                active = SparkSession.getActiveSession()
+            except ImportError:
+                active = None  # spark_session says how to install PySpark
+            self.spark = spark_session(self.params)
+            # a session already running in this process (a notebook's, a test's) is used and left running
+            self._owns_session = active is None
+        else:
+            self.spark = session
+            self._owns_session = False
 
     def register(self, source: Source) -> str:
         if isinstance(source, pd.DataFrame):
