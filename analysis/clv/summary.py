@@ -124,14 +124,23 @@ def purchase_occasions(
         raise InputError(
             f"{int((amount < 0).sum())} row(s) have a negative {amount_col!r}: remove returns before the CLV summary"
         )
-    frame = pd.DataFrame(
+    # one integer key per (customer, day): customer ids factorised once in sorted order, days as day numbers;
+    # grouping on it sums each day's amounts as grouping on the text ids and dates does, many times faster
+    codes, ids = pd.factorize(customers.astype(str), sort=True)
+    days = dates.dt.normalize().to_numpy()
+    day_n = days.astype("datetime64[D]").astype("int64")
+    lo = int(day_n.min()) if len(day_n) else 0
+    span = (int(day_n.max()) - lo + 1) if len(day_n) else 1
+    key = codes.astype("int64") * span + (day_n - lo)
+    sums = pd.Series(amount.to_numpy(), copy=False).groupby(key, sort=True).sum()
+    k = sums.index.to_numpy()
+    return pd.DataFrame(
         {
-            "customer_id": customers.astype(str).to_numpy(),
-            "day": dates.dt.normalize().to_numpy(),
-            "amount": amount.to_numpy(),
+            "customer_id": np.asarray(ids, dtype=object)[k // span],
+            "day": (np.datetime64("1970-01-01", "D") + (k % span + lo).astype("timedelta64[D]")).astype(days.dtype),
+            "amount": sums.to_numpy(),
         }
     )
-    return frame.groupby(["customer_id", "day"], sort=True, as_index=False)["amount"].sum()
 
 
 def summary_from_transactions(
