@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -51,11 +52,27 @@ def _no_control_characters(s: pd.Series) -> pd.Series:
     return ~s.str.contains(_CONTROL_LITERAL, regex=True, na=False)
 
 
+@contextlib.contextmanager
+def _without_pyspark_pandas() -> Iterator[None]:
+    """While pandera loads, ``import pyspark.pandas`` fails: pandera imports it when PySpark is installed only to
+    prepare its own PySpark support (half a second of imports), which these pandas contracts do not use. A
+    process that already imported it (a Spark run) keeps it."""
+    if "pyspark.pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]  # the import system's "not importable" mark
+    try:
+        yield
+    finally:
+        if "pyspark.pandas" in sys.modules and sys.modules["pyspark.pandas"] is None:
+            del sys.modules["pyspark.pandas"]
+
+
 @functools.cache
 def _schemas() -> dict[str, Any]:
-    """The pandera schemas, built on first use: pandera (and the PySpark it pulls in when installed) costs
-    more than a second of imports, which commands that validate nothing should not pay."""
-    with _quiet_pyspark():
+    """The pandera schemas, built on first use: pandera costs about a second of imports, which commands that
+    validate nothing should not pay."""
+    with _quiet_pyspark(), _without_pyspark_pandas():
         import pandera.pandas as pa
 
     _printable = pa.Check(_no_control_characters, name="no_control_characters")
