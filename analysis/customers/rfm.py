@@ -34,6 +34,8 @@ from analysis.params import RFMParams, ScoreThresholds
 
 QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
 SUMMARY_COLUMNS = ["first_purchase", "last_purchase", "recency_days", "frequency", "monetary"]
+#: The 125 RFM codes "111" … "555", at (r - 1) * 25 + (f - 1) * 5 + (m - 1).
+_CODES = np.array([f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)], dtype=object)
 
 
 def as_timestamp(as_of: str | pd.Timestamp) -> pd.Timestamp:
@@ -191,9 +193,8 @@ def score_rfm(summary: pd.DataFrame, thresholds: ScoreThresholds | None = None) 
         cuts = cut_points(summary[col], given)
         out[name] = score(summary[col], cuts, higher_is_better=better)
         rows[col] = [*cuts, "params" if given is not None else "quantile"]
-    out["rfm_code"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str)).astype(
-        object
-    )
+    r, f, m = (out[c].to_numpy(dtype="int64") for c in ("r_score", "f_score", "m_score"))
+    out["rfm_code"] = pd.Series(_CODES[(r - 1) * 25 + (f - 1) * 5 + (m - 1)], index=out.index, dtype=object)
     cuts_df = pd.DataFrame.from_dict(rows, orient="index", columns=["q20", "q40", "q60", "q80", "source"])
     cuts_df.index.name = "measure"
     return out, cuts_df
