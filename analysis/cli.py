@@ -818,7 +818,7 @@ def summary(
     unit = time_unit or (full.clv.time_unit if full else CLVParams().time_unit)
     day = _day(as_of, "--as-of")
     hold = _day(holdout_end, "--holdout-end") if holdout_end else None
-    folder = out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix
+    folder = out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix  # URLs too (s3a://b/x/)
     if with_clv and not (name == "spark" and folder):
         raise ParamsError(
             "--clv scores in Spark: give --engine spark and a folder as --out (e.g. --out scored/); "
@@ -843,7 +843,7 @@ def _spark_summary(
     """``rfmkit summary --engine spark`` into a folder: written by the executors (and scored with ``--clv``)."""
     from analysis.engines import SummaryRequest
     from analysis.engines.spark_engine import SparkEngine
-    from analysis.engines.spark_score import score_to_parquet, summary_to_parquet
+    from analysis.engines.spark_score import child, score_to_parquet, summary_to_parquet
     from analysis.params import RunParams
 
     params = full or RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
@@ -863,7 +863,7 @@ def _spark_summary(
         )
         return
     with SparkEngine(params.engine_options.spark) as engine:
-        res = summary_to_parquet(engine, input_, SummaryRequest(day, lookback, hold, unit), Path(out) / "customers")
+        res = summary_to_parquet(engine, input_, SummaryRequest(day, lookback, hold, unit), child(out, "customers"))
     click.echo(f"summarised {res.rows:,} customers as of {day.date()} → {res.path}")
 
 

@@ -73,6 +73,12 @@ def spark_session(params: SparkParams | None = None):
     return builder.getOrCreate()
 
 
+def is_remote(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a URL of a file system Spark reads (``hdfs://``, ``s3a://``, …), not a local path."""
+    text = os.fspath(path)
+    return "://" in text and not text.startswith("file://")
+
+
 class SparkEngine(SQLEngine):
     """The shared SQL on Spark; pass ``session`` to use an existing SparkSession."""
 
@@ -109,10 +115,12 @@ class SparkEngine(SQLEngine):
             with quiet_pandas3():
                 df = self.spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))
         else:
-            files = [str(f) for f in resolve_files(source)]
             origin = os.fspath(source)
+            # a cluster's storage (hdfs://, s3a://, abfss://, …) is listed by Spark itself; local paths here
+            files = [origin] if is_remote(origin) else [str(f) for f in resolve_files(source)]
             reader = self.spark.read
-            df = reader.parquet(*files) if file_format(files[0]) == "parquet" else reader.csv(files, header=True)
+            kind = file_format(files[0], strict=not is_remote(origin)) or "parquet"  # a remote folder: Parquet
+            df = reader.parquet(*files) if kind == "parquet" else reader.csv(files, header=True)
             has_order = check_columns(df.columns, origin)
         date_type = dict(df.dtypes)["order_date"]
         # nanosecond Parquet timestamps arrive as longs (see DEFAULT_CONFIG): nanoseconds → microseconds

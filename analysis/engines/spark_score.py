@@ -54,6 +54,7 @@ from analysis.engines.base import (
     day_timestamp,
     unit_days,
 )
+from analysis.engines.spark_engine import is_remote
 from analysis.errors import InputError, ParamsError
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,10 @@ class SparkScoreResult:
 
     Attributes
     ----------
-    customers_path : Path
+    customers_path : Path or str (a URL)
         Folder of Parquet files (written by the executors), one row per customer with a purchase in the
         RFM window, sorted by ``customer_id``; ``pandas.read_parquet`` reads it as one table.
-    models_path : Path
+    models_path : Path or str (a URL)
         JSON: the cut points, the fitted models (:func:`analysis.clv.persist.model_to_dict`), the CLV
         method, horizon and discount rate, and why CLV is missing or a fallback was used.
     rows_written : int
@@ -128,8 +129,8 @@ class SparkScoreResult:
         Why the CLV columns are missing, or why a fallback was used; None when BG/NBD + Gamma-Gamma ran.
     """
 
-    customers_path: Path
-    models_path: Path
+    customers_path: Path | str
+    models_path: Path | str
     as_of: pd.Timestamp
     rows_written: int
     btyd_customers: int
@@ -189,7 +190,7 @@ def summary_to_parquet(
 ) -> SparkSummaryResult:
     """``rfmkit summary`` on Spark, written by the executors: the folder ``out`` of Parquet files with the
     columns of :meth:`analysis.engines.base.CustomerSummary.combined`, sorted by ``customer_id``."""
-    target = writable_folder(out)
+    target = writable_folder(out, engine.spark)
     frame, _ = customer_columns(engine, source, request, check=True)
     frame = frame.persist()
     try:
@@ -205,16 +206,50 @@ def summary_to_parquet(
     return SparkSummaryResult(target, rows)
 
 
-def writable_folder(out: str | os.PathLike) -> Path:
+def writable_folder(out: str | os.PathLike, spark: Any) -> Path | str:
     """``out`` as a folder Spark may (over)write: absent, an empty folder, a previous Spark output (with
-    ``_SUCCESS``) or a single file; anything else is refused (Spark's overwrite would delete it)."""
-    path = Path(out)
-    if path.is_dir() and any(path.iterdir()) and not (path / "_SUCCESS").exists():
+    ``_SUCCESS``) or a single file; anything else is refused (Spark's overwrite would delete it). A URL
+    (``hdfs://``, ``s3a://``) is checked through Spark's Hadoop file system and returned as text."""
+    if is_remote(out):
+        fs, path = _hadoop_path(spark, out)
+        is_dir = fs.exists(path) and fs.getFileStatus(path).isDirectory()
+        names = [st.getPath().getName() for st in fs.listStatus(path)] if is_dir else []
+        target: Path | str = os.fspath(out)
+    else:
+        target = Path(out)
+        names = [p.name for p in target.iterdir()] if target.is_dir() else []
+    if names and "_SUCCESS" not in names:
         raise ParamsError(
-            f"{path}: is a folder with other files in it; Spark replaces its output folder entirely, so choose a "
+            f"{target}: is a folder with other files in it; Spark replaces its output folder entirely, so choose a "
             "new or empty folder (or a previous Spark output)"
         )
-    return path
+    return target
+
+
+def child(folder: str | os.PathLike, name: str) -> Path | str:
+    """``folder/name``: a Path for a local folder, text for a URL."""
+    return f"{os.fspath(folder).rstrip('/')}/{name}" if is_remote(folder) else Path(folder) / name
+
+
+def write_text(spark: Any, path: Path | str, content: str) -> None:
+    """Write a small text file: atomically for a local path, through Spark's Hadoop file system for a URL."""
+    if not is_remote(path):
+        tmp = Path(path).with_name(Path(path).name + ".tmp")
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(path)
+        return
+    fs, target = _hadoop_path(spark, path)
+    stream = fs.create(target, True)
+    try:
+        stream.write(bytearray(content.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def _hadoop_path(spark: Any, path: str | os.PathLike) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    target = jvm.org.apache.hadoop.fs.Path(os.fspath(path))
+    return target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), target
 
 
 # ------------------------------------------------------------------------------------------------ quantiles
@@ -576,22 +611,44 @@ def score_to_parquet(
     if params is None:
         params = RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
     with_clv = params.clv.enabled if clv is None else clv
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    customers_path = writable_folder(out / "customers")
+    if not is_remote(out_dir):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     request = SummaryRequest(as_of, params.rfm.lookback_days, None, params.clv.time_unit)
     as_of_ts = day_timestamp(request.as_of_n)
-    engine = SparkEngine(params.engine_options.spark, session=session)
-    try:
-        with quiet_pandas3():
-            fit, n_btyd, n, cuts, reason = _score(engine, source, request, params, with_clv, customers_path)
-    finally:
-        engine.close()
     horizon = float(params.clv.horizon or default_horizon(params.clv.time_unit))
     rate = float(params.clv.discount_rate)
-    result = SparkScoreResult(
+    engine = SparkEngine(params.engine_options.spark, session=session)
+    try:
+        customers_path = writable_folder(child(out_dir, "customers"), engine.spark)
+        with quiet_pandas3():
+            fit, n_btyd, n, cuts, reason = _score(engine, source, request, params, with_clv, customers_path)
+        result = _result(fit, n_btyd, n, cuts, reason, customers_path, child(out_dir, "models.json"), as_of_ts)
+        write_text(engine.spark, result.models_path, _models_json(result, horizon, rate, params.clv.time_unit))
+    finally:
+        engine.close()
+    log.info(
+        "spark score as of %s: %d customers written to %s (%d distinct (x, t_x, T) rows fitted)",
+        as_of_ts.date(),
+        n,
+        customers_path,
+        fit.distinct_rows,
+    )
+    return result
+
+
+def _result(
+    fit: ModelFit,
+    n_btyd: int,
+    n: int,
+    cuts: pd.DataFrame,
+    reason: str | None,
+    customers_path: Path | str,
+    models_path: Path | str,
+    as_of_ts: pd.Timestamp,
+) -> SparkScoreResult:
+    return SparkScoreResult(
         customers_path=customers_path,
-        models_path=out / "models.json",
+        models_path=models_path,
         as_of=as_of_ts,
         rows_written=n,
         btyd_customers=n_btyd,
@@ -606,19 +663,10 @@ def score_to_parquet(
         clv_reason=reason,
         failures=fit.failures,
     )
-    _write_models(result, horizon, rate, params.clv.time_unit)
-    log.info(
-        "spark score as of %s: %d customers written to %s (%d distinct (x, t_x, T) rows fitted)",
-        as_of_ts.date(),
-        n,
-        customers_path,
-        fit.distinct_rows,
-    )
-    return result
 
 
 def _score(
-    engine: Any, source: Source, request: SummaryRequest, params: Any, with_clv: bool, customers_path: Path
+    engine: Any, source: Source, request: SummaryRequest, params: Any, with_clv: bool, customers_path: Path | str
 ) -> tuple[ModelFit, int, int, pd.DataFrame, str | None]:
     """The Spark part of :func:`score_to_parquet`: (model fit, customers, customers written, cut points, reason)."""
     from pyspark.sql.types import DoubleType, StructField, StructType
@@ -677,7 +725,8 @@ WHERE day_n IS NULL OR day_n <= :as_of_n
 """
 
 
-def _write_models(result: SparkScoreResult, horizon: float, rate: float, unit: str) -> None:
+def _models_json(result: SparkScoreResult, horizon: float, rate: float, unit: str) -> str:
+    """The text of ``models.json``."""
     from analysis.clv.persist import model_to_dict
     from analysis.data.io import json_safe
 
@@ -697,6 +746,4 @@ def _write_models(result: SparkScoreResult, horizon: float, rate: float, unit: s
         "discount_rate": float(rate),
         "models": [model_to_dict(m) for m in (result.transaction_model, result.spend_model) if m is not None],
     }
-    tmp = result.models_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(json_safe(state), indent=2), encoding="utf-8")
-    tmp.replace(result.models_path)
+    return json.dumps(json_safe(state), indent=2)
