@@ -11,7 +11,14 @@ frequency = distinct orders, monetary; BTYD: x, t_x, T, monetary_value) as of th
 * ``plain_duckdb``: one hand-written DuckDB query over the Parquet file, result fetched as a pandas frame;
 * ``plain_pandas``: ``pd.read_parquet`` of the four columns and the obvious ``groupby`` code;
 * ``engine:pandas``, ``engine:duckdb``, ``engine:spark``: ``analysis.engines.customer_summary`` (what
-  ``rfmkit summary`` runs) on the file; Spark is a local session, ``local[2]``.
+  ``rfmkit summary`` runs) on the file; Spark is a local session, ``local[2]``;
+* ``score:pandas``, ``score:duckdb``: ``rfmkit score FILE --as-of … --engine E`` end to end (read, summaries,
+  scores and segments, CLV models with their fallbacks, ABC, lifecycle, k-means, the output file), on the log
+  with the two columns ``rfmkit clean`` adds (``is_outlier``, ``row_id``; ``clean-<size>.parquet``, derived
+  once from ``log-<size>.parquet``), so that it is recognised as clean data and not cleaned again;
+  ``score_raw:auto`` runs it on ``log-<size>.parquet`` itself, which ``rfmkit score`` cleans on the fly first
+  (not in the defaults: see ``--only``). They agree with each other (customers, orders, money, segments,
+  stages), not with the summary contenders, which compute other columns.
 
 Every run is a fresh child process (imports included, as a user pays them) that reports
 ``resource.getrusage`` of itself and of its children at the end: CPU = user + system seconds of both
@@ -23,7 +30,7 @@ round); medians over ``--rounds`` (default 3) and ratios to plain DuckDB are pri
 and its load average before and after each round. All contenders' results are compared (customers,
 sums of counts and money) and the output says whether they agree.
 
-Defaults (``python benchmarks/scale.py``): sizes 1M and 10M, 3 rounds, all five contenders except
+Defaults (``python benchmarks/scale.py``): sizes 1M and 10M, 3 rounds, all seven default contenders except
 Spark above 1M rows (``--spark-max-rows``; a 2-core local Spark is not what Spark is for, and it
 takes minutes per 10M run), the DuckDB engine with ``memory_limit`` 3GB; about 20 minutes on 2 idle
 cores. ``--huge`` adds 50M rows (with ``--only plain_duckdb,engine:duckdb``: pandas needs more than
@@ -44,7 +51,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path.home() / ".cache" / "rfmkit" / "bench-scale"
-CONTENDERS = ("plain_duckdb", "plain_pandas", "engine:pandas", "engine:duckdb", "engine:spark")
+CONTENDERS = (
+    "plain_duckdb", "plain_pandas", "engine:pandas", "engine:duckdb", "engine:spark", "score:pandas", "score:duckdb",
+)  # fmt: skip
+#: contenders run only when named with --only
+OPTIONAL = ("score_raw:auto",)
 START = "2023-01-01"
 DAYS = 730
 AS_OF = "2024-12-30"  # START + DAYS - 1
@@ -114,6 +125,34 @@ def make_log(path: Path, n: int, seed: int = 0) -> None:
         writer.write_table(table, row_group_size=1_000_000)
     writer.close()
     tmp.rename(path)
+
+
+def clean_shaped(log: Path) -> Path:
+    """``clean-<size>.parquet`` beside ``log``: the log with ``is_outlier`` (False) and ``row_id`` (the row's
+    position), the columns ``rfmkit clean`` adds, written once, a row group at a time."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = log.with_name(log.name.replace("log-", "clean-"))
+    if path.exists():
+        return path
+    tmp = path.with_suffix(".tmp")
+    source = pq.ParquetFile(log)
+    writer = None
+    offset = 0
+    for i in range(source.num_row_groups):
+        table = source.read_row_group(i)
+        n = table.num_rows
+        table = table.append_column("is_outlier", pa.array(np.zeros(n, dtype=bool)))
+        table = table.append_column("row_id", pa.array(np.arange(offset, offset + n, dtype="int64")))
+        offset += n
+        if writer is None:
+            writer = pq.ParquetWriter(tmp, table.schema)
+        writer.write_table(table)
+    writer.close()
+    tmp.rename(path)
+    return path
 
 
 def dataset(data_dir: Path, label: str) -> Path:
@@ -187,6 +226,39 @@ def run_engine(name: str, path: str, memory_limit: str | None) -> dict:
     return checks(table.reset_index(), "repeat_frequency")
 
 
+def run_score(engine: str, path: str) -> dict:
+    """``rfmkit score PATH --as-of AS_OF --engine ENGINE`` as a user runs it (the click command, in this process)."""
+    import tempfile
+
+    import pandas as pd
+
+    from analysis.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "customers.parquet"
+        args = ["score", path, "--as-of", AS_OF, "--out", str(out), "--engine", engine]
+        try:
+            main(args, standalone_mode=False)
+        except SystemExit as exc:
+            if exc.code:
+                raise
+        df = pd.read_parquet(out)
+    return score_checks(df)
+
+
+def score_checks(df) -> dict:
+    """Figures the score contenders must agree on."""
+    return {
+        "customers": len(df),
+        "orders": int(df["frequency"].sum()),
+        "monetary": round(float(df["monetary"].sum()), 2),
+        "segments": ",".join(f"{k}:{v}" for k, v in sorted(df["segment"].value_counts().items())),
+        "stages": ",".join(f"{k}:{v}" for k, v in sorted(df["lifecycle_stage"].value_counts().items())),
+        # the fitted models see the same summaries summed in another order: equal to about 1e-7
+        "clv": float(f"{df['clv'].sum():.6g}") if "clv" in df.columns else None,
+    }
+
+
 def _reap_spark_jvm() -> None:
     """Stop the Py4J gateway and wait for the JVM, so that its CPU time counts in this process's children."""
     from pyspark import SparkContext
@@ -242,6 +314,8 @@ def child_main(contender: str, path: str, memory_limit: str | None) -> None:
         res = run_plain_duckdb(path)
     elif contender == "plain_pandas":
         res = run_plain_pandas(path)
+    elif contender.startswith(("score:", "score_raw:")):
+        res = run_score(contender.split(":", 1)[1], path)
     else:
         res = run_engine(contender.split(":", 1)[1], path, memory_limit)
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -281,7 +355,9 @@ def main() -> None:
     parser.add_argument(
         "--spark-max-rows", type=int, default=1_000_000, help="run engine:spark only up to this size (default 1M)"
     )
-    parser.add_argument("--only", default=",".join(CONTENDERS), help=f"comma list of {', '.join(CONTENDERS)}")
+    parser.add_argument(
+        "--only", default=",".join(CONTENDERS), help=f"comma list of {', '.join(CONTENDERS + OPTIONAL)}"
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--duckdb-memory-limit", default="3GB", help="the DuckDB engine's memory_limit (default 3GB)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
@@ -292,13 +368,14 @@ def main() -> None:
         return
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()] + (["50M"] if args.huge else [])
     contenders = [c.strip() for c in args.only.split(",") if c.strip()]
-    unknown = sorted(set(contenders) - set(CONTENDERS)) + sorted(set(sizes) - set(SIZES))
+    unknown = sorted(set(contenders) - set(CONTENDERS + OPTIONAL)) + sorted(set(sizes) - set(SIZES))
     if unknown:
         parser.error(f"unknown contender or size {unknown}")
     print(f"machine: {machine()}")
     print(f"settings: sizes {sizes}, {args.rounds} rounds, contenders {contenders}, as of {AS_OF}, "
           f"DuckDB engine memory_limit {args.duckdb_memory_limit}")  # fmt: skip
     paths = {s: dataset(args.data_dir, s) for s in sizes}
+    clean_paths = {s: clean_shaped(paths[s]) for s in sizes} if any(c.startswith("score:") for c in contenders) else {}
     results: dict[tuple[str, str], list[dict]] = {}
     for r in range(args.rounds):
         for size in sizes:
@@ -307,7 +384,8 @@ def main() -> None:
             for c in order:
                 if c == "engine:spark" and SIZES[size] > args.spark_max_rows:
                     continue
-                cmd = [sys.executable, __file__, "--child", c, str(paths[size]), "--duckdb-memory-limit",
+                path = clean_paths[size] if c.startswith("score:") else paths[size]
+                cmd = [sys.executable, __file__, "--child", c, str(path), "--duckdb-memory-limit",
                        args.duckdb_memory_limit]  # fmt: skip
                 res = measure(cmd, args.timeout)
                 results.setdefault((size, c), []).append(res)
@@ -345,20 +423,34 @@ def report(results: dict, sizes: list[str], contenders: list[str]) -> None:
                 f"| {len(ok)}{f' ({errs} failed)' if errs else ''} |"
             )
     print()
-    keys = ("customers", "orders", "repeat_days", "monetary", "t_x_days", "T_days", "monetary_value")
+    families = {
+        "summary": ("customers", "orders", "repeat_days", "monetary", "t_x_days", "T_days", "monetary_value"),
+        "score": ("customers", "orders", "monetary", "segments", "stages", "clv"),
+    }
     for size in sizes:
-        seen = {}
-        for c in contenders:
-            for x in results.get((size, c), []):
-                if "error" not in x:
-                    seen[c] = tuple(x[k] for k in keys)
-        agree = len({v for v in seen.values()}) <= 1
-        first = next(iter(seen.values()), None)
-        print(f"{size}: results {'identical' if agree else 'DIFFER'} across {sorted(seen)}; "
-              f"{dict(zip(keys, first, strict=True)) if first else ''}")  # fmt: skip
-        if not agree:
-            for c, v in seen.items():
-                print(f"   {c}: {dict(zip(keys, v, strict=True))}")
+        for family, keys in families.items():
+            seen = {}
+            for c in contenders:
+                if c.startswith(("score:", "score_raw:")) != (family == "score"):
+                    continue
+                for x in results.get((size, c), []):
+                    if "error" not in x:
+                        seen[c] = tuple(x[k] for k in keys)
+            if not seen:
+                continue
+            agree = len(set(seen.values())) <= 1
+            first = next(iter(seen.values()))
+            print(f"{size} {family}: results {'identical' if agree else 'DIFFER'} across {sorted(seen)}; "
+                  f"{dict(zip(keys, first, strict=True))}")  # fmt: skip
+            if not agree:
+                for c, v in seen.items():
+                    print(f"   {c}: {dict(zip(keys, v, strict=True))}")
+    for c in ("score:duckdb", "score:pandas"):
+        if ("10M", c) in results:
+            ok = [x for x in results[("10M", c)] if "error" not in x]
+            cpu, peak = med(ok, "cpu_s"), med(ok, "peak_mib") / 1024
+            print(f"goal: rfmkit score ({c}) at 10M rows <= 30 s CPU and <= 2 GiB peak: {cpu:.1f} s, {peak:.2f} GiB → "
+                  f"{'reached' if cpu <= 30 and peak <= 2 else 'NOT reached'}")  # fmt: skip
     if "10M" in sizes and ("10M", "engine:duckdb") in results and ("10M", "plain_duckdb") in results:
         ratio = med(results[("10M", "engine:duckdb")], "cpu_s") / med(results[("10M", "plain_duckdb")], "cpu_s")
         print(f"goal: 10M-row summary within 1.2x of plain DuckDB's CPU: {ratio:.2f}x → "
