@@ -19,20 +19,29 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted, unique_rows
+from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
+from analysis.clv._compress import Grouped, group_rows
+from analysis.clv.summary import unit_days
 from analysis.errors import InputError, ModelError
 
 
-def _summary_arrays(summary: pd.DataFrame) -> pd.DataFrame:
+def _distinct_histories(summary: pd.DataFrame, steps: dict[str, float | None]) -> Grouped:
+    """The distinct (frequency, t_x, T) rows of ``summary`` with the row -> distinct row map, checked
+    (finite, t_x <= T) on the distinct rows."""
     missing = [c for c in ("frequency", "t_x", "T") if c not in summary.columns]
     if missing:
         raise InputError(f"summary lacks column(s) {missing}; build it with summary_from_transactions")
-    frame = summary.loc[:, ["frequency", "t_x", "T"]].astype(float)
-    if not np.all(np.isfinite(frame.to_numpy())):
+    try:
+        columns = {c: summary[c].to_numpy(dtype=float) for c in ("frequency", "t_x", "T")}
+    except (TypeError, ValueError):
+        raise SummaryDataError("frequency, t_x and T must be numbers to predict") from None
+    grouped = group_rows(columns, steps)
+    v = grouped.values
+    if not (np.all(np.isfinite(v["frequency"])) and np.all(np.isfinite(v["t_x"])) and np.all(np.isfinite(v["T"]))):
         raise SummaryDataError("frequency, t_x and T must be finite to predict")
-    if (frame["t_x"] > frame["T"] * (1 + 1e-9) + 1e-12).any():
+    if np.any(v["t_x"] > v["T"] * (1 + 1e-9) + 1e-12):
         raise SummaryDataError("t_x > T for some customers: rebuild the summary")
-    return frame
+    return grouped
 
 
 def discount_weights(horizon: float, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +71,11 @@ class TransactionModel(BaseFitter):
 
     data_columns = ("frequency", "t_x", "T")
 
+    def _lattice_steps(self, time_unit: str) -> dict[str, float | None]:
+        """frequency is a whole number; t_x and T are day counts divided by the unit's length."""
+        days = unit_days(time_unit)
+        return {"frequency": 1.0, "t_x": days, "T": days}
+
     # hooks ---------------------------------------------------------------------------
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -74,26 +88,44 @@ class TransactionModel(BaseFitter):
         check_is_fitted(self)
         return self.params_.to_numpy(dtype=float)
 
-    def conditional_probability_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """P(customer still active at T | x, t_x, T), per customer (index of ``summary``)."""
-        theta = self._theta()
-        frame = _summary_arrays(summary)
-        uniq, inv = unique_rows(frame, ["frequency", "t_x", "T"])
-        with np.errstate(all="ignore"):
-            p = self._p_alive(theta, uniq["frequency"].to_numpy(), uniq["t_x"].to_numpy(), uniq["T"].to_numpy())
-        return self._checked(pd.Series(p[inv], index=summary.index, name="p_alive"), "p_alive")
+    def _histories(self, summary: pd.DataFrame) -> Grouped:
+        return _distinct_histories(summary, self._lattice_steps(self.time_unit_))
 
-    def _if_alive_matrix(self, frame: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """E[purchases in (T, T+t] | alive] for each distinct (x, T) and each t: (values, inverse)."""
+    def _p_alive_unique(self, grouped: Grouped) -> np.ndarray:
+        v = grouped.values
+        with np.errstate(all="ignore"):
+            return self._p_alive(self._theta(), v["frequency"], v["t_x"], v["T"])
+
+    def _if_alive_unique(self, grouped: Grouped, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E[purchases in (T, T+t] | alive] for each distinct (x, T) of the distinct histories and each
+        t: (values of shape (pairs, len(times)), index of each distinct history's pair)."""
         theta = self._theta()
-        uniq, inv = unique_rows(frame, ["frequency", "T"])
-        x = uniq["frequency"].to_numpy()[:, None]
-        T = uniq["T"].to_numpy()[:, None]
+        levels, codes = grouped.levels, grouped.codes
+        n_T = len(levels["T"])
+        keys, inv = np.unique(codes["frequency"].astype(np.int64) * n_T + codes["T"], return_inverse=True)
+        x = levels["frequency"][keys // n_T][:, None]
+        T = levels["T"][keys % n_T][:, None]
         t = np.asarray(times, dtype=float)[None, :]
         xb, Tb, tb = np.broadcast_arrays(x, T, t)
         with np.errstate(all="ignore"):
             vals = self._expected_if_alive(theta, xb.ravel(), Tb.ravel(), tb.ravel()).reshape(xb.shape)
         return vals, inv
+
+    def _per_customer(
+        self, values: np.ndarray, grouped: Grouped, summary: pd.DataFrame, name: str, what: str | None = None
+    ) -> pd.Series:
+        """Values of the distinct histories spread to every customer, checked (finite, not negative;
+        see :meth:`_checked`, whose message calls them ``what``) and clipped at 0."""
+        bad = ~np.isfinite(values) | (values < -1e-12)
+        if bad.any():
+            series = pd.Series(values[grouped.inverse], index=summary.index, name=name)
+            return self._checked(series, what or name)
+        return pd.Series(np.maximum(values, 0.0)[grouped.inverse], index=summary.index, name=name)
+
+    def conditional_probability_alive(self, summary: pd.DataFrame) -> pd.Series:
+        """P(customer still active at T | x, t_x, T), per customer (index of ``summary``)."""
+        grouped = self._histories(summary)
+        return self._per_customer(self._p_alive_unique(grouped), grouped, summary, "p_alive")
 
     def conditional_expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
         """Expected number of purchases in the next ``t`` time units, per customer.
@@ -107,11 +139,10 @@ class TransactionModel(BaseFitter):
         """
         if not (math.isfinite(t) and t >= 0):
             raise InputError(f"t must be a finite number of time units >= 0, got {t!r}")
-        frame = _summary_arrays(summary)
-        p = self.conditional_probability_alive(summary).to_numpy()
-        vals, inv = self._if_alive_matrix(frame, np.array([float(t)]))
-        out = pd.Series(p * vals[inv, 0], index=summary.index, name="expected_purchases")
-        return self._checked(out, "expected purchases")
+        grouped = self._histories(summary)
+        p = self._checked_p_alive(grouped, summary)
+        vals, inv = self._if_alive_unique(grouped, np.array([float(t)]))
+        return self._per_customer(p * vals[inv, 0], grouped, summary, "expected_purchases", "expected purchases")
 
     def discounted_expected_purchases(
         self, summary: pd.DataFrame, horizon: float, discount_rate: float = 0.0
@@ -119,16 +150,25 @@ class TransactionModel(BaseFitter):
         """Discounted expected purchases over ``horizon`` units (see :func:`discount_weights`).
 
         Sum over periods k of (E[Y(t_k)] - E[Y(t_{k-1})]) * (1 + discount_rate) ** -t_k, where
-        E[Y(t)] is :meth:`conditional_expected_purchases`; ``discount_rate`` is per time unit.
+        E[Y(t)] is :meth:`conditional_expected_purchases`; ``discount_rate`` is per time unit. Computed
+        once per distinct (x, t_x, T) (the expectations at the period ends once per distinct (x, T))
+        and spread to the customers.
         """
         ends, factors = discount_weights(float(horizon), float(discount_rate))
-        frame = _summary_arrays(summary)
-        p = self.conditional_probability_alive(summary).to_numpy()
-        vals, inv = self._if_alive_matrix(frame, ends)
-        incr = np.diff(np.concatenate([np.zeros((vals.shape[0], 1)), vals], axis=1), axis=1)
-        disc = incr @ factors
-        out = pd.Series(p * disc[inv], index=summary.index, name="discounted_purchases")
-        return self._checked(out, "discounted expected purchases")
+        grouped = self._histories(summary)
+        p = self._checked_p_alive(grouped, summary)
+        vals, inv = self._if_alive_unique(grouped, ends)
+        # sum_k (E_k - E_{k-1}) f_k = sum_k E_k (f_k - f_{k+1}) with f_{K+1} = 0
+        disc = vals @ (factors - np.append(factors[1:], 0.0))
+        return self._per_customer(
+            p * disc[inv], grouped, summary, "discounted_purchases", "discounted expected purchases"
+        )
+
+    def _checked_p_alive(self, grouped: Grouped, summary: pd.DataFrame) -> np.ndarray:
+        p = self._p_alive_unique(grouped)
+        if not np.all(np.isfinite(p) & (p >= -1e-12)):
+            self._per_customer(p, grouped, summary, "p_alive")  # raises with the customers concerned
+        return np.maximum(p, 0.0)
 
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray | float:
         """Unconditional E[X(t)]: expected repeat purchases of a new customer in t units after the first."""

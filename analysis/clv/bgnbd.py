@@ -18,15 +18,76 @@ b = 2.426, log-likelihood = -9582.4.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
 from analysis.clv._base import repeat_time_scale, validate_transaction_summary
-from analysis.clv._special import bg_bracket, near_one
+from analysis.clv._special import bg_bracket, near_one, sigmoid_from_parts, softplus_parts
 from analysis.clv._transaction import TransactionModel
+
+
+def bg_family_reduce(data: dict[str, np.ndarray], w: np.ndarray, shift: int) -> dict[str, Any]:
+    """Sufficient statistics of the BG/NBD (``shift`` 0) and MBG/NBD (``shift`` 1) likelihoods.
+
+    Both log-likelihoods are ``per_x(x) - (r + x) log(alpha + T) + softplus(d)`` with
+    ``d = log a - log(b + x + shift - 1) + (r + x) (log(alpha + T) - log(alpha + t_x))`` for the
+    rows with ``x + shift > 0`` (BG/NBD's one-time buyers have no drop-out term). So the weighted
+    total needs the weights by distinct x, the weights and weighted x by distinct T, and d only on
+    those rows, with ``log(alpha + T) - log(alpha + t_x)`` evaluated once per distinct (t_x, T) pair.
+    """
+    x, xi, Ti, txi = data["frequency"], data["frequency_i"], data["T_i"], data["t_x_i"]
+    xu, Tu, txu = data["frequency_u"], data["T_u"], data["t_x_u"]
+    rows = x + shift > 0
+    n_T = len(Tu)
+    key = txi[rows].astype(np.int64) * n_T + Ti[rows]
+    pairs, pair_inv = np.unique(key, return_inverse=True)
+    return {
+        "shift": shift,
+        "W": float(w.sum()),
+        "xu": xu,
+        "Wx": np.bincount(xi, weights=w, minlength=len(xu)),
+        "Tu": Tu,
+        "WT": np.bincount(Ti, weights=w, minlength=n_T),
+        "XWT": np.bincount(Ti, weights=w * x, minlength=n_T),
+        "w_d": w[rows],
+        "x_d": x[rows],
+        "xi_d": xi[rows],
+        "pair_tx": txu[pairs // n_T],
+        "pair_T": Tu[pairs % n_T],
+        "pair_inv": pair_inv,
+    }
+
+
+def bg_family_loglik_grad(theta: np.ndarray, red: dict[str, Any], grad: bool) -> tuple[float, np.ndarray | None]:
+    """Total log-likelihood (and gradient in r, alpha, a, b) from :func:`bg_family_reduce`."""
+    r, alpha, a, b = theta
+    shift = red["shift"]
+    xu, Wx, Tu, WT, XWT = red["xu"], red["Wx"], red["Tu"], red["WT"], red["XWT"]
+    with np.errstate(all="ignore"):
+        lT = np.log(alpha + Tu)
+        bx = b + xu + shift
+        bx1 = np.where(xu + shift > 0, bx - 1.0, 1.0)
+        per_x = gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(bx) - gammaln(b) - gammaln(a + bx)
+        ll = float(Wx @ per_x) + red["W"] * r * np.log(alpha) - float((r * WT + XWT) @ lT)
+        pair_d = np.log(alpha + red["pair_T"]) - np.log(alpha + red["pair_tx"])
+        dl = pair_d[red["pair_inv"]]
+        rx = r + red["x_d"]
+        d = (np.log(a) - np.log(bx1))[red["xi_d"]] + rx * dl
+        e, sp = softplus_parts(d)
+        ll += float(red["w_d"] @ sp)
+        if not grad:
+            return ll, None
+        wq = red["w_d"] * sigmoid_from_parts(d, e)
+        pair_e = 1.0 / (alpha + red["pair_T"]) - 1.0 / (alpha + red["pair_tx"])
+        wq_x = np.bincount(red["xi_d"], weights=wq, minlength=len(xu))
+        d_r = Wx @ (digamma(r + xu) - digamma(r)) + red["W"] * np.log(alpha) - WT @ lT + wq @ dl
+        d_alpha = red["W"] * r / alpha - (r * WT + XWT) @ (1.0 / (alpha + Tu)) + wq @ (rx * pair_e[red["pair_inv"]])
+        d_a = Wx @ (digamma(a + b) - digamma(a + bx)) + wq_x.sum() / a
+        d_b = Wx @ (digamma(a + b) + digamma(bx) - digamma(b) - digamma(a + bx)) - wq_x @ (1.0 / bx1)
+    return ll, np.array([d_r, d_alpha, d_a, d_b])
 
 
 class BGNBD(TransactionModel):
@@ -81,6 +142,14 @@ class BGNBD(TransactionModel):
 
     def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.array([1.0, repeat_time_scale(data, weights), 1.0, 1.0])
+
+    def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
+        return bg_family_reduce(data, weights, shift=0)
+
+    def _loglik_grad(
+        self, theta: np.ndarray, reduced: dict[str, Any], grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
+        return bg_family_loglik_grad(theta, reduced, grad)
 
     @staticmethod
     def _pieces(theta: np.ndarray, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -16,13 +16,14 @@ p = 6.25, q = 3.74, gamma = 15.44 (parameter ``v`` in the JSON, as in lifetimes)
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
 from analysis.clv._base import PENALIZER_ADVICE, BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
+from analysis.clv._compress import column_codes
 from analysis.errors import InputError, ModelError
 
 
@@ -114,10 +115,48 @@ class GammaGamma(BaseFitter):
         per_x = (gammaln(p * xu + q) - gammaln(p * xu) - gammaln(q) + q * np.log(v) + p * xu * np.log(xu))[xi]
         return per_x + (p * x - 1) * data["log_m"] - (p * x + q) * np.log(v + m * x)
 
-    def _prepare(self, uniques: pd.DataFrame) -> dict[str, np.ndarray]:
-        data = super()._prepare(uniques)
+    def _extend(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         data["log_m"] = np.log(data["monetary_value"])
         return data
+
+    def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
+        """Sufficient statistics: the log-likelihood is sum_x W_x per_x(x) + p S1 - S0 -
+        sum_y (p A_y + q B_y) log(v + y) over the distinct total spends y = x m, with W_x the weight of
+        x, S1 = sum w x log m, S0 = sum w log m, A_y = sum w x and B_y = sum w over the rows with
+        total spend y."""
+        x, xi = data["frequency"], data["frequency_i"]
+        y = data["monetary_value"] * x
+        y_codes, y_levels = column_codes(y)
+        return {
+            "W": float(weights.sum()),
+            "xu": data["frequency_u"],
+            "Wx": np.bincount(xi, weights=weights, minlength=len(data["frequency_u"])),
+            "S1": float(weights @ (x * data["log_m"])),
+            "S0": float(weights @ data["log_m"]),
+            "y": y_levels,
+            "A": np.bincount(y_codes, weights=weights * x, minlength=len(y_levels)),
+            "B": np.bincount(y_codes, weights=weights, minlength=len(y_levels)),
+        }
+
+    def _loglik_grad(
+        self, theta: np.ndarray, reduced: dict[str, Any], grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
+        p, q, v = theta
+        xu, Wx, A, B = reduced["xu"], reduced["Wx"], reduced["A"], reduced["B"]
+        with np.errstate(all="ignore"):
+            px = p * xu
+            per_x = gammaln(px + q) - gammaln(px) - gammaln(q) + px * np.log(xu)
+            lvy = np.log(v + reduced["y"])
+            coef = p * A + q * B
+            ll = float(Wx @ per_x) + reduced["W"] * q * np.log(v) + p * reduced["S1"] - reduced["S0"]
+            ll -= float(coef @ lvy)
+            if not grad:
+                return ll, None
+            psi = digamma(px + q)
+            d_p = Wx @ (xu * (psi - digamma(px) + np.log(xu))) + reduced["S1"] - A @ lvy
+            d_q = Wx @ psi - reduced["W"] * (digamma(q) - np.log(v)) - B @ lvy
+            d_v = reduced["W"] * q / v - coef @ (1.0 / (v + reduced["y"]))
+        return ll, np.array([d_p, d_q, d_v])
 
     def _grad_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         p, q, v = theta

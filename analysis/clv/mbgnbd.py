@@ -12,7 +12,7 @@ P(alive | x = 0, T) = 1 / (1 + a/b ((alpha+T)/alpha)^r) < 1. Likelihood:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from scipy.special import digamma, gammaln
 from analysis.clv._base import repeat_time_scale, validate_transaction_summary
 from analysis.clv._special import bg_bracket, near_one
 from analysis.clv._transaction import TransactionModel
+from analysis.clv.bgnbd import bg_family_loglik_grad, bg_family_reduce
 
 
 class ModifiedBGNBD(TransactionModel):
@@ -61,6 +62,14 @@ class ModifiedBGNBD(TransactionModel):
 
     def _penalty_centre(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         return np.array([1.0, repeat_time_scale(data, weights), 1.0, 1.0])
+
+    def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
+        return bg_family_reduce(data, weights, shift=1)
+
+    def _loglik_grad(
+        self, theta: np.ndarray, reduced: dict[str, Any], grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
+        return bg_family_loglik_grad(theta, reduced, grad)
 
     @staticmethod
     def _terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

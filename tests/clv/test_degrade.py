@@ -93,10 +93,11 @@ def test_published_values_need_no_penalizer_and_report_convergence(
 class _WrongSlope(BGNBD):
     """BG/NBD whose gradient points the wrong way for r: no optimiser can settle on it."""
 
-    def _grad_rows(self, theta, data):
-        g = super()._grad_rows(theta, data)
-        g[:, 0] = -g[:, 0] + 1.0
-        return g
+    def _loglik_grad(self, theta, reduced, grad=True):
+        ll, g = super()._loglik_grad(theta, reduced, grad)
+        if g is not None:
+            g[0] = -g[0] + reduced["W"]
+        return ll, g
 
 
 def test_a_fit_that_does_not_settle_is_refused(cdnow_summary: pd.DataFrame) -> None:

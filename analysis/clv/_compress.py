@@ -1,0 +1,169 @@
+"""Fast grouping of summary rows into their distinct rows (the compression every CLV fit and
+prediction starts with).
+
+A million customers have only tens of thousands of distinct (x, t_x, T) histories, so every
+likelihood and prediction is computed once per distinct row and gathered. Grouping is done on
+integer codes, not with a pandas ``groupby`` on floats:
+
+* a column whose values are all whole multiples of ``1 / step`` (frequency: step 1; t_x and T:
+  day counts divided by the unit length, so step = the unit's length in days) is coded exactly by
+  ``round(value * step)``: the code is used only when ``round(value * step) / step`` gives back
+  every value bit for bit, so two rows share a code exactly when their values are equal;
+* any other column is coded with :func:`pandas.factorize` (hashing);
+* the per-column codes are made dense and combined into one integer key per row, which is
+  counted with :func:`numpy.bincount` when the key space is small and hashed otherwise.
+
+The result does not depend on which path was taken (only the order of the distinct rows does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: largest |value * step| coded through the lattice path (exactly representable integers)
+_MAX_LATTICE = 2.0**51
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Distinct rows of some columns, with per-column levels and codes.
+
+    Attributes
+    ----------
+    values : dict of str to ndarray
+        Each column's value in every distinct row (length ``n_unique``).
+    levels : dict of str to ndarray
+        Each column's distinct values (sorted on the lattice path, in order of first appearance
+        otherwise).
+    codes : dict of str to ndarray of int
+        ``levels[c][codes[c]] == values[c]``.
+    weights : ndarray
+        Sum of the row weights of each distinct row.
+    inverse : ndarray of int
+        For each original row, the index of its distinct row (empty when not asked for).
+    """
+
+    values: dict[str, np.ndarray]
+    levels: dict[str, np.ndarray]
+    codes: dict[str, np.ndarray]
+    weights: np.ndarray
+    inverse: np.ndarray
+
+    @property
+    def n_unique(self) -> int:
+        return len(self.weights)
+
+
+def column_codes(values: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Dense integer codes of ``values`` and the distinct values: ``levels[codes] == values``.
+
+    ``step`` (e.g. 7.0 for times in weeks built from day counts) enables the exact lattice path
+    described in the module docstring; without it, or when the values are not on the lattice,
+    :func:`pandas.factorize` is used.
+    """
+    v = np.asarray(values, dtype=float)
+    if step is not None and v.size:
+        lattice = _lattice_codes(v, float(step))
+        if lattice is not None:
+            return lattice
+    codes, levels = pd.factorize(v, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(levels, dtype=float)
+
+
+def _lattice_codes(v: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray] | None:
+    with np.errstate(all="ignore"):
+        scaled = np.multiply(v, step)
+        np.rint(scaled, out=scaled)
+        lo, hi = float(scaled.min()), float(scaled.max())
+        if not (abs(lo) < _MAX_LATTICE and abs(hi) < _MAX_LATTICE) or hi - lo > max(4 * v.size, 1 << 16):
+            return None
+        back = np.divide(scaled, step)
+        if not np.array_equal(back, v):
+            return None
+    np.subtract(scaled, lo, out=scaled)
+    raw = scaled.astype(np.int32 if hi - lo < 2**31 - 1 else np.int64)
+    present = np.bincount(raw, minlength=int(hi - lo) + 1) > 0
+    levels = (np.flatnonzero(present) + lo) / step
+    if len(levels) == len(present):
+        return raw, levels
+    rank = (np.cumsum(present) - 1).astype(raw.dtype)
+    return rank[raw], levels
+
+
+def _group_keys(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, list[int]] | None:
+    """One integer key per row (mixed radix of the codes), or None when the key space is too large."""
+    space = 1
+    for size in sizes:
+        space *= max(int(size), 1)
+    if space >= 2**62:
+        return None
+    dtype = np.int32 if space < 2**31 else np.int64
+    key = codes[0].astype(dtype, copy=True)
+    for c, size in zip(codes[1:], sizes[1:], strict=True):
+        key *= max(int(size), 1)
+        key += c
+    return key, [max(int(s), 1) for s in sizes]
+
+
+def _decode(keys: np.ndarray, radices: list[int]) -> list[np.ndarray]:
+    """Per-column codes of mixed-radix ``keys`` (inverse of :func:`_group_keys`)."""
+    out = []
+    rest = keys.astype(np.int64)
+    for size in reversed(radices[1:]):
+        rest, digit = np.divmod(rest, size)
+        out.append(digit)
+    out.append(rest)
+    return out[::-1]
+
+
+def group_rows(
+    columns: Mapping[str, np.ndarray],
+    steps: Mapping[str, float | None] | None = None,
+    weights: np.ndarray | None = None,
+    with_inverse: bool = True,
+) -> Grouped:
+    """Distinct rows of ``columns`` (equal-length arrays) with summed ``weights`` (default 1 each).
+
+    ``with_inverse=False`` skips the row -> distinct row map (``inverse`` is then empty), which a
+    fit does not need.
+    """
+    steps = steps or {}
+    names = list(columns)
+    per_col = {c: column_codes(columns[c], steps.get(c)) for c in names}
+    codes = [per_col[c][0] for c in names]
+    sizes = [len(per_col[c][1]) for c in names]
+    n = len(codes[0])
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    keyed = _group_keys(codes, sizes)
+    inverse = np.empty(0, dtype=np.int64)
+    if keyed is not None and keyed[0].size and int(np.prod(keyed[1], dtype=float)) <= max(4 * n, 1 << 16):
+        key, radices = keyed
+        counts = np.bincount(key, weights=w, minlength=int(np.prod(radices)))
+        present = np.bincount(key, minlength=len(counts)) > 0 if w is not None else counts > 0
+        group_keys = np.flatnonzero(present)
+        total = counts[group_keys]
+        if with_inverse:
+            remap = np.cumsum(present) - 1
+            inverse = remap[key]
+        group_codes = _decode(group_keys, radices)
+    else:
+        if keyed is not None:
+            key, radices = keyed
+            inv, group_keys = pd.factorize(key)
+            group_codes = _decode(np.asarray(group_keys), radices)
+        else:
+            frame = pd.DataFrame({i: c for i, c in enumerate(codes)})
+            inv = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+            first = np.empty(int(inv.max()) + 1 if n else 0, dtype=np.int64)
+            first[inv] = np.arange(n)
+            group_codes = [c[first] for c in codes]
+        inverse = inv.astype(np.int64, copy=False)
+        total = np.bincount(inverse, weights=w, minlength=len(group_codes[0])).astype(float)
+    codes_u = dict(zip(names, group_codes, strict=True))
+    levels = {c: per_col[c][1] for c in names}
+    values = {c: levels[c][codes_u[c]] for c in names}
+    return Grouped(values=values, levels=levels, codes=codes_u, weights=total.astype(float), inverse=inverse)
