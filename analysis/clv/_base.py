@@ -13,10 +13,16 @@ arguments, ``fit(summary)`` returns ``self`` and learned state ends in ``_``. Fi
    (``_loglik_grad``) costs a few passes over the repeat customers' distinct rows,
 3. minimises the mean negative log-likelihood per customer plus the penalty
    ``penalizer * sum(log(theta_i / c_i) ** 2)`` over ``log(theta)`` with L-BFGS-B from several
-   starting points, then polishes the best optimum with Newton steps,
-4. checks convergence: the optimiser's own status, the gradient at the optimum and a positive
-   definite observed information matrix; a fit that fails any check raises :class:`CLVFitError`
-   (a :class:`~analysis.errors.ModelError`) and is never returned,
+   starting points, then polishes the best optimum with Newton steps; above
+   :data:`SAMPLE_ABOVE_ROWS` distinct rows the starting points are explored on a weighted sample of
+   the rows (an unbiased estimate of the log-likelihood) and only the best optimum is continued on
+   all rows, by Newton steps with the sample's Hessian (L-BFGS-B if they do not converge), so the
+   answer is the full data's optimum (``convergence_["explored_on_sample"]`` says which path ran),
+4. checks convergence: the optimiser's own status, the gradient at the optimum, no direction of
+   negative curvature where the Newton steps stopped (a ridge running out to the edge of the
+   possible values is reported as unidentified) and a positive definite observed information
+   matrix; a fit that fails any check raises :class:`CLVFitError` (a
+   :class:`~analysis.errors.ModelError`) and is never returned,
 5. computes the observed information matrix (numerical Hessian of the total penalised negative
    log-likelihood in the natural parameter space) whose inverse gives the standard errors and
    95 % Wald intervals.
@@ -277,6 +283,10 @@ class BaseFitter:
         rows = pd.DataFrame({col: data[col][keep] for col in self.data_columns})
         return self._prepare(rows), w[keep] / pi[keep]
 
+    def _fitted_rows(self, data: dict[str, np.ndarray], weights: np.ndarray) -> None:
+        """Hook called with the weighted distinct rows before the optimisation (default nothing)."""
+        return None
+
     def _lattice_steps(self, time_unit: str) -> dict[str, float | None]:
         """Per data column, the step of its exact integer coding (see :mod:`analysis.clv._compress`):
         1 for whole numbers, the unit's length in days for times built from day counts, None for
@@ -377,6 +387,7 @@ class BaseFitter:
             data = self._prepare(pd.DataFrame({c: data[c][live] for c in self.data_columns}))
             w = w[live]
         n = float(w.sum())
+        self._fitted_rows(data, w)
         log_centre = np.log(self._penalty_centre(data, w))
         self._facts = {"n_customers": n, "n_repeat": self._n_repeat(data, w), "penalizer": penalizer}
         reduced = self._reduce(data, w)
@@ -505,6 +516,7 @@ class BaseFitter:
             "message": str(best.message),
             "iterations": int(best.nit),
             "max_abs_gradient": g_max,
+            "explored_on_sample": explore is not None,
         }
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):

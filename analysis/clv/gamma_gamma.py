@@ -181,12 +181,6 @@ class GammaGamma(BaseFitter):
         """
         unit = time_unit or summary.attrs.get("time_unit") or "W"
         super().fit(summary, weights=weights, time_unit=unit)
-        frame = summary.loc[:, ["frequency", "monetary_value"]].astype(float)
-        w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-        rep = (frame["frequency"].to_numpy() > 0) & (w > 0)
-        self.independence_corr_ = _weighted_corr(
-            frame["frequency"].to_numpy()[rep], frame["monetary_value"].to_numpy()[rep], w[rep]
-        )
         if abs(self.independence_corr_) > self.corr_threshold:
             warnings.warn(
                 f"Gamma-Gamma: frequency and monetary_value are correlated (Pearson r = "
@@ -196,6 +190,11 @@ class GammaGamma(BaseFitter):
                 stacklevel=2,
             )
         return self
+
+    def _fitted_rows(self, data: dict[str, np.ndarray], weights: np.ndarray) -> None:
+        """Pearson correlation of frequency and spend over the repeat customers, from their distinct
+        (x, m) rows weighted by the number of customers each stands for."""
+        self.independence_corr_ = _weighted_corr(data["frequency"], data["monetary_value"], weights)
 
     def _extra_state(self) -> dict:
         return {"independence_corr": getattr(self, "independence_corr_", None)}
