@@ -49,6 +49,10 @@ _CONTROL_LITERAL = CONTROL_CHARACTERS.encode("ascii").decode("unicode_escape")
 
 
 def _no_control_characters(s: pd.Series) -> pd.Series:
+    from analysis.data.clean import printable_ascii
+
+    if printable_ascii(s):  # plain ASCII text: seen from its bytes at once
+        return pd.Series(True, index=s.index)
     return ~s.str.contains(_CONTROL_LITERAL, regex=True, na=False)
 
 

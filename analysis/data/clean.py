@@ -355,6 +355,14 @@ def _byte_scan(arr: pa.ChunkedArray) -> tuple[bool, bool]:
     return True, padded
 
 
+def printable_ascii(values: pd.Series) -> bool:
+    """True when every value of an Arrow-backed text Series is printable ASCII (so it has no control character),
+    found from the bytes without a regex; False when it is not Arrow text or might not be."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return False
+    return _byte_scan(_arrow_text(values))[0]
+
+
 def _tidy(arr: pa.ChunkedArray, spacing: bool) -> tuple[pa.ChunkedArray, np.ndarray, bool]:
     """``arr`` without control characters (see :func:`_remove_controls`) and trimmed like ``str.strip()``; which
     values had control characters; and whether all of it is printable ASCII (see :func:`_byte_scan`)."""
@@ -671,8 +679,13 @@ def duplicated_rows(raw: pd.DataFrame) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     order = sorted(range(raw.shape[1]), key=lambda i: _encoding_cost(raw.dtypes.iloc[i]))
     rows = np.arange(n)
-    key, size = np.zeros(n, dtype=np.int64), 1
+    numbers = [raw.iloc[:, i] for i in order if _encoding_cost(raw.dtypes.iloc[i]) == 0]
+    if numbers:  # rows unlike every other row in their numbers, dates and flags cannot be copies: set aside at once
+        rows = np.flatnonzero(pd.Series(_numbers_hash(numbers), copy=False).duplicated(keep=False).to_numpy())
+    key, size = np.zeros(len(rows), dtype=np.int64), 1
     for i in order:
+        if not len(rows):
+            break
         column = raw.iloc[:, i]
         codes, count = _codes(column if len(rows) == n else column.take(rows))
         if size * count >= 2**63:
@@ -681,18 +694,46 @@ def duplicated_rows(raw: pd.DataFrame) -> np.ndarray:
         key, size = key * count + codes, size * count
         shared = pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
         rows, key = rows[shared], key[shared]
-        if not len(rows):
-            break
     out = np.zeros(n, dtype=bool)
     out[rows] = pd.Series(key, copy=False).duplicated(keep="first").to_numpy()
     return out
 
 
 def _encoding_cost(dtype: Any) -> int:
-    """Encode cheap columns first: numbers, dates and flags (0), then Arrow text (1), then Python objects (2)."""
+    """Encode cheap columns first: numpy numbers, dates and flags (0), other typed columns (1), Arrow text (2),
+    then Python objects (3)."""
     if isinstance(dtype, pd.StringDtype):
-        return 1 if dtype.storage == "pyarrow" else 2
-    return 2 if pd.api.types.is_object_dtype(dtype) else 0
+        return 2 if dtype.storage == "pyarrow" else 3
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufmM":
+        return 0
+    return 3 if pd.api.types.is_object_dtype(dtype) else 1
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on uint64 values (wrapping arithmetic): a well-spread hash of each value."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _numbers_hash(columns: list[pd.Series]) -> np.ndarray:
+    """One uint64 per row from numpy number, date and flag columns, equal for rows whose values are equal as
+    ``pd.factorize`` sees them (0.0 and -0.0 alike, every NaN or NaT alike); unequal rows may rarely collide."""
+    h = np.zeros(len(columns[0]), dtype=np.uint64)
+    for column in columns:
+        values = column.to_numpy()
+        if values.dtype.kind == "f":
+            values = values.astype(np.float64) + 0.0  # -0.0 + 0.0 is 0.0
+            values[np.isnan(values)] = np.nan  # one NaN bit pattern
+            bits = values.view(np.uint64)
+        elif values.dtype.kind == "u":
+            bits = values.astype(np.uint64)
+        elif values.dtype.kind in "mM":
+            bits = values.view(np.int64).view(np.uint64)  # NaT is one value
+        else:  # integers and flags
+            bits = values.astype(np.int64).view(np.uint64)
+        h = _mix(h ^ _mix(bits))
+    return h
 
 
 def clean_transactions(
@@ -828,7 +869,7 @@ def clean_transactions(
             "max_amount": float(params.max_amount),
         },
         "outliers_flagged": int(clean["is_outlier"].sum()),
-        "customers": int(clean["customer_id"].nunique()),
+        "customers": int(pc.count_distinct(pa.array(clean["customer_id"].array)).as_py()),
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
