@@ -165,21 +165,6 @@ def check_is_fitted(model: BaseFitter) -> None:
         )
 
 
-def unique_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Distinct rows of ``frame[columns]`` and, for each original row, the index of its distinct row.
-
-    Returns
-    -------
-    uniques : DataFrame
-        The distinct rows (default RangeIndex; float columns).
-    inverse : ndarray of int
-        ``uniques.iloc[inverse]`` equals ``frame[columns]`` row by row.
-    """
-    grouped = group_rows({c: frame[c].to_numpy(dtype=float) for c in columns}, dict.fromkeys(columns, 1.0))
-    uniques = pd.DataFrame(grouped.values, columns=list(columns))
-    return uniques, grouped.inverse
-
-
 def numerical_hessian(fun: Any, x: np.ndarray, grad: Any | None = None, rel_step: float = 1e-4) -> np.ndarray:
     """Central-difference Hessian of ``fun`` at ``x`` (of ``grad`` when given), symmetrised."""
     x = np.asarray(x, dtype=float)

@@ -8,15 +8,6 @@ import numpy as np
 from scipy.special import hyp2f1
 
 
-def log_sub_exp(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """log(exp(a) - exp(b)) for a >= b elementwise; -inf where a <= b."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        diff = np.where(a > b, b - a, -np.inf)
-        return np.where(a > b, a + np.log(-np.expm1(diff)), -np.inf)
-
-
 def softplus_parts(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(exp(-|d|), log(1 + exp(d))) elementwise: softplus with one exp and one log1p per element
     (numpy's ``logaddexp`` costs several times more), and the piece :func:`sigmoid_from_parts` reuses."""
