@@ -681,7 +681,7 @@ def duplicated_rows(raw: pd.DataFrame) -> np.ndarray:
     rows = np.arange(n)
     numbers = [raw.iloc[:, i] for i in order if _encoding_cost(raw.dtypes.iloc[i]) == 0]
     if numbers:  # rows unlike every other row in their numbers, dates and flags cannot be copies: set aside at once
-        rows = np.flatnonzero(pd.Series(_numbers_hash(numbers), copy=False).duplicated(keep=False).to_numpy())
+        rows = np.flatnonzero(_shared(_numbers_hash(numbers)))
     key, size = np.zeros(len(rows), dtype=np.int64), 1
     for i in order:
         if not len(rows):
@@ -692,11 +692,20 @@ def duplicated_rows(raw: pd.DataFrame) -> np.ndarray:
             key, uniques = pd.factorize(key)
             size = len(uniques)
         key, size = key * count + codes, size * count
-        shared = pd.Series(key, copy=False).duplicated(keep=False).to_numpy()
+        shared = _shared(key)
         rows, key = rows[shared], key[shared]
     out = np.zeros(n, dtype=bool)
     out[rows] = pd.Series(key, copy=False).duplicated(keep="first").to_numpy()
     return out
+
+
+def _shared(keys: np.ndarray) -> np.ndarray:
+    """True where a key occurs more than once (``duplicated(keep=False)``), by sorting, not a hash table."""
+    ordered = np.sort(keys)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(repeated):
+        return np.zeros(len(keys), dtype=bool)
+    return repeated[np.minimum(np.searchsorted(repeated, keys), len(repeated) - 1)] == keys
 
 
 def _encoding_cost(dtype: Any) -> int:
@@ -834,19 +843,28 @@ def clean_transactions(
     for col in _TEXT_COLUMNS[1:]:
         if col in texts:
             columns[col] = texts[col].values.fillna("(unknown)")
-    canonical = pd.DataFrame(columns, index=row_id)
+    met = {col: t.met for col, t in texts.items()}
+    stripped = {col: t.stripped for col, t in texts.items() if t.stripped}
+    del texts, customer, order_id, order_date, amount, extra, cancelled  # each column now only in `columns`
+
+    is_return = code == REASONS.index("return") + 1
+    returns = pd.DataFrame({c: v[is_return] for c, v in columns.items()})
+    returns.insert(0, "row_id", np.flatnonzero(is_return))
+    returns = returns.assign(amount=returns["amount"].abs()).reset_index(drop=True)
 
     keep = code == 0
-    clean = canonical.loc[keep]
+    everything = bool(keep.all())
+    kept = {}
+    for c in list(columns):  # one column at a time, so a column and its copy are the only two in memory at once
+        values = columns.pop(c)
+        kept[c] = values if everything else values[keep]
+        del values
+    clean = pd.DataFrame(kept, index=row_id[keep])
+    del kept
     clean.insert(len(clean.columns), "is_outlier", flag_outliers(clean["amount"], params.outlier_mad).to_numpy())
     clean.insert(len(clean.columns), "row_id", np.flatnonzero(keep))
     clean = clean[[c for c in (*CANONICAL_COLUMNS, "is_outlier", "row_id") if c in clean.columns]]
     clean = validate_clean(clean.reset_index(drop=True), origin)
-
-    is_return = code == REASONS.index("return") + 1
-    returns = canonical.loc[is_return]
-    returns.insert(0, "row_id", np.flatnonzero(is_return))
-    returns = returns.assign(amount=returns["amount"].abs()).reset_index(drop=True)
 
     quarantine = raw.set_axis(row_id).loc[~keep].reset_index(drop=True)
     quarantine.insert(0, "row_id", np.flatnonzero(~keep))
@@ -854,7 +872,6 @@ def clean_transactions(
     quarantine = validate_quarantine(quarantine, origin)
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
-    met = {col: t.met for col, t in texts.items()}
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
@@ -862,7 +879,7 @@ def clean_transactions(
         "rows_quarantined": len(quarantine),
         "reasons": {r: int(counts[k + 1]) for k, r in enumerate(REASONS)},
         "missing_tokens": {col: m for col, m in met.items() if m},
-        "control_characters_removed": {col: t.stripped for col, t in texts.items() if t.stripped},
+        "control_characters_removed": stripped,
         "limits": {
             "min_date": str(first_day.date()),
             "max_date": str(last_day.date()),
