@@ -56,27 +56,32 @@ def _no_control_characters(s: pd.Series) -> pd.Series:
     return ~s.str.contains(_CONTROL_LITERAL, regex=True, na=False)
 
 
+#: Optional packages pandera imports when they are installed, for features these contracts do not use: PySpark's
+#: pandas API (pandera's PySpark support, half a second) and hypothesis (its data-synthesis strategies, another half
+#: second in a development environment).
+_UNUSED_BY_PANDERA = ("pyspark.pandas", "hypothesis")
+
+
 @contextlib.contextmanager
-def _without_pyspark_pandas() -> Iterator[None]:
-    """While pandera loads, ``import pyspark.pandas`` fails: pandera imports it when PySpark is installed only to
-    prepare its own PySpark support (half a second of imports), which these pandas contracts do not use. A
-    process that already imported it (a Spark run) keeps it."""
-    if "pyspark.pandas" in sys.modules:
-        yield
-        return
-    sys.modules["pyspark.pandas"] = None  # type: ignore[assignment]  # the import system's "not importable" mark
+def _hidden(names: tuple[str, ...]) -> Iterator[None]:
+    """While the block runs, importing any of ``names`` fails as if it were not installed (pandera then skips what
+    needs it); a module the process already imported (a Spark run, the test suite) stays visible."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable" mark
     try:
         yield
     finally:
-        if "pyspark.pandas" in sys.modules and sys.modules["pyspark.pandas"] is None:
-            del sys.modules["pyspark.pandas"]
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 @functools.cache
 def _schemas() -> dict[str, Any]:
     """The pandera schemas, built on first use: pandera costs about a second of imports, which commands that
     validate nothing should not pay."""
-    with _quiet_pyspark(), _without_pyspark_pandas():
+    with _quiet_pyspark(), _hidden(_UNUSED_BY_PANDERA):
         import pandera.pandas as pa
 
     _printable = pa.Check(_no_control_characters, name="no_control_characters")
@@ -153,7 +158,7 @@ def _validate(name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
     from pandera.errors import SchemaErrors
 
     try:
-        with _quiet_pyspark():
+        with _quiet_pyspark(), _hidden(_UNUSED_BY_PANDERA):  # pandera registers its backends on first validation
             return schema.validate(df, lazy=True)
     except SchemaErrors as err:
         cases = err.failure_cases
