@@ -789,7 +789,7 @@ def summary(
     params_file: str | None,
     with_clv: bool,
 ) -> None:
-    """The transaction → customer step alone, for big logs: RFM and BTYD columns, no models.
+    """The transaction → customer step alone, for big logs: RFM and BTYD columns (models only with --clv).
 
     INPUT must be clean data: the clean.parquet written by 'rfmkit clean', or a folder or glob of
     such Parquet (or CSV) files with customer_id, order_date, amount and optionally order_id. Raw
