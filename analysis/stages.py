@@ -403,7 +403,8 @@ def score_inputs(
     if name == "spark":
         raise EngineError(
             "scoring (rfmkit score, the batch's score stage) does not run on Spark yet: use engine auto, pandas or "
-            "duckdb; 'rfmkit summary --engine spark' runs the transaction → customer step on Spark"
+            "duckdb; to score every customer on Spark (scores, segments, value classes, CLV; no ABC class, lifecycle "
+            "or cluster) use 'rfmkit summary INPUT --as-of DATE --engine spark --clv --out FOLDER/'"
         )
     as_of = pd.Timestamp(as_of).normalize()
     request = ScoreRequest(as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit)

@@ -228,6 +228,7 @@ def test_rfmkit_score_engines_agree_and_spark_is_refused(cdnow_clean: pd.DataFra
     res = runner.invoke(main, ["score", str(clean), "--as-of", "1997-09-30", "--out", str(tmp_path / "s.parquet"),
                                "--engine", "spark"])  # fmt: skip
     assert res.exit_code == 2 and "does not run on Spark yet" in res.output and "duckdb" in res.output
+    assert "--engine spark --clv --out FOLDER/" in res.output
     res = runner.invoke(main, ["score", str(clean), "--as-of", "1990-01-01", "--out", str(tmp_path / "e.parquet"),
                                "--engine", "duckdb"])  # fmt: skip
     assert res.exit_code == 2 and "before the data starts (1997-01-01)" in res.output
