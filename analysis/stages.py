@@ -459,7 +459,7 @@ def score(
         try:
             if inputs.btyd is None:
                 raise InputError(inputs.btyd_error or "no BTYD summary")
-            value = clv_value(log_frame, as_of, params.clv, summary=inputs.btyd)
+            value = clv_value(log_frame, as_of, params.clv, summary=inputs.btyd, run_rate_facts=inputs.run_rate)
             customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
             value = None

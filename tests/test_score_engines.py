@@ -29,7 +29,7 @@ from analysis.params import RunParams
 from tests.conftest import tx
 from tests.test_engines import AWKWARD
 
-MONEY = ("monetary", "monetary_value", "total_spend")
+MONEY = ("monetary", "monetary_value", "total_spend", "spend")
 
 
 def same_frame(got: pd.DataFrame, want: pd.DataFrame) -> None:
@@ -60,6 +60,9 @@ def same_inputs(got: ScoreInputs, want: ScoreInputs) -> None:
         assert got.btyd.attrs == want.btyd.attrs
     same_frame(got.lifecycle, want.lifecycle)
     assert (got.first_day, got.last_day) == (want.first_day, want.last_day)
+    assert (got.run_rate is None) == (want.run_rate is None) == (want.btyd is None)
+    if want.run_rate is not None:
+        same_frame(got.run_rate, want.run_rate)
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +146,31 @@ def test_awkward_log_score_inputs(duck, with_order: bool, lookback, prev) -> Non
     if want.rfm_previous is not None:
         same_frame(want.rfm_previous, naive_rfm(upto, prev, lookback))
     assert (want.first_day, want.last_day) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-04-15"))
+
+
+def test_run_rate_facts_come_from_the_pass_and_give_the_log_run_rate(duck) -> None:
+    """The engine's run-rate facts (one per customer, the retention base window bound in the pass) give the run
+    rate the log gives, without the log being read again."""
+    from analysis.clv.pipeline import estimate_customer_value
+    from analysis.clv.run_rate import RETENTION_WINDOW_DAYS, run_rate_facts, run_rate_value
+    from analysis.engines import base
+
+    assert base.RETENTION_WINDOW_DAYS == RETENTION_WINDOW_DAYS
+    rows = [("i", None, "2024-01-01", 5.0), ("a", None, "2024-03-01", 10.0), ("a", None, "2024-09-01", 30.0)]
+    rows += [(c, None, "2024-02-01", 20.0) for c in "bcdefgh"] + [("z", None, "2025-02-01", 1.0)]
+    log = tx(rows)
+    got = duck.score_inputs(log, ScoreRequest("2024-12-31", "2024-11-30"))
+    same_frame(got.run_rate, run_rate_facts(log, "2024-12-31"))
+    assert got.run_rate["in_retention_base"].sum() == 8  # bought in [2024-01-02, 2024-07-02]
+
+    def unread() -> pd.DataFrame:
+        raise AssertionError("the log was read again")
+
+    value = estimate_customer_value(unread, "2024-12-31", summary=got.btyd, run_rate_facts=got.run_rate)
+    want = run_rate_value(log, "2024-12-31", "W", value.horizon, value.discount_rate)
+    assert value.method == "run_rate" and value.run_rate.retention_customers == 8
+    assert value.run_rate.retention_per_unit == want.retention_per_unit
+    pd.testing.assert_frame_equal(value.customers, want.customers, check_exact=False, rtol=1e-12)
 
 
 def test_netted_returns_leave_rfm_and_name_the_btyd_problem(duck) -> None:

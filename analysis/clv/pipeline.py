@@ -31,7 +31,7 @@ from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
 from analysis.clv.persist import model_to_dict
-from analysis.clv.run_rate import RunRateEstimate, run_rate_value
+from analysis.clv.run_rate import RunRateEstimate, run_rate_from_facts, run_rate_value
 from analysis.clv.summary import purchase_occasions, summary_from_transactions, unit_days
 from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
 from analysis.clv.value import (
@@ -485,6 +485,7 @@ def estimate_customer_value(
     annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
     seed: int = 0,
     summary: pd.DataFrame | None = None,
+    run_rate_facts: pd.DataFrame | None = None,
 ) -> CustomerValue:
     """Per-customer value up to ``as_of``, degrading gracefully: the purchase model asked for, else
     the other purchase models (Pareto/NBD, MBG/NBD), else the run-rate estimate of
@@ -514,6 +515,9 @@ def estimate_customer_value(
         :func:`~analysis.clv.summary.summary_from_transactions` of ``transactions`` as of ``as_of`` in
         ``time_unit`` when it was made already (by an engine, :mod:`analysis.engines`). ``transactions`` may then
         be a function returning the log: it is called only when a fallback needs the log.
+    run_rate_facts : DataFrame, optional
+        :func:`~analysis.clv.run_rate.run_rate_facts` of ``transactions`` as of ``as_of`` when an engine made them
+        already: the run-rate fallback then uses them instead of reading the log.
 
     Returns
     -------
@@ -541,8 +545,11 @@ def estimate_customer_value(
             tm = candidate
             break
     if tm is None:
-        transactions = transactions() if callable(transactions) else transactions
-        rr = run_rate_value(transactions, as_of, time_unit, h, d)
+        if run_rate_facts is not None:
+            rr = run_rate_from_facts(run_rate_facts, as_of, time_unit, h, d)
+        else:
+            transactions = transactions() if callable(transactions) else transactions
+            rr = run_rate_value(transactions, as_of, time_unit, h, d)
         return CustomerValue(
             customers=rr.customers.reindex(summary.index),
             method="run_rate",

@@ -66,6 +66,52 @@ class RunRateEstimate:
     time_unit: str = "W"
 
 
+def retention_window_days(first_day: object, as_of: object) -> float:
+    """``w`` of the module docstring, in whole days: 365 or half the history from ``first_day`` (the first
+    purchase day of the log) to ``as_of`` when shorter; below 1 no retention can be measured."""
+    span_days = float((pd.Timestamp(as_of).normalize() - pd.Timestamp(first_day).normalize()).days)
+    return float(min(RETENTION_WINDOW_DAYS, span_days // 2))
+
+
+def retention_base_days(w: float, as_of: object) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The earlier retention window ``[as_of - 2w, as_of - w]`` (both days included), None when ``w < 1``."""
+    if w < 1.0:
+        return None
+    end = pd.Timestamp(as_of).normalize()
+    return end - pd.Timedelta(days=2 * w), end - pd.Timedelta(days=w)
+
+
+def run_rate_facts(transactions: pd.DataFrame, as_of: object) -> pd.DataFrame:
+    """What the run rate takes from the log, per customer (index ``customer_id``, sorted), up to ``as_of``.
+
+    Columns: ``first_purchase`` / ``last_purchase`` (first / last purchase day), ``purchase_days`` (purchase
+    occasions), ``spend`` (total spend, currency) and ``in_retention_base`` (a purchase day in the earlier
+    retention window of :func:`retention_base_days`, with ``w`` from :func:`retention_window_days`). Engines
+    compute the same frame in their one pass over the log (:class:`analysis.engines.base.ScoreInputs`).
+    """
+    end = pd.Timestamp(as_of).normalize()
+    occ = purchase_occasions(transactions)
+    occ = occ[occ["day"] <= end]
+    if occ.empty:
+        raise InputError(f"no purchase on or before {end.date()}: nothing to value")
+    g = occ.groupby("customer_id", sort=True)
+    facts = pd.DataFrame(
+        {
+            "first_purchase": g["day"].min(),
+            "last_purchase": g["day"].max(),
+            "purchase_days": g.size(),
+            "spend": g["amount"].sum().astype(float),
+        }
+    )
+    base = retention_base_days(retention_window_days(occ["day"].min(), end), end)
+    in_base = pd.Index([])
+    if base is not None:
+        in_base = pd.Index(occ.loc[(occ["day"] >= base[0]) & (occ["day"] <= base[1]), "customer_id"].unique())
+    facts["in_retention_base"] = facts.index.isin(in_base)
+    facts.index.name = "customer_id"
+    return facts
+
+
 def run_rate_value(
     transactions: pd.DataFrame,
     as_of: object,
@@ -90,29 +136,35 @@ def run_rate_value(
     margin : float, default=1.0
         Share of revenue counted as value.
     """
+    return run_rate_from_facts(run_rate_facts(transactions, as_of), as_of, time_unit, horizon, discount_rate, margin)
+
+
+def run_rate_from_facts(
+    facts: pd.DataFrame,
+    as_of: object,
+    time_unit: str,
+    horizon: float,
+    discount_rate: float,
+    margin: float = 1.0,
+) -> RunRateEstimate:
+    """:func:`run_rate_value` from the per-customer facts of :func:`run_rate_facts` (as an engine computed them:
+    the log is not read again)."""
     length = unit_days(time_unit)
     end = pd.Timestamp(as_of).normalize()
-    occ = purchase_occasions(transactions)
-    occ = occ[occ["day"] <= end]
-    if occ.empty:
+    if facts.empty:
         raise InputError(f"no purchase on or before {end.date()}: nothing to value")
-    g = occ.groupby("customer_id", sort=True)
-    first = g["day"].min()
-    days = g.size().astype(float)
-    spend = g["amount"].sum().astype(float)
-    age_days = (end - first).dt.days.astype(float)
+    days = facts["purchase_days"].astype(float)
+    age_days = (end - facts["first_purchase"]).dt.days.astype(float)
     rate = (days - 1.0) / np.maximum(age_days, MIN_TENURE_DAYS) * length
 
-    span_days = float((end - occ["day"].min()).days)
-    w = float(min(RETENTION_WINDOW_DAYS, span_days // 2))
+    w = retention_window_days(facts["first_purchase"].min(), end)
     rho, n_before = 1.0, 0
     if w >= 1.0:
-        before = occ[(occ["day"] >= end - pd.Timedelta(days=2 * w)) & (occ["day"] <= end - pd.Timedelta(days=w))]
-        after = occ[occ["day"] > end - pd.Timedelta(days=w)]
-        earlier = pd.Index(before["customer_id"].unique())
-        n_before = len(earlier)
+        earlier = facts["in_retention_base"].to_numpy(dtype=bool)
+        n_before = int(earlier.sum())
         if n_before:
-            share = float(earlier.isin(after["customer_id"].unique()).mean())
+            after = (facts["last_purchase"] > end - pd.Timedelta(days=w)).to_numpy(dtype=bool)
+            share = float(after[earlier].mean())
             rho = share ** (length / w)
     if n_before:
         note = (
@@ -127,7 +179,7 @@ def run_rate_value(
     kept = steps * rho**ends
     purchases = rate * float(kept.sum())
     disc_purchases = rate * float((kept * factors).sum())
-    expected_spend = spend / days
+    expected_spend = facts["spend"].astype(float) / days
     customers = pd.DataFrame(
         {
             "p_alive": np.nan,

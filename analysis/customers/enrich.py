@@ -47,13 +47,16 @@ def clv_value(
     as_of: str | pd.Timestamp,
     params: CLVParams,
     summary: pd.DataFrame | None = None,
+    run_rate_facts: pd.DataFrame | None = None,
 ) -> CustomerValue:
     """:func:`analysis.clv.pipeline.estimate_customer_value` with the params: the CLV columns and how they were
     obtained (``method``: BG/NBD, else another purchase model, else a run-rate estimate; ``reason_text(language)``;
     ``p_alive_informative``). Raises ``InputError`` for unusable transactions.
 
     ``summary``: the BTYD summary as of ``as_of`` in ``params.time_unit`` when an engine made it already; the
-    transactions (or a function returning them) are then read only by a fallback that needs the log."""
+    transactions (or a function returning them) are then read only by a fallback that needs the log; with
+    ``run_rate_facts`` (:func:`analysis.clv.run_rate.run_rate_facts`, from the same engine) the run-rate fallback
+    does not read it."""
     from analysis.clv.pipeline import estimate_customer_value
 
     return estimate_customer_value(
@@ -64,6 +67,7 @@ def clv_value(
         discount_rate=params.discount_rate,
         penalizer=params.penalizer,
         summary=summary,
+        run_rate_facts=run_rate_facts,
     )
 
 

@@ -168,7 +168,8 @@ class ScoreInputs:
     :func:`analysis.clv.summary.summary_from_transactions` as of ``as_of``, or None with the reason in
     ``btyd_error`` (missing values, negative amounts). ``lifecycle``: the facts of
     :func:`analysis.customers.lifecycle.purchase_facts`. ``first_day`` / ``last_day``: the first and last
-    purchase day of the whole input (None when it is empty).
+    purchase day of the whole input (None when it is empty). ``run_rate``: the facts of
+    :func:`analysis.clv.run_rate.run_rate_facts` (what the CLV's run-rate fallback needs), None with ``btyd``.
     """
 
     rfm: pd.DataFrame
@@ -178,6 +179,20 @@ class ScoreInputs:
     lifecycle: pd.DataFrame
     first_day: pd.Timestamp | None
     last_day: pd.Timestamp | None
+    run_rate: pd.DataFrame | None = None
+
+
+#: :data:`analysis.clv.run_rate.RETENTION_WINDOW_DAYS` (not imported, as above; tests compare them).
+RETENTION_WINDOW_DAYS = 365
+
+
+def retention_base_n(first_n: int, as_of_n: int) -> tuple[int, int]:
+    """The earlier retention window of :func:`analysis.clv.run_rate.retention_base_days` (``w`` from the first
+    purchase day ``first_n`` to ``as_of_n``) as day numbers, both included; first > last when there is none."""
+    w = min(RETENTION_WINDOW_DAYS, (as_of_n - first_n) // 2)
+    if w < 1:
+        return 1, 0
+    return as_of_n - 2 * w, as_of_n - w
 
 
 def resolve_files(path: str | os.PathLike) -> list[Path]:
@@ -366,6 +381,18 @@ def score_frames_from_aggregates(
         index=ids,
     )
     first_day, last_day = check["first_day_n"], check["last_day_n"]
+    run_rate: pd.DataFrame | None = None
+    if btyd is not None and int(agg["first_n"].min()) == int(first_day):  # the base window bound in the pass
+        run_rate = pd.DataFrame(
+            {
+                "first_purchase": lifecycle["first_purchase"],
+                "last_purchase": lifecycle["last_purchase"],
+                "purchase_days": lifecycle["purchase_days"],
+                "spend": agg["total_spend"].to_numpy(dtype=float),
+                "in_retention_base": agg["in_retention_base"].to_numpy(dtype=bool),
+            },
+            index=ids,
+        )
     return ScoreInputs(
         rfm=_rfm_frame(agg, ids, as_of_n),
         rfm_previous=_rfm_frame(agg, ids, prev_n, "p_") if (days > 0).any() else None,
@@ -374,6 +401,7 @@ def score_frames_from_aggregates(
         lifecycle=lifecycle,
         first_day=None if pd.isna(first_day) else day_timestamp(int(first_day)),
         last_day=None if pd.isna(last_day) else day_timestamp(int(last_day)),
+        run_rate=run_rate,
     )
 
 
@@ -453,7 +481,9 @@ class SQLEngine(Engine):
         origin = self.register(source)
         params = request.sql_params()
         check = self.query(SCORE_CHECK_SQL, {"as_of_n": params["as_of_n"]}).iloc[0]
-        agg = self.query(SCORE_STEP_SQL, params)
+        first = check["first_day_n"]
+        base = (1, 0) if pd.isna(first) else retention_base_n(int(first), params["as_of_n"])
+        agg = self.query(SCORE_STEP_SQL, {**params, "base_from_n": base[0], "base_to_n": base[1]})
         return score_frames_from_aggregates(agg, check, request, origin)
 
 

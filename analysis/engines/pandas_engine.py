@@ -71,6 +71,7 @@ class PandasEngine(Engine):
         """The kit's own functions on the rows up to ``as_of``: :func:`analysis.customers.rfm.rfm_summary` (as of
         ``as_of`` and ``previous_end``), :func:`analysis.clv.summary.summary_from_transactions` and
         :func:`analysis.customers.lifecycle.purchase_facts`."""
+        from analysis.clv.run_rate import run_rate_facts
         from analysis.clv.summary import summary_from_transactions
         from analysis.customers.lifecycle import purchase_facts
         from analysis.customers.rfm import rfm_summary
@@ -102,4 +103,5 @@ class PandasEngine(Engine):
             lifecycle=purchase_facts(tx, as_of, prev),
             first_day=first_day,
             last_day=last_day,
+            run_rate=None if btyd is None else run_rate_facts(tx, as_of),
         )

@@ -128,7 +128,9 @@ def duckdb_text(sql: str) -> str:
 #: * the lifecycle facts of :mod:`analysis.customers.lifecycle`: purchase days (every row's day, whatever
 #:   its amount), the median gap in days between consecutive purchase days, up to ``as_of`` and up to
 #:   ``prev_n`` (``prev_last_n``, ``prev_days``, ``prev_median_gap``; a gap ending on or before ``prev_n``
-#:   starts before it, so the gaps up to ``prev_n`` are a subset of the gaps up to ``as_of``).
+#:   starts before it, so the gaps up to ``prev_n`` are a subset of the gaps up to ``as_of``);
+#: * for the CLV's run-rate fallback (:func:`analysis.clv.run_rate.run_rate_facts`): ``in_retention_base``, 1 when
+#:   the customer has a purchase day in the earlier retention window ``base_from_n <= day <= base_to_n``.
 #:
 #: An order is in a window when one of its purchase rows is, i.e. when its last purchase day up to the window's
 #: end is after the window's start: one ``GROUP BY`` of the orders replaces two ``COUNT(DISTINCT …)`` and gives
@@ -136,7 +138,7 @@ def duckdb_text(sql: str) -> str:
 #: purchase day of the window when one of its rows has ``amount >= 0``).
 #: ``MEDIAN`` is built into DuckDB and Spark SQL (3.4+); on whole-day gaps both interpolate the two middle
 #: values exactly as pandas' median does. Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``,
-#: ``prev_window_start_n`` (day numbers).
+#: ``prev_window_start_n``, ``base_from_n``, ``base_to_n`` (day numbers).
 SCORE_STEP_SQL = """
 WITH tx AS (
     SELECT customer_id, day_n, amount,
@@ -168,7 +170,8 @@ calibration AS (
                AS p_first_purchase_n,
            MAX(CASE WHEN bought = 1 AND day_n > :prev_window_start_n AND day_n <= :prev_n THEN day_n END)
                AS p_last_purchase_n,
-           COALESCE(SUM(pw_amount), 0.0) AS p_window_spend
+           COALESCE(SUM(pw_amount), 0.0) AS p_window_spend,
+           MAX(CASE WHEN day_n >= :base_from_n AND day_n <= :base_to_n THEN 1 ELSE 0 END) AS in_retention_base
     FROM occasions
     GROUP BY customer_id
 ),
