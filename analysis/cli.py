@@ -283,8 +283,13 @@ def _clean_source(input_: str, opts: dict[str, Any]):
 
         from analysis.errors import InputError
 
-        meta = pq.read_metadata(input_)
-        if {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(meta.schema.names):
+        try:
+            meta = pq.read_metadata(input_)
+        except Exception:  # not Parquet after all (a renamed CSV, a truncated upload): the reader says why
+            meta = None
+        if meta is not None and {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(
+            meta.schema.names
+        ):
             if meta.num_rows == 0:
                 raise InputError(
                     f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"

@@ -206,3 +206,12 @@ def test_as_of_month_and_as_of_outside_the_data(tmp_path) -> None:
     assert "after the data end (2024-07-20, 164 days earlier)" in res.output
     res = CliRunner().invoke(main, ["clv", str(log), "--calibration-end", "2024-01", "--out", str(tmp_path / "v")])
     assert res.exit_code == 2 and "--calibration-end 2024-01-31 is before the data starts" in res.output
+
+
+def test_score_on_a_file_named_parquet_that_is_not_parquet_names_the_file(tmp_path) -> None:
+    fake = tmp_path / "export.parquet"  # a CSV export renamed
+    fake.write_text("customer_id,order_date,amount\n1,2024-01-01,5\n")
+    res = CliRunner().invoke(main, ["score", str(fake), "--as-of", "2024-01-31", "--out", str(tmp_path / "c.csv")])
+    assert res.exit_code == 2, res.output
+    assert str(fake) in res.output and "parquet" in res.output.lower()
+    assert "Traceback" not in res.output
