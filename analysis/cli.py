@@ -519,7 +519,7 @@ def score(
     params = params.model_copy(update=update)
     day = _day(as_of, "--as-of")
     source = _clean_source(input_, opts)
-    inputs = stages.score_inputs(source, params, day)
+    inputs = stages.score_inputs(source, params, day, engine=engine)
     _check_in_bounds(day, inputs.first_day, inputs.last_day, "--as-of")
     # the data's first day: a period starting on or before it calls nobody new
     scored = stages.score(source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs)

@@ -398,6 +398,13 @@ def score_inputs(
     from analysis.engines import EngineError, ScoreRequest, choose_engine, get_engine
 
     name = engine or params.engine
+    if name == "spark" and engine is None:
+        # a params file written for 'rfmkit summary --engine spark' still runs the batch and 'rfmkit score'
+        log.info(
+            "engine 'spark' in the params: scoring runs on %s (Spark scores with 'rfmkit summary --clv')",
+            choose_engine(source, params.engine_options),
+        )
+        name = "auto"
     if name == "auto":
         name = choose_engine(source, params.engine_options)
     if name == "spark":

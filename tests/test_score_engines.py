@@ -239,6 +239,16 @@ def test_score_stage_same_customers_on_every_engine(cdnow_clean: pd.DataFrame) -
     pd.testing.assert_frame_equal(got.cut_points, want.cut_points)
 
 
+def test_spark_in_the_params_scores_on_one_machine_but_spark_asked_for_is_refused(cdnow_clean: pd.DataFrame) -> None:
+    """A params file written for 'rfmkit summary --engine spark' must not break the batch or 'rfmkit score'."""
+    tx_ = cdnow_clean[cdnow_clean["order_date"] <= "1997-09-30"].reset_index(drop=True)
+    want = stages.score_inputs(tx_, _params(), "1997-09-30", engine="pandas")
+    got = stages.score_inputs(tx_, _params(engine="spark"), "1997-09-30")
+    pd.testing.assert_frame_equal(got.rfm, want.rfm)
+    with pytest.raises(Exception, match="does not run on Spark yet"):
+        stages.score_inputs(tx_, _params(engine="spark"), "1997-09-30", engine="spark")
+
+
 def test_rfmkit_score_engines_agree_and_spark_is_refused(cdnow_clean: pd.DataFrame, tmp_path: Path) -> None:
     clean = tmp_path / "clean.parquet"
     cdnow_clean.to_parquet(clean, index=False)
