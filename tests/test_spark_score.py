@@ -255,6 +255,17 @@ def test_refuses_to_overwrite_a_foreign_folder(session, tmp_path: Path) -> None:
     assert (tmp_path / "customers" / "notes.txt").read_text() == "mine"
 
 
+def test_nobody_to_score_is_a_clear_error(session, tmp_path: Path) -> None:
+    """An --as-of before the data, or a lookback window without purchases, names the fix (not a NaN cut point)."""
+    from analysis.errors import InputError
+
+    with pytest.raises(InputError, match="no purchase on or before 2020-01-31: choose a later --as-of"):
+        score_to_parquet(awkward_log(), "2020-01-31", tmp_path / "a", session=session)
+    params = RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}, "rfm": {"lookback_days": 30}})
+    with pytest.raises(InputError, match=r"nobody bought in the 30 days up to 2024-12-31: .* rfm\.lookback_days"):
+        score_to_parquet(awkward_log(), "2024-12-31", tmp_path / "b", params, session=session)
+
+
 def test_summary_cli_spark_folder_and_misuse(session, tmp_path: Path, cdnow_clean_file: Path) -> None:
     """Without --clv a folder OUT gets the summary columns from the executors; --clv elsewhere is refused."""
     out = tmp_path / "summary"

@@ -678,12 +678,18 @@ def _score(
     frame = frame.persist()
     try:
         stats = window_stats(frame)
+        day = pd.Timestamp(request.as_of).date()
+        if stats.customers == 0:
+            raise InputError(f"{origin}: no purchase on or before {day}: choose a later --as-of")
+        if stats.scored == 0:
+            raise InputError(
+                f"{origin}: nobody bought in the {request.lookback_days} days up to {day}: choose a later --as-of "
+                "or a longer rfm.lookback_days"
+            )
         scored, cuts = add_scores(frame.where("in_window"), stats, params.rfm)
         fit, reason = ModelFit(), None
         if not with_clv:
             reason = "CLV switched off (clv.enabled: false)"
-        elif stats.scored == 0:
-            reason = "no customers to score"
         else:
             try:
                 c = engine.spark.sql(CHECK_UP_TO_SQL, args={"as_of_n": request.as_of_n}).first()
