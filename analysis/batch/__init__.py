@@ -1,12 +1,25 @@
-"""The batch: every period × region of a params file through the notebooks (:mod:`analysis.batch.runner`).
+"""The batch: every period × region of a params file through the notebooks (:mod:`analysis.batch.runner`)."""
 
-Importing this package keeps ``jsonschema`` (imported by ``nbformat`` in the batch's parent and in every worker)
-from importing ``rfc3987_syntax`` when that optional package is installed (``jsonschema[format-nongpl]``, which
-Jupyter installs): it builds a Lark grammar at import, ~4 CPU seconds per process, only to check the ``iri`` string
-format, which no notebook schema uses. Without it ``jsonschema`` skips that one format check; nothing else changes.
-"""
+from __future__ import annotations
 
 import sys
 
-if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+
+def import_jsonschema_without_iri_grammar() -> None:
+    """Import ``jsonschema`` (which ``nbformat`` imports) without its optional ``rfc3987_syntax`` support.
+
+    When ``jsonschema[format-nongpl]`` is installed (Jupyter installs it), importing ``jsonschema`` builds a Lark
+    grammar for the ``iri`` string format: ~4 CPU seconds in every process that imports ``nbformat``, for a format
+    no notebook schema uses. The batch's parent and its workers call this before importing ``nbformat``
+    (:mod:`analysis.batch.kernels`); ``jsonschema`` then skips that one format check in those processes. The block is
+    lifted right after the import, so a later ``import rfc3987_syntax`` still works; notebook kernels and other
+    importers of :mod:`analysis` are not affected.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
     sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    try:
+        import jsonschema  # noqa: F401
+    finally:
+        if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]

@@ -34,10 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
+from analysis.batch import import_jsonschema_without_iri_grammar
 from analysis.data.io import write_text
 from analysis.errors import BatchError
+
+import_jsonschema_without_iri_grammar()
+
+import nbformat  # noqa: E402  (after jsonschema, see import_jsonschema_without_iri_grammar)
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +249,7 @@ class KernelSession:
                 MAX_KERNEL_RSS_BYTES / 2**20,
             )
             return False
-        if not await self._km.is_alive():
+        if process_ended(self.pid) or not await self._km.is_alive():
             log.warning("kernel %s died between runs: starting a new one", self.pid)
             return False
         return True
@@ -320,6 +323,21 @@ def process_rss(pid: int | None) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def process_ended(pid: int | None) -> bool:
+    """Whether the process ``pid`` has ended: gone, or a zombie its parent has not reaped yet (Linux ``/proc``).
+
+    Checked beside the kernel manager's ``is_alive``, whose ``Popen.poll`` can answer "running" for a killed
+    kernel while another thread of this process is waiting on a child.
+    """
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1]
+    except OSError:
+        return True
+    return state in ("Z", "X")
 
 
 async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float, sock_dir: str) -> Any:

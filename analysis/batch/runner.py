@@ -707,4 +707,3 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
             )
         )
     return write_index(out, params.title, entries, params.currency, params.language)
-
