@@ -96,14 +96,18 @@ def test_cdnow_frame_same_on_every_engine(engine: Engine, cdnow_clean: pd.DataFr
     assert_same(engine.customer_summary(cdnow_clean, request_), want)
 
 
-def test_engine_constants_are_the_kit_constants() -> None:
-    """The SQL engines copy three constants rather than import heavy modules; they must stay equal."""
-    from analysis.clv import summary
-    from analysis.customers import rfm
-    from analysis.engines import base
+def test_the_engine_path_loads_neither_scipy_nor_pandera() -> None:
+    """The engines import the kit's definitions (columns, time units, day parsing), not copies of them, and still
+    stay light: `rfmkit summary` needs neither SciPy (the CLV models) nor pandera (the contracts)."""
+    import subprocess
+    import sys
 
-    assert tuple(rfm.SUMMARY_COLUMNS) == base.RFM_COLUMNS
-    assert base.TIME_UNITS == summary.TIME_UNITS and base.HOLDOUT_COLUMNS == summary.HOLDOUT_COLUMNS
+    code = (
+        "import sys, analysis.engines.base, analysis.engines.duckdb_engine, analysis.engines.pandas_engine; "
+        "print(sorted(m for m in ('scipy', 'pandera', 'sklearn', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_pandas_engine_is_the_kit_code(cdnow_clean: pd.DataFrame) -> None:

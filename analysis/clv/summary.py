@@ -64,7 +64,8 @@ def unit_days(time_unit: str) -> float:
         ) from None
 
 
-def _as_day(value: object, name: str) -> pd.Timestamp:
+def as_day(value: object, name: str) -> pd.Timestamp:
+    """``value`` as a day (midnight, time zone dropped); InputError naming ``name`` when it is not a date."""
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
@@ -200,8 +201,8 @@ def summary_from_transactions(
     b                    0  0.0  3.0             NaN
     """
     length = unit_days(time_unit)
-    cal_end = _as_day(calibration_end, "calibration_end")
-    hold_end = None if holdout_end is None else _as_day(holdout_end, "holdout_end")
+    cal_end = as_day(calibration_end, "calibration_end")
+    hold_end = None if holdout_end is None else as_day(holdout_end, "holdout_end")
     if hold_end is not None and hold_end <= cal_end:
         raise InputError(f"holdout_end {hold_end.date()} must be after calibration_end {cal_end.date()}")
     occ = purchase_occasions(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)

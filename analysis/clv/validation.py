@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv._transaction import TransactionModel
-from analysis.clv.summary import _as_day, purchase_occasions, unit_days
+from analysis.clv.summary import as_day, purchase_occasions, unit_days
 from analysis.errors import InputError, ModelError
 
 
@@ -131,8 +131,8 @@ def tracking_curve(
     """
     unit = model.time_unit_
     length = unit_days(unit)
-    cal_end = _as_day(calibration_end, "calibration_end")
-    hold_end = _as_day(holdout_end, "holdout_end")
+    cal_end = as_day(calibration_end, "calibration_end")
+    hold_end = as_day(holdout_end, "holdout_end")
     if hold_end <= cal_end:
         raise InputError("holdout_end must be after calibration_end")
     occ = purchase_occasions(transactions)

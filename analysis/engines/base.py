@@ -28,17 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# the definitions, imported (neither module loads pandera or SciPy: analysis.clv loads its models on first use)
+from analysis.clv.summary import HOLDOUT_COLUMNS, TIME_UNITS, as_day, unit_days  # noqa: F401  (re-exported)
+from analysis.customers.rfm import SUMMARY_COLUMNS
 from analysis.errors import InputError, MissingColumnError
 
 Source = pd.DataFrame | str | os.PathLike
 
-#: The RFM columns in :data:`analysis.customers.rfm.SUMMARY_COLUMNS` order (not imported from there:
-#: that module pulls in pandera, a second of imports the SQL engines do not need; tests compare them).
-RFM_COLUMNS = ("first_purchase", "last_purchase", "recency_days", "frequency", "monetary")
-#: :data:`analysis.clv.summary.TIME_UNITS` and ``HOLDOUT_COLUMNS`` (likewise not imported: the
-#: ``analysis.clv`` package imports every model and SciPy; tests compare them).
-TIME_UNITS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
-HOLDOUT_COLUMNS = ("frequency_holdout", "monetary_holdout", "spend_holdout", "duration_holdout")
+#: The RFM columns, in :data:`analysis.customers.rfm.SUMMARY_COLUMNS` order.
+RFM_COLUMNS = tuple(SUMMARY_COLUMNS)
 #: Columns the engines read; ``order_id`` is optional.
 NEEDED = ("customer_id", "order_date", "amount")
 EPOCH = pd.Timestamp("1970-01-01")
@@ -48,15 +46,7 @@ FAR_PAST = -(10**6)
 
 def day_number(value: object, name: str) -> int:
     """A date-like as days since 1970-01-01 (its time part ignored); InputError naming ``name`` if not a date."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}={value!r} is not a date: pass e.g. '1997-09-30'") from None
-    if pd.isna(ts):
-        raise InputError(f"{name} is missing: pass an explicit date such as '1997-09-30'")
-    if ts.tz is not None:
-        ts = ts.tz_localize(None)
-    return int((ts.normalize() - EPOCH).days)
+    return int((as_day(value, name) - EPOCH).days)
 
 
 def day_timestamp(n: int) -> pd.Timestamp:
@@ -250,16 +240,6 @@ def check_counts(n_missing: int, n_negative: int, origin: str) -> None:
         raise InputError(
             f"{origin}: {n_negative} row(s) have a negative 'amount': remove returns before the CLV summary"
         )
-
-
-def unit_days(time_unit: str) -> float:
-    """Length of ``time_unit`` ('D', 'W', 'M') in days; InputError naming the choices otherwise."""
-    try:
-        return TIME_UNITS[time_unit]
-    except (KeyError, TypeError):
-        raise InputError(
-            f"unknown time_unit {time_unit!r}: use one of {sorted(TIME_UNITS)} (days, weeks, months)"
-        ) from None
 
 
 def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> CustomerSummary:
