@@ -324,22 +324,18 @@ def lifecycle_stages(
         ``recency_days`` (int), ``bought_in_period`` (bool), ``previous_stage`` (str or NaN) and
         ``stage`` (one of :data:`STAGES`). See the module docstring for the definitions.
     """
-    _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)
+    _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)  # before reading the log
     as_of = pd.Timestamp(as_of).normalize()
     start = (
         pd.Timestamp(period_start).normalize() if period_start is not None else as_of - pd.Timedelta(days=period_days)
     )
     if start >= as_of:
         raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
-    rules = {
-        "dormant_multiple": dormant_multiple,
-        "dormant_days": dormant_days,
-        "lost_multiple": lost_multiple,
-        "lost_days": lost_days,
-        "lost_p_alive": lost_p_alive,
-    }
-    facts = purchase_facts(transactions, as_of, start)
-    return stages_from_facts(facts, as_of, start, p_alive=p_alive, previous=previous, **rules)
+    return stages_from_facts(
+        purchase_facts(transactions, as_of, start), as_of, start,
+        dormant_multiple=dormant_multiple, dormant_days=dormant_days, lost_multiple=lost_multiple,
+        lost_days=lost_days, lost_p_alive=lost_p_alive, p_alive=p_alive, previous=previous,
+    )  # fmt: skip
 
 
 def lifecycle_over_periods(
