@@ -31,3 +31,17 @@ def test_plots_draw_on_given_axes(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary,
     ax = plot_clv_distribution(pd.DataFrame({"clv": [1.0, 2.0, 3.0]}))
     assert ax.get_xlabel() == "CLV"  # the column label from the text catalog
     plt.close("all")
+
+
+def test_clv_histogram_log_axis_reads_as_money_in_the_report_style() -> None:
+    """The report style turns mathtext off, so the log axis must not fall back to "$\\mathdefault{10^{3}}$"."""
+    from analysis.report.plots.style import use_report_style
+
+    with matplotlib.rc_context():
+        use_report_style("en")
+        ax = plot_clv_distribution(pd.DataFrame({"clv": [12.0, 150.0, 2_400.0, 48_000.0]}), currency="GBP")
+        ax.figure.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert labels and not any("mathdefault" in s or "$" in s for s in labels), labels
+        assert any(s.startswith("£") for s in labels), labels
+        plt.close("all")

@@ -9,9 +9,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from analysis import text
 from analysis.clv._transaction import TransactionModel
+from analysis.report.plots.rfm import money_formatter
 from analysis.text import format as fmt
 
 #: How the models are written (proper names, the same in every language).
@@ -135,6 +137,11 @@ def plot_clv_distribution(
         ax.hist(values, bins=edges, color="steelblue")
         if values.max() > values.min():
             ax.set_xscale("log")
+            # the style turns mathtext off (data in labels stays text), so the log axis' default "10^3" labels
+            # would show as raw "$\\mathdefault{10^{3}}$": plain labels instead, money ones for money columns
+            money = money_formatter(currency, language) if currency else None
+            ax.xaxis.set_major_formatter(money or FuncFormatter(lambda x, _pos: fmt.number(x, language, 0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
     shown = text.column_label(column, language)
     unit = fmt.currency_symbol(currency) if currency else None
     ax.set_xlabel(text.t("chart.with_unit", language, label=shown, unit=unit) if unit else shown)
