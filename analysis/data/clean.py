@@ -569,8 +569,12 @@ def parse_dates(
 
 
 def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> pd.Series:
-    """``pd.to_datetime`` of trimmed, non-missing date text, naive (time zones → UTC)."""
-    has_tz = bool(text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).any())
+    """``pd.to_datetime`` of trimmed, non-missing date text, naive (time zones → UTC).
+
+    Always parsed with ``utc=True``: text that only *looks* time-zoned to dateutil (``T2024-01-05-2024-01-05``
+    reads ``-2024`` as an offset) would otherwise leave pandas an object column of mixed offsets; naive text is
+    unchanged by the round trip through UTC.
+    """
     import warnings
 
     with warnings.catch_warnings():
@@ -580,13 +584,13 @@ def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> p
             iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
             others = ~iso & text.notna()
             dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
-            parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
+            parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=True)
             if others.any():
-                other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=has_tz)
+                other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=True)
                 parsed = parsed.where(iso, other)
         else:
             try:
-                parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=has_tz)
+                parsed = pd.to_datetime(text, errors="coerce", format=date_format, dayfirst=dayfirst, utc=True)
             except ValueError as err:
                 raise InputError(
                     f"cleaning.date_format '{date_format}' cannot be used: {err}; fix it (--date-format), e.g. %Y-%m-%d"
