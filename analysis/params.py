@@ -468,6 +468,86 @@ class PeriodRange(_Model):
         return [str(p) for p in pd.period_range(self.start, self.end, freq="M")]
 
 
+# --- the sales side (issue 20): CRM inputs and the funnel block; see analysis/sales and docs/sales.md -----------
+
+#: Canonical columns of each CRM input (canonical name -> your column via the input's ``columns``); the first ones of
+#: each tuple in :data:`SALES_REQUIRED` must be present after mapping.
+SALES_COLUMNS: dict[str, tuple[str, ...]] = {
+    "opportunities": (
+        "opportunity_id", "customer_id", "sales_rep", "created_date", "stage", "close_date", "amount",
+        "product", "source", "region", "lost_reason",
+    ),
+    "stage_history": ("opportunity_id", "stage", "entered_at"),
+    "targets": ("sales_rep", "team", "period", "revenue_target", "new_customer_target", "deal_target"),
+    "sales_teams": ("sales_rep", "manager", "team", "region"),
+}  # fmt: skip
+SALES_REQUIRED: dict[str, tuple[str, ...]] = {
+    "opportunities": ("opportunity_id", "sales_rep", "stage"),
+    "stage_history": ("opportunity_id", "stage", "entered_at"),
+    "targets": ("period", "revenue_target"),
+    "sales_teams": ("sales_rep",),
+}
+
+
+class SalesInputParams(_Model):
+    """One CRM input file: where it is (``source``, any format of the transaction log's source), its column
+    mapping (canonical name -> your column name; see :data:`SALES_COLUMNS`) and ``aliases``: per canonical
+    column, spellings to read as another value (``{stage: {Engagng: Engaging}}``) for typos in categories.
+    ``format: sample`` generates the bundled CRM sample (:mod:`analysis.sales.generate`) from ``source.sample``."""
+
+    source: SourceParams
+    columns: dict[str, str] = Field(default_factory=dict)
+    aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _no_double_mapping(cls, v: dict[str, str]) -> dict[str, str]:
+        twice = mapped_twice(v)
+        if twice:
+            raise ValueError(twice)
+        return v
+
+
+class FunnelParams(_Model):
+    """The sales funnel (:mod:`analysis.sales.funnel`).
+
+    ``stages``: the ordered stages a deal passes through, ending with the won stage (``won``; added at the end when
+    not listed); ``lost``: the stages meaning a lost deal. Stage names are matched ignoring case, spaces and
+    punctuation. ``stalled_days``: an open deal older than this many days in its stage is stalled (None: older than
+    the 90th percentile of the days deals spent in that stage, all history up to the run's last day, once at least
+    ``min_exits`` deals have left it). ``history_months``: the rep scorecard's retention looks this many months
+    back for a rep's customers.
+    """
+
+    stages: Annotated[list[str], Field(min_length=1)]
+    won: str
+    lost: list[str] = Field(default_factory=list)
+    stalled_days: Annotated[float, Field(gt=0)] | None = None
+    min_exits: Annotated[int, Field(ge=1)] = 10
+    history_months: Annotated[int, Field(ge=1, le=120)] = 12
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FunnelParams:
+        def key(s: str) -> str:
+            return re.sub(r"[\W_]+", "", s).casefold()
+
+        stages = list(self.stages)
+        if key(stages[-1]) != key(self.won):
+            if any(key(s) == key(self.won) for s in stages):
+                raise ValueError(f"the won stage '{self.won}' must be the last of funnel.stages {stages}")
+            stages.append(self.won)
+        keys = [key(s) for s in stages]
+        if len(set(keys)) != len(keys) or "" in keys:
+            raise ValueError(f"funnel.stages {stages} name a stage twice (or an empty one)")
+        clash = [s for s in self.lost if key(s) in keys]
+        if clash:
+            raise ValueError(f"funnel.lost {clash} is also a stage of funnel.stages; a lost stage is not a step")
+        if len(stages) < 2:
+            raise ValueError("funnel.stages needs at least one open stage before the won stage")
+        object.__setattr__(self, "stages", stages)
+        return self
+
+
 class RunParams(_Model):
     """One ``params/*.yaml`` file: what to read, how to clean and score, which reports to make."""
 
@@ -494,6 +574,33 @@ class RunParams(_Model):
     engine_options: EngineParams = EngineParams()
     experiment: ExperimentParams = ExperimentParams()
     privacy: PrivacyParams = PrivacyParams()
+    opportunities: SalesInputParams | None = None  # the sales side (analysis.sales, docs/sales.md)
+    stage_history: SalesInputParams | None = None
+    targets: SalesInputParams | None = None
+    sales_teams: SalesInputParams | None = None
+    funnel: FunnelParams | None = None
+
+    @model_validator(mode="after")
+    def _sales_inputs(self) -> RunParams:
+        for name in ("opportunities", "stage_history", "targets", "sales_teams"):
+            given: SalesInputParams | None = getattr(self, name)
+            if given is None:
+                continue
+            unknown = sorted((set(given.columns) | set(given.aliases)) - set(SALES_COLUMNS[name]))
+            if unknown:
+                raise ValueError(
+                    f"{name}: unknown canonical column(s) {unknown}; the mapping is canonical name -> your column "
+                    f"name, with canonical names among {list(SALES_COLUMNS[name])}"
+                )
+        crm = [n for n in ("stage_history", "targets", "sales_teams") if getattr(self, n) is not None]
+        if crm and self.opportunities is None:
+            raise ValueError(f"{', '.join(crm)} given without 'opportunities' (the deals they describe)")
+        if self.opportunities is not None and self.funnel is None:
+            raise ValueError(
+                "'opportunities' needs a 'funnel' block naming the stages, e.g. "
+                "funnel: {stages: [Prospecting, Engaging, Won], won: Won, lost: [Lost]}"
+            )
+        return self
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -566,8 +673,14 @@ def resolve_paths(params: RunParams, base: Path) -> RunParams:
 
     source = params.source.model_copy(update={"path": _abs(params.source.path)})
     privacy = params.privacy.model_copy(update={"key_file": _abs(params.privacy.key_file)})
+    sales = {
+        name: given.model_copy(update={"source": given.source.model_copy(update={"path": _abs(given.source.path)})})
+        for name in ("opportunities", "stage_history", "targets", "sales_teams")
+        if (given := getattr(params, name)) is not None
+    }
     return params.model_copy(
         update={
+            **sales,
             "source": source,
             "privacy": privacy,
             "playbook": _abs(params.playbook),
