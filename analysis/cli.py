@@ -708,9 +708,10 @@ def evaluate_actions(
     """
     import pandas as pd
 
-    from analysis.context import ALL_REGIONS, load_clean, parse_region
     from analysis.data.io import write_csv
+    from analysis.data.store import load_clean
     from analysis.errors import InputError
+    from analysis.regions import ALL_REGIONS, parse_region
     from analysis.strategy.experiment import measure_uplift, measurement_window
 
     path = Path(assigned) / "actions" / "assignments.parquet"

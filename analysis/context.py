@@ -24,21 +24,13 @@ from typing import Any
 import pandas as pd
 
 from analysis import stages
+from analysis.data.store import load_clean, prepare_clean
+from analysis.missing import Missing
 from analysis.params import RunParams, load_params
-from analysis.stages import ALL_REGIONS, Missing, load_clean, parse_region, period_bounds, region_name
-from analysis.stages import clean as clean_from_params
+from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug
+from analysis.window import period_bounds
 
-__all__ = [
-    "ALL_REGIONS",
-    "RunContext",
-    "clean_from_params",
-    "load_clean",
-    "parse_region",
-    "period_bounds",
-    "region_name",
-    "region_slug",
-    "setup",
-]
+__all__ = ["RunContext", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +203,6 @@ class RunContext:
     def data_dir(self) -> Path:
         """The cleaned data: ``clean_dir``, else the source cleaned once into ``<output_dir>/_data/clean-<key>/``."""
         if self.clean_dir is None:
-            from analysis.batch.runner import prepare_clean
-
             self.clean_dir = prepare_clean(self.params)[0]
             log.info("cleaned data in %s", self.clean_dir)
         return Path(self.clean_dir)
@@ -320,11 +310,3 @@ def setup(
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
     return RunContext(params, str(period), region, run, Path(clean_dir) if clean_dir else None)
-
-
-def region_slug(region: str) -> str:
-    """The run folder name of ``region`` (``all`` for :data:`ALL_REGIONS`): distinct regions always get distinct
-    folders, see :func:`analysis.batch.naming.region_folder`."""
-    from analysis.batch.naming import region_folder
-
-    return region_folder(region, all_regions=region == ALL_REGIONS)

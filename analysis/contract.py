@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.arrow_text import printable_ascii
 from analysis.errors import InputError
 
 
@@ -49,8 +50,6 @@ _CONTROL_LITERAL = CONTROL_CHARACTERS.encode("ascii").decode("unicode_escape")
 
 
 def _no_control_characters(s: pd.Series) -> pd.Series:
-    from analysis.data.clean import printable_ascii
-
     if printable_ascii(s):  # plain ASCII text: seen from its bytes at once
         return pd.Series(True, index=s.index)
     return ~s.str.contains(_CONTROL_LITERAL, regex=True, na=False)

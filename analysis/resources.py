@@ -30,3 +30,18 @@ def notebooks_dir() -> Path:
 def resolve_notebooks_dir(configured: str | None) -> Path:
     """``notebooks_dir`` from the params when set, else the bundled notebooks (:func:`notebooks_dir`)."""
     return Path(configured) if configured else notebooks_dir()
+
+
+def code_version() -> str:
+    """A hash of the package's source (every ``*.py`` under ``analysis/``): a change re-cleans the data
+    (:func:`analysis.data.store.source_key`) and re-runs reports (the batch's fingerprint, with the notebooks')."""
+    import hashlib
+
+    from analysis import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]

@@ -15,7 +15,6 @@ see :class:`Window`). Money is in the currency of the source; recency in whole d
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,190 +24,22 @@ from typing import Any
 import pandas as pd
 
 from analysis.contract import validate_clean, validate_customers
-from analysis.data.clean import CleanResult, clean_transactions
-from analysis.data.io import read_transactions
-from analysis.data.spreadsheet import restore_formulas
+from analysis.data.clean import CleanResult
 from analysis.errors import InputError, ModelError, ParamsError
-from analysis.params import PERIOD_RE, RunParams
+from analysis.missing import Missing
+from analysis.params import RunParams
+from analysis.regions import ALL_REGIONS, region_name
+from analysis.window import Window, as_day, period_bounds, previous_end
 
 log = logging.getLogger(__name__)
 
-#: The all-regions run. Not a text a data region can hold: cleaned text never contains control characters
-#: (:data:`analysis.contract.CONTROL_CHARACTERS`), so a region literally named ``all`` is a region like any other.
-#: Where people write a region (``--region``, a notebook's ``region`` parameter, ``params.regions``) ``all`` means
-#: all regions and ``region:all`` the region named ``all``: see :func:`parse_region` and :func:`region_name`.
-ALL_REGIONS = "\x1fall"
-#: How people write the all-regions run.
-ALL_REGIONS_NAME = "all"
-#: Prefix that makes a written region literal: ``region:all`` is the data region named ``all``.
-LITERAL_REGION = "region:"
 #: Length of the holdout of the CLV model check: the model is refitted up to this long before ``as_of``.
 CLV_HOLDOUT = pd.Timedelta(weeks=26)
-#: Periods shown in the lifecycle-over-time chart.
-LIFECYCLE_PERIODS = 6
 #: Months of cohorts shown.
 COHORT_MONTHS = 12
 
 
-@dataclass(frozen=True)
-class Missing:
-    """An optional result that was not computed, with the reason (a ``run.missing.*`` catalog key).
-
-    A notebook asks ``ctx.has(result)`` (an optional result may be a DataFrame, whose truth is ambiguous) and shows
-    ``ctx.note(result)`` otherwise; ``reason(language)`` is the sentence.
-    """
-
-    key: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return False
-
-    def reason(self, language: str) -> str:
-        """The reason in ``language``."""
-        from analysis.text import t
-
-        return t(f"run.missing.{self.key}", language, **self.values)
-
-
-# ---------------------------------------------------------------------------------------------------- regions
-
-
-def parse_region(written: str | None) -> str:
-    """The run region a person wrote: ``all`` (or nothing) → :data:`ALL_REGIONS`; ``region:<name>`` → ``<name>``
-    (so a data region literally named ``all`` is written ``region:all``); anything else is a data region."""
-    if written is None or written in ("", ALL_REGIONS_NAME, ALL_REGIONS):
-        return ALL_REGIONS
-    written = str(written)
-    return written[len(LITERAL_REGION) :] if written.startswith(LITERAL_REGION) else written
-
-
-def region_name(region: str) -> str:
-    """How to write ``region`` so :func:`parse_region` reads it back: ``all`` for all regions, ``region:all`` for
-    the data region named ``all`` (and for any name that starts with ``region:``), else the name itself."""
-    if region == ALL_REGIONS:
-        return ALL_REGIONS_NAME
-    if region == ALL_REGIONS_NAME or region.startswith(LITERAL_REGION):
-        return LITERAL_REGION + region
-    return region
-
-
 # ---------------------------------------------------------------------------------------------------- the window
-
-
-def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of a ``YYYY-MM`` period."""
-    if not PERIOD_RE.match(str(period)):
-        raise ParamsError(f"period '{period}' is not a month; write it as YYYY-MM, e.g. 2024-06")
-    p = pd.Period(period, freq="M")
-    return p.start_time.normalize(), p.end_time.normalize()
-
-
-@dataclass(frozen=True)
-class Window:
-    """The days a run looks at: ``period`` (``YYYY-MM``) and the windows it is compared with.
-
-    ``data_start`` / ``data_end``: the first and last day of the data (the whole cleaned input, every region).
-
-    * **Partial period.** When the data ends inside the period and ``partial`` is ``data_end`` (params
-      ``rfm.partial_period``, the default), customers are scored as of ``data_end`` and the previous period and
-      the year-ago period are cut to the same number of days (``days``): 1–9 Dec is compared with 1–9 Nov and
-      1–9 Dec a year before. With ``period_end`` the period is scored as of its last day and compared whole.
-    * **Comparisons without data.** A comparison window that starts before ``data_start`` is not
-      :meth:`comparable`: the report shows "n/a — data starts …" instead of a change from nothing.
-    * **Left-censored period.** When the data starts inside the period (``left_censored``), every customer's
-      first purchase in the data is in it: nobody can be told to be *new*.
-    """
-
-    period: str
-    data_start: pd.Timestamp | None = None
-    data_end: pd.Timestamp | None = None
-    partial: str = "data_end"
-
-    @property
-    def start(self) -> pd.Timestamp:
-        """First day of the period."""
-        return period_bounds(self.period)[0]
-
-    @property
-    def period_end(self) -> pd.Timestamp:
-        """Last day of the period (inclusive), whatever the data covers."""
-        return period_bounds(self.period)[1]
-
-    @property
-    def period_days(self) -> int:
-        """Length of the calendar period in days."""
-        return int((self.period_end - self.start).days) + 1
-
-    @property
-    def is_partial(self) -> bool:
-        """Whether the data ends inside the period (after its first day, before its last)."""
-        return self.data_end is not None and self.start <= self.data_end.normalize() < self.period_end
-
-    @property
-    def data_days(self) -> int:
-        """Days of the period the data covers (the period's length unless it is partial)."""
-        return int((self.data_end.normalize() - self.start).days) + 1 if self.is_partial else self.period_days
-
-    @property
-    def as_of(self) -> pd.Timestamp:
-        """The scoring day (inclusive): the period's last day, or the data's last day in a partial period
-        (unless ``partial`` is ``period_end``)."""
-        if self.is_partial and self.partial == "data_end":
-            return self.data_end.normalize()  # type: ignore[union-attr]
-        return self.period_end
-
-    @property
-    def days(self) -> int:
-        """Days scored: from the period's first day to ``as_of``."""
-        return int((self.as_of - self.start).days) + 1
-
-    def _cut(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
-        first, last = bounds
-        return first, min(last, first + pd.Timedelta(days=self.days - 1))
-
-    @property
-    def previous(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the previous period, cut to :attr:`days` days."""
-        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 1)))
-
-    @property
-    def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the same period a year before, cut to :attr:`days` days."""
-        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 12)))
-
-    def comparable(self, which: str) -> bool:
-        """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""
-        first = getattr(self, which)[0]
-        return self.data_start is None or first >= self.data_start.normalize()
-
-    @property
-    def left_censored(self) -> bool:
-        """Whether the data starts inside (or after the start of) this period: its first period of data."""
-        return self.data_start is not None and self.data_start.normalize() >= self.start
-
-    def unavailable(self) -> dict[str, Missing]:
-        """Why each comparison, and the new-customer count, has no data: ``previous``, ``year_ago`` and
-        ``new_customers`` (left-censored period), each a ``run.missing.data_starts`` :class:`Missing`."""
-        if self.data_start is None:
-            return {}
-        why = Missing("data_starts", {"date": str(self.data_start.date())})
-        out = {w: why for w in ("previous", "year_ago") if not self.comparable(w)}
-        if self.left_censored:
-            out["new_customers"] = why
-        return out
-
-    @property
-    def next(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the next period."""
-        return period_bounds(str(pd.Period(self.period, freq="M") + 1))
-
-    def recent_ends(self, n: int = LIFECYCLE_PERIODS) -> list[pd.Timestamp]:
-        """The last days of the ``n`` periods up to and including this one, oldest first (this one's: ``as_of``),
-        leaving out periods that end before the data starts."""
-        p = pd.Period(self.period, freq="M")
-        ends = [(p - k).end_time.normalize() for k in range(n - 1, 0, -1)] + [self.as_of]
-        return [e for e in ends if self.data_start is None or e >= self.data_start.normalize()]
 
 
 def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
@@ -218,29 +49,6 @@ def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
 
 
 # ---------------------------------------------------------------------------------------------------- clean
-
-
-def clean(params: RunParams) -> CleanResult:
-    """Read the source named in ``params`` and clean it (rows in = clean + quarantined)."""
-    raw = read_transactions(params.source)
-    origin = params.source.path or params.source.url or f"sample(seed={params.source.sample.seed})"
-    return clean_transactions(raw, params.columns, params.cleaning, origin=origin)
-
-
-def load_clean(clean_dir: str | Path) -> CleanResult:
-    """Read the cleaned data written by :meth:`analysis.data.clean.CleanResult.write`."""
-    d = Path(clean_dir)
-    try:
-        return CleanResult(
-            clean=pd.read_parquet(d / "clean.parquet"),
-            quarantine=restore_formulas(pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False)),
-            returns=pd.read_parquet(d / "returns.parquet"),
-            quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
-        )
-    except FileNotFoundError as err:
-        raise InputError(
-            f"{d}: cleaned data not found ({err.filename}); run 'rfmkit clean' or the cleaning notebook"
-        ) from None
 
 
 def scope(clean_tx: pd.DataFrame, as_of: pd.Timestamp, region: str = ALL_REGIONS) -> pd.DataFrame:
@@ -375,13 +183,6 @@ class Scored:
     left_censored: bool = False
 
 
-def previous_end(as_of: str | pd.Timestamp, period_start: str | pd.Timestamp | None = None) -> pd.Timestamp:
-    """The last day before the period of ``as_of`` (``period_start``, default the first day of ``as_of``'s month)."""
-    as_of = pd.Timestamp(as_of).normalize()
-    start = pd.Timestamp(period_start).normalize() if period_start is not None else as_of.replace(day=1)
-    return start - pd.Timedelta(days=1)
-
-
 def score_inputs(
     source: pd.DataFrame | str | Path,
     params: RunParams,
@@ -413,7 +214,7 @@ def score_inputs(
             "duckdb; to score every customer on Spark (scores, segments, value classes, CLV; no ABC class, lifecycle "
             "or cluster) use 'rfmkit summary INPUT --as-of DATE --engine spark --clv --out FOLDER/'"
         )
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = as_day(as_of)
     request = ScoreRequest(as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit)
     with get_engine(name, params.engine_options) as eng:
         log.debug("score inputs as of %s on the %s engine", as_of.date(), name)
@@ -448,9 +249,9 @@ def score(
     from analysis.customers.enrich import add_segmentation, clv_value, min_cluster_customers
     from analysis.customers.rfm import score_summary
 
-    as_of = pd.Timestamp(as_of).normalize()
-    start = pd.Timestamp(period_start).normalize() if period_start is not None else as_of.replace(day=1)
-    prev_end = start - pd.Timedelta(days=1)
+    as_of = as_day(as_of)
+    prev_end = previous_end(as_of, period_start)
+    start = prev_end + pd.Timedelta(days=1)
     if inputs is None:
         inputs = score_inputs(transactions, params, as_of, start, engine)
     log_frame = _log_loader(transactions, as_of)
@@ -473,7 +274,7 @@ def score(
             clv_missing = Missing("clv_not_identifiable", {"detail": str(err)})
             log.info("CLV skipped as of %s: %s", as_of.date(), err)
     seg = add_segmentation(customers, None, as_of, prev_end, params.segmentation, lifecycle=inputs.lifecycle)
-    censored = data_start is not None and pd.Timestamp(data_start).normalize() >= start
+    censored = data_start is not None and as_day(data_start) >= start
     segmented = seg.customers
     if censored and "lifecycle_stage" in segmented.columns:
         segmented = segmented.assign(lifecycle_stage=segmented["lifecycle_stage"].replace("new", "active"))
@@ -659,7 +460,7 @@ def segment_analysis(
     from analysis.customers.cohorts import cohort_table
     from analysis.customers.lifecycle import lifecycle_over_periods, stage_counts
     from analysis.customers.migration import migration
-    from analysis.report.tables import segment_summary, value_class_summary
+    from analysis.customers.summaries import segment_summary, value_class_summary
 
     window = window or Window(period)
     customers = scored.customers
@@ -767,10 +568,10 @@ class Strategy:
     forecast: pd.DataFrame | Missing
     forecast_window: tuple[pd.Timestamp, pd.Timestamp]
     backtest: pd.DataFrame | Missing
-    groups: pd.DataFrame | Missing = Missing("experiment_disabled")
+    groups: pd.DataFrame | Missing = field(default_factory=lambda: Missing("experiment_disabled"))
     held_out: int = 0
     value: Any = None  # analysis.strategy.value.ValueAtStake: per customer, net of returns, with its basis
-    backtest_by_frequency: pd.DataFrame | Missing = Missing("no_previous")
+    backtest_by_frequency: pd.DataFrame | Missing = field(default_factory=lambda: Missing("no_previous"))
 
 
 def strategy(
@@ -820,7 +621,7 @@ def strategy(
 
     plan = plan_for(customers)
     ex = params.experiment
-    groups: pd.DataFrame | Missing = Missing("experiment_disabled")
+    groups: pd.DataFrame | Missing = field(default_factory=lambda: Missing("experiment_disabled"))
     held_out = 0
     if ex.enabled:
         split = experiment.assign_groups(
@@ -926,7 +727,7 @@ def evaluation(
     ex = params.experiment
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
     start, end = measurement_window(assigned, ex.window_months)
-    window = (start, min(end, pd.Timestamp(as_of).normalize()) if as_of is not None else end)
+    window = (start, min(end, as_day(as_of)) if as_of is not None else end)
     missing: Missing
     if not ex.enabled:
         missing = Missing("experiment_disabled")

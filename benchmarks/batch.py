@@ -144,7 +144,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     args = ap.parse_args()
 
-    from analysis.batch.runner import prepare_clean
+    from analysis.data.store import prepare_clean
     from analysis.params import load_params
 
     months = [str(p) for p in pd.period_range(end="2024-12", periods=args.months, freq="M")]

@@ -17,6 +17,7 @@ clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cach
 from IPython.display import Markdown, display
 
 from analysis import context
+from analysis.regions import ALL_REGIONS
 from analysis.report import tables
 from analysis.report.plots import rfm as rfm_plots
 
@@ -47,7 +48,7 @@ rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # full list is in `quarantine.csv` of the cleaned data.
 
 # %%
-scope = "set_aside_all" if ctx.region == context.ALL_REGIONS else "set_aside_region"
+scope = "set_aside_all" if ctx.region == ALL_REGIONS else "set_aside_region"
 ctx.say(f"notebook.cleaning.{scope}", n=len(cleaned.quarantined), m=cleaned.quarantined_elsewhere)
 examples = cleaned.quarantined.groupby("reason", sort=True).head(3)
 display(ctx.raw_ids(examples).set_index(["reason", "row_id"]))

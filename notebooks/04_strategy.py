@@ -16,8 +16,8 @@ clean_dir = ""  # cleaned data shared by the batch; empty means clean here (cach
 from IPython.display import Markdown, display
 
 from analysis import context
+from analysis.missing import Missing
 from analysis.report import tables
-from analysis.stages import Missing
 
 ctx = context.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.currency

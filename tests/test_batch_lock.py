@@ -9,8 +9,8 @@ import textwrap
 import pytest
 
 from analysis.batch.lock import HOLDER_NAME, batch_lock, read_holder
-from analysis.batch.naming import region_folder
 from analysis.errors import BatchError
+from analysis.regions import region_folder
 
 
 def _hold_in_child(out, seconds: float) -> subprocess.Popen:

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.batch.naming import region_folder
 from analysis.data.sample import generate_transactions
+from analysis.regions import region_folder
 from analysis.stages import quarantined_in
 from tests.test_batch import ROOT, small_params
 

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from analysis.customers import summaries
 from analysis.customers.rfm import score_customers
 from analysis.datasets import load_cdnow_transactions
 from analysis.report import tables
@@ -51,7 +52,7 @@ def _texts(ax) -> list[str]:
 
 
 def test_segment_table_in_chinese(customers: pd.DataFrame) -> None:
-    summary = tables.segment_summary(customers)
+    summary = summaries.segment_summary(customers)
     assert "Champions" in summary.index  # data stay canonical
     html = tables.styled(summary, "¥", language="zh").to_html()
     assert "客户群" in html and "客户占比" in html and "冠军客户" in html
@@ -63,7 +64,7 @@ def test_segment_table_in_chinese(customers: pd.DataFrame) -> None:
 
 
 def test_segment_table_in_english(customers: pd.DataFrame) -> None:
-    summary = tables.value_class_summary(customers)
+    summary = summaries.value_class_summary(customers)
     html = tables.styled(summary, "$", language="en").to_html()
     assert "Important Value" in html and "重要价值客户" not in html
     assert "value class" in html and "days since last purchase" in html and "value_class" not in html
@@ -106,7 +107,7 @@ def test_row_accounting_in_chinese() -> None:
 
 
 def test_charts_in_chinese(customers: pd.DataFrame) -> None:
-    fig = rfm_plots.segment_bars(tables.segment_summary(customers), "¥", language="zh")
+    fig = rfm_plots.segment_bars(summaries.segment_summary(customers), "¥", language="zh")
     words = [w for ax in fig.axes for w in _texts(ax)]
     assert "各客户群客户数" in words and "冠军客户" in words and "收入" in words
     assert "Champions" not in words and not any("Customers per" in w for w in words)

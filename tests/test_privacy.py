@@ -69,7 +69,7 @@ def test_formula_cells_are_neutralised(payload, tmp_path):
 
 def test_quarantine_csv_is_formula_safe_and_reads_back_as_it_came_in(tmp_path):
     from analysis.data.clean import clean_transactions
-    from analysis.stages import load_clean
+    from analysis.data.store import load_clean
 
     raw = pd.DataFrame(
         {

@@ -9,11 +9,11 @@ import nbformat
 import pandas as pd
 import pytest
 
+from analysis.regions import ALL_REGIONS
 from analysis.report import escape_markdown
 from analysis.report.index_page import RunEntry, trend_chart, write_index
 from analysis.report.render import CSP, Section, render_report, report_order
 from analysis.report.tables import styled
-from analysis.stages import ALL_REGIONS
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 

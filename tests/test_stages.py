@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from analysis import context, stages
 from analysis.cli import main
 from analysis.text import t
+from analysis.window import LIFECYCLE_PERIODS
 from tests.conftest import ROOT
 from tests.test_batch import small_params
 
@@ -116,7 +117,7 @@ def test_stage_results_on_a_bigger_region(tiny_run: context.RunContext) -> None:
     assert isinstance(scored.previous, pd.DataFrame) and len(scored.previous) <= 40
     seg = ctx.stage("segments")
     assert seg.segments["customers"].sum() == 40 and seg.abc_summary["customers"].sum() == 40
-    assert seg.lifecycle.shape[1] == stages.LIFECYCLE_PERIODS  # stages × period ends
+    assert seg.lifecycle.shape[1] == LIFECYCLE_PERIODS  # stages × period ends
     assert len(seg.migration.moved_up) + len(seg.migration.moved_down) <= 40
     assert "region" in seg.kpi_by_dimension and isinstance(seg.sales_reps, stages.Missing)
     strategy = ctx.stage("strategy")

@@ -55,11 +55,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from analysis import __version__
-from analysis.context import ALL_REGIONS, clean_from_params, parse_region, region_name, region_slug
 from analysis.data.io import file_sha256, write_json, write_text
+from analysis.data.store import prepare_clean
 from analysis.errors import BatchError, ParamsError
 from analysis.params import RunParams, dump_params, load_params
+from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug
 from analysis.report.index_page import RunEntry, write_index
 from analysis.report.render import (
     REPORT_NAME,
@@ -69,7 +69,7 @@ from analysis.report.render import (
     section_title,
     stable_styler_ids,
 )
-from analysis.resources import resolve_notebooks_dir
+from analysis.resources import code_version, resolve_notebooks_dir
 from analysis.text import t
 
 log = logging.getLogger(__name__)
@@ -137,16 +137,6 @@ class BatchResult:
         return "\n".join(lines)
 
 
-def code_version() -> str:
-    """A hash of the package's source and the notebooks: a change to either re-runs reports."""
-    h = hashlib.sha256(__version__.encode())
-    root = Path(__file__).resolve().parents[1]
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def git_commit(cwd: Path) -> str | None:
     """The git commit of the working tree, if it is a checkout."""
     try:
@@ -154,28 +144,6 @@ def git_commit(cwd: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
-
-
-def source_key(params: RunParams) -> str:
-    """What identifies the cleaned data: the source's content (or sample spec), mapping and cleaning."""
-    src = params.source
-    if src.format == "sample":
-        content = json.dumps(src.sample.model_dump(mode="json"), sort_keys=True)
-    elif src.format == "sql":
-        content = f"{src.url}\n{src.query}\n{time.strftime('%Y-%m-%d')}"  # a database changes: re-read daily
-    else:
-        content = file_sha256(src.path or "")
-    payload = json.dumps(
-        {
-            "content": content,
-            "source": src.model_dump(mode="json", exclude={"path"}),
-            "columns": params.columns,
-            "cleaning": params.cleaning.model_dump(mode="json"),
-            "version": code_version(),
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def check_inputs(params: RunParams) -> None:
@@ -197,42 +165,6 @@ def check_inputs(params: RunParams) -> None:
         )
     if "04_strategy" in params.notebooks:
         load_playbook(params.playbook)  # raises PlaybookError naming the file and every problem
-
-
-def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
-    """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen."""
-    out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
-    regions_path = out / "regions.json"
-    if not (out / "quality.json").exists():
-        t0 = time.perf_counter()
-        result = clean_from_params(params)
-        result.write(out)
-        q = result.quality
-        log.info(
-            "cleaned the source in %.1f s: %s rows in, %s clean, %s quarantined (%s), %s outliers flagged -> %s",
-            time.perf_counter() - t0,
-            q.get("rows_in"),
-            q.get("rows_clean"),
-            q.get("rows_quarantined"),
-            ", ".join(f"{k} {v}" for k, v in (q.get("reasons") or {}).items() if v) or "none",
-            q.get("outliers_flagged"),
-            out,
-        )
-    else:
-        log.info("cleaned data unchanged, reused: %s", out)
-    from analysis.data.clean import require_rows
-
-    require_rows(json.loads((out / "quality.json").read_text(encoding="utf-8")))  # no rows: say so, once
-    if regions_path.exists():
-        return out, json.loads(regions_path.read_text(encoding="utf-8"))
-    import pyarrow.parquet as pq
-
-    regions: list[str] = []
-    if "region" in pq.read_schema(out / "clean.parquet").names:
-        column = pq.read_table(out / "clean.parquet", columns=["region"]).column("region").to_pandas()
-        regions = sorted(str(r) for r in column.dropna().unique())
-    write_json(regions, regions_path)
-    return out, regions
 
 
 def plan_runs(

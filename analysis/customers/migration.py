@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.customers.segments import SEGMENT_ORDER as SEGMENTS
 from analysis.customers.segments import VALUE_CLASS_EN
 from analysis.customers.segments import VALUE_CLASS_ORDER as _VC_ORDER
 from analysis.errors import InputError, ParamsError
-from analysis.strategy.playbook import SEGMENTS
 
 #: Segment value order, best first (from :mod:`analysis.customers.segments`).
 SEGMENT_ORDER: tuple[str, ...] = SEGMENTS

@@ -49,8 +49,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analysis.arrow_text import arrow_text as _arrow_text
+from analysis.arrow_text import byte_scan as _byte_scan
 from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
-from analysis.data.io import write_json, write_parquet
+from analysis.data.io import check_unique_columns, write_json, write_parquet
 from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, MissingColumnError
 from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams, mapped_twice
@@ -145,17 +147,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, float | np.floating) and not math.isfinite(value):
         return None
     return value
-
-
-def check_unique_columns(columns: list[str], origin: str = "input") -> None:
-    """Raise an :class:`InputError` naming every column name that occurs more than once (empty names aside)."""
-    counts = pd.Series([str(c) for c in columns]).value_counts()
-    twice = [name for name, n in counts.items() if n > 1 and name.strip()]
-    if twice:
-        raise InputError(
-            f"{origin}: the header names {twice} more than once, so it is not clear which column to use; "
-            "rename the duplicate column(s) in the file (or read it with --no-header --names and --skiprows 1)"
-        )
 
 
 def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str = "input") -> pd.DataFrame:
@@ -256,16 +247,6 @@ def _flags(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(arr, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
-    """A text Series (``str``, ``string`` or object holding only text) as an Arrow ``large_string`` array."""
-    if isinstance(values.dtype, pd.StringDtype):
-        arr = pa.array(values.array)
-    else:
-        arr = pa.array(values.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    arr = arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
-    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
-
-
 def _as_series(arr: pa.ChunkedArray, index: pd.Index) -> pd.Series:
     """Arrow text as a pandas ``string`` Series (``pd.NA`` for missing), as ``Series.astype("string")`` gives."""
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index, copy=False)
@@ -332,35 +313,6 @@ def _non_ascii(arr: pa.ChunkedArray, ascii_only: bool = False) -> np.ndarray:
     if ascii_only:
         return np.zeros(len(arr), dtype=bool)
     return _flags(pc.invert(pc.string_is_ascii(arr)))
-
-
-def _byte_scan(arr: pa.ChunkedArray) -> tuple[bool, bool]:
-    """Whether every value of the ``large_string`` array is printable ASCII (bytes 0x20..0x7e: no control
-    character, nothing to case-fold beyond ASCII), and whether a value starts or ends with a space: read from
-    the Arrow buffers with numpy, without looking at the values one by one (bytes under null slots count too,
-    which can only send the text the slower way)."""
-    padded = False
-    for chunk in arr.chunks:
-        buffers = chunk.buffers()
-        if len(chunk) == 0 or buffers[2] is None:
-            continue
-        offsets = np.frombuffer(buffers[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
-        used = data[offsets[0] : offsets[-1]]
-        if ((used < 0x20) | (used > 0x7E)).any():
-            return False, True
-        starts, ends = offsets[:-1], offsets[1:]
-        filled = ends > starts
-        padded = padded or bool((data[starts[filled]] == 0x20).any() or (data[ends[filled] - 1] == 0x20).any())
-    return True, padded
-
-
-def printable_ascii(values: pd.Series) -> bool:
-    """True when every value of an Arrow-backed text Series is printable ASCII (so it has no control character),
-    found from the bytes without a regex; False when it is not Arrow text or might not be."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        return False
-    return _byte_scan(_arrow_text(values))[0]
 
 
 def _tidy(arr: pa.ChunkedArray, spacing: bool) -> tuple[pa.ChunkedArray, np.ndarray, bool]:

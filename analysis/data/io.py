@@ -159,10 +159,19 @@ def check_source(source: SourceParams) -> Path:
     return path
 
 
+def check_unique_columns(columns: list[str], origin: str = "input") -> None:
+    """Raise an :class:`InputError` naming every column name that occurs more than once (empty names aside)."""
+    counts = pd.Series([str(c) for c in columns]).value_counts()
+    twice = [name for name, n in counts.items() if n > 1 and name.strip()]
+    if twice:
+        raise InputError(
+            f"{origin}: the header names {twice} more than once, so it is not clear which column to use; "
+            "rename the duplicate column(s) in the file (or read it with --no-header --names and --skiprows 1)"
+        )
+
+
 def _promote_header(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Use the first row read as the header; duplicated names are an error (pandas would rename them silently)."""
-    from analysis.data.clean import check_unique_columns
-
     if raw.empty and raw.shape[1] == 0:
         return raw
     first = ["" if pd.isna(v) else str(v).strip() for v in raw.iloc[0].tolist()]

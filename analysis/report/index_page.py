@@ -28,8 +28,8 @@ from markupsafe import Markup
 
 from analysis import text
 from analysis.data.io import write_text
+from analysis.regions import ALL_REGIONS, region_name
 from analysis.report.render import CSP, TEMPLATES
-from analysis.stages import ALL_REGIONS, region_name
 from analysis.text import format as fmt
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,9 @@ adds the navigation bar, the section anchors, the failure banner and a Content-S
 (:data:`CSP`), and inlines the CSS without its comments (they carry URLs). Code is hidden by our own
 exporter settings (input cells and prompts excluded), not by anyone's JupyterLab configuration.
 Cells tagged ``remove``, ``parameters`` or ``injected-parameters`` are dropped, and so are cells
-tagged ``lang-<xx>`` for any language other than the report's. A report is self-contained: images
+tagged ``lang-<xx>`` for any language other than the report's. Markdown is rendered by
+:func:`analysis.report.markdown.markdown_to_html`: raw HTML shows as text, links only to anchors in the page.
+A report is self-contained: images
 and CSS inline, no script, no URL of any kind; it opens from ``file://`` with no network.
 """
 
@@ -147,6 +149,13 @@ def strip_css_comments(css: str) -> str:
     return Markup(_CSS_COMMENT.sub("", str(css)))
 
 
+def _report_markdown(source: str) -> str:
+    """A report's Markdown as HTML: :func:`analysis.report.markdown.markdown_to_html` (no raw HTML, no link out)."""
+    from analysis.report.markdown import markdown_to_html
+
+    return markdown_to_html(source, embed_images=True, exclude_anchor_links=True)
+
+
 @lru_cache(maxsize=4)
 def _exporter(language: str) -> Any:
     from nbconvert import HTMLExporter
@@ -163,6 +172,8 @@ def _exporter(language: str) -> Any:
     cfg.HTMLExporter.exclude_anchor_links = True  # no ¶ links on headings: a report is read, not edited
     exporter = HTMLExporter(config=cfg)
     exporter.register_filter("strip_css_comments", strip_css_comments)
+    # every Markdown of a report (cells and text/markdown outputs) through the strict renderer: no raw HTML
+    exporter.register_filter("markdown2html", _report_markdown)
     return exporter
 
 

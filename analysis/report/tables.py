@@ -1,6 +1,7 @@
 """Summary tables for the reports, and their display in either language.
 
-The summaries (:func:`group_summary`, :func:`quality_table`, :func:`rule_grid`, ...) hold numbers and
+The summaries (:func:`analysis.customers.summaries.group_summary`, :func:`quality_table`, :func:`rule_grid`, ...) hold
+numbers and
 canonical data values (segment names in English, value classes by their canonical Chinese names, lifecycle
 stages as ids). :func:`styled` turns any such frame into what a reader sees: column labels from the text
 catalog (``column.*``), segment/value-class/stage names translated, money with its symbol (``-$593``,
@@ -16,12 +17,11 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from analysis import text
-from analysis.customers.segments import cluster_name_label, order_like
+from analysis.customers.segments import cluster_name_label
 from analysis.text import column_label
 from analysis.text import format as fmt
 
-__all__ = ["column_label", "group_summary", "quality_table", "rule_grid", "segment_summary", "strategy_by_segment",
-           "styled", "styled_rule_grid", "value_class_summary"]  # fmt: skip
+__all__ = ["column_label", "quality_table", "rule_grid", "strategy_by_segment", "styled", "styled_rule_grid"]
 
 #: Columns shown as money when a currency is given (besides those passed in ``money=``).
 MONEY_COLUMNS: frozenset[str] = frozenset(
@@ -49,39 +49,6 @@ MONEY_COLUMNS: frozenset[str] = frozenset(
 PCT_SUFFIXES: tuple[str, ...] = ("_share", "_rate", "_pct", "_pct_error", "roi")
 #: Column-name endings shown as signed relative changes.
 CHANGE_SUFFIXES: tuple[str, ...] = ("_growth",)
-
-
-def group_summary(customers: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Per group: customers, share of customers, revenue, share of revenue, mean R/F/M.
-
-    ``revenue`` is the sum of ``monetary`` (spend in the scoring window, currency); shares are
-    fractions of all scored customers. Rows are in the canonical order of segments or value classes,
-    labelled by the canonical data values (translated at display by :func:`styled`).
-    """
-    total_c = max(len(customers), 1)
-    total_r = customers["monetary"].sum() or 1.0
-    g = customers.groupby(by, observed=True).agg(
-        customers=("monetary", "size"),
-        revenue=("monetary", "sum"),
-        recency_days=("recency_days", "mean"),
-        frequency=("frequency", "mean"),
-        monetary=("monetary", "mean"),
-    )
-    g.insert(1, "customer_share", g["customers"] / total_c)
-    g.insert(3, "revenue_share", g["revenue"] / total_r)
-    g = g.reindex(order_like(g.index, "segment" if by == "segment" else "value_class"))
-    g.index.name = by
-    return g
-
-
-def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
-    """:func:`group_summary` by the 11-segment ``segment``."""
-    return group_summary(customers, "segment")
-
-
-def value_class_summary(customers: pd.DataFrame) -> pd.DataFrame:
-    """:func:`group_summary` by the 8-class ``value_class`` (canonical names; :func:`styled` translates them)."""
-    return group_summary(customers, "value_class")
 
 
 def quality_table(quality: Mapping[str, Any], language: str = "en") -> pd.DataFrame:

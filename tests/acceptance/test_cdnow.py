@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import stages
+from analysis.data.store import clean_source
 from analysis.datasets import load_cdnow_sample
 from analysis.params import load_params
 from analysis.strategy.forecast import ALL_EXISTING
@@ -18,7 +19,7 @@ PERIOD = "1998-06"
 @pytest.fixture(scope="module")
 def run():
     params = load_params(ROOT / "params" / "cdnow.yaml")
-    result = stages.clean(params)
+    result = clean_source(params)
     c = stages.cleaned(result, PERIOD)
     window = stages.Window(PERIOD)
     s = stages.score(c.transactions, params, window.as_of, window.start, clv_check=False)

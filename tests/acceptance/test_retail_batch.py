@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from analysis.cli import main
-from analysis.stages import period_bounds
+from analysis.window import period_bounds
 from tests.acceptance.retail import (
     CANCELLED_BUYER,
     DATE_FORMAT,

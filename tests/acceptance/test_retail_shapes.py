@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from analysis import stages
+from analysis.data.store import clean_source
 from analysis.params import RunParams, parse_params
 from tests.acceptance.retail import (
     CANCELLED_BUYER,
@@ -57,7 +58,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory):
     """``run(period, region)``: every stage of one run, computed once per module."""
     path = write_retail_log(tmp_path_factory.mktemp("retail") / "retail.csv")
     params = retail_params(path)
-    result = stages.clean(params)
+    result = clean_source(params)
 
     @cache
     def run(period: str, region: str = stages.ALL_REGIONS) -> dict[str, Any]:
@@ -233,7 +234,7 @@ def test_short_history_has_no_year_ago_comparison(pipeline) -> None:
 
 def test_without_clv_value_at_stake_is_a_labelled_run_rate_never_all_time_spend(tmp_path: Path, raw) -> None:
     params = retail_params(write_retail_log(tmp_path / "retail.csv"), clv={"enabled": False})
-    c = stages.cleaned(stages.clean(params), "2011-11")
+    c = stages.cleaned(clean_source(params), "2011-11")
     w = stages.run_window("2011-11", c, params)
     s = stages.score(c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
     st = stages.strategy(c.transactions, s, params, "2011-11", returns=c.returns, window=w)

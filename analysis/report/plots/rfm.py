@@ -116,7 +116,7 @@ def rf_heatmap(
 def segment_bars(
     summary: pd.DataFrame, currency: str = "$", label: str = "segment", language: str = "en"
 ) -> plt.Figure:
-    """Two panels: customers and revenue per group (``summary`` from :func:`analysis.report.tables.group_summary`).
+    """Two panels: customers and revenue per group (``summary``: :func:`analysis.customers.summaries.group_summary`).
 
     ``label`` is the grouping column (``segment`` or ``value_class``), named in the titles; the group
     names (canonical data values) are shown in ``language``.

@@ -1,0 +1,151 @@
+"""The time window of a run: a calendar month, the day it is scored on, and the windows it is compared with.
+
+**One date type.** Every day that crosses a module boundary is a :class:`pandas.Timestamp` at midnight (no time
+of day, no time zone): :func:`day` makes one from what people and files hold (``"2024-06-30"``, a ``date``, a
+``datetime``, a Timestamp with a time of day), and every window bound below is such a day. Bounds are inclusive
+days: a window ``(first, last)`` holds every purchase whose day is on or after ``first`` and on or before ``last``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.errors import ParamsError
+from analysis.missing import Missing
+from analysis.params import PERIOD_RE
+
+#: Periods shown in the lifecycle-over-time chart.
+LIFECYCLE_PERIODS = 6
+
+#: What a day may be given as.
+DayLike = str | _dt.date | pd.Timestamp
+
+
+def as_day(value: DayLike) -> pd.Timestamp:
+    """``value`` as the kit's one date type: a :class:`pandas.Timestamp` at midnight (its time of day dropped)."""
+    return pd.Timestamp(value).normalize()
+
+
+def previous_end(as_of: DayLike, period_start: DayLike | None = None) -> pd.Timestamp:
+    """The last day before the period of ``as_of`` (``period_start``, default the first day of ``as_of``'s month)."""
+    as_of = as_day(as_of)
+    start = as_day(period_start) if period_start is not None else as_of.replace(day=1)
+    return start - pd.Timedelta(days=1)
+
+
+def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a ``YYYY-MM`` period."""
+    if not PERIOD_RE.match(str(period)):
+        raise ParamsError(f"period '{period}' is not a month; write it as YYYY-MM, e.g. 2024-06")
+    p = pd.Period(period, freq="M")
+    return p.start_time.normalize(), p.end_time.normalize()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days a run looks at: ``period`` (``YYYY-MM``) and the windows it is compared with.
+
+    ``data_start`` / ``data_end``: the first and last day of the data (the whole cleaned input, every region).
+
+    * **Partial period.** When the data ends inside the period and ``partial`` is ``data_end`` (params
+      ``rfm.partial_period``, the default), customers are scored as of ``data_end`` and the previous period and
+      the year-ago period are cut to the same number of days (``days``): 1–9 Dec is compared with 1–9 Nov and
+      1–9 Dec a year before. With ``period_end`` the period is scored as of its last day and compared whole.
+    * **Comparisons without data.** A comparison window that starts before ``data_start`` is not
+      :meth:`comparable`: the report shows "n/a — data starts …" instead of a change from nothing.
+    * **Left-censored period.** When the data starts inside the period (``left_censored``), every customer's
+      first purchase in the data is in it: nobody can be told to be *new*.
+    """
+
+    period: str
+    data_start: pd.Timestamp | None = None
+    data_end: pd.Timestamp | None = None
+    partial: str = "data_end"
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """First day of the period."""
+        return period_bounds(self.period)[0]
+
+    @property
+    def period_end(self) -> pd.Timestamp:
+        """Last day of the period (inclusive), whatever the data covers."""
+        return period_bounds(self.period)[1]
+
+    @property
+    def period_days(self) -> int:
+        """Length of the calendar period in days."""
+        return int((self.period_end - self.start).days) + 1
+
+    @property
+    def is_partial(self) -> bool:
+        """Whether the data ends inside the period (after its first day, before its last)."""
+        return self.data_end is not None and self.start <= self.data_end.normalize() < self.period_end
+
+    @property
+    def data_days(self) -> int:
+        """Days of the period the data covers (the period's length unless it is partial)."""
+        return int((self.data_end.normalize() - self.start).days) + 1 if self.is_partial else self.period_days
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The scoring day (inclusive): the period's last day, or the data's last day in a partial period
+        (unless ``partial`` is ``period_end``)."""
+        if self.is_partial and self.partial == "data_end":
+            return self.data_end.normalize()  # type: ignore[union-attr]
+        return self.period_end
+
+    @property
+    def days(self) -> int:
+        """Days scored: from the period's first day to ``as_of``."""
+        return int((self.as_of - self.start).days) + 1
+
+    def _cut(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
+        first, last = bounds
+        return first, min(last, first + pd.Timedelta(days=self.days - 1))
+
+    @property
+    def previous(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the previous period, cut to :attr:`days` days."""
+        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 1)))
+
+    @property
+    def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the same period a year before, cut to :attr:`days` days."""
+        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 12)))
+
+    def comparable(self, which: str) -> bool:
+        """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""
+        first = getattr(self, which)[0]
+        return self.data_start is None or first >= self.data_start.normalize()
+
+    @property
+    def left_censored(self) -> bool:
+        """Whether the data starts inside (or after the start of) this period: its first period of data."""
+        return self.data_start is not None and self.data_start.normalize() >= self.start
+
+    def unavailable(self) -> dict[str, Missing]:
+        """Why each comparison, and the new-customer count, has no data: ``previous``, ``year_ago`` and
+        ``new_customers`` (left-censored period), each a ``run.missing.data_starts`` :class:`Missing`."""
+        if self.data_start is None:
+            return {}
+        why = Missing("data_starts", {"date": str(self.data_start.date())})
+        out = {w: why for w in ("previous", "year_ago") if not self.comparable(w)}
+        if self.left_censored:
+            out["new_customers"] = why
+        return out
+
+    @property
+    def next(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the next period."""
+        return period_bounds(str(pd.Period(self.period, freq="M") + 1))
+
+    def recent_ends(self, n: int = LIFECYCLE_PERIODS) -> list[pd.Timestamp]:
+        """The last days of the ``n`` periods up to and including this one, oldest first (this one's: ``as_of``),
+        leaving out periods that end before the data starts."""
+        p = pd.Period(self.period, freq="M")
+        ends = [(p - k).end_time.normalize() for k in range(n - 1, 0, -1)] + [self.as_of]
+        return [e for e in ends if self.data_start is None or e >= self.data_start.normalize()]
