@@ -191,7 +191,10 @@ class RunContext:
         """Show why an optional result is missing, in italics."""
         from IPython.display import Markdown, display
 
-        display(Markdown(f"*{missing.reason(self.language)}*"))
+        from analysis.report.markdown import markdown_values
+
+        # the reason's values (model messages, names) escaped like every value shown: data never becomes markup
+        display(Markdown(f"*{self.text(f'run.missing.{missing.key}', **markdown_values(missing.values))}*"))
 
     def path(self, name: str) -> Path:
         """A file in the run folder."""

@@ -16,12 +16,15 @@ mode 0600) — never inside ``reports/``. The key is never written into a report
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +150,40 @@ def display_ids(frame: pd.DataFrame, key: PseudonymKey | None, show_raw: bool = 
         out["customer_id"] = pseudonyms(out["customer_id"], key).to_numpy()
         out = out.rename(columns={"customer_id": "customer"})
     return out
+
+
+#: A Python string literal as ``repr`` writes one (how error messages list ids: ``(e.g. ['a', "b'c"])``).
+_QUOTED = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
+
+
+def redact_ids(message: str, ids: Iterable[object], key: PseudonymKey | None = None) -> str:
+    """``message`` with every customer id it quotes replaced by its pseudonym (or ``(a customer)`` without a key).
+
+    Model and error messages list example ids as Python literals (``e.g. ['C1', 'C2']``); a message that reaches a
+    report, a manifest or a log must not carry them (issue 19). Every quoted literal of the message whose value is
+    one of ``ids`` is replaced; other text (column names, numbers) stays.
+    """
+    known = {str(i) for i in ids}
+    if not known:
+        return message
+
+    def sub(m: re.Match[str]) -> str:
+        try:
+            value = ast.literal_eval(m.group(0))
+        except (ValueError, SyntaxError):
+            return m.group(0)
+        if not isinstance(value, str) or value not in known:
+            return m.group(0)
+        return pseudonym(value, key) if key is not None else "(a customer)"
+
+    return _QUOTED.sub(sub, message)
+
+
+def public_message(err: BaseException | str, ids: Iterable[object], key_file: str | None = None) -> str:
+    """The text of ``err`` as a report, a manifest or a log may show it: customer ids as pseudonyms
+    (:func:`redact_ids`; the key as :func:`load_key` finds it, without making one)."""
+    try:
+        key: PseudonymKey | None = load_key(key_file, create=False)
+    except ParamsError:
+        key = None
+    return redact_ids(str(err), ids, key)

@@ -28,6 +28,7 @@ from analysis.data.clean import CleanResult
 from analysis.errors import InputError, ModelError, ParamsError
 from analysis.missing import Missing
 from analysis.params import RunParams
+from analysis.privacy import public_message
 from analysis.regions import ALL_REGIONS, region_name
 from analysis.window import Window, as_day, period_bounds, previous_end
 
@@ -271,8 +272,10 @@ def score(
             customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
             value = None
-            clv_missing = Missing("clv_not_identifiable", {"detail": str(err)})
-            log.info("CLV skipped as of %s: %s", as_of.date(), err)
+            ids = [*customers.index, *([] if inputs.btyd is None else inputs.btyd.index)]
+            detail = public_message(err, ids, params.privacy.key_file)  # no raw id in a report or log
+            clv_missing = Missing("clv_not_identifiable", {"detail": detail})
+            log.info("CLV skipped as of %s: %s", as_of.date(), detail)
     seg = add_segmentation(customers, None, as_of, prev_end, params.segmentation, lifecycle=inputs.lifecycle)
     censored = data_start is not None and as_day(data_start) >= start
     segmented = seg.customers
@@ -348,7 +351,8 @@ def _clv_check(transactions: pd.DataFrame, as_of: pd.Timestamp, params: RunParam
             transactions, calibration_end, as_of, time_unit=params.clv.time_unit, penalizer=params.clv.penalizer
         )
     except (ModelError, InputError) as err:
-        return Missing("clv_check_skipped", {"detail": str(err)})
+        detail = public_message(err, transactions["customer_id"].unique(), params.privacy.key_file)
+        return Missing("clv_check_skipped", {"detail": detail})  # no raw id in a report or log
     return CLVCheck(calibration_end, as_of, fit)
 
 

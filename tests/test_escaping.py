@@ -45,3 +45,18 @@ def test_escape_per_context() -> None:
     assert BeautifulSoup(markdown_to_html(md), "html.parser").get_text().strip() == value
     with pytest.raises(ValueError, match="unknown escaping context"):
         escape(value, "css")
+
+
+def test_model_messages_carry_pseudonyms_not_ids() -> None:
+    """Issue 19 failure 1: the CLV note listed raw ids (one a meta refresh) from the model's error text."""
+    from analysis.errors import ModelError
+    from analysis.privacy import PseudonymKey, pseudonym, redact_ids
+
+    ids = ["<meta http-equiv=refresh content='0;url=http://127.0.0.1:9/'>", "a'b\"c", "12", "C-7"]
+    err = ModelError(f"2 customer(s) (e.g. {ids[:3]}) have zero spend in 'order_date'; 12 rows")
+    key = PseudonymKey(b"k" * 16, "test")
+    text = redact_ids(str(err), ids, key)
+    assert not [i for i in ids[:3] if repr(i) in text or i in text.replace("12 rows", "")]
+    assert all(pseudonym(i, key) in text for i in ids[:3])
+    assert "'order_date'" in text and "12 rows" in text  # other quoted text and numbers stay
+    assert "(a customer)" in redact_ids(str(err), ids)
