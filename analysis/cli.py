@@ -897,5 +897,33 @@ def _parse_periods(text: str) -> list[str]:
     return out
 
 
+@main.command("funnel")
+@click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", required=True, help="The month (2017-12) or quarter (2017-Q4) to report.")
+@click.option("--region", default=None, help="Only this region's deals (default: all regions together).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSVs.")
+@_friendly
+def funnel_command(params_file: str, period: str, region: str | None, out: str) -> None:
+    """The sales side of one period: funnel.csv, rep_scorecard.csv, stalled_deals.csv (docs/sales.md).
+
+    PARAMS.yaml needs 'opportunities' and a 'funnel' block; 'periods' may be left out.
+    """
+    from analysis.privacy import load_key
+    from analysis.sales.funnel import loss_sentence
+    from analysis.sales.run import sales_stage, write_sales
+
+    params = _load_partial(params_file)  # 'periods' is not needed: --period names the period
+    result = sales_stage(params, period, region)
+    key = None if params.privacy.show_customer_ids else load_key(params.privacy.key_file)
+    paths = write_sales(result, out, key)
+    w = result.window
+    click.echo(f"{w.current.period} ({w.current.text()}{', partial' if w.partial else ''}), region {region or 'all'}:")
+    click.echo(loss_sentence(result.funnel, params.language))
+    click.echo(
+        f"{len(result.scorecard)} reps, {len(result.stalled.deals)} stalled deals → "
+        + ", ".join(str(p) for name, p in paths.items() if name.endswith(".csv"))
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

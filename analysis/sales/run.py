@@ -1,0 +1,192 @@
+"""One sales run: the funnel, stalled deals and rep scorecards of a period and region, and the three CSVs.
+
+:func:`sales_stage` is the one function that computes a run (``rfmkit funnel``, the batch and the notebook call it);
+:func:`write_sales` is the one writer of ``funnel.csv``, ``rep_scorecard.csv``, ``stalled_deals.csv`` (spreadsheet-safe
+CSV: no cell can start a formula) and ``sales_quality.json`` (row accounting of every CRM input, quarantine reasons).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.data.io import json_safe, write_json
+from analysis.data.spreadsheet import write_spreadsheet_csv
+from analysis.errors import InputError
+from analysis.params import RunParams
+from analysis.sales.funnel import Funnel, _with_team, funnel
+from analysis.sales.inputs import SalesData, load_sales
+from analysis.sales.scorecard import SCORECARD_COLUMNS, rep_scorecard, team_rollup
+from analysis.sales.stalled import STALLED_COLUMNS, Stalled, stalled_deals
+from analysis.sales.windows import SalesWindow, sales_window
+
+#: The files one run writes, by name.
+SALES_FILES: tuple[str, ...] = ("funnel.csv", "rep_scorecard.csv", "stalled_deals.csv", "sales_quality.json")
+
+
+def scope_region(data: SalesData, region: str | None) -> SalesData:
+    """Only the deals of ``region`` (a deal's own region, else its rep's team region) and their reps, history and
+    targets; ``None`` keeps every region.
+
+    Raises
+    ------
+    InputError
+        When no region is known for the deals (neither ``opportunities.region`` nor ``sales_teams.region`` mapped).
+    """
+    if region is None:
+        return data
+    opps = _with_team(data)
+    if "region" not in opps.columns or opps["region"].isna().all():
+        raise InputError(
+            f"region '{region}' asked for, but no deal has a region: map opportunities.columns.region or "
+            "sales_teams.columns.region in the params"
+        )
+    keep = opps.index[opps["region"] == region]
+    reps = set(opps.loc[keep, "sales_rep"])
+    teams = data.teams
+    if teams is not None:
+        reps |= set(teams.index[teams["region"] == region])
+        teams = teams.loc[teams.index.isin(reps)]
+    history = data.stage_history
+    if history is not None:
+        history = history.loc[history["opportunity_id"].isin(keep)]
+    targets = data.targets
+    if targets is not None:
+        team_names = set(teams["team"].dropna()) if teams is not None else set()
+        targets = targets.loc[targets["sales_rep"].isin(reps) | targets["team"].isin(team_names)]
+    return dataclasses.replace(
+        data, opportunities=data.opportunities.loc[keep], stage_history=history, teams=teams, targets=targets
+    )
+
+
+@dataclass(frozen=True)
+class SalesRun:
+    """The sales results of one period and region.
+
+    Attributes
+    ----------
+    window : SalesWindow
+        The period (up to the data's last day when partial), the one before, a year ago.
+    funnel : Funnel
+        See :mod:`analysis.sales.funnel`.
+    scorecard : DataFrame
+        One row per rep (:data:`analysis.sales.scorecard.SCORECARD_COLUMNS`).
+    teams : DataFrame
+        The roll-up per manager.
+    stalled : Stalled
+        Open deals older than their stage's threshold, as of ``window.current.last``.
+    data : SalesData
+        The clean inputs of the region (their quality and quarantine included).
+    region : str or None
+        The region (None: all).
+    """
+
+    window: SalesWindow
+    funnel: Funnel
+    scorecard: pd.DataFrame
+    teams: pd.DataFrame
+    stalled: Stalled
+    data: SalesData
+    region: str | None
+
+
+def sales_stage(
+    params: RunParams,
+    period: str,
+    region: str | None = None,
+    data: SalesData | None = None,
+    reps: list[str] | None = None,
+) -> SalesRun:
+    """Compute the sales side of ``period`` (``YYYY-MM`` or ``YYYY-Qn``) for ``region`` (None: all regions).
+
+    ``data``: the clean CRM inputs when already loaded (:func:`analysis.sales.inputs.load_sales`); ``reps``: only
+    these reps' deals (a per-rep report).
+    """
+    if params.funnel is None:
+        raise InputError("no funnel block in the params; see docs/sales.md")
+    data = scope_region(data or load_sales(params), region)
+    if reps is not None:
+        data = scope_reps(data, reps)
+    window = sales_window(period, data.data_end)
+    result = funnel(data, window)
+    card = rep_scorecard(data, window, params.funnel.history_months)
+    stalled = stalled_deals(data, window.current.last, params.funnel.stalled_days, params.funnel.min_exits)
+    return SalesRun(window, result, card, team_rollup(card), stalled, data, region)
+
+
+def scope_reps(data: SalesData, reps: list[str]) -> SalesData:
+    """Only the deals, history, team rows and targets of ``reps``."""
+    opps = data.opportunities.loc[data.opportunities["sales_rep"].isin(reps)]
+    history = data.stage_history
+    if history is not None:
+        history = history.loc[history["opportunity_id"].isin(opps.index)]
+    teams = data.teams.loc[data.teams.index.isin(reps)] if data.teams is not None else None
+    targets = data.targets.loc[data.targets["sales_rep"].isin(reps)] if data.targets is not None else None
+    return dataclasses.replace(data, opportunities=opps, stage_history=history, teams=teams, targets=targets)
+
+
+def stalled_list(run: SalesRun, key: Any | None = None) -> pd.DataFrame:
+    """The stalled deals as a CRM list: the real account ids (the CRM needs them) and, with a pseudonym key, the
+    ``customer`` pseudonym reports show."""
+    deals = run.stalled.deals.copy()
+    if key is not None:
+        from analysis.privacy import pseudonyms
+
+        named = deals["customer_id"].notna()
+        deals["customer"] = pd.Series(pd.NA, index=deals.index, dtype="object")
+        if named.any():
+            deals.loc[named, "customer"] = pseudonyms(deals.loc[named, "customer_id"], key).to_numpy()
+    return deals
+
+
+def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[str, Path]:
+    """Write the run's files into ``out`` (see :data:`SALES_FILES`); returns their paths by name."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    w = run.window
+    card = run.scorecard.assign(period=w.current.period, window_first=w.current.first.date(),
+                                window_last=w.current.last.date())  # fmt: skip
+    quality = {
+        "period": w.current.period,
+        "region": run.region or "all",
+        "window": w.current.text(),
+        "previous_window": w.previous.text(),
+        "year_ago_window": w.year_ago.text(),
+        "partial_period": w.partial,
+        "data_end": f"{run.data.data_end:%Y-%m-%d}",
+        "stage_history": run.funnel.has_history,
+        "deals_without_history": run.funnel.without_history,
+        "stalled_not_aged": run.stalled.not_aged,
+        "stalled_thresholds_days": run.stalled.thresholds.to_dict(),
+        "inputs": run.data.quality,
+    }
+    paths = {
+        "funnel.csv": write_spreadsheet_csv(run.funnel.table, out / "funnel.csv", index=False),
+        "rep_scorecard.csv": write_spreadsheet_csv(
+            card[
+                [
+                    "period",
+                    "window_first",
+                    "window_last",
+                    *SCORECARD_COLUMNS,
+                    *[c for c in card.columns if c.startswith(("book_", "vs_book"))],
+                ]
+            ],
+            out / "rep_scorecard.csv",
+            index=False,
+        ),
+        "stalled_deals.csv": write_spreadsheet_csv(
+            stalled_list(run, key).reindex(columns=[*STALLED_COLUMNS, *(["customer"] if key is not None else [])]),
+            out / "stalled_deals.csv",
+            index=False,
+        ),
+        "sales_quality.json": write_json(json_safe(quality), out / "sales_quality.json"),
+    }
+    for name, frame in run.data.quarantine.items():
+        if len(frame):
+            paths[f"quarantine_{name}.csv"] = write_spreadsheet_csv(frame, out / f"quarantine_{name}.csv", index=False)
+    return paths
