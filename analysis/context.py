@@ -161,8 +161,15 @@ class RunContext:
 
     def raw_ids(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Raw input rows (their own column names, as in ``quarantine.csv``) as a report shows them: the column
-        mapped to ``customer_id`` holds pseudonyms (see :meth:`ids`)."""
-        return self.ids(rows, self.params.columns.get("customer_id", "customer_id"))
+        mapped to ``customer_id`` holds pseudonyms (see :meth:`ids`). Columns the analysis does not use (an e-mail,
+        a name) are left out and named in a sentence shown here, unless listed in ``privacy.show_columns``
+        (:func:`analysis.privacy.report_columns`)."""
+        from analysis.privacy import report_columns
+
+        shown, hidden = report_columns(rows.columns, self.params.columns, self.params.privacy.show_columns)
+        if hidden:
+            self.say("privacy.columns_hidden", n=len(hidden), names=", ".join(hidden))
+        return self.ids(rows[shown], self.params.columns.get("customer_id", "customer_id"))
 
     def privacy_note(self) -> None:
         """Say how customers are shown: by pseudonym (and that the CRM lists keep real ids), or by raw id."""

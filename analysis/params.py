@@ -360,6 +360,8 @@ class PrivacyParams(_Model):
     """
 
     show_customer_ids: bool = False
+    #: Input columns the analysis does not use that reports may show in rows set aside (others are only named).
+    show_columns: list[str] = Field(default_factory=list)
     key_file: str | None = None
 
 
