@@ -51,7 +51,8 @@ def test_every_docs_page_is_in_the_nav() -> None:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     nav_files = {next(iter(entry.values())) for entry in config["nav"]}
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
-    assert pages == nav_files, f"pages not in mkdocs.yml's nav: {sorted(pages - nav_files)}; missing files: {sorted(nav_files - pages)}"
+    assert pages <= nav_files, f"pages left out of mkdocs.yml's nav: {sorted(pages - nav_files)}"
+    assert nav_files <= pages, f"nav entries without a file: {sorted(nav_files - pages)}"
 
 
 def test_docs_site_builds_strict(tmp_path: Path) -> None:
