@@ -164,9 +164,12 @@ class RunContext:
         mapped to ``customer_id`` holds pseudonyms (see :meth:`ids`). Columns the analysis does not use (an e-mail,
         a name) are left out and named in a sentence shown here, unless listed in ``privacy.show_columns``
         (:func:`analysis.privacy.report_columns`)."""
+        from analysis.params import CANONICAL_COLUMNS
         from analysis.privacy import report_columns
 
-        shown, hidden = report_columns(rows.columns, self.params.columns, self.params.privacy.show_columns)
+        shown, hidden = report_columns(
+            rows.columns, self.params.columns, self.params.privacy.show_columns, canonical=CANONICAL_COLUMNS
+        )
         if hidden:
             self.say("privacy.columns_hidden", n=len(hidden), names=", ".join(hidden))
         return self.ids(rows[shown], self.params.columns.get("customer_id", "customer_id"))

@@ -13,6 +13,7 @@ What is logged, under the ``analysis`` logger:
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -44,6 +45,50 @@ def level_for(verbose: int = 0, quiet: bool = False) -> int:
     return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
 
 
+# ------------------------------------------------------------------------------------------ secrets
+
+#: ``scheme://user:password@`` in a URL (a SQLAlchemy URL, an HTTP source): the password part.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<secret>[^\s/]*)(?=@)")
+#: Query parameters that carry a secret (``?password=…``, ``&token=…``, ``;key=…``), case-insensitive.
+_SECRET_PARAM = re.compile(
+    r"(?P<head>[?&;](?:password|passwd|pwd|pass|token|access_token|refresh_token|id_token|auth|authorization|"
+    r"api[_-]?key|key|secret|client_secret|sig|signature|sas|credentials?)=)(?P<secret>[^&#;\s'\"]*)",
+    re.IGNORECASE,
+)
+REDACTED = "***"
+
+
+def redact_secrets(value: object) -> object:
+    """``value`` (a text, or dicts and lists of them) with the secrets of connection strings replaced by ``***``:
+    the password of ``scheme://user:password@host`` and the values of ``password``, ``token``, ``key``,
+    ``secret``, ``signature``… query parameters. Used for everything the kit writes: manifests, quality files,
+    logs (:class:`SecretsFilter`, installed by :func:`configure_logging`) and error messages."""
+    if isinstance(value, str):
+        if "=" not in value and "://" not in value:
+            return value
+        value = _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, value)
+        return _SECRET_PARAM.sub(lambda m: m.group("head") + REDACTED, value)
+    if isinstance(value, dict):
+        return {k: redact_secrets(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_secrets(v) for v in value)
+    return value
+
+
+class SecretsFilter(logging.Filter):
+    """A logging filter that redacts connection-string secrets (:func:`redact_secrets`) in every record it passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler's own error path
+            return True
+        clean = redact_secrets(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
 def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
     """Send the package's log records to standard error at the level of ``-v``/``-q`` (for the command line only).
 
@@ -57,5 +102,6 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter(FORMAT, DATE_FORMAT))
     handler._rfmkit = True  # type: ignore[attr-defined]
+    handler.addFilter(SecretsFilter())  # no password or token of a connection string in a log line
     logger.addHandler(handler)
     return logger

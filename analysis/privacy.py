@@ -194,19 +194,22 @@ _BOOKKEEPING = ("row_id", "reason")
 
 
 def report_columns(
-    columns: Iterable[object], mapping: dict[str, str] | None = None, show_columns: Iterable[str] = ()
+    columns: Iterable[object],
+    mapping: dict[str, str] | None = None,
+    show_columns: Iterable[str] = (),
+    canonical: Iterable[str] = (),
 ) -> tuple[list[str], list[str]]:
     """Which columns of raw input rows a report may show, and which it must not: ``(shown, hidden)``.
 
     Shown: the kit's bookkeeping (``row_id``, ``reason``), the columns the analysis uses (mapped to a canonical
     column in ``columns:``, or named like one) and those listed in ``privacy.show_columns``. Hidden: every other
     column (an e-mail, a name, a phone number the export happened to carry) — a report names them, never shows
-    their values. The customer id column is shown as pseudonyms (:func:`display_ids`).
+    their values. The customer id column is shown as pseudonyms (:func:`display_ids`). ``canonical``: the
+    canonical column names (``analysis.params.CANONICAL_COLUMNS``), used when a column is named like one.
     """
-    from analysis.params import CANONICAL_COLUMNS
-
     mapping = dict(mapping or {})
-    used = set(mapping.values()) | {c for c in CANONICAL_COLUMNS if c not in mapping}
+    used = set(mapping.values()) | {c for c in canonical if c not in mapping}
     allowed = used | set(_BOOKKEEPING) | {str(c) for c in show_columns}
     names = [str(c) for c in columns]
     return [c for c in names if c in allowed], [c for c in names if c not in allowed]
+

@@ -422,7 +422,9 @@ def _package_versions() -> dict[str, str | None]:
 def _write_manifest(
     run_dir: Path, spec: RunSpec, params_data: dict[str, Any], clean_dir: str, fingerprint: str, result: RunResult
 ) -> None:
-    """Write ``manifest.json``: always the last file of a run."""
+    """Write ``manifest.json``: always the last file of a run (connection-string secrets redacted)."""
+    from analysis.logs import redact_secrets
+
     quality_path = Path(clean_dir) / "quality.json"
     manifest = {
         "period": spec.period,
@@ -435,14 +437,14 @@ def _write_manifest(
             "clean_sha256": file_sha256(Path(clean_dir) / "clean.parquet"),
             "quality": json.loads(quality_path.read_text(encoding="utf-8")) if quality_path.exists() else None,
         },
-        "params": params_data,
+        "params": redact_secrets(params_data),  # no password or token of a source URL
         "versions": {**_package_versions(), "python": platform.python_version()},
         "code_version": code_version(),
         "git_commit": git_commit(Path(__file__).parent),
         "timings_seconds": result.timings,
         "seconds": result.seconds,
         "cell_seconds": result.cell_seconds,
-        "error": result.error or None,
+        "error": redact_secrets(result.error) or None,
         "failed_notebook": result.failed_notebook or None,
         "failed_cell": result.failed_cell,
         "reports": result.reports,

@@ -197,15 +197,18 @@ def read_sql(url: str, query: str) -> pd.DataFrame:
     """Run ``query`` on any SQLAlchemy ``url`` (``sqlite:///file.db``, ``duckdb:///file.duckdb``, …)."""
     import sqlalchemy as sa
 
+    from analysis.logs import redact_secrets
+
+    shown = redact_secrets(url)  # messages name the source without its password or token
     try:
         engine = sa.create_engine(url)
     except Exception as err:
-        raise InputError(f"{url}: not a usable SQLAlchemy URL: {err}") from None
+        raise InputError(redact_secrets(f"{shown}: not a usable SQLAlchemy URL: {err}")) from None
     try:
         with engine.connect() as conn:
             return pd.read_sql_query(sa.text(query), conn)
     except Exception as err:
-        raise InputError(f"{url}: query failed: {err}") from None
+        raise InputError(redact_secrets(f"{shown}: query failed: {err}")) from None
     finally:
         engine.dispose()
 

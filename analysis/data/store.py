@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 def clean_source(params: RunParams) -> CleanResult:
     """Read the source named in ``params`` and clean it (rows in = clean + quarantined)."""
     raw = read_transactions(params.source)
-    origin = params.source.path or params.source.url or f"sample(seed={params.source.sample.seed})"
+    from analysis.logs import redact_secrets
+
+    # the origin is written into quality.json and messages: a connection string without its secrets
+    origin = params.source.path or redact_secrets(params.source.url) or f"sample(seed={params.source.sample.seed})"
     return clean_transactions(raw, params.columns, params.cleaning, origin=origin)
 
 
