@@ -152,12 +152,21 @@ def test_no_wait_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
 
 
 def test_staging_folders_of_a_killed_batch_are_removed(tmp_path: Path) -> None:
-    from analysis.batch.runner import remove_stale_staging, staging_dir
+    """Only the kit's own staging and old-run folders (named like them *and* marked) go; the user's stay (issue 19,
+    failure 7: hidden folders whose names contain .old or .partial were deleted)."""
+    from analysis.batch.runner import mark_stage, remove_stale_staging, staging_dir
 
     run = tmp_path / "2024-12" / "North"
     mine, stale = staging_dir(run, "b2"), staging_dir(run, "b1")
-    for d in (mine, stale, tmp_path / "2024-12" / ".North.old-b1", run, tmp_path / "_data" / ".x.partial-b1"):
-        d.mkdir(parents=True)
+    for d in (mine, stale, tmp_path / "2024-12" / ".North.old-b1", tmp_path / "_data" / ".x.partial-b1"):
+        mark_stage(d, "b1")
+    run.mkdir(parents=True)
+    users = [tmp_path / "2024-12" / n for n in (".North.old-b0", ".my.partial-x1", ".backup.old", ".notes.partial")]
+    for d in users[:3]:
+        (d / "keep.txt").parent.mkdir(parents=True)
+        (d / "keep.txt").write_text("mine")
+    users[3].write_text("a file")
     removed = remove_stale_staging(tmp_path, keep_batch="b2")
     assert sorted(p.name for p in removed) == [".North.old-b1", ".North.partial-b1"]
     assert mine.is_dir() and run.is_dir() and (tmp_path / "_data" / ".x.partial-b1").is_dir()
+    assert all((d / "keep.txt").read_text() == "mine" for d in users[:3]) and users[3].read_text() == "a file"

@@ -46,6 +46,7 @@ import json
 import logging
 import os
 import platform
+import re
 import secrets
 import shutil
 import subprocess
@@ -252,16 +253,58 @@ def new_batch_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
+#: The kit's mark in every staging folder it makes (and so in every run folder it publishes): a hidden file holding
+#: the batch id. A folder is removed only when it carries this mark, or a manifest of the kit naming its run folder.
+RUN_MARK = ".rfmkit-run"
+#: The names of the kit's staging and old-run folders: ``.<folder>.partial-<batch>``, ``.<folder>.old-<batch>``.
+_KIT_FOLDER = re.compile(r"^\.(?P<run>.+)\.(?:partial|old)-(?P<batch>[0-9A-Za-z]+(?:-[0-9a-f]+)?)$")
+
+
+def mark_stage(stage: Path, batch: str = "") -> None:
+    """Make the staging folder ``stage`` (empty) with the kit's mark (:data:`RUN_MARK`)."""
+    stage.mkdir(parents=True, exist_ok=True)
+    (stage / RUN_MARK).write_text(f"{batch or 'nobatch'}\n", encoding="utf-8")
+
+
+def made_by_kit(folder: Path, run_name: str | None = None) -> bool:
+    """Whether ``folder`` is provably the kit's: it carries :data:`RUN_MARK`, or a ``manifest.json`` of the kit
+    whose ``folder`` is ``run_name`` (a run published before the mark existed)."""
+    if (folder / RUN_MARK).is_file():
+        return True
+    manifest = read_manifest(folder)
+    return bool(manifest) and "fingerprint" in manifest and manifest.get("folder") == (run_name or folder.name)
+
+
+def remove_kit_folder(folder: Path, run_name: str | None = None) -> None:
+    """Remove ``folder`` if it is the kit's (:func:`made_by_kit`); one that is not is never deleted: an
+    :class:`OSError` naming it says to move it away."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if folder.is_symlink() or not folder.is_dir() or not made_by_kit(folder, run_name):
+        raise OSError(
+            f"{folder} was not written by rfmkit (no {RUN_MARK} mark, no manifest of its run); it is left as it is: "
+            "move it out of the output folder"
+        )
+    shutil.rmtree(folder)
+
+
 def remove_stale_staging(out_dir: str | Path, keep_batch: str) -> list[Path]:
     """Remove the staging and old-run folders that killed batches left in ``<out_dir>/<period>/`` (call it
-    holding the batch lock, so no other batch is writing); returns what was removed."""
+    holding the batch lock, so no other batch is writing); returns what was removed. Only folders named like the
+    kit's (``.<folder>.partial-<batch>``, ``.<folder>.old-<batch>``) *and* carrying its mark are removed: a user's
+    ``.old`` or ``.partial`` folder or file is left alone."""
     removed = []
     for path in sorted(Path(out_dir).glob("*/.*")):
-        if not path.is_dir() or path.parent.name.startswith(("_", ".")):
+        if path.is_symlink() or not path.is_dir() or path.parent.name.startswith(("_", ".")):
             continue
-        if (".partial" in path.name or ".old" in path.name) and not path.name.endswith(f"-{keep_batch}"):
+        name = _KIT_FOLDER.match(path.name)
+        if name is None or path.name.endswith(f"-{keep_batch}"):
+            continue
+        if made_by_kit(path, name.group("run")):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
+        else:
+            log.info("left %s alone: named like a staging folder, but not written by rfmkit", path)
     if removed:
         log.info("removed %d staging folder(s) left by a killed batch: %s", len(removed), [p.name for p in removed])
     return removed
@@ -270,7 +313,9 @@ def remove_stale_staging(out_dir: str | Path, keep_batch: str) -> list[Path]:
 def publish(stage: Path, run_dir: Path, batch: str = "") -> None:
     """Move a complete staging folder into place (renames only; the old run folder goes last)."""
     old = run_dir.parent / f".{run_dir.name}.old-{batch or 'nobatch'}"
-    shutil.rmtree(old, ignore_errors=True)
+    remove_kit_folder(old, run_dir.name)
+    if run_dir.exists() and not made_by_kit(run_dir):  # never replace (and so delete) a folder of the user's
+        raise OSError(f"{run_dir} exists and was not written by rfmkit; move it away or choose another output_dir")
     umask = os.umask(0)
     os.umask(umask)
     for path in stage.rglob("*"):  # temp-file writers create 0600 files; reports are for others to read
@@ -279,7 +324,7 @@ def publish(stage: Path, run_dir: Path, batch: str = "") -> None:
     if run_dir.exists():
         os.rename(run_dir, old)
     os.rename(stage, run_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_kit_folder(old, run_dir.name)
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
@@ -330,7 +375,8 @@ def execute_run(
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
     stage = staging_dir(run_dir, spec.batch)
-    shutil.rmtree(stage, ignore_errors=True)
+    remove_kit_folder(stage, run_dir.name)
+    mark_stage(stage, spec.batch)
     (stage / "_executed").mkdir(parents=True)
     started = time.perf_counter()
     result = RunResult(spec.period, spec.region, spec.run_dir, "ok")
@@ -398,7 +444,7 @@ def lost_run(
     """Record a run whose worker was killed or died: a failed manifest, published like any run."""
     run_dir = Path(spec.run_dir)
     stage = staging_dir(run_dir, spec.batch)
-    stage.mkdir(parents=True, exist_ok=True)
+    mark_stage(stage, spec.batch)
     for leftover in (stage / REPORT_NAME, stage / "manifest.json"):
         leftover.unlink(missing_ok=True)
     result = RunResult(spec.period, spec.region, spec.run_dir, "failed", error=reason, failed_notebook=step)
