@@ -813,7 +813,7 @@ def summary(
     customer there too (the columns of 'rfmkit score' up to clv; not abc_class, lifecycle_stage, cluster).
     """
     from analysis.data.io import write_table
-    from analysis.engines import SummaryRequest, customer_summary
+    from analysis.engines import ENGINES, SummaryRequest, customer_summary
     from analysis.errors import ParamsError
     from analysis.params import CLVParams, EngineParams
 
@@ -825,31 +825,34 @@ def summary(
     day = _day(as_of, "--as-of")
     hold = _day(holdout_end, "--holdout-end") if holdout_end else None
     folder = out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix  # URLs too (s3a://b/x/)
-    if with_clv and not (name == "spark" and folder):
+    can = ENGINES.capabilities(name)  # what each engine can do is declared in its registry
+    if with_clv and not (can.folder_score and folder):
+        engines = " or ".join(ENGINES.names("folder_score"))
         raise ParamsError(
-            "--clv scores in Spark: give --engine spark and a folder as --out (e.g. --out scored/); "
-            "on one machine use 'rfmkit score'"
+            f"--clv scores every customer where the data lives: give --engine {engines} and a folder as --out "
+            "(e.g. --out scored/); on one machine use 'rfmkit score'"
         )
     if with_clv and hold is not None:
         raise ParamsError("--clv scores as of --as-of without a holdout: leave out --holdout-end")
-    if name == "spark" and folder:
-        _spark_summary(input_, day, out, full, lookback, hold, unit, with_clv)
+    if can.folder_summary and folder:
+        _folder_summary(name, input_, day, out, full, lookback, hold, unit, with_clv)
         return
     if folder:
-        raise ParamsError(f"--out '{out}': name a .parquet or .csv file (a folder is for --engine spark)")
+        raise ParamsError(
+            f"--out '{out}': name a .parquet or .csv file (a folder is for --engine "
+            f"{' or '.join(ENGINES.names('folder_summary'))})"
+        )
     result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit), name, options)
     table = result.combined()
     write_table(table, out)
     click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
 
 
-def _spark_summary(
-    input_: str, day: Any, out: str, full: Any, lookback: int | None, hold: Any, unit: str, with_clv: bool
+def _folder_summary(
+    name: str, input_: str, day: Any, out: str, full: Any, lookback: int | None, hold: Any, unit: str, with_clv: bool
 ) -> None:
-    """``rfmkit summary --engine spark`` into a folder: written by the executors (and scored with ``--clv``)."""
-    from analysis.engines import SummaryRequest
-    from analysis.engines.spark_engine import SparkEngine
-    from analysis.engines.spark_score import child, score_to_parquet, summary_to_parquet
+    """``rfmkit summary`` into a folder, written by the engine's workers (and scored with ``--clv``)."""
+    from analysis.engines import SummaryRequest, get_engine
     from analysis.params import RunParams
 
     params = full or RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
@@ -857,20 +860,22 @@ def _spark_summary(
     if clv.time_unit != unit:  # --time-unit: the horizon and discount rate of the params' defaults in that unit
         clv = clv.model_validate({**clv.model_dump(exclude={"horizon", "discount_rate"}), "time_unit": unit})
     params = params.model_copy(update={"rfm": params.rfm.model_copy(update={"lookback_days": lookback}), "clv": clv})
-    if with_clv:
-        res = score_to_parquet(input_, day, out, params, clv=True)
-        if res.clv_reason:
-            click.echo(f"note: {res.clv_reason}", err=True)
-        shown = " ".join(f"{k}={v:.4g}" for p in res.params.values() for k, v in p.items())
-        click.echo(
-            f"scored {res.rows_written:,} customers as of {day.date()} in Spark "
-            f"({res.distinct_rows:,} distinct (x, t_x, T) rows fitted{': ' + shown if shown else ''}) "
-            f"→ {res.customers_path}"
-        )
+    with get_engine(name, params.engine_options) as engine:
+        if with_clv:
+            res = engine.score_to_folder(input_, day, out, params)
+        else:
+            written = engine.summary_to_folder(input_, SummaryRequest(day, lookback, hold, unit), out)
+    if not with_clv:
+        click.echo(f"summarised {written.rows:,} customers as of {day.date()} → {written.path}")
         return
-    with SparkEngine(params.engine_options.spark) as engine:
-        res = summary_to_parquet(engine, input_, SummaryRequest(day, lookback, hold, unit), child(out, "customers"))
-    click.echo(f"summarised {res.rows:,} customers as of {day.date()} → {res.path}")
+    if res.clv_reason:
+        click.echo(f"note: {res.clv_reason}", err=True)
+    shown = " ".join(f"{k}={v:.4g}" for p in res.params.values() for k, v in p.items())
+    click.echo(
+        f"scored {res.rows_written:,} customers as of {day.date()} on {name} "
+        f"({res.distinct_rows:,} distinct (x, t_x, T) rows fitted{': ' + shown if shown else ''}) "
+        f"→ {res.customers_path}"
+    )
 
 
 def _parse_periods(text: str) -> list[str]:

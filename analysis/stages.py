@@ -192,29 +192,17 @@ def score_inputs(
     engine: str | None = None,
 ) -> Any:
     """What :func:`score` takes from the log (:class:`analysis.engines.base.ScoreInputs`), computed by the engine
-    ``engine`` (default ``params.engine``; ``auto`` picks by the input's size, see :mod:`analysis.engines`).
+    ``engine`` (default ``params.engine``; ``auto`` picks by the input's size; the registry says which engines can
+    score, see :mod:`analysis.engines`).
 
     ``source`` is the clean transactions: a frame, or a clean Parquet/CSV file, folder or glob that the engine
     reads itself. Only rows on or before ``as_of`` count.
     """
-    from analysis.engines import EngineError, ScoreRequest, choose_engine, get_engine
+    from analysis.engines import ENGINES, ScoreRequest, get_engine
 
-    name = engine or params.engine
-    if name == "spark" and engine is None:
-        # a params file written for 'rfmkit summary --engine spark' still runs the batch and 'rfmkit score'
-        log.info(
-            "engine 'spark' in the params: scoring runs on %s (Spark scores with 'rfmkit summary --clv')",
-            choose_engine(source, params.engine_options),
-        )
-        name = "auto"
-    if name == "auto":
-        name = choose_engine(source, params.engine_options)
-    if name == "spark":
-        raise EngineError(
-            "scoring (rfmkit score, the batch's score stage) does not run on Spark yet: use engine auto, pandas or "
-            "duckdb; to score every customer on Spark (scores, segments, value classes, CLV; no ABC class, lifecycle "
-            "or cluster) use 'rfmkit summary INPUT --as-of DATE --engine spark --clv --out FOLDER/'"
-        )
+    # what each engine can do is declared in the registry: an engine named here that cannot score is an error
+    # naming those that can; one from the params that cannot is replaced by auto (logged)
+    name = ENGINES.resolve("score", engine, params.engine_options, source, default=params.engine)
     as_of = as_day(as_of)
     request = ScoreRequest(as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit)
     with get_engine(name, params.engine_options) as eng:

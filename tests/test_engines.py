@@ -268,6 +268,39 @@ def test_registry_by_name_and_unknown_names() -> None:
         get_engine("polars")
 
 
+def test_capabilities_are_declared_in_the_registry() -> None:
+    """Every engine can summarise and score (one SQL text per step on DuckDB and Spark); only Spark writes
+    folders from its workers and reads cluster URLs; ``auto`` can do what both of its choices can."""
+    from analysis.engines import ENGINES, TASKS, Capabilities
+
+    assert set(TASKS) == set(Capabilities.__dataclass_fields__)
+    assert ENGINES.names("score") == ENGINES.names("summary") == ["pandas", "duckdb", "spark"]
+    assert ENGINES.names("folder_summary") == ENGINES.names("folder_score") == ["spark"]
+    assert not ENGINES.capabilities("auto").folder_summary and ENGINES.capabilities("auto").score
+    with pytest.raises(EngineError, match=r"unknown engine 'polars'"):
+        ENGINES.capabilities("polars")
+    with pytest.raises(ValueError, match="unknown engine task 'fly'"):
+        ENGINES.capabilities("pandas").can("fly")
+
+
+def test_resolve_asks_the_declared_capabilities(cdnow_clean: pd.DataFrame) -> None:
+    """An engine asked for by name that cannot do a task is refused before it starts, naming those that can;
+    one from the params is replaced by auto (nothing is tried and caught)."""
+    from analysis.engines import Capabilities, Engines
+
+    started = []
+    registry = Engines()
+    registry.register("pandas", lambda p: started.append("pandas") or PandasEngine())
+    registry.register("summaries-only", lambda p: started.append("x") or PandasEngine(), Capabilities(score=False))
+    with pytest.raises(EngineError, match=r"scoring .* does not run on the summaries-only engine: use engine pandas"):
+        registry.resolve("score", "summaries-only")
+    assert registry.resolve("score", None, default="summaries-only", source=cdnow_clean) == "pandas"
+    assert registry.resolve("summary", None, default="summaries-only") == "summaries-only"
+    assert registry.resolve("score", "pandas") == "pandas" and started == []
+    small = EngineParams(auto_pandas_max_rows=len(cdnow_clean) - 1)
+    assert registry.resolve("score", "auto", small, cdnow_clean) == "duckdb"
+
+
 def test_auto_picks_by_input_size(cdnow_files: dict, cdnow_clean: pd.DataFrame) -> None:
     small = EngineParams(auto_pandas_max_rows=len(cdnow_clean))
     assert choose_engine(cdnow_clean, small) == "pandas"

@@ -239,17 +239,7 @@ def test_score_stage_same_customers_on_every_engine(cdnow_clean: pd.DataFrame) -
     pd.testing.assert_frame_equal(got.cut_points, want.cut_points)
 
 
-def test_spark_in_the_params_scores_on_one_machine_but_spark_asked_for_is_refused(cdnow_clean: pd.DataFrame) -> None:
-    """A params file written for 'rfmkit summary --engine spark' must not break the batch or 'rfmkit score'."""
-    tx_ = cdnow_clean[cdnow_clean["order_date"] <= "1997-09-30"].reset_index(drop=True)
-    want = stages.score_inputs(tx_, _params(), "1997-09-30", engine="pandas")
-    got = stages.score_inputs(tx_, _params(engine="spark"), "1997-09-30")
-    pd.testing.assert_frame_equal(got.rfm, want.rfm)
-    with pytest.raises(Exception, match="does not run on Spark yet"):
-        stages.score_inputs(tx_, _params(engine="spark"), "1997-09-30", engine="spark")
-
-
-def test_rfmkit_score_engines_agree_and_spark_is_refused(cdnow_clean: pd.DataFrame, tmp_path: Path) -> None:
+def test_rfmkit_score_engines_agree(cdnow_clean: pd.DataFrame, tmp_path: Path) -> None:
     clean = tmp_path / "clean.parquet"
     cdnow_clean.to_parquet(clean, index=False)
     runner = CliRunner()
@@ -263,10 +253,6 @@ def test_rfmkit_score_engines_agree_and_spark_is_refused(cdnow_clean: pd.DataFra
     a, b = pd.read_parquet(outs["pandas"]), pd.read_parquet(outs["duckdb"])
     assert len(a) > 2000
     same_customers(b, a)
-    res = runner.invoke(main, ["score", str(clean), "--as-of", "1997-09-30", "--out", str(tmp_path / "s.parquet"),
-                               "--engine", "spark"])  # fmt: skip
-    assert res.exit_code == 2 and "does not run on Spark yet" in res.output and "duckdb" in res.output
-    assert "--engine spark --clv --out FOLDER/" in res.output
     res = runner.invoke(main, ["score", str(clean), "--as-of", "1990-01-01", "--out", str(tmp_path / "e.parquet"),
                                "--engine", "duckdb"])  # fmt: skip
     assert res.exit_code == 2 and "before the data starts (1997-01-01)" in res.output

@@ -11,6 +11,7 @@ fitted on repeat-spend means summed in another order, and are held to 1e-6 (see 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -266,6 +267,56 @@ def test_nobody_to_score_is_a_clear_error(session, tmp_path: Path) -> None:
         score_to_parquet(awkward_log(), "2024-12-31", tmp_path / "b", params, session=session)
 
 
+# ------------------------------------------------------------------------- the shared score step on Spark
+
+
+def test_score_step_on_spark_equals_pandas(session, cdnow_clean_file: Path) -> None:
+    """Spark runs the score step's one SQL text (the one DuckDB runs): the same ScoreInputs as pandas on CDNOW
+    (a frame and the Parquet file Spark reads itself) and on the awkward rows, whatever the windows."""
+    from analysis.engines import ScoreRequest
+    from analysis.engines.pandas_engine import PandasEngine
+    from analysis.engines.spark_engine import SparkEngine
+    from tests.test_engines import AWKWARD
+    from tests.test_score_engines import REQUESTS, same_inputs
+
+    engine = SparkEngine(session=session)
+    clean = pd.read_parquet(cdnow_clean_file)
+    for r in REQUESTS:
+        want = PandasEngine().score_inputs(clean, r)
+        same_inputs(engine.score_inputs(str(cdnow_clean_file), r), want)
+    same_inputs(engine.score_inputs(clean, REQUESTS[0]), PandasEngine().score_inputs(clean, REQUESTS[0]))
+    for with_order in (True, False):
+        for lookback, prev in ((None, "2024-03-15"), (30, "2024-03-01"), (1, "2023-01-01")):
+            log = tx(AWKWARD, with_order=with_order)
+            r = ScoreRequest("2024-03-31", prev, lookback_days=lookback)
+            same_inputs(engine.score_inputs(log, r), PandasEngine().score_inputs(log, r))
+
+
+def test_rfmkit_score_and_the_score_stage_on_spark(
+    session, tmp_path: Path, cdnow_clean_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``rfmkit score --engine spark`` and params ``engine: spark`` score on Spark (the registry says it can; no
+    fallback by name) and give the customers of the pandas engine."""
+    from tests.test_score_engines import same_customers
+
+    outs = {}
+    for engine in ("pandas", "spark"):
+        outs[engine] = tmp_path / f"{engine}.parquet"
+        res = CliRunner().invoke(
+            main, ["score", str(cdnow_clean_file), "--as-of", AS_OF, "--out", str(outs[engine]), "--engine", engine]
+        )
+        assert res.exit_code == 0, res.output
+    want = pd.read_parquet(outs["pandas"])
+    assert len(want) > 2000
+    same_customers(pd.read_parquet(outs["spark"]), want)
+    log = pd.read_parquet(cdnow_clean_file)
+    params = RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}, "engine": "spark"})
+    with caplog.at_level(logging.DEBUG, logger="analysis.stages"):
+        got = stages.score_inputs(log, params, AS_OF)
+    assert "on the spark engine" in caplog.text
+    pd.testing.assert_frame_equal(got.rfm, stages.score_inputs(log, params, AS_OF, engine="pandas").rfm)
+
+
 def test_summary_cli_spark_folder_and_misuse(session, tmp_path: Path, cdnow_clean_file: Path) -> None:
     """Without --clv a folder OUT gets the summary columns from the executors; --clv elsewhere is refused."""
     out = tmp_path / "summary"
@@ -287,4 +338,9 @@ def test_summary_cli_spark_folder_and_misuse(session, tmp_path: Path, cdnow_clea
         else:
             assert list(pd.Series(got[col]).astype(str)) == list(want[col].astype(str)), col
     bad = CliRunner().invoke(main, ["summary", str(cdnow_clean_file), "--as-of", AS_OF, "--clv", "--out", "x.parquet"])
-    assert bad.exit_code == 2 and "--clv scores in Spark: give --engine spark and a folder" in bad.output
+    assert (
+        bad.exit_code == 2
+        and "--clv scores every customer where the data lives: give --engine spark and a folder" in bad.output
+    )
+    res = CliRunner().invoke(main, ["summary", str(cdnow_clean_file), "--as-of", AS_OF, "--out", f"{out}/"])
+    assert res.exit_code == 2 and "a folder is for --engine spark" in res.output

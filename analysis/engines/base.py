@@ -24,6 +24,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,15 @@ class SummaryRequest:
     @property
     def window_start_n(self) -> int:
         return FAR_PAST if self.lookback_days is None else self.as_of_n - int(self.lookback_days)
+
+
+@dataclass(frozen=True)
+class FolderResult:
+    """What :meth:`Engine.summary_to_folder` wrote: ``path`` (a folder of Parquet files, or a URL) and ``rows``
+    (customers)."""
+
+    path: Path | str
+    rows: int
 
 
 @dataclass
@@ -400,13 +410,20 @@ class Engine(ABC):
         ``btyd=False`` only the RFM frame is made (``btyd`` is None), which accepts netted returns.
         """
 
+    @abstractmethod
     def score_inputs(self, source: Source, request: ScoreRequest) -> ScoreInputs:
-        """What the score step takes from ``source`` (see :class:`ScoreInputs`); engines that cannot run it
-        raise InputError naming the engines that can."""
-        raise InputError(
-            f"scoring (rfmkit score, the batch's score stage) does not run on the {self.name} engine: use "
-            "engine auto, pandas or duckdb ('rfmkit summary --engine spark' runs the summary on Spark)"
-        )
+        """What the score step takes from ``source`` (see :class:`ScoreInputs`)."""
+
+    def summary_to_folder(self, source: Source, request: SummaryRequest, out: str | os.PathLike) -> FolderResult:
+        """The columns of :meth:`CustomerSummary.combined` written by the engine's workers as the folder of Parquet
+        files ``out/customers/``, sorted by ``customer_id``; only for engines whose capabilities say ``folder_summary``
+        (see :class:`analysis.engines.Capabilities`; callers check them first)."""
+        raise NotImplementedError(f"the {self.name} engine does not write folders (capability folder_summary)")
+
+    def score_to_folder(self, source: Source, as_of: object, out: str | os.PathLike, params: object) -> Any:
+        """Every customer scored and written by the engine's workers into ``out`` (``customers/`` and
+        ``models.json``); only for engines whose capabilities say ``folder_score``."""
+        raise NotImplementedError(f"the {self.name} engine does not score into folders (capability folder_score)")
 
     def rfm_summary(self, source: Source, as_of: object, lookback_days: int | None = None) -> pd.DataFrame:
         """:func:`analysis.customers.rfm.rfm_summary` computed by this engine."""

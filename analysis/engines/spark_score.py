@@ -48,6 +48,7 @@ import pandas as pd
 from analysis.engines.base import (
     HOLDOUT_COLUMNS,
     RFM_COLUMNS,
+    FolderResult,
     Source,
     SummaryRequest,
     check_counts,
@@ -89,14 +90,6 @@ SELECT customer_id,
        CAST(:end_n - :as_of_n AS DOUBLE) / :unit_days AS duration_holdout
 FROM customer_aggregates
 """
-
-
-@dataclass(frozen=True)
-class SparkSummaryResult:
-    """What :func:`summary_to_parquet` wrote: ``path`` (a folder of Parquet files) and ``rows`` (customers)."""
-
-    path: Path
-    rows: int
 
 
 @dataclass(frozen=True)
@@ -185,9 +178,7 @@ def summary_columns(request: SummaryRequest) -> list[str]:
     return [*RFM_COLUMNS, *BTYD_COLUMNS, *(HOLDOUT_COLUMNS if request.holdout_end is not None else ())]
 
 
-def summary_to_parquet(
-    engine: Any, source: Source, request: SummaryRequest, out: str | os.PathLike
-) -> SparkSummaryResult:
+def summary_to_parquet(engine: Any, source: Source, request: SummaryRequest, out: str | os.PathLike) -> FolderResult:
     """``rfmkit summary`` on Spark, written by the executors: the folder ``out`` of Parquet files with the
     columns of :meth:`analysis.engines.base.CustomerSummary.combined`, sorted by ``customer_id``."""
     target = writable_folder(out, engine.spark)
@@ -203,7 +194,7 @@ def summary_to_parquet(
         rows = frame.where("in_window").count()
     finally:
         frame.unpersist()
-    return SparkSummaryResult(target, rows)
+    return FolderResult(target, rows)
 
 
 def writable_folder(out: str | os.PathLike, spark: Any) -> Path | str:
