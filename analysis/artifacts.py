@@ -1,4 +1,4 @@
-"""The files of a run folder: one writer per artifact, called when a stage is computed.
+"""The files of a run folder: one writer per artifact, registered with its stage in :mod:`analysis.pipeline`.
 
 =========================================  =================================================================
 ``transactions.parquet``                   the run's clean transactions (region, up to the period's last day)
@@ -15,59 +15,60 @@
 
 Every writer is atomic (:mod:`analysis.data.io`), so a killed run never leaves a half-written file. Every CSV a
 person may open in a spreadsheet (``customers.csv``, ``actions.csv``, ``recommendations.csv``, the CRM lists,
-``action_results.csv``, the cluster tables) is written by :func:`write_table`, which neutralises cells that a
-spreadsheet would read as a formula (:mod:`analysis.data.spreadsheet`). The CRM lists keep the real customer ids
-(they are the deliverable) and carry each customer's pseudonym in column ``customer``, the name reports show them
-by (:mod:`analysis.privacy`).
+``action_results.csv``, the cluster tables) is written by the kit's one CSV writer,
+:func:`analysis.data.spreadsheet.write_spreadsheet_csv`: cells a spreadsheet would read as a formula neutralised,
+UTF-8 with a BOM, money in cents (the command line writes its CSVs with it too). The CRM lists keep the real
+customer ids (they are the deliverable) and carry each customer's pseudonym in column ``customer``, the name
+reports show them by (:mod:`analysis.privacy`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analysis.data.io import write_json, write_parquet
 from analysis.data.spreadsheet import write_spreadsheet_csv
 
-#: A writer: (run folder, stage result, language, pseudonym key) → files written.
+if TYPE_CHECKING:
+    from analysis.privacy import PseudonymKey
+    from analysis.stages import Cleaned, Evaluation, Scored, Strategy, Summary
+
+#: A writer: (run folder, stage result, language, pseudonym key) → files written. Each stage names its one writer
+#: where it is registered (:func:`analysis.pipeline.stage`); the runner calls it once per run.
 Writer = Callable[[Path, Any, str, Any], list[Path]]
 
 
-def write_table(frame: pd.DataFrame, path: Path, index: bool = True, encoding: str = "utf-8") -> Path:
-    """The one CSV writer of run files: atomic, formula-safe for spreadsheets (see the module docstring)."""
-    return write_spreadsheet_csv(frame, path, index=index, encoding=encoding)
-
-
-def write_transactions(run_dir: Path, cleaned: Any, language: str, key: Any = None) -> list[Path]:
+def write_transactions(run_dir: Path, cleaned: Cleaned, language: str, key: PseudonymKey | None = None) -> list[Path]:
     """``transactions.parquet`` of the clean stage."""
     return [write_parquet(cleaned.transactions, run_dir / "transactions.parquet")]
 
 
-def write_customers(run_dir: Path, scored: Any, language: str, key: Any = None) -> list[Path]:
+def write_customers(run_dir: Path, scored: Scored, language: str, key: PseudonymKey | None = None) -> list[Path]:
     """``customers.parquet``/``.csv``, ``customers_previous.parquet``, ``cut_points.csv`` and the cluster files."""
     from analysis.stages import Clusters, Missing
 
     out = [
         write_parquet(scored.customers, run_dir / "customers.parquet"),
-        write_table(scored.customers, run_dir / "customers.csv"),
-        write_table(scored.cut_points, run_dir / "cut_points.csv"),
+        write_spreadsheet_csv(scored.customers, run_dir / "customers.csv"),
+        write_spreadsheet_csv(scored.cut_points, run_dir / "cut_points.csv"),
     ]
     if not isinstance(scored.previous, Missing):
         out.append(write_parquet(scored.previous, run_dir / "customers_previous.parquet"))
     if isinstance(scored.clusters, Clusters):
         c = scored.clusters
         out += [
-            write_table(c.profile, run_dir / "cluster_profile.csv"),
-            write_table(c.silhouette, run_dir / "cluster_silhouette.csv"),
-            write_table(c.snake, run_dir / "cluster_snake.csv"),
+            write_spreadsheet_csv(c.profile, run_dir / "cluster_profile.csv"),
+            write_spreadsheet_csv(c.silhouette, run_dir / "cluster_silhouette.csv"),
+            write_spreadsheet_csv(c.snake, run_dir / "cluster_snake.csv"),
         ]
     return out
 
 
-def write_actions(run_dir: Path, strategy: Any, language: str, key: Any = None) -> list[Path]:
+def write_actions(run_dir: Path, strategy: Strategy, language: str, key: PseudonymKey | None = None) -> list[Path]:
     """``actions.csv``, ``recommendations.csv`` and one ``actions/<action>.csv`` per action (real ids, plus each
     customer's pseudonym in column ``customer`` when a pseudonym ``key`` is given)."""
     from analysis.privacy import pseudonyms
@@ -79,8 +80,8 @@ def write_actions(run_dir: Path, strategy: Any, language: str, key: Any = None) 
         assignments = assignments.assign(customer=pseudonyms(assignments.index, key).to_numpy())
     files = write_action_csvs(assignments, run_dir / "actions", playbook=plan.playbook, language=language)
     out = [
-        write_table(plan.actions, run_dir / "actions.csv"),
-        write_table(plan.recommendations, run_dir / "recommendations.csv", index=False),
+        write_spreadsheet_csv(plan.actions, run_dir / "actions.csv"),
+        write_spreadsheet_csv(plan.recommendations, run_dir / "recommendations.csv", index=False),
         *files.values(),
     ]
     if isinstance(strategy.groups, pd.DataFrame):
@@ -101,35 +102,19 @@ def read_assignments(run_dir: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
 
 
-def write_evaluation(run_dir: Path, evaluation: Any, language: str, key: Any = None) -> list[Path]:
+def write_evaluation(
+    run_dir: Path, evaluation: Evaluation, language: str, key: PseudonymKey | None = None
+) -> list[Path]:
     """``action_results.csv``: the earlier period's actions measured, when there were any."""
     from analysis.strategy.experiment import results_table
 
     if not isinstance(evaluation.results, pd.DataFrame):
         return []
-    return [write_table(results_table(evaluation.results, evaluation.learned), run_dir / "action_results.csv", False)]
+    table = results_table(evaluation.results, evaluation.learned)
+    return [write_spreadsheet_csv(table, run_dir / "action_results.csv", index=False)]
 
 
-def write_headline(run_dir: Path, summary: Any, language: str, key: Any = None) -> list[Path]:
+def write_headline(run_dir: Path, summary: Summary, language: str, key: PseudonymKey | None = None) -> list[Path]:
     """``headline.json``: the summary's figures for the index page."""
     return [write_json(summary.headline, run_dir / "headline.json")]
 
-
-#: The writers of each stage's artifacts.
-WRITERS: dict[str, Writer] = {
-    "clean": write_transactions,
-    "score": write_customers,
-    "evaluation": write_evaluation,
-    "strategy": write_actions,
-    "summary": write_headline,
-}
-
-
-def write_stage(name: str, result: Any, run_dir: Path, language: str, key: Any = None) -> list[Path]:
-    """Write the artifacts of stage ``name`` (none for stages without files) into ``run_dir``; ``key`` is the
-    pseudonym key (:class:`analysis.privacy.PseudonymKey`) the CRM lists carry pseudonyms with."""
-    writer = WRITERS.get(name)
-    if writer is None:
-        return []
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return writer(run_dir, result, language, key)

@@ -212,15 +212,13 @@ def _load_input(
     from analysis.data.clean import clean_transactions
     from analysis.data.io import read_transactions
     from analysis.datasets import dataset_name
-    from analysis.params import CleaningParams, SourceParams, load_params
+    from analysis.params import CleaningParams, SourceParams
 
     source_kw: dict[str, Any] = {}
     columns: dict[str, str] = {}
     cleaning = CleaningParams()
     if params_file:
-        p = load_params(params_file, overrides=None) if _has_periods(params_file) else None
-        if p is None:
-            p = _load_partial(params_file)
+        p = _load_partial(params_file)
         source_kw = p.source.model_dump(exclude={"path", "url", "query", "format", "sample", "name"})
         columns = dict(p.columns)
         cleaning = p.cleaning
@@ -249,21 +247,26 @@ def _load_input(
     return clean_transactions(raw, columns, cleaning, origin=input_)
 
 
+def _clean_parquet(input_: str) -> bool:
+    """Whether INPUT is the clean.parquet of 'rfmkit clean' (recognised by its schema, not read); one with no rows
+    is an :class:`InputError` pointing at the quarantine beside it."""
+    from analysis.data.io import clean_parquet_rows
+    from analysis.errors import InputError
+
+    rows = clean_parquet_rows(input_)
+    if rows == 0:
+        raise InputError(f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it")
+    return rows is not None
+
+
 def _transactions(input_: str, opts: dict[str, Any]):
     """Clean transactions from INPUT: the clean.parquet of 'rfmkit clean' as it is, or a raw log cleaned now."""
     import pandas as pd
 
     from analysis.data.clean import require_rows
-    from analysis.data.io import parquet_columns
-    from analysis.errors import InputError
 
-    clean_columns = {"customer_id", "order_date", "amount", "is_outlier", "row_id"}
-    # the columns from the file's footer: a raw log is read once, by the cleaning below
-    if input_.endswith(".parquet") and "://" not in input_ and clean_columns <= set(parquet_columns(input_) or ()):
-        head = pd.read_parquet(input_)
-        if head.empty:
-            raise InputError(f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it")
-        return head
+    if _clean_parquet(input_):
+        return pd.read_parquet(input_)
     result = _load_input(input_, **opts)
     require_rows(result.quality)
     q = result.quality
@@ -276,45 +279,40 @@ def _transactions(input_: str, opts: dict[str, Any]):
 
 
 def _clean_source(input_: str, opts: dict[str, Any]):
-    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean' (recognised by its
-    schema, not read here: the engine reads it, once), else the frame of a raw log cleaned now."""
-    if input_.endswith(".parquet") and "://" not in input_ and Path(input_).is_file():
-        import pyarrow.parquet as pq
-
-        from analysis.errors import InputError
-
-        try:
-            meta = pq.read_metadata(input_)
-        except Exception:  # not Parquet after all (a renamed CSV, a truncated upload): the reader says why
-            meta = None
-        if meta is not None and {"customer_id", "order_date", "amount", "is_outlier", "row_id"} <= set(
-            meta.schema.names
-        ):
-            if meta.num_rows == 0:
-                raise InputError(
-                    f"{input_}: the cleaned data has no rows; see quality.json and quarantine.csv beside it"
-                )
-            return input_
-    return _transactions(input_, opts)
+    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean' (the engine reads it,
+    once), else the frame of a raw log cleaned now."""
+    return input_ if _clean_parquet(input_) else _transactions(input_, opts)
 
 
-def _has_periods(path: str) -> bool:
-    import yaml
+def _write_table(frame: Any, out: str, index: bool = True) -> Path:
+    """A command's output table: Parquet (full precision) or, for .csv, the kit's one spreadsheet-safe CSV writer
+    (formula cells neutralised, UTF-8 with BOM, money in cents; :mod:`analysis.data.spreadsheet`)."""
+    from analysis.data.io import write_parquet
+    from analysis.data.spreadsheet import write_spreadsheet_csv
 
-    from analysis.errors import ParamsError
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML: {err}") from None
-    return isinstance(data, dict) and "periods" in data
+    if Path(out).suffix.lower() in {".parquet", ".pq"}:
+        return write_parquet(frame, out)
+    return write_spreadsheet_csv(frame, out, index=index)
 
 
 def _load_partial(path: str):
-    """A params file without ``periods`` (input settings only) still validates every key."""
-    from analysis.params import load_params
+    """The params of a file used for its input, scoring or experiment settings: every key validated, with or
+    without ``periods`` (a file without them gets a placeholder month; a long range is no error here, as nothing
+    runs per month)."""
+    from analysis.params import load_params, read_params_file
 
-    return load_params(path, overrides={"periods": {"start": "2000-01", "end": "2000-01"}})
+    has_periods = "periods" in read_params_file(path)
+    overrides = None if has_periods else {"periods": {"start": "2000-01", "end": "2000-01"}}
+    return load_params(path, overrides=overrides, allow_large=True)
+
+
+def _params_of(params_file: str | None):
+    """The params of ``--params`` (with or without ``periods``), or the defaults without it."""
+    from analysis.params import RunParams
+
+    if params_file:
+        return _load_partial(params_file)
+    return RunParams.model_validate({"periods": {"start": "2000-01", "end": "2000-01"}})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -412,7 +410,6 @@ def sample(
     """
     import pandas as pd
 
-    from analysis.data.io import write_table
     from analysis.data.sample import generate_transactions
     from analysis.errors import ParamsError
     from analysis.params import SampleParams
@@ -431,7 +428,7 @@ def sample(
             "treatment_window": (_day(first, "--window").date(), _day(last, "--window").date()),
         }
     df = generate_transactions(**spec.model_dump(), **extra)
-    write_table(df, out, index=False)
+    _write_table(df, out, index=False)
     click.echo(f"wrote {len(df):,} rows for {customers:,} customers to {out}")
 
 
@@ -502,7 +499,6 @@ def score(
     """
 
     from analysis import stages
-    from analysis.data.io import write_table
     from analysis.params import RunParams
 
     if opts.get("params_file"):
@@ -525,7 +521,7 @@ def score(
     scored = stages.score(source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
-    write_table(scored.customers, out)
+    _write_table(scored.customers, out)
     click.echo(f"scored {len(scored.customers):,} customers as of {scored.as_of.date()} → {out}")
 
 
@@ -682,37 +678,34 @@ def run(
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for action_results.csv.")
 @click.option(
-    "--window-start",
+    "--window-months",
+    type=click.IntRange(min=1),
     default=None,
-    callback=_date_option,
-    help="First day of the measurement window (default: the next month).",
-)
-@click.option(
-    "--window-end",
-    default=None,
-    callback=_date_option,
-    help="Last day of the measurement window (default: the next month's end).",
+    help="Months measured after the assignments (default: the params' experiment.window_months, else 1).",
 )
 @_input_options
 @_friendly
-def evaluate_actions(
-    assigned: str, data: str, out: str, window_start: str | None, window_end: str | None, **opts: Any
-) -> None:
+def evaluate_actions(assigned: str, data: str, out: str, window_months: int | None, **opts: Any) -> None:
     """Measure what each action of a run earned: its treatment group against its control group.
 
     Reads ASSIGNED/actions/assignments.parquet (who was assigned which action, treated or held out) and the
-    transactions, and writes OUT/action_results.csv: per action the customers treated and held out, response
-    rates (bought in the window), revenue per customer, the uplift in both with 95 % intervals, incremental
-    revenue against the budget (measured ROI) and the power to detect the playbook's assumed uplift. Only
-    the run's region is counted when the run was for one region.
+    transactions, and writes OUT/action_results.csv — the batch's evaluation stage and file, the same columns
+    and numbers as the action_results.csv of the run experiment.window_months after ASSIGNED: per action the
+    customers treated and held out, response rates (bought in the window), revenue per customer, the uplift in
+    both with 95 % intervals, incremental revenue against the budget (measured ROI), the power to detect the
+    playbook's assumed uplift, and which uplift the next recommendations use. The window is the months after the
+    assignments (experiment.window_months, or --window-months), up to the data's last day when the data end
+    earlier; only the run's region is counted when the run was for one region. --params applies its
+    experiment: settings too.
     """
     import pandas as pd
 
-    from analysis.data.io import write_csv
+    from analysis import stages
+    from analysis.artifacts import write_evaluation
     from analysis.data.store import load_clean
     from analysis.errors import InputError
     from analysis.regions import ALL_REGIONS, parse_region
-    from analysis.strategy.experiment import measure_uplift, measurement_window
+    from analysis.window import Window, period_bounds
 
     path = Path(assigned) / "actions" / "assignments.parquet"
     if not path.is_file():
@@ -723,21 +716,30 @@ def evaluate_actions(
     periods = sorted(groups["period"].astype(str).unique()) if "period" in groups.columns else []
     if len(periods) != 1:
         raise InputError(f"{path}: expected the assignments of one period in column 'period', found {periods}")
-    default_start, default_end = measurement_window(periods[0])
-    start = _day(window_start, "--window-start") if window_start else default_start
-    end = _day(window_end, "--window-end") if window_end else default_end
-    tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
+    params = _params_of(opts.get("params_file"))
+    if window_months is not None:
+        params = params.model_copy(
+            update={"experiment": params.experiment.model_copy(update={"window_months": window_months})}
+        )
+    # the run that measures them: experiment.window_months after the assignments, as in the batch
+    period = str(pd.Period(periods[0], freq="M") + params.experiment.window_months)
+    clean_tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
+    days = pd.to_datetime(clean_tx["order_date"]).dt.normalize()
+    window = Window(period, days.min(), days.max(), params.rfm.partial_period)
     region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
-    if region != ALL_REGIONS and "region" in tx.columns:
-        tx = tx[tx["region"] == region]
-    if pd.to_datetime(tx["order_date"]).max() < end:
+    tx = stages.scope(clean_tx, period_bounds(period)[1], region)
+    evaluation = stages.evaluation(tx, groups, params, period, as_of=window.as_of)
+    if not isinstance(evaluation.results, pd.DataFrame):
+        raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")
+    start, end = evaluation.window
+    if days.max() < end:
         click.echo(
-            f"note: the data end on {pd.to_datetime(tx['order_date']).max().date()}, before the window's last "
-            f"day {end.date()}: purchases after that are not counted",
+            f"note: the data end on {days.max().date()}, before the window's last day {end.date()}: "
+            "purchases after that are not counted",
             err=True,
         )
-    results = measure_uplift(groups, tx, start, end)
-    target = write_csv(results, Path(out) / "action_results.csv", index=False)
+    (target,) = write_evaluation(Path(out), evaluation, params.language)
+    results = evaluation.results
     click.echo(
         f"{len(results)} action(s) assigned in {periods[0]} measured over {start.date()}..{end.date()}: "
         f"{int(results['treated_customers'].sum()):,} treated, {int(results['control_customers'].sum()):,} "
@@ -812,7 +814,6 @@ def summary(
     executors write OUT/customers/ (pandas.read_parquet reads the folder). Add --clv to score every
     customer there too (the columns of 'rfmkit score' up to clv; not abc_class, lifecycle_stage, cluster).
     """
-    from analysis.data.io import write_table
     from analysis.engines import ENGINES, SummaryRequest, customer_summary
     from analysis.errors import ParamsError
     from analysis.params import CLVParams, EngineParams
@@ -844,7 +845,7 @@ def summary(
         )
     result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit), name, options)
     table = result.combined()
-    write_table(table, out)
+    _write_table(table, out)
     click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
 
 

@@ -8,6 +8,11 @@ What is logged, under the ``analysis`` logger:
 - DEBUG: per-notebook timings, kernel starts, worker starts.
 
 ``rfmkit`` shows WARNING and above by default; ``-v`` adds INFO, ``-vv`` DEBUG, ``-q`` leaves only errors.
+
+Python warnings (``warnings.warn``) reach the terminal of a command as one line of the kit's own words,
+``warning: <message>`` (:func:`show_warning`), never Python's ``path/to/file.py:204: UserWarning: …`` followed by
+the source line. A warning raised by a library the kit uses (pandas, NumPy, SciPy …) is not the kit's word to a
+user: it is logged at DEBUG level (``-vv``), also on one line.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import TextIO
+import warnings
+from pathlib import Path
+from typing import Any, TextIO
 
 #: The package's root logger name: every module logs under it.
 LOGGER = "analysis"
@@ -90,7 +97,8 @@ class SecretsFilter(logging.Filter):
 
 
 def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
-    """Send the package's log records to standard error at the level of ``-v``/``-q`` (for the command line only).
+    """Send the package's log records to standard error at the level of ``-v``/``-q``, and Python warnings as one
+    line each (:func:`show_warning`), for the command line only.
 
     Idempotent: called again, it replaces the handler it installed rather than adding another.
     """
@@ -104,4 +112,45 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
     handler._rfmkit = True  # type: ignore[attr-defined]
     handler.addFilter(SecretsFilter())  # no password or token of a connection string in a log line
     logger.addHandler(handler)
+    capture_warnings()
     return logger
+
+
+#: The package folder: warnings raised from files under it are the kit's own.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def warning_line(message: Warning | str) -> str:
+    """A warning's text on one line (whitespace, newlines included, collapsed to single spaces)."""
+    return " ".join(str(message).split())
+
+
+def show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """:func:`warnings.showwarning` for the command line: the kit's warnings as ``warning: <text>`` on standard
+    error (unless ``-q``), other libraries' at DEBUG level; one line each, no file path or source line."""
+    logger = logging.getLogger(LOGGER)
+    text = warning_line(message)
+    try:
+        own = Path(filename).resolve().is_relative_to(_PACKAGE_DIR)
+    except (OSError, ValueError):
+        own = False
+    if not own:
+        logger.debug("%s (%s)", text, category.__name__)
+        return
+    if logger.getEffectiveLevel() <= logging.WARNING:
+        print(f"warning: {text}", file=sys.stderr if file is None else file, flush=True)
+
+
+def capture_warnings() -> Any:
+    """Route Python warnings through :func:`show_warning` (for the command line only; library code never changes
+    how warnings are shown). Returns the previous ``showwarning``."""
+    previous = warnings.showwarning
+    warnings.showwarning = show_warning
+    return previous

@@ -550,6 +550,97 @@ class FunnelParams(_Model):
         return self
 
 
+# --- customer grading (issue 21): optional customer inputs and the grade's weights; see analysis/grading ---------
+
+#: Canonical columns of each optional customer input (canonical name -> your column via the input's ``columns``).
+GRADING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "feedback": ("customer_id", "date", "score", "scale", "complaint", "order_id", "product_line", "text"),
+    "interactions": ("customer_id", "date", "type", "direction", "sales_rep", "outcome"),
+    "attributes": (
+        "customer_id", "birth_year", "age_band", "gender", "country", "province", "city", "postcode", "industry",
+        "employees", "revenue_band",
+    ),
+    "kano": ("respondent_id", "customer_id", "feature", "functional", "dysfunctional"),
+}  # fmt: skip
+#: Columns each input must have after mapping.
+GRADING_REQUIRED: dict[str, tuple[str, ...]] = {
+    "feedback": ("customer_id", "date", "score"),
+    "interactions": ("customer_id", "date"),
+    "attributes": ("customer_id",),
+    "kano": ("respondent_id", "feature", "functional", "dysfunctional"),
+}
+
+
+class CustomerInputParams(_Model):
+    """One optional customer input file (feedback, interactions, attributes, a KANO survey): where it is
+    (``source``, any format of the transaction log's source; ``format: sample`` generates the bundled sample from
+    the run's own ``source.sample``), its column mapping (canonical name -> your column name, see
+    :data:`GRADING_COLUMNS`) and, for feedback, ``scale``: the scale of scores without a ``scale`` column
+    (``csat`` 1–5, ``nps`` 0–10, ``stars`` 1–5, or ``LO-HI`` such as ``1-7``)."""
+
+    source: SourceParams
+    columns: dict[str, str] = Field(default_factory=dict)
+    scale: str | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _no_double_mapping(cls, v: dict[str, str]) -> dict[str, str]:
+        twice = mapped_twice(v)
+        if twice:
+            raise ValueError(twice)
+        return v
+
+
+class GradeWeights(_Model):
+    """Weights of the criteria in the overall grade (:mod:`analysis.grading.satisfaction`): each criterion is put on
+    0–1 (R, F, M scores; mean satisfaction; contacts in the window as a percentile) and the grade score is their
+    weighted mean over the criteria a customer has (0 leaves a criterion out)."""
+
+    recency: Annotated[float, Field(ge=0)] = 1.0
+    frequency: Annotated[float, Field(ge=0)] = 1.0
+    monetary: Annotated[float, Field(ge=0)] = 1.0
+    satisfaction: Annotated[float, Field(ge=0)] = 1.0
+    contacts: Annotated[float, Field(ge=0)] = 0.5
+
+
+class GradingParams(_Model):
+    """Customer grading (:mod:`analysis.grading`): the optional inputs, the weights of the overall grade, what counts
+    as unhappy, the criterion review and the sample's known structure.
+
+    ``unhappy_below``: a customer whose mean score in the window, on 0–1, is below this (or who complained) is
+    unhappy. ``review_horizon_days``: the criterion review predicts purchases in this many days after a past cut-off
+    from what was known at it; ``review_folds`` cross-validation folds (seeded by ``seed``); a criterion that adds
+    less than ``review_min_gain`` (AUC of purchase and R² of spend) is called droppable.
+    ``sample_satisfaction_predicts``: in the bundled sample, whether scores foretell who keeps buying.
+    """
+
+    feedback: CustomerInputParams | None = None
+    interactions: CustomerInputParams | None = None
+    attributes: CustomerInputParams | None = None
+    kano: CustomerInputParams | None = None
+    weights: GradeWeights = GradeWeights()
+    unhappy_below: Annotated[float, Field(gt=0, le=1)] = 0.5
+    review_horizon_days: Annotated[int, Field(ge=7, le=730)] = 90
+    review_folds: Annotated[int, Field(ge=2, le=20)] = 5
+    review_min_gain: Annotated[float, Field(ge=0, le=1)] = 0.01
+    seed: int = 0
+    sample_satisfaction_predicts: bool = True
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> GradingParams:
+        for name in GRADING_COLUMNS:
+            given: CustomerInputParams | None = getattr(self, name)
+            if given is None:
+                continue
+            unknown = sorted(set(given.columns) - set(GRADING_COLUMNS[name]))
+            if unknown:
+                raise ValueError(
+                    f"grading.{name}: unknown canonical column(s) {unknown}; the mapping is canonical name -> your "
+                    f"column name, with canonical names among {list(GRADING_COLUMNS[name])}"
+                )
+        return self
+
+
 class RunParams(_Model):
     """One ``params/*.yaml`` file: what to read, how to clean and score, which reports to make."""
 
@@ -564,6 +655,9 @@ class RunParams(_Model):
     clv: CLVParams = CLVParams()
     periods: PeriodRange
     regions: list[str] | Literal["all"] = "all"
+    #: ``regions: all`` plans one run per region and month: more regions than this stop the batch before any run
+    #: (``rfmkit run --allow-large`` accepts them)
+    max_regions: Annotated[int, Field(ge=1)] = 50
     include_all_regions: bool = True
     playbook: str | None = None  # None: the bundled playbook (analysis/strategy/playbook.yaml)
     output_dir: str = "../reports"
@@ -581,6 +675,7 @@ class RunParams(_Model):
     targets: SalesInputParams | None = None
     sales_teams: SalesInputParams | None = None
     funnel: FunnelParams | None = None
+    grading: GradingParams = GradingParams()  # customer grading (analysis.grading, docs/grading.md)
 
     @model_validator(mode="after")
     def _sales_inputs(self) -> RunParams:
@@ -607,7 +702,37 @@ class RunParams(_Model):
     @field_validator("regions", mode="before")
     @classmethod
     def _region_list(cls, v: object) -> object:
+        """Regions are names: a number (``367``, from Python or JSON; YAML files keep the text as written, see
+        :func:`read_params_file`) is the region of that name; true/false is refused (YAML reads ``NO``, ``yes``,
+        ``off`` so): quote such a name."""
+
+        def name(x: object) -> object:
+            if isinstance(x, bool):
+                raise ValueError(
+                    f"{x} is not a region name: YAML reads NO, yes, on, off as true/false; quote the name ('NO')"
+                )
+            return str(x) if isinstance(x, int | float) else x
+
+        if isinstance(v, list | tuple):
+            return [name(x) for x in v]
+        v = name(v)
         return [v] if isinstance(v, str) and v != "all" else v
+
+    def check_regions(self, found: list[str], allow_large: bool = False, origin: str = "parameters") -> None:
+        """Refuse ``regions: all`` on data with more than ``max_regions`` regions unless ``allow_large``.
+
+        Raises
+        ------
+        ParamsError
+            Naming how many regions the data hold, the cap and the three ways out.
+        """
+        if self.regions == "all" and len(found) > self.max_regions and not allow_large:
+            shown = ", ".join(str(r) for r in found[:5])
+            raise ParamsError(
+                f"{origin}: regions: all would make a report per month for each of the data's {len(found):,} "
+                f"regions ({shown}, …), more than max_regions ({self.max_regions}); list the regions you want "
+                "(regions: [North, South]), raise max_regions, or pass --allow-large to 'rfmkit run'"
+            )
 
     @field_validator("columns")
     @classmethod
@@ -640,18 +765,137 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None, allow
     range longer than ``periods.max_months`` is refused unless ``allow_large``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"{path}: parameter file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
-    data = _deep_merge(data, overrides or {})
+    data = _deep_merge(read_params_file(path), overrides or {})
     params = parse_params(data, origin=str(path))
     params.periods.check_size(allow_large, origin=str(path))
     return resolve_paths(params, path.parent)
+
+
+#: Deepest nesting of mappings and lists a params file may have (the kit's own keys go 4 levels deep).
+MAX_PARAMS_DEPTH = 16
+#: Largest integer a params file may hold (seeds, counts and amounts all fit in 64 bits).
+MAX_PARAMS_INT = 2**63 - 1
+#: Largest params file read (a params file is a page of settings).
+MAX_PARAMS_BYTES = 1 << 20
+
+
+def read_params_file(path: str | Path) -> dict[str, Any]:
+    """The mapping of a YAML params file, or a :class:`ParamsError` of one line naming the file, what is wrong and
+    the fix — never a traceback — for a file that is missing, not UTF-8 text (latin-1, UTF-16, binary), not
+    YAML, nested deeper than :data:`MAX_PARAMS_DEPTH`, holding an integer beyond :data:`MAX_PARAMS_INT` (or too
+    long for Python to read), or not a mapping at the top level.
+
+    ``regions`` entries keep the text as written: ``[367, 0406, NO]`` are the regions ``"367"``, ``"0406"`` and
+    ``"NO"`` (YAML would read the number 367, the octal 262 and false). The one reader of params files.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: parameter file not found")
+    try:
+        size = path.stat().st_size
+        if size > MAX_PARAMS_BYTES:
+            raise ParamsError(f"{path}: {size:,} bytes is not a params file (at most {MAX_PARAMS_BYTES:,} bytes)")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ParamsError(f"{path}: cannot be read ({err.strerror or err}); check its permissions") from None
+    text = _params_text(raw, path)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_depth(node, path)
+            _regions_as_text(node)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    except RecursionError:
+        raise ParamsError(
+            f"{path}: nested too deeply to read; a params file is a few levels of keys (see params/monthly.yaml)"
+        ) from None
+    except ValueError as err:  # an integer with more digits than Python converts (sys.set_int_max_str_digits)
+        raise ParamsError(f"{path}: a value cannot be read ({err}); write numbers with at most 18 digits") from None
+    finally:
+        loader.dispose()
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
+    _check_numbers(data, path)
+    return data
+
+
+def _params_text(raw: bytes, path: Path) -> str:
+    """The bytes of a params file as text: UTF-8 (a BOM is allowed), else a one-line error saying what it is."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and (raw[0] == 0 or raw[1] == 0)):
+        raise ParamsError(
+            f"{path}: the file is UTF-16 text (or binary), not UTF-8; save it as UTF-8 (in most editors: "
+            "Save as… → Encoding: UTF-8)"
+        )
+    if b"\x00" in raw:
+        raise ParamsError(f"{path}: a binary file, not a YAML params file; name the params .yaml file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ParamsError(
+            f"{path}: not UTF-8 text (byte 0x{raw[err.start]:02x} at position {err.start}; latin-1 or another "
+            "code page?); save the file as UTF-8 (in most editors: Save as… → Encoding: UTF-8)"
+        ) from None
+    bad = next((c for c in text if (ord(c) < 0x20 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise ParamsError(
+            f"{path}: holds the control character U+{ord(bad):04X}, which YAML text cannot hold; a binary file? "
+            "name the params .yaml file"
+        )
+    return text
+
+
+def _check_depth(node: yaml.Node, path: Path) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_PARAMS_DEPTH` (walked without recursion)."""
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_PARAMS_DEPTH:
+            raise ParamsError(
+                f"{path}: nested more than {MAX_PARAMS_DEPTH} levels deep; a params file is a few levels of keys "
+                "(see params/monthly.yaml)"
+            )
+        if isinstance(current, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in current.value for n in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((n, depth + 1) for n in current.value)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _regions_as_text(node: yaml.Node) -> None:
+    """Make the plain scalars under the top-level ``regions`` key text, as written (see :func:`read_params_file`)."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key, value in node.value:
+        if not (isinstance(key, yaml.ScalarNode) and key.value == "regions"):
+            continue
+        items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for item in items:
+            if isinstance(item, yaml.ScalarNode) and item.tag != "tag:yaml.org,2002:null":
+                if item.tag in ("tag:yaml.org,2002:bool",):
+                    continue  # refused by RunParams with the advice to quote it (the text may be yes/NO/off)
+                item.tag = _STR_TAG
+
+
+def _check_numbers(data: Any, path: Path) -> None:
+    """Refuse integers beyond :data:`MAX_PARAMS_INT` in absolute value, naming their key."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_PARAMS_INT:
+            raise ParamsError(
+                f"{path}: {where or 'a value'} is a number of {len(str(abs(value))):,} digits; no setting needs "
+                f"more than {len(str(MAX_PARAMS_INT))} (seeds, counts, amounts)"
+            )
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -291,7 +291,11 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     assert res.exit_code == 0, res.output
     assert "2 action(s) assigned in 2024-11 measured over 2024-12-01..2024-12-31" in res.output
     table = pd.read_csv(tmp_path / "action_results.csv")
-    assert list(table.columns) == list(RESULT_COLUMNS) and set(table["action"]) == {"call", "mail"}
+    # the batch's file: the measurement, then which uplift the recommendations use and why
+    assert list(table.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS) and set(table["action"]) == {"call", "mail"}
+    assert list(table.columns[len(RESULT_COLUMNS) :]) == [
+        "enough_evidence", "shrunk_uplift", "weight_measured", "uplift_used", "uplift_basis", "reason",
+    ]  # fmt: skip
     assert (table["uplift_ci_low"] > 0).all()
     res = cli.invoke(main, ["evaluate-actions", "--assigned", str(tmp_path), "--data", str(tmp_path), "--out", "x"])
     assert res.exit_code == 2 and "assignments.parquet: not found" in res.output

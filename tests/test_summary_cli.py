@@ -33,8 +33,10 @@ def clean_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "clean.parquet"
 
 
-@pytest.mark.parametrize("engine", ["pandas", "duckdb", "spark"])
-def test_summary_equals_score(tmp_path: Path, clean_parquet: Path, engine: str) -> None:
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_summary_equals_score(tmp_path: Path, clean_parquet: Path, engine: str, request: pytest.FixtureRequest) -> None:
+    if engine == "spark":
+        request.getfixturevalue("spark_session")  # the run's one session: the command uses it, as in a notebook
     as_of = "1997-09-30"
     scored = tmp_path / "scored.parquet"
     res = invoke("score", str(clean_parquet), "--as-of", as_of, "--out", str(scored), "--no-clv")
@@ -67,13 +69,13 @@ def test_summary_lookback_holdout_time_unit_and_glob(tmp_path: Path, clean_parqu
     tx[~half].to_parquet(parts / "b.parquet", index=False)
     outs = {}
     for engine, source in (("pandas", str(clean_parquet)), ("duckdb", str(parts / "*.parquet"))):
-        out = tmp_path / f"{engine}.csv"
+        out = tmp_path / f"{engine}.parquet"  # full precision (a .csv has money in cents)
         res = invoke(
             "summary", source, "--as-of", "1997-12-31", "--engine", engine, "--lookback-days", "60",
             "--holdout-end", "1998-06-30", "--time-unit", "D", "--out", str(out),
         )  # fmt: skip
         assert res.exit_code == 0, res.output
-        outs[engine] = pd.read_csv(out, dtype={"customer_id": str})
+        outs[engine] = pd.read_parquet(out)
     a, b = outs["pandas"], outs["duckdb"]
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
     assert {"frequency_holdout", "duration_holdout"} <= set(a.columns)

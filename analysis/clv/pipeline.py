@@ -42,7 +42,8 @@ from analysis.clv.value import (
     p_alive_separation,
     predict_customers,
 )
-from analysis.data.io import json_safe, write_csv, write_json
+from analysis.data.io import json_safe, write_json
+from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, ModelError
 
 _TRANSACTION_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
@@ -463,12 +464,12 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
         params["mbgnbd"] = model_to_dict(result.mbgnbd)
     paths = {"params": out / "params.json", "customers": out / "customers.csv"}
     write_json(json_safe(params), paths["params"], sort_keys=False)
-    write_csv(result.predictions.rename_axis("customer_id"), paths["customers"])
+    write_spreadsheet_csv(result.predictions.rename_axis("customer_id"), paths["customers"])
     if result.holdout_by_frequency is not None:
         paths["holdout_by_frequency"] = out / "holdout_by_frequency.csv"
-        write_csv(result.holdout_by_frequency, paths["holdout_by_frequency"])
+        write_spreadsheet_csv(result.holdout_by_frequency, paths["holdout_by_frequency"])
         paths["tracking"] = out / "tracking.csv"
-        write_csv(result.tracking, paths["tracking"])
+        write_spreadsheet_csv(result.tracking, paths["tracking"])
         paths["holdout_errors"] = out / "holdout_errors.json"
         write_json(json_safe(result.holdout_errors), paths["holdout_errors"], sort_keys=False)
     return paths

@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from analysis.arrow_text import arrow_text as _arrow_text
 from analysis.arrow_text import byte_scan as _byte_scan
 from analysis.contract import CONTROL_CHARACTERS, REASONS, validate_clean, validate_quarantine
-from analysis.data.io import check_unique_columns, write_json, write_parquet
+from analysis.data.io import check_unique_columns, json_safe, write_json, write_parquet
 from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, MissingColumnError
 from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams, mapped_twice
@@ -136,17 +136,6 @@ def require_rows(quality: dict[str, Any]) -> None:
         f"{source}: none of its {rows_in:,} rows is a usable purchase ({reasons}); see quarantine.csv "
         "('rfmkit clean') and fix the column mapping ('columns:', --map) or the cleaning settings"
     )
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None, so ``json.dumps(allow_nan=False)`` accepts it."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float | np.floating) and not math.isfinite(value):
-        return None
-    return value
 
 
 def map_columns(raw: pd.DataFrame, mapping: dict[str, str] | None, origin: str = "input") -> pd.DataFrame:

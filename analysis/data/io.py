@@ -2,7 +2,8 @@
 
 Readers return the rows exactly as they came in: CSV and text files are read as strings (so the
 quarantine file can reproduce a bad row verbatim); Parquet, Excel and SQL keep their own types.
-Writers are atomic: a file appears under its final name only once it is complete.
+Writers are atomic: a file appears under its final name only once it is complete. CSV files are written by the
+one spreadsheet-safe writer, :func:`analysis.data.spreadsheet.write_spreadsheet_csv`; Parquet, JSON and text here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
@@ -132,15 +134,24 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
     raise InputError(f"{path}: unsupported format '{fmt}'")
 
 
-def parquet_columns(path: str | Path) -> list[str] | None:
-    """The column names of a Parquet file from its footer, without reading any data (None when the file cannot
-    be read as Parquet: the reader then says why)."""
+#: The columns that tell the clean Parquet written by ``rfmkit clean`` (or the batch's cache) from a raw log.
+CLEAN_PARQUET_COLUMNS = frozenset({"customer_id", "order_date", "amount", "is_outlier", "row_id"})
+
+
+def clean_parquet_rows(path: str | Path) -> int | None:
+    """The number of rows of ``path`` when it is clean Parquet (a ``.parquet`` file whose footer holds
+    :data:`CLEAN_PARQUET_COLUMNS`), read from the footer without reading any data; None for anything else (a raw
+    log, a URL, a renamed CSV, a damaged file: the reader then says why). The one such check of the kit."""
+    text = str(path)
+    if not text.endswith(".parquet") or "://" in text or not Path(text).is_file():
+        return None
     import pyarrow.parquet as pq
 
     try:
-        return list(pq.read_schema(path).names)
+        meta = pq.read_metadata(text)
     except Exception:  # any unreadable file: read_transactions then reports it with its reason
         return None
+    return meta.num_rows if set(meta.schema.names) >= CLEAN_PARQUET_COLUMNS else None
 
 
 def check_source(source: SourceParams) -> Path:
@@ -251,13 +262,6 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
-    """Write ``df`` to CSV atomically (UTF-8 unless ``encoding``, e.g. ``utf-8-sig`` for Excel)."""
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=index, encoding=encoding, lineterminator="\n")
-    return Path(path)
-
-
 def write_text(text: str, path: str | Path) -> Path:
     """Write ``text`` as UTF-8 atomically (HTML pages, notebooks, JSON built elsewhere)."""
     with atomic_path(path) as tmp:
@@ -266,8 +270,10 @@ def write_text(text: str, path: str | Path) -> Path:
 
 
 def json_safe(data: Any) -> Any:
-    """``data`` with every non-finite float (NaN, ±inf) as ``None``: JSON has no such numbers."""
-    if isinstance(data, float):
+    """``data`` with every non-finite float (NaN, ±inf, also NumPy's) as ``None``: JSON has no such numbers, and
+    ``json.dumps(allow_nan=False)`` accepts the result. The one such function (manifests, ``quality.json``, model
+    files)."""
+    if isinstance(data, float | np.floating):
         return data if math.isfinite(data) else None
     if isinstance(data, dict):
         return {k: json_safe(v) for k, v in data.items()}
@@ -283,13 +289,3 @@ def write_json(data: Any, path: str | Path, sort_keys: bool = True) -> Path:
     """
     text = json.dumps(data, indent=2, sort_keys=sort_keys, ensure_ascii=False, default=str)
     return write_text(text + "\n", path)
-
-
-def write_table(df: pd.DataFrame, path: str | Path, index: bool = True) -> Path:
-    """Write CSV or Parquet, chosen by the extension of ``path``."""
-    suffix = Path(path).suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return write_parquet(df, path)
-    if suffix in {".csv", ".txt"}:
-        return write_csv(df, path, index=index)
-    raise InputError(f"{path}: choose a .csv or .parquet file name for the output")

@@ -8,10 +8,20 @@ OWASP). Every CSV meant for spreadsheets (the CRM action lists, ``customers.csv`
 show as the literal text. Numbers stay numbers (a negative amount is a number, not text, and is untouched), and so
 does text that is a plain number (``-1`` in a raw row of ``quarantine.csv``: a spreadsheet reads it as the number);
 only other text cells — ids, names, reasons — are changed, and the change is visible rather than silent.
+
+:func:`write_spreadsheet_csv` is **the one CSV writer** of the kit: the run files of the batch (``customers.csv``,
+``actions.csv``, the CRM lists, ``action_results.csv`` …), ``quarantine.csv`` and every CSV of the command line
+(``rfmkit score``/``summary``/``sample --out x.csv``, ``rfmkit clv``'s tables, ``rfmkit evaluate-actions``) go
+through it. Besides the formula escaping it writes what a spreadsheet user expects: a UTF-8 byte-order mark (Excel on
+Windows reads BOM-less UTF-8 as the local code page and garbles Chinese text), CRLF line ends (RFC 4180), and money
+rounded to cents (:func:`money_columns`: ``monetary``, ``clv``, ``expected_spend``, revenue figures …, not shares or
+rates), so ``2468.62`` is written instead of ``2468.6200000000003``. Parquet files keep full precision.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -60,14 +70,64 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_spreadsheet_csv(frame: pd.DataFrame, path: str | Path, index: bool = True, encoding: str = "utf-8") -> Path:
-    """Write ``frame`` as CSV (atomically, UTF-8 unless ``encoding`` says otherwise, e.g. ``utf-8-sig`` with the
-    BOM Excel wants for Chinese text) after :func:`neutralise_formulas`.
+#: Words that make a column an amount of money (a whole word of its snake_case name: ``monetary``, ``clv_pnbd``,
+#: ``treated_revenue_per_customer``, ``expected_spend``, ``value_at_stake``, ``net_return``).
+MONEY_WORDS: tuple[str, ...] = (
+    "monetary", "revenue", "spend", "clv", "amount", "budget", "stake", "return", "gross", "net", "price", "sales",
+)  # fmt: skip
+#: Words that make such a column a share, rate or ratio instead (``revenue_share``, ``roi``): not rounded to cents.
+NOT_MONEY_WORDS: tuple[str, ...] = ("share", "rate", "ratio", "pct", "percent", "roi", "weight", "days", "count")
+#: Digits kept after the point for money: cents.
+MONEY_DECIMALS = 2
+
+
+def money_columns(frame: pd.DataFrame) -> list[str]:
+    """The float columns of ``frame`` that hold money, by name (see :data:`MONEY_WORDS`): what
+    :func:`write_spreadsheet_csv` rounds to cents unless told otherwise."""
+    out = []
+    for col in frame.columns:
+        words = set(re.split(r"[^a-z0-9]+", str(col).lower()))
+        if (
+            pd.api.types.is_float_dtype(frame[col].dtype)
+            and words & set(MONEY_WORDS)
+            and not words & set(NOT_MONEY_WORDS)
+        ):
+            out.append(col)
+    return out
+
+
+def write_spreadsheet_csv(
+    frame: pd.DataFrame,
+    path: str | Path,
+    index: bool = True,
+    encoding: str = "utf-8-sig",
+    *,
+    money: Iterable[str] | None = None,
+) -> Path:
+    """Write ``frame`` as a CSV a person can open in a spreadsheet: the kit's one CSV writer.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; its text cells (and text index) go through :func:`neutralise_formulas`.
+    path : str or Path
+        The file; written atomically (complete under its name, or not there at all).
+    index : bool, default=True
+        Write the index as the first column (``customer_id`` of per-customer frames).
+    encoding : str, default="utf-8-sig"
+        UTF-8 with the byte-order mark Excel needs to read Chinese (or any non-ASCII) text right; pandas,
+        DuckDB and LibreOffice read it as plain UTF-8.
+    money : iterable of str, optional
+        Columns rounded to cents; default :func:`money_columns` (by name). ``()`` rounds nothing.
 
     Lines end in CRLF as RFC 4180 says, so a stray carriage return inside a cell is quoted instead of splitting the row.
     """
     from analysis.data.io import atomic_path
 
+    cols = money_columns(frame) if money is None else [c for c in money if c in frame.columns]
+    out = neutralise_formulas(frame)
+    if cols:
+        out[cols] = out[cols].apply(lambda s: s.round(MONEY_DECIMALS) if pd.api.types.is_float_dtype(s) else s)
     with atomic_path(path) as tmp:
-        neutralise_formulas(frame).to_csv(tmp, index=index, encoding=encoding, lineterminator="\r\n")
+        out.to_csv(tmp, index=index, encoding=encoding, lineterminator="\r\n")
     return Path(path)

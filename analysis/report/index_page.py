@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -141,8 +142,17 @@ class TrendChart:
     lines: list[dict[str, Any]]
 
 
+def _count(value: float) -> str:
+    """An axis label for a count: ``1,234``."""
+    return f"{value:,.0f}"
+
+
 def trend_chart_data(
-    series: dict[str, list[float | None]], periods: list[str], title: str, fmt: str = "{:,.0f}", chart_id: str = ""
+    series: dict[str, list[float | None]],
+    periods: list[str],
+    title: str,
+    label: Callable[[float], str] = _count,
+    chart_id: str = "",
 ) -> TrendChart:
     """Lay out a line chart: one line per series over ``periods`` (see :func:`trend_chart`)."""
     w, h, left, right, top, bottom = 540, 260, 70, 110, 28, 40
@@ -162,17 +172,15 @@ def trend_chart_data(
     y_ticks = []
     for k in range(5):
         v = top_tick * k / 4
-        y_ticks.append({"y": f"{y(v):.1f}", "label_y": f"{y(v) + 4:.1f}", "label": fmt.format(v)})
+        y_ticks.append({"y": f"{y(v):.1f}", "label_y": f"{y(v) + 4:.1f}", "label": label(v)})
     label_every = max(1, math.ceil(n / 8))
     x_ticks = [{"x": f"{x(i):.1f}", "label": p} for i, p in enumerate(periods) if i % label_every == 0 or i == n - 1]
     lines = []
-    for s, (label, vs) in enumerate(series.items()):
-        pts = [
-            {"x": f"{x(i):.1f}", "y": f"{y(v):.1f}", "label": fmt.format(v)} for i, v in enumerate(vs) if v is not None
-        ]
+    for s, (name, vs) in enumerate(series.items()):
+        pts = [{"x": f"{x(i):.1f}", "y": f"{y(v):.1f}", "label": label(v)} for i, v in enumerate(vs) if v is not None]
         lines.append(
             {
-                "label": label,
+                "label": name,
                 "color": PALETTE[s % len(PALETTE)],
                 "points": pts,
                 "polyline": " ".join(f"{p['x']},{p['y']}" for p in pts),
@@ -194,7 +202,11 @@ def environment() -> jinja2.Environment:
 
 
 def trend_chart(
-    series: dict[str, list[float | None]], periods: list[str], title: str, fmt: str = "{:,.0f}", chart_id: str = ""
+    series: dict[str, list[float | None]],
+    periods: list[str],
+    title: str,
+    label: Callable[[float], str] = _count,
+    chart_id: str = "",
 ) -> Markup:
     """A small line chart as inline SVG: one line per series over ``periods``.
 
@@ -206,13 +218,14 @@ def trend_chart(
         The x axis, oldest first.
     title : str
         Shown above the chart.
-    fmt : str, default="{:,.0f}"
-        Format of the axis labels.
+    label : callable, default: a count with thousands separators
+        The text of an axis or point label for a value (a function, never a format template: a currency such as
+        ``{}`` written in the params is text, not a placeholder).
     chart_id : str, optional
         The ``id`` of the ``<svg>`` element.
     """
     macro = environment().get_template("trend_chart.svg.j2").module.trend_chart  # type: ignore[attr-defined]
-    return Markup(macro(trend_chart_data(series, periods, title, fmt, chart_id)))
+    return Markup(macro(trend_chart_data(series, periods, title, label, chart_id)))
 
 
 def write_index(
@@ -259,12 +272,14 @@ def write_index(
                 out[shown(r)] = vals
         return out
 
-    money_axis = fmt.currency_symbol(currency) + "{:,.0f}"
+    def money_axis(value: float) -> str:
+        return fmt.money(value, currency, language)
+
     charts = [trend_chart_data(series("revenue_period"), periods, t["trend_revenue"], money_axis, "trend")]
     if any(e.headline.get("flagged_orders") for e in entries):  # beside the totals when some orders are flagged
         unflagged = series("revenue_unflagged")
         charts.append(trend_chart_data(unflagged, periods, t["trend_unflagged"], money_axis, "trend-unflagged"))
-    charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], "{:,.0f}", "trend-customers"))
+    charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], _count, "trend-customers"))
     rows = [
         {"period": p, "cells": [_cell(by_key[(p, r)], currency, t) if (p, r) in by_key else None for r in regions]}
         for p in periods
