@@ -622,7 +622,14 @@ def run_locked(
 
     def lost(task: Task, step: str, reason: str) -> None:
         s, _, data, cdir, fp = task.args
-        done(task, lost_run(s, data, cdir, fp, step, reason))
+        from analysis.logs import redact_secrets
+
+        try:
+            result = lost_run(s, data, cdir, fp, step, reason)
+        except OSError as err:  # not even its failure can be written (read-only folder, full disk): still a failed run
+            why = f"{reason}; the run folder cannot be written ({err.strerror or err}: {err.filename or s.run_dir})"
+            result = RunResult(s.period, s.region, s.run_dir, "failed", error=redact_secrets(why), failed_notebook=step)
+        done(task, result)
 
     if todo:
         n = jobs or params.execution.jobs or os.cpu_count() or 1
@@ -653,6 +660,7 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
     out = Path(params.output_dir).resolve()
     this_batch = {Path(r.run_dir).resolve(): r for r in results}
     entries = []
+    listed: set[Path] = set()
     for manifest_path in sorted(out.glob("*/*/manifest.json")):
         run_dir = manifest_path.parent
         if run_dir.name.startswith(".") or run_dir.parent.name.startswith(("_", ".")):
@@ -669,6 +677,7 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
             headline = json.loads(headline_path.read_text(encoding="utf-8")) if headline_path.exists() else {}
         except ValueError:
             headline = {}
+        listed.add(run_dir.resolve())
         rel = os.path.relpath(run_dir, out)
         report = f"{rel}/{REPORT_NAME}" if (run_dir / REPORT_NAME).exists() else None
         failed_nb = m.get("failed_notebook") or ""
@@ -687,4 +696,9 @@ def _write_index(params: RunParams, results: list[RunResult]) -> Path:
                 m.get("failed_cell"),
             )
         )
+    for r in results:  # a run of this batch whose folder could not be written is on the index all the same
+        if r.status == "failed" and Path(r.run_dir).resolve() not in listed:
+            entries.append(
+                RunEntry(r.period, r.region, "failed", None, None, {}, r.error or "", r.failed_notebook or "", None)
+            )
     return write_index(out, params.title, entries, params.currency, params.language)

@@ -1,0 +1,31 @@
+"""Batch-level safety (issue 19): nothing silently dropped, nothing of the user's deleted, secrets not written.
+
+Each batch here fails or finishes before any notebook runs, so the file costs seconds, not minutes (the checks
+that need executed reports share the one hostile batch of tests/test_browser_payloads.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from analysis.cli import main
+from tests.test_batch import small_params
+
+
+def test_a_run_that_cannot_be_written_is_a_failed_run(tmp_path: Path) -> None:
+    """Issue 19 failure 9: a period folder the batch cannot write (here a file of the user's in its place, which
+    root cannot write through either) gave '0 runs: 0 ok, 0 failed' and exit 0."""
+    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"}, regions=["North"])
+    blocker = tmp_path / "reports" / "2024-12"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("the user's file", encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"])
+    assert res.exit_code != 0, res.output
+    assert "1 failed" in res.output or "failed" in res.output.lower(), res.output
+    assert "2024-12" in res.output
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "failed" in index.lower() and "North" in index  # the index shows the run that could not be written
+    assert blocker.read_text(encoding="utf-8") == "the user's file"  # and nothing of the user's was touched
