@@ -231,8 +231,13 @@ def test_params_files_never_share_an_output_folder(tmp_path: Path) -> None:
     out = str(tmp_path / "reports")
     en, zh = en.model_copy(update={"output_dir": out}), zh.model_copy(update={"output_dir": out})
     claim_output_dir(en, "params/monthly.yaml")
-    claim_output_dir(en, "/elsewhere/monthly.yaml")  # the same params file again: fine
-    assert json.loads((tmp_path / "reports" / OWNER_FILE).read_text())["language"] == "en"
+    claim_output_dir(en, "params/monthly.yaml")  # the same params file again: fine
+    owner = json.loads((tmp_path / "reports" / OWNER_FILE).read_text())
+    assert owner["language"] == "en" and owner["params"] == str(Path("params/monthly.yaml").resolve())
+    assert len(owner["id"]) == 16
+    # another team's monthly.yaml in another folder (issue 19 failure 8): refused, naming both params files
+    with pytest.raises(ParamsError, match=r"/elsewhere/monthly.yaml: output_dir .* from .*params/monthly.yaml"):
+        claim_output_dir(en, "/elsewhere/monthly.yaml")
     with pytest.raises(ParamsError, match=r"holds the reports of params 'monthly' \(en, \$\).*monthly_zh"):
         claim_output_dir(zh, "params/monthly_zh.yaml")
     same_name = en.model_copy(update={"currency": "€"})
