@@ -51,7 +51,8 @@ def test_a_missing_required_column_names_the_fix() -> None:
 def test_per_customer_measures_by_hand_with_customers_without_feedback() -> None:
     fb = _feedback().clean
     it = inputs.clean_interactions(
-        pd.DataFrame({"customer_id": ["a", "a", "z", "b"], "date": ["2024-11-01", "2024-11-25", "2024-11-02", "2024-01-01"],
+        pd.DataFrame({"customer_id": ["a", "a", "z", "b"],
+                      "date": ["2024-11-01", "2024-11-25", "2024-11-02", "2024-01-01"],
                       "type": ["Call", "E-mail", "visit", "chat"], "direction": ["in", "outbound", "in", ""]}),
         SPEC,
     ).clean  # fmt: skip
