@@ -29,3 +29,22 @@ def test_a_run_that_cannot_be_written_is_a_failed_run(tmp_path: Path) -> None:
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert "failed" in index.lower() and "North" in index  # the index shows the run that could not be written
     assert blocker.read_text(encoding="utf-8") == "the user's file"  # and nothing of the user's was touched
+
+
+def test_another_params_file_of_the_same_name_is_refused(tmp_path: Path) -> None:
+    """Issue 19 failure 8: another team's monthly.yaml in another folder overwrote a run (ownership was by name)."""
+    out = tmp_path / "shared"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ours = small_params(tmp_path / "a", output_dir=str(out), periods={"start": "2024-12", "end": "2024-12"})
+    theirs = small_params(tmp_path / "b", output_dir=str(out), periods={"start": "2024-12", "end": "2024-12"})
+    assert ours.name == theirs.name
+    (out / "2024-12").parent.mkdir(parents=True)
+    (out / "2024-12").write_text("blocks every run, so the first batch costs seconds", encoding="utf-8")
+    CliRunner().invoke(main, ["run", str(ours), "--no-progress"])
+    owner = json.loads((out / "rfmkit-owner.json").read_text(encoding="utf-8"))
+    assert owner["params"] == str(ours.resolve()) and owner["id"]
+    res = CliRunner().invoke(main, ["run", str(theirs), "--no-progress"])
+    assert res.exit_code != 0
+    assert str(theirs.resolve()) in res.output and str(ours.resolve()) in res.output, res.output
+    assert "Traceback" not in res.output
