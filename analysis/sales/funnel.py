@@ -97,8 +97,9 @@ class Funnel:
         The rows of ``funnel.csv``: ``window`` (``period``, ``previous``, ``year_ago``), ``window_first``,
         ``window_last``, ``by``, ``group`` and :data:`FUNNEL_COLUMNS`.
     closed : DataFrame
-        Per window (index ``period``, ``previous``, ``year_ago``): ``first``, ``last``, ``won``, ``lost``,
-        ``win_rate``, ``median_cycle_days``, ``won_value`` (all regions/groups of the run).
+        Per window (index ``period``, ``previous``, ``year_ago``): ``first``, ``last``, ``covered`` (False for a
+        window that ends before the data's first day: its measures are NaN and it has no rows in ``table``),
+        ``won``, ``lost``, ``win_rate``, ``median_cycle_days``, ``p90_cycle_days``, ``won_value`` (all groups).
     has_history : bool
         Whether stages were measured (stage history given) or only won vs lost and created-to-close.
     biggest_loss : dict or None
@@ -220,7 +221,10 @@ def funnel(data: SalesData, window: SalesWindow, by: tuple[str, ...] = BREAKDOWN
     without = int((~opps.index.isin(data.stage_history["opportunity_id"])).sum()) if data.has_history else 0
     rows = []
     spans = {"period": window.current, "previous": window.previous, "year_ago": window.year_ago}
+    covered = {name: data.data_start is None or span.last >= data.data_start for name, span in spans.items()}
     for name, span in spans.items():
+        if not covered[name]:  # a window before the data's first day: nothing to report, not zeros
+            continue
         for dim in by:
             if dim != "all" and (dim not in opps.columns or opps[dim].isna().all()):
                 continue
@@ -239,8 +243,13 @@ def funnel(data: SalesData, window: SalesWindow, by: tuple[str, ...] = BREAKDOWN
     for col in ("entered", "advanced", "lost", "open"):
         table[col] = table[col].astype("Int64")
     closed = pd.DataFrame(
-        {name: {"first": s.first.date(), "last": s.last.date(), **closed_in(opps, s)} for name, s in spans.items()}
+        {
+            name: {"first": s.first.date(), "last": s.last.date(), "covered": covered[name], **closed_in(opps, s)}
+            for name, s in spans.items()
+        }
     ).T
+    measures = ["won", "lost", "win_rate", "median_cycle_days", "p90_cycle_days", "won_value"]
+    closed.loc[~closed["covered"].astype(bool), measures] = np.nan
     return Funnel(
         table=table.reset_index(drop=True),
         closed=closed,

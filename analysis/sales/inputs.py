@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,13 +110,15 @@ def _display(values: pd.Series) -> pd.Series:
 
 
 def suspected_typos(values: pd.Series, cutoff: float = 0.85) -> list[list[str]]:
-    """Pairs of distinct names whose keys differ but look alike (difflib ratio >= ``cutoff``), rarer one first."""
+    """Pairs of distinct names whose keys differ but look alike (the same letters in another order, or a difflib
+    ratio >= ``cutoff``), rarer one first."""
     counts = values.dropna().value_counts()
     names = list(counts.index)
     pairs = []
     for i, a in enumerate(names):
         for b in names[:i]:
-            if _key(a) != _key(b) and difflib.SequenceMatcher(None, _key(a), _key(b)).ratio() >= cutoff:
+            ka, kb = _key(a), _key(b)
+            if ka != kb and (sorted(ka) == sorted(kb) or difflib.SequenceMatcher(None, ka, kb).ratio() >= cutoff):
                 pairs.append([str(a), str(b)])
     return pairs
 
@@ -184,6 +186,8 @@ class SalesData:
         The funnel's stages in order (the last is the won stage); ``lost`` the lost stages.
     data_end : Timestamp
         The last day any date of the CRM inputs reaches: the export's day, as far as the data tell.
+    data_start : Timestamp
+        The first day any date of the CRM inputs reaches (a window ending before it has no data: not reported).
     """
 
     opportunities: pd.DataFrame
@@ -195,7 +199,7 @@ class SalesData:
     stages: list[str]
     lost: list[str]
     data_end: pd.Timestamp
-    notes: list[str] = field(default_factory=list)
+    data_start: pd.Timestamp | None = None
 
     @property
     def has_history(self) -> bool:
@@ -464,10 +468,11 @@ def load_sales(params: RunParams, raw: dict[str, pd.DataFrame] | None = None) ->
             f"{quality['opportunities']['rows_in']:,} rows is a usable deal ({quality['opportunities']['reasons']}); "
             "check the column mapping and funnel.stages"
         )
-    dates = [opps["created_date"].max(), opps["close_date"].max()]
+    columns = [opps["created_date"], opps["close_date"]]
     if history is not None and not history.empty:
-        dates.append(history["entered_at"].max())
-    data_end = max(d for d in dates if pd.notna(d))
+        columns.append(history["entered_at"])
+    data_end = max(d for d in (c.max() for c in columns) if pd.notna(d))
+    data_start = min(d for d in (c.min() for c in columns) if pd.notna(d))
     return SalesData(
         opportunities=opps,
         stage_history=history,
@@ -478,4 +483,5 @@ def load_sales(params: RunParams, raw: dict[str, pd.DataFrame] | None = None) ->
         stages=stages,
         lost=lost,
         data_end=pd.Timestamp(data_end),
+        data_start=pd.Timestamp(data_start),
     )
