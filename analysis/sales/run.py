@@ -24,6 +24,8 @@ from analysis.sales.scorecard import SCORECARD_COLUMNS, rep_scorecard, team_roll
 from analysis.sales.stalled import STALLED_COLUMNS, Stalled, stalled_deals
 from analysis.sales.windows import SalesWindow, sales_window
 
+#: Money columns of ``rep_scorecard.csv`` (rounded to cents in the file).
+SCORECARD_MONEY: tuple[str, ...] = ("won_value", "avg_deal_size", "open_pipeline_value", "target")
 #: The files one run writes, by name.
 SALES_FILES: tuple[str, ...] = ("funnel.csv", "rep_scorecard.csv", "stalled_deals.csv", "sales_quality.json")
 
@@ -165,7 +167,7 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
         "inputs": run.data.quality,
     }
     paths = {
-        "funnel.csv": write_spreadsheet_csv(run.funnel.table, out / "funnel.csv", index=False),
+        "funnel.csv": write_spreadsheet_csv(run.funnel.table, out / "funnel.csv", index=False, money=()),
         "rep_scorecard.csv": write_spreadsheet_csv(
             card[
                 [
@@ -178,15 +180,19 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
             ],
             out / "rep_scorecard.csv",
             index=False,
+            money=[c for c in (*SCORECARD_MONEY, "book_expected", "book_revenue") if c in card.columns],
         ),
         "stalled_deals.csv": write_spreadsheet_csv(
             stalled_list(run, key).reindex(columns=[*STALLED_COLUMNS, *(["customer"] if key is not None else [])]),
             out / "stalled_deals.csv",
             index=False,
+            money=["amount"],
         ),
         "sales_quality.json": write_json(json_safe(quality), out / "sales_quality.json"),
     }
     for name, frame in run.data.quarantine.items():
-        if len(frame):
-            paths[f"quarantine_{name}.csv"] = write_spreadsheet_csv(frame, out / f"quarantine_{name}.csv", index=False)
+        if len(frame):  # the raw rows as they came in: nothing rounded
+            paths[f"quarantine_{name}.csv"] = write_spreadsheet_csv(
+                frame, out / f"quarantine_{name}.csv", index=False, money=()
+            )
     return paths
