@@ -1,0 +1,166 @@
+"""The grading stage of a run and its files: one typed function over the clean, score and strategy stages.
+
+:func:`grade` computes everything the grading notebook shows; :func:`write_grading` writes ``grading.csv`` (every
+customer's grades, reasons and move-up sentences, real ids and pseudonym) and ``service_recovery.csv`` (the
+valuable but unhappy customers, a CRM list). A result that needs an optional input the params do not name is a
+:class:`~analysis.missing.Missing` whose sentence names the input that would enable it.
+
+Windows: grades, reasons and the per-customer measures cover the scoring window (params ``rfm.lookback_days`` up to
+``as_of``, else all history to ``as_of``); the criterion review looks back ``grading.review_horizon_days`` from
+``as_of``; the KANO survey and the attributes are as read (fixed, not dated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.grading import attributes as attrs
+from analysis.grading import kano, review, satisfaction
+from analysis.grading.inputs import InputResult, read_input
+from analysis.grading.table import grading_rules, grading_table
+from analysis.missing import Missing
+from analysis.params import RunParams
+from analysis.regions import ALL_REGIONS
+
+INPUTS: tuple[str, ...] = ("feedback", "interactions", "attributes", "kano")
+
+
+@dataclass(frozen=True)
+class Grading:
+    """The grading stage: ``table`` (index ``customer_id``: grades, reasons, move-up sentences in the run's language
+    and the other, the overall grade and the satisfaction/contact measures), the inputs as cleaned (``inputs``:
+    name → :class:`~analysis.grading.inputs.InputResult` or Missing), and the optional results (a Missing each when
+    their input is absent): ``measures``, ``grid`` (value × satisfaction), ``by_segment``, ``complaints`` (by
+    product line), ``recovery`` (service-recovery list), ``leads`` (contacts without purchases), ``review``,
+    ``attributes`` (per dimension: profile and segment shares; ``drill``: province → city), ``kano`` and
+    ``kano_by_segment``. ``since``/``as_of`` bound the scoring window (``since`` exclusive, None = all history)."""
+
+    table: pd.DataFrame
+    as_of: pd.Timestamp
+    since: pd.Timestamp | None
+    inputs: dict[str, InputResult | Missing] = field(default_factory=dict)
+    measures: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_feedback"))
+    grid: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_feedback"))
+    by_segment: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_feedback"))
+    complaints: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_feedback"))
+    recovery: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_feedback"))
+    leads: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_interactions"))
+    review: Any = field(default_factory=lambda: Missing("grading_no_review"))
+    attributes: dict[str, dict[str, pd.DataFrame]] | Missing = field(
+        default_factory=lambda: Missing("grading_no_attributes")
+    )
+    drill: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_attributes"))
+    kano: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_kano"))
+    kano_by_segment: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_kano"))
+
+
+def grade(
+    cleaned: Any, scored: Any, strategy: Any, params: RunParams, window: Any, region: str = ALL_REGIONS
+) -> Grading:
+    """The grading stage of one run (see :class:`Grading`).
+
+    ``cleaned``, ``scored``, ``strategy``: the run's clean, score and strategy stages; ``window``: its
+    :class:`~analysis.window.Window`; ``region``: the run's region (a region's run shows only its customers, so its
+    KANO table counts only the answers of its customers).
+    """
+    g = params.grading
+    language, currency = params.language, params.currency
+    as_of = pd.Timestamp(scored.as_of).normalize()
+    lookback = params.rfm.lookback_days
+    since = as_of - pd.Timedelta(days=lookback) if lookback else None
+    customers = scored.customers
+    tx = cleaned.transactions
+    whole_log = cleaned.result.clean
+    rules = grading_rules(params, scored.cut_points, window.start, as_of, window.next[1], scored.left_censored)
+    profile = scored.clusters.profile if hasattr(scored.clusters, "profile") else None
+    table = grading_table(customers, tx, rules, language, currency, profile)
+    read: dict[str, InputResult | Missing] = {}
+    for name in INPUTS:
+        got = read_input(name, params, whole_log, as_of)
+        read[name] = got if got is not None else Missing(f"grading_no_{name}")
+    fb = read["feedback"].clean if isinstance(read["feedback"], InputResult) else None
+    it = read["interactions"].clean if isinstance(read["interactions"], InputResult) else None
+    at = read["attributes"].clean if isinstance(read["attributes"], InputResult) else None
+    out: dict[str, Any] = {}
+    measures = satisfaction.customer_measures(customers.index, fb, it, as_of, since, g.unhappy_below)
+    overall = satisfaction.overall_grade(customers, measures, g.weights)
+    words = satisfaction.grade_sentences(overall, g.weights, language)
+    table = table.join(overall[["grade_score", "grade", "grade_next"]]).join(words)
+    m = measures.copy()
+    m.index = customers.index
+    table = table.join(m)
+    if fb is not None:
+        out["measures"] = measures
+        out["grid"] = satisfaction.value_satisfaction_grid(customers, measures)
+        out["by_segment"] = satisfaction.satisfaction_by_segment(customers, measures)
+        fb_run = fb[fb["customer_id"].isin(customers.index.astype(str))]
+        out["complaints"] = satisfaction.complaints_by_product_line(fb_run, tx, as_of, since)
+        rec = satisfaction.service_recovery(customers, measures)
+        if "churn_warning" in getattr(strategy, "warnings", pd.DataFrame()).columns and len(rec):
+            warned = strategy.warnings["churn_warning"].reindex(rec.index).fillna(False).astype(bool)
+            rec = rec.assign(churn_warning=warned.to_numpy())
+        out["recovery"] = rec if len(rec) else Missing("grading_no_recovery")
+        warnings = getattr(strategy, "warnings", None)
+        if warnings is not None and "churn_warning" in warnings.columns:
+            flagged = warnings[warnings["churn_warning"]]
+            why = satisfaction.satisfaction_warning_reasons(flagged, measures, language, g.unhappy_below)
+            table["churn_satisfaction_reason"] = why.reindex(table.index).fillna("")
+    if it is not None:
+        out["leads"] = satisfaction.contacts_without_purchases(it, customers.index, as_of, since)
+    run_ids = set(customers.index.astype(str))
+    res = review.review(
+        tx, as_of, horizon_days=g.review_horizon_days, feedback=fb, interactions=it, attributes=at,
+        folds=g.review_folds, seed=g.seed, min_gain=g.review_min_gain,
+    )  # fmt: skip
+    if res is None:
+        cutoff = as_of - pd.Timedelta(days=g.review_horizon_days)
+        from analysis.text import t
+
+        detail = t("grading.review.none", language, cutoff=cutoff.date())
+        out["review"] = Missing("grading_no_review", {"detail": detail})
+    else:
+        out["review"] = res
+    if at is not None:
+        dims = attrs.dimensions(at)
+        out["attributes"] = {
+            d: {"profile": attrs.attribute_profile(customers, at, d, window.start),
+                "segments": attrs.segment_by_attribute(customers, at, d)}
+            for d in dims
+        }  # fmt: skip
+        if "province" in dims and "city" in at.columns and at["city"].notna().any():
+            out["drill"] = attrs.drill_down(customers, at, window.start)
+    if isinstance(read["kano"], InputResult):
+        survey = read["kano"].clean
+        if region != ALL_REGIONS:
+            survey = survey[survey["customer_id"].isin(run_ids)]
+        out["kano"] = kano.kano_table(survey)
+        seg = survey["customer_id"].map(customers["segment"].rename(index=str)) if len(survey) else None
+        if seg is not None and seg.notna().any():
+            out["kano_by_segment"] = kano.kano_table(survey.assign(segment=seg), by="segment")
+    return Grading(table, as_of, since, read, **out)
+
+
+def write_grading(run_dir: Path, result: Grading, language: str, key: Any = None) -> list[Path]:
+    """``grading.csv`` (real ids, each customer's ``pseudonym`` when a key is given) and ``service_recovery.csv``."""
+    from analysis.data.spreadsheet import write_spreadsheet_csv
+
+    table = result.table
+    if key is not None:
+        from analysis.privacy import pseudonyms
+
+        table = table.copy()
+        table.insert(0, "pseudonym", pseudonyms(table.index, key).to_numpy())
+    out = [write_spreadsheet_csv(table, run_dir / "grading.csv")]
+    if isinstance(result.recovery, pd.DataFrame):
+        rec = result.recovery
+        if key is not None:
+            from analysis.privacy import pseudonyms
+
+            rec = rec.copy()
+            rec.insert(0, "pseudonym", pseudonyms(rec.index, key).to_numpy())
+        out.append(write_spreadsheet_csv(rec, run_dir / "service_recovery.csv"))
+    return out
