@@ -7,6 +7,7 @@ and the file, instead of being silently ignored the way papermill ignores unknow
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import re
 from pathlib import Path
@@ -798,8 +799,9 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror or err}); check its permissions") from None
-    text = _params_text(raw, path)
-    loader = yaml.SafeLoader(text)
+    stream = io.StringIO(_params_text(raw, path))
+    stream.name = str(path)  # YAML's messages name the file
+    loader = yaml.SafeLoader(stream)
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -812,8 +814,13 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
         raise ParamsError(
             f"{path}: nested too deeply to read; a params file is a few levels of keys (see params/monthly.yaml)"
         ) from None
-    except ValueError as err:  # an integer with more digits than Python converts (sys.set_int_max_str_digits)
-        raise ParamsError(f"{path}: a value cannot be read ({err}); write numbers with at most 18 digits") from None
+    except ParamsError:
+        raise
+    except ValueError:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        raise ParamsError(
+            f"{path}: holds a number of thousands of digits; no setting needs more than "
+            f"{len(str(MAX_PARAMS_INT))} digits (seeds, counts, amounts)"
+        ) from None
     finally:
         loader.dispose()
     data = {} if data is None else data
@@ -825,10 +832,10 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
 
 def _params_text(raw: bytes, path: Path) -> str:
     """The bytes of a params file as text: UTF-8 (a BOM is allowed), else a one-line error saying what it is."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and (raw[0] == 0 or raw[1] == 0)):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _ascii_as_utf16(raw):
         raise ParamsError(
-            f"{path}: the file is UTF-16 text (or binary), not UTF-8; save it as UTF-8 (in most editors: "
-            "Save as… → Encoding: UTF-8)"
+            f"{path}: the file is UTF-16 text, not UTF-8; save it as UTF-8 (in most editors: Save as… → "
+            "Encoding: UTF-8)"
         )
     if b"\x00" in raw:
         raise ParamsError(f"{path}: a binary file, not a YAML params file; name the params .yaml file")
@@ -846,6 +853,15 @@ def _params_text(raw: bytes, path: Path) -> str:
             "name the params .yaml file"
         )
     return text
+
+
+def _ascii_as_utf16(raw: bytes) -> bool:
+    """Whether ``raw`` looks like ASCII text saved as UTF-16 without a BOM: every other byte zero."""
+    head = raw[:200]
+    if len(head) < 4:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return (odd.count(0) == len(odd) and 0 not in even) or (even.count(0) == len(even) and 0 not in odd)
 
 
 def _check_depth(node: yaml.Node, path: Path) -> None:
@@ -894,7 +910,7 @@ def _check_numbers(data: Any, path: Path) -> None:
         elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_PARAMS_INT:
             raise ParamsError(
                 f"{path}: {where or 'a value'} is a number of {len(str(abs(value))):,} digits; no setting needs "
-                f"more than {len(str(MAX_PARAMS_INT))} (seeds, counts, amounts)"
+                f"more than {len(str(MAX_PARAMS_INT))} digits (seeds, counts, amounts)"
             )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from analysis.cli import main
@@ -215,3 +216,76 @@ def test_score_on_a_file_named_parquet_that_is_not_parquet_names_the_file(tmp_pa
     assert res.exit_code == 2, res.output
     assert str(fake) in res.output and "parquet" in res.output.lower()
     assert "Traceback" not in res.output
+
+
+# ------------------------------------------------------------------ params files a person may hand over (issue 19)
+
+#: Params files that cannot be read, and what the one error line must say.
+UNREADABLE_PARAMS = {
+    "latin1": ("title: Café\nperiods: {start: 2024-01, end: 2024-02}\n".encode("latin-1"), "not UTF-8 text"),
+    "utf16": ("periods: {start: 2024-01, end: 2024-02}\n".encode("utf-16"), "UTF-16"),
+    "utf16-no-bom": ("periods: {start: 2024-01, end: 2024-02}\n".encode("utf-16-le"), "UTF-16"),
+    "binary": (bytes(range(256)) * 4, "binary"),
+    "png": (b"\x89PNG\r\n\x1a\n" + bytes(100), "binary"),
+    "deep-list": (b"periods: " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested"),
+    "deep-map": (b"".join(b"  " * i + b"k:\n" for i in range(200)) + b"  " * 200 + b"v: 1\n", "nested"),
+    "huge-int": (
+        b"periods: {start: 2024-01, end: 2024-02}\nexperiment: {seed: " + b"9" * 5000 + b"}\n",
+        "thousands of digits",
+    ),
+    "big-int": (b"periods: {start: 2024-01, end: 2024-02}\nexperiment: {seed: " + b"9" * 40 + b"}\n", "40 digits"),
+    "huge-int-list": (b"periods: {start: 2024-01, end: 2024-02}\nregions: [1]\nx: [" + b"7" * 5000 + b"]\n", "digits"),
+    "not-yaml": (b"periods: [2024-01\n", "not valid YAML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE_PARAMS))
+def test_unreadable_params_are_one_error_line(tmp_path, case: str) -> None:
+    content, expected = UNREADABLE_PARAMS[case]
+    p = tmp_path / "p.yaml"
+    p.write_bytes(content)
+    for args in (["run", str(p)], ["score", str(CDNOW), "--as-of", "1997-12-31", "--out", "x.csv", "--params", str(p)]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2, (case, res.output)
+        assert "Traceback" not in res.output and isinstance(res.exception, SystemExit), (case, res.exception)
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and str(p) in lines[0], (case, res.output)
+        assert expected in lines[0], (case, lines[0])
+
+
+def test_region_numbers_in_params_are_region_names(tmp_path) -> None:
+    from analysis.params import load_params
+
+    p = tmp_path / "p.yaml"
+    p.write_text("periods: {start: 2024-01, end: 2024-02}\nregions: [367, 0406, 1.50, North]\n")
+    assert load_params(p).regions == ["367", "0406", "1.50", "North"]  # as written, not 406 or 1.5
+    p.write_text("periods: {start: 2024-01, end: 2024-02}\nregions: 367\n")
+    assert load_params(p).regions == ["367"]
+    p.write_text("periods: {start: 2024-01, end: 2024-02}\nregions: [SE, NO]\n")
+    res = CliRunner().invoke(main, ["run", str(p)])
+    assert res.exit_code == 2 and "regions.list[str]" not in res.output and "quote the name ('NO')" in res.output
+
+
+def test_regions_all_with_too_many_regions_stops_before_any_run(tmp_path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(
+        "source: {format: sample, sample: {customers: 200, seed: 1}}\nperiods: {start: 2024-11, end: 2024-11}\n"
+        f"regions: all\nmax_regions: 2\noutput_dir: {tmp_path / 'reports'}\n"
+    )
+    res = CliRunner().invoke(main, ["run", str(p), "--no-progress"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "more than max_regions (2)" in res.output and "--allow-large" in res.output
+    assert not list((tmp_path / "reports").glob("2024-11*"))  # no run started
+
+
+def test_kit_warnings_are_one_line_of_its_own_words(tmp_path) -> None:
+    """rfmkit score on a log where Gamma-Gamma's independence check fires: one 'warning:' line, no file path."""
+    log = tmp_path / "s.csv"
+    invoke("sample", "--out", str(log), "--customers", "300")
+    res = CliRunner().invoke(main, ["score", str(log), "--as-of", "2024-12-31", "--out", str(tmp_path / "c.csv")])
+    assert res.exit_code == 0, res.output
+    shown = [line for line in res.output.splitlines() if "Gamma-Gamma" in line]
+    assert shown and all(line.startswith("warning: Gamma-Gamma") for line in shown), res.output
+    assert "UserWarning" not in res.output and ".py:" not in res.output and "gg = GammaGamma" not in res.output
+    res = CliRunner().invoke(main, ["-q", "score", str(log), "--as-of", "2024-12-31", "--out", str(tmp_path / "d.csv")])
+    assert "warning:" not in res.output
