@@ -15,7 +15,7 @@ UV := $(VENV)/bin/uv
 # copy mode because the uv cache and the venv may be on different file systems.
 export UV_LINK_MODE ?= copy
 
-.PHONY: setup-runtime system-runtime docs
+.PHONY: setup-runtime system-runtime docs screenshots
 
 # The runtime: rfmkit and what a batch needs to run (no test tools, no Playwright, PySpark or Java).
 $(VENV)/.installed-runtime: pyproject.toml
@@ -74,6 +74,11 @@ lab: $(VENV)/.installed-lab system-runtime
 # The documentation site (docs/, mkdocs.yml) → site/; --strict fails on a broken link or a page left out of the nav.
 docs: $(VENV)/.installed-docs
 	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+# docs/report.png, index.png, closing_the_loop.png and docs/screenshots.json from a fresh run of the make report batch
+# in Debian's chromium (tests/test_screenshots.py fails when the report template changed after the capture)
+screenshots: setup system
+	$(PY) scripts/screenshots.py
 
 # ruff, and the layers contract of [tool.importlinter] in pyproject.toml (import-linter comes with the test tools)
 lint: setup
