@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from analysis.filenames import is_device_name
+
 #: The all-regions run. Not a text a data region can hold: cleaned text never contains control characters
 #: (:data:`analysis.contract.CONTROL_CHARACTERS`), so a region literally named ``all`` is a region like any other.
 ALL_REGIONS = "\x1fall"
@@ -29,16 +31,8 @@ LITERAL_REGION = "region:"
 ALL_FOLDER = "all"
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_RESERVED = {
-    ALL_FOLDER,
-    "index.html",
-    "con",
-    "prn",
-    "aux",
-    "nul",
-    *(f"com{i}" for i in range(10)),
-    *(f"lpt{i}" for i in range(10)),
-}
+#: Folder names the batch uses itself (Windows device names are refused too: :mod:`analysis.filenames`).
+_RESERVED = {ALL_FOLDER, "index.html"}
 
 
 def parse_region(written: str | None) -> str:
@@ -65,7 +59,7 @@ def region_folder(region: str, *, all_regions: bool = False) -> str:
     if all_regions:
         return ALL_FOLDER
     name = str(region)
-    if _PLAIN.match(name) and name.lower() not in _RESERVED:
+    if _PLAIN.match(name) and name.lower() not in _RESERVED and not is_device_name(name):
         return name
     slug = re.sub(r"[^\w.-]+", "_", name, flags=re.ASCII).strip("._")[:40] or "region"
     return f"{slug}~{hashlib.sha256(name.encode('utf-8')).hexdigest()[:6]}"

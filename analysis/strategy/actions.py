@@ -35,6 +35,7 @@ import pandas as pd
 from analysis import text
 from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError
+from analysis.filenames import is_device_name
 from analysis.strategy.playbook import SEGMENTS, Play, Playbook
 from analysis.strategy.value import ValueAtStake
 from analysis.text import format as fmt
@@ -58,9 +59,6 @@ def rule_label(rule: str, language: str = "en") -> str:
     if rule.startswith("segment:"):
         return text.name(rule.removeprefix("segment:"), language)
     return text.label(f"strategy.group.{rule}", language, default=rule)
-
-
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
 @dataclass(frozen=True)
@@ -493,7 +491,7 @@ def safe_filename(name: str) -> str:
     'win_back_at_risk'
     """
     stem = re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_-")[:64] or "action"
-    return f"{stem}_" if stem in _RESERVED else stem
+    return f"{stem}_" if is_device_name(stem) else stem
 
 
 def write_action_csvs(
