@@ -1,4 +1,14 @@
-"""Shared fixtures: the CDNOW sample, small synthetic logs and hand-made edge cases."""
+"""Shared fixtures (the CDNOW sample, small synthetic logs, hand-made edge cases, one Spark session) and the tiers.
+
+Tiers (docs/testing.md): ``make test`` runs everything; ``make test-fast`` leaves out the tests marked ``slow``
+(batches, notebooks, a browser), ``spark`` (a JVM) and ``notebook`` (Jupyter kernels) and runs each property with
+the ``fast`` hypothesis profile. A test without one of those markers is in the fast tier.
+
+Hypothesis profiles, chosen with ``--hypothesis-profile=NAME`` or ``$HYPOTHESIS_PROFILE``: ``full`` (the default:
+each property runs the examples it asks for, :func:`examples`), ``ci`` (the same examples, derandomized: CI fails on
+the same example every time) and ``fast`` (at most :data:`FAST_EXAMPLES` per property). Every profile prints the
+failing example with the blob that reproduces it and has no deadline (a busy machine is not a failure).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 from analysis.datasets import CDNOW_MAPPING, cdnow_sample_path
 
@@ -16,6 +27,76 @@ CDNOW = cdnow_sample_path()  # shipped in the package (analysis/data/cdnow), gzi
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Reports show customers by pseudonym: the suite's kernels inherit this key instead of making one in ~/.config.
 os.environ.setdefault("RFMKIT_PSEUDONYM_KEY", "the rfmkit test suite's pseudonym key")
+
+# ------------------------------------------------------------------------------------------- hypothesis profiles
+
+#: The most examples a property runs under the ``fast`` profile (the edit loop's tier).
+FAST_EXAMPLES = 20
+
+settings.register_profile(
+    "full", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile("ci", settings.get_profile("full"), derandomize=True, database=None)
+settings.register_profile("fast", settings.get_profile("full"), max_examples=FAST_EXAMPLES)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "full"))  # --hypothesis-profile, if given, wins
+
+
+def examples(n: int) -> int:
+    """A property's number of examples: ``n`` under the ``full`` and ``ci`` profiles, at most FAST_EXAMPLES under
+    ``fast`` (read when the test module is imported, after the command line's profile is loaded)."""
+    return min(n, FAST_EXAMPLES) if settings.get_current_profile_name().startswith("fast") else n
+
+
+# ----------------------------------------------------------------------------------------------------- markers
+
+#: Markers that keep a test out of the fast tier (``make test-fast``); defined in pyproject.toml.
+SLOW_TIERS = ("slow", "spark", "notebook")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that use the Spark session ``spark`` and keep every ``spark`` test on one xdist worker (with
+    ``--dist loadgroup``, set in pyproject.toml), so one JVM serves the run; keep the tests sharing a module-scoped
+    fixture of their module (a batch, a cleaned file) on one worker too, so it is built once per run, not per worker."""
+    for item in items:
+        if "spark_session" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.spark)
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        module = getattr(item, "module", None)
+        if info is None or module is None:
+            continue
+        if any(
+            d.scope == "module" and getattr(d.func, "__module__", None) == module.__name__
+            for defs in info.name2fixturedefs.values()
+            for d in defs
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))  # the module's path
+
+
+# ------------------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session (``local[2]``) for the whole run: every test that needs Spark asks for this one
+    (marked ``spark`` and kept on one xdist worker by :func:`pytest_collection_modifyitems`)."""
+    from analysis.engines.spark_engine import spark_session as make_session
+    from analysis.params import SparkParams
+
+    session = make_session(
+        SparkParams(
+            master="local[2]",
+            config={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
+        )
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

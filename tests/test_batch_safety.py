@@ -1,8 +1,9 @@
 """Two batches on one folder, awkward region names, region scoping and pseudonyms, through real batches (issue 11).
 
 Regions ``a/b`` and ``a b`` (one slug apart) and a region literally named ``all``, plus the all-regions run; two
-``rfmkit run … --force`` started on the same output folder a few seconds apart, as subprocesses, with the pseudonym
-key in a key file (the environment variable unset), so the kernels find the key the way a user's batch does.
+``rfmkit run … --force`` on the same output folder as subprocesses, the second started once the first holds the
+folder's lock, with the pseudonym key in a key file (the environment variable unset), so the kernels find the key the
+way a user's batch does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.batch.lock import read_holder
 from analysis.data.sample import generate_transactions
 from analysis.regions import region_folder
 from analysis.stages import quarantined_in
@@ -30,12 +32,23 @@ KEY = "a pseudonym key that must never be written anywhere 7f3a"
 ARTIFACTS = ("customers.parquet", "customers.csv", "transactions.parquet", "report.html", "manifest.json",
              "headline.json")  # fmt: skip
 NOTEBOOKS = ("01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary")
+WAIT_S = 900  # how long the test waits for the first batch to take the lock before calling it a hang
 
 
 def _batch(params: Path, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "RFMKIT_PSEUDONYM_KEY"}
     cmd = [sys.executable, "-m", "analysis.cli", "-v", "run", str(params), "--force", "--no-progress"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_until_it_holds_the_lock(proc: subprocess.Popen, out: Path, log: Path) -> None:
+    """Until the batch ``proc`` holds the output folder's lock (its pid in the holder file): the second batch then
+    starts while the first one runs, however slow the machine (no fixed sleep); a hang fails after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while (read_holder(out) or {}).get("pid") != proc.pid:
+        assert proc.poll() is None, f"the first batch ended before it took the lock: {log.read_text()}"
+        assert time.monotonic() < deadline, f"the first batch did not take the lock in {WAIT_S} s"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +69,7 @@ def two_batches(tmp_path_factory) -> Path:
         privacy={"key_file": str(tmp / "pseudonym.key")},
     )
     first = _batch(params, tmp / "first.log")
-    time.sleep(3)
+    _wait_until_it_holds_the_lock(first, tmp / "reports", tmp / "first.log")
     second = _batch(params, tmp / "second.log")
     for proc in (first, second):
         proc.wait()

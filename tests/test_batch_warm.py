@@ -16,6 +16,8 @@ from analysis.batch.kernels import KernelSession, NotebookJob
 from analysis.batch.runner import run_batch
 from tests.test_batch import small_params
 
+pytestmark = pytest.mark.notebook  # starts Jupyter kernels: not in the fast tier
+
 WAIT_S = 900  # only a hang waits this long for a kernel to end
 
 HELPER = """\

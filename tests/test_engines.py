@@ -24,25 +24,17 @@ from analysis.engines.base import CustomerSummary, Engine
 from analysis.engines.duckdb_engine import DuckDBEngine
 from analysis.engines.pandas_engine import PandasEngine
 from analysis.errors import InputError, MissingColumnError
-from analysis.params import DuckDBParams, EngineParams, SparkParams, parse_params
-from tests.conftest import tx
+from analysis.params import DuckDBParams, EngineParams, parse_params
+from tests.conftest import examples, tx
 
 MONEY = ("monetary", "monetary_value", "monetary_holdout", "spend_holdout")
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from analysis.engines.spark_engine import SparkEngine, spark_session
+def spark(spark_session) -> Engine:
+    from analysis.engines.spark_engine import SparkEngine
 
-    session = spark_session(
-        SparkParams(
-            master="local[2]",
-            config={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
-        )
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield SparkEngine(session=session)
-    session.stop()
+    return SparkEngine(session=spark_session)  # the run's one session (tests/conftest.py), left running
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +43,7 @@ def duck():
         yield engine
 
 
-@pytest.fixture(params=["duckdb", "spark"])
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue("duck" if request.param == "duckdb" else "spark")
 
@@ -233,7 +225,7 @@ def test_missing_column_named(engine: Engine) -> None:
 day = st.dates(min_value=pd.Timestamp("2024-01-01").date(), max_value=pd.Timestamp("2024-02-15").date())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
         st.tuples(

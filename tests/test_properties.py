@@ -5,7 +5,8 @@
   within the plausible limits, and ``quality`` is valid JSON.
 * RFM and the CLV summary on any clean log return finite numbers (NaN only where documented) or a typed error.
 
-Each property runs 1,000 examples (small frames, so each example is cheap).
+Each property runs 1,000 examples in the full run (small frames, so each example is cheap), 20 in the fast tier
+(``tests/conftest.py``: hypothesis profiles).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from analysis.customers.rfm import score_customers
 from analysis.data.clean import clean_transactions
 from analysis.errors import RfmkitError
 from analysis.params import DEFAULT_MISSING_TOKENS, CleaningParams
+from tests.conftest import examples
 
 EXAMPLES = settings(
-    max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=examples(1000), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 #: Values real exports contain, good and hostile; mixed with arbitrary text (control characters included).

@@ -32,8 +32,8 @@ from analysis.engines.spark_score import (
     score_to_parquet,
 )
 from analysis.errors import ParamsError
-from analysis.params import RunParams, SparkParams
-from tests.conftest import CDNOW, tx
+from analysis.params import RunParams
+from tests.conftest import CDNOW, examples, tx
 
 AS_OF = "1997-09-30"
 #: Gamma-Gamma is fitted on repeat-spend means that Spark sums in another order than pandas (last-bit
@@ -44,19 +44,10 @@ SPEND_RTOL = 1e-6
 EXACT = ("recency_days", "frequency", "r_score", "f_score", "m_score", "rfm_code", "segment", "value_class")
 
 
-@pytest.fixture(scope="module")
-def session():
-    from analysis.engines.spark_engine import spark_session
-
-    s = spark_session(
-        SparkParams(
-            master="local[2]",
-            config={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
-        )
-    )
-    s.sparkContext.setLogLevel("ERROR")
-    yield s
-    s.stop()
+@pytest.fixture
+def session(spark_session):
+    """The run's one Spark session (tests/conftest.py): every test here is marked ``spark``."""
+    return spark_session
 
 
 def run_params(**clv: object) -> RunParams:
@@ -106,7 +97,7 @@ def cdnow_clean_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ------------------------------------------------------------------------------------ quantiles without Spark
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.one_of(st.integers(0, 5).map(float), st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)),
