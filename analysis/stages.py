@@ -462,7 +462,7 @@ def segment_analysis(
     wide = lifecycle_over_periods(
         transactions,
         ends,
-        first_period_start=pd.Period(ends[0], freq="M").start_time.normalize() - pd.Timedelta(days=1),
+        first_period_start=previous_end(ends[0]),  # the day before the first period
         dormant_multiple=lc.dormant_multiple,
         dormant_days=lc.dormant_days,
         lost_multiple=lc.lost_multiple,

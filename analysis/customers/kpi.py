@@ -56,6 +56,7 @@ import pandas as pd
 
 from analysis.customers.rfm import order_keys
 from analysis.errors import InputError, ParamsError
+from analysis.window import previous_end
 
 ALL = "(all)"
 UNKNOWN = "(unknown)"
@@ -215,7 +216,7 @@ def sales_report(
         tx["_all"] = ALL
     first_purchase = tx.groupby("customer_id")["order_date"].min().dt.normalize()
     if previous is None:
-        prev_end = start - pd.Timedelta(days=1)
+        prev_end = previous_end(start, start)  # the day before the window
         prev_start = prev_end - (end - start)
     else:
         prev_start, prev_end = (pd.Timestamp(d).normalize() for d in previous)
