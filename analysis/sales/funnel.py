@@ -36,6 +36,7 @@ current value of the column).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,8 +293,12 @@ def _biggest_loss(table: pd.DataFrame, data: SalesData) -> dict[str, Any] | None
     }
 
 
-def loss_sentence(result: Funnel, language: str = "en") -> str:
-    """The headline of the funnel: where most deals are lost (with history), or what can be measured (without)."""
+def loss_sentence(result: Funnel, language: str = "en", escape: Callable[[str], str] = str) -> str:
+    """The headline of the funnel: where most deals are lost (with history), or what can be measured (without).
+
+    ``escape`` is applied to the stage names (data from the params) before they enter the sentence: a report passes
+    its Markdown escaping, so a stage name never becomes markup.
+    """
     from analysis.text import t
     from analysis.text.format import number, percent
 
@@ -312,8 +317,8 @@ def loss_sentence(result: Funnel, language: str = "en") -> str:
     return t(
         "sales.biggest_loss",
         language,
-        stage=b["stage"],
-        next_stage=b["next_stage"],
+        stage=escape(b["stage"]),
+        next_stage=escape(b["next_stage"]),
         lost_share=percent(b["lost_share"], language),
         lost_share_previous=percent(b["lost_share_previous"], language),
         days=number(b["median_days"], language, 0),

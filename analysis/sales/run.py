@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,7 +22,10 @@ from analysis.sales.funnel import Funnel, _with_team, funnel
 from analysis.sales.inputs import SalesData, load_sales
 from analysis.sales.scorecard import SCORECARD_COLUMNS, rep_scorecard, team_rollup
 from analysis.sales.stalled import STALLED_COLUMNS, Stalled, stalled_deals
-from analysis.sales.windows import SalesWindow, sales_window
+from analysis.sales.windows import SalesWindow, parse_sales_period, sales_window
+
+if TYPE_CHECKING:
+    from analysis.missing import Missing
 
 #: Money columns of ``rep_scorecard.csv`` (rounded to cents in the file).
 SCORECARD_MONEY: tuple[str, ...] = ("won_value", "avg_deal_size", "open_pipeline_value", "target")
@@ -110,7 +113,7 @@ def sales_stage(
     """
     if params.funnel is None:
         raise InputError("no funnel block in the params; see docs/sales.md")
-    data = scope_region(data or load_sales(params), region)
+    data = scope_region(data or load_sales_cached(params), region)
     if reps is not None:
         data = scope_reps(data, reps)
     window = sales_window(period, data.data_end)
@@ -196,3 +199,54 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
                 frame, out / f"quarantine_{name}.csv", index=False, money=()
             )
     return paths
+
+
+def sales_for_run(params: RunParams, period: str, region: str, data: SalesData | None = None) -> SalesRun | Missing:
+    """The sales stage of a batch run (``region`` as the runner holds it: a data region or
+    :data:`analysis.regions.ALL_REGIONS`): a :class:`SalesRun`, or a :class:`~analysis.missing.Missing` saying why
+    there is none (no CRM input in the params; a region asked for but no deal carries one; the period before the
+    CRM data)."""
+    from analysis.errors import ParamsError
+    from analysis.missing import Missing
+    from analysis.regions import ALL_REGIONS
+
+    if params.opportunities is None:
+        return Missing("sales_no_opportunities")
+    data = data or load_sales_cached(params)
+    region_ = None if region == ALL_REGIONS else region
+    if region_ is not None and "region" not in _with_team(data).columns:
+        return Missing("sales_no_region")
+    if data.data_start is not None and parse_sales_period(period).end_time < data.data_start:
+        return Missing("sales_before_data", {"start": f"{data.data_start:%Y-%m-%d}"})
+    try:
+        return sales_stage(params, period, region_, data=data)
+    except ParamsError:  # the period starts after the CRM export ends
+        return Missing("sales_after_data", {"end": f"{data.data_end:%Y-%m-%d}"})
+
+
+_CACHE: dict[str, SalesData] = {}
+
+
+def load_sales_cached(params: RunParams) -> SalesData:
+    """:func:`load_sales`, once per process for the same CRM inputs (a batch worker runs many periods × regions)."""
+    import json
+
+    key = json.dumps(
+        {n: (getattr(params, n).model_dump(mode="json") if getattr(params, n) else None)
+         for n in ("opportunities", "stage_history", "targets", "sales_teams", "funnel")},
+        sort_keys=True,
+    )  # fmt: skip
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = load_sales(params)
+    return _CACHE[key]
+
+
+def write_stage(run_dir: Path, result: SalesRun | Missing, language: str, key: Any | None) -> list[Path]:
+    """The one writer of the sales stage in a run folder: ``sales/`` with :data:`SALES_FILES` (nothing when the
+    stage is missing)."""
+    from analysis.missing import Missing
+
+    if isinstance(result, Missing):
+        return []
+    return list(write_sales(result, Path(run_dir) / "sales", key).values())
