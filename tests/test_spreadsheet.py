@@ -139,3 +139,15 @@ def test_neutralise_leaves_numbers_alone() -> None:
     frame = pd.DataFrame({"amount": [-5.0, 2.5], "note": ["-5", "-x"]})
     out = neutralise_formulas(frame)
     assert out["amount"].tolist() == [-5.0, 2.5] and out["note"].tolist() == ["-5", "'-x"]
+
+
+def test_names_in_the_csvs_are_the_reports_names() -> None:
+    """customers.csv and the CRM lists carry canonical values; the English report shows the same words (the zh report
+    translates them, and customers.csv carries value_class_en beside the Chinese value class)."""
+    from analysis import text
+    from analysis.customers.segments import SEGMENT_ORDER, VALUE_CLASSES
+
+    for segment in SEGMENT_ORDER:
+        assert text.name(segment, "en") == segment, segment  # e.g. 'Potential Loyalist' in both
+    for zh, en in VALUE_CLASSES.values():
+        assert text.name(zh, "en") == en and text.name(zh, "zh") == zh
