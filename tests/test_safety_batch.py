@@ -48,3 +48,39 @@ def test_another_params_file_of_the_same_name_is_refused(tmp_path: Path) -> None
     assert res.exit_code != 0
     assert str(theirs.resolve()) in res.output and str(ours.resolve()) in res.output, res.output
     assert "Traceback" not in res.output
+
+
+def test_the_clean_cache_is_keyed_by_the_plausible_dates_and_force_rebuilds_it(tmp_path: Path, monkeypatch) -> None:
+    """Issue 19 failure 10: cleaned with the clock a year behind, the cached data kept dropping the last days of
+    December after the clock was right, even with --force."""
+    import datetime as dt
+    import types
+
+    import analysis.params
+    from analysis.data import store
+    from analysis.params import load_params
+
+    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"}, regions=["North"])
+    loaded = load_params(params)
+    right = store.source_key(loaded)
+
+    class YearBehind(dt.date):
+        @classmethod
+        def today(cls) -> dt.date:
+            return dt.date.today() - dt.timedelta(days=365)
+
+    monkeypatch.setattr(analysis.params, "dt", types.SimpleNamespace(date=YearBehind, datetime=dt.datetime))
+    assert store.source_key(loaded) != right  # the plausible dates as of today are part of the key
+    monkeypatch.undo()
+    assert store.source_key(loaded) == right
+    blocker = tmp_path / "reports" / "2024-12"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("blocks every run, so each batch costs seconds", encoding="utf-8")
+    CliRunner().invoke(main, ["run", str(params), "--no-progress"])
+    (quality,) = (tmp_path / "reports" / "_data").glob("clean-*/quality.json")
+    stale = json.loads(quality.read_text(encoding="utf-8"))
+    quality.write_text(json.dumps({**stale, "stale": True}), encoding="utf-8")
+    CliRunner().invoke(main, ["run", str(params), "--no-progress"])
+    assert json.loads(quality.read_text(encoding="utf-8")).get("stale")  # reused without --force
+    CliRunner().invoke(main, ["run", str(params), "--no-progress", "--force"])
+    assert "stale" not in json.loads(quality.read_text(encoding="utf-8"))  # --force cleaned again

@@ -584,7 +584,8 @@ def run_locked(
     params_data = dump_params(params)
     batch = new_batch_id()
     remove_stale_staging(params.output_dir, batch)
-    clean_dir, regions_in_data = prepare_clean(params)
+    clean_dir, regions_in_data = prepare_clean(params, force=force)
+    clean_hash = file_sha256(clean_dir / "clean.parquet")  # runs re-run when the clean data change, not its folder
     specs = plan_runs(params, regions_in_data, periods, regions, batch)
     # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
     version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
@@ -592,7 +593,7 @@ def run_locked(
     todo: list[Task] = []
     nb_seconds = notebook_timeout(params) + GRACE_SECONDS
     for s in specs:
-        fp = _fingerprint(params_data, clean_dir.name, version, s)
+        fp = _fingerprint(params_data, clean_hash, version, s)
         if not force and is_unchanged(s.run_dir, fp):
             name = region_name(s.region)
             log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, name)

@@ -3,8 +3,10 @@
 The batch cleans its source once before any kernel starts (every run of the batch reads the same folder); a
 notebook run by hand in JupyterLab without a ``clean_dir`` finds (or makes) the same folder, so it never cleans a
 source twice either. The folder's name is :func:`source_key`: the source's content (or the sample's spec, or the
-query and the day for a database), its column mapping, the cleaning params and the kit's code, so a change to
-any of them cleans again into a new folder.
+query and the day for a database), its column mapping, the cleaning params, the plausible dates they give as of
+today (``cleaning.max_date`` empty is one year after today: a clock that was wrong, or a new day, can change which
+rows are future-dated) and the kit's code, so a change to any of them cleans again into a new folder. ``force``
+(``rfmkit run --force``) cleans again into the same folder. Only the three most recent cleaned folders are kept.
 
 Files (written by :meth:`analysis.data.clean.CleanResult.write`, read back by :func:`load_clean`):
 ``clean.parquet``, ``quarantine.csv``, ``returns.parquet``, ``quality.json``, and ``regions.json`` (the regions
@@ -16,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import shutil
 import time
 from pathlib import Path
 
@@ -72,6 +76,8 @@ def source_key(params: RunParams) -> str:
             "source": src.model_dump(mode="json", exclude={"path"}),
             "columns": params.columns,
             "cleaning": params.cleaning.model_dump(mode="json"),
+            # the plausible dates as of today: rows after the last one are dropped as bad_date (issue 19 failure 10)
+            "dates": [str(d.date()) for d in params.cleaning.date_range()],
             "version": code_version(),
         },
         sort_keys=True,
@@ -79,10 +85,36 @@ def source_key(params: RunParams) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def prepare_clean(params: RunParams) -> tuple[Path, list[str]]:
-    """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen."""
+#: The name of a cleaned-data folder: ``clean-`` and the 16 hex digits of :func:`source_key`.
+_CLEAN_FOLDER = re.compile(r"^clean-[0-9a-f]{16}$")
+#: How many cleaned-data folders are kept (the newest; each a full copy of the clean data).
+KEEP_CLEANED = 3
+
+
+def _prune_cleaned(current: Path) -> None:
+    """Remove all but the :data:`KEEP_CLEANED` newest cleaned-data folders beside ``current`` (only folders named
+    and filled like the kit's: ``clean-<key>`` holding ``quality.json``)."""
+    folders = [
+        p for p in current.parent.iterdir()
+        if p != current and _CLEAN_FOLDER.match(p.name) and p.is_dir() and not p.is_symlink()
+        and (p / "quality.json").is_file()
+    ]  # fmt: skip
+    for old in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP_CLEANED - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+        log.info("removed an older cleaned-data folder: %s", old)
+
+
+def prepare_clean(params: RunParams, force: bool = False) -> tuple[Path, list[str]]:
+    """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen.
+
+    ``force`` cleans again even when the folder is there (``rfmkit run --force``).
+    """
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
     regions_path = out / "regions.json"
+    if force and (out / "quality.json").is_file() and not out.is_symlink():
+        shutil.rmtree(out)
+    if out.parent.is_dir():
+        _prune_cleaned(out)
     if not (out / "quality.json").exists():
         t0 = time.perf_counter()
         result = clean_source(params)
