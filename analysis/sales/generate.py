@@ -28,6 +28,7 @@ like Salesforce's OpportunityHistory.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +234,7 @@ def generate_crm(
     return CRMSample(opportunities, stage_history, teams, targets, truth)
 
 
+@functools.cache
 def sample_crm(
     customers: int = 20_000,
     start: dt.date | str = "2023-01-01",
@@ -242,7 +244,8 @@ def sample_crm(
 ) -> dict[str, pd.DataFrame]:
     """The CRM side of the bundled sample (:func:`analysis.data.sample.generate_transactions` with the same
     arguments): the sample's reps (``N-rep1`` …), each dealing with the sample's customers of its region and rep, in
-    canonical column names; ``dirty`` adds the quirks of real exports. Returns the four files by input name."""
+    canonical column names; ``dirty`` adds the quirks of real exports. Returns the four files by input name (computed
+    once per process and arguments: callers copy before changing a frame)."""
     from analysis.data.sample import CHANNEL_WEIGHTS, CHANNELS, REGION_WEIGHTS, REGIONS
 
     rng = np.random.default_rng(seed + 1)  # the same draws as generate_transactions: each customer's region and rep

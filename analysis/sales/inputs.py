@@ -409,7 +409,7 @@ def read_input(given: SalesInputParams, name: str) -> pd.DataFrame:
     if given.source.format == "sample":
         from analysis.sales.generate import sample_crm
 
-        return sample_crm(**given.source.sample.model_dump())[name]
+        return sample_crm(**given.source.sample.model_dump())[name].copy()
     raw = read_transactions(given.source)
     if raw.empty and raw.shape[1] == 0:
         raise InputError(f"{name} ({given.source.path}): the file is empty (no header, no rows)")
