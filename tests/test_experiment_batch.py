@@ -118,3 +118,22 @@ def test_an_injected_effect_is_recovered_through_the_batch(batch: Path, tmp_path
     assert (with_effect["control_responders"].to_numpy() == without["control_responders"].to_numpy()).all()
     html = (tmp_path / "reports" / "2024-12" / "North" / "report.html").read_text(encoding="utf-8")
     assert SECTION.search(html)
+
+
+def test_evaluate_actions_writes_the_batchs_action_results(batch: Path, tmp_path: Path) -> None:
+    """rfmkit evaluate-actions runs the batch's evaluation stage and writes its file: byte for byte the
+    action_results.csv of the run that measured the same assignments (formula-safe, the same columns and window)."""
+    clean = next((batch / "reports" / "_data").glob("clean-*"))
+    res = CliRunner().invoke(
+        main,
+        [
+            "evaluate-actions", "--assigned", str(batch / "reports" / "2024-11" / "North"), "--data", str(clean),
+            "--params", str(batch / "small.yaml"), "--out", str(tmp_path),
+        ],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "measured over 2024-12-01..2024-12-31" in res.output
+    mine = (tmp_path / "action_results.csv").read_bytes()
+    assert mine.startswith(b"\xef\xbb\xbf")
+    assert mine == (batch / "reports" / "2024-12" / "North" / "action_results.csv").read_bytes()
