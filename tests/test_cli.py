@@ -289,3 +289,22 @@ def test_kit_warnings_are_one_line_of_its_own_words(tmp_path) -> None:
     assert "UserWarning" not in res.output and ".py:" not in res.output and "gg = GammaGamma" not in res.output
     res = CliRunner().invoke(main, ["-q", "score", str(log), "--as-of", "2024-12-31", "--out", str(tmp_path / "d.csv")])
     assert "warning:" not in res.output
+
+
+@pytest.mark.slow
+def test_currency_and_title_are_text_not_format_templates(tmp_path) -> None:
+    """currency: "{}" once crashed the batch after every run (the index's money axis was a format template)."""
+    from tests.test_batch import small_params
+
+    p = small_params(
+        tmp_path,
+        currency="{}",
+        title="{0} %s {x}",
+        regions=["North"],
+        periods={"start": "2024-12", "end": "2024-12"},
+        notebooks=["05_summary"],
+    )
+    res = CliRunner().invoke(main, ["run", str(p), "--no-progress"])
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "{0} %s {x}" in index and "{}0" in index  # the axis' first tick: the currency as written, then 0
