@@ -519,7 +519,8 @@ class FunnelParams(_Model):
     punctuation. ``stalled_days``: an open deal older than this many days in its stage is stalled (None: older than
     the 90th percentile of the days deals spent in that stage, all history up to the run's last day, once at least
     ``min_exits`` deals have left it). ``history_months``: the rep scorecard's retention looks this many months
-    back for a rep's customers.
+    back for a rep's customers. ``export_date``: the day the CRM export was taken (default: the last date found in
+    it); a period reaching past it is partial.
     """
 
     stages: Annotated[list[str], Field(min_length=1)]
@@ -528,6 +529,7 @@ class FunnelParams(_Model):
     stalled_days: Annotated[float, Field(gt=0)] | None = None
     min_exits: Annotated[int, Field(ge=1)] = 10
     history_months: Annotated[int, Field(ge=1, le=120)] = 12
+    export_date: dt.date | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FunnelParams:

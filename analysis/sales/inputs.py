@@ -185,7 +185,7 @@ class SalesData:
     stages : list of str
         The funnel's stages in order (the last is the won stage); ``lost`` the lost stages.
     data_end : Timestamp
-        The last day any date of the CRM inputs reaches: the export's day, as far as the data tell.
+        The export's day: ``funnel.export_date``, else the last day any date of the CRM inputs reaches.
     data_start : Timestamp
         The first day any date of the CRM inputs reaches (a window ending before it has no data: not reported).
     """
@@ -473,6 +473,8 @@ def load_sales(params: RunParams, raw: dict[str, pd.DataFrame] | None = None) ->
         columns.append(history["entered_at"])
     data_end = max(d for d in (c.max() for c in columns) if pd.notna(d))
     data_start = min(d for d in (c.min() for c in columns) if pd.notna(d))
+    if params.funnel.export_date is not None:  # the export's own day: later dates are plans, not events
+        data_end = pd.Timestamp(params.funnel.export_date)
     return SalesData(
         opportunities=opps,
         stage_history=history,

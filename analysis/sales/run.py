@@ -228,14 +228,27 @@ _CACHE: dict[str, SalesData] = {}
 
 
 def load_sales_cached(params: RunParams) -> SalesData:
-    """:func:`load_sales`, once per process for the same CRM inputs (a batch worker runs many periods × regions)."""
+    """:func:`load_sales`, once per process for the same CRM inputs (a batch worker runs many periods × regions).
+
+    The key holds the inputs' params and each input file's size and modification time, so a changed or removed file
+    is read again.
+    """
     import json
 
+    def stamp(path: str | None) -> list[int] | None:
+        p = Path(path) if path else None
+        return [p.stat().st_size, p.stat().st_mtime_ns] if p is not None and p.is_file() else None
+
+    inputs = ("opportunities", "stage_history", "targets", "sales_teams")
     key = json.dumps(
-        {n: (getattr(params, n).model_dump(mode="json") if getattr(params, n) else None)
-         for n in ("opportunities", "stage_history", "targets", "sales_teams", "funnel")},
+        {
+            "params": {
+                n: getattr(params, n).model_dump(mode="json") for n in (*inputs, "funnel") if getattr(params, n)
+            },
+            "files": {n: stamp(getattr(params, n).source.path) for n in inputs if getattr(params, n)},
+        },
         sort_keys=True,
-    )  # fmt: skip
+    )
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = load_sales(params)

@@ -83,3 +83,12 @@ def test_a_quarter_sums_monthly_targets() -> None:
     # Q4 up to 12-20: Ann won O8 (800) and O1 (1000)
     assert card.loc["Ann", "target"] == 600 and card.loc["Ann", "won_value"] == 1800
     assert card.loc["Ann", "expected_attainment"] == pytest.approx(81 / 92)
+
+
+def test_the_export_date_ends_the_data() -> None:
+    params = crm_params(funnel={"export_date": "2017-12-31"})
+    data = load_sales(params, crm_frames())
+    window = sales_window("2017-12", data.data_end)
+    assert data.data_end == pd.Timestamp("2017-12-31") and not window.partial
+    card = rep_scorecard(data, window).set_index("sales_rep")
+    assert card.loc["Ann", "pace"] == card.loc["Ann", "attainment"] == 0.5
