@@ -93,7 +93,7 @@ def test_every_row_accounted_for_on_dirty_sample(small_sample: pd.DataFrame) -> 
 
 def test_missing_required_column_names_it_and_the_fix() -> None:
     raw = online_retail_rows().drop(columns="CustomerID")
-    with pytest.raises(MissingColumnError) as err:
+    with pytest.raises(MissingColumnError, match=r"retail\.csv") as err:
         clean_transactions(raw, {k: v for k, v in ONLINE_RETAIL.items() if k != "customer_id"}, origin="retail.csv")
     msg = str(err.value)
     assert "retail.csv" in msg and "'customer_id'" in msg and "columns:" in msg and "--map customer_id=" in msg

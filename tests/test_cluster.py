@@ -84,7 +84,7 @@ def test_clv_feature_and_sampling() -> None:
 
 
 def test_errors() -> None:
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=r"not fitted yet; call fit\(customers\) first"):
         RFMClusterer().predict(_three_groups())
     with pytest.raises(InputError, match="monetary"):
         RFMClusterer().fit(_three_groups().drop(columns="monetary"))

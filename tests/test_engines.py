@@ -245,7 +245,7 @@ def test_duckdb_matches_pandas_on_any_log(duck: DuckDBEngine, rows, as_of, lookb
     log = tx(rows)
     r = SummaryRequest(str(as_of), lookback, str(as_of + dt.timedelta(days=20)) if holdout else None, time_unit="W")
     if log["order_date"].dt.normalize().min() > pd.Timestamp(as_of):
-        with pytest.raises(InputError):
+        with pytest.raises(InputError, match="no purchase on or before calibration_end"):
             duck.customer_summary(log, r)
         return
     assert_same(duck.customer_summary(log, r), PandasEngine().customer_summary(log, r))

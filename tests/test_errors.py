@@ -12,13 +12,13 @@ from analysis.strategy.playbook import parse_playbook
 
 
 def test_params_and_playbook_errors_share_one_layout() -> None:
-    with pytest.raises(ParamsError) as params_err:
+    with pytest.raises(ParamsError, match=r"p\.yaml: invalid parameters") as params_err:
         parse_params({"periods": {"start": "2024-13", "end": "2024-12"}, "regionz": ["North"]}, origin="p.yaml")
     lines = str(params_err.value).splitlines()
     assert lines[0] == "p.yaml: invalid parameters:"
     assert "  - regionz: unknown key (check its spelling; see params/monthly.yaml for the keys)" in lines
     assert any(line.startswith("  - periods.start: '2024-13' is not a month") for line in lines)
-    with pytest.raises(PlaybookError) as playbook_err:
+    with pytest.raises(PlaybookError, match=r"pb\.yaml: invalid playbook") as playbook_err:
         parse_playbook({"segments": {}, "colour": "red"}, source="pb.yaml")
     lines = str(playbook_err.value).splitlines()
     assert lines[0] == "pb.yaml: invalid playbook:"

@@ -149,7 +149,7 @@ def test_shrinkage_by_hand() -> None:
     assert s.mean == pytest.approx(0.8 * 0.01 + 0.2 * 0.05)
     assert s.sd == pytest.approx(math.sqrt(1 / 2000))
     assert shrink(0.3, 0.05, precision=0.0, prior_precision=400.0).mean == pytest.approx(0.05)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="precision must be >= 0 and prior_precision > 0"):
         shrink(0.3, 0.05, precision=1.0, prior_precision=0.0)
 
 

@@ -56,7 +56,7 @@ def test_unknown_field_named(tmp_path: Path, raw: dict) -> None:
 def test_unknown_top_level_and_override_keys(raw: dict) -> None:
     raw["colour"] = "red"
     raw["lifecycle"]["sleepy"] = raw["lifecycle"]["reactivated"]
-    with pytest.raises(PlaybookError) as ei:
+    with pytest.raises(PlaybookError, match="colour") as ei:
         parse_playbook(raw, source="x.yaml")
     msg = str(ei.value)
     assert "colour" in msg and "sleepy" in msg and "x.yaml" in msg

@@ -41,7 +41,7 @@ def test_default_rules_hand_checked(r: int, f: int, m: int, segment: str) -> Non
 
 def test_gap_is_named() -> None:
     rules = {k: v for k, v in DEFAULT_RULES.items() if k != "Lost"}
-    with pytest.raises(SegmentRuleError) as err:
+    with pytest.raises(SegmentRuleError, match="in no segment") as err:
         validate_rules(rules)
     msg = str(err.value)
     assert "in no segment" in msg and "111" in msg and "several" not in msg
@@ -49,7 +49,7 @@ def test_gap_is_named() -> None:
 
 def test_overlap_is_named() -> None:
     rules = {**DEFAULT_RULES, "Everyone recent": {"r": [5, 5]}}
-    with pytest.raises(SegmentRuleError) as err:
+    with pytest.raises(SegmentRuleError, match=r"555 \(Champions & Everyone recent\)") as err:
         validate_rules(rules)
     assert "555 (Champions & Everyone recent)" in str(err.value)
 

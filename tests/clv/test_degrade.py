@@ -110,7 +110,7 @@ def test_a_fit_that_does_not_settle_is_refused(cdnow_summary: pd.DataFrame) -> N
 def test_one_repeat_customer_is_explained_and_the_advice_works() -> None:
     rows = [(c, f"2024-01-{d:02d}", 10.0) for c, d in zip("abcdefgh", range(1, 9), strict=True)]
     summary = summary_from_transactions(_log([*rows, ("a", "2024-02-20", 12.0)]), "2024-03-31", None, "W")
-    with pytest.raises(CLVFitError) as info:
+    with pytest.raises(CLVFitError, match=r"too few repeat customers \(n=1\)") as info:
         BGNBD().fit(summary)
     err = info.value
     assert err.code == "too_few_repeat_customers"
@@ -127,7 +127,7 @@ def test_no_penalizer_advice_when_it_cannot_help() -> None:
         _log([(c, f"2024-01-{d:02d}", 10.0) for c, d in zip("abcde", range(1, 6), strict=True)]), "2024-03-31"
     )
     for penalizer in (0.0, 1.0):
-        with pytest.raises(CLVFitError) as info:
+        with pytest.raises(CLVFitError, match="no customer has bought more than once") as info:
             BGNBD(penalizer=penalizer).fit(summary)
         assert info.value.code == "no_repeat_customers"
         assert "no customer has bought more than once" in str(info.value) and "penalizer" not in str(info.value)

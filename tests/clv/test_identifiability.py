@@ -42,7 +42,7 @@ def test_unidentifiable_summaries(model, case: str) -> None:
 @pytest.mark.parametrize("model", MODELS)
 def test_all_t_zero_with_repeats_flagged(model) -> None:
     frame = _frame([0, 0, 0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match=r"no customer has bought more than once yet.*use a longer history"):
         model().fit(frame, time_unit="W")
 
 
@@ -58,15 +58,15 @@ def test_gamma_gamma_needs_two_repeat_customers() -> None:
 
 def test_constant_spend_is_not_identified() -> None:
     frame = pd.DataFrame({"frequency": [1, 2, 3, 4] * 5, "monetary_value": [10.0] * 20})
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match=r"cannot pin down how much customers spend per order.*penalizer"):
         GammaGamma().fit(frame)
 
 
 @pytest.mark.parametrize("model", [*MODELS, GammaGamma])
 def test_unfitted_models_raise_not_fitted(model) -> None:
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=r"is not fitted yet: call fit\(summary\)"):
         model().summary()
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=r"is not fitted yet: call fit\(summary\)"):
         model().to_json()
 
 

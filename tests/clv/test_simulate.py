@@ -45,6 +45,6 @@ def test_summary_simulator_is_consistent_and_seeded() -> None:
     b = simulate_bgnbd_summary(1000, *BG, T=39.0, seed=1)
     assert a.equals(b)
     assert (a["t_x"] <= a["T"]).all() and ((a["frequency"] == 0) == (a["t_x"] == 0)).all()
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"simulation parameter r must be positive, got -1\.0"):
         simulate_bgnbd_summary(10, -1.0, 1.0, 1.0, 1.0, T=1.0)
     assert np.isclose(a["T"], 39.0).all()

@@ -69,15 +69,15 @@ def test_cdnow_summary_matches_the_published_summary(cdnow_summary: pd.DataFrame
 
 
 @pytest.mark.parametrize(
-    ("change", "error"),
+    ("change", "error", "message"),
     [
-        (lambda t: t.drop(columns="amount"), MissingColumnError),
-        (lambda t: t.assign(amount=-t["amount"]), InputError),
-        (lambda t: t.assign(order_date=pd.NaT), InputError),
+        (lambda t: t.drop(columns="amount"), MissingColumnError, r"lack column\(s\) \['amount'\]"),
+        (lambda t: t.assign(amount=-t["amount"]), InputError, "negative 'amount': remove returns"),
+        (lambda t: t.assign(order_date=pd.NaT), InputError, "missing or unparsable .* clean the log first"),
     ],
 )
-def test_bad_transactions_are_rejected(change, error) -> None:
-    with pytest.raises(error):
+def test_bad_transactions_are_rejected(change, error, message: str) -> None:
+    with pytest.raises(error, match=message):
         summary_from_transactions(change(_log()), "2020-01-29")
 
 
