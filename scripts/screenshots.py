@@ -76,7 +76,7 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _batch(params_path: Path, work: Path, jobs: int | None) -> Path:
+def _batch(params_path: Path, work: Path, jobs: int | None, rfmkit: Path) -> Path:
     """Run the batch of ``params_path`` into ``work/reports`` (every run rendered now) and return that folder."""
     import yaml
 
@@ -88,7 +88,6 @@ def _batch(params_path: Path, work: Path, jobs: int | None) -> Path:
         params["notebooks_dir"] = str((here / nb_dir).resolve())
     copy = work / params_path.name
     copy.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    rfmkit = Path(sys.executable).with_name("rfmkit")
     cmd = [str(rfmkit), "run", str(copy), "--force", "--no-progress"]
     if jobs:
         cmd += ["--jobs", str(jobs)]
@@ -191,13 +190,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS, help="where the images and screenshots.json go")
     parser.add_argument("--jobs", type=int, default=None, help="parallel runs of the batch (default: the params')")
     parser.add_argument("--keep", type=Path, default=None, help="run the batch in this folder and keep it")
+    parser.add_argument(
+        "--rfmkit",
+        type=Path,
+        default=Path(sys.executable).with_name("rfmkit"),
+        help="the rfmkit that runs the batch (default: this environment's; e.g. a runtime-only one of make report)",
+    )
     args = parser.parse_args(argv)
 
     fingerprint = template_fingerprint()
     work = args.keep or Path(tempfile.mkdtemp(prefix="rfmkit-screenshots-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        reports = _batch(args.params, work, args.jobs)
+        reports = _batch(args.params, work, args.jobs, args.rfmkit)
         if template_fingerprint() != fingerprint:
             raise SystemExit("error: the report template changed while the batch ran; run the script again")
         args.out.mkdir(parents=True, exist_ok=True)
