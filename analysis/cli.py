@@ -732,10 +732,16 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
     if not isinstance(evaluation.results, pd.DataFrame):
         raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")
     start, end = evaluation.window
-    if days.max() < end:
+    last, full_end = days.max(), period_bounds(period)[1]
+    if last < full_end:
+        cut = (  # as the batch scores a partial month, the window stops at the data's last day
+            f"the window stops there ({start.date()}..{end.date()})"
+            if end < full_end
+            else "purchases after it are not counted"
+        )
         click.echo(
-            f"note: the data end on {days.max().date()}, before the window's last day {end.date()}: "
-            "purchases after that are not counted",
+            f"note: the data end on {last.date()}, before the window's last day {full_end.date()}: {cut}; "
+            f"measure again with data up to {full_end.date()} for the whole window",
             err=True,
         )
     (target,) = write_evaluation(Path(out), evaluation, params.language)

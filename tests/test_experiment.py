@@ -292,11 +292,21 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     assert "2 action(s) assigned in 2024-11 measured over 2024-12-01..2024-12-31" in res.output
     table = pd.read_csv(tmp_path / "action_results.csv")
     # the batch's file: the measurement, then which uplift the recommendations use and why
-    assert list(table.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS) and set(table["action"]) == {"call", "mail"}
+    assert list(table.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS)
+    assert set(table["action"]) == {"call", "mail"}
     assert list(table.columns[len(RESULT_COLUMNS) :]) == [
         "enough_evidence", "shrunk_uplift", "weight_measured", "uplift_used", "uplift_basis", "reason",
     ]  # fmt: skip
     assert (table["uplift_ci_low"] > 0).all()
+    # two months after November, on data that end on 31 December: measured as the batch would, with a note
+    two = ["--window-months", "2", "--out", str(tmp_path / "w2")]
+    res = cli.invoke(main, ["evaluate-actions", "--assigned", str(run), "--data", str(tmp_path / "clean"), *two])
+    assert res.exit_code == 0, res.output
+    assert "measured over 2024-12-01..2025-01-31" in res.output
+    assert "the data end on 2024-12-31, before the window's last day 2025-01-31" in res.output
+    wider = pd.read_csv(tmp_path / "w2" / "action_results.csv")
+    assert set(wider["window_end"]) == {"2025-01-31"}
+    assert (wider["treated_customers"] == table["treated_customers"]).all()
     res = cli.invoke(main, ["evaluate-actions", "--assigned", str(tmp_path), "--data", str(tmp_path), "--out", "x"])
     assert res.exit_code == 2 and "assignments.parquet: not found" in res.output
 
