@@ -98,6 +98,9 @@ class SourceParams(_Model):
     encoding: str = "utf-8"
     sheet: str | int = 0
     skiprows: Annotated[int, Field(ge=0)] = 0  # rows above the header (a title, notes), skipped in CSV and Excel
+    #: Limits on what an Excel workbook may cost, checked before reading it (analysis.data.io.check_excel_size).
+    max_unpacked_mb: Annotated[int, Field(gt=0)] = 512
+    max_cells: Annotated[int, Field(gt=0)] = 20_000_000
     sample: SampleParams = SampleParams()
 
     @field_validator("encoding")

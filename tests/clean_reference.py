@@ -269,6 +269,12 @@ def clean_transactions(
             strip = params.id_strip_float_suffix if col == "customer_id" else False
             texts[col] = _read_text(mapped[col], tokens, strip)
     customer = texts["customer_id"]
+    # issue 19 (after 125a5c0): an id written as a number with a fraction or an exponent is a bad id, value by value
+    inexact = np.array(
+        [isinstance(v, str) and re.fullmatch(r"[-+]?(?:[0-9]*\.[0-9]+|[0-9]+\.?[0-9]*[eE][-+]?[0-9]+)", v) is not None
+         for v in customer.values.astype(object)], dtype=bool)  # fmt: skip
+    customer.bad = customer.bad | inexact
+    customer.values = customer.values.mask(inexact)
     order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
                              (first_day, last_day))  # fmt: skip
     if "amount" in mapped:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -35,3 +36,72 @@ def test_time_zone_looking_dates_parse_or_are_nat(values: list[str]) -> None:
     result = clean_transactions(raw)
     assert result.quality["rows_in"] == len(result.clean) + len(result.quarantine)
     assert set(result.quarantine["reason"]) <= {"bad_date", "duplicate"}
+
+
+# ---------------------------------------------------------------------------------------------- ids kept exact
+
+
+def _excel_log(path, ids: list) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["customer_id", "order_date", "amount"])
+    for i, cid in enumerate(ids):
+        sheet.append([cid, f"2024-01-{i + 1:02d}", 10.0 + i])
+    book.save(path)
+
+
+def test_long_numeric_ids_from_excel_are_set_aside_never_merged(tmp_path) -> None:
+    """Issue 19 failure 13: Excel ids of 2**53 or more were silently changed, two customers merged into one."""
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+
+    big = [12345678901234567.0, 12345678901234568.0]  # one double in a spreadsheet: rounding would merge them
+    _excel_log(tmp_path / "log.xlsx", [*big, 12346.0, 123.5, "007", "C-1"])
+    res = CliRunner().invoke(main, ["clean", str(tmp_path / "log.xlsx"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    clean = pd.read_parquet(tmp_path / "out" / "clean.parquet")
+    assert sorted(clean["customer_id"]) == ["007", "12346", "C-1"]
+    quarantine = pd.read_csv(tmp_path / "out" / "quarantine.csv", dtype=str)
+    assert (quarantine["reason"] == "bad_customer_id").sum() == 3  # the two long ids and 123.5
+
+
+@pytest.mark.parametrize("text", ["123.5", "1.2345678901234568e+16", "1E5", "-0.25"])
+def test_ids_written_as_inexact_numbers_are_bad_customer_ids(text: str) -> None:
+    raw = pd.DataFrame({"customer_id": [text, "A1"], "order_date": "2024-01-05", "amount": "1"})
+    result = clean_transactions(raw)
+    assert result.quarantine["reason"].tolist() == ["bad_customer_id"]
+    assert result.clean["customer_id"].tolist() == ["A1"]
+
+
+# ---------------------------------------------------------------------------------------------- input limits
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_reading(tmp_path) -> None:
+    """Issue 19 failure 12: a 5.7 MB .xlsx that unpacks to 1.96 GB ran for 10 minutes with no message."""
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+    from analysis.data.io import read_transactions
+    from analysis.errors import InputError
+    from analysis.params import SourceParams
+
+    _excel_log(tmp_path / "log.xlsx", [f"C{i}" for i in range(20)])
+    with pytest.raises(InputError, match=r"21 rows × 3 columns = 63 cells, more than the limit of 30 \(source.max_c"):
+        read_transactions(SourceParams(path=str(tmp_path / "log.xlsx"), max_cells=30))
+    bomb = tmp_path / "bomb.xlsx"  # 520 MB of one repeated byte: under a megabyte on disk
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z,
+        z.open("xl/worksheets/a.xml", "w") as f,
+    ):
+        chunk = b" " * 2**20
+        for _ in range(520):
+            f.write(chunk)
+    assert bomb.stat().st_size < 5 * 2**20
+    res = CliRunner().invoke(main, ["clean", str(bomb), "--out", str(tmp_path / "out")])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "unpacks to 520 MB, more than the limit of 512 MB (source.max_unpacked_mb)" in res.output

@@ -15,7 +15,10 @@ Reasons (:data:`analysis.contract.REASONS`), checked in this order (a row gets t
     ``NULL``, ``N/A``, ``#N/A``, ``nan``, ``None``, ``-``, ``?`` …, matched after trimming and case-folding).
 ``bad_customer_id``
     an id that cannot be a customer: a numeric id that is not finite (``inf``) or a float id of 2**53 or
-    more in magnitude (no longer an exact integer), or an id made only of control characters.
+    more in magnitude (no longer an exact integer), a number with a fraction (``123.5``; ``12346.0`` is read as
+    ``12346``) or in exponent notation (``1.2345678901234568e+16``, what a spreadsheet shows for a long number it
+    rounded), or an id made only of control characters. Such ids are never rounded, so two customers are never
+    merged into one.
 ``bad_date``
     the order date cannot be parsed, or lies outside ``cleaning.min_date``..``cleaning.max_date``
     (default 1970-01-01 to one year after today; never outside pandas' range, 1677–2262).
@@ -384,6 +387,16 @@ def _read_text(values: pd.Series, tokens: set[str], strip_float_suffix: bool = F
     return _Text(_as_series(out, values.index), pd.Series(bad, index=values.index), met, stripped)
 
 
+#: Id text that is a number an exact id cannot be: with a fraction, or in exponent notation (RE2 syntax).
+_INEXACT_NUMBER = r"^[-+]?(?:[0-9]*\.[0-9]+|[0-9]+\.?[0-9]*[eE][-+]?[0-9]+)$"
+
+
+def _inexact_number(values: pd.Series) -> np.ndarray:
+    """True for ids (after :func:`_read_text`) written as a number with a fraction or an exponent."""
+    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
+    return _flags(pc.match_substring_regex(arr, _INEXACT_NUMBER))
+
+
 def _all_text(values: pd.Series) -> bool:
     return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
@@ -741,6 +754,10 @@ def clean_transactions(
             strip = params.id_strip_float_suffix if col == "customer_id" else False
             texts[col] = _read_text(mapped[col], tokens, strip)
     customer = texts["customer_id"]
+    inexact = _inexact_number(customer.values)  # 123.5, 1.2e+16: not an exact id, never rounded into one
+    if inexact.any():
+        customer.bad = customer.bad | inexact
+        customer.values = customer.values.mask(inexact)
     order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
                              (first_day, last_day))  # fmt: skip
     if "amount" in mapped:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -94,16 +95,19 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "excel":
-            # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim
+            # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim; numbers as the
+            # kit writes them (_excel_text), so a long id the spreadsheet rounded is never rounded into another id
+            check_excel_size(path, source)
             raw = pd.read_excel(
                 path,
                 sheet_name=source.sheet,
                 header=None,
                 skiprows=source.skiprows,
-                dtype=str,
+                dtype=object,
                 keep_default_na=False,
                 na_values=[],
             )
+            raw = raw.apply(lambda column: column.map(_excel_text))
             if source.names:
                 return raw.set_axis(source.names, axis=1) if len(source.names) == raw.shape[1] else raw
             return _promote_header(raw, path) if source.header else raw
@@ -132,6 +136,80 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
             raise InputError(f"{path}: cannot be read as {fmt}: {err}") from None
         raise
     raise InputError(f"{path}: unsupported format '{fmt}'")
+
+
+#: ``<dimension ref="A1:K120000"/>`` near the top of a worksheet's XML: the sheet's used range.
+_DIMENSION = re.compile(rb'<dimension[^>]*\bref="(?:[A-Z]+[0-9]+:)?([A-Z]+)([0-9]+)"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for c in letters.decode("ascii"):
+        n = n * 26 + ord(c) - ord("A") + 1
+    return n
+
+
+def check_excel_size(path: Path, source: SourceParams) -> None:
+    """Refuse an ``.xlsx`` workbook that would cost more than the params allow, before reading it.
+
+    A workbook is a zip archive; a small file can unpack to gigabytes (a "zip bomb", or just an enormous sheet),
+    which the Excel reader would hold in memory for many minutes. Checked from the archive's directory and each
+    worksheet's declared used range, without unpacking: the unpacked size against ``source.max_unpacked_mb`` and
+    rows × columns against ``source.max_cells``. The message names the limit and how to raise it.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # an .xls file, or a damaged one: the reader says why
+    with archive:
+        entries = archive.infolist()
+        unpacked = sum(e.file_size for e in entries)
+        limit = source.max_unpacked_mb * 2**20
+        if unpacked > limit:
+            raise InputError(
+                f"{path}: unpacks to {unpacked / 2**20:,.0f} MB, more than the limit of {source.max_unpacked_mb:,} MB "
+                f"(source.max_unpacked_mb); if the workbook is genuine, raise source.max_unpacked_mb in the params, "
+                "or export the sheet as CSV (read far faster)"
+            )
+        for e in entries:
+            if not (e.filename.startswith("xl/worksheets/") and e.filename.endswith(".xml")):
+                continue
+            with archive.open(e) as fh:
+                head = fh.read(4096)
+            m = _DIMENSION.search(head)
+            if m is None:
+                continue
+            cells = _column_number(m.group(1)) * int(m.group(2))
+            if cells > source.max_cells:
+                raise InputError(
+                    f"{path}: sheet {Path(e.filename).stem} spans {int(m.group(2)):,} rows × "
+                    f"{_column_number(m.group(1)):,} columns = {cells:,} cells, more than the limit of "
+                    f"{source.max_cells:,} (source.max_cells); if it is genuine, raise source.max_cells in the "
+                    "params, or export the sheet as CSV"
+                )
+
+
+#: Integers from 2**53 up are not exact in a spreadsheet (every number is a double there).
+_EXACT_INTEGERS = 2**53
+
+
+def _excel_text(value: Any) -> str:
+    """A spreadsheet cell as text: what ``dtype=str`` gives (``12346`` for 12346.0, ``12.5``, ``2024-01-05
+    00:00:00``), except that a number of 2**53 or more in magnitude keeps its exponent notation
+    (``1.2345678901234568e+16``): the spreadsheet may have rounded it, so cleaning sets it aside as an id
+    (``bad_customer_id``) instead of reading two customers' long ids as one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value)) if abs(int(value)) < _EXACT_INTEGERS else repr(float(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v) or abs(v) >= _EXACT_INTEGERS:
+            return repr(v)
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(value)
 
 
 #: The columns that tell the clean Parquet written by ``rfmkit clean`` (or the batch's cache) from a raw log.
