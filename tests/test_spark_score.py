@@ -144,7 +144,7 @@ def test_cdnow_spark_equals_rfmkit_score(session, tmp_path: Path, cdnow_clean_fi
         catch_exceptions=False,
     )
     assert res.exit_code == 0, res.output
-    assert "scored 2,349 customers as of 1997-09-30 in Spark" in res.output
+    assert "scored 2,349 customers as of 1997-09-30 on spark" in res.output
     assert session.sparkContext._jsc is not None  # the test's session was used, not stopped
     parts = sorted((out / "customers").glob("part-*.parquet"))
     assert parts and (out / "customers" / "_SUCCESS").exists()  # written by Spark, not by pandas

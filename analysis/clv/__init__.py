@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from analysis.clv._base import CLVFitError, SummaryDataError
     from analysis.clv.bgnbd import BGNBD
+    from analysis.clv.distinct import DistinctSummary
     from analysis.clv.gamma_gamma import GammaGamma, IndependenceWarning
     from analysis.clv.mbgnbd import ModifiedBGNBD
     from analysis.clv.pareto_nbd import ParetoNBD
@@ -46,6 +47,7 @@ _SOURCES = {
     "CLVFitError": "_base",
     "SummaryDataError": "_base",
     "BGNBD": "bgnbd",
+    "DistinctSummary": "distinct",
     "GammaGamma": "gamma_gamma",
     "IndependenceWarning": "gamma_gamma",
     "ModifiedBGNBD": "mbgnbd",
@@ -91,6 +93,7 @@ __all__ = [
     "CLVFitError",
     "CLVResult",
     "CustomerValue",
+    "DistinctSummary",
     "GammaGamma",
     "IndependenceWarning",
     "ModifiedBGNBD",

@@ -51,6 +51,7 @@ from scipy import optimize
 
 from analysis import text
 from analysis.clv._compress import Grouped, group_rows
+from analysis.clv.distinct import DistinctSummary
 from analysis.clv.summary import TIME_UNITS
 from analysis.errors import InputError, ModelError, NotFittedError
 
@@ -296,6 +297,21 @@ class BaseFitter:
         g = self._grad_rows(theta, data)
         return ll, None if g is None else w @ g
 
+    def _loglik_cached(
+        self, theta: np.ndarray, reduced: dict[str, Any], grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
+        """:meth:`_loglik_grad`, remembering the last evaluation with its gradient: the optimiser's last point is
+        asked for again by the polish, the convergence check and the information matrix (one evaluation, not
+        three)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        last = reduced.get("_last")
+        if last is not None and last[0] == key and (last[2] is not None or not grad):
+            return last[1], last[2]
+        ll, g = self._loglik_grad(theta, reduced, grad=grad)
+        if grad:
+            reduced["_last"] = (key, ll, g)
+        return ll, g
+
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -325,10 +341,12 @@ class BaseFitter:
 
         Parameters
         ----------
-        summary : DataFrame
-            Per-customer summary (see :func:`analysis.clv.summary.summary_from_transactions`).
+        summary : DataFrame or DistinctSummary
+            Per-customer summary (see :func:`analysis.clv.summary.summary_from_transactions`), or the same
+            grouped once (:class:`analysis.clv.distinct.DistinctSummary`, shared with the other fits and the
+            predictions).
         weights : array-like, optional
-            Number of customers each row stands for (default 1 per row).
+            Number of customers each row stands for (default 1 per row; a DistinctSummary carries its own).
         time_unit : {'D', 'W', 'M'}, optional
             Unit of the summary's times; defaults to ``summary.attrs['time_unit']``.
 
@@ -350,21 +368,35 @@ class BaseFitter:
         penalizer = float(self.penalizer)
         if not (penalizer >= 0 and math.isfinite(penalizer)):
             raise InputError(f"penalizer must be a finite number >= 0, got {self.penalizer!r}")
-        frame = summary.loc[:, list(self.data_columns)].copy()
-        if weights is None:
-            frame["_w"] = 1.0
+        if isinstance(summary, DistinctSummary):
+            if weights is not None:
+                raise InputError("a DistinctSummary carries its weights: give them to DistinctSummary.from_summary")
+            frame = summary.rows(self.data_columns)  # the distinct rows, grouped once, with their weights
+            try:
+                frame = self._validate(frame)
+            except SummaryDataError:
+                self._validate(summary.rows(self.data_columns, named=True))  # the same error, naming customers
+                raise
         else:
-            w = np.asarray(weights, dtype=float)
-            if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise SummaryDataError("weights must be one finite non-negative number per summary row")
-            frame["_w"] = w
-        frame = self._validate(frame)
-        grouped = group_rows(
-            {c: frame[c].to_numpy(dtype=float) for c in self.data_columns},
-            self._lattice_steps(unit),
-            frame["_w"].to_numpy(dtype=float),
-            with_inverse=False,
-        )
+            frame = summary.loc[:, list(self.data_columns)].copy()
+            if weights is None:
+                frame["_w"] = 1.0
+            else:
+                w = np.asarray(weights, dtype=float)
+                if w.shape != (len(frame),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                    raise SummaryDataError("weights must be one finite non-negative number per summary row")
+                frame["_w"] = w
+            frame = self._validate(frame)
+        done = summary.grouped(self.data_columns) if isinstance(summary, DistinctSummary) else None
+        if done is not None and done.n_unique == len(frame):
+            grouped = done  # the validated rows are the grouping's rows: no second grouping
+        else:
+            grouped = group_rows(
+                {c: frame[c].to_numpy(dtype=float) for c in self.data_columns},
+                self._lattice_steps(unit),
+                frame["_w"].to_numpy(dtype=float),
+                with_inverse=False,
+            )
         data = self._prepare_grouped(grouped)
         w = grouped.weights
         if np.any(w <= 0):
@@ -395,13 +427,13 @@ class BaseFitter:
         space."""
 
         def nll_mean(u: np.ndarray) -> float:
-            ll, _ = self._loglik_grad(np.exp(u), reduced, grad=False)
+            ll, _ = self._loglik_cached(np.exp(u), reduced, grad=False)
             val = -ll / n + penalizer * float(np.sum((u - log_centre) ** 2))
             return val if math.isfinite(val) else 1e300
 
         def nll_and_grad(u: np.ndarray) -> tuple[float, np.ndarray]:
             theta = np.exp(u)
-            ll, g = self._loglik_grad(theta, reduced, grad=True)
+            ll, g = self._loglik_cached(theta, reduced, grad=True)
             val = -ll / n + penalizer * float(np.sum((u - log_centre) ** 2))
             val = val if math.isfinite(val) else 1e300
             if g is None:
@@ -582,7 +614,7 @@ class BaseFitter:
             return -g + 2 * n * penalizer * (np.log(t) - log_centre) / t
 
         with np.errstate(all="ignore"):
-            ll, g0 = self._loglik_grad(theta, reduced, grad=True)
+            ll, g0 = self._loglik_cached(theta, reduced, grad=True)
             hess = numerical_hessian(total_nll, theta, grad=total_grad if g0 is not None else None)
         if not math.isfinite(ll) or not np.all(np.isfinite(theta)):
             raise self._fail("not_finite", "the fit ended at a likelihood that cannot be computed", helps=False)
@@ -780,7 +812,7 @@ def validate_transaction_summary(frame: pd.DataFrame, model: str) -> pd.DataFram
     if np.any(bad):
         ids = list(frame.index[bad][:5])
         raise SummaryDataError(
-            f"{model}: t_x > T for {int(bad.sum())} customer(s) (e.g. {ids}); the last purchase cannot be "
+            f"{model}: t_x > T for {float(w[bad].sum()):g} customer(s) (e.g. {ids}); the last purchase cannot be "
             "after the calibration end: rebuild the summary with summary_from_transactions"
         )
     if np.any((x > 0) & (tx <= 0)):

@@ -132,8 +132,18 @@ def group_rows(
     fit does not need.
     """
     steps = steps or {}
-    names = list(columns)
-    per_col = {c: column_codes(columns[c], steps.get(c)) for c in names}
+    per_col = {c: column_codes(columns[c], steps.get(c)) for c in columns}
+    return group_codes(per_col, weights, with_inverse)
+
+
+def group_codes(
+    per_col: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    weights: np.ndarray | None = None,
+    with_inverse: bool = True,
+) -> Grouped:
+    """:func:`group_rows` from each column's (codes, levels) of :func:`column_codes`, made once and shared by
+    several groupings (e.g. frequency's codes by the (x, t_x, T) and the (x, monetary_value) groupings)."""
+    names = list(per_col)
     codes = [per_col[c][0] for c in names]
     sizes = [len(per_col[c][1]) for c in names]
     n = len(codes[0])
@@ -167,3 +177,15 @@ def group_rows(
     levels = {c: per_col[c][1] for c in names}
     values = {c: levels[c][codes_u[c]] for c in names}
     return Grouped(values=values, levels=levels, codes=codes_u, weights=total.astype(float), inverse=inverse)
+
+
+def unique_inverse(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(keys, return_inverse=True)`` for non-negative integer ``keys`` below ``space``: by counting
+    when the key space is small (no sort), else by numpy's sort. Same result either way."""
+    keys = np.asarray(keys)
+    if keys.size and space <= max(4 * keys.size, 1 << 16):
+        present = np.bincount(keys, minlength=int(space)) > 0
+        remap = np.cumsum(present) - 1
+        return np.flatnonzero(present), remap[keys]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, inv.reshape(-1)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
-from analysis.clv._compress import Grouped, group_rows
+from analysis.clv._compress import Grouped, group_rows, unique_inverse
+from analysis.clv.distinct import DistinctSummary
 from analysis.clv.summary import unit_days
 from analysis.errors import InputError, ModelError
 
@@ -36,12 +37,17 @@ def _distinct_histories(summary: pd.DataFrame, steps: dict[str, float | None]) -
     except (TypeError, ValueError):
         raise SummaryDataError("frequency, t_x and T must be numbers to predict") from None
     grouped = group_rows(columns, steps)
+    _check_histories(grouped)
+    return grouped
+
+
+def _check_histories(grouped: Grouped) -> None:
+    """SummaryDataError unless the distinct histories are finite with t_x <= T."""
     v = grouped.values
     if not (np.all(np.isfinite(v["frequency"])) and np.all(np.isfinite(v["t_x"])) and np.all(np.isfinite(v["T"]))):
         raise SummaryDataError("frequency, t_x and T must be finite to predict")
     if np.any(v["t_x"] > v["T"] * (1 + 1e-9) + 1e-12):
         raise SummaryDataError("t_x > T for some customers: rebuild the summary")
-    return grouped
 
 
 def discount_weights(horizon: float, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +94,12 @@ class TransactionModel(BaseFitter):
         check_is_fitted(self)
         return self.params_.to_numpy(dtype=float)
 
-    def _histories(self, summary: pd.DataFrame) -> Grouped:
+    def _histories(self, summary: pd.DataFrame | DistinctSummary) -> Grouped:
+        """The distinct (x, t_x, T) rows of ``summary`` with each customer's row: grouped here, or the grouping a
+        :class:`~analysis.clv.distinct.DistinctSummary` holds already (checked the same way)."""
+        if isinstance(summary, DistinctSummary):
+            _check_histories(summary.histories)
+            return summary.histories
         return _distinct_histories(summary, self._lattice_steps(self.time_unit_))
 
     def _p_alive_unique(self, grouped: Grouped) -> np.ndarray:
@@ -102,7 +113,8 @@ class TransactionModel(BaseFitter):
         theta = self._theta()
         levels, codes = grouped.levels, grouped.codes
         n_T = len(levels["T"])
-        keys, inv = np.unique(codes["frequency"].astype(np.int64) * n_T + codes["T"], return_inverse=True)
+        pair = codes["frequency"].astype(np.int64) * n_T + codes["T"]
+        keys, inv = unique_inverse(pair, len(levels["frequency"]) * n_T)
         x = levels["frequency"][keys // n_T][:, None]
         T = levels["T"][keys % n_T][:, None]
         t = np.asarray(times, dtype=float)[None, :]

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from analysis.clv._base import repeat_time_scale, validate_transaction_summary
+from analysis.clv._compress import unique_inverse
 from analysis.clv._special import bg_bracket, near_one, sigmoid_from_parts, softplus_parts
 from analysis.clv._transaction import TransactionModel
 
@@ -43,7 +44,7 @@ def bg_family_reduce(data: dict[str, np.ndarray], w: np.ndarray, shift: int) -> 
     rows = x + shift > 0
     n_T = len(Tu)
     key = txi[rows].astype(np.int64) * n_T + Ti[rows]
-    pairs, pair_inv = np.unique(key, return_inverse=True)
+    pairs, pair_inv = unique_inverse(key, len(txu) * n_T)
     return {
         "shift": shift,
         "W": float(w.sum()),

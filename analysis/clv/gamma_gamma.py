@@ -24,6 +24,7 @@ from scipy.special import digamma, gammaln
 
 from analysis.clv._base import PENALIZER_ADVICE, BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
 from analysis.clv._compress import column_codes
+from analysis.clv.distinct import DistinctSummary
 from analysis.errors import InputError, ModelError
 
 
@@ -79,7 +80,8 @@ class GammaGamma(BaseFitter):
         if bad.any():
             raise SummaryDataError(
                 f"Gamma-Gamma: monetary_value must be positive for customers with repeat purchases; "
-                f"{int(bad.sum())} have zero, negative or missing spend (e.g. {list(rep.index[bad][:5])}): "
+                f"{float(rep['_w'].to_numpy()[bad].sum()):g} have zero, negative or missing spend "
+                f"(e.g. {list(rep.index[bad][:5])}): "
                 "remove zero-value orders or these customers"
             )
         if rep["_w"].sum() < 2 or len(rep) < 2:
@@ -233,6 +235,8 @@ class GammaGamma(BaseFitter):
         check_is_fitted(self)
         p, q, v = self.params_.to_numpy()
         pop = self.population_mean_spend()
+        if isinstance(summary, DistinctSummary):
+            return self._expected_spend_distinct(summary, p, q, v, pop)
         if not {"frequency", "monetary_value"} <= set(summary.columns):
             raise InputError("summary needs the columns frequency and monetary_value")
         x = summary["frequency"].to_numpy(dtype=float)
@@ -248,6 +252,22 @@ class GammaGamma(BaseFitter):
         return out
 
     expected_spend = conditional_expected_average_profit
+
+    def _expected_spend_distinct(self, rows: DistinctSummary, p: float, q: float, v: float, pop: float) -> pd.Series:
+        """:meth:`conditional_expected_average_profit` once per distinct repeat spend of a
+        :class:`~analysis.clv.distinct.DistinctSummary`, spread to its repeat customers; the others get ``pop``."""
+        x = rows.spends.values["frequency"]
+        m = rows.spends.values["monetary_value"]
+        use = np.isfinite(m)
+        if np.any(use & (m < 0)):
+            raise SummaryDataError("monetary_value must not be negative")
+        with np.errstate(all="ignore"):
+            per_row = np.where(use, p * (v + x * m) / (p * x + q - 1), pop)
+        values = np.full(len(rows.index), pop, dtype=float)
+        values[rows.repeat] = per_row[rows.spends.inverse]
+        if not (np.all(np.isfinite(per_row)) and np.isfinite(pop)):
+            raise ModelError("Gamma-Gamma: expected spend is not finite")
+        return pd.Series(values, index=rows.index, name="expected_spend")
 
 
 def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

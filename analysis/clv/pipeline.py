@@ -27,6 +27,7 @@ from analysis import text
 from analysis.clv._base import DATA_FAILURES, CLVFitError
 from analysis.clv._transaction import TransactionModel
 from analysis.clv.bgnbd import BGNBD
+from analysis.clv.distinct import SPEND_COLUMNS, DistinctSummary
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
@@ -191,20 +192,36 @@ class CustomerValue:
         return self.p_alive_check.describe(language)
 
 
-def _fit_spend(summary: pd.DataFrame, penalizer: float, seed: int) -> GammaGamma:
+def _fit_spend(summary: pd.DataFrame | DistinctSummary, penalizer: float, seed: int) -> GammaGamma:
     """Gamma-Gamma on the repeat customers with positive spend; zero-spend repeaters (e.g. free
     orders only) are left out of the fit with a warning and still get a prediction. Raises
-    :class:`CLVFitError` when the model cannot predict a finite mean spend."""
-    zero = (summary["frequency"] > 0) & ~(summary["monetary_value"] > 0)
-    if zero.any():
-        warnings.warn(
-            f"Gamma-Gamma: {int(zero.sum())} repeat customer(s) with zero repeat spend left out of the fit "
-            f"(e.g. {list(summary.index[zero][:5])})",
-            stacklevel=3,
-        )
-    gg = GammaGamma(penalizer=penalizer, seed=seed).fit(summary.loc[~zero])
+    :class:`CLVFitError` when the model cannot predict a finite mean spend. ``summary`` may be grouped
+    already (a :class:`~analysis.clv.distinct.DistinctSummary`: its distinct repeat spends are fitted)."""
+    gg = GammaGamma(penalizer=penalizer, seed=seed)
+    if isinstance(summary, DistinctSummary):
+        rows = summary.rows(SPEND_COLUMNS)
+        zero = ~(rows["monetary_value"] > 0).to_numpy()
+        if not zero.any():
+            gg.fit(summary)
+        else:
+            named = summary.rows(SPEND_COLUMNS, named=True)
+            _warn_zero_spend(float(rows["_w"].to_numpy()[zero].sum()), list(named.index[zero][:5]))
+            keep = rows.loc[~zero]
+            gg.fit(keep[list(SPEND_COLUMNS)], weights=keep["_w"].to_numpy(), time_unit=summary.time_unit)
+    else:
+        zero_rows = (summary["frequency"] > 0) & ~(summary["monetary_value"] > 0)
+        if zero_rows.any():
+            _warn_zero_spend(float(zero_rows.sum()), list(summary.index[zero_rows][:5]))
+        gg.fit(summary.loc[~zero_rows])
     gg.population_mean_spend()  # raises CLVFitError when q <= 1 (infinite mean)
     return gg
+
+
+def _warn_zero_spend(n: float, examples: list) -> None:
+    warnings.warn(
+        f"Gamma-Gamma: {n:g} repeat customer(s) with zero repeat spend left out of the fit (e.g. {examples})",
+        stacklevel=4,
+    )
 
 
 def observed_spend(transactions: pd.DataFrame, as_of: object) -> pd.Series:
@@ -303,7 +320,7 @@ class _Attempts:
 def _predict(
     tm: TransactionModel,
     gg: GammaGamma | None,
-    summary: pd.DataFrame,
+    summary: pd.DataFrame | DistinctSummary,
     spend: pd.Series,
     horizon: float,
     discount_rate: float,
@@ -535,6 +552,9 @@ def estimate_customer_value(
     if summary is None:
         transactions = transactions() if callable(transactions) else transactions
         summary = summary_from_transactions(transactions, as_of, None, time_unit)
+    # the customers grouped once into their distinct histories and repeat spends, shared by every fit of the
+    # fallback chain and every prediction (see analysis.clv.distinct)
+    rows = DistinctSummary.from_summary(summary, time_unit=summary.attrs.get("time_unit", time_unit))
     tries = _Attempts()
     order = [model] + [m for m in ("bgnbd", "pareto_nbd", "mbgnbd") if m != model]
     tm: TransactionModel | None = None
@@ -542,7 +562,7 @@ def estimate_customer_value(
         if tries.data_failure():
             break  # a property of the data: no other purchase model can do better
         candidate = _TRANSACTION_MODELS[name](penalizer=penalizer, seed=seed)
-        if tries.run(candidate, lambda c=candidate: c.fit(summary)) is not None:
+        if tries.run(candidate, lambda c=candidate: c.fit(rows)) is not None:
             tm = candidate
             break
     if tm is None:
@@ -566,12 +586,12 @@ def estimate_customer_value(
             discount_rate=d,
             run_rate=rr,
         )
-    gg = tries.run(GammaGamma(), lambda: _fit_spend(summary, penalizer, seed))
+    gg = tries.run(GammaGamma(), lambda: _fit_spend(rows, penalizer, seed))
     if gg is None:
         transactions = transactions() if callable(transactions) else transactions
     spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
     with np.errstate(all="ignore"):
-        customers = _predict(tm, gg, summary, spend, h, d)
+        customers = _predict(tm, gg, rows, spend, h, d)
     return CustomerValue(
         customers=customers,
         method=tm.model_name,

@@ -67,8 +67,9 @@ def customer_lifetime_value(
         Fitted purchase-count model.
     spend_model : GammaGamma
         Fitted spend model.
-    summary : DataFrame
-        Columns ``frequency``, ``t_x``, ``T``, ``monetary_value`` in the model's time unit.
+    summary : DataFrame or DistinctSummary
+        Columns ``frequency``, ``t_x``, ``T``, ``monetary_value`` in the model's time unit, or the same grouped
+        once (:class:`analysis.clv.distinct.DistinctSummary`: every prediction made once per distinct row).
     horizon : float
         Number of time units ahead.
     discount_rate : float, default=0.0
@@ -86,6 +87,8 @@ def customer_lifetime_value(
     _check_unit(transaction_model, summary)
     purchases = transaction_model.discounted_expected_purchases(summary, horizon, discount_rate)
     spend = spend_model.conditional_expected_average_profit(summary)
+    if purchases.index is spend.index:  # both indexed by the summary's customers: no alignment needed
+        return pd.Series(margin * purchases.to_numpy() * spend.to_numpy(), index=purchases.index, name="clv")
     return (margin * purchases * spend).rename("clv")
 
 

@@ -1,0 +1,159 @@
+"""One grouping of a customer summary, shared by the model fits and the predictions.
+
+A million customers have about a hundred thousand distinct purchase histories (x, t_x, T) and fewer
+distinct repeat spends (x, monetary_value). :class:`DistinctSummary` finds them once, with the number of
+customers on each and each customer's row, and every step that follows uses them:
+
+* the purchase models' fits (BG/NBD, Pareto/NBD, MBG/NBD) take the distinct histories and their weights,
+  Gamma-Gamma's fit the distinct repeat spends (``model.fit(rows)`` in place of ``model.fit(summary)``);
+* the predictions (:meth:`~analysis.clv._transaction.TransactionModel.conditional_probability_alive`,
+  expected and discounted purchases, :meth:`~analysis.clv.gamma_gamma.GammaGamma.conditional_expected_average_profit`,
+  :func:`~analysis.clv.value.customer_lifetime_value`, :func:`~analysis.clv.value.predict_customers`) are
+  computed once per distinct row and spread to the customers through the stored row of each.
+
+Without it each of these steps groups the whole summary again (a fit, a Gamma-Gamma fit and four
+predictions: six groupings of every customer). The numbers are the same either way: a fit on the
+distinct rows with their counts as weights is the fit on the customers (the likelihood is a weighted sum
+over the distinct rows in both cases), and a prediction depends only on a customer's row.
+
+>>> rows = DistinctSummary.from_summary(summary)                      # doctest: +SKIP
+>>> bg, gg = BGNBD().fit(rows), GammaGamma().fit(rows)                 # doctest: +SKIP
+>>> clv = customer_lifetime_value(bg, gg, rows, horizon=52)            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.clv._compress import Grouped, column_codes, group_codes
+from analysis.clv.summary import TIME_UNITS, unit_days
+from analysis.errors import InputError
+
+#: The columns of the purchase models (one distinct history per customer).
+HISTORY_COLUMNS = ("frequency", "t_x", "T")
+#: The columns of Gamma-Gamma (one distinct repeat spend per repeat customer).
+SPEND_COLUMNS = ("frequency", "monetary_value")
+
+
+@dataclass(frozen=True, eq=False)
+class DistinctSummary:
+    """A customer summary grouped once (see the module docstring); build it with :meth:`from_summary`.
+
+    Attributes
+    ----------
+    index : Index
+        The customers (the summary's index), in the summary's order: predictions are indexed by it.
+    time_unit : str
+        Unit of t_x and T ('D', 'W' or 'M').
+    histories : Grouped
+        The distinct (frequency, t_x, T) rows; ``weights`` are the customers on each (summed summary
+        weights), ``inverse[i]`` the row of customer ``i``.
+    spends : Grouped
+        The distinct (frequency, monetary_value) rows of the repeat customers (frequency > 0), whatever
+        their spend (a zero or missing spend is the fit's to refuse); ``inverse[j]`` the row of the repeat
+        customer at position ``repeat[j]``.
+    repeat : ndarray of int
+        Positions (in ``index``) of the repeat customers.
+    attrs : dict
+        ``{"time_unit": time_unit}``, as a summary's ``attrs`` (the predictions check the unit there).
+    """
+
+    index: pd.Index
+    time_unit: str
+    histories: Grouped
+    spends: Grouped
+    repeat: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def n_unique(self) -> int:
+        """Distinct (frequency, t_x, T) histories."""
+        return self.histories.n_unique
+
+    @classmethod
+    def from_summary(
+        cls,
+        summary: pd.DataFrame,
+        weights: Sequence[float] | np.ndarray | pd.Series | None = None,
+        time_unit: str | None = None,
+    ) -> DistinctSummary:
+        """Group ``summary`` (columns ``frequency``, ``t_x``, ``T`` and, for Gamma-Gamma, ``monetary_value``)
+        once. ``weights``: customers each row stands for (default 1); ``time_unit`` defaults to
+        ``summary.attrs['time_unit']``. The values are checked by the fits and predictions that use them."""
+        unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
+        if unit not in TIME_UNITS:
+            raise InputError(
+                f"time unit of the summary is {unit!r}: pass time_unit='D', 'W' or 'M' or build the summary with "
+                "summary_from_transactions"
+            )
+        missing = [c for c in HISTORY_COLUMNS if c not in summary.columns]
+        if missing:
+            raise InputError(f"summary lacks column(s) {missing}; build it with summary_from_transactions")
+        n = len(summary)
+        try:
+            x, tx, T = (summary[c].to_numpy(dtype=float) for c in HISTORY_COLUMNS)
+            m = (
+                summary["monetary_value"].to_numpy(dtype=float)
+                if "monetary_value" in summary.columns
+                else np.full(n, np.nan)
+            )
+        except (TypeError, ValueError):
+            raise InputError("frequency, t_x, T and monetary_value must be numbers") from None
+        w = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise InputError("weights must be one finite non-negative number per summary row")
+        days = unit_days(unit)
+        x_codes = column_codes(x, 1.0)
+        histories = group_codes(
+            {"frequency": x_codes, "t_x": column_codes(tx, days), "T": column_codes(T, days)}, w, with_inverse=True
+        )
+        repeat = np.flatnonzero(x > 0)
+        spends = group_codes(
+            {"frequency": _dense(x_codes[0][repeat], x_codes[1]), "monetary_value": column_codes(m[repeat])},
+            None if w is None else w[repeat],
+            with_inverse=True,
+        )
+        return cls(summary.index, unit, histories, spends, repeat, {"time_unit": unit})
+
+    def grouped(self, columns: Sequence[str]) -> Grouped:
+        """The grouping a model with data ``columns`` is fitted on (every level of every column used, as a fit's
+        own grouping would make it): the histories for :data:`HISTORY_COLUMNS`, the spends for
+        :data:`SPEND_COLUMNS`."""
+        columns = tuple(columns)
+        if set(columns) <= set(HISTORY_COLUMNS):
+            return self.histories
+        if set(columns) <= set(SPEND_COLUMNS):
+            return self.spends
+        raise InputError(f"no distinct rows of {list(columns)}: a DistinctSummary holds {HISTORY_COLUMNS} and "
+                         f"{SPEND_COLUMNS}")  # fmt: skip
+
+    def rows(self, columns: Sequence[str], *, named: bool = False) -> pd.DataFrame:
+        """The distinct rows of :meth:`grouped` as a frame of ``columns`` with their weights in ``_w``. Indexed by
+        row number, or with ``named`` by one customer of each row (for a message naming bad rows' customers)."""
+        grouped = self.grouped(columns)
+        index: pd.Index = pd.RangeIndex(grouped.n_unique)
+        if named:
+            one = np.empty(grouped.n_unique, dtype=np.int64)
+            one[grouped.inverse] = np.arange(len(grouped.inverse))  # a customer of each row (any one will do)
+            index = self.index[one if grouped is self.histories else self.repeat[one]]
+        frame = pd.DataFrame({c: grouped.values[c] for c in columns}, index=index)
+        frame["_w"] = grouped.weights
+        return frame
+
+
+def _dense(codes: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a subset of rows and their levels without the levels no row of the subset uses."""
+    present = np.bincount(codes, minlength=len(levels)) > 0
+    if present.all():
+        return codes, levels
+    rank = (np.cumsum(present) - 1).astype(codes.dtype)
+    return rank[codes], levels[present]
