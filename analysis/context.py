@@ -1,83 +1,110 @@
 """What a notebook needs to run one period × region: validated params, the run folder and the stages.
 
 Each notebook starts with a ``parameters`` cell (papermill replaces it in batch runs) and then calls
-:func:`setup`. Cells then ask for a stage's result, ``ctx.stage("score")``: the stage (and the stages it
-needs) is computed once per kernel and cached in-process, keyed by the params, period, region and data. The
-batch runs all notebooks of a run in one kernel, so each stage is computed once per run; a notebook opened
-alone in JupyterLab computes what it needs. When a stage is computed its artifacts are written to the run
-folder by :mod:`analysis.artifacts`.
+:func:`setup`. Cells then ask for a stage's result, ``ctx.stage("score")``: that is
+:meth:`analysis.pipeline.Run.get` of the run the kernel has open, which computes the stage (and the stages it needs)
+once and writes its files into the run folder through the stage's one writer (:mod:`analysis.pipeline`).
 
-A hand run (``run_dir`` empty) writes to ``<output_dir>/_scratch/<period>/<region>/``, never over a
-published batch run; with no ``clean_dir`` it cleans the source into ``<output_dir>/_data/clean-<key>/`` as
-the batch does, and reuses that folder next time.
+**The open run.** The kernel holds one open run (:data:`KERNEL`), the cache of its stage results owned by that
+:class:`~analysis.pipeline.Run` object. :func:`setup` reuses it when its params, period, region and folders are
+the run's (the batch runs all notebooks of a run in one kernel, so each stage is computed once per run), else opens
+a new one in its place; a notebook opened alone in JupyterLab so computes what it needs. The batch then has the
+kernel :func:`finish` the run (every stage computed, every file written, whichever notebooks ran) and, before a
+reused kernel's next run, :func:`close_run`.
+
+``params_path`` is the run's validated ``params.json`` in a batch (params validated once by ``rfmkit run``, every
+flag included: :func:`analysis.pipeline.read_run_params`), or a params YAML file in a hand run. A hand run
+(``run_dir`` empty) writes to ``<output_dir>/_scratch/<period>/<region>/``, never over a published batch run; with
+no ``clean_dir`` it cleans the source into ``<output_dir>/_data/clean-<key>/`` as the batch does, and reuses that
+folder next time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
-from analysis import stages
-from analysis.data.store import load_clean, prepare_clean
 from analysis.missing import Missing
-from analysis.params import RunParams, load_params
-from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug
-from analysis.window import period_bounds
+from analysis.params import RunParams
+from analysis.pipeline import Run, open_run, read_run_params
+from analysis.regions import ALL_REGIONS, parse_region, region_name
+from analysis.window import Window, period_bounds
 
-__all__ = ["RunContext", "setup"]
+if TYPE_CHECKING:
+    from analysis.privacy import PseudonymKey
+    from analysis.stages import Cleaned, Evaluation, Scored, Segments, Strategy, Summary
+
+__all__ = ["KERNEL", "RunContext", "close_run", "finish", "setup"]
 
 log = logging.getLogger(__name__)
 
-#: Stages in pipeline order, each with the stages it needs.
-STAGES: dict[str, tuple[str, ...]] = {
-    "clean": (),
-    "score": ("clean",),
-    "segments": ("clean", "score"),
-    "evaluation": ("clean",),
-    "strategy": ("clean", "score", "evaluation"),
-    "summary": ("clean", "score", "segments", "strategy"),
-}
 
-#: Stage results computed in this process, by (params, period, region, data key, stage).
-_CACHE: dict[tuple[str, str, str, str, str], Any] = {}
-#: (cache key, run folder) pairs whose artifacts are written.
-_WRITTEN: set[tuple[tuple[str, str, str, str, str], str]] = set()
+class Kernel:
+    """What a kernel keeps between its notebooks: the one open :class:`~analysis.pipeline.Run` (``None``: none)."""
+
+    run: Run | None = None
+
+    def open(self, params: RunParams, period: str, region: str, run_dir: Path | None, clean_dir: Path | None) -> Run:
+        """The open run when it is this one, else a new run opened in its place."""
+        if run_dir is None:
+            run_dir = open_run(params, period, region).run_dir
+        held = self.run
+        if held is not None and held.same_run(params, period, region, run_dir, clean_dir):
+            return held
+        self.run = open_run(params, period, region, run_dir, clean_dir)
+        return self.run
 
 
-def clear_cache() -> None:
-    """Forget every stage result computed in this process."""
-    _CACHE.clear()
-    _WRITTEN.clear()
+#: This kernel's open run.
+KERNEL = Kernel()
+
+
+def close_run() -> None:
+    """Forget the open run and its stage results (the batch calls it before a reused kernel's next run)."""
+    KERNEL.run = None
 
 
 @dataclass
 class RunContext:
-    """One run: ``params``, the ``period`` (``YYYY-MM``), ``region`` (a data region, or :data:`ALL_REGIONS`) and
-    ``run_dir``.
+    """One run as a notebook sees it: the :class:`~analysis.pipeline.Run` (params, ``period`` ``YYYY-MM``,
+    ``region`` — a data region or :data:`~analysis.regions.ALL_REGIONS` — and ``run_dir``) and how to show it."""
 
-    ``clean_dir`` holds the cleaned data (the batch's shared folder); ``None`` means clean the source here
-    (cached on disk under ``<output_dir>/_data/``).
-    """
-
-    params: RunParams
-    period: str
-    region: str
-    run_dir: Path
-    clean_dir: Path | None = None
-    _data_key: str | None = field(default=None, repr=False)
-    _pseudonym_key: Any = field(default=None, repr=False)
+    run: Run
 
     @property
-    def window(self) -> stages.Window:
+    def params(self) -> RunParams:
+        """The run's validated params."""
+        return self.run.params
+
+    @property
+    def period(self) -> str:
+        """The month reported on, ``YYYY-MM``."""
+        return self.run.period
+
+    @property
+    def region(self) -> str:
+        """The run's region (a data region, or :data:`~analysis.regions.ALL_REGIONS`)."""
+        return self.run.region
+
+    @property
+    def run_dir(self) -> Path:
+        """The run folder the stages write their files into."""
+        return self.run.run_dir
+
+    @property
+    def clean_dir(self) -> Path | None:
+        """The cleaned data the run reads (``None`` until the source is cleaned in a hand run)."""
+        return self.run.clean_dir
+
+    @property
+    def window(self) -> Window:
         """The period, the windows it is compared with and the data's first and last day (from the clean stage):
         a period the data ends inside is scored as of the data's last day (params ``rfm.partial_period``)."""
-        return stages.run_window(self.period, self.stage("clean"), self.params)
+        return self.run.window
 
     @property
     def period_start(self) -> pd.Timestamp:
@@ -132,14 +159,11 @@ class RunContext:
         return bool(self.params.privacy.show_customer_ids)
 
     @property
-    def pseudonym_key(self) -> Any:
+    def pseudonym_key(self) -> PseudonymKey:
         """The pseudonym key (:func:`analysis.privacy.load_key`: environment, ``privacy.key_file`` or the kit's own
-        key file, made when missing); loaded once. The CRM lists carry pseudonyms even when reports show ids."""
-        if self._pseudonym_key is None:
-            from analysis.privacy import load_key
-
-            self._pseudonym_key = load_key(self.params.privacy.key_file)
-        return self._pseudonym_key
+        key file, made when missing); loaded once per run. The CRM lists carry pseudonyms even when reports show
+        ids."""
+        return self.run.pseudonym_key
 
     def ids(self, frame: pd.DataFrame, column: str = "customer_id") -> pd.DataFrame:
         """``frame`` as a report shows it: customer ids (index or column ``customer_id``) replaced by pseudonyms,
@@ -212,87 +236,40 @@ class RunContext:
 
     # ------------------------------------------------------------------------------------------ stages
 
-    @property
-    def data_dir(self) -> Path:
-        """The cleaned data: ``clean_dir``, else the source cleaned once into ``<output_dir>/_data/clean-<key>/``."""
-        if self.clean_dir is None:
-            self.clean_dir = prepare_clean(self.params)[0]
-            log.info("cleaned data in %s", self.clean_dir)
-        return Path(self.clean_dir)
-
-    @property
-    def data_key(self) -> str:
-        """What identifies the cleaned data: its folder."""
-        if self._data_key is None:
-            self._data_key = str(self.data_dir.resolve())
-        return self._data_key
-
-    def _key(self, name: str) -> tuple[str, str, str, str, str]:
-        params = json.dumps(self.params.model_dump(mode="json"), sort_keys=True, default=str)
-        return (params, self.period, self.region, self.data_key, name)
+    @overload
+    def stage(self, name: Literal["clean"]) -> Cleaned: ...
+    @overload
+    def stage(self, name: Literal["score"]) -> Scored: ...
+    @overload
+    def stage(self, name: Literal["segments"]) -> Segments: ...
+    @overload
+    def stage(self, name: Literal["evaluation"]) -> Evaluation: ...
+    @overload
+    def stage(self, name: Literal["strategy"]) -> Strategy: ...
+    @overload
+    def stage(self, name: Literal["summary"]) -> Summary: ...
+    @overload
+    def stage(self, name: str) -> Any: ...
 
     def stage(self, name: str) -> Any:
-        """The result of stage ``name`` (``clean``, ``score``, ``segments``, ``strategy``, ``summary``).
+        """The result of stage ``name`` (``clean``, ``score``, ``segments``, ``evaluation``, ``strategy``,
+        ``summary``, or any stage registered in :mod:`analysis.pipeline`).
 
-        Computed once per process (with the stages it needs) and its artifacts written to the run folder.
+        Computed once per run (with the stages it needs), its files written to the run folder by its one writer.
         """
-        if name not in STAGES:
-            raise KeyError(f"unknown stage '{name}'; stages are {list(STAGES)}")
-        key = self._key(name)
-        if key not in _CACHE:
-            needed = {n: self.stage(n) for n in STAGES[name]}
-            _CACHE[key] = self._compute(name, needed)
-        result = _CACHE[key]
-        written = (key, str(self.run_dir.resolve()))
-        if written not in _WRITTEN:
-            from analysis.artifacts import write_stage
-
-            write_stage(name, result, self.run_dir, self.language, self.pseudonym_key)
-            _WRITTEN.add(written)
-        return result
+        return self.run.get(name)
 
     def published_dir(self, period: str) -> Path:
         """The published batch run folder of ``period`` for this run's region (``<output_dir>/<period>/<region>``).
 
         A run reads the assignments of an earlier period from there, and keeps its own published ones.
         """
-        return Path(self.params.output_dir) / period / region_slug(self.region)
+        return self.run.published_dir(period)
 
     @property
     def region_name(self) -> str:
         """The run's region as people write it (``all``, ``region:all`` for a region named ``all``, else the name)."""
         return region_name(self.region)
-
-    def _compute(self, name: str, needed: dict[str, Any]) -> Any:
-        from analysis.artifacts import read_assignments
-
-        p, period = self.params, self.period
-        if name == "clean":
-            region_column = p.columns.get("region", "region")
-            return stages.cleaned(load_clean(self.data_dir), period, self.region, region_column)
-        tx = needed["clean"].transactions
-        if name == "score":
-            return stages.score(tx, p, self.as_of, self.period_start, data_start=needed["clean"].data_start)
-        if name == "segments":
-            return stages.segment_analysis(tx, needed["score"], p, period, window=self.window)
-        if name == "evaluation":
-            earlier = str(pd.Period(period, freq="M") - p.experiment.window_months)
-            return stages.evaluation(tx, read_assignments(self.published_dir(earlier)), p, period, as_of=self.as_of)
-        if name == "strategy":
-            return stages.strategy(
-                tx,
-                needed["score"],
-                p,
-                period,
-                region=self.region,
-                evaluation=needed["evaluation"],
-                published=read_assignments(self.published_dir(period)),
-                returns=needed["clean"].returns,
-                window=self.window,
-            )
-        return stages.summary(
-            needed["clean"], needed["score"], needed["segments"], needed["strategy"], p, period, window=self.window
-        )
 
 
 def setup(
@@ -302,24 +279,46 @@ def setup(
     run_dir: str | Path | None = None,
     clean_dir: str | Path | None = None,
 ) -> RunContext:
-    """Validate the notebook's parameters and prepare plotting; returns the run's context.
+    """Read the notebook's parameters and prepare plotting; returns the run's context (on the kernel's open run).
 
+    ``params_path``: the run's ``params.json`` written by the batch, or a params YAML file (a hand run).
     ``region``: ``all`` (or empty) for all regions together, ``region:all`` for a data region literally named
-    ``all``, else the data region's name (:func:`analysis.stages.parse_region`). ``run_dir`` empty means a hand
+    ``all``, else the data region's name (:func:`analysis.regions.parse_region`). ``run_dir`` empty means a hand
     run: ``<output_dir>/_scratch/<period>/<region folder>/`` of the params file, so a notebook run in JupyterLab
     never overwrites a published batch run.
     """
-    params = load_params(params_path)
+    params = read_run_params(params_path)
     period_bounds(period)
-    region = parse_region(region)
-    if run_dir in (None, ""):
-        run_dir = Path(params.output_dir) / "_scratch" / period / region_slug(region)
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
+    run = KERNEL.open(
+        params,
+        str(period),
+        parse_region(region),
+        Path(run_dir) if run_dir not in (None, "") else None,
+        Path(clean_dir) if clean_dir else None,
+    )
+    run.run_dir.mkdir(parents=True, exist_ok=True)
     from analysis.report.plots.style import use_report_style
 
     use_report_style(params.language)
-    warnings.filterwarnings("ignore", category=FutureWarning)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
-    return RunContext(params, str(period), region, run, Path(clean_dir) if clean_dir else None)
+    return RunContext(run)
+
+
+def finish(
+    params_path: str | Path,
+    period: str,
+    region: str = ALL_REGIONS,
+    run_dir: str | Path | None = None,
+    clean_dir: str | Path | None = None,
+) -> list[str]:
+    """Finish a run (the batch calls it in the kernel after the run's notebooks): every stage computed, on the open
+    run when it is this one, and every stage's files written, whichever notebooks ran. Returns the stages."""
+    run = KERNEL.open(
+        read_run_params(params_path),
+        str(period),
+        parse_region(region),
+        Path(run_dir) if run_dir not in (None, "") else None,
+        Path(clean_dir) if clean_dir else None,
+    )
+    return list(run.compute_all())

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,14 @@ from analysis.params import RunParams
 from analysis.privacy import public_message
 from analysis.regions import ALL_REGIONS, region_name
 from analysis.window import Window, as_day, period_bounds, previous_end
+
+if TYPE_CHECKING:
+    from analysis.clv.pipeline import CLVResult, CustomerValue
+    from analysis.customers.cohorts import CohortTable
+    from analysis.customers.migration import MigrationResult
+    from analysis.engines.base import ScoreInputs
+    from analysis.strategy.actions import StrategyResult
+    from analysis.strategy.value import ValueAtStake
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +147,7 @@ class CLVCheck:
 
     calibration_end: pd.Timestamp
     holdout_end: pd.Timestamp
-    fit: Any  # analysis.clv.pipeline.CLVResult
+    fit: CLVResult
 
     @property
     def errors(self) -> dict[str, float]:
@@ -178,7 +186,7 @@ class Scored:
     clv_check: CLVCheck | Missing
     #: how the CLV columns were obtained (analysis.clv.pipeline.CustomerValue: method, reason_text(language),
     #: p_alive_informative); None when they are missing
-    clv_value: Any = None
+    clv_value: CustomerValue | None = None
     #: the period is the data's first (it starts on or after the period's first day): nobody is called *new*,
     #: customers who first bought in it are ``active`` (their earlier purchases, if any, are not in the data)
     left_censored: bool = False
@@ -190,7 +198,7 @@ def score_inputs(
     as_of: str | pd.Timestamp,
     period_start: str | pd.Timestamp | None = None,
     engine: str | None = None,
-) -> Any:
+) -> ScoreInputs:
     """What :func:`score` takes from the log (:class:`analysis.engines.base.ScoreInputs`), computed by the engine
     ``engine`` (default ``params.engine``; ``auto`` picks by the input's size; the registry says which engines can
     score, see :mod:`analysis.engines`).
@@ -219,7 +227,7 @@ def score(
     clv_check: bool = True,
     data_start: str | pd.Timestamp | None = None,
     engine: str | None = None,
-    inputs: Any = None,
+    inputs: ScoreInputs | None = None,
 ) -> Scored:
     """Score the customers of ``transactions`` as of ``as_of`` (inclusive).
 
@@ -310,7 +318,7 @@ def clv_models(
     penalizer: float = 0.0,
     horizon: float | None = None,
     discount_rate: float | None = None,
-) -> Any:
+) -> CLVResult:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma on the purchases up to ``calibration_end`` and predict every
     customer; with ``holdout_end``, compare with the purchases after it (``rfmkit clv`` and the model check).
 
@@ -371,9 +379,9 @@ class Segments:
     abc_summary: pd.DataFrame
     lifecycle_stages: pd.DataFrame
     lifecycle: pd.DataFrame
-    migration: Any  # MigrationResult | Missing
-    value_class_migration: Any  # MigrationResult | Missing
-    cohorts: Any  # CohortTable | Missing
+    migration: MigrationResult | Missing
+    value_class_migration: MigrationResult | Missing
+    cohorts: CohortTable | Missing
     kpi_by_segment: pd.DataFrame
     kpi_by_dimension: dict[str, pd.DataFrame]
     sales_reps: pd.DataFrame | Missing
@@ -473,8 +481,9 @@ def segment_analysis(
             if pd.Period(end, freq="M").start_time.normalize() <= window.data_start.normalize():
                 wide[end] = wide[end].replace("new", "active")
     if isinstance(scored.previous, Missing) or customers.empty:
-        mig: Any = scored.previous if isinstance(scored.previous, Missing) else Missing("no_customers")
-        vc_mig: Any = mig
+        why: Missing = scored.previous if isinstance(scored.previous, Missing) else Missing("no_customers")
+        mig: MigrationResult | Missing = why
+        vc_mig: MigrationResult | Missing = mig
     else:  # revenue: this period's spend (and the previous window's for the customers gone)
         now = customers.assign(period_spend=period_spend(transactions, window.start, window.as_of))
         before = scored.previous.assign(period_spend=period_spend(transactions, *window.previous))
@@ -483,7 +492,7 @@ def segment_analysis(
         mig = migration(before, now, "segment", value_column="period_spend")
         vc_mig = migration(before, now, "value_class", value_column="period_spend")
     compared = {"previous": window.previous, "year_ago": window.year_ago}
-    cohorts: Any = (
+    cohorts: CohortTable | Missing = (
         cohort_table(transactions, as_of=window.as_of, max_months=COHORT_MONTHS)
         if len(transactions)
         else Missing("no_customers")
@@ -556,13 +565,13 @@ class Strategy:
     """
 
     warnings: pd.DataFrame
-    plan: Any  # analysis.strategy.actions.StrategyResult
+    plan: StrategyResult
     forecast: pd.DataFrame | Missing
     forecast_window: tuple[pd.Timestamp, pd.Timestamp]
     backtest: pd.DataFrame | Missing
     groups: pd.DataFrame | Missing = field(default_factory=lambda: Missing("experiment_disabled"))
     held_out: int = 0
-    value: Any = None  # analysis.strategy.value.ValueAtStake: per customer, net of returns, with its basis
+    value: ValueAtStake | None = None  # per customer, net of returns, with its basis
     backtest_by_frequency: pd.DataFrame | Missing = field(default_factory=lambda: Missing("no_previous"))
 
 
@@ -606,7 +615,7 @@ def strategy(
     if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):
         playbook = experiment.learned_playbook(assumed, evaluation.learned)
 
-    def plan_for(who: pd.DataFrame) -> Any:
+    def plan_for(who: pd.DataFrame) -> StrategyResult:
         return apply_playbook(
             who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency, value=value
         )
@@ -661,7 +670,7 @@ def _value_at_stake(
     params: RunParams,
     as_of: pd.Timestamp,
     returns: pd.DataFrame | None,
-) -> Any:
+) -> ValueAtStake:
     """:func:`analysis.strategy.value.value_at_stake` with the run's settings (RFM window, CLV horizon)."""
     from analysis.strategy.value import value_at_stake
 

@@ -31,7 +31,7 @@ def careful():
 FIRST = [
     "import helper\nhelper.careful()",
     "leak = 41\nfrom analysis import context\n"
-    "print('cached stage results:', len(context._CACHE))\ncontext._CACHE[('x',) * 5] = 'from this run'",
+    "print('open run:', context.KERNEL.run)\ncontext.KERNEL.run = 'from this run'",
     "print(sorted(k for k in globals() if not k.startswith('_') and k not in ('In', 'Out', 'exit', 'quit')))",
 ]
 SECOND = ["print('leak' in globals(), 'helper' in globals())"]
@@ -86,7 +86,7 @@ def test_runs_share_one_kernel_yet_start_clean(session: KernelSession, tmp_path:
         assert (tmp_path / "run1" / f"{nb}.ipynb").read_bytes() == (tmp_path / "run2" / f"{nb}.ipynb").read_bytes()
     out = _outputs(tmp_path / "run2" / "first.ipynb")[-3:]  # after papermill's parameters cell
     assert "careful: shown once" in out[0]
-    assert out[1] == "cached stage results: 0\n"
+    assert out[1] == "open run: None\n"
     assert "leak" in out[2] and _outputs(tmp_path / "run2" / "second.ipynb")[-1] == "False False\n"
     executed = nbformat.read(str(tmp_path / "run2" / "first.ipynb"), as_version=4)
     assert [c.execution_count for c in executed.cells] == [1, 2, 3, 4]

@@ -4,9 +4,11 @@ Why a kernel is kept warm rather than started per notebook (what ``papermill.exe
 starting a kernel and importing pandas, matplotlib, scikit-learn and :mod:`analysis` costs seconds of CPU. A
 worker's :class:`KernelSession` starts its kernel once and reuses it for the worker's runs, so the imports are paid
 once per worker. Before every notebook the user namespace is reset (``%reset -f``) and figures are closed; before
-every run on a reused kernel the stage results of the previous run (:func:`analysis.context.clear_cache`), the
+every run on a reused kernel the previous run (:func:`analysis.context.close_run`, with its stage results), the
 warning registry (a "once" warning is shown again) and the execution counter are reset too, so a run's executed
-notebooks are byte-for-byte those of a fresh kernel and no notebook sees a previous run's variables.
+notebooks are byte-for-byte those of a fresh kernel and no notebook sees a previous run's variables. After the
+last notebook, the run's ``finish`` code (the batch's: :func:`analysis.context.finish`, every stage computed and
+every run file written) runs in the same kernel; its failure fails the run as step :data:`FINISH_STEP`.
 
 A kernel is replaced (shut down, a new one started for the next run) when a notebook of its run failed (a cell
 error, a cell or notebook timeout, a dead kernel: the kernel's state is then unknown), when it died between runs,
@@ -67,18 +69,21 @@ _rfm_sys._rfmkit_warning_filters = list(_rfm_warnings.filters)
 del _rfm_sys, _rfm_warnings
 """
 
-#: Run in a reused kernel before a new run's first notebook (then :data:`RESET_CODE`): the previous run's stage
-#: results go, warnings shown once are shown again (the filters as at start-up, registries invalidated), and the
-#: execution counter starts at 1 as in a fresh kernel.
+#: Run in a reused kernel before a new run's first notebook (then :data:`RESET_CODE`): the previous run (and its
+#: stage results) goes, warnings shown once are shown again (the filters as at start-up, registries invalidated),
+#: and the execution counter starts at 1 as in a fresh kernel.
 RUN_RESET_CODE = """\
 import sys as _rfm_sys, warnings as _rfm_warnings
 if "analysis.context" in _rfm_sys.modules:
-    _rfm_sys.modules["analysis.context"].clear_cache()
+    _rfm_sys.modules["analysis.context"].close_run()
 _rfm_warnings.resetwarnings()
 _rfm_warnings.filters[:] = _rfm_sys._rfmkit_warning_filters
 get_ipython().execution_count = 1
 del _rfm_sys, _rfm_warnings
 """
+
+#: The name a run's failure after its notebooks is reported under (its ``finish`` code: the run's files).
+FINISH_STEP = "run files"
 
 #: Runs one kernel serves before it is replaced by a fresh one.
 MAX_RUNS_PER_KERNEL = 25
@@ -136,8 +141,9 @@ def execute_notebooks(
     start_timeout: float = 60,
     cwd: str | Path | None = None,
     on_event: EventHook = _no_event,
+    finish: str | None = None,
 ) -> list[NotebookOutcome]:
-    """Execute notebooks in order in one kernel; stop at the first failure.
+    """Execute notebooks in order in one kernel; stop at the first failure; then run ``finish``.
 
     Parameters
     ----------
@@ -156,6 +162,9 @@ def execute_notebooks(
     on_event : callable, optional
         Called as ``on_event("kernel", pid)`` when a kernel started and ``on_event("notebook", name)``
         before each notebook, so a supervising process can watch the kernel.
+    finish : str, optional
+        Code run in the kernel after the last notebook when all succeeded (the batch's: the run's files); when it
+        raises, the run fails with a last outcome named :data:`FINISH_STEP`.
 
     Returns
     -------
@@ -169,7 +178,7 @@ def execute_notebooks(
     """
     session = KernelSession(kernel_name, cwd, start_timeout)
     try:
-        return session.run(jobs, cell_timeout, notebook_timeout, on_event)
+        return session.run(jobs, cell_timeout, notebook_timeout, on_event, finish)
     finally:
         session.close()
 
@@ -210,11 +219,12 @@ class KernelSession:
         cell_timeout: float | None = 600,
         notebook_timeout: float | None = None,
         on_event: EventHook = _no_event,
+        finish: str | None = None,
     ) -> list[NotebookOutcome]:
         """Execute one run's notebooks in order in the warm kernel (started or replaced first when needed); stop at
-        the first failure, after which the kernel is replaced before the next run. Raises
-        :class:`KernelStartError` when no kernel starts (twice in a row)."""
-        return self._loop.run_until_complete(self._run(jobs, cell_timeout, notebook_timeout, on_event))
+        the first failure, after which the kernel is replaced before the next run; then run ``finish`` (see
+        :func:`execute_notebooks`). Raises :class:`KernelStartError` when no kernel starts (twice in a row)."""
+        return self._loop.run_until_complete(self._run(jobs, cell_timeout, notebook_timeout, on_event, finish))
 
     def close(self) -> None:
         """Shut the kernel down and close the event loop."""
@@ -255,7 +265,12 @@ class KernelSession:
         return True
 
     async def _run(
-        self, jobs: list[NotebookJob], cell_timeout: float | None, notebook_timeout: float | None, on_event: EventHook
+        self,
+        jobs: list[NotebookJob],
+        cell_timeout: float | None,
+        notebook_timeout: float | None,
+        on_event: EventHook,
+        finish: str | None = None,
     ) -> list[NotebookOutcome]:
         warm = await self._reusable()
         if not warm:
@@ -284,6 +299,13 @@ class KernelSession:
                         *(job.name, outcome.cell, outcome.seconds, outcome.error),
                     )
                     break
+            if finish and all(o.ok for o in outcomes):
+                on_event("notebook", FINISH_STEP)
+                started = time.perf_counter()
+                error = await _run_checked(self._kc, self._km, finish, notebook_timeout or cell_timeout)
+                outcomes.append(NotebookOutcome(FINISH_STEP, not error, round(time.perf_counter() - started, 3), error))
+                if error:
+                    log.warning("run files failed: %s", error)
         except BaseException:
             await self._stop()  # the kernel's state is unknown: the next run gets a fresh one
             raise
@@ -412,6 +434,27 @@ async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> N
         if msg["parent_header"].get("msg_id") == msg_id:
             return
     raise BatchError("kernel did not answer between notebooks")
+
+
+async def _run_checked(kc: Any, km: Any, code: str, timeout: float | None) -> str:
+    """Run code in the kernel (no output, no history); its error as ``"Name: message"``, or ``""`` when it ran."""
+    msg_id = kc.execute(code, silent=True, store_history=False)
+    deadline = time.monotonic() + (timeout or 600)
+    while time.monotonic() < deadline:
+        try:
+            msg = await kc.get_shell_msg(timeout=1)
+        except Exception:  # queue.Empty: check the kernel and wait on
+            if not await km.is_alive():
+                return "Kernel died (out of memory, or crashed) while writing the run files"
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        content = msg["content"]
+        if content.get("status") == "ok":
+            return ""
+        evalue = " ".join(line.strip() for line in str(content.get("evalue", "")).strip().splitlines())
+        return f"{content.get('ename', 'Error')}: {evalue}"[:1000]
+    return f"Timeout: writing the run files took longer than {timeout or 600:g} s"
 
 
 async def _execute_one(

@@ -370,7 +370,8 @@ def execute_run(
     ``keep_kernel``: run in this process's warm kernel (:func:`analysis.batch.kernels.worker_session`, what batch
     workers do) and leave it running for the next run; else in a kernel started and shut down for this run.
     """
-    from analysis.batch.kernels import KernelStartError, NotebookJob, execute_notebooks, worker_session
+    from analysis.batch.kernels import FINISH_STEP, KernelStartError, NotebookJob, execute_notebooks, worker_session
+    from analysis.pipeline import RUN_PARAMS, write_run_params
 
     params = RunParams.model_validate(params_data)
     run_dir = Path(spec.run_dir)
@@ -380,17 +381,23 @@ def execute_run(
     (stage / "_executed").mkdir(parents=True)
     started = time.perf_counter()
     result = RunResult(spec.period, spec.region, spec.run_dir, "ok")
+    # the params as validated once (every flag of rfmkit run applied), handed to the notebooks as data: what the
+    # fingerprint describes is what every notebook of the run uses, whatever happens to the YAML meanwhile
+    write_run_params(params_data, stage)
     parameters = {  # never the pseudonym key: parameters are written into the executed notebooks
-        "params_path": params_path,
+        "params_path": str(stage / RUN_PARAMS),
         "period": spec.period,
         "region": region_name(spec.region),
-        "run_dir": str(run_dir),
+        "run_dir": str(stage),
         "clean_dir": clean_dir,
     }
-    jobs = [
-        NotebookJob(nb, path, stage / "_executed" / f"{nb}.ipynb", {**parameters, "run_dir": str(stage)})
-        for nb, path in notebooks_of(params)
-    ]
+    jobs = [NotebookJob(nb, path, stage / "_executed" / f"{nb}.ipynb", parameters) for nb, path in notebooks_of(params)]
+    # after the notebooks, the kernel finishes the run: every stage computed, every run file written by its writer
+    finish = (
+        "from analysis import context as _rfm_context\n"
+        f"_rfm_context.finish(**{parameters!r})\n"
+        "del _rfm_context\n"
+    )
     missing = [j for j in jobs if not j.source.exists()]
     outcomes = []
     if missing:
@@ -402,9 +409,9 @@ def execute_run(
         hook = on_event or (lambda kind, data: None)
         try:
             if keep_kernel:
-                outcomes = worker_session(kernel, cwd).run(jobs, on_event=hook, **limits)
+                outcomes = worker_session(kernel, cwd).run(jobs, on_event=hook, finish=finish, **limits)
             else:
-                outcomes = execute_notebooks(jobs, kernel_name=kernel, cwd=cwd, on_event=hook, **limits)
+                outcomes = execute_notebooks(jobs, kernel_name=kernel, cwd=cwd, on_event=hook, finish=finish, **limits)
         except KernelStartError as err:
             result.status, result.failed_notebook, result.error = "failed", jobs[0].name, str(err)
     for o in outcomes:
@@ -412,8 +419,10 @@ def execute_run(
         result.cell_seconds = round(result.cell_seconds + o.cells, 3)
         if not o.ok:
             result.status, result.failed_notebook, result.failed_cell, result.error = "failed", o.name, o.cell, o.error
-    executed = [o.name for o in outcomes]
+    executed = [o.name for o in outcomes if o.name != FINISH_STEP]
     for o in outcomes:  # what the notebooks printed names the final folder, not the staging one
+        if o.name == FINISH_STEP:
+            continue
         path = stage / "_executed" / f"{o.name}.ipynb"
         text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
         write_text(text, path)
@@ -527,9 +536,9 @@ def run_batch(
     """
     from analysis.batch.lock import batch_lock
 
-    params = load_params(params_path, allow_large=allow_large)
+    params = load_params(params_path, allow_large=allow_large)  # validated once: the runs use these
     with batch_lock(params.output_dir, wait=wait):
-        return run_locked(params_path, periods, regions, jobs, force, progress, allow_large)
+        return run_locked(params_path, periods, regions, jobs, force, progress, allow_large, params=params)
 
 
 def run_locked(
@@ -540,6 +549,8 @@ def run_locked(
     force: bool = False,
     progress: bool = True,
     allow_large: bool = False,
+    *,
+    params: RunParams | None = None,
 ) -> BatchResult:
     """Run every planned period × region (the caller holds the batch lock); see the module docstring.
 
@@ -556,7 +567,10 @@ def run_locked(
     progress : bool, default=True
         Show a progress bar.
     allow_large : bool, default=False
-        Accept a period range longer than ``periods.max_months``.
+        Accept a period range longer than ``periods.max_months`` (and more regions than ``max_regions``).
+    params : RunParams, optional
+        ``params_path`` as already loaded with these flags (:func:`run_batch`); else it is loaded here. Validated
+        once, the params are handed to every run's notebooks as data (:func:`analysis.pipeline.write_run_params`).
 
     Returns
     -------
@@ -575,7 +589,7 @@ def run_locked(
 
     started = time.perf_counter()
     params_path = str(Path(params_path).resolve())
-    params = load_params(params_path, allow_large=allow_large)
+    params = params or load_params(params_path, allow_large=allow_large)
     check_inputs(params)
     claim_output_dir(params, params_path)  # another params file's runs are never overwritten (batch.owner)
     key = load_key(params.privacy.key_file)  # made now if missing, so the kernels all find the same key
