@@ -614,7 +614,6 @@ def run_locked(
             results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
             continue
         args = (s, params_path, params_data, str(clean_dir), fp)
-    params.check_regions(regions_in_data, allow_large, origin=str(params_path))  # before any run
         task_key = f"{s.period}/{region_name(s.region)}"
         todo.append(Task(task_key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
