@@ -127,7 +127,7 @@ def styled_funnel(run: SalesRun, language: str, by: str = "all") -> Styler:
 SCORECARD_SHOWN = (
     "rank", "rank_change", "sales_rep", "team", "manager", "won_deals", "lost_deals", "win_rate", "won_value",
     "avg_deal_size", "median_cycle_days", "open_pipeline_value", "new_customers_won", "retention", "target",
-    "attainment", "pace",
+    "attainment", "pace", "book_expected", "book_revenue", "vs_book", "book_rank",
 )  # fmt: skip
 
 
@@ -141,9 +141,9 @@ def styled_scorecard(run: SalesRun, currency: str, language: str) -> Styler:
         card[shown],
         language,
         currency,
-        money=("won_value", "avg_deal_size", "open_pipeline_value", "target"),
-        pct=("win_rate", "retention", "attainment", "pace"),
-        ints=("rank", "rank_change", "won_deals", "lost_deals", "new_customers_won"),
+        money=("won_value", "avg_deal_size", "open_pipeline_value", "target", "book_expected", "book_revenue"),
+        pct=("win_rate", "retention", "attainment", "pace", "vs_book"),
+        ints=("rank", "rank_change", "won_deals", "lost_deals", "new_customers_won", "book_rank"),
         decimals=("median_cycle_days",),
     )
 
@@ -152,7 +152,10 @@ def scorecard_text(run: SalesRun, language: str) -> str:
     """The windows of the scorecard's columns and, in a partial period, what pace means."""
     w = run.window
     pace = t("sales.pace", language, share=percent(w.elapsed_share, language)) if w.partial else ""
-    return t("sales.scorecard", language, window=w.current.text(), end=date(w.current.last, language), pace=pace)
+    out = t("sales.scorecard", language, window=w.current.text(), end=date(w.current.last, language), pace=pace)
+    if run.book_method is not None:
+        out += " " + t("sales.book", language, method=t(f"sales.book_method.{run.book_method}", language))
+    return out
 
 
 def styled_teams(run: SalesRun, currency: str, language: str) -> Styler:

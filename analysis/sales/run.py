@@ -20,7 +20,7 @@ from analysis.errors import InputError
 from analysis.params import RunParams
 from analysis.sales.funnel import Funnel, _with_team, funnel
 from analysis.sales.inputs import SalesData, load_sales
-from analysis.sales.scorecard import SCORECARD_COLUMNS, rep_scorecard, team_rollup
+from analysis.sales.scorecard import BOOK_COLUMNS, SCORECARD_COLUMNS, rep_scorecard, team_rollup
 from analysis.sales.stalled import STALLED_COLUMNS, Stalled, stalled_deals
 from analysis.sales.windows import SalesWindow, parse_sales_period, sales_window
 
@@ -88,6 +88,9 @@ class SalesRun:
         The clean inputs of the region (their quality and quarantine included).
     region : str or None
         The region (None: all).
+    book_method : str or None
+        How the reps' books were forecast (``clv`` or ``run_rate``; None: no book comparison, the transaction log
+        names no reps or has no customers before the period).
     """
 
     window: SalesWindow
@@ -97,6 +100,7 @@ class SalesRun:
     stalled: Stalled
     data: SalesData
     region: str | None
+    book_method: str | None = None
 
 
 def sales_stage(
@@ -105,11 +109,14 @@ def sales_stage(
     region: str | None = None,
     data: SalesData | None = None,
     reps: list[str] | None = None,
+    transactions: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> SalesRun:
     """Compute the sales side of ``period`` (``YYYY-MM`` or ``YYYY-Qn``) for ``region`` (None: all regions).
 
     ``data``: the clean CRM inputs when already loaded (:func:`analysis.sales.inputs.load_sales`); ``reps``: only
-    these reps' deals (a per-rep report).
+    these reps' deals (a per-rep report). ``transactions`` (the run's clean purchases) and ``previous`` (its customers
+    scored at the day before the period): each rep's book against its forecast (:mod:`analysis.sales.book`).
     """
     if params.funnel is None:
         raise InputError("no funnel block in the params; see docs/sales.md")
@@ -118,9 +125,18 @@ def sales_stage(
         data = scope_reps(data, reps)
     window = sales_window(period, data.data_end)
     result = funnel(data, window)
-    card = rep_scorecard(data, window, params.funnel.history_months)
+    book, method = None, None
+    if transactions is not None and previous is not None and len(previous) and "sales_rep" in transactions.columns:
+        from analysis.sales.book import book_forecast
+
+        unit_days = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}[params.clv.time_unit]
+        reps_known = pd.Series(sorted(set(data.opportunities["sales_rep"].dropna())), dtype="string")
+        book, method = book_forecast(
+            previous, transactions, window.current, (params.clv.horizon or 0) * unit_days, reps_known
+        )
+    card = rep_scorecard(data, window, params.funnel.history_months, book=book)
     stalled = stalled_deals(data, window.current.last, params.funnel.stalled_days, params.funnel.min_exits)
-    return SalesRun(window, result, card, team_rollup(card), stalled, data, region)
+    return SalesRun(window, result, card, team_rollup(card), stalled, data, region, method)
 
 
 def scope_reps(data: SalesData, reps: list[str]) -> SalesData:
@@ -166,6 +182,7 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
         "stage_history": run.funnel.has_history,
         "deals_without_history": run.funnel.without_history,
         "stalled_not_aged": run.stalled.not_aged,
+        "book_method": run.book_method,
         "stalled_thresholds_days": run.stalled.thresholds.to_dict(),
         "inputs": run.data.quality,
     }
@@ -178,12 +195,12 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
                     "window_first",
                     "window_last",
                     *SCORECARD_COLUMNS,
-                    *[c for c in card.columns if c.startswith(("book_", "vs_book"))],
+                    *[c for c in BOOK_COLUMNS if c in card.columns],
                 ]
             ],
             out / "rep_scorecard.csv",
             index=False,
-            money=[c for c in (*SCORECARD_MONEY, "book_expected", "book_revenue") if c in card.columns],
+            money=[c for c in (*SCORECARD_MONEY, "book_expected", "book_revenue", "above_book") if c in card.columns],
         ),
         "stalled_deals.csv": write_spreadsheet_csv(
             stalled_list(run, key).reindex(columns=[*STALLED_COLUMNS, *(["customer"] if key is not None else [])]),
@@ -201,11 +218,18 @@ def write_sales(run: SalesRun, out: str | Path, key: Any | None = None) -> dict[
     return paths
 
 
-def sales_for_run(params: RunParams, period: str, region: str, data: SalesData | None = None) -> SalesRun | Missing:
+def sales_for_run(
+    params: RunParams,
+    period: str,
+    region: str,
+    data: SalesData | None = None,
+    transactions: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+) -> SalesRun | Missing:
     """The sales stage of a batch run (``region`` as the runner holds it: a data region or
     :data:`analysis.regions.ALL_REGIONS`): a :class:`SalesRun`, or a :class:`~analysis.missing.Missing` saying why
     there is none (no CRM input in the params; a region asked for but no deal carries one; the period before the
-    CRM data)."""
+    CRM data). ``transactions`` and ``previous``: see :func:`sales_stage` (a Missing ``previous`` is none)."""
     from analysis.errors import ParamsError
     from analysis.missing import Missing
     from analysis.regions import ALL_REGIONS
@@ -219,7 +243,8 @@ def sales_for_run(params: RunParams, period: str, region: str, data: SalesData |
     if data.data_start is not None and parse_sales_period(period).end_time < data.data_start:
         return Missing("sales_before_data", {"start": f"{data.data_start:%Y-%m-%d}"})
     try:
-        return sales_stage(params, period, region_, data=data)
+        before = previous if isinstance(previous, pd.DataFrame) else None
+        return sales_stage(params, period, region_, data=data, transactions=transactions, previous=before)
     except ParamsError:  # the period starts after the CRM export ends
         return Missing("sales_after_data", {"end": f"{data.data_end:%Y-%m-%d}"})
 

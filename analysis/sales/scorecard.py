@@ -18,8 +18,10 @@ first and last day inclusive; money in the source's currency):
   attainment / expected_attainment, the attainment the rep reaches at the period's end at the same rate;
 * ``rank``: by won value, highest first (ties share the best rank); ``previous_rank`` the same for the window before,
   ``rank_change`` = previous_rank − rank (positive: moved up);
-* ``book_expected``, ``book_revenue``, ``vs_book`` (when a customer forecast is given): what the rep's own customers
-  were expected to buy in the period (their CLV forecast at the period's start), what they bought, and the ratio.
+* ``book_customers``, ``book_expected``, ``book_revenue``, ``vs_book``, ``above_book``, ``book_rank`` (when the
+  transaction log names reps): what the rep's own customers were expected to buy in the period (their forecast at the
+  period's start), what they bought, the ratio, the difference, and the rank by the difference
+  (:mod:`analysis.sales.book`).
 
 The team roll-up (:func:`team_rollup`) sums counts and money per manager and recomputes the rates from the sums.
 """
@@ -33,6 +35,10 @@ from analysis.sales.funnel import open_at
 from analysis.sales.inputs import SalesData
 from analysis.sales.windows import SalesWindow, Span
 
+#: The book columns (:mod:`analysis.sales.book`), after :data:`SCORECARD_COLUMNS` when the log names reps.
+BOOK_COLUMNS: tuple[str, ...] = (
+    "book_customers", "book_expected", "book_revenue", "vs_book", "above_book", "book_rank",
+)  # fmt: skip
 #: The columns of ``rep_scorecard.csv``.
 SCORECARD_COLUMNS: tuple[str, ...] = (
     "sales_rep", "team", "manager", "won_deals", "lost_deals", "win_rate", "won_value", "avg_deal_size",
@@ -115,7 +121,8 @@ def rep_scorecard(
     reps : list of str, optional
         Every rep to list (default: reps with a deal, a team row or a target), so a rep with no deal shows zeros.
     book : DataFrame, optional
-        Indexed by ``sales_rep``: ``book_expected`` and ``book_revenue`` (see :func:`book_forecast`).
+        Indexed by ``sales_rep``: ``book_customers``, ``book_expected``, ``book_revenue``
+        (:func:`analysis.sales.book.book_forecast`); adds :data:`BOOK_COLUMNS`.
     """
     opps = data.opportunities
     if reps is None:
@@ -148,9 +155,13 @@ def rep_scorecard(
     card["rank_change"] = card["previous_rank"] - card["rank"]
     columns = [c for c in SCORECARD_COLUMNS if c != "sales_rep"]
     if book is not None:
-        card = card.join(book[["book_expected", "book_revenue"]], how="left")
+        card = card.join(book[["book_customers", "book_expected", "book_revenue"]], how="left")
+        card["book_customers"] = card["book_customers"].fillna(0).astype(int)
+        card[["book_expected", "book_revenue"]] = card[["book_expected", "book_revenue"]].fillna(0.0)
         card["vs_book"] = card["book_revenue"] / card["book_expected"].where(card["book_expected"] > 0)
-        columns += ["book_expected", "book_revenue", "vs_book"]
+        card["above_book"] = card["book_revenue"] - card["book_expected"]
+        card["book_rank"] = card["above_book"].rank(ascending=False, method="min").astype(int)
+        columns += list(BOOK_COLUMNS)
     card = card[columns].reset_index()
     return card.sort_values(["rank", "sales_rep"], kind="stable").reset_index(drop=True)
 
@@ -176,24 +187,3 @@ def team_rollup(card: pd.DataFrame) -> pd.DataFrame:
     expected = card["expected_attainment"].iloc[0] if len(card) else np.nan
     out["pace"] = out["attainment"] / expected
     return out.reset_index()
-
-
-def book_forecast(customers: pd.DataFrame, transactions: pd.DataFrame, owner: pd.Series, span: Span) -> pd.DataFrame:
-    """What each rep's book was expected to buy in ``span`` and what it bought.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        Indexed by ``customer_id``, with ``expected_spend_period``: each customer's forecast spend over the span's
-        days, made at the span's start from the history before it (see :func:`analysis.sales.book.expected_book`).
-    transactions : DataFrame
-        The clean log (``customer_id``, ``order_date``, ``amount``), net of returns.
-    owner : Series
-        The rep of each customer at the span's start (indexed by ``customer_id``).
-    """
-    tx = transactions.loc[transactions["order_date"].between(span.first, span.last)]
-    bought = tx.groupby("customer_id")["amount"].sum()
-    frame = pd.DataFrame({"sales_rep": owner})
-    frame["book_expected"] = customers["expected_spend_period"].reindex(frame.index).fillna(0.0)
-    frame["book_revenue"] = bought.reindex(frame.index).fillna(0.0)
-    return frame.groupby("sales_rep")[["book_expected", "book_revenue"]].sum()
