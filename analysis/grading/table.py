@@ -19,7 +19,7 @@ from analysis.text import LANGUAGES
 #: Columns of ``grading.csv`` in order (``pseudonym`` is added by the writer; ``_<other language>`` columns after).
 TABLE_COLUMNS: tuple[str, ...] = (
     "segment", "value_class", "abc_class", "lifecycle_stage", "cluster", "recency_days", "frequency", "monetary",
-    "reason", "next_grade", "move_up",
+    "reason", "next_grade", "move_up", "orders_to_next",
     *(f"{g}_{part}" for g in GRADES for part in ("reason", "move_up")),
 )  # fmt: skip
 
@@ -67,6 +67,7 @@ def grading_table(
     words = grade_sentences(facts, rules, language, currency)
     out = pd.concat([facts[["segment", "value_class", "abc_class", "lifecycle_stage"]], words], axis=1)
     out["cluster"] = facts["cluster"]
+    out["orders_to_next"] = facts["segment_orders"].where(facts["segment_orders"] > 0).astype("Int64")
     for col in ("recency_days", "frequency", "monetary"):
         out[col] = customers[col]
     out = out[list(TABLE_COLUMNS)]

@@ -1,0 +1,116 @@
+"""What the grading notebook shows: the stage's frames cut and labelled for a reader (no computation of figures).
+
+Columns are labelled from the catalog (``grading.column.<name>``, else the kit's ``column.<name>``); grade names are
+translated by the report's table styler.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import text
+
+#: Customers shown in the report's per-customer table (all are in grading.csv).
+SHOWN_CUSTOMERS = 300
+
+
+def labelled(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """``frame`` with its columns (and index name) labelled in ``language`` where the grading catalog names them."""
+
+    def name(col: object) -> object:
+        key = f"grading.column.{col}"
+        return text.t(key, language) if isinstance(col, str) and text.has(key, language) else col
+
+    out = frame.rename(columns=name)
+    if isinstance(out.columns, pd.MultiIndex):
+        out.columns = pd.MultiIndex.from_tuples([tuple(name(c) for c in t) for t in out.columns])
+    if out.index.name is not None:
+        out.index.name = name(out.index.name)
+    return out
+
+
+def customer_view(table: pd.DataFrame, n: int = SHOWN_CUSTOMERS) -> pd.DataFrame:
+    """The ``n`` customers with the most spend in the scoring window: grades, the reasons and what would move them
+    up (index ``customer_id``: the notebook shows pseudonyms through ``ctx.ids``)."""
+    cols = ["segment", "value_class", "abc_class", "lifecycle_stage", "grade", "reason", "move_up", "grade_move_up"]
+    top = table.sort_values(["monetary"], ascending=False, kind="stable").head(n)
+    return top[[c for c in cols if c in top.columns]]
+
+
+def segment_moves(table: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers, the most common next segment and the median orders it takes (top segment: none)."""
+    orders = table["orders_to_next"].astype(float)
+    df = pd.DataFrame({"segment": table["segment"], "next": table["next_grade"], "orders": orders})
+    g = df.groupby("segment", sort=False)
+    nxt = g["next"].agg(lambda s: s[s != ""].mode().iloc[0] if (s != "").any() else "")
+    out = pd.DataFrame({"customers": g.size(), "next_grade": nxt, "orders_to_next": g["orders"].median()})
+    from analysis.customers.segments import order_like
+
+    return out.loc[order_like(out.index, "segment")]
+
+
+def overall_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Customers and spend per overall grade (A–D)."""
+    g = table.groupby("grade")
+    out = pd.DataFrame({"customers": g.size(), "revenue": g["monetary"].sum()}).reindex(list("ABCD"), fill_value=0)
+    out["customer_share"] = out["customers"] / max(len(table), 1)
+    out.index.name = "grade"
+    return out
+
+
+def weights_text(weights: object, language: str) -> str:
+    """``recency 1, frequency 1, …`` in ``language``."""
+    parts = [f"{text.t('grading.criterion.' + k, language)} {v:g}" for k, v in weights.model_dump().items()]  # type: ignore[attr-defined]
+    return ", ".join(parts)
+
+
+def inputs_quality(inputs: dict[str, object], language: str) -> pd.DataFrame:
+    """Rows in, clean and set aside (with the reasons) per optional input that was read."""
+    rows = {}
+    for name, res in inputs.items():
+        q = getattr(res, "quality", None)
+        if not q:
+            continue
+        reasons = "; ".join(f"{k}: {v:,}" for k, v in q["reasons"].items())
+        rows[name] = {"rows_in": q["rows_in"], "rows_clean": q["rows_clean"],
+                      "rows_quarantined": q["rows_quarantined"], "reasons": reasons}  # fmt: skip
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "input"
+    return out
+
+
+def churn_with_satisfaction(table: pd.DataFrame) -> pd.DataFrame:
+    """Churn-warned customers whose warning can cite a bad score or a complaint."""
+    if "churn_satisfaction_reason" not in table:
+        return table.iloc[:0]
+    cited = table[table["churn_satisfaction_reason"].fillna("").ne("")]
+    return cited[["segment", "abc_class", "monetary", "churn_satisfaction_reason"]].sort_values(
+        "monetary", ascending=False
+    )
+
+
+def review_sentences(result: object, language: str) -> list[str]:
+    """The criterion review's plain sentences (:func:`analysis.grading.review.review_sentences`)."""
+    from analysis.grading.review import review_sentences as sentences
+
+    return sentences(result, language)  # type: ignore[arg-type]
+
+
+def respondents(grading: object) -> int:
+    """Respondents of the KANO survey as read (clean rows)."""
+    got = grading.inputs.get("kano")  # type: ignore[attr-defined]
+    return int(got.clean["respondent_id"].nunique()) if hasattr(got, "clean") else 0
+
+
+def kano_view(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The KANO table with the category named in ``language``."""
+    out = table.copy()
+    out["category"] = out["category"].map(lambda c: f"{c} {text.t('grading.kano.' + c, language)}")
+    return out
+
+
+def plot_kano(table: pd.DataFrame, language: str) -> object:
+    """The Better/Worse chart (:func:`analysis.grading.plots.plot_better_worse`)."""
+    from analysis.grading.plots import plot_better_worse
+
+    return plot_better_worse(table, language=language)
