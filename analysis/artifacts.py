@@ -11,6 +11,7 @@
 ``actions/assignments.parquet``            every assigned customer: action, group (treatment/control), period
 ``action_results.csv``                     what the earlier period's actions earned (treatment vs control)
 ``headline.json``                          the index page's figures, written once by the summary stage
+``grading.csv``, ``service_recovery.csv``  grades, reasons, move-up sentences; unhappy A-tier customers
 =========================================  =================================================================
 
 Every writer is atomic (:mod:`analysis.data.io`), so a killed run never leaves a half-written file. Every CSV a
@@ -34,7 +35,10 @@ from analysis.data.io import write_json, write_parquet
 from analysis.data.spreadsheet import write_spreadsheet_csv
 
 if TYPE_CHECKING:
+    from analysis.grading.stage import Grading
+    from analysis.missing import Missing
     from analysis.privacy import PseudonymKey
+    from analysis.sales.run import SalesRun
     from analysis.stages import Cleaned, Evaluation, Scored, Strategy, Summary
 
 #: A writer: (run folder, stage result, language, pseudonym key) → files written. Each stage names its one writer
@@ -118,3 +122,20 @@ def write_headline(run_dir: Path, summary: Summary, language: str, key: Pseudony
     """``headline.json``: the summary's figures for the index page."""
     return [write_json(summary.headline, run_dir / "headline.json")]
 
+
+def write_grading(run_dir: Path, grading: Grading, language: str, key: PseudonymKey | None = None) -> list[Path]:
+    """``grading.csv`` (every customer's grades, the reason for each and what would move them up, in both languages;
+    real ids and the pseudonym) and ``service_recovery.csv`` (valuable but unhappy customers, a CRM list), written by
+    :func:`analysis.grading.stage.write_grading`."""
+    from analysis.grading.stage import write_grading as write
+
+    return write(run_dir, grading, language, key)
+
+
+def write_sales(run_dir: Path, sales: SalesRun | Missing, language: str, key: PseudonymKey | None = None) -> list[Path]:
+    """``sales/``: ``funnel.csv``, ``rep_scorecard.csv``, ``stalled_deals.csv`` (a CRM list: real account ids and the
+    pseudonym), ``sales_quality.json`` and the CRM quarantine, written by :func:`analysis.sales.run.write_sales` (the
+    one writer of those files, which ``rfmkit funnel`` uses too); nothing without a CRM input."""
+    from analysis.sales.run import write_stage
+
+    return write_stage(run_dir, sales, language, key)

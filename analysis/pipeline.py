@@ -49,7 +49,10 @@ from analysis.stages import Cleaned, Evaluation, Scored, Segments, Strategy, Sum
 from analysis.window import Window
 
 if TYPE_CHECKING:
+    from analysis.grading.stage import Grading
+    from analysis.missing import Missing
     from analysis.privacy import PseudonymKey
+    from analysis.sales.run import SalesRun
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +228,25 @@ def strategy(run: Run, clean: Cleaned, score: Scored, evaluation: Evaluation) ->
 def summary(run: Run, clean: Cleaned, score: Scored, segments: Segments, strategy: Strategy) -> Summary:
     """The executive summary and the index page's figures (:func:`analysis.stages.summary`)."""
     return stages.summary(clean, score, segments, strategy, run.params, run.period, window=run.window)
+
+
+@stage(write=artifacts.write_grading)
+def grading(run: Run, clean: Cleaned, score: Scored, strategy: Strategy) -> Grading:
+    """Every customer's grades with the reason for each and what would move them up, satisfaction and contacts,
+    the criterion review, attributes and KANO (:func:`analysis.grading.stage.grade`, docs/grading.md)."""
+    from analysis.grading.stage import grade
+
+    return grade(clean, score, strategy, run.params, run.window, run.region)
+
+
+@stage(write=artifacts.write_sales)
+def sales(run: Run, clean: Cleaned, score: Scored) -> SalesRun | Missing:
+    """Funnel, stalled deals, rep scorecards against target and book (:func:`analysis.sales.run.sales_for_run`,
+    docs/sales.md); a Missing without a CRM input. The log's purchases and the customers scored at the period's start
+    give each rep's book."""
+    from analysis.sales.run import sales_for_run
+
+    return sales_for_run(run.params, run.period, run.region, transactions=clean.transactions, previous=score.previous)
 
 
 # ---------------------------------------------------------------------------------------------------- params as data
