@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -96,6 +97,19 @@ def money_columns(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+#: Amounts at or beyond this size are written as they are: a float has no cents left there (and rounding them
+#: would overflow to infinity).
+_NO_CENTS = 1e15
+
+
+def _cents(values: pd.Series) -> pd.Series:
+    """``values`` rounded to :data:`MONEY_DECIMALS` where that is meaningful (finite, below :data:`_NO_CENTS`)."""
+    v = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    ok = np.isfinite(v) & (np.abs(v) < _NO_CENTS)
+    v[ok] = np.round(v[ok], MONEY_DECIMALS)
+    return pd.Series(v, index=values.index, name=values.name)
+
+
 def write_spreadsheet_csv(
     frame: pd.DataFrame,
     path: str | Path,
@@ -126,8 +140,9 @@ def write_spreadsheet_csv(
 
     cols = money_columns(frame) if money is None else [c for c in money if c in frame.columns]
     out = neutralise_formulas(frame)
-    if cols:
-        out[cols] = out[cols].apply(lambda s: s.round(MONEY_DECIMALS) if pd.api.types.is_float_dtype(s) else s)
+    for col in cols:
+        if pd.api.types.is_float_dtype(out[col].dtype):
+            out[col] = _cents(out[col])
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=index, encoding=encoding, lineterminator="\r\n")
     return Path(path)
