@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.clv._compress import Grouped, column_codes, group_codes
+from analysis.clv._compress import Grouped, group_rows, lattice_group
 from analysis.clv.summary import TIME_UNITS, unit_days
 from analysis.errors import InputError
 
@@ -112,13 +112,15 @@ class DistinctSummary:
             if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
                 raise InputError("weights must be one finite non-negative number per summary row")
         days = unit_days(unit)
-        x_codes = column_codes(x, 1.0)
-        histories = group_codes(
-            {"frequency": x_codes, "t_x": column_codes(tx, days), "T": column_codes(T, days)}, w, with_inverse=True
-        )
+        steps = {"frequency": 1.0, "t_x": days, "T": days}
+        histories = lattice_group({"frequency": x, "t_x": tx, "T": T}, steps, w)  # one counting pass
+        if histories is None:  # times not whole days, or too many of them: per-column codes
+            histories = group_rows({"frequency": x, "t_x": tx, "T": T}, steps, w, with_inverse=True)
         repeat = np.flatnonzero(x > 0)
-        spends = group_codes(
-            {"frequency": _dense(x_codes[0][repeat], x_codes[1]), "monetary_value": column_codes(m[repeat])},
+        # the repeat customers' (x, monetary_value) rows, grouped as Gamma-Gamma's own fit groups them
+        spends = group_rows(
+            {"frequency": x[repeat], "monetary_value": m[repeat]},
+            {"frequency": 1.0, "monetary_value": None},
             None if w is None else w[repeat],
             with_inverse=True,
         )
@@ -148,12 +150,3 @@ class DistinctSummary:
         frame = pd.DataFrame({c: grouped.values[c] for c in columns}, index=index)
         frame["_w"] = grouped.weights
         return frame
-
-
-def _dense(codes: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a subset of rows and their levels without the levels no row of the subset uses."""
-    present = np.bincount(codes, minlength=len(levels)) > 0
-    if present.all():
-        return codes, levels
-    rank = (np.cumsum(present) - 1).astype(codes.dtype)
-    return rank[codes], levels[present]
