@@ -122,7 +122,7 @@ else:
 # %%
 if ctx.has(grading.attributes):
     for dim, parts in grading.attributes.items():
-        ctx.say("grading.notebook.attributes", dimension=ctx.text("grading.dimension." + dim), window=window)
+        ctx.say("grading.notebook.attributes", dimension=view.dimension_name(dim, lang), window=window)
         display(tables.styled(view.labelled(parts["profile"], lang), cur, language=lang))
         display(tables.styled(view.labelled(parts["segments"], lang), cur, language=lang))
 else:

@@ -41,7 +41,7 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
 
 def test_five_notebooks() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
-        "01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary", "06_sales",
+        "01_cleaning", "02_scoring", "03_segmentation", "04_strategy", "05_summary", "06_sales", "07_grading",
     ]  # fmt: skip
 
 

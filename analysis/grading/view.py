@@ -114,3 +114,8 @@ def plot_kano(table: pd.DataFrame, language: str) -> object:
     from analysis.grading.plots import plot_better_worse
 
     return plot_better_worse(table, language=language)
+
+
+def dimension_name(dimension: str, language: str) -> str:
+    """An attribute's name in ``language`` (``age_band`` → "age band")."""
+    return text.label(f"grading.dimension.{dimension}", language, default=dimension)
