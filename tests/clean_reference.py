@@ -29,6 +29,7 @@ from analysis.data.clean import (
     flag_outliers,
     json_safe,
     map_columns,
+    numeric_dates_as_iso,
 )
 from analysis.errors import InputError
 from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningParams
@@ -162,9 +163,10 @@ def parse_dates(
             warnings.simplefilter("ignore", UserWarning)
             if date_format is None and text.notna().any():
                 # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
+                # issue 19 (after 125a5c0): numeric dates in the column's one layout, never guessed value by value
+                text = numeric_dates_as_iso(text, dayfirst)
                 iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
                 others = ~iso & text.notna()
-                dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
                 parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=has_tz)
                 if others.any():
                     other = pd.to_datetime(
@@ -187,15 +189,6 @@ def parse_dates(
     return pd.Series(np.where(plausible, stamps, np.datetime64("NaT")), index=values.index).astype("datetime64[ns]")
 
 
-_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
-
-
-def _looks_dayfirst(text: pd.Series) -> bool:
-    """True when numeric dates such as 31/12/2024 show the day first (a first field above 12, no second one)."""
-    parts = text.str.extract(_NUMERIC_DATE).dropna().astype(int)
-    if parts.empty:
-        return False
-    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
 
 
 def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:

@@ -105,3 +105,35 @@ def test_a_workbook_that_unpacks_past_the_limit_is_refused_before_reading(tmp_pa
     res = CliRunner().invoke(main, ["clean", str(bomb), "--out", str(tmp_path / "out")])
     assert res.exit_code != 0 and "Traceback" not in res.output
     assert "unpacks to 520 MB, more than the limit of 512 MB (source.max_unpacked_mb)" in res.output
+
+
+# ---------------------------------------------------------------------------------------------- date layouts
+
+
+def test_a_column_mixing_day_first_and_month_first_dates_is_refused_with_the_fix(tmp_path) -> None:
+    """Issue 19 failure 14: in a column mixing layouts each value was guessed on its own (03/01/2024 became 1 March
+    in one row and 3 January in another)."""
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+
+    log = tmp_path / "log.csv"
+    log.write_text("customer_id,order_date,amount\na,03/01/2024,1\nb,31/12/2024,2\nc,12/31/2024,3\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["clean", str(log), "--out", str(tmp_path / "out")])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "column 'order_date'" in res.output and "cleaning.dayfirst: true" in res.output, res.output
+    assert "'31/12/2024'" in res.output and "'12/31/2024'" in res.output
+
+
+@pytest.mark.parametrize(
+    ("dates", "dayfirst", "expected"),
+    [
+        (["03/01/2024", "31/12/2024"], False, ["2024-01-03", "2024-12-31"]),  # the column says day-first
+        (["03/01/2024", "12/31/2024"], False, ["2024-03-01", "2024-12-31"]),  # the column says month-first
+        (["03/01/2024", "12/31/2024"], True, ["2024-01-03", None]),  # the params say day-first: 12/31 does not fit
+        (["3.1.24", "03/01/2024 13:45"], False, ["2024-03-01", "2024-03-01 13:45:00"]),
+    ],
+)
+def test_one_date_layout_per_column(dates: list[str], dayfirst: bool, expected: list[str | None]) -> None:
+    parsed = parse_dates(pd.Series(dates), dayfirst=dayfirst)
+    assert [None if pd.isna(v) else str(v).removesuffix(" 00:00:00") for v in parsed] == expected

@@ -534,10 +534,11 @@ def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> p
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         if date_format is None:
-            # ISO dates (2024-01-05) are never day-first; other numeric dates follow the column's evidence
+            # ISO dates (2024-01-05) are never day-first; numeric dates (03/01/2024) are read in the one layout of
+            # the column (numeric_dates_as_iso), never guessed value by value; the rest (5 Jan 2024) by dateutil
+            text = numeric_dates_as_iso(text, dayfirst)
             iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
             others = ~iso & text.notna()
-            dayfirst = dayfirst or (bool(others.any()) and _looks_dayfirst(text[others]))
             parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=True)
             if others.any():
                 other = pd.to_datetime(text.where(~iso), errors="coerce", dayfirst=dayfirst, format="mixed", utc=True)
@@ -554,15 +555,61 @@ def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> p
     return parsed
 
 
-_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})"
+#: A numeric date with the day and month in either order: ``03/01/2024``, ``3.1.24``, ``31-12-2024 13:45``.
+_NUMERIC_DATE = r"^\s*([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{2,4})(.*)$"
 
 
-def _looks_dayfirst(text: pd.Series) -> bool:
-    """True when numeric dates such as 31/12/2024 show the day first (a first field above 12, no second one)."""
-    parts = text.str.extract(_NUMERIC_DATE).dropna().astype(int)
-    if parts.empty:
-        return False
-    return bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+class MixedDateLayouts(InputError):
+    """A date column holds both day-first (31/12/2024) and month-first (12/31/2024) dates."""
+
+
+def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
+    """``text`` with every numeric date (``03/01/2024``, ``3.1.24 13:45``) rewritten as ISO (``2024-01-03``), in
+    one layout for the whole column; other values unchanged.
+
+    The layout is day-first when ``dayfirst`` (``cleaning.dayfirst``) or when some first field is above 12
+    (``31/12/2024``) and no second one is; otherwise month-first. A value that does not fit the layout becomes an
+    impossible ISO date (month 13), so cleaning sets it aside as ``bad_date``: nothing is guessed value by value.
+    Two-digit years take the century that puts them within 50 years of today.
+
+    Raises
+    ------
+    MixedDateLayouts
+        Without ``dayfirst``, when the column holds both day-first and month-first dates (a first field above 12
+        in some rows, a second field above 12 in others): the message names both with examples and asks for the
+        layout (``cleaning.dayfirst: true``, or ``cleaning.date_format: '%m/%d/%Y'``).
+    """
+    parts = text.str.extract(_NUMERIC_DATE)
+    found = parts[0].notna().to_numpy()
+    if not found.any():
+        return text
+    parts = parts[found]
+    first, second, year = parts[0].astype(int), parts[1].astype(int), parts[2].astype(int)
+    if not dayfirst:
+        day_first, month_first = first > 12, second > 12
+        if day_first.any() and month_first.any():
+            shown = text[found]
+            raise MixedDateLayouts(
+                f"the dates mix day-first ({int(day_first.sum()):,} rows such as '{shown[day_first].iloc[0]}') and "
+                f"month-first ({int(month_first.sum()):,} rows such as '{shown[month_first].iloc[0]}') layouts, so "
+                "a date such as 03/01/2024 could be either; say which: cleaning.dayfirst: true for "
+                "31/12/2024, or cleaning.date_format: '%m/%d/%Y' for 12/31/2024; the dates that do not fit it are "
+                "set aside as bad_date"
+            )
+        dayfirst = bool(day_first.any())
+    day, month = (first, second) if dayfirst else (second, first)
+    this_year = pd.Timestamp.today().year
+    short = (parts[2].str.len() <= 2).to_numpy()
+    century = year + this_year // 100 * 100
+    century = century.where(century < this_year + 50, century - 100)
+    century = century.where(century >= this_year - 50, century + 100)
+    year = year.where(~short, century)
+    iso = (
+        year.map("{:04d}".format) + "-" + month.map("{:02d}".format) + "-" + day.map("{:02d}".format) + parts[3]
+    )
+    out = text.copy()
+    out[found] = iso.to_numpy()
+    return out
 
 
 def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
@@ -758,8 +805,12 @@ def clean_transactions(
     if inexact.any():
         customer.bad = customer.bad | inexact
         customer.values = customer.values.mask(inexact)
-    order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
-                             (first_day, last_day))  # fmt: skip
+    try:
+        order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
+                                 (first_day, last_day))  # fmt: skip
+    except MixedDateLayouts as err:
+        column = (mapping or {}).get("order_date", "order_date")
+        raise MixedDateLayouts(f"{origin}: column '{column}': {err}") from None
     if "amount" in mapped:
         amount = parse_numbers(mapped["amount"], params.decimal)
     else:
