@@ -717,7 +717,13 @@ class RunParams(_Model):
                 raise ValueError(
                     f"{x} is not a region name: YAML reads NO, yes, on, off as true/false; quote the name ('NO')"
                 )
-            return str(x) if isinstance(x, int | float) else x
+            if isinstance(x, int | float):
+                return str(x)
+            if not isinstance(x, str):
+                raise ValueError(
+                    f"{str(x)[:40]!r} is not a region name; list the names as text, e.g. regions: [North, '367']"
+                )
+            return x
 
         if isinstance(v, list | tuple):
             return [name(x) for x in v]
@@ -789,36 +795,48 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     """The mapping of a YAML params file, or a :class:`ParamsError` of one line naming the file, what is wrong and
     the fix — never a traceback — for a file that is missing, not UTF-8 text (latin-1, UTF-16, binary), not
     YAML, nested deeper than :data:`MAX_PARAMS_DEPTH`, holding an integer beyond :data:`MAX_PARAMS_INT` (or too
-    long for Python to read), or not a mapping at the top level.
+    long for Python to read), or not a mapping at the top level (see :func:`read_yaml_file`).
 
     ``regions`` entries keep the text as written: ``[367, 0406, NO]`` are the regions ``"367"``, ``"0406"`` and
     ``"NO"`` (YAML would read the number 367, the octal 262 and false). The one reader of params files.
     """
+    data = read_yaml_file(path, "params file", text_keys=("regions",))
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
+    return data
+
+
+def read_yaml_file(path: str | Path, what: str = "params file", text_keys: tuple[str, ...] = ()) -> Any:
+    """The data of a YAML settings file a person wrote (a params file, a playbook), or a :class:`ParamsError` of
+    one line naming the file, what is wrong and the fix: missing or unreadable, over :data:`MAX_PARAMS_BYTES`, not
+    UTF-8 text (latin-1 or another code page, UTF-16 with or without a BOM, binary), not YAML, nested deeper than
+    :data:`MAX_PARAMS_DEPTH`, or holding an integer beyond :data:`MAX_PARAMS_INT`. Aliases (``*name``) are followed
+    once per node, so a file of nested aliases costs what its text costs. Plain scalars under the top-level keys
+    ``text_keys`` are read as the text written (``367`` stays ``"367"``)."""
     path = Path(path)
     if not path.is_file():
-        raise ParamsError(f"{path}: parameter file not found")
+        raise ParamsError(f"{path}: {what} not found")
     try:
         size = path.stat().st_size
         if size > MAX_PARAMS_BYTES:
-            raise ParamsError(f"{path}: {size:,} bytes is not a params file (at most {MAX_PARAMS_BYTES:,} bytes)")
+            raise ParamsError(f"{path}: {size:,} bytes is not a {what} (at most {MAX_PARAMS_BYTES:,} bytes)")
         raw = path.read_bytes()
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror or err}); check its permissions") from None
-    stream = io.StringIO(_params_text(raw, path))
+    stream = io.StringIO(_yaml_text(raw, path, what))
     stream.name = str(path)  # YAML's messages name the file
     loader = yaml.SafeLoader(stream)
     try:
         node = loader.get_single_node()
         if node is not None:
-            _check_depth(node, path)
-            _regions_as_text(node)
+            _check_depth(node, path, what)
+            _as_text(node, text_keys)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
     except RecursionError:
-        raise ParamsError(
-            f"{path}: nested too deeply to read; a params file is a few levels of keys (see params/monthly.yaml)"
-        ) from None
+        raise ParamsError(f"{path}: nested too deeply to read; a {what} is a few levels of keys") from None
     except ParamsError:
         raise
     except ValueError:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
@@ -828,22 +846,19 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
         ) from None
     finally:
         loader.dispose()
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
     _check_numbers(data, path)
     return data
 
 
-def _params_text(raw: bytes, path: Path) -> str:
-    """The bytes of a params file as text: UTF-8 (a BOM is allowed), else a one-line error saying what it is."""
+def _yaml_text(raw: bytes, path: Path, what: str) -> str:
+    """The bytes of a YAML file as text: UTF-8 (a BOM is allowed), else a one-line error saying what it is."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _ascii_as_utf16(raw):
         raise ParamsError(
             f"{path}: the file is UTF-16 text, not UTF-8; save it as UTF-8 (in most editors: Save as… → "
             "Encoding: UTF-8)"
         )
     if b"\x00" in raw:
-        raise ParamsError(f"{path}: a binary file, not a YAML params file; name the params .yaml file")
+        raise ParamsError(f"{path}: a binary file, not a YAML {what}; name the .yaml file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -855,7 +870,7 @@ def _params_text(raw: bytes, path: Path) -> str:
     if bad is not None:
         raise ParamsError(
             f"{path}: holds the control character U+{ord(bad):04X}, which YAML text cannot hold; a binary file? "
-            "name the params .yaml file"
+            "name the .yaml file"
         )
     return text
 
@@ -869,16 +884,20 @@ def _ascii_as_utf16(raw: bytes) -> bool:
     return (odd.count(0) == len(odd) and 0 not in even) or (even.count(0) == len(even) and 0 not in odd)
 
 
-def _check_depth(node: yaml.Node, path: Path) -> None:
-    """Refuse YAML nested deeper than :data:`MAX_PARAMS_DEPTH` (walked without recursion)."""
+def _check_depth(node: yaml.Node, path: Path, what: str) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_PARAMS_DEPTH` (walked without recursion; a node reached again
+    through an alias is walked again only when reached deeper, so nested aliases cost no more than their text)."""
+    deepest: dict[int, int] = {}
     stack: list[tuple[yaml.Node, int]] = [(node, 1)]
     while stack:
         current, depth = stack.pop()
         if depth > MAX_PARAMS_DEPTH:
             raise ParamsError(
-                f"{path}: nested more than {MAX_PARAMS_DEPTH} levels deep; a params file is a few levels of keys "
-                "(see params/monthly.yaml)"
+                f"{path}: nested more than {MAX_PARAMS_DEPTH} levels deep; a {what} is a few levels of keys"
             )
+        if deepest.get(id(current), 0) >= depth:
+            continue
+        deepest[id(current)] = depth
         if isinstance(current, yaml.MappingNode):
             stack.extend((n, depth + 1) for pair in current.value for n in pair)
         elif isinstance(current, yaml.SequenceNode):
@@ -888,26 +907,33 @@ def _check_depth(node: yaml.Node, path: Path) -> None:
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _regions_as_text(node: yaml.Node) -> None:
-    """Make the plain scalars under the top-level ``regions`` key text, as written (see :func:`read_params_file`)."""
-    if not isinstance(node, yaml.MappingNode):
+def _as_text(node: yaml.Node, keys: tuple[str, ...]) -> None:
+    """Make the plain scalars under the top-level ``keys`` text, as written (see :func:`read_params_file`); true
+    and false stay booleans (the text may have been ``yes``, ``NO`` or ``off``: the model asks to quote it)."""
+    if not keys or not isinstance(node, yaml.MappingNode):
         return
     for key, value in node.value:
-        if not (isinstance(key, yaml.ScalarNode) and key.value == "regions"):
+        if not (isinstance(key, yaml.ScalarNode) and key.value in keys):
             continue
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         for item in items:
-            if isinstance(item, yaml.ScalarNode) and item.tag != "tag:yaml.org,2002:null":
-                if item.tag in ("tag:yaml.org,2002:bool",):
-                    continue  # refused by RunParams with the advice to quote it (the text may be yes/NO/off)
+            if isinstance(item, yaml.ScalarNode) and item.tag not in (
+                "tag:yaml.org,2002:null",
+                "tag:yaml.org,2002:bool",
+            ):
                 item.tag = _STR_TAG
 
 
 def _check_numbers(data: Any, path: Path) -> None:
-    """Refuse integers beyond :data:`MAX_PARAMS_INT` in absolute value, naming their key."""
+    """Refuse integers beyond :data:`MAX_PARAMS_INT` in absolute value, naming their key (each container once)."""
+    seen: set[int] = set()
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, where = stack.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         if isinstance(value, dict):
             stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
         elif isinstance(value, list):

@@ -308,3 +308,21 @@ def test_currency_and_title_are_text_not_format_templates(tmp_path) -> None:
     assert res.exit_code == 0 and "Traceback" not in res.output, res.output
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert "{0} %s {x}" in index and "{}0" in index  # the axis' first tick: the currency as written, then 0
+
+
+def test_a_playbook_that_is_not_utf8_is_one_error_line(tmp_path) -> None:
+    """The playbook a params file names is read by the same reader: latin-1 or nested aliases are one error line."""
+    playbook = tmp_path / "playbook.yaml"
+    playbook.write_bytes("currency: £\n".encode("latin-1"))
+    p = tmp_path / "p.yaml"
+    p.write_text(f"periods: {{start: 2024-01, end: 2024-01}}\nplaybook: {playbook}\n")
+    res = CliRunner().invoke(main, ["run", str(p)])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.output.startswith(f"error: {playbook}: not UTF-8 text") and len(res.output.strip().splitlines()) == 1
+    # nine levels of nine aliases: 9**9 values if expanded; read in an instant, refused as nesting
+    lines = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9]"] + [
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 20)
+    ]
+    p.write_text("periods: {start: 2024-01, end: 2024-01}\n" + "\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["run", str(p)])
+    assert res.exit_code == 2 and "nested more than 16 levels" in res.output, res.output

@@ -40,11 +40,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from analysis.customers.segments import SEGMENT_ORDER
-from analysis.errors import PlaybookError, format_validation_error
+from analysis.errors import ParamsError, PlaybookError, format_validation_error
+from analysis.params import read_yaml_file
 
 #: The 11 RFM segments, best first (the value order of :mod:`analysis.customers.segments`, also used by
 #: :mod:`analysis.customers.migration`).
@@ -201,8 +201,8 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     path = Path(path) if path is not None else DEFAULT_PLAYBOOK
     if not path.is_file():
         raise PlaybookError(f"{path}: playbook file not found; pass an existing YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PlaybookError(f"{path}: not valid YAML ({exc}); fix the syntax") from None
+    try:  # the kit's one reader of YAML settings: one-line errors for encodings, binary files, nesting, huge numbers
+        data = read_yaml_file(path, "playbook")
+    except ParamsError as err:
+        raise PlaybookError(str(err)) from None
     return parse_playbook(data, source=str(path))
