@@ -53,6 +53,20 @@ def test_a_killed_batch_leaves_no_lock(tmp_path):
     assert (tmp_path / HOLDER_NAME).exists()  # the stale holder file stays behind …
     with batch_lock(tmp_path, wait=False):  # … but the lock itself went with the process
         assert read_holder(tmp_path)["pid"] != proc.pid
+    assert not (tmp_path / HOLDER_NAME).exists()  # and a batch that ends leaves no holder behind (issue 19)
+
+
+def test_temp_files_of_a_killed_batch_are_removed_by_the_next(tmp_path):
+    """Issue 19: two temporary files of killed batches were never cleaned up; nothing else is touched."""
+    stale = [tmp_path / ".index.html.ab12cd_9.tmp", tmp_path / "2024-12" / ".x.json.zz99zz00.tmp",
+             tmp_path / "_data" / "clean-0" / ".clean.parquet.k2k2k2k2.tmp"]  # fmt: skip
+    users = [tmp_path / "notes.tmp", tmp_path / ".mine.tmp", tmp_path / "_scratch" / "p" / ".a.b.12345678.tmp"]
+    for f in stale + users:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x")
+    with batch_lock(tmp_path, wait=False):
+        assert [f for f in stale if f.exists()] == []
+    assert all(f.exists() for f in users)
 
 
 def test_region_folders_are_distinct_and_all_is_reserved():

@@ -5,7 +5,9 @@ cleans the data until it has written the index. A second batch on the same folde
 which batch holds the folder (pid, host, start time and command, from ``.rfmkit.lock.json`` beside the lock), or, with
 ``wait=False`` (``rfmkit run --no-wait``), fails at once with that message. The operating system releases the lock
 when its process dies, so a batch that was killed leaves no lock behind: its holder file is then recognised as stale
-(the pid is gone) and replaced. Locks on network file systems depend on the file system's own locking.
+(the pid is gone) and replaced. A batch that ends removes its holder file before it releases the lock, so the file
+names only a batch that is running (or was killed). Holding the lock, a batch removes the temporary files a killed
+batch left (:func:`remove_stale_temp_files`). Locks on network file systems depend on the file system's own locking.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -29,6 +32,28 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".rfmkit.lock"
 HOLDER_NAME = ".rfmkit.lock.json"
+
+
+#: The temporary files of the kit's atomic writers (``tempfile.mkstemp(prefix=".<name>.", suffix=".tmp")``).
+_TEMP_FILE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temp_files(out_dir: str | Path) -> list[Path]:
+    """Remove the temporary files (``.<name>.<8 random characters>.tmp``) that a killed batch's writers left in
+    ``out_dir``, its period folders and its cleaned-data folders; call it holding the batch lock (no other batch is
+    writing). Only regular files of exactly that shape are removed; returns them."""
+    out = Path(out_dir)
+    removed = []
+    for pattern in ("*", "*/*", "_data/*/*"):
+        for path in out.glob(pattern):
+            if "_scratch" in path.parts or not _TEMP_FILE.match(path.name):
+                continue
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if removed:
+        log.info("removed %d temporary file(s) left by a killed batch: %s", len(removed), [p.name for p in removed])
+    return removed
 
 
 def _pid_alive(pid: int) -> bool:
@@ -107,6 +132,10 @@ def batch_lock(out_dir: str | Path, *, wait: bool = True, poll_seconds: float = 
         from analysis.data.io import write_json
 
         write_json(holder, out / HOLDER_NAME)
+        remove_stale_temp_files(out)
         yield out
     finally:
+        mine = read_holder(out)
+        if mine and mine.get("pid") == os.getpid() and mine.get("host") == socket.gethostname():
+            (out / HOLDER_NAME).unlink(missing_ok=True)  # no stale holder once released
         lock.release()
