@@ -623,7 +623,10 @@ def clv(
 @click.option("--force", is_flag=True, help="Re-run even runs whose inputs, params and code are unchanged.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
-    "--allow-large", is_flag=True, help="Accept a period range longer than periods.max_months (default 120 months)."
+    "--allow-large",
+    is_flag=True,
+    help="Accept a period range longer than periods.max_months (default 120 months), and regions: all on data with "
+    "more regions than max_regions (default 50).",
 )
 @click.option(
     "--no-wait",
