@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -423,15 +424,22 @@ def grade_sentences(facts: pd.DataFrame, rules: GradingRules, language: str, cur
         one after the other), ``next_grade`` (the nearest better segment) and ``move_up`` (its sentence).
     """
 
-    def t(key: str, **v: object) -> str:
-        return text.t(f"grading.{key}", language, **v)
+    templates: dict[str, str] = {}
 
+    def t(key: str, **v: object) -> str:
+        if key not in templates:  # one catalog lookup per key, not per customer
+            templates[key] = text.t(f"grading.{key}", language)
+        return templates[key].format(**v) if v else templates[key]
+
+    @cache
     def money(x: float) -> str:
         return fmt.money(x, currency, language, decimals=None)
 
+    @cache
     def days(x: float) -> str:
         return fmt.integer(x, language)
 
+    facts = facts.astype({c: object for c in facts.columns if pd.api.types.is_string_dtype(facts[c])})
     date_next = fmt.date_long(rules.next_end, language)
     hl = {True: t("high"), False: t("low")}
     out: dict[str, list[str]] = {k: [] for k in (

@@ -1,0 +1,71 @@
+"""The grading stage through the runner: grading.csv for every customer in both languages, agreeing with the
+scored grades, and a run without the optional inputs that says which inputs would enable each part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.missing import Missing
+from analysis.params import parse_params
+from analysis.pipeline import open_run
+
+INPUTS = {name: {"source": {"format": "sample"}} for name in ("feedback", "interactions", "attributes", "kano")}
+
+
+def _params(tmp: Path, grading: dict | None = None):
+    data = {
+        "source": {"format": "sample", "sample": {"customers": 600, "seed": 5}},
+        "periods": {"start": "2024-11", "end": "2024-11"},
+        "clv": {"enabled": False},
+        "output_dir": str(tmp / "reports"),
+        "grading": grading or {},
+    }
+    return parse_params(data)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, pd.DataFrame]:
+    tmp = tmp_path_factory.mktemp("grading")
+    run = open_run(_params(tmp, INPUTS), "2024-11", "North", tmp / "run")
+    result = run.get("grading")
+    return tmp / "run", result, run.get("score").customers
+
+
+def test_grading_csv_has_every_customer_with_reasons_in_both_languages(graded) -> None:
+    run_dir, _result, customers = graded
+    csv = pd.read_csv(run_dir / "grading.csv", dtype={"customer_id": str}, encoding="utf-8-sig").set_index(
+        "customer_id"
+    )
+    assert sorted(csv.index) == sorted(customers.index.astype(str))
+    assert csv["pseudonym"].str.startswith("c-").all()
+    for col in ("reason", "move_up", "reason_zh", "move_up_zh"):
+        assert csv[col].fillna("").str.len().gt(0).all(), col
+    # the grades in grading.csv are the scored grades
+    for col in ("segment", "value_class", "abc_class", "lifecycle_stage"):
+        assert (csv[col] == customers[col].reindex(csv.index).astype(str)).all(), col
+    top = csv["segment"] == "Champions"
+    assert (csv.loc[~top, "next_grade"].fillna("") != "").all()
+    assert (csv.loc[top, "next_grade"].fillna("") == "").all()
+
+
+def test_a_regions_kano_counts_only_its_customers(graded) -> None:
+    _, result, customers = graded
+    survey = result.inputs["kano"].clean
+    mine = survey["customer_id"].isin(customers.index.astype(str)).sum()
+    assert 0 < result.kano["answers"].sum() == mine < len(survey)
+
+
+def test_without_the_optional_inputs_each_part_names_its_input(tmp_path: Path) -> None:
+    run = open_run(_params(tmp_path), "2024-11", run_dir=tmp_path / "run")
+    result = run.get("grading")
+    assert (tmp_path / "run" / "grading.csv").is_file()
+    assert not (tmp_path / "run" / "service_recovery.csv").exists()
+    for part, name in (("grid", "feedback"), ("leads", "interactions"), ("attributes", "attributes"),
+                       ("kano", "kano")):  # fmt: skip
+        missing = getattr(result, part)
+        assert isinstance(missing, Missing)
+        assert f"grading.{name}" in missing.reason("en") and f"grading.{name}" in missing.reason("zh")
+    assert list(result.review.table.index) == ["recency", "frequency", "monetary"]
