@@ -46,6 +46,7 @@ from analysis.clv.value import (
 from analysis.data.io import json_safe, write_json
 from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError, ModelError
+from analysis.window import as_day
 
 _TRANSACTION_MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
 
@@ -227,7 +228,7 @@ def _warn_zero_spend(n: float, examples: list) -> None:
 def observed_spend(transactions: pd.DataFrame, as_of: object) -> pd.Series:
     """Each customer's mean spend per purchase day up to ``as_of`` (currency; index ``customer_id``)."""
     occ = purchase_occasions(transactions)
-    occ = occ[occ["day"] <= pd.Timestamp(as_of).normalize()]
+    occ = occ[occ["day"] <= as_day(as_of)]
     g = occ.groupby("customer_id", sort=True)["amount"]
     return (g.sum() / g.size()).rename("expected_spend").rename_axis("customer_id")
 

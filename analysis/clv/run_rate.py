@@ -32,6 +32,7 @@ import pandas as pd
 from analysis.clv._transaction import discount_weights
 from analysis.clv.summary import purchase_occasions, unit_days
 from analysis.errors import InputError
+from analysis.window import as_day
 
 #: floor on the customer age used for the run rate, in days
 MIN_TENURE_DAYS = 90.0
@@ -69,7 +70,7 @@ class RunRateEstimate:
 def retention_window_days(first_day: object, as_of: object) -> float:
     """``w`` of the module docstring, in whole days: 365 or half the history from ``first_day`` (the first
     purchase day of the log) to ``as_of`` when shorter; below 1 no retention can be measured."""
-    span_days = float((pd.Timestamp(as_of).normalize() - pd.Timestamp(first_day).normalize()).days)
+    span_days = float((as_day(as_of) - as_day(first_day)).days)
     return float(min(RETENTION_WINDOW_DAYS, span_days // 2))
 
 
@@ -77,7 +78,7 @@ def retention_base_days(w: float, as_of: object) -> tuple[pd.Timestamp, pd.Times
     """The earlier retention window ``[as_of - 2w, as_of - w]`` (both days included), None when ``w < 1``."""
     if w < 1.0:
         return None
-    end = pd.Timestamp(as_of).normalize()
+    end = as_day(as_of)
     return end - pd.Timedelta(days=2 * w), end - pd.Timedelta(days=w)
 
 
@@ -89,7 +90,7 @@ def run_rate_facts(transactions: pd.DataFrame, as_of: object) -> pd.DataFrame:
     retention window of :func:`retention_base_days`, with ``w`` from :func:`retention_window_days`). Engines
     compute the same frame in their one pass over the log (:class:`analysis.engines.base.ScoreInputs`).
     """
-    end = pd.Timestamp(as_of).normalize()
+    end = as_day(as_of)
     occ = purchase_occasions(transactions)
     occ = occ[occ["day"] <= end]
     if occ.empty:
@@ -150,7 +151,7 @@ def run_rate_from_facts(
     """:func:`run_rate_value` from the per-customer facts of :func:`run_rate_facts` (as an engine computed them:
     the log is not read again)."""
     length = unit_days(time_unit)
-    end = pd.Timestamp(as_of).normalize()
+    end = as_day(as_of)
     if facts.empty:
         raise InputError(f"no purchase on or before {end.date()}: nothing to value")
     days = facts["purchase_days"].astype(float)

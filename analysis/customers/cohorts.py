@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.window import as_day
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def cohort_table(
         }
     )
     if as_of is not None:
-        tx = tx[tx["date"].dt.normalize() <= pd.Timestamp(as_of).normalize()]
+        tx = tx[tx["date"].dt.normalize() <= as_day(as_of)]
     if tx.empty:
         raise InputError("transactions: no purchases on or before as_of; nothing to build cohorts from")
     month = tx["date"].dt.to_period("M")

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.customers.lifecycle import purchase_facts, stages_from_facts
 from analysis.customers.tiers import abc_classes
 from analysis.params import CLVParams, SegmentationParams
+from analysis.window import as_day
 
 if TYPE_CHECKING:
     from analysis.clv.pipeline import CustomerValue
@@ -134,8 +135,8 @@ def add_segmentation(
         return Segmentation(out, None, ["No customers to segment."], "too_few_customers")
     out["abc_class"] = abc_classes(out, tuple(params.abc))["abc_class"]
     lc = params.lifecycle
-    day = pd.Timestamp(as_of).normalize()
-    start = pd.Timestamp(period_start).normalize() if period_start is not None else day - pd.Timedelta(days=90)
+    day = as_day(as_of)
+    start = as_day(period_start) if period_start is not None else day - pd.Timedelta(days=90)
     if lifecycle is None:
         lifecycle = purchase_facts(transactions, day, start)
     stages = stages_from_facts(

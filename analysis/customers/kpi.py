@@ -56,7 +56,7 @@ import pandas as pd
 
 from analysis.customers.rfm import order_keys
 from analysis.errors import InputError, ParamsError
-from analysis.window import previous_end
+from analysis.window import as_day, previous_end
 
 ALL = "(all)"
 UNKNOWN = "(unknown)"
@@ -207,7 +207,7 @@ def sales_report(
         If ``end`` is before ``start``.
     """
     by = [by] if isinstance(by, str) else list(by)
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    start, end = as_day(start), as_day(end)
     if end < start:
         raise ParamsError(f"sales report: end {end.date()} is before start {start.date()}")
     tx = _prepare(transactions, by, customers)
@@ -219,11 +219,11 @@ def sales_report(
         prev_end = previous_end(start, start)  # the day before the window
         prev_start = prev_end - (end - start)
     else:
-        prev_start, prev_end = (pd.Timestamp(d).normalize() for d in previous)
+        prev_start, prev_end = (as_day(d) for d in previous)
     if year_ago is None:
         yoy_start, yoy_end = start - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
     else:
-        yoy_start, yoy_end = (pd.Timestamp(d).normalize() for d in year_ago)
+        yoy_start, yoy_end = (as_day(d) for d in year_ago)
     cur_tx = tx[period_mask(tx, start, end)]
     prev_tx = tx[period_mask(tx, prev_start, prev_end)]
     yoy_tx = tx[period_mask(tx, yoy_start, yoy_end)]

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, ParamsError
+from analysis.window import as_day
 
 STAGES: tuple[str, ...] = ("new", "active", "reactivated", "dormant", "lost")
 
@@ -73,7 +74,7 @@ def purchase_rhythm(transactions: pd.DataFrame, as_of: str | pd.Timestamp) -> pd
         purchase day, so a customer who buys twice a day every month usually buys every ~30 days, not 0.
     """
     days = _purchase_days(transactions)
-    d = days[days["day"] <= pd.Timestamp(as_of).normalize()]
+    d = days[days["day"] <= as_day(as_of)]
     out = pd.DataFrame(
         {"purchase_days": d.groupby("customer_id", sort=True).size(), "usual_gap_days": _usual_gap_days(d)}
     )
@@ -325,9 +326,9 @@ def lifecycle_stages(
         ``stage`` (one of :data:`STAGES`). See the module docstring for the definitions.
     """
     _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)  # before reading the log
-    as_of = pd.Timestamp(as_of).normalize()
+    as_of = as_day(as_of)
     start = (
-        pd.Timestamp(period_start).normalize() if period_start is not None else as_of - pd.Timedelta(days=period_days)
+        as_day(period_start) if period_start is not None else as_of - pd.Timedelta(days=period_days)
     )
     if start >= as_of:
         raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
@@ -369,7 +370,7 @@ def lifecycle_over_periods(
         Index ``customer_id``; one column per period end (Timestamp) holding the stage, NaN before
         the customer's first purchase.
     """
-    ends = [pd.Timestamp(e).normalize() for e in period_ends]
+    ends = [as_day(e) for e in period_ends]
     if not ends or any(b <= a for a, b in pairwise(ends)):
         raise ParamsError(f"lifecycle: period_ends must be a non-empty increasing sequence, got {ends}")
     if first_period_start is None:
@@ -377,7 +378,7 @@ def lifecycle_over_periods(
             raise ParamsError("lifecycle: give first_period_start when there is only one period end")
         start = ends[0] - (ends[1] - ends[0])
     else:
-        start = pd.Timestamp(first_period_start).normalize()
+        start = as_day(first_period_start)
     unknown = set(rules) - {"dormant_multiple", "dormant_days", "lost_multiple", "lost_days"}
     if unknown:
         raise ParamsError(f"lifecycle: unknown rule(s) {sorted(unknown)}")

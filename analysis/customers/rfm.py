@@ -31,6 +31,7 @@ import pandas as pd
 from analysis.contract import validate_customers
 from analysis.customers.segments import assign_segments, validate_rules, value_classes
 from analysis.params import RFMParams, ScoreThresholds
+from analysis.window import as_day
 
 QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
 SUMMARY_COLUMNS = ["first_purchase", "last_purchase", "recency_days", "frequency", "monetary"]
@@ -40,7 +41,7 @@ _CODES = np.array([f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m 
 
 def as_timestamp(as_of: str | pd.Timestamp) -> pd.Timestamp:
     """``as_of`` as a day (midnight) timestamp."""
-    return pd.Timestamp(as_of).normalize()
+    return as_day(as_of)
 
 
 def rfm_summary(

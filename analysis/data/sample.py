@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import ParamsError
+from analysis.window import as_day
 
 #: The true process parameters (time unit: weeks; spend in currency units).
 TRUTH: dict[str, float] = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 4.0, "p": 6.0, "q": 3.5, "gamma": 30.0}
@@ -240,7 +241,7 @@ def _treatment_rows(
 ) -> pd.DataFrame:
     """One extra order (one line) for each treated customer with probability ``effect``, in ``window``."""
     assert window is not None
-    w0, w1 = pd.Timestamp(window[0]).normalize(), pd.Timestamp(window[1]).normalize()
+    w0, w1 = as_day(window[0]), as_day(window[1])
     rng = np.random.default_rng(seed + 4)
     buys = idx[rng.random(idx.size) < effect]
     days = rng.integers(0, (w1 - w0).days + 1, size=buys.size)

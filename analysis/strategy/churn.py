@@ -42,6 +42,7 @@ from analysis.customers.tiers import abc_classes
 from analysis.errors import InputError, ParamsError
 from analysis.strategy.value import ValueAtStake
 from analysis.text import format as fmt
+from analysis.window import as_day
 
 
 def _usual_gap(
@@ -81,7 +82,7 @@ def trailing_revenue(transactions: pd.DataFrame, as_of: str | pd.Timestamp, days
     Series
         Index ``customer_id``; customers without purchases in the window are absent.
     """
-    end = pd.Timestamp(as_of).normalize()
+    end = as_day(as_of)
     day = pd.to_datetime(transactions["order_date"]).dt.normalize()
     m = (day > end - pd.Timedelta(days=days)) & (day <= end)
     t = transactions.loc[m]
@@ -158,7 +159,7 @@ def churn_warnings(
     if not 0 < clv_top_share <= 1 or not 0 <= p_alive_threshold <= 1 or gap_multiple <= 0:
         raise ParamsError("churn warning: need 0 < clv_top_share <= 1, 0 <= p_alive_threshold <= 1, gap_multiple > 0")
     c = customers
-    day = pd.Timestamp(as_of).normalize() if as_of is not None else _scoring_day(c, transactions)
+    day = as_day(as_of) if as_of is not None else _scoring_day(c, transactions)
     netted = value is not None or returns is not None
     if value is None and returns is not None:
         from analysis.strategy.value import net_spend, returns_by_customer

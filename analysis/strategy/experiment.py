@@ -67,6 +67,7 @@ from scipy import stats
 
 from analysis.errors import InputError
 from analysis.strategy.playbook import Play, Playbook
+from analysis.window import as_day
 
 #: Significance level of every interval and power figure (two-sided).
 ALPHA = 0.05
@@ -347,8 +348,8 @@ def measure_uplift(
     need = [c for c in ("customer_id", "order_date", "amount") if c not in transactions.columns]
     if need:
         raise InputError(f"transactions: missing column(s) {need}; pass clean transactions")
-    start = pd.Timestamp(window_start).normalize()
-    end = pd.Timestamp(window_end).normalize()
+    start = as_day(window_start)
+    end = as_day(window_end)
     if end < start:
         raise InputError(f"measurement window ends ({end.date()}) before it starts ({start.date()})")
     day = pd.to_datetime(transactions["order_date"]).dt.normalize()

@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.customers.kpi import order_keys, period_mask, require_columns
 from analysis.errors import InputError, ParamsError
+from analysis.window import as_day
 
 CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "expected_spend")
 NEW, ALL_EXISTING = "(new)", "(all existing)"
@@ -186,7 +187,7 @@ def backtest(
     """
     require_columns(forecast, (by, "expected_purchases"), "forecast frame", "use customer_forecast()")
     require_columns(transactions, ("customer_id", "order_date", "amount"), "transactions", "pass clean transactions")
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    start, end = as_day(start), as_day(end)
     if end < start:
         raise ParamsError(f"backtest: end {end.date()} is before start {start.date()}")
     f = forecast.copy()

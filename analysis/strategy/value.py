@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+from analysis.window import as_day
 
 #: The bases of a value at stake, best first.
 BASES: tuple[str, ...] = ("clv", "run_rate", "net_spend")
@@ -54,9 +55,9 @@ def returns_by_customer(
     day = pd.to_datetime(r["order_date"]).dt.normalize()
     keep = pd.Series(True, index=r.index)
     if as_of is not None:
-        keep &= day <= pd.Timestamp(as_of).normalize()
+        keep &= day <= as_day(as_of)
     if since is not None:
-        keep &= day > pd.Timestamp(since).normalize()
+        keep &= day > as_day(since)
     r = r[keep]
     out = r["amount"].abs().astype(float).groupby(r["customer_id"].astype(str)).sum()
     out.index.name = "customer_id"
