@@ -6,10 +6,10 @@ the period's start:
 
 * **book**: the customers whose last purchase before the period's first day was sold by the rep (transaction log
   column ``sales_rep``), as scored at the previous period's last day (:attr:`analysis.stages.Scored.previous`);
-* ``book_expected`` (currency): their forecast spend over the period's days (as many as the run covers). With the CLV
-  columns (``expected_purchases`` over the CLV horizon, ``expected_spend`` per purchase): expected purchases × the
-  period's share of the horizon × spend per purchase; without them, the run-rate forecast of
-  :func:`analysis.strategy.forecast.customer_forecast` (purchases per day of tenure × the period's days);
+* ``book_expected`` (currency): their forecast spend over the period's days (as many as the run covers), made at the
+  period's start: the CLV models (:func:`clv_at_start`: BG/NBD purchases over exactly those days × Gamma-Gamma
+  spend per purchase, fitted on the log up to the day before the period); when they cannot be fitted, the run-rate
+  forecast of :func:`analysis.strategy.forecast.customer_forecast` (purchases per day of tenure × the period's days);
 * ``book_revenue`` (currency): what those customers bought in the period (clean purchases, before returns);
 * ``vs_book`` = book_revenue ÷ book_expected; ``above_book`` = book_revenue − book_expected; ``book_rank`` ranks reps by
   ``above_book`` (highest first), so growth over the book ranks, not the book's size.
@@ -28,6 +28,31 @@ def book_owner(transactions: pd.DataFrame, before: pd.Timestamp) -> pd.Series:
     tx = transactions.loc[(transactions["order_date"] < before) & transactions["sales_rep"].notna()]
     last = tx.sort_values("order_date", kind="stable").groupby("customer_id")["sales_rep"].last()
     return last.rename("sales_rep")
+
+
+def clv_at_start(
+    transactions: pd.DataFrame, span: Span, time_unit: str = "W", penalizer: float = 0.0
+) -> pd.DataFrame | None:
+    """Each customer's CLV forecast made at ``span``'s first day for ``span``'s days: ``expected_purchases`` (over
+    exactly those days) and ``expected_spend`` (currency per purchase), from the log before that day; None when the
+    models cannot be used there (too few customers, nobody before the period)."""
+    from analysis.clv.pipeline import customer_value
+    from analysis.errors import RfmkitError
+
+    unit_days = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}[time_unit]
+    before = transactions.loc[transactions["order_date"] < span.first]
+    if before.empty:
+        return None
+    try:
+        value = customer_value(
+            before, span.first - pd.Timedelta(days=1), time_unit=time_unit, horizon=span.days / unit_days,
+            penalizer=penalizer,
+        )  # fmt: skip
+    except RfmkitError:
+        return None
+    if value.attrs.get("clv_method") == "run_rate" or "expected_purchases" not in value.columns:
+        return None
+    return value[["expected_purchases", "expected_spend"]]
 
 
 def book_forecast(

@@ -127,13 +127,15 @@ def sales_stage(
     result = funnel(data, window)
     book, method = None, None
     if transactions is not None and previous is not None and len(previous) and "sales_rep" in transactions.columns:
-        from analysis.sales.book import book_forecast
+        from analysis.sales.book import book_forecast, clv_at_start
 
-        unit_days = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}[params.clv.time_unit]
         reps_known = pd.Series(sorted(set(data.opportunities["sales_rep"].dropna())), dtype="string")
-        book, method = book_forecast(
-            previous, transactions, window.current, (params.clv.horizon or 0) * unit_days, reps_known
-        )
+        at_start = clv_at_start(transactions, window.current, params.clv.time_unit, params.clv.penalizer)
+        if at_start is not None:  # the CLV forecast made at the period's start, over the period's days
+            previous = previous.drop(columns=["expected_purchases", "expected_spend"], errors="ignore").join(at_start)
+        else:  # the run rate (customer_forecast), never a CLV fitted over another horizon
+            previous = previous.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
+        book, method = book_forecast(previous, transactions, window.current, float(window.current.days), reps_known)
     card = rep_scorecard(data, window, params.funnel.history_months, book=book)
     stalled = stalled_deals(data, window.current.last, params.funnel.stalled_days, params.funnel.min_exits)
     return SalesRun(window, result, card, team_rollup(card), stalled, data, region, method)

@@ -159,8 +159,8 @@ def rep_scorecard(
         card["book_customers"] = card["book_customers"].fillna(0).astype(int)
         card[["book_expected", "book_revenue"]] = card[["book_expected", "book_revenue"]].fillna(0.0)
         card["vs_book"] = card["book_revenue"] / card["book_expected"].where(card["book_expected"] > 0)
-        card["above_book"] = card["book_revenue"] - card["book_expected"]
-        card["book_rank"] = card["above_book"].rank(ascending=False, method="min").astype(int)
+        card["above_book"] = (card["book_revenue"] - card["book_expected"]).where(card["book_customers"] > 0)
+        card["book_rank"] = card["above_book"].rank(ascending=False, method="min").astype("Int64")  # no book: none
         columns += list(BOOK_COLUMNS)
     card = card[columns].reset_index()
     return card.sort_values(["rank", "sales_rep"], kind="stable").reset_index(drop=True)

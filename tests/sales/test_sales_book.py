@@ -58,6 +58,7 @@ def test_the_book_against_its_clv_forecast() -> None:
     # Bob sold the most (won value 2500, rank 1) but fell short of his book; Ann beat hers: book rank 1
     assert card.loc["Bob", "rank"] == 1 and card.loc["Ann", "book_rank"] == 1
     assert card.loc["Cy", "book_customers"] == 0 and pd.isna(card.loc["Cy", "vs_book"])
+    assert pd.isna(card.loc["Cy", "book_rank"]) and pd.isna(card.loc["Cy", "above_book"])  # no book, no book rank
 
 
 def test_without_clv_columns_the_run_rate_forecast() -> None:
@@ -67,3 +68,22 @@ def test_without_clv_columns_the_run_rate_forecast() -> None:
     book, method = book_forecast(previous, LOG, window.current, None)
     # c1: 2 purchases in 153 + 29 = 182 days of tenure, × 31 days, × 100 per purchase
     assert method == "run_rate" and book.loc["Ann", "book_expected"] == pytest.approx(2 / 182 * 31 * 100)
+
+
+def test_the_clv_forecast_is_made_at_the_period_start_for_its_days() -> None:
+    from analysis.data.clean import clean_transactions
+    from analysis.data.sample import generate_transactions
+    from analysis.params import CleaningParams
+    from analysis.sales.book import clv_at_start
+    from analysis.sales.windows import Span
+
+    tx = clean_transactions(generate_transactions(customers=400, seed=3, dirty=False), params=CleaningParams()).clean
+    span = Span("2024-12", pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-31"))
+    forecast = clv_at_start(tx, span)
+    assert forecast is not None and forecast.index.isin(tx.loc[tx["order_date"] < span.first, "customer_id"]).all()
+    # a month's expected purchases are a small fraction of a customer's history, and the total is of the order of
+    # what the customers bought in the month before
+    revenue = (forecast["expected_purchases"] * forecast["expected_spend"]).sum()
+    november = tx.loc[tx["order_date"].between("2024-11-01", "2024-11-30"), "amount"].sum()
+    assert 0.3 * november < revenue < 3 * november
+    assert clv_at_start(tx, Span("2022-12", pd.Timestamp("2022-12-01"), pd.Timestamp("2022-12-31"))) is None
