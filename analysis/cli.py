@@ -917,8 +917,14 @@ def _parse_periods(text: str) -> list[str]:
 @click.option("--period", required=True, help="The month (2017-12) or quarter (2017-Q4) to report.")
 @click.option("--region", default=None, help="Only this region's deals (default: all regions together).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSVs.")
+@click.option(
+    "--orders",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the won deals as a transaction log (a CRM-only company's orders; docs/sales.md).",
+)
 @_friendly
-def funnel_command(params_file: str, period: str, region: str | None, out: str) -> None:
+def funnel_command(params_file: str, period: str, region: str | None, out: str, orders: str | None) -> None:
     """The sales side of one period: funnel.csv, rep_scorecard.csv, stalled_deals.csv (docs/sales.md).
 
     PARAMS.yaml needs 'opportunities' and a 'funnel' block; 'periods' may be left out.
@@ -938,6 +944,13 @@ def funnel_command(params_file: str, period: str, region: str | None, out: str) 
         f"{len(result.scorecard)} reps, {len(result.stalled.deals)} stalled deals → "
         + ", ".join(str(p) for name, p in paths.items() if name.endswith(".csv"))
     )
+    if orders:
+        from analysis.data.spreadsheet import write_spreadsheet_csv
+        from analysis.sales.run import won_orders
+
+        log = won_orders(result.data)
+        write_spreadsheet_csv(log, orders, index=False, money=["amount"])
+        click.echo(f"{len(log):,} won deals with an account → {orders} (a transaction log: point source.path at it)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -290,3 +290,27 @@ def write_stage(run_dir: Path, result: SalesRun | Missing, language: str, key: A
     if isinstance(result, Missing):
         return []
     return list(write_sales(result, Path(run_dir) / "sales", key).values())
+
+
+def won_orders(data: SalesData) -> pd.DataFrame:
+    """Won deals as a transaction log, for a company whose only sales record is its CRM: one order per won deal with
+    an account, in canonical columns (``order_id`` = opportunity id, ``customer_id`` = account, ``order_date`` = close
+    date ``YYYY-MM-DD``, ``amount`` = won amount, ``sales_rep``, and ``region`` / ``product_line`` when known), oldest
+    first. Won deals without an account cannot be anyone's purchase and are left out. Write it with
+    ``rfmkit funnel … --orders FILE`` and point the params' ``source`` at the file."""
+    opps = _with_team(data)
+    won = opps.loc[(opps["status"] == "won") & opps["customer_id"].notna()]
+    out = pd.DataFrame(
+        {
+            "order_id": won.index.astype(str),
+            "customer_id": won["customer_id"].astype(str).to_numpy(),
+            "order_date": won["close_date"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "amount": won["amount"].to_numpy(),
+            "sales_rep": won["sales_rep"].to_numpy(),
+        }
+    )
+    if "region" in won.columns and won["region"].notna().any():
+        out["region"] = won["region"].to_numpy()
+    if "product" in won.columns:
+        out["product_line"] = won["product"].to_numpy()
+    return out.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)

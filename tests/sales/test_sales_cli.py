@@ -97,3 +97,19 @@ def test_a_region_holds_only_its_deals(issue_folder: Path) -> None:
     assert code == 0, output
     card = pd.read_csv(out / "rep_scorecard.csv", encoding="utf-8-sig")
     assert card["sales_rep"].tolist() == ["Dee"] and card["won_value"].tolist() == [0]
+
+
+def test_won_deals_as_the_orders_of_a_crm_only_company(issue_folder: Path) -> None:
+    from analysis.data.clean import clean_transactions
+
+    orders = issue_folder / "orders.csv"
+    code, output = _run("funnel", str(issue_folder / "params.yaml"), "--period", "2017-12", "--out",
+                        str(issue_folder / "out"), "--orders", str(orders))  # fmt: skip
+    assert code == 0, output
+    log = pd.read_csv(orders, encoding="utf-8-sig", dtype=str)
+    # won deals with an account: O1, O5, O6, O8 (O10-O12 are quarantined)
+    assert log["order_id"].tolist() == ["O8", "O1", "O6", "O5"]
+    assert log["amount"].astype(float).tolist() == [800, 1000, 500, 2500]
+    assert log["product_line"].tolist() == ["GTX Pro"] * 2 + ["MG Special", "GTX Pro"]
+    clean = clean_transactions(log).clean  # the kit reads it as any transaction log
+    assert len(clean) == 4 and clean["amount"].sum() == 4800
