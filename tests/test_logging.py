@@ -99,3 +99,17 @@ def test_verbose_and_quiet_set_the_package_level(package_logger: logging.Logger)
     assert package_logger.level == logging.ERROR
     handlers = [h for h in package_logger.handlers if getattr(h, "_rfmkit", False)]
     assert len(handlers) == 1  # configuring twice replaces the handler, never stacks them
+
+
+def test_warnings_are_one_line_the_kits_shown_others_logged(capsys, caplog) -> None:
+    """On the command line a warning of the kit is 'warning: <text>' on one line; a library's goes to DEBUG."""
+    import analysis.clv.pipeline as kit_module
+    from analysis.logs import show_warning
+
+    show_warning(UserWarning("Gamma-Gamma: r = 0.32;\n  the model\tassumes independence"), UserWarning,
+                 kit_module.__file__, 204)  # fmt: skip
+    assert capsys.readouterr().err == "warning: Gamma-Gamma: r = 0.32; the model assumes independence\n"
+    with caplog.at_level(logging.DEBUG, logger="analysis"):
+        show_warning(FutureWarning("a pandas deprecation"), FutureWarning, pytest.__file__, 1)
+    assert capsys.readouterr().err == ""
+    assert [r.getMessage() for r in caplog.records] == ["a pandas deprecation (FutureWarning)"]
