@@ -145,3 +145,22 @@ def test_kano_evaluation_by_hand_with_questionable_answers() -> None:
     # Better = (A + O) / (A + O + M + I) = 3 / 5; Worse = −(O + M) / 5 = −1
     assert t.at["f1", "better"] == pytest.approx(0.6) and t.at["f1", "worse"] == pytest.approx(-1.0)
     assert t.at["f2", "better"] == pytest.approx(0.5) and t.at["f2", "worse"] == pytest.approx(0.0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SHAPES = ["", "NULL", "(blank)", "5", "-1", "11", "2024-11-01"]
+CELLS = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(SHAPES))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(CELLS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=12))
+def test_any_feedback_rows_end_clean_or_set_aside_with_a_reason(rows: list[tuple]) -> None:
+    raw = pd.DataFrame(rows, columns=["customer_id", "date", "score", "scale", "complaint"])
+    res = inputs.clean_feedback(raw, SPEC)
+    q = res.quality
+    assert q["rows_in"] == len(raw) == q["rows_clean"] + q["rows_quarantined"]
+    assert set(res.quarantine["reason"]) <= set(inputs.REASONS)
+    clean = res.clean
+    assert clean["score_01"].between(0, 1).all() and clean["customer_id"].notna().all() and clean["date"].notna().all()
