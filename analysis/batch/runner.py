@@ -164,8 +164,7 @@ def check_inputs(params: RunParams) -> None:
             f"notebooks {missing} not found in notebooks_dir {resolve_notebooks_dir(params.notebooks_dir)}; "
             "fix notebooks_dir in the params (leave it out for the notebooks shipped with rfmkit)"
         )
-    if "04_strategy" in params.notebooks:
-        load_playbook(params.playbook)  # raises PlaybookError naming the file and every problem
+    load_playbook(params.playbook)  # every run computes the strategy: a PlaybookError names the file and each problem
 
 
 def plan_runs(
