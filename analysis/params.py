@@ -665,6 +665,7 @@ class RunParams(_Model):
     #: (``rfmkit run --allow-large`` accepts them)
     max_regions: Annotated[int, Field(ge=1)] = 50
     include_all_regions: bool = True
+    reps: list[str] | Literal["all"] | None = None  # one report per sales rep (rep:<name>), see docs/sales.md
     playbook: str | None = None  # None: the bundled playbook (analysis/strategy/playbook.yaml)
     output_dir: str = "../reports"
     notebooks_dir: str | None = None  # None: the notebooks shipped with the package (analysis.resources)

@@ -53,11 +53,37 @@ def examples(n: int) -> int:
 SLOW_TIERS = ("slow", "spark", "notebook")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     """Mark the tests that use the Spark session ``spark`` and keep every ``spark`` test on one xdist worker (with
     ``--dist loadgroup``, set in pyproject.toml), so one JVM serves the run; keep the tests sharing a module-scoped
     fixture of their module (a batch, a cleaned file) on one worker too, so it is built once per run, not per worker."""
+    _group(items)
+    result = yield
+    _loadgroup_ids(config, items)
+    return result
+
+
+def _loadgroup_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What xdist's loadgroup does on a worker, where it did not take: the group as a suffix of the test id.
+
+    xdist 3.8 writes the suffix into ``item._nodeid``, which pytest 9.2 no longer reads (its ids are structured), so
+    the groups were silently ignored (pytest-dev/pytest-xdist#1386); with a pytest where xdist's suffix took, the id
+    already ends in ``@group`` and nothing is done here."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")
+        }
+        nodeid = item.nodeid
+        if groups and nodeid.rfind("@") <= nodeid.rfind("]") and hasattr(item, "_id"):
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(sorted(groups))}")
+
+
+def _group(items: list[pytest.Item]) -> None:
     for item in items:
         if "spark_session" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.spark)

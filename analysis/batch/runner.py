@@ -60,7 +60,7 @@ from analysis.data.io import file_sha256, write_json, write_text
 from analysis.data.store import prepare_clean
 from analysis.errors import BatchError, ParamsError
 from analysis.params import RunParams, dump_params, load_params
-from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug
+from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug, rep_run
 from analysis.report.index_page import RunEntry, write_index
 from analysis.report.render import (
     REPORT_NAME,
@@ -173,12 +173,16 @@ def plan_runs(
     periods: list[str] | None = None,
     regions: list[str] | None = None,
     batch: str = "",
+    reps_in_data: list[str] | None = None,
 ) -> list[RunSpec]:
     """Every (period, region) run to make, in a stable order.
 
     ``regions`` (and a list in ``params.regions``) are written as people write them: ``all`` is the all-regions
     run, ``region:all`` a data region literally named ``all`` (:func:`analysis.stages.parse_region`). Each run's
     folder is ``<output_dir>/<period>/<folder>`` (:func:`analysis.batch.naming.region_folder`).
+
+    ``params.reps`` adds one run per sales rep (``rep:<name>``, :func:`analysis.regions.rep_run`) holding the rep's
+    customers and deals only; ``all`` is every rep in the data (``reps_in_data``: the log's ``sales_rep`` values).
     """
     months = params.periods.months()
     if periods:
@@ -195,6 +199,13 @@ def plan_runs(
     if params.regions != "all" and ALL_REGIONS in {parse_region(r) for r in params.regions}:
         include_all = True
     names = ([ALL_REGIONS] if include_all else []) + wanted
+    if params.reps is not None:
+        known = list(reps_in_data or [])
+        reps = known if params.reps == "all" else list(params.reps)
+        unknown = sorted(set(reps) - set(known))
+        if unknown:
+            raise ParamsError(f"rep(s) {unknown} in 'reps' sold nothing in the data; its reps are {known}")
+        names += [rep_run(r) for r in reps]
     if regions:
         asked = {parse_region(r) for r in regions}
         bad = sorted(region_name(r) for r in asked - set(names))
@@ -206,6 +217,19 @@ def plan_runs(
         names = [r for r in names if r in asked]
     out = Path(params.output_dir)
     return [RunSpec(m, r, str(out / m / region_slug(r)), batch) for m in months for r in names]
+
+
+def _reps_in_data(params: RunParams, clean_dir: Path) -> list[str] | None:
+    """The sales reps of the cleaned log (its ``sales_rep`` values, sorted) when the params ask for rep reports."""
+    if params.reps is None:
+        return None
+    import pyarrow.parquet as pq
+
+    path = Path(clean_dir) / "clean.parquet"
+    if "sales_rep" not in pq.read_schema(path).names:
+        raise ParamsError("'reps' asks for one report per sales rep, but the data has no sales_rep column; map one")
+    reps = pq.read_table(path, columns=["sales_rep"]).column(0).to_pylist()
+    return sorted({str(r) for r in reps if r is not None})
 
 
 def notebook_timeout(params: RunParams) -> float:
@@ -599,7 +623,7 @@ def run_locked(
     remove_stale_staging(params.output_dir, batch)
     clean_dir, regions_in_data = prepare_clean(params, force=force)
     clean_hash = file_sha256(clean_dir / "clean.parquet")  # runs re-run when the clean data change, not its folder
-    specs = plan_runs(params, regions_in_data, periods, regions, batch)
+    specs = plan_runs(params, regions_in_data, periods, regions, batch, reps_in_data=_reps_in_data(params, clean_dir))
     # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
     version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
     results: list[RunResult] = []
