@@ -196,7 +196,14 @@ class RunContext:
         )
         if hidden:
             self.say("privacy.columns_hidden", n=len(hidden), names=", ".join(hidden))
-        return self.ids(rows[shown], self.params.columns.get("customer_id", "customer_id"))
+        id_column = self.params.columns.get("customer_id", "customer_id")
+
+        def short(column: pd.Series) -> pd.Series:  # a 1 MB region name set aside must not make a 1 MB report
+            if column.name == id_column:
+                return column  # shown as pseudonyms (or as it is, when raw ids are allowed)
+            return column.map(lambda v: v[:79] + "…" if isinstance(v, str) and len(v) > 80 else v)
+
+        return self.ids(rows[shown].apply(short), id_column)
 
     def privacy_note(self) -> None:
         """Say how customers are shown: by pseudonym (and that the CRM lists keep real ids), or by raw id."""

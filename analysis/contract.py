@@ -39,7 +39,9 @@ def _quiet_pyspark() -> Iterator[None]:
 
 
 #: Why a row was set aside, in the order cleaning checks them (a row gets the first that applies).
-REASONS: tuple[str, ...] = ("duplicate", "missing_customer_id", "bad_customer_id", "bad_date", "return", "bad_amount")
+REASONS: tuple[str, ...] = (
+    "duplicate", "missing_customer_id", "bad_customer_id", "bad_date", "return", "bad_amount", "text_too_long",
+)  # fmt: skip
 
 #: Control characters (C0, DEL, C1) and invisible format characters (zero-width, bidi controls, BOM):
 #: removed from ids and text by cleaning, never present in clean data.

@@ -174,6 +174,9 @@ class CleaningParams(_Model):
     min_date: dt.date = dt.date(1970, 1, 1)
     max_date: dt.date | None = None
     max_amount: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e12
+    #: The longest id or label (customer and order ids, region, channel, product line, sales rep), in characters;
+    #: a longer one sets its row aside (``bad_customer_id`` or ``text_too_long``): reports stay within their budget.
+    max_text_length: Annotated[int, Field(ge=1, le=10_000)] = 200
 
     @field_validator("date_format")
     @classmethod
@@ -647,12 +650,18 @@ class GradingParams(_Model):
         return self
 
 
+#: The longest title or region name, in characters (a report names them many times: its size budget).
+MAX_LABEL = 200
+#: The longest currency symbol or code, in characters (it is printed beside every amount).
+MAX_CURRENCY = 12
+
+
 class RunParams(_Model):
     """One ``params/*.yaml`` file: what to read, how to clean and score, which reports to make."""
 
-    title: str = "Customer value report"
+    title: Annotated[str, Field(max_length=MAX_LABEL)] = "Customer value report"
     language: Literal["en", "zh"] = "en"
-    currency: str = "$"
+    currency: Annotated[str, Field(max_length=MAX_CURRENCY)] = "$"
     source: SourceParams = SourceParams(format="sample")
     columns: dict[str, str] = Field(default_factory=dict)
     cleaning: CleaningParams = CleaningParams()
@@ -723,6 +732,11 @@ class RunParams(_Model):
             if not isinstance(x, str):
                 raise ValueError(
                     f"{str(x)[:40]!r} is not a region name; list the names as text, e.g. regions: [North, '367']"
+                )
+            if len(x) > MAX_LABEL:  # a report and the index name the region many times: keep them within budget
+                raise ValueError(
+                    f"a region name of {len(x):,} characters ({x[:40]!r}…) is longer than {MAX_LABEL}; "
+                    "use a shorter name"
                 )
             return x
 

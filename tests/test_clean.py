@@ -66,6 +66,7 @@ def test_online_retail_mapping_reasons_and_reconciliation() -> None:
         "bad_date": 1,
         "return": 1,
         "bad_amount": 2,
+        "text_too_long": 0,
     }
     assert q["missing_tokens"] == {"customer_id": {"": 1}}
     # float ids from Excel and padded ids become one customer
@@ -84,7 +85,7 @@ def test_every_row_accounted_for_on_dirty_sample(small_sample: pd.DataFrame) -> 
     assert q["rows_in"] == len(small_sample) == q["rows_clean"] + q["rows_quarantined"]
     assert sum(q["reasons"].values()) == q["rows_quarantined"]
     # the sample has every kind of problem (ids are text, so none is a bad number)
-    assert set(res.quarantine["reason"]) == set(REASONS) - {"bad_customer_id"}
+    assert set(res.quarantine["reason"]) == set(REASONS) - {"bad_customer_id", "text_too_long"}
     ids = set(res.clean["row_id"]) | set(res.quarantine["row_id"])
     assert ids == set(range(len(small_sample))) and len(ids) == q["rows_in"]
     assert (res.clean["amount"] > 0).all()

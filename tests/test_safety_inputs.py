@@ -137,3 +137,31 @@ def test_a_column_mixing_day_first_and_month_first_dates_is_refused_with_the_fix
 def test_one_date_layout_per_column(dates: list[str], dayfirst: bool, expected: list[str | None]) -> None:
     parsed = parse_dates(pd.Series(dates), dayfirst=dayfirst)
     assert [None if pd.isna(v) else str(v).removesuffix(" 00:00:00") for v in parsed] == expected
+
+
+# ---------------------------------------------------------------------------------------------- size budget
+
+
+def test_an_enormous_label_sets_its_row_aside_and_a_long_params_name_is_refused(tmp_path) -> None:
+    """Issue 19 failure 15: one 1 MB region name made its report 9.1 MB and the index 6.3 MB."""
+    from analysis.errors import ParamsError
+    from analysis.params import load_params
+
+    huge = "R" * 1_000_000
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c" * 201, "d"],
+            "order_date": "2024-01-05",
+            "amount": "1",
+            "region": ["North", huge, "North", "North"],
+            "product_line": ["x", "y", "z", "p" * 201],
+        }
+    )
+    result = clean_transactions(raw)
+    assert result.quarantine["reason"].tolist() == ["text_too_long", "bad_customer_id", "text_too_long"]
+    assert result.clean["region"].tolist() == ["North"] and result.quality["reasons"]["text_too_long"] == 2
+    for key, value in (("regions", f"[North, {'R' * 201}]"), ("title", "T" * 201), ("currency", "'{}'" + "$" * 20)):
+        path = tmp_path / f"{key}.yaml"
+        path.write_text(f"{key}: {value}\n", encoding="utf-8")
+        with pytest.raises(ParamsError, match=key):
+            load_params(path)

@@ -30,6 +30,10 @@ Reasons (:data:`analysis.contract.REASONS`), checked in this order (a row gets t
     money value (amount, quantity, unit price, cost) exceeds ``cleaning.max_amount`` in absolute value;
     or the amount is zero (zero-value purchases, such as free promotional items, are kept instead with
     ``zero_amount: keep``).
+``text_too_long``
+    an order id, region, channel, product line or sales rep longer than ``cleaning.max_text_length`` characters
+    (default 200; a customer id that long is ``bad_customer_id``): a report names regions and labels many times, so
+    one enormous value would make every report enormous.
 
 Control characters (NUL, tabs, line breaks, zero-width and bidi controls) are removed from ids and text
 fields (tabs and line breaks become a space); optional text fields that end up empty become ``(unknown)``.
@@ -395,6 +399,12 @@ def _inexact_number(values: pd.Series) -> np.ndarray:
     """True for ids (after :func:`_read_text`) written as a number with a fraction or an exponent."""
     arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
     return _flags(pc.match_substring_regex(arr, _INEXACT_NUMBER))
+
+
+def _longer_than(values: pd.Series, limit: int) -> np.ndarray:
+    """True where a text value has more than ``limit`` characters (missing values: False)."""
+    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
+    return _flags(pc.greater(pc.utf8_length(arr), limit))
 
 
 def _all_text(values: pd.Series) -> bool:
@@ -802,9 +812,14 @@ def clean_transactions(
             texts[col] = _read_text(mapped[col], tokens, strip)
     customer = texts["customer_id"]
     inexact = _inexact_number(customer.values)  # 123.5, 1.2e+16: not an exact id, never rounded into one
+    inexact |= _longer_than(customer.values, params.max_text_length)
     if inexact.any():
         customer.bad = customer.bad | inexact
         customer.values = customer.values.mask(inexact)
+    too_long = np.zeros(n, dtype=bool)
+    for col in _TEXT_COLUMNS:
+        if col in texts:
+            too_long |= _longer_than(texts[col].values, params.max_text_length)
     try:
         order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
                                  (first_day, last_day))  # fmt: skip
@@ -846,6 +861,7 @@ def clean_transactions(
     assign((cancelled | (amount < 0).fillna(False)) & ~money_bad, "return")
     zero = (amount == 0).fillna(False).to_numpy() if params.zero_amount == "quarantine" else False
     assign(money_bad | zero, "bad_amount")
+    assign(too_long, "text_too_long")
 
     columns: dict[str, Any] = {"customer_id": customer.values}
     if order_id is not None:
