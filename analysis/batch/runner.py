@@ -623,6 +623,8 @@ def run_locked(
     remove_stale_staging(params.output_dir, batch)
     clean_dir, regions_in_data = prepare_clean(params, force=force)
     clean_hash = file_sha256(clean_dir / "clean.parquet")  # runs re-run when the clean data change, not its folder
+    if not regions:  # regions: all on hundreds of stores plans a run per store and month: stop before any run
+        params.check_regions(regions_in_data, allow_large, origin=str(params_path))
     specs = plan_runs(params, regions_in_data, periods, regions, batch, reps_in_data=_reps_in_data(params, clean_dir))
     # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
     version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
