@@ -44,7 +44,7 @@ from analysis import artifacts, stages
 from analysis.data.io import write_json
 from analysis.data.store import load_clean, prepare_clean
 from analysis.params import RunParams, dump_params, load_params
-from analysis.regions import ALL_REGIONS, region_slug
+from analysis.regions import ALL_REGIONS, region_slug, run_rep
 from analysis.stages import Cleaned, Evaluation, Scored, Segments, Strategy, Summary
 from analysis.window import Window
 
@@ -182,8 +182,9 @@ class Run:
 
 @stage(write=artifacts.write_transactions)
 def clean(run: Run) -> Cleaned:
-    """The cleaned data scoped to the run's period and region (:func:`analysis.stages.cleaned`)."""
-    region_column = run.params.columns.get("region", "region")
+    """The cleaned data scoped to the run's period and region, or rep (:func:`analysis.stages.cleaned`)."""
+    scoped_by = "sales_rep" if run_rep(run.region) is not None else "region"
+    region_column = run.params.columns.get(scoped_by, scoped_by)
     return stages.cleaned(load_clean(run.data_dir), run.period, run.region, region_column)
 
 

@@ -29,7 +29,7 @@ from analysis.errors import InputError, ModelError, ParamsError
 from analysis.missing import Missing
 from analysis.params import RunParams
 from analysis.privacy import public_message
-from analysis.regions import ALL_REGIONS, region_name
+from analysis.regions import ALL_REGIONS, region_name, run_rep
 from analysis.window import Window, as_day, period_bounds, previous_end
 
 if TYPE_CHECKING:
@@ -61,9 +61,14 @@ def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
 
 
 def scope(clean_tx: pd.DataFrame, as_of: pd.Timestamp, region: str = ALL_REGIONS) -> pd.DataFrame:
-    """The transactions a run looks at: its ``region`` (unless ``all``), up to ``as_of`` (inclusive)."""
+    """The transactions a run looks at: its ``region`` (unless ``all``; a rep's run: the rows sold by the rep,
+    :func:`analysis.regions.rep_run`), up to ``as_of`` (inclusive)."""
     tx = clean_tx[clean_tx["order_date"].dt.normalize() <= as_of]
-    if region != ALL_REGIONS:
+    if (rep := run_rep(region)) is not None:
+        if "sales_rep" not in clean_tx:
+            raise InputError("a rep's report asked for (reps:), but the data has no 'sales_rep' column; map one")
+        tx = tx[tx["sales_rep"] == rep]
+    elif region != ALL_REGIONS:
         if "region" not in clean_tx:
             raise InputError("region filter asked for, but the data has no 'region' column; map one under 'columns:'")
         known = sorted(clean_tx["region"].dropna().unique())
@@ -125,11 +130,14 @@ def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_
     start, as_of = period_bounds(period)
     tx = scope(result.clean, as_of, region)
     revenue = round(float(tx.loc[tx["order_date"] >= start, "amount"].sum()), 2)
-    mine = quarantined_in(result.quarantine, region, region_column)
+    rep = run_rep(region)
+    mine = quarantined_in(result.quarantine, region if rep is None else rep, region_column)
     ret = result.returns
     if len(ret):
         keep = ret["order_date"].dt.normalize() <= as_of
-        if region != ALL_REGIONS:
+        if rep is not None:
+            keep &= ret["sales_rep"] == rep if "sales_rep" in ret.columns else False
+        elif region != ALL_REGIONS:
             keep &= ret["region"] == region if "region" in ret.columns else False
         ret = ret[keep].reset_index(drop=True)
     days = result.clean["order_date"].dropna().dt.normalize()

@@ -142,7 +142,12 @@ def sales_stage(
 
 
 def scope_reps(data: SalesData, reps: list[str]) -> SalesData:
-    """Only the deals, history, team rows and targets of ``reps``."""
+    """Only the deals, history, team rows and targets of ``reps`` (names matched ignoring case, spaces, punctuation)."""
+    from analysis.sales.inputs import name_key
+
+    keys = set(name_key(pd.Series(reps, dtype="string")))
+    named = [r for r in data.opportunities["sales_rep"].dropna().unique() if name_key(pd.Series([r])).iloc[0] in keys]
+    reps = sorted(set(reps) | set(named))
     opps = data.opportunities.loc[data.opportunities["sales_rep"].isin(reps)]
     history = data.stage_history
     if history is not None:
@@ -238,15 +243,19 @@ def sales_for_run(
 
     if params.opportunities is None:
         return Missing("sales_no_opportunities")
+    from analysis.regions import run_rep
+
     data = data or load_sales_cached(params)
-    region_ = None if region == ALL_REGIONS else region
+    rep = run_rep(region)
+    region_ = None if region == ALL_REGIONS or rep is not None else region
     if region_ is not None and "region" not in _with_team(data).columns:
         return Missing("sales_no_region")
     if data.data_start is not None and parse_sales_period(period).end_time < data.data_start:
         return Missing("sales_before_data", {"start": f"{data.data_start:%Y-%m-%d}"})
     try:
         before = previous if isinstance(previous, pd.DataFrame) else None
-        return sales_stage(params, period, region_, data=data, transactions=transactions, previous=before)
+        reps = [rep] if rep is not None else None  # a rep's run: the rep's deals only
+        return sales_stage(params, period, region_, data=data, reps=reps, transactions=transactions, previous=before)
     except ParamsError:  # the period starts after the CRM export ends
         return Missing("sales_after_data", {"end": f"{data.data_end:%Y-%m-%d}"})
 

@@ -40,6 +40,7 @@ def test_a_batch_run_shows_the_sales_section(tmp_path: Path) -> None:
     params = small_params(
         tmp_path,
         regions=["North"],
+        reps=["N-rep1"],
         periods={"start": "2024-12", "end": "2024-12"},
         notebooks=["06_sales"],
         opportunities=crm,
@@ -64,3 +65,10 @@ def test_a_batch_run_shows_the_sales_section(tmp_path: Path) -> None:
     stalled = pd.read_csv(run / "sales" / "stalled_deals.csv", encoding="utf-8-sig", dtype=str)
     for account in stalled["customer_id"].dropna():
         assert account not in html  # the report shows pseudonyms, the CRM list the real ids
+    # one report per rep (reps: [N-rep1]): only that rep's deals and customers
+    rep = tmp_path / "reports" / "2024-12" / "rep~N-rep1"
+    assert "1. Funnel" in (rep / "report.html").read_text(encoding="utf-8")
+    assert pd.read_csv(rep / "sales" / "rep_scorecard.csv", encoding="utf-8-sig")["sales_rep"].tolist() == ["N-rep1"]
+    assert set(pd.read_csv(rep / "sales" / "stalled_deals.csv", encoding="utf-8-sig")["sales_rep"]) <= {"N-rep1"}
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "rep:N-rep1" in index and 'href="2024-12/rep~N-rep1/report.html"' in index
