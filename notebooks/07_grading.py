@@ -108,7 +108,7 @@ if ctx.has(grading.review):
     ctx.say("grading.notebook.review_title", cutoff=r.cutoff.date(), as_of=r.as_of.date())
     ctx.say("grading.review.intro", cutoff=r.cutoff.date(), n=r.customers, share=f"{r.bought_share:.0%}",
             as_of=r.as_of.date(), auc=f"{r.auc:.3f}", r2=f"{r.r2:.3f}")
-    display(tables.styled(view.labelled(r.table, lang), language=lang, decimals=()))
+    display(tables.styled(view.labelled(view.review_view(r.table, lang), lang), language=lang))
     display(Markdown("\n".join(f"- {s}" for s in view.review_sentences(r, lang))))
 else:
     ctx.note(grading.review)

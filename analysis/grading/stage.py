@@ -56,6 +56,8 @@ class Grading:
     drill: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_attributes"))
     kano: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_kano"))
     kano_by_segment: pd.DataFrame | Missing = field(default_factory=lambda: Missing("grading_no_kano"))
+    #: respondents behind ``kano`` (a region's run: its customers who answered)
+    kano_respondents: int = 0
 
 
 def grade(
@@ -138,6 +140,7 @@ def grade(
         if region != ALL_REGIONS:
             survey = survey[survey["customer_id"].isin(run_ids)]
         out["kano"] = kano.kano_table(survey)
+        out["kano_respondents"] = int(survey["respondent_id"].nunique())
         seg = survey["customer_id"].map(customers["segment"].rename(index=str)) if len(survey) else None
         if seg is not None and seg.notna().any():
             out["kano_by_segment"] = kano.kano_table(survey.assign(segment=seg), by="segment")

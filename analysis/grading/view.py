@@ -24,8 +24,7 @@ def labelled(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out = frame.rename(columns=name)
     if isinstance(out.columns, pd.MultiIndex):
         out.columns = pd.MultiIndex.from_tuples([tuple(name(c) for c in t) for t in out.columns])
-    if out.index.name is not None:
-        out.index.name = name(out.index.name)
+    out.index = out.index.set_names([name(n) if n is not None else None for n in out.index.names])
     return out
 
 
@@ -97,9 +96,20 @@ def review_sentences(result: object, language: str) -> list[str]:
 
 
 def respondents(grading: object) -> int:
-    """Respondents of the KANO survey as read (clean rows)."""
-    got = grading.inputs.get("kano")  # type: ignore[attr-defined]
-    return int(got.clean["respondent_id"].nunique()) if hasattr(got, "clean") else 0
+    """Respondents behind the KANO table (a region's run: its customers who answered)."""
+    return int(getattr(grading, "kano_respondents", 0))
+
+
+def review_view(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The criterion review's table for reading: criteria named in ``language``, gains with three decimals and a
+    sign, and whether the criterion adds (yes / no)."""
+    out = pd.DataFrame(index=[text.t(f"grading.criterion.{c}", language) for c in table.index])
+    out.index.name = "criterion"
+    for col in ("auc_gain", "auc_gain_se", "r2_gain", "r2_gain_se"):
+        sign = "+" if not col.endswith("_se") else ""
+        out[col] = [f"{v:{sign}.3f}" for v in table[col]]
+    out["adds"] = [text.t("grading.answer_yes" if a else "grading.answer_no", language) for a in table["adds"]]
+    return out
 
 
 def kano_view(table: pd.DataFrame, language: str) -> pd.DataFrame:
