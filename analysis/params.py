@@ -715,6 +715,12 @@ class RunParams(_Model):
             )
         return self
 
+    @field_validator("reps", mode="before")
+    @classmethod
+    def _rep_list(cls, v: object) -> object:
+        """One rep may be written as a name (``reps: N-rep1``); ``all`` is every rep of the log."""
+        return [v] if isinstance(v, str) and v != "all" else v
+
     @field_validator("regions", mode="before")
     @classmethod
     def _region_list(cls, v: object) -> object:

@@ -60,3 +60,9 @@ def test_a_rep_run_holds_only_the_reps_rows_and_deals() -> None:
     run = sales_for_run(crm_params(), "2017-12", rep_run("ann"), data=data)  # names matched ignoring case
     assert set(run.data.opportunities["sales_rep"]) == {"Ann"}
     assert run.scorecard["sales_rep"].tolist() == ["Ann"] and run.scorecard["won_value"].tolist() == [1000]
+
+
+def test_one_rep_may_be_written_as_a_name() -> None:
+    params = {"periods": {"start": "2024-12", "end": "2024-12"}}
+    assert parse_params({**params, "reps": "N-rep1"}).reps == ["N-rep1"]
+    assert parse_params({**params, "reps": "all"}).reps == "all" and parse_params(params).reps is None
