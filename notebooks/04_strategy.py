@@ -18,6 +18,7 @@ from IPython.display import Markdown, display
 from analysis import context
 from analysis.missing import Missing
 from analysis.report import tables
+from analysis.report.markdown import escape_texts
 
 ctx = context.setup(params_path, period, region, run_dir, clean_dir)
 cur = ctx.currency
@@ -31,7 +32,9 @@ display(Markdown(ctx.subtitle))
 # %%
 strategy = ctx.stage("strategy")
 plan = strategy.plan
-display(Markdown("\n".join(f"{i}. {s}" for i, s in enumerate(plan.sentences(ctx.language), start=1))))
+# each sentence holds playbook texts, names and the currency: escaped as a whole, shown literally (never as markup)
+sentences = escape_texts(plan.sentences(ctx.language))
+display(Markdown("\n".join(f"{i}. {s}" for i, s in enumerate(sentences, start=1))))
 display(Markdown("\n\n".join(f"*{note}*" for note in plan.note_texts(ctx.language))))
 
 # %% [markdown] tags=["text:strategy.churn"]
