@@ -81,7 +81,8 @@ else:
 # %%
 if ctx.has(grading.recovery):
     ctx.say("grading.notebook.recovery", window=window)
-    display(tables.styled(view.labelled(ctx.ids(grading.recovery.head(30)), lang), cur, language=lang))
+    display(tables.styled(view.labelled(ctx.ids(view.recovery_view(grading.recovery)), lang), cur, language=lang))
+    ctx.say("grading.notebook.recovery_play", **view.recovery_play(grading.recovery))
 elif ctx.has(grading.grid):
     ctx.note(grading.recovery)
 cited = view.churn_with_satisfaction(table)

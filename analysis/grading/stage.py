@@ -105,6 +105,11 @@ def grade(
         if "churn_warning" in getattr(strategy, "warnings", pd.DataFrame()).columns and len(rec):
             warned = strategy.warnings["churn_warning"].reindex(rec.index).fillna(False).astype(bool)
             rec = rec.assign(churn_warning=warned.to_numpy())
+        if len(rec):
+            from analysis.text import t
+
+            play = {k: t(f"grading.recovery.{k}", language) for k in ("objective", "action", "channel", "offer")}
+            rec = rec.assign(**play)
         out["recovery"] = rec if len(rec) else Missing("grading_no_recovery")
         warnings = getattr(strategy, "warnings", None)
         if warnings is not None and "churn_warning" in warnings.columns:

@@ -129,3 +129,14 @@ def plot_kano(table: pd.DataFrame, language: str) -> object:
 def dimension_name(dimension: str, language: str) -> str:
     """An attribute's name in ``language`` (``age_band`` → "age band")."""
     return text.label(f"grading.dimension.{dimension}", language, default=dimension)
+
+
+def recovery_view(recovery: pd.DataFrame, n: int = 30) -> pd.DataFrame:
+    """The service-recovery list's first ``n`` customers (most spend first), without the play's columns."""
+    return recovery.drop(columns=["objective", "action", "channel", "offer"], errors="ignore").head(n)
+
+
+def recovery_play(recovery: pd.DataFrame) -> dict[str, object]:
+    """The service-recovery play's texts and the number of customers it covers."""
+    first = recovery.iloc[0]
+    return {"n": len(recovery), **{k: first[k] for k in ("objective", "action", "channel", "offer")}}
