@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.errors import ParamsError
+from analysis.errors import InputError, ParamsError
 from analysis.missing import Missing
 from analysis.params import PERIOD_RE
 
@@ -24,9 +24,19 @@ LIFECYCLE_PERIODS = 6
 DayLike = str | _dt.date | pd.Timestamp
 
 
-def as_day(value: DayLike) -> pd.Timestamp:
-    """``value`` as the kit's one date type: a :class:`pandas.Timestamp` at midnight (its time of day dropped)."""
-    return pd.Timestamp(value).normalize()
+def as_day(value: object, name: str = "day") -> pd.Timestamp:
+    """``value`` as the kit's one date type: a :class:`pandas.Timestamp` at midnight, its time of day and time zone
+    dropped (a day is the day on the wall clock). :class:`~analysis.errors.InputError` naming ``name`` when it is not
+    a date, or missing."""
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{name}={value!r} is not a date: pass e.g. '1997-09-30'") from None
+    if pd.isna(ts):
+        raise InputError(f"{name} is missing: pass an explicit date such as '1997-09-30'")
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
 
 
 def previous_end(as_of: DayLike, period_start: DayLike | None = None) -> pd.Timestamp:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError, MissingColumnError
+from analysis.window import as_day
 
 #: Length of each supported time unit, in days.
 TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
@@ -62,19 +63,6 @@ def unit_days(time_unit: str) -> float:
         raise InputError(
             f"unknown time_unit {time_unit!r}: use one of {sorted(TIME_UNITS)} (days, weeks, months)"
         ) from None
-
-
-def as_day(value: object, name: str) -> pd.Timestamp:
-    """``value`` as a day (midnight, time zone dropped); InputError naming ``name`` when it is not a date."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}={value!r} is not a date: pass e.g. '1997-09-30'") from None
-    if pd.isna(ts):
-        raise InputError(f"{name} is missing: pass an explicit date such as '1997-09-30'")
-    if ts.tz is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
 def purchase_occasions(

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv._transaction import TransactionModel
-from analysis.clv.summary import as_day, purchase_occasions, unit_days
+from analysis.clv.summary import purchase_occasions, unit_days
 from analysis.errors import InputError, ModelError
+from analysis.window import as_day
 
 
 def _holdout_frame(model: TransactionModel, summary: pd.DataFrame) -> pd.DataFrame:

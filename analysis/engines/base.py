@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 # the definitions, imported (neither module loads pandera or SciPy: analysis.clv loads its models on first use)
-from analysis.clv.summary import HOLDOUT_COLUMNS, TIME_UNITS, as_day, unit_days  # noqa: F401  (re-exported)
+from analysis.clv.summary import HOLDOUT_COLUMNS, TIME_UNITS, unit_days  # noqa: F401  (re-exported)
 from analysis.customers.rfm import SUMMARY_COLUMNS
 from analysis.errors import InputError, MissingColumnError
+from analysis.window import as_day
 
 Source = pd.DataFrame | str | os.PathLike
 
