@@ -31,7 +31,8 @@ Both kinds give, per window, the **win rate** (won / (won + lost) of the deals c
 **median sales cycle** (days from created to close of the won deals closed in the window).
 
 Breakdowns (``by``): ``all``, ``sales_rep``, ``product``, ``source``, ``region``, ``team`` (a deal counts under its
-current value of the column).
+current value of the column) and ``segment`` (the account's RFM segment at the period's start, when the run scored the
+transaction log: :func:`analysis.sales.run.sales_stage`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ FUNNEL_COLUMNS: tuple[str, ...] = (
     "median_days_in_stage", "p90_days_in_stage",
 )  # fmt: skip
 #: Breakdowns of the funnel, in the order written.
-BREAKDOWNS: tuple[str, ...] = ("all", "sales_rep", "team", "region", "product", "source")
+BREAKDOWNS: tuple[str, ...] = ("all", "sales_rep", "team", "region", "product", "source", "segment")
 
 
 def spells(data: SalesData) -> pd.DataFrame:

@@ -124,6 +124,11 @@ def sales_stage(
     if reps is not None:
         data = scope_reps(data, reps)
     window = sales_window(period, data.data_end)
+    if previous is not None and "segment" in previous.columns:  # the account's segment at the period's start
+        opps = data.opportunities.assign(
+            segment=previous["segment"].reindex(data.opportunities["customer_id"]).to_numpy()
+        )
+        data = dataclasses.replace(data, opportunities=opps)
     result = funnel(data, window)
     book, method = None, None
     if transactions is not None and previous is not None and len(previous) and "sales_rep" in transactions.columns:

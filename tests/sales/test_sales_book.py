@@ -87,3 +87,16 @@ def test_the_clv_forecast_is_made_at_the_period_start_for_its_days() -> None:
     november = tx.loc[tx["order_date"].between("2024-11-01", "2024-11-30"), "amount"].sum()
     assert 0.3 * november < revenue < 3 * november
     assert clv_at_start(tx, Span("2022-12", pd.Timestamp("2022-12-01"), pd.Timestamp("2022-12-31"))) is None
+
+
+def test_the_funnel_per_segment_of_the_account_at_the_period_start() -> None:
+    from analysis.sales.run import sales_stage
+
+    params = crm_params()
+    data = load_sales(params, crm_frames())
+    previous = pd.DataFrame({"segment": ["Champions", "At Risk"]}, index=pd.Index(["Acme", "Dyn"], name="customer_id"))
+    run = sales_stage(params, "2017-12", data=data, previous=previous)
+    t = run.funnel.table
+    rows = t.loc[(t["by"] == "segment") & (t["window"] == "period") & (t["stage"] == "Prospecting → Won")]
+    row = rows.set_index("group").loc[["Champions", "At Risk"], "advanced"]
+    assert row.tolist() == [1, 1]  # Acme's O1 and Dyn's O5 won in December; accounts without a segment are left out
