@@ -192,9 +192,9 @@ def styled(
 
 def _html(show: Callable[[Any], str]) -> Callable[[Any], str]:
     """``show`` with its text HTML-escaped (after it maps a value: a translation lookup sees the raw name)."""
-    from markupsafe import escape
+    from analysis.report.markdown import escape  # the one escaping function at the HTML boundary
 
-    return lambda value: str(escape(show(value)))
+    return lambda value: escape(show(value), "html")
 
 
 def _header(column: Any, language: str) -> str:
