@@ -43,7 +43,8 @@ if ctx.has(sales):
     display(Markdown(view.headline(sales, ctx.language)))
     display(Markdown(view.closed_text(sales, ctx.language)))
     display(view.styled_funnel(sales, ctx.language))
-    display(view.styled_funnel(sales, ctx.language, by="sales_rep"))
+    for by in view.breakdowns(sales):  # per rep, and per segment when the log was scored
+        display(view.styled_funnel(sales, ctx.language, by=by))
 
 # %% [markdown] tags=["text:sales.stalled"]
 # ## 2. Stalled deals

@@ -110,6 +110,12 @@ def funnel_table(run: SalesRun, by: str = "all") -> pd.DataFrame:
     return (now[columns] if by == "all" else now[["group", *columns]]).reset_index(drop=True)
 
 
+def breakdowns(run: SalesRun) -> list[str]:
+    """The breakdowns a report shows below the whole funnel: per rep and, when the log was scored, per segment."""
+    present = set(run.funnel.table["by"])
+    return [by for by in ("sales_rep", "segment") if by in present]
+
+
 def styled_funnel(run: SalesRun, language: str, by: str = "all") -> Styler:
     """:func:`funnel_table` as a reader sees it."""
     frame = funnel_table(run, by)
