@@ -71,6 +71,7 @@ display(tables.styled(view.labelled(view.overall_counts(table), lang), cur, lang
 if ctx.has(grading.grid):
     ctx.say("grading.notebook.grid", window=window)
     display(tables.styled(view.labelled(grading.grid, lang), cur, language=lang))
+    view.plot_grid(grading.grid, lang)
     ctx.say("grading.notebook.sat_by_segment", window=window)
     display(tables.styled(view.labelled(grading.by_segment, lang), cur, language=lang))
     ctx.say("grading.notebook.complaints", window=window)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
@@ -38,4 +39,29 @@ def plot_better_worse(table: pd.DataFrame, ax: Axes | None = None, language: str
     ax.set_xlabel(text.t("grading.kano.worse_axis", language))
     ax.set_ylabel(text.t("grading.kano.better_axis", language))
     ax.set_title(text.t("grading.kano.chart_title", language))
+    return ax
+
+
+def plot_value_satisfaction(grid: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
+    """Customers per ABC tier (rows) × satisfaction band (columns), as a shaded grid with the counts written in.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        :func:`analysis.grading.satisfaction.value_satisfaction_grid` (its ``customers`` block is drawn).
+    ax : Axes, optional
+    language : {"en", "zh"}, default="en"
+    """
+    counts = grid["customers"]
+    if ax is None:
+        ax = plt.subplots(figsize=(7, 3.2), layout="constrained")[1]
+    values = counts.to_numpy(dtype=float)
+    ax.imshow(values, cmap="Blues", aspect="auto")
+    ax.grid(False)
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{int(v):,}", ha="center", va="center", color="#000000" if v < values.max() / 2 else "#ffffff")
+    ax.set_xticks(range(len(counts.columns)), [text.t(f"grading.band.{b}", language) for b in counts.columns])
+    ax.set_yticks(range(len(counts.index)), [str(i) for i in counts.index])
+    ax.set_ylabel(text.t("grading.column.abc_class", language))
+    ax.set_title(text.t("grading.chart_value_satisfaction", language))
     return ax

@@ -140,3 +140,10 @@ def recovery_play(recovery: pd.DataFrame) -> dict[str, object]:
     """The service-recovery play's texts and the number of customers it covers."""
     first = recovery.iloc[0]
     return {"n": len(recovery), **{k: first[k] for k in ("objective", "action", "channel", "offer")}}
+
+
+def plot_grid(grid: pd.DataFrame, language: str) -> object:
+    """The value × satisfaction chart (:func:`analysis.grading.plots.plot_value_satisfaction`)."""
+    from analysis.grading.plots import plot_value_satisfaction
+
+    return plot_value_satisfaction(grid, language=language)
