@@ -308,6 +308,24 @@ def test_rfmkit_score_and_the_score_stage_on_spark(
     pd.testing.assert_frame_equal(got.rfm, stages.score_inputs(log, params, AS_OF, engine="pandas").rfm)
 
 
+def test_spark_reads_the_log_once_and_keeps_set_shuffle_partitions(session, cdnow_clean_file: Path) -> None:
+    """Registering an input caches its canonical columns (the shared SQL's several reads hit the cache, not the
+    files) and closing the engine releases them; shuffle partitions set by the user are left as they are."""
+    from analysis.engines import SummaryRequest
+    from analysis.engines.spark_engine import SparkEngine, size_shuffle_partitions
+
+    engine = SparkEngine(session=session)
+    engine.customer_summary(str(cdnow_clean_file), SummaryRequest(AS_OF))
+    assert session.catalog.isCached("transactions")
+    plan = session.sql("SELECT COUNT(*) FROM transactions")._jdf.queryExecution().optimizedPlan().toString()
+    assert "InMemoryRelation" in plan
+    engine.close()
+    assert not session.catalog.isCached("transactions")
+    before = session.conf.get("spark.sql.shuffle.partitions")
+    size_shuffle_partitions(session)  # set by the session's config: kept
+    assert session.conf.get("spark.sql.shuffle.partitions") == before
+
+
 def test_summary_cli_spark_folder_and_misuse(session, tmp_path: Path, cdnow_clean_file: Path) -> None:
     """Without --clv a folder OUT gets the summary columns from the executors; --clv elsewhere is refused."""
     out = tmp_path / "summary"
