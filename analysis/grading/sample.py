@@ -69,7 +69,7 @@ def sample_feedback(log: pd.DataFrame, seed: int = 0, predicts: bool = True) -> 
     wanted = pd.Series(rng.integers(1, 4, len(answering)), index=answering)
     pick["_key"] = rng.random(len(pick))
     pick["_rank"] = pick.groupby("customer_id")["_key"].rank(method="first")
-    pick = pick[pick["_rank"] <= pick["customer_id"].map(wanted)].drop(columns=["_key", "_rank"])
+    pick = pick[pick["_rank"] <= pick["customer_id"].map(wanted).astype(float)].drop(columns=["_key", "_rank"])
     pick = pick.sort_values(["customer_id", "day"]).reset_index(drop=True)
     pick["answer_day"] = pick["day"] + pd.to_timedelta(rng.integers(1, 8, len(pick)), unit="D")
     day = pick["answer_day"]

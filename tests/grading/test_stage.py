@@ -69,3 +69,28 @@ def test_without_the_optional_inputs_each_part_names_its_input(tmp_path: Path) -
         assert isinstance(missing, Missing)
         assert f"grading.{name}" in missing.reason("en") and f"grading.{name}" in missing.reason("zh")
     assert list(result.review.table.index) == ["recency", "frequency", "monetary"]
+
+
+def test_a_region_with_two_customers_and_sample_inputs_that_miss_them() -> None:
+    """Real shapes: a region of two customers, the sample inputs made from a four-row log (nobody answers, no
+    attributes for some): the section still grades everyone and says what it cannot show."""
+    from analysis import stages
+    from analysis.data.clean import CleanResult
+    from analysis.grading.stage import grade
+    from tests.conftest import tx
+
+    log = tx([("a", "o1", "2024-10-01", 10), ("a", "o2", "2024-11-05", 20), ("b", "o3", "2024-11-20", 5),
+              ("c", "o4", "2023-01-01", 99)])  # fmt: skip
+    log = log.assign(region=["N", "N", "N", "S"], is_outlier=False, row_id=range(4))
+    res = CleanResult(clean=log, quarantine=pd.DataFrame(), returns=log.iloc[:0], quality={})
+    params = parse_params({"periods": {"start": "2024-11", "end": "2024-11"}, "clv": {"enabled": False},
+                           "grading": INPUTS})  # fmt: skip
+    clean = stages.cleaned(res, "2024-11", "N")
+    window = stages.run_window("2024-11", clean, params)
+    scored = stages.score(clean.transactions, params, window.as_of, window.start, clv_check=False)
+    strategy = stages.strategy(clean.transactions, scored, params, "2024-11", window=window, returns=clean.returns)
+    result = grade(clean, scored, strategy, params, window, "N")
+    assert sorted(result.table.index) == ["a", "b"]
+    assert result.table["reason"].str.len().gt(0).all() and result.table["move_up"].str.len().gt(0).all()
+    assert isinstance(result.review, Missing)  # two customers: nothing to learn from
+    assert "criterion review" in result.review.reason("en").lower()
