@@ -238,3 +238,18 @@ def test_lifecycle_sentences_name_the_facts_in_both_languages() -> None:
         for col in words.columns:
             if col.endswith(("_reason", "move_up")) and not col.startswith("cluster"):
                 assert words[col].str.len().gt(0).all(), col
+
+
+def test_segments_of_your_own_outside_the_kits_ranking_say_so() -> None:
+    from analysis.params import SegmentRule
+
+    scored, cuts = _every_combination()
+    mine = {"Top": SegmentRule(r=(4, 5)), "Rest": SegmentRule(r=(1, 3))}
+    scored["segment"] = assign_segments(scored, mine)
+    rules = GradingRules(mine, cuts, (0.8, 0.95), LifecycleParams(), START, AS_OF, NEXT_END)
+    facts = grade_facts(scored, rules, _facts_of(scored))
+    words = grade_sentences(facts, rules, "en")
+    assert (facts["segment"] == scored["segment"]).all()
+    assert words["segment_reason"].str.contains("Top is R 4–5|Rest is R 1–3").all()
+    assert words["segment_move_up"].str.contains("is not in the kit's ranking").all()
+    assert (words["next_grade"] == "").all()
