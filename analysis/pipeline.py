@@ -255,8 +255,12 @@ def sales(run: Run, clean: Cleaned, score: Scored) -> SalesRun | Missing:
 
 def write_run_params(params_data: dict[str, Any], run_dir: Path) -> Path:
     """Write a run's validated params (:func:`analysis.params.dump_params`) to ``<run_dir>/_executed/params.json``,
-    the file the batch hands its notebooks as ``params_path``."""
-    return write_json(params_data, Path(run_dir) / RUN_PARAMS)
+    the file the batch hands its notebooks as ``params_path``. The file is published with the run, so the secrets of
+    a connection string are redacted (:func:`analysis.logs.redact_secrets`): the kernels read the batch's cleaned
+    data (``clean_dir``), never the source itself."""
+    from analysis.logs import redact_secrets
+
+    return write_json(redact_secrets(params_data), Path(run_dir) / RUN_PARAMS)
 
 
 def read_run_params(path: str | Path) -> RunParams:

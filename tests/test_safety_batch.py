@@ -84,3 +84,41 @@ def test_the_clean_cache_is_keyed_by_the_plausible_dates_and_force_rebuilds_it(t
     assert json.loads(quality.read_text(encoding="utf-8")).get("stale")  # reused without --force
     CliRunner().invoke(main, ["run", str(params), "--no-progress", "--force"])
     assert "stale" not in json.loads(quality.read_text(encoding="utf-8"))  # --force cleaned again
+
+
+def test_a_password_in_the_source_url_is_written_nowhere(tmp_path: Path) -> None:
+    """Issue 19 failure 11: a password in the SQL source URL was copied into manifest.json and quality.json."""
+    import sqlite3
+
+    import pandas as pd
+
+    db = tmp_path / "shop.db"
+    with sqlite3.connect(db) as conn:
+        pd.DataFrame(
+            {"customer_id": ["a", "b", "a"], "order_date": ["2024-11-05", "2024-12-02", "2024-12-09"],
+             "amount": [3.0, 4.0, 5.0], "region": "North"}
+        ).to_sql("orders", conn, index=False)  # fmt: skip
+    secret = "hunter2-s3cret"
+    url = f"sqlite:///{db}?password={secret}&token={secret}"
+    import nbformat
+
+    (tmp_path / "nb").mkdir()  # one notebook that stops at once: the run fails fast, its manifest still written
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell("raise SystemExit('stop here')")]
+    nbformat.write(book, tmp_path / "nb" / "01_cleaning.ipynb")
+    params = small_params(
+        tmp_path,
+        source={"format": "sql", "url": url, "query": "select * from orders"},
+        periods={"start": "2024-12", "end": "2024-12"},
+        regions=["North"],
+        notebooks_dir=str(tmp_path / "nb"),
+        notebooks=["01_cleaning"],
+    )
+    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"])
+    written = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
+    assert secret not in res.output, res.output
+    assert {"manifest.json", "quality.json"} <= {p.name for p in written}, (res.output, written)
+    assert [p for p in written if secret.encode() in p.read_bytes()] == []
+    assert secret not in res.output
+    manifest = json.loads(next((tmp_path / "reports").rglob("manifest.json")).read_text(encoding="utf-8"))
+    assert manifest["params"]["source"]["url"] == f"sqlite:///{db}?password=***&token=***"
