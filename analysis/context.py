@@ -35,6 +35,7 @@ from analysis.regions import ALL_REGIONS, parse_region, region_name
 from analysis.window import Window, period_bounds
 
 if TYPE_CHECKING:
+    from analysis.grading.stage import Grading
     from analysis.privacy import PseudonymKey
     from analysis.stages import Cleaned, Evaluation, Scored, Segments, Strategy, Summary
 
@@ -255,6 +256,8 @@ class RunContext:
     def stage(self, name: Literal["strategy"]) -> Strategy: ...
     @overload
     def stage(self, name: Literal["summary"]) -> Summary: ...
+    @overload
+    def stage(self, name: Literal["grading"]) -> Grading: ...
     @overload
     def stage(self, name: str) -> Any: ...
 
