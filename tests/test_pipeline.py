@@ -4,6 +4,7 @@ writes every stage's files once, params handed over as validated data."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,9 @@ def test_a_run_computes_each_stage_once_and_writes_every_file(tiny: Path, tmp_pa
         run = open_run(load_params(tiny), "2024-12", "Tiny", tmp_path / "run")
         assert run.get("probe") == 5 and run.get("probe") == 5
         assert set(run.results) == {"clean", "score", "probe"}  # what probe needs, nothing more
-        results = run.compute_all()
+        with warnings.catch_warnings():  # the kit raises no deprecation of pandas & co. (nothing silences them)
+            warnings.simplefilter("error", FutureWarning)
+            results = run.compute_all()
         assert list(results) == list(STAGES) and calls == [1]
         names = {p.relative_to(run.run_dir).as_posix() for p in run.run_dir.rglob("*") if p.is_file()}
         assert {"transactions.parquet", "customers.csv", "actions.csv", "headline.json", "probe.json"} <= names
@@ -96,7 +99,9 @@ def test_params_are_handed_over_as_validated_data(tiny: Path, tmp_path: Path) ->
 
 
 def test_notebooks_of_a_run_share_its_open_run(tiny: Path, tmp_path: Path) -> None:
-    first = context.setup(tiny, "2024-12", "Tiny")
+    with warnings.catch_warnings():
+        first = context.setup(tiny, "2024-12", "Tiny")
+        assert not [f for f in warnings.filters if f[0] == "ignore" and f[2] is FutureWarning]  # nothing hidden
     assert context.setup(tiny, "2024-12", "Tiny").run is first.run is context.KERNEL.run
     other = context.setup(tiny, "2024-12", "Big")
     assert other.run is not first.run and context.KERNEL.run is other.run
