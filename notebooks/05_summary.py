@@ -6,7 +6,7 @@
 
 # %% tags=["parameters"]
 # Parameters: papermill replaces this cell in batch runs (`rfmkit run`).
-params_path = "../params/monthly.yaml"  # the run's params file (validated before anything runs)
+params_path = "../params/monthly.yaml"  # a params file (a batch run passes its validated params.json)
 period = "2024-12"  # the month reported on, YYYY-MM; customers are scored as of its last day
 region = "all"  # a region in the data, or "all" for all regions together ("region:all": a region named "all")
 run_dir = ""  # where artifacts go; empty means a scratch folder <output_dir>/_scratch/<period>/<region>
