@@ -165,3 +165,21 @@ def test_an_enormous_label_sets_its_row_aside_and_a_long_params_name_is_refused(
         path.write_text(f"{key}: {value}\n", encoding="utf-8")
         with pytest.raises(ParamsError, match=key):
             load_params(path)
+
+
+def test_a_compressed_csv_that_unpacks_past_the_limit_is_refused_before_reading(tmp_path) -> None:
+    import gzip
+    import zipfile
+
+    from analysis.data.io import read_transactions
+    from analysis.errors import InputError
+    from analysis.params import SourceParams
+
+    with gzip.open(tmp_path / "log.csv.gz", "wb", compresslevel=1) as f:
+        f.write(b"customer_id,order_date,amount\n" + b" " * 3 * 2**20)
+    with zipfile.ZipFile(tmp_path / "log.csv.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("log.csv", b"customer_id,order_date,amount\n" + b" " * 3 * 2**20)
+    for name in ("log.csv.gz", "log.csv.zip"):
+        with pytest.raises(InputError, match=r"^\S+: unpacks to 3 MB, more than the limit of 2 MB \(source.max_unp"):
+            read_transactions(SourceParams(path=str(tmp_path / name), max_unpacked_mb=2))
+    assert read_transactions(SourceParams(path=str(tmp_path / "log.csv.gz"), max_unpacked_mb=4)).shape[1] == 3

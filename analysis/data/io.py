@@ -73,6 +73,11 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
     path = check_source(source)
     if fmt == "auto":
         fmt = detect_format(path)
+    # what the input may cost, before reading it: the message names the limit and how to raise it
+    if fmt == "csv":
+        check_unpacked_size(path, source)
+    elif fmt == "excel":
+        check_excel_size(path, source)
     try:
         if fmt == "csv":
             plain = path.with_suffix("") if path.suffix.lower() in COMPRESSED_SUFFIXES else path
@@ -97,7 +102,6 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         if fmt == "excel":
             # as text, like CSV: ids such as '007' keep their zeros, and bad rows are kept verbatim; numbers as the
             # kit writes them (_excel_text), so a long id the spreadsheet rounded is never rounded into another id
-            check_excel_size(path, source)
             raw = pd.read_excel(
                 path,
                 sheet_name=source.sheet,
@@ -147,6 +151,34 @@ def _column_number(letters: bytes) -> int:
     for c in letters.decode("ascii"):
         n = n * 26 + ord(c) - ord("A") + 1
     return n
+
+
+def _too_big(path: Path, unpacked: int, source: SourceParams) -> InputError:
+    return InputError(
+        f"{path}: unpacks to {unpacked / 2**20:,.0f} MB, more than the limit of {source.max_unpacked_mb:,} MB "
+        "(source.max_unpacked_mb); if the file is genuine, raise source.max_unpacked_mb in the params"
+    )
+
+
+def check_unpacked_size(path: Path, source: SourceParams) -> None:
+    """Refuse a compressed text file (``.zip``, ``.gz``) that unpacks to more than ``source.max_unpacked_mb``, from
+    its own bookkeeping, before reading: a zip archive's directory, a gzip file's trailer (which records the size
+    modulo 4 GiB: a gzip file past 4 GiB unpacked is not caught here). Other compressions are read as they come."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                unpacked = sum(e.file_size for e in archive.infolist())
+        except (zipfile.BadZipFile, OSError):
+            return  # the reader says why
+    elif suffix == ".gz" and path.stat().st_size >= 18:
+        with open(path, "rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            unpacked = int.from_bytes(fh.read(4), "little")
+    else:
+        return
+    if unpacked > source.max_unpacked_mb * 2**20:
+        raise _too_big(path, unpacked, source)
 
 
 def check_excel_size(path: Path, source: SourceParams) -> None:
