@@ -164,3 +164,17 @@ def test_any_feedback_rows_end_clean_or_set_aside_with_a_reason(rows: list[tuple
     assert set(res.quarantine["reason"]) <= set(inputs.REASONS)
     clean = res.clean
     assert clean["score_01"].between(0, 1).all() and clean["customer_id"].notna().all() and clean["date"].notna().all()
+
+
+def test_params_name_a_misspelt_input_column_and_a_bad_scale() -> None:
+    from analysis.errors import ParamsError
+    from analysis.params import parse_params
+
+    base = {"periods": {"start": "2024-11", "end": "2024-11"}}
+    with pytest.raises(ParamsError, match=r"grading.feedback: unknown canonical column\(s\) \['scor'\]"):
+        parse_params({**base, "grading": {"feedback": {"source": {"format": "sample"}, "columns": {"scor": "x"}}}})
+    with pytest.raises(ParamsError, match="weights"):
+        parse_params({**base, "grading": {"weights": {"satisfaction": -1}}})
+    with pytest.raises(ParamsError, match="csat, nps, stars or LO-HI"):
+        inputs.clean_feedback(pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-01"], "score": ["3"]}),
+                              CustomerInputParams(source=SPEC.source, scale="1-to-5"))  # fmt: skip
