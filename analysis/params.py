@@ -599,6 +599,14 @@ class CustomerInputParams(_Model):
             raise ValueError(twice)
         return v
 
+    @field_validator("scale")
+    @classmethod
+    def _known_scale(cls, v: str | None) -> str | None:
+        m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*[-–~]\s*(-?\d+(?:\.\d+)?)\s*", v or "")
+        if v is None or v.strip().casefold() in ("csat", "nps", "stars") or (m and float(m[1]) < float(m[2])):
+            return v
+        raise ValueError(f"scale '{v}' is not csat (1–5), nps (0–10), stars (1–5) or LO-HI such as 1-7")
+
 
 class GradeWeights(_Model):
     """Weights of the criteria in the overall grade (:mod:`analysis.grading.satisfaction`): each criterion is put on

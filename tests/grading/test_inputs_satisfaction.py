@@ -175,6 +175,6 @@ def test_params_name_a_misspelt_input_column_and_a_bad_scale() -> None:
         parse_params({**base, "grading": {"feedback": {"source": {"format": "sample"}, "columns": {"scor": "x"}}}})
     with pytest.raises(ParamsError, match="weights"):
         parse_params({**base, "grading": {"weights": {"satisfaction": -1}}})
-    with pytest.raises(ParamsError, match="csat, nps, stars or LO-HI"):
-        inputs.clean_feedback(pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-01"], "score": ["3"]}),
-                              CustomerInputParams(source=SPEC.source, scale="1-to-5"))  # fmt: skip
+    with pytest.raises(ParamsError, match=r"scale '1-to-5' is not csat \(1–5\), nps \(0–10\)"):
+        parse_params({**base, "grading": {"feedback": {"source": {"format": "sample"}, "scale": "1-to-5"}}})
+    assert parse_params({**base, "grading": {"feedback": {"source": {"format": "sample"}, "scale": "1-7"}}})
