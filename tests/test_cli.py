@@ -326,3 +326,24 @@ def test_a_playbook_that_is_not_utf8_is_one_error_line(tmp_path) -> None:
     p.write_text("periods: {start: 2024-01, end: 2024-01}\n" + "\n".join(lines) + "\n")
     res = CliRunner().invoke(main, ["run", str(p)])
     assert res.exit_code == 2 and "nested more than 16 levels" in res.output, res.output
+
+
+def test_an_empty_clean_parquet_is_one_message_for_every_command(tmp_path) -> None:
+    """One check tells a clean.parquet from a raw log (its footer's columns): score and clv read it the same way."""
+    empty = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype=str),
+            "order_date": pd.Series([], dtype="datetime64[ns]"),
+            "amount": pd.Series([], dtype=float),
+            "is_outlier": pd.Series([], dtype=bool),
+            "row_id": pd.Series([], dtype="int64"),
+        }
+    )
+    path = tmp_path / "clean.parquet"
+    empty.to_parquet(path)
+    for args in (
+        ["score", str(path), "--as-of", "2024-01-31", "--out", str(tmp_path / "x.csv")],
+        ["clv", str(path), "--calibration-end", "2024-01-31", "--out", str(tmp_path / "v")],
+    ):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and "the cleaned data has no rows" in res.output, res.output
