@@ -57,7 +57,7 @@ display(tables.styled(view.labelled(view.segment_moves(table), lang), cur, langu
 # from 0.5, C from 0.25, else D. A customer without feedback is graded on the other criteria.
 
 # %%
-ctx.say("grading.notebook.overall", weights=view.weights_text(ctx.params.grading.weights, lang))
+ctx.say("grading.notebook.overall", weights=view.weights_text(ctx.params.grading.weights, lang), window=window)
 display(tables.styled(view.labelled(view.overall_counts(table), lang), cur, language=lang))
 
 # %% [markdown] tags=["text:grading.satisfaction"]
