@@ -915,7 +915,9 @@ def _parse_periods(text: str) -> list[str]:
 @main.command("funnel")
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
 @click.option("--period", required=True, help="The month (2017-12) or quarter (2017-Q4) to report.")
-@click.option("--region", default=None, help="Only this region's deals (default: all regions together).")
+@click.option(
+    "--region", default=None, help="Only this region's deals (default: all regions together); rep:<name>: one rep's."
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSVs.")
 @click.option(
     "--orders",
@@ -930,11 +932,14 @@ def funnel_command(params_file: str, period: str, region: str | None, out: str, 
     PARAMS.yaml needs 'opportunities' and a 'funnel' block; 'periods' may be left out.
     """
     from analysis.privacy import load_key
+    from analysis.regions import ALL_REGIONS, parse_region, run_rep
     from analysis.sales.funnel import loss_sentence
     from analysis.sales.run import sales_stage, write_sales
 
     params = _load_partial(params_file)  # 'periods' is not needed: --period names the period
-    result = sales_stage(params, period, region)
+    scoped = parse_region(region)
+    rep = run_rep(scoped)
+    result = sales_stage(params, period, None if scoped == ALL_REGIONS or rep else scoped, reps=[rep] if rep else None)
     key = None if params.privacy.show_customer_ids else load_key(params.privacy.key_file)
     paths = write_sales(result, out, key)
     w = result.window

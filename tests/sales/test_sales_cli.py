@@ -113,3 +113,12 @@ def test_won_deals_as_the_orders_of_a_crm_only_company(issue_folder: Path) -> No
     assert log["product_line"].tolist() == ["GTX Pro"] * 2 + ["MG Special", "GTX Pro"]
     clean = clean_transactions(log).clean  # the kit reads it as any transaction log
     assert len(clean) == 4 and clean["amount"].sum() == 4800
+
+
+def test_one_reps_deals(issue_folder: Path) -> None:
+    out = issue_folder / "ann"
+    code, output = _run("funnel", str(issue_folder / "params.yaml"), "--period", "2017-12", "--region", "rep:ann",
+                        "--out", str(out))  # fmt: skip
+    assert code == 0, output
+    card = pd.read_csv(out / "rep_scorecard.csv", encoding="utf-8-sig")
+    assert card["sales_rep"].tolist() == ["Ann"] and card[["won_deals", "lost_deals"]].values.tolist() == [[1, 1]]
