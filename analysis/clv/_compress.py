@@ -219,15 +219,18 @@ def lattice_group(
     space = int(np.prod(sizes, dtype=float))
     if space > max(4 * n, 1 << 16):
         return None
-    key = np.zeros(n, dtype=np.int64)
-    for raw, lo, size in zip(raws, los, sizes, strict=True):
+    dtype = np.int32 if space < 2**31 else np.int64  # half the bytes moved by the random accesses below
+    key = (raws[0] - los[0]).astype(dtype)
+    for raw, lo, size in zip(raws[1:], los[1:], sizes[1:], strict=True):
         key *= size
-        key += (raw - lo).astype(np.int64)
+        key += (raw - lo).astype(dtype)
     w = None if weights is None else np.asarray(weights, dtype=float)
     counts = np.bincount(key, weights=w, minlength=space)
     present = np.bincount(key, minlength=space) > 0 if w is not None else counts > 0
     group_keys = np.flatnonzero(present)
-    inverse = (np.cumsum(present) - 1)[key]
+    remap = np.cumsum(present, dtype=dtype)
+    remap -= 1
+    inverse = remap[key]
     digits = _decode(group_keys, sizes)
     values, levels, codes = {}, {}, {}
     for c, digit, lo, size in zip(names, digits, los, sizes, strict=True):

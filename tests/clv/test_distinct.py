@@ -158,3 +158,31 @@ def test_any_summary_predicts_per_customer(rows: list[tuple[int, int, int, int]]
     got = predict_customers(bg, gg, DistinctSummary.from_summary(summary), 10, 0.01)
     one_by_one = pd.concat([predict_customers(bg, gg, summary.iloc[[i]], 10, 0.01) for i in range(len(summary))])
     pd.testing.assert_frame_equal(got, one_by_one, check_exact=False, rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=60),
+    st.sampled_from([1.0, 7.0, 30.4375]),
+    st.booleans(),
+)
+def test_one_counting_pass_groups_as_group_rows(rows: list[tuple[int, int, int]], days: float, weighted: bool) -> None:
+    """The one-pass lattice grouping of the histories gives group_rows' rows, order, levels, codes, weights and
+    each row's distinct row; off the lattice (a time that is not whole days) it declines."""
+    from analysis.clv._compress import group_rows, lattice_group
+
+    cols = {
+        "frequency": np.array([r[0] for r in rows], dtype=float),
+        "t_x": np.array([r[1] for r in rows], dtype=float) / days,
+        "T": np.array([r[1] + r[2] for r in rows], dtype=float) / days,
+    }
+    steps = {"frequency": 1.0, "t_x": days, "T": days}
+    w = np.arange(1.0, len(rows) + 1) if weighted else None
+    want, got = group_rows(cols, steps, w), lattice_group(cols, steps, w)
+    assert got is not None
+    for part in ("values", "levels", "codes"):
+        for c in cols:
+            assert np.array_equal(getattr(got, part)[c], getattr(want, part)[c]), (part, c)
+    assert np.array_equal(got.weights, want.weights) and np.array_equal(got.inverse, want.inverse)
+    off = {**cols, "T": cols["T"] + 0.001}
+    assert lattice_group(off, steps, w) is None
