@@ -92,6 +92,9 @@ def _group(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("spark"):
             item.add_marker(pytest.mark.xdist_group("spark"))
             continue
+        if "published_batch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("published_batch"))
+            continue
         info = getattr(item, "_fixtureinfo", None)
         module = getattr(item, "module", None)
         if info is None or module is None:
@@ -123,6 +126,25 @@ def spark_session():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def published_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small published batch, built once per run and shared by the tests that read it (kept on one xdist worker
+    by :func:`pytest_collection_modifyitems`): ``rfmkit run`` of ``tests.test_batch.small_params`` (a 1,500-customer
+    sample, 2024-11 and 2024-12 × North and South). The folder holds ``small.yaml`` and ``reports/``. A test that
+    runs it again must leave it as it found it (a forced re-run of an unchanged run does)."""
+    from click.testing import CliRunner
+
+    from analysis.cli import main
+    from tests.test_batch import small_params
+
+    tmp = tmp_path_factory.mktemp("published_batch")
+    params = small_params(tmp)
+    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "4 runs: 4 ok" in res.output
+    return tmp
 
 
 @pytest.fixture(scope="session")

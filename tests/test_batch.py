@@ -38,14 +38,10 @@ def small_params(tmp: Path, **extra) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("batch")
-    params = small_params(tmp)
-    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"], catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    assert "4 runs: 4 ok" in res.output
-    return tmp
+@pytest.fixture
+def batch(published_batch: Path) -> Path:
+    """The run's one small published batch (tests/conftest.py): ``small_params`` run once, 4 runs ok."""
+    return published_batch
 
 
 def test_files_titles_and_tables(batch: Path) -> None:

@@ -1,4 +1,5 @@
-"""The same inputs and params, run twice with --force, give byte-identical data artifacts and report."""
+"""The same inputs and params, run twice (the second time alone, with --force), give byte-identical data
+artifacts and report."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.cli import main
-from tests.test_batch import small_params
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +23,15 @@ def _files(run: Path) -> dict[str, bytes]:
     }
 
 
-def test_force_rerun_is_byte_identical(tmp_path: Path) -> None:
-    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"}, regions=["North"])
-    args = ["run", str(params), "--no-progress", "--force"]
-    run = tmp_path / "reports" / "2024-12" / "North"
-    assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
+def test_force_rerun_is_byte_identical(published_batch: Path) -> None:
+    """The run's published batch (tests/conftest.py, run once) against 2024-12/North run again alone with --force."""
+    params = published_batch / "small.yaml"
+    args = ["run", str(params), "--no-progress", "--force", "--period", "2024-12", "--region", "North"]
+    run = published_batch / "reports" / "2024-12" / "North"
     first = _files(run)
     shutil.rmtree(run)
-    assert CliRunner().invoke(main, args, catch_exceptions=False).exit_code == 0
+    res = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert res.exit_code == 0 and "1 runs: 1 ok" in res.output, res.output
     second = _files(run)
     assert {"report.html", "customers.parquet", "customers.csv", "transactions.parquet"} <= set(first)
     assert sorted(first) == sorted(second)
