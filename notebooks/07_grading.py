@@ -155,6 +155,8 @@ else:
 if ctx.has(grading.kano_by_segment):
     ctx.say("grading.notebook.kano_by_segment")
     display(tables.styled(view.labelled(view.kano_view(grading.kano_by_segment, lang), lang), language=lang))
+elif ctx.has(grading.kano):
+    ctx.note(grading.kano_by_segment)
 
 # %% [markdown] tags=["text:grading.inputs"]
 # ## 7. The optional inputs

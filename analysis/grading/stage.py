@@ -144,11 +144,16 @@ def grade(
         survey = read["kano"].clean
         if region != ALL_REGIONS:
             survey = survey[survey["customer_id"].isin(run_ids)]
-        out["kano"] = kano.kano_table(survey)
-        out["kano_respondents"] = int(survey["respondent_id"].nunique())
+        if len(survey):
+            out["kano"] = kano.kano_table(survey)
+            out["kano_respondents"] = int(survey["respondent_id"].nunique())
+        else:
+            out["kano"] = out["kano_by_segment"] = Missing("grading_no_kano_answers")
         seg = survey["customer_id"].map(customers["segment"].rename(index=str)) if len(survey) else None
         if seg is not None and seg.notna().any():
             out["kano_by_segment"] = kano.kano_table(survey.assign(segment=seg), by="segment")
+        elif seg is not None:
+            out["kano_by_segment"] = Missing("grading_no_kano_customers")
     return Grading(table, as_of, since, read, **out)
 
 

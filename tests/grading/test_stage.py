@@ -94,3 +94,39 @@ def test_a_region_with_two_customers_and_sample_inputs_that_miss_them() -> None:
     assert result.table["reason"].str.len().gt(0).all() and result.table["move_up"].str.len().gt(0).all()
     assert isinstance(result.review, Missing)  # two customers: nothing to learn from
     assert "criterion review" in result.review.reason("en").lower()
+
+
+def test_a_kano_file_of_non_customers(tmp_path: Path) -> None:
+    """A KANO survey read from a CSV whose respondents are not customers: all regions shows it, unsplit by segment;
+    a region's run (which shows only its customers) has no answer to show, and says so."""
+    from analysis import stages
+    from analysis.data.clean import CleanResult
+    from analysis.grading.stage import grade
+    from analysis.regions import ALL_REGIONS
+    from tests.conftest import tx
+
+    survey = tmp_path / "kano.csv"
+    survey.write_text("who,kunde,feature,f,d\nr1,zzz,Free delivery,2,5\nr2,,Free delivery,1,1\nr3,,x,9,1\n")
+    kano_in = {
+        "source": {"format": "csv", "path": str(survey)},
+        "columns": {"respondent_id": "who", "customer_id": "kunde", "functional": "f", "dysfunctional": "d"},
+    }
+    log = tx([("a", "o1", "2024-10-01", 10), ("b", "o3", "2024-11-20", 5)])
+    log = log.assign(region=["N", "N"], is_outlier=False, row_id=range(2))
+    res = CleanResult(clean=log, quarantine=pd.DataFrame(), returns=log.iloc[:0], quality={})
+    params = parse_params({"periods": {"start": "2024-11", "end": "2024-11"}, "clv": {"enabled": False},
+                           "grading": {"kano": kano_in}})  # fmt: skip
+    got = {}
+    for region in (ALL_REGIONS, "N"):
+        clean = stages.cleaned(res, "2024-11", region)
+        window = stages.run_window("2024-11", clean, params)
+        scored = stages.score(clean.transactions, params, window.as_of, window.start, clv_check=False)
+        strategy = stages.strategy(clean.transactions, scored, params, "2024-11", window=window, returns=clean.returns)
+        got[region] = grade(clean, scored, strategy, params, window, region)
+    everyone = got[ALL_REGIONS]
+    assert everyone.inputs["kano"].quality["reasons"] == {"bad_answer": 1}
+    # r1: (expect, dislike) = must-be; r2: (like, like) = questionable
+    assert everyone.kano.loc["Free delivery", ["M", "Q", "answers"]].tolist() == [1, 1, 2]
+    assert everyone.kano_respondents == 2
+    assert everyone.kano_by_segment.key == "grading_no_kano_customers"
+    assert got["N"].kano.key == "grading_no_kano_answers"
