@@ -183,3 +183,23 @@ def test_staging_folders_of_a_killed_batch_are_removed(tmp_path: Path) -> None:
     assert sorted(p.name for p in removed) == [".North.old-b1", ".North.partial-b1"]
     assert mine.is_dir() and run.is_dir() and (tmp_path / "_data" / ".x.partial-b1").is_dir()
     assert all((d / "keep.txt").read_text() == "mine" for d in users[:3]) and users[3].read_text() == "a file"
+
+
+def test_a_file_added_to_a_run_folder_survives_the_next_run(tmp_path: Path) -> None:
+    """The kit deletes only what it wrote: a previous run folder goes, the user's notes in it move to the new one."""
+    from analysis.batch.runner import mark_stage, publish, staging_dir
+
+    run = tmp_path / "2024-12" / "North"
+    for batch, text in (("b1", "first"), ("b2", "second")):
+        stage = staging_dir(run, batch)
+        mark_stage(stage, batch)
+        (stage / "report.html").write_text(text)
+        (stage / "actions").mkdir()
+        (stage / "actions" / "list.csv").write_text(text)
+        publish(stage, run, batch)
+        if batch == "b1":
+            (run / "notes.txt").write_text("the user's")
+            (run / "actions" / "mine.csv").write_text("the user's")
+    assert (run / "report.html").read_text() == "second" and (run / "actions" / "list.csv").read_text() == "second"
+    assert (run / "notes.txt").read_text() == (run / "actions" / "mine.csv").read_text() == "the user's"
+    assert sorted(p.name for p in run.parent.iterdir()) == ["North"]  # the old run folder is gone

@@ -344,10 +344,48 @@ def publish(stage: Path, run_dir: Path, batch: str = "") -> None:
     for path in stage.rglob("*"):  # temp-file writers create 0600 files; reports are for others to read
         if path.is_file():
             path.chmod(0o666 & ~umask)
+    _seal(stage, batch)
     if run_dir.exists():
         os.rename(run_dir, old)
     os.rename(stage, run_dir)
-    remove_kit_folder(old, run_dir.name)
+    if old.exists() and _keep_users_files(old, run_dir):
+        remove_kit_folder(old, run_dir.name)
+
+
+def _seal(stage: Path, batch: str = "") -> None:
+    """Record in the staging folder's mark every file the kit wrote into it (relative paths, after the batch id), so
+    a later batch can tell them from files somebody added to the published run folder."""
+    files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file() and p.name != RUN_MARK)
+    (stage / RUN_MARK).write_text("\n".join([batch or "nobatch", *files]) + "\n", encoding="utf-8")
+
+
+def _keep_users_files(old: Path, run_dir: Path) -> bool:
+    """Move the files somebody added to the previous run folder ``old`` (not listed in its mark) into the new
+    ``run_dir``; True when ``old`` then holds only the kit's files. A file that cannot be moved (the new run has one
+    of that name) stays, and ``old`` loses its mark, so no batch ever deletes it (logged)."""
+    try:
+        listed = (old / RUN_MARK).read_text(encoding="utf-8").splitlines()[1:]
+    except OSError:
+        listed = []
+    if not listed:  # a run published before files were listed: everything in it is the kit's
+        return True
+    kit = set(listed)
+    kept = []
+    for path in sorted(old.rglob("*")):
+        rel = path.relative_to(old).as_posix()
+        if not path.is_file() or path.name == RUN_MARK or rel in kit:
+            continue
+        target = run_dir / rel
+        if target.exists():
+            kept.append(rel)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, target)
+    if kept:
+        (old / RUN_MARK).unlink(missing_ok=True)
+        log.warning("kept %s: it holds files the kit did not write (%s); move them, then delete it", old, kept[:5])
+        return False
+    return True
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
