@@ -17,11 +17,15 @@ and CSS inline, no script, no URL of any kind; it opens from ``file://`` with no
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import nbformat
 
@@ -33,8 +37,23 @@ REMOVE_TAGS = frozenset({"remove", "parameters", "injected-parameters", "rfmkit-
 REPORT_NAME = "report.html"
 #: Folder of rfmkit's templates: the nbconvert template ``rfmkit/`` and the index page.
 TEMPLATES = Path(__file__).with_name("templates")
-#: What a report or the index may load: inline images, inline styles and inline fonts; no script, no network.
+#: What the index may load: inline images, inline styles and inline fonts; no script, no network. A report adds
+#: the one script of the kit, by its hash (:func:`report_csp`).
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+#: The one script a report carries: sorting and filtering of its tables of more than 20 rows, acting on the HTML
+#: tables already in the page (no data, no network). Allowed by its sha256 in the report's CSP.
+TABLE_SCRIPT = TEMPLATES / "rfmkit" / "static" / "tables.js"
+#: The files behind each section, relative to the run folder (glob patterns; a pattern ending in ``/`` is a folder),
+#: linked under the section's title.
+SECTION_FILES: dict[str, tuple[str, ...]] = {
+    "01_cleaning": ("quarantine.csv",),
+    "02_scoring": ("customers.csv", "cut_points.csv"),
+    "03_segmentation": ("segments.csv", "cluster_profile.csv"),
+    "04_strategy": ("actions.csv", "recommendations.csv", "action_results.csv", "actions/*.csv"),
+    "05_summary": ("customers.csv", "actions/"),
+    "06_sales": ("sales/*.csv",),
+    "07_grading": ("grading.csv", "service_recovery.csv"),
+}
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,16}")
 _STYLER_ID = re.compile(r"\bT_(rfm\d+|[0-9a-f]{5})(?=[_\"'\s,{:.>)\\])")
@@ -142,6 +161,37 @@ def merge_notebooks(sections: list[Section], language: str) -> nbformat.Notebook
     return merged
 
 
+def table_script() -> str:
+    """The text of the kit's table script (:data:`TABLE_SCRIPT`), read at render time."""
+    script = TABLE_SCRIPT.read_text(encoding="utf-8")
+    if "</" in script:  # it is written between <script> and </script> as is
+        raise ValueError(f"{TABLE_SCRIPT} must not contain '</'")
+    return script
+
+
+def report_csp(script: str) -> str:
+    """A report's Content-Security-Policy: :data:`CSP` plus ``script-src`` allowing exactly ``script`` by its sha256."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return f"{CSP}; script-src 'sha256-{digest}'"
+
+
+def section_files(run_dir: Path, key: str, extra: dict[str, list[Path]] | None = None) -> list[dict[str, str]]:
+    """The files behind section ``key`` that exist (:data:`SECTION_FILES`, plus ``extra[key]``), as
+    ``{"href", "label"}`` with hrefs relative to ``run_dir`` (the report's folder), sorted, each once."""
+    found: list[Path] = []
+    for pattern in SECTION_FILES.get(key, ()):
+        if pattern.endswith("/"):
+            found += [run_dir / pattern] if (run_dir / pattern).is_dir() else []
+        else:
+            found += sorted(p for p in run_dir.glob(pattern) if p.is_file())
+    found += [p for p in (extra or {}).get(key, []) if p.is_file()]
+    out: dict[str, dict[str, str]] = {}
+    for p in found:
+        rel = Path(os.path.relpath(p, run_dir)).as_posix() + ("/" if p.is_dir() else "")
+        out.setdefault(rel, {"href": quote(rel), "label": rel})
+    return list(out.values())
+
+
 def strip_css_comments(css: str) -> str:
     """CSS without its ``/* … */`` comments (JupyterLab's carry URLs of their sources)."""
     from markupsafe import Markup
@@ -184,6 +234,7 @@ def render_report(
     language: str = "en",
     index_href: str | None = None,
     banner: str = "",
+    files: dict[str, list[Path]] | None = None,
 ) -> Path:
     """Render a run's executed notebooks into one self-contained HTML report with no code.
 
@@ -201,6 +252,9 @@ def render_report(
         Link back to the index page.
     banner : str, optional
         A warning shown above everything (a failed run).
+    files : dict, optional
+        Files outside the run folder behind a section (section key -> paths), linked with the section's own
+        (:data:`SECTION_FILES`) relative to the report's folder.
 
     Returns
     -------
@@ -211,11 +265,16 @@ def render_report(
 
     check_language(language)
     nb = merge_notebooks(sections, language)
+    script = table_script()
+    run_dir = Path(html_path).parent
     page_info = {
-        "csp": CSP,
+        "csp": report_csp(script),
+        "script": script,
+        "tables": {key: t(f"report.tables.{key}", language) for key in ("filter", "rows", "sort")},
+        "files_label": t("report.files", language),
         "title": title,
         "index": {"href": index_href, "label": t("report.index_link", language)} if index_href else None,
-        "nav": [{"key": s.key, "title": s.title} for s in sections],
+        "nav": [{"key": s.key, "title": s.title, "files": section_files(run_dir, s.key, files)} for s in sections],
         "banner": banner,
     }
     body, _ = _exporter(language).from_notebook_node(nb, resources={"metadata": {"name": title}, "rfmkit": page_info})
