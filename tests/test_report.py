@@ -12,7 +12,7 @@ import pytest
 from analysis.regions import ALL_REGIONS
 from analysis.report import escape_markdown
 from analysis.report.index_page import RunEntry, trend_chart, write_index
-from analysis.report.render import CSP, Section, render_report, report_order
+from analysis.report.render import CSP, Section, render_report, report_csp, report_order, table_script
 from analysis.report.tables import styled
 
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -68,12 +68,12 @@ def test_language_cells_no_code_self_contained(tmp_path: Path, sections, languag
     assert f'<html lang="{language}">' in html
     assert "secret_module" not in html and "secret.yaml" not in html  # no input cell, no parameters cell
     assert "noisy" not in html and "Traceback" not in html and "0x7f3a" not in html
-    assert "<script" not in html and not re.search(r"https?://", html)  # nothing fetched, no URL at all
+    assert "<script" not in _no_kit_script(html) and not re.search(r"https?://", html)  # nothing fetched, no URL
     assert "data:image/png;base64," in html  # images inline
     assert re.findall(r'id="sec-([\w-]+)"', html) == ["05_summary", "01_cleaning"]
     assert 'href="#sec-05_summary"' in html and 'href="../../index.html"' in html
     assert "T_3f9a1" not in html and 'id="T_s0n0"' in html and 'id="T_s1n0"' in html  # stable, unique per section
-    assert _csp(html) == [CSP]
+    assert _csp(html) == [REPORT_CSP]
 
 
 def test_render_is_deterministic_and_banner(tmp_path: Path, sections) -> None:
@@ -155,6 +155,16 @@ def _payload_notebook(path: Path, payload: str) -> Path:
     return path
 
 
+#: A report's CSP: the index's plus the kit's table script, by its hash (issue 22 item 3).
+REPORT_CSP = report_csp(table_script())
+
+
+def _no_kit_script(page: str) -> str:
+    """A report without the kit's one script (its table sorting and filtering), written once at the end."""
+    assert page.count(f"<script>{table_script()}</script>") == 1
+    return page.replace(f"<script>{table_script()}</script>", "")
+
+
 def _csp(page: str) -> list[str]:
     """The Content-Security-Policies a page declares in ``<meta http-equiv>``."""
     from bs4 import BeautifulSoup
@@ -179,7 +189,7 @@ def test_data_values_are_shown_literally_in_a_report(tmp_path: Path, payload: st
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
-    assert soup.find_all("script") == [] and "<script" not in page
+    assert [x.string for x in soup.find_all("script")] == [table_script()] and "<script" not in _no_kit_script(page)
     assert not [s for s in soup.find_all("style") if "body{display:none}" in s.get_text()]  # no style from data
     assert soup.find_all("img") == [] and soup.select("[onerror]") == []
     assert not [a for a in soup.find_all("a") if "javascript" in a.get("href", "")]
@@ -196,8 +206,8 @@ def test_no_url_of_any_kind_in_a_report_even_from_data(tmp_path: Path) -> None:
     nb = _payload_notebook(tmp_path / "05_summary.ipynb", "North")
     page = render_report([Section("05_summary", "S", nb)], tmp_path / "r.html", "T").read_text(encoding="utf-8")
     assert not re.search(r"https?://|//[a-z0-9]", page, re.IGNORECASE)
-    assert "<script" not in page and "<link" not in page and "@import" not in page
-    assert _csp(page) == [CSP]
+    assert "<script" not in _no_kit_script(page) and "<link" not in page and "@import" not in page
+    assert _csp(page) == [REPORT_CSP]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -271,5 +281,5 @@ def test_script_outputs_are_dropped_and_mermaid_is_text(tmp_path: Path) -> None:
     nbformat.write(nb, str(tmp_path / "a.ipynb"))
     out = render_report([Section("a", "A", tmp_path / "a.ipynb")], tmp_path / "r.html", "T")
     page = out.read_text(encoding="utf-8")
-    assert "<script" not in page and "alert('js')" not in page and "widget-state" not in page
+    assert "<script" not in _no_kit_script(page) and "alert('js')" not in page and "widget-state" not in page
     assert "A--&gt;B&lt;img src=x onerror=alert(1)&gt;" in page
