@@ -174,6 +174,17 @@ def _value_class_facts(customers: pd.DataFrame) -> pd.DataFrame:
         hit = idx[better]
         k_needed[hit], nxt[hit] = k, namek[better]
         todo[hit] = False
+    # not within MAX_ORDERS average orders (spend stays below the mean): one larger order lifting spend above it
+    one_order = np.full(n, np.nan)
+    if todo.any():
+        idx = np.flatnonzero(todo)
+        mean_m = float(means["monetary"])
+        amount = np.maximum(np.ceil(np.round((mean_m - mon[idx]) * 100, 6)) / 100 + 0.01, aov[idx])
+        moved = pd.DataFrame({"recency_days": 0.0, "frequency": freq[idx] + 1, "monetary": mon[idx] + amount})
+        fl = value_class_flags(moved, means)
+        name1 = np.array([VALUE_CLASS_NAMES[tuple(map(bool, row))] for row in fl.itertuples(index=False)], dtype=object)
+        better = _rank(name1, VALUE_CLASS_ORDER) < rank[idx]
+        one_order[idx[better]], nxt[idx[better]] = amount[better], name1[better]
     return pd.DataFrame(
         {
             "value_class": names,
@@ -185,6 +196,7 @@ def _value_class_facts(customers: pd.DataFrame) -> pd.DataFrame:
             "mean_monetary": float(means["monetary"]),
             "value_class_next": nxt,
             "value_class_orders": k_needed,
+            "value_class_one_order": one_order,
         },
         index=customers.index,
     )
@@ -476,6 +488,11 @@ def grade_sentences(facts: pd.DataFrame, rules: GradingRules, language: str, cur
         )  # fmt: skip
         if row.value_class == VALUE_CLASS_ORDER[0]:
             out["value_class_move_up"].append(t("value_class.top"))
+        elif row.value_class_orders == 0 and pd.notna(row.value_class_one_order):
+            out["value_class_move_up"].append(
+                t("value_class.one_order", amount=money(row.value_class_one_order), date=date_next,
+                  next=value_class_label(row.value_class_next, language))
+            )  # fmt: skip
         elif row.value_class_orders == 0:
             out["value_class_move_up"].append(t("value_class.unreachable", k=MAX_ORDERS))
         else:

@@ -126,6 +126,18 @@ def test_every_value_class_reason_and_move_up() -> None:
             assert row.value_class_next == ""
             continue
         k = row.value_class_orders
+        if k == 0 and pd.notna(row.value_class_one_order):  # one larger order: it reaches, a cent less does not
+            amount = row.value_class_one_order
+            for extra, reaches in ((amount, True), (amount - 0.01, False)):
+                moved = pd.DataFrame({"recency_days": [0.0], "frequency": [row.frequency + 1],
+                                      "monetary": [row.monetary + extra]})  # fmt: skip
+                got = VALUE_CLASS_NAMES[tuple(map(bool, value_class_flags(moved, means).iloc[0]))]
+                if reaches:
+                    assert got == row.value_class_next and order[got] < order[row.value_class]
+                elif extra >= row.aov:
+                    assert order[got] >= order[row.value_class]
+            assert "消费超过均值" in words.at[cid, "value_class_move_up"]
+            continue
         if k == 0:  # none within MAX_ORDERS orders: said so, and true
             assert "也到不了" in words.at[cid, "value_class_move_up"]
             k = MAX_ORDERS
