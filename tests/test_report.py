@@ -113,6 +113,7 @@ def test_index_grid_statuses_and_trend_chart(tmp_path: Path) -> None:
     assert "完成 · 未变更" in html and "02_scoring, 单元 7: ValueError: bad" in html
     assert "¥250,000" in html and "1,300" in html and "¥60,000" in html
     assert 'href="2024-12/all/_executed/02_scoring.ipynb"' in html
+    assert 'href="2024-12/all/"' in html and 'href="2024-12/North/"' in html and "运行文件夹" in html  # run folders
     assert '<svg class="chart" id="trend"' in html and html.count("<polyline") == 1  # buyers: 2 points
     assert html.count("<circle") == 3  # revenue: 1 point (no revenue in 2024-11), buyers: 2
     assert '本期购买客户数: <span class="buyers">320</span>' in html  # who bought in the period, beside

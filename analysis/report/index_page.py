@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,6 +42,7 @@ PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 TEXT_KEYS: tuple[str, ...] = (
     "runs", "ok", "skipped", "failed", "customers", "revenue", "clv", "report", "executed", "period",
     "trend_revenue", "trend_customers", "all", "cell", "buyers", "revenue_unflagged", "data_to", "trend_unflagged",
+    "folder",
 )  # fmt: skip
 
 
@@ -73,6 +75,15 @@ def _labels(language: str) -> dict[str, str]:
     return {key: text.t(f"index.{key}", language) for key in TEXT_KEYS}
 
 
+def _run_folder(e: RunEntry) -> str | None:
+    """The run's folder relative to the index (``<period>/<folder>/``), from its report or executed notebook."""
+    if e.report:
+        return posixpath.dirname(e.report) + "/"
+    if e.executed:
+        return posixpath.dirname(posixpath.dirname(e.executed)) + "/"
+    return None
+
+
 def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
     """What the template shows for one run: status, headline figures, error and links (unescaped values)."""
     h = e.headline
@@ -102,6 +113,9 @@ def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
         links.append({"kind": "report", "href": e.report, "label": t["report"]})
     if e.executed and e.status == "failed":
         links.append({"kind": "executed", "href": e.executed, "label": t["executed"]})
+    folder = _run_folder(e)
+    if folder:  # the run's folder: its CSV files, CRM lists and executed notebooks
+        links.append({"kind": "folder", "href": folder, "label": t["folder"]})
     return {
         "status": e.status,
         "status_label": t.get(e.status, e.status),
