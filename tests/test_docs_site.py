@@ -41,6 +41,16 @@ def test_readme_relative_links_exist() -> None:
     assert not missing, f"README.md links to files that do not exist: {missing}"
 
 
+def test_readme_architecture_picture_is_the_one_in_docs() -> None:
+    """One picture: the README shows docs/architecture.md's, so the two cannot drift apart."""
+
+    def picture(path: Path, after: str) -> str:
+        text = path.read_text(encoding="utf-8")
+        return re.search(r"```\n(.*?)```", text[text.index(after) :], re.S).group(1)
+
+    assert picture(README, "## Architecture") == picture(ROOT / "docs" / "architecture.md", "# Architecture")
+
+
 def test_link_check_finds_a_broken_link() -> None:
     """The README checker sees links and images but not code spans or web addresses."""
     text = "see [a](docs/a.md#x), ![b](docs/b.png), `[c](nope.md)`, [d](https://example.org), [e](#top)"
