@@ -488,6 +488,8 @@ def execute_run(
         text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
         write_text(text, path)
     if executed:
+        if on_event is not None:  # a watching parent names the render step when it fails or hangs there
+            on_event("notebook", "render")
         t0 = time.perf_counter()
         lang = params.language
         banner = ""
