@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from analysis.customers.rfm import cut_points, rfm_summary, score, score_customers, score_rfm
 from analysis.customers.segments import VALUE_CLASSES
 from analysis.params import RFMParams, ScoreThresholds
-from tests.conftest import tx
+from tests.conftest import examples, tx
 
 LOG = tx(
     [
@@ -105,7 +105,7 @@ def test_user_thresholds_replace_quantiles() -> None:
     assert scored["r_score"].to_dict() == {"a": 3, "b": 3, "c": 5}  # 30 equals a cut point: lower score
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=60))
 def test_equal_values_equal_scores_and_monotone(values: list[int]) -> None:
     s = pd.Series(values, dtype=float)

@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis.data.clean import clean_transactions, parse_dates
+from tests.conftest import examples
 
 _ZONED = st.builds(
     lambda prefix, date, sep, sign, hh, mm, tail: f"{prefix}{date}{sep}{sign}{hh:02d}{mm:02d}{tail}",
@@ -23,7 +24,7 @@ _ZONED = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=examples(60), deadline=None, derandomize=True)
 @given(st.lists(_ZONED | st.text(max_size=12), min_size=1, max_size=6))
 @example(["T2024-01-05-2024-01-05"])
 @example(["T2024-01-05-2024-01-05", "2024-01-05 10:00+02:00", "2024-01-05"])

@@ -26,7 +26,7 @@ from analysis.engines.base import ScoreInputs
 from analysis.engines.duckdb_engine import DuckDBEngine
 from analysis.engines.pandas_engine import PandasEngine
 from analysis.params import RunParams
-from tests.conftest import tx
+from tests.conftest import examples, tx
 from tests.test_engines import AWKWARD
 
 MONEY = ("monetary", "monetary_value", "total_spend", "spend")
@@ -193,7 +193,7 @@ def test_lifecycle_stages_equal_the_plain_definitions(cdnow_clean: pd.DataFrame)
     assert {"active", "reactivated", "dormant", "lost"} <= set(res["stage"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
         st.tuples(

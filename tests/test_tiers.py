@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from analysis.customers.tiers import abc_classes, abc_summary, pareto_curve
 from analysis.errors import InputError, ParamsError
+from tests.conftest import examples
 
 
 def _s(values: dict[str, float]) -> pd.Series:
@@ -68,7 +69,7 @@ def test_summary_and_pareto() -> None:
     assert len(pareto_curve(big, max_points=100)) <= 101
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(st.lists(st.floats(min_value=0.01, max_value=1e6), min_size=1, max_size=40))
 def test_a_tier_reaches_threshold(values: list[float]) -> None:
     s = pd.Series(values, index=[f"c{i:03d}" for i in range(len(values))])

@@ -27,6 +27,7 @@ from analysis.clv import (
     predict_customers,
 )
 from analysis.clv.distinct import HISTORY_COLUMNS, SPEND_COLUMNS
+from tests.conftest import examples
 
 
 def test_grouping_counts_the_customers(cdnow_summary: pd.DataFrame) -> None:
@@ -133,7 +134,7 @@ def test_value_pipeline_with_zero_spend_repeaters(cdnow_transactions: pd.DataFra
     pd.testing.assert_series_equal(value.customers["p_alive"], want["p_alive"], check_exact=True)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 4), st.integers(0, 20), st.integers(0, 20), st.integers(1, 9)), min_size=3, max_size=40
@@ -160,7 +161,7 @@ def test_any_summary_predicts_per_customer(rows: list[tuple[int, int, int, int]]
     pd.testing.assert_frame_equal(got, one_by_one, check_exact=False, rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=60),
     st.sampled_from([1.0, 7.0, 30.4375]),

@@ -150,11 +150,13 @@ def test_kano_evaluation_by_hand_with_questionable_answers() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.conftest import examples  # noqa: E402
+
 SHAPES = ["", "NULL", "(blank)", "5", "-1", "11", "2024-11-01"]
 CELLS = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(SHAPES))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.tuples(CELLS, CELLS, CELLS, CELLS, CELLS), min_size=1, max_size=12))
 def test_any_feedback_rows_end_clean_or_set_aside_with_a_reason(rows: list[tuple]) -> None:
     raw = pd.DataFrame(rows, columns=["customer_id", "date", "score", "scale", "complaint"])

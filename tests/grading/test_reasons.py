@@ -33,7 +33,7 @@ from analysis.grading.reasons import (
     spend_to_reach,
 )
 from analysis.params import LifecycleParams, ScoreThresholds
-from tests.conftest import tx
+from tests.conftest import examples, tx
 
 AS_OF = pd.Timestamp("2024-11-30")
 START = pd.Timestamp("2024-11-01")
@@ -171,7 +171,7 @@ def test_abc_reason_and_the_spend_that_lifts_a_tier_by_hand() -> None:
     assert spend_to_reach(v2, 0.85)["c"] == pytest.approx(5.89)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.lists(st.floats(min_value=0.0, max_value=1e5, allow_nan=False).map(lambda x: round(x, 2)),
                 min_size=2, max_size=12))  # fmt: skip
 def test_the_named_extra_spend_always_lifts_the_tier(values: list[float]) -> None:
