@@ -120,9 +120,10 @@ def hostile_batch(tmp_path_factory) -> Path:
     for name in PLANTED:
         (tmp / "reports" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / "reports" / name).write_text("the user's", encoding="utf-8")
-    res = CliRunner().invoke(main, ["run", str(params), "--no-progress"], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["-v", "run", str(params), "--no-progress"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "2 runs: 2 ok" in res.output, res.output
+    (tmp / "batch-output.txt").write_text(res.output, encoding="utf-8")  # the batch's log (-v: INFO and up)
     return tmp / "reports"
 
 
@@ -203,6 +204,10 @@ def test_no_raw_customer_id_in_any_report(hostile_batch: Path) -> None:
         shown = [i for i in ids if i in page or html.escape(i) in page or html.escape(i, quote=False) in page]
         assert shown == [], (report, shown[:5])
         assert "c-" in page  # pseudonyms instead
+    for other in (hostile_batch / "index.html", *hostile_batch.glob("*/*/_executed/*.ipynb"),
+                  hostile_batch.parent / "batch-output.txt"):  # fmt: skip
+        page = other.read_text(encoding="utf-8")
+        assert [i for i in ids if i in page or html.escape(i) in page] == [], other  # nor in the index or the log
     lists = sorted(hostile_batch.glob("*/*/actions/*.csv"))
     assert lists
     crm = pd.concat(pd.read_csv(f, dtype=str, keep_default_na=False) for f in lists)
