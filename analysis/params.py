@@ -372,6 +372,18 @@ class PrivacyParams(_Model):
     key_file: str | None = None
 
 
+class ReportParams(_Model):
+    """What a report's first screen shows (docs/reports.md, *The first screen*).
+
+    ``flagged_change_points``: when flagged orders (``is_outlier``) move a change by at least this many points of
+    growth, a KPI card shows the figure without them and a sentence says so. ``min_customers``: a figure resting
+    on fewer customers is marked unreliable, with the count.
+    """
+
+    flagged_change_points: Annotated[float, Field(ge=0)] = 10.0
+    min_customers: Annotated[int, Field(ge=1)] = 20
+
+
 class ExecutionParams(_Model):
     """How notebooks are executed by the batch.
 
@@ -694,6 +706,7 @@ class RunParams(_Model):
     engine_options: EngineParams = EngineParams()
     experiment: ExperimentParams = ExperimentParams()
     privacy: PrivacyParams = PrivacyParams()
+    report: ReportParams = ReportParams()  # the first screen (docs/reports.md)
     opportunities: SalesInputParams | None = None  # the sales side (analysis.sales, docs/sales.md)
     stage_history: SalesInputParams | None = None
     targets: SalesInputParams | None = None

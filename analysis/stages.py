@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from analysis.customers.migration import MigrationResult
     from analysis.engines.base import ScoreInputs
     from analysis.strategy.actions import StrategyResult
+    from analysis.strategy.cards import KpiCard
     from analysis.strategy.value import ValueAtStake
 
 log = logging.getLogger(__name__)
@@ -708,13 +709,15 @@ class Evaluation:
     run's); ``window``: the first and last day measured (the months after ``period_assigned`` up to this run's
     last day). ``results``: one row per action (``action_results.csv``); ``learned``: per action, which uplift the
     recommendations use (the playbook's assumption, or the measurement shrunk towards it) and why. Both are
-    :class:`Missing` when there is nothing to measure.
+    :class:`Missing` when there is nothing to measure. ``not_sent``: the actions assigned in ``period_assigned``
+    with no record that they were sent (``rfmkit confirm-actions``), which are not measured.
     """
 
     period_assigned: str
     window: tuple[pd.Timestamp, pd.Timestamp]
     results: pd.DataFrame | Missing
     learned: pd.DataFrame | Missing
+    not_sent: tuple[str, ...] = ()
 
 
 def evaluation(
@@ -724,14 +727,17 @@ def evaluation(
     period: str,
     *,
     as_of: pd.Timestamp | None = None,
+    sent: pd.DataFrame | None = None,
 ) -> Evaluation:
-    """Measure the actions assigned ``experiment.window_months`` periods before ``period``.
+    """Measure the actions assigned ``experiment.window_months`` periods before ``period`` that were sent.
 
-    ``earlier`` is that run's ``actions/assignments.parquet`` (None when it has none); ``transactions`` the run's
-    (its region, up to its scoring day ``as_of``). When the data end inside the period (a partial period scored as
-    of the data's last day), the window ends on ``as_of`` too, and says so.
+    ``earlier`` is that run's ``actions/assignments.parquet`` (None when it has none); ``sent`` its
+    ``actions/sent.parquet`` (the customers ``rfmkit confirm-actions`` recorded as sent; None: nothing was
+    confirmed, so nothing is measured); ``transactions`` the run's (its region, up to its scoring day ``as_of``).
+    When the data end inside the period (a partial period scored as of the data's last day), the window ends on
+    ``as_of`` too, and says so.
     """
-    from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window
+    from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window, sent_groups
 
     ex = params.experiment
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
@@ -743,14 +749,18 @@ def evaluation(
     elif earlier is None or earlier.empty:
         missing = Missing("no_earlier_assignments", {"period": assigned})
     else:
-        results = measure_uplift(earlier, transactions, *window)
+        measured, not_sent = sent_groups(earlier, sent)
+        if measured.empty:
+            missing = Missing("actions_not_sent", {"period": assigned})
+            return Evaluation(assigned, window, missing, missing, tuple(not_sent))
+        results = measure_uplift(measured, transactions, *window)
         learned = learn_uplift(
             results,
             prior_sd=ex.prior_sd,
             min_group_customers=ex.min_group_customers,
             min_halfwidth=ex.min_halfwidth,
         )
-        return Evaluation(assigned, window, results, learned)
+        return Evaluation(assigned, window, results, learned, tuple(not_sent))
     return Evaluation(assigned, window, missing, missing)
 
 
@@ -778,6 +788,9 @@ class Summary:
     unavailable: dict[str, Missing] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     glance_notes: list[str] = field(default_factory=list)
+    #: the first screen: KPI cards (analysis.strategy.cards.kpi_cards) and alerts, texts in the params' language
+    cards: list[KpiCard] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
 
     def unavailable_text(self, language: str) -> dict[str, str]:
         """``unavailable`` as the text shown in ``language`` ("n/a — data starts 2010-12-01")."""
@@ -858,7 +871,7 @@ def summary(
                   flagged=fmt.money(flagged.revenue["this_period"], currency, language),
                   total=fmt.money(cleaned_.revenue_period, currency, language))
             )  # fmt: skip
-        notes += flagged_sentences(head, flagged, currency, language)
+        notes += flagged_sentences(head, flagged, currency, language, params.report.flagged_change_points / 100)
     plan = strategy_.plan
     top = top_actions(plan, 5, language)
     customers = scored.customers
@@ -905,4 +918,17 @@ def summary(
     if isinstance(scored.clusters, Clusters):
         headline["cluster_k"] = scored.clusters.k
         headline["cluster_stability"] = round(scored.clusters.stability, 3)
-    return Summary(head, top, glance, headline, missing, notes, glance_notes)
+    from analysis.strategy.actions import play_texts
+    from analysis.strategy.cards import alerts, kpi_cards
+
+    shown_missing = {k: m.reason(language) for k, m in missing.items()}
+    clv_reason = scored.clv_value.reason_text(language) if scored.clv_value is not None else ""
+    cards = kpi_cards(
+        head, headline, plan.actions, shown_missing, currency, language,
+        action_names=dict(play_texts(plan.playbook, language)["action"]), clv_reason=clv_reason or "",
+        flagged_points=params.report.flagged_change_points, min_customers=params.report.min_customers,
+    )  # fmt: skip
+    quality = cleaned_.result.quality
+    warned = alerts(strategy_.warnings, int(quality.get("rows_in") or 0), int(quality.get("rows_quarantined") or 0),
+                    currency, language)  # fmt: skip
+    return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned)

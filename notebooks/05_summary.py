@@ -24,13 +24,26 @@ cur = ctx.currency
 # %%
 display(Markdown(ctx.subtitle))
 
+# %% [markdown] tags=["text:summary.first"]
+# ## At a glance
+#
+# The figures to read first, each against the previous period and a year ago, then the actions worth most and
+# the alerts.
+
+# %%
+from IPython.display import HTML
+
+from analysis.report.cards import cards_html
+
+summary = ctx.stage("summary")
+display(HTML(cards_html(summary.cards, summary.alerts, summary.top_actions, cur, ctx.language)))
+
 # %% [markdown] tags=["text:summary.headline"]
 # ## 1. Headline figures
 
 # %%
 from analysis.strategy.executive import format_headline
 
-summary = ctx.stage("summary")
 headline = format_headline(summary.headline_kpis, cur, ctx.language, summary.unavailable_text(ctx.language))
 display(tables.styled(headline, language=ctx.language))
 display(Markdown("\n\n".join(summary.notes)))  # the windows compared; partial data, its start, flagged orders

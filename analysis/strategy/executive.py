@@ -113,8 +113,11 @@ class Flagged:
     revenue: dict[str, float]
 
 
-def flagged_sentences(table: pd.DataFrame, flagged: Flagged, currency: str = "$", language: str = "en") -> list[str]:
-    """One sentence per revenue comparison that the flagged orders drive (see :data:`FLAGGED_DRIVE`).
+def flagged_sentences(
+    table: pd.DataFrame, flagged: Flagged, currency: str = "$", language: str = "en", drive: float = FLAGGED_DRIVE
+) -> list[str]:
+    """One sentence per revenue comparison that the flagged orders drive (``drive``, a fraction: the params'
+    ``report.flagged_change_points`` / 100, by default :data:`FLAGGED_DRIVE`).
 
     ``table`` is :func:`with_unflagged`'s; a comparison is driven by flagged orders when there are some in this
     period or in the window compared with, and the revenue change with them differs from the change without
@@ -130,7 +133,7 @@ def flagged_sentences(table: pd.DataFrame, flagged: Flagged, currency: str = "$"
     ):
         n_now, n_then = flagged.orders.get("this_period", 0), flagged.orders.get(ref, 0)
         ch, ch_clean = row.get(change), row.get(clean)
-        if n_now + n_then == 0 or pd.isna(ch) or pd.isna(ch_clean) or abs(ch - ch_clean) < FLAGGED_DRIVE:
+        if n_now + n_then == 0 or pd.isna(ch) or pd.isna(ch_clean) or abs(ch - ch_clean) < drive:
             continue
         out.append(
             text.t(

@@ -1,0 +1,192 @@
+"""The first screen of a report: 4–6 KPI cards and the alerts (issue 22 item 1).
+
+A card is one figure a manager reads first — revenue, buying customers, new customers, retention, the CLV of the
+customer base, the value at stake of the planned actions — with its change against the previous period and a year
+ago (the same number of days, from the summary's headline table), the figure without flagged orders when those move
+a change by at least ``flagged_points`` points of growth, a one-line *why* where the kit knows it, and an
+*unreliable* note when the figure rests on fewer than ``min_customers`` customers. Computation only: the HTML is
+:func:`analysis.report.cards.cards_html`; the words come from the catalogs (``cards.*``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from analysis.text import format as fmt
+from analysis.text import t
+
+#: (card, headline-table row or None, kind) in reading order; ``kind`` is money, count or pct.
+CARD_FIELDS: tuple[tuple[str, str | None, str], ...] = (
+    ("revenue", "revenue", "money"),
+    ("buyers", "customers", "count"),
+    ("new_customers", "new_customers", "count"),
+    ("retention_rate", "retention_rate", "pct"),
+    ("clv", None, "money"),
+    ("value_at_stake", None, "money"),
+)
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    """One KPI card. ``change`` / ``change_vs_year``: a fraction (``pct`` cards: a difference in points, also a
+    fraction), NaN when there is nothing to compare with (``unavailable`` then holds the reason per comparison,
+    ``previous`` / ``year_ago``). ``without_flagged`` and its changes are set only when flagged orders move a change
+    by at least the threshold. ``why`` and ``unreliable`` are sentences in the run's language ("" when none)."""
+
+    key: str
+    kind: str
+    value: float
+    change: float = math.nan
+    change_vs_year: float = math.nan
+    without_flagged: float = math.nan
+    change_without_flagged: float = math.nan
+    change_vs_year_without_flagged: float = math.nan
+    unavailable: dict[str, str] = field(default_factory=dict)
+    why: str = ""
+    unreliable: str = ""
+
+    @property
+    def shows_unflagged(self) -> bool:
+        """Whether the card shows the figure without flagged orders."""
+        return not math.isnan(self.without_flagged)
+
+
+def _get(row: pd.Series | None, col: str) -> float:
+    if row is None or col not in row.index:
+        return math.nan
+    v = row[col]
+    return float(v) if v is not None and not pd.isna(v) else math.nan
+
+
+def _moved(a: float, b: float, threshold: float) -> bool:
+    return not (math.isnan(a) or math.isnan(b)) and abs(a - b) >= threshold
+
+
+def kpi_cards(
+    head: pd.DataFrame,
+    headline: dict[str, Any],
+    actions: pd.DataFrame,
+    unavailable: dict[str, str],
+    currency: str,
+    language: str,
+    *,
+    action_names: dict[Any, str] | None = None,
+    clv_reason: str = "",
+    flagged_points: float = 10.0,
+    min_customers: int = 20,
+) -> list[KpiCard]:
+    """The KPI cards of a run.
+
+    Parameters
+    ----------
+    head : DataFrame
+        The summary's headline table (:func:`analysis.strategy.executive.headline_kpis`, with
+        :func:`~analysis.strategy.executive.with_unflagged`'s columns when some orders are flagged).
+    headline : dict
+        The summary's ``headline`` (``clv_total``, ``customers``, ``buyers``).
+    actions : DataFrame
+        The plan's actions (``customers``, ``value_at_stake``, ``priority``), index the action id.
+    unavailable : dict
+        Why a comparison (``previous``, ``year_ago``) or a KPI (``new_customers``) has no data, as shown.
+    currency, language : str
+    action_names : dict, optional
+        Action id -> its name in ``language`` (for the value-at-stake card's *why*).
+    clv_reason : str
+        Why the CLV figures are what they are (e.g. the run-rate fallback), in ``language``.
+    flagged_points : float, default=10
+        Flagged orders moving a change by at least this many points of growth show the figure without them.
+    min_customers : int, default=20
+        A figure resting on fewer customers is marked unreliable, with the count.
+    """
+    threshold = flagged_points / 100.0
+    cards: list[KpiCard] = []
+    buyers = _get(head.loc["customers"] if "customers" in head.index else None, "this_period")
+    for key, row_key, kind in CARD_FIELDS:
+        why, unreliable = "", ""
+        gone = {k: v for k, v in unavailable.items() if k in ("previous", "year_ago")}
+        if row_key is not None:
+            if row_key not in head.index:
+                if row_key in unavailable:  # e.g. new customers in the data's first month
+                    cards.append(KpiCard(key, kind, math.nan, unavailable={"value": unavailable[row_key]}))
+                continue
+            row = head.loc[row_key]
+            value = _get(row, "this_period")
+            if math.isnan(value) and row_key in unavailable:
+                cards.append(KpiCard(key, kind, math.nan, unavailable={"value": unavailable[row_key]}))
+                continue
+            change, year = _get(row, "change"), _get(row, "change_vs_year")
+            clean = {
+                "without_flagged": _get(row, "without_flagged"),
+                "change_without_flagged": _get(row, "change_without_flagged"),
+                "change_vs_year_without_flagged": _get(row, "change_vs_year_without_flagged"),
+            }
+            moved = _moved(change, clean["change_without_flagged"], threshold) or _moved(
+                year, clean["change_vs_year_without_flagged"], threshold
+            )
+            if not moved:
+                clean = dict.fromkeys(clean, math.nan)
+            if key == "revenue":
+                why = _revenue_why(head, language)
+            if key in ("buyers", "retention_rate") and not math.isnan(buyers) and buyers < min_customers:
+                unreliable = t("cards.few_customers", language, n=fmt.integer(buyers, language))
+            cards.append(KpiCard(key, kind, value, change, year, **clean, unavailable=gone, why=why,
+                                 unreliable=unreliable))  # fmt: skip
+        elif key == "clv":
+            if headline.get("clv_total") is None:
+                continue
+            n = int(headline.get("customers") or 0)
+            why = clv_reason or t("cards.clv_why", language, n=fmt.integer(n, language))
+            unreliable = t("cards.few_customers", language, n=fmt.integer(n, language)) if n < min_customers else ""
+            na = t("cards.not_compared", language)
+            cards.append(KpiCard(key, kind, float(headline["clv_total"]), unavailable={"previous": na, "year_ago": na},
+                                 why=why, unreliable=unreliable))  # fmt: skip
+        elif key == "value_at_stake" and len(actions) and "value_at_stake" in actions.columns:
+            total = float(actions["value_at_stake"].sum())
+            top = actions.sort_values("priority").iloc[0] if "priority" in actions.columns else actions.iloc[0]
+            name = (action_names or {}).get(top.name, "")
+            if name:
+                why = t("cards.stake_why", language, n=fmt.integer(len(actions), language),
+                        customers=fmt.integer(int(actions["customers"].sum()), language), action=name,
+                        value=fmt.money(float(top["value_at_stake"]), currency, language))  # fmt: skip
+            na = t("cards.not_compared", language)
+            cards.append(KpiCard(key, kind, total, unavailable={"previous": na, "year_ago": na}, why=why))
+    return cards
+
+
+def _revenue_why(head: pd.DataFrame, language: str) -> str:
+    """Revenue's change split into buying customers and revenue per buying customer (vs the previous period)."""
+    if "customers" not in head.index:
+        return ""
+    rev, cust = _get(head.loc["revenue"], "change"), _get(head.loc["customers"], "change")
+    if math.isnan(rev) or math.isnan(cust) or cust <= -1:
+        return ""
+    per_buyer = (1 + rev) / (1 + cust) - 1
+    return t(
+        "cards.revenue_why", language, buyers=fmt.change(cust, language), per_buyer=fmt.change(per_buyer, language)
+    )
+
+
+def alerts(
+    warnings: pd.DataFrame,
+    rows_in: int,
+    rows_quarantined: int,
+    currency: str,
+    language: str,
+    *,
+    quarantine_share: float = 0.01,
+) -> list[str]:
+    """The first screen's alerts in ``language``: valuable customers with a churn warning (how many, their value at
+    stake), and rows set aside by cleaning when they are at least ``quarantine_share`` of the input."""
+    out = []
+    if len(warnings):
+        value = float(warnings["value_at_stake"].sum()) if "value_at_stake" in warnings.columns else math.nan
+        key = "cards.alert_churn" if not math.isnan(value) else "cards.alert_churn_count"
+        out.append(t(key, language, n=fmt.integer(len(warnings), language), value=fmt.money(value, currency, language)))
+    if rows_in and rows_quarantined / rows_in >= quarantine_share:
+        out.append(t("cards.alert_quality", language, n=fmt.integer(rows_quarantined, language),
+                     share=fmt.percent(rows_quarantined / rows_in, language)))  # fmt: skip
+    return out

@@ -1,0 +1,92 @@
+"""The first screen of a report (issue 22 item 1): KPI cards from the summary stage, recomputed by hand from the
+raw rows of the window the card names; the figure without flagged orders past the params' threshold; small samples
+marked unreliable; the HTML escaped, in both languages."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from bs4 import BeautifulSoup
+
+from analysis.report.cards import cards_html
+from analysis.strategy.cards import KpiCard, alerts
+from tests.test_honest_figures import N_CUSTOMERS, _context, _log, _revenue
+
+
+def _buyers(log: pd.DataFrame, first: str, last: str) -> int:
+    day = pd.to_datetime(log["order_date"])
+    return int(log.loc[(day >= first) & (day <= last), "customer_id"].nunique())
+
+
+def test_cards_recomputed_by_hand_and_small_samples_marked(tmp_path: Path) -> None:
+    log = _log("2024-09-01", "2024-12-31")
+    summary = _context(tmp_path, log, "2024-12").stage("summary")
+    cards = {c.key: c for c in summary.cards}
+    assert list(cards)[:4] == ["revenue", "buyers", "new_customers", "retention_rate"]
+    assert 4 <= len(cards) <= 6
+    rev = cards["revenue"]
+    dec, nov = _revenue(log, "2024-12-01", "2024-12-31"), _revenue(log, "2024-11-01", "2024-11-30")
+    assert rev.value == dec and math.isclose(rev.change, dec / nov - 1)
+    assert math.isnan(rev.change_vs_year) and rev.unavailable["year_ago"] == "n/a — data starts 2024-09-01"
+    b_dec, b_nov = _buyers(log, "2024-12-01", "2024-12-31"), _buyers(log, "2024-11-01", "2024-11-30")
+    assert cards["buyers"].value == b_dec == N_CUSTOMERS
+    # revenue's why: buying customers and revenue per buying customer, which multiply to the revenue change
+    per_buyer = (dec / b_dec) / (nov / b_nov) - 1
+    assert rev.why == f"Buying customers {b_dec / b_nov - 1:+.1%}, revenue per buying customer {per_buyer:+.1%}."
+    # 12 customers: fewer than the params' report.min_customers (20): unreliable, with the count
+    assert cards["buyers"].unreliable == f"rests on {N_CUSTOMERS} customers only"
+    assert not rev.shows_unflagged  # no flagged orders
+
+
+def test_flagged_orders_past_the_threshold_show_the_figure_without_them(tmp_path: Path) -> None:
+    huge = [{"customer_id": "c1", "order_id": f"big-{i}", "order_date": f"2024-12-1{i}", "amount": 100_000.0}
+            for i in (1, 2)]  # fmt: skip
+    log = _log("2024-01-01", "2024-12-31", huge)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    rev = next(c for c in _context(tmp_path / "a", log, "2024-12").stage("summary").cards if c.key == "revenue")
+    total = _revenue(log, "2024-12-01", "2024-12-31")
+    assert rev.shows_unflagged and rev.without_flagged == total - 200_000
+    assert abs(rev.change_without_flagged) < 0.25 and rev.change > 10
+    # a threshold above the move: the card shows the total only, and no sentence says the flagged orders drive it
+    ctx = _context(tmp_path / "b", log, "2024-12", report={"flagged_change_points": 100_000})
+    summary = ctx.stage("summary")
+    assert not next(c for c in summary.cards if c.key == "revenue").shows_unflagged
+    assert not [n for n in summary.notes if n.startswith("**Flagged orders drive")]
+
+
+def test_the_first_screen_html_is_escaped_and_in_both_languages() -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    cards = [
+        KpiCard("revenue", "money", 1234.0, 0.25, -0.1, 1000.0, 0.02, -0.2, why=hostile),
+        KpiCard(
+            "buyers",
+            "count",
+            7.0,
+            math.nan,
+            0.0,
+            unavailable={"previous": "n/a — data starts 2024-09-01"},
+            unreliable="rests on 7 customers only",
+        ),
+    ]
+    top = pd.DataFrame({"action": [hostile], "customers": [3], "value_at_stake": [50.0], "what_to_do": ["Call"]})
+    warned = alerts(pd.DataFrame({"value_at_stake": [10.0, 5.0]}), 1000, 30, "$", "en")
+    assert warned == [
+        "2 valuable customers show a churn warning ($15 at stake): see the Strategy section.",
+        "30 input rows (3.0%) were set aside by cleaning: see Data quality in the appendix.",
+    ]
+    assert alerts(pd.DataFrame(), 1000, 9, "$", "en") == []  # under 1 % set aside, no warning: no alert
+    page = cards_html(cards, [*warned, hostile], top, "$", "en")
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find("img") is None and page.count("&lt;img src=x onerror=alert(1)&gt;") == 3
+    rev = soup.select_one('[data-kpi="revenue"]')
+    assert rev.select_one(".rfm-value").get_text() == "$1.2k"
+    assert [li["class"][-1] for li in rev.select(".rfm-change")] == ["up", "down"]
+    assert "Without flagged orders: $1.0k" in rev.get_text()
+    buyers = soup.select_one('[data-kpi="buyers"]')
+    assert "n/a — data starts 2024-09-01" in buyers.get_text() and "Unreliable: rests on 7" in buyers.get_text()
+    assert "unreliable" in buyers["class"]
+    zh = BeautifulSoup(cards_html(cards, [], top, "¥", "zh"), "html.parser").get_text()
+    assert "收入" in zh and "较上期" in zh and "本期无提醒" in zh and "Revenue" not in zh
