@@ -163,6 +163,8 @@ def redact_ids(message: str, ids: Iterable[object], key: PseudonymKey | None = N
     report, a manifest or a log must not carry them (issue 19). Every quoted literal of the message whose value is
     one of ``ids`` is replaced; other text (column names, numbers) stays.
     """
+    if "'" not in message and '"' not in message:
+        return message  # no quoted literal: nothing to look up
     known = {str(i) for i in ids}
     if not known:
         return message

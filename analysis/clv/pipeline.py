@@ -172,8 +172,12 @@ class CustomerValue:
 
     def reason_text(self, language: str) -> str | None:
         """:attr:`reason` in ``language`` (None when the method asked for was used as it is)."""
+        from analysis.privacy import redact_ids
+
         tries = _Attempts(dict(self.failures), dict(self.errors))
-        return tries.reason(self.asked, self.method, language, self.run_rate)
+        reason = tries.reason(self.asked, self.method, language, self.run_rate)
+        # a model's message may list example customers: a report shows "(a customer)", never an id (issue 19)
+        return None if reason is None else redact_ids(reason, self.customers.index)
 
     @property
     def method_name(self) -> str:
