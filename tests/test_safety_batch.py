@@ -122,3 +122,18 @@ def test_a_password_in_the_source_url_is_written_nowhere(tmp_path: Path) -> None
     assert secret not in res.output
     manifest = json.loads(next((tmp_path / "reports").rglob("manifest.json")).read_text(encoding="utf-8"))
     assert manifest["params"]["source"]["url"] == f"sqlite:///{db}?password=***&token=***"
+
+
+def test_a_failed_runs_error_shows_pseudonyms_not_ids(tmp_path: Path) -> None:
+    """A notebook's error (e.g. ``KeyError: 'C-7'``) reaches the report's banner, the index and the log."""
+    import pandas as pd
+
+    from analysis.batch.runner import _without_ids
+    from analysis.params import load_params
+    from analysis.privacy import load_key, pseudonym
+
+    pd.DataFrame({"customer_id": ["C-7", "<b>x</b>"]}).to_parquet(tmp_path / "clean.parquet")
+    params = load_params(small_params(tmp_path))
+    text = _without_ids("KeyError: 'C-7' (and '<b>x</b>', 'order_date')", str(tmp_path), params)
+    key = load_key(params.privacy.key_file, create=False)
+    assert text == f"KeyError: {pseudonym('C-7', key)} (and {pseudonym('<b>x</b>', key)}, 'order_date')"

@@ -480,6 +480,8 @@ def execute_run(
         result.cell_seconds = round(result.cell_seconds + o.cells, 3)
         if not o.ok:
             result.status, result.failed_notebook, result.failed_cell, result.error = "failed", o.name, o.cell, o.error
+    if result.error and not params.privacy.show_customer_ids:  # it reaches the banner, the index, the log
+        result.error = _without_ids(result.error, clean_dir, params)
     executed = [o.name for o in outcomes if o.name != FINISH_STEP]
     for o in outcomes:  # what the notebooks printed names the final folder, not the staging one
         if o.name == FINISH_STEP:
@@ -523,6 +525,22 @@ def lost_run(
     _write_manifest(stage, spec, params_data, clean_dir, fingerprint, result)
     publish(stage, run_dir, spec.batch)
     return result
+
+
+def _without_ids(message: str, clean_dir: str, params: RunParams) -> str:
+    """A failed run's error as the report's banner, the index and the log show it: every customer id it quotes
+    replaced by its pseudonym (:func:`analysis.privacy.public_message`, the ids of the run's clean data)."""
+    from analysis.privacy import public_message
+
+    if "'" not in message and '"' not in message:
+        return message
+    try:
+        import pyarrow.parquet as pq
+
+        ids = pq.read_table(Path(clean_dir) / "clean.parquet", columns=["customer_id"]).column(0).unique()
+    except Exception:  # no readable clean data: the message as it is
+        return message
+    return public_message(message, ids.to_pylist(), params.privacy.key_file)
 
 
 def _package_versions() -> dict[str, str | None]:
