@@ -124,3 +124,56 @@ def test_a_long_table_sorts_and_filters_in_a_browser(tmp_path: Path) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         browser.close()
     assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+def _notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    for kind, source, tags in cells:
+        cell = nbformat.v4.new_markdown_cell(source) if kind == "md" else nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_managers_part_first_then_the_appendix_in_details(tmp_path: Path) -> None:
+    """Item 2: the summary and the manager's sections first; data quality, scores and the experiment tables in a
+    collapsible appendix after them; a table of contents lists both."""
+    from bs4 import BeautifulSoup
+
+    summary = _notebook(tmp_path / "05_summary.ipynb", [("md", "# Summary text", [])])
+    strategy = _notebook(
+        tmp_path / "04_strategy.ipynb",
+        [
+            ("md", "## 1. Recommendations", ["text:strategy.recommendations"]),
+            ("md", "Call them", []),
+            ("md", "## 6. Did last period's actions work?", ["text:strategy.experiment"]),
+            ("md", "Experiment table", []),
+        ],
+    )
+    cleaning = _notebook(tmp_path / "01_cleaning.ipynb", [("md", "Rows set aside", [])])
+    sections = [
+        Section("05_summary", "Summary", summary),
+        Section("01_cleaning", "Data quality", cleaning),
+        Section("04_strategy", "Strategy", strategy),
+    ]
+    page = render_report(sections, tmp_path / "r.html", "T", "en").read_text(encoding="utf-8")
+    soup = BeautifulSoup(page, "html.parser")
+    details = soup.select("details.rfm-appendix")
+    assert [d.summary.get_text() for d in details] == ["Data quality", "Strategy"]
+    assert "Rows set aside" in details[0].get_text() and "Experiment table" in details[1].get_text()
+    assert "Call them" not in "".join(d.get_text() for d in details)
+    toc = soup.select_one("nav.rfm-toc")
+    assert [a["href"] for a in toc.select("a")] == [
+        "#sec-05_summary", "#sec-04_strategy", "#appendix", "#sec-01_cleaning", "#sec-04_strategy-appendix"
+    ]  # fmt: skip
+    assert all(soup.select_one(a["href"]) is not None for a in toc.select("a"))  # every entry lands somewhere
+    toc.extract()
+    text = soup.main.get_text()
+    order = [
+        text.index(s)
+        for s in ("Summary text", "Call them", "Appendix for analysts", "Rows set aside", "Experiment table")
+    ]
+    assert order == sorted(order)
+    zh = render_report(sections, tmp_path / "z.html", "T", "zh").read_text(encoding="utf-8")
+    assert "分析师附录" in zh and "目录" in zh

@@ -43,6 +43,12 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src da
 #: The one script a report carries: sorting and filtering of its tables of more than 20 rows, acting on the HTML
 #: tables already in the page (no data, no network). Allowed by its sha256 in the report's CSP.
 TABLE_SCRIPT = TEMPLATES / "rfmkit" / "static" / "tables.js"
+#: Sections shown whole in the analyst's appendix (data quality detail, scores and model checks).
+APPENDIX_SECTIONS: frozenset[str] = frozenset({"01_cleaning", "02_scoring"})
+#: Tags of the headings whose parts move to the appendix (experiment tables, clusters, segment rules).
+APPENDIX_PARTS: frozenset[str] = frozenset(
+    {"text:strategy.experiment", "text:segmentation.clusters", "text:segmentation.rules"}
+)
 #: The files behind each section, relative to the run folder (glob patterns; a pattern ending in ``/`` is a folder),
 #: linked under the section's title.
 SECTION_FILES: dict[str, tuple[str, ...]] = {
@@ -133,32 +139,83 @@ def _clean_outputs(cell: nbformat.NotebookNode, styler_ids: dict[str, str], pref
     cell.outputs = outputs
 
 
-def merge_notebooks(sections: list[Section], language: str) -> nbformat.NotebookNode:
-    """One notebook holding every section's kept cells, each section after an (empty) marker cell.
+def _appendix_start(cell: nbformat.NotebookNode) -> bool | None:
+    """True when a markdown heading cell starts a part for the appendix (:data:`APPENDIX_PARTS`), False when it
+    starts another part, None when the cell is no heading (it belongs to the current part)."""
+    if cell.cell_type != "markdown" or not str(cell.source).lstrip().startswith("#"):
+        return None
+    return bool(set(cell.get("metadata", {}).get("tags", [])) & APPENDIX_PARTS)
 
-    The marker is a raw cell with ``rfmkit_section`` in its metadata, which the template turns into the
-    section's anchor. Styler ids are numbered per section (``T_s<k>n<i>``) so no two tables share one.
+
+def _marker(cell_id: str, **metadata: Any) -> nbformat.NotebookNode:
+    marker = nbformat.v4.new_raw_cell("")
+    marker.metadata.update(metadata)
+    marker.id = cell_id
+    return marker
+
+
+def merge_notebooks(sections: list[Section], language: str) -> nbformat.NotebookNode:
+    """One notebook holding every section's kept cells: the manager's part, then the analyst's appendix.
+
+    Each section starts after an (empty) marker cell: a raw cell with ``rfmkit_section`` in its metadata, which
+    the template turns into the section's anchor. Sections in :data:`APPENDIX_SECTIONS`, and the parts of other
+    sections that start with a heading tagged in :data:`APPENDIX_PARTS` (backtests, experiments, model checks),
+    go to the appendix after every manager's section, each in a collapsible ``<details>`` (markers
+    ``rfmkit_details`` = the section's title, ``rfmkit_details_end``), after the marker ``rfmkit_appendix``.
+    Styler ids are numbered per section (``T_s<k>n<i>``) so no two tables share one.
     """
     merged = nbformat.v4.new_notebook()
+    appendix: list[nbformat.NotebookNode] = []
     for k, sec in enumerate(sections):
         nb = nbformat.read(str(sec.notebook), as_version=4)
         if not merged.metadata:
             merged.metadata = {key: v for key, v in nb.metadata.items() if key != "widgets"}
-        marker = nbformat.v4.new_raw_cell("")
-        marker.metadata["rfmkit_section"] = sec.key
-        marker.id = f"rfm-s{k}"
-        merged.cells.append(marker)
+        whole = sec.key in APPENDIX_SECTIONS
+        main: list[nbformat.NotebookNode] = []
+        extra: list[nbformat.NotebookNode] = []
+        in_appendix = whole
         styler_ids: dict[str, str] = {}
         for i, cell in enumerate(nb.cells):
             if not keep_cell(cell, language):
                 continue
+            start = _appendix_start(cell)
+            if start is not None and not whole:
+                in_appendix = start
             localize_cell(cell, language)
             if cell.cell_type == "code":
                 _clean_outputs(cell, styler_ids, f"s{k}n")
                 cell.execution_count = None
             cell.id = f"s{k}-{i}"
-            merged.cells.append(cell)
+            (extra if in_appendix else main).append(cell)
+        if not whole:
+            merged.cells.append(_marker(f"rfm-s{k}", rfmkit_section=sec.key))
+            merged.cells += main
+        if extra:
+            key = sec.key if whole else f"{sec.key}-appendix"
+            appendix.append(_marker(f"rfm-a{k}", rfmkit_section=key, rfmkit_details=sec.title))
+            appendix += extra
+            appendix.append(_marker(f"rfm-e{k}", rfmkit_details_end=True))
+    if appendix:
+        merged.cells.append(_marker("rfm-appendix", rfmkit_appendix=True))
+        merged.cells += appendix
     return merged
+
+
+def contents(sections: list[Section], merged: nbformat.NotebookNode) -> dict[str, list[dict[str, str]]]:
+    """The table of contents: ``main`` and ``appendix`` entries ``{key, title}`` in page order (anchors
+    ``#sec-<key>``), from the merged notebook's markers."""
+    titles = {s.key: s.title for s in sections}
+    out: dict[str, list[dict[str, str]]] = {"main": [], "appendix": []}
+    part = "main"
+    for cell in merged.cells:
+        meta = cell.get("metadata", {})
+        if meta.get("rfmkit_appendix"):
+            part = "appendix"
+        key = meta.get("rfmkit_section")
+        if key:
+            base = key[: -len("-appendix")] if key.endswith("-appendix") else key
+            out[part].append({"key": key, "title": titles.get(base, base)})
+    return out
 
 
 def table_script() -> str:
@@ -275,6 +332,8 @@ def render_report(
         "title": title,
         "index": {"href": index_href, "label": t("report.index_link", language)} if index_href else None,
         "nav": [{"key": s.key, "title": s.title, "files": section_files(run_dir, s.key, files)} for s in sections],
+        "contents": contents(sections, nb),
+        "words": {key: t(f"cards.{key}", language) for key in ("contents", "appendix")},
         "banner": banner,
     }
     body, _ = _exporter(language).from_notebook_node(nb, resources={"metadata": {"name": title}, "rfmkit": page_info})

@@ -99,6 +99,11 @@
     });
   }
 
+  /* printing shows the appendix's collapsed sections too */
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+  });
+
   var tables = document.querySelectorAll("main table");
   var n = 0;
   Array.prototype.forEach.call(tables, function (table) {
