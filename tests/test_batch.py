@@ -59,7 +59,11 @@ def test_files_titles_and_tables(batch: Path) -> None:
             assert "customers scored as of" in html and "rfm-table" in html and "<img" in html
             assert "Champions" in html and "Recommendations" in html and any((run / "actions").glob("*.csv"))
             anchors = re.findall(r'id="sec-([\w-]+)"', html)
-            assert anchors == ([nb for nb in NOTEBOOKS if nb == "05_summary"] + [n for n in NOTEBOOKS[:4]])
+            # the manager's part (summary, segments, strategy), then the analyst's appendix (data quality, scores,
+            # and the appendix parts of the manager's sections: clusters, segment rules, experiment tables)
+            assert [a for a in anchors if not a.endswith("-appendix")] == [
+                "05_summary", "03_segmentation", "04_strategy", "01_cleaning", "02_scoring"
+            ]  # fmt: skip
             for nb in anchors:
                 assert f'href="#sec-{nb}"' in html
             manifest = json.loads((run / "manifest.json").read_text())
@@ -165,7 +169,8 @@ def test_reports_in_a_real_browser(batch: Path) -> None:
         page.wait_for_load_state()
         assert page.title() == "Test report · 2024-12 · North"
         nav = page.locator("nav.rfm-nav")
-        assert nav.is_visible() and nav.locator('a[href^="#sec-"]').count() == len(NOTEBOOKS)
+        assert nav.is_visible() and nav.locator('a[href^="#sec-"]').count() == 3  # the manager's part
+        assert nav.locator('a[href="#appendix"]').count() == 1
         assert page.locator("h1").first.is_visible()
         page.screenshot(path=str(artifacts / "report-top.png"), full_page=False)
         nav.locator('a[href="#sec-03_segmentation"]').click()
