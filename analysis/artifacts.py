@@ -9,7 +9,8 @@
 ``actions.csv``, ``recommendations.csv``   the playbook's actions and recommendations
 ``actions/<action>.csv``                   one customer list per action, for CRM import (its treatment group)
 ``actions/assignments.parquet``            every assigned customer: action, group (treatment/control), period
-``action_results.csv``                     what the earlier period's actions earned (treatment vs control)
+``actions/sent.parquet``                   who was sent their action: added by ``rfmkit confirm-actions`` only
+``action_results.csv``                     what the earlier period's sent actions earned (treatment vs control)
 ``headline.json``                          the index page's figures, written once by the summary stage
 ``grading.csv``, ``service_recovery.csv``  grades, reasons, move-up sentences; unhappy A-tier customers
 =========================================  =================================================================
@@ -104,6 +105,27 @@ def read_assignments(run_dir: Path) -> pd.DataFrame | None:
     """The ``actions/assignments.parquet`` of a run folder, or None when it has none."""
     path = Path(run_dir) / ASSIGNMENTS
     return pd.read_parquet(path) if path.is_file() else None
+
+
+#: Where ``rfmkit confirm-actions`` records which treatment customers were sent their action, relative to the run
+#: folder of the period they were assigned in (a file the user's command adds: a re-run of that period keeps it).
+SENT = "actions/sent.parquet"
+
+
+def read_sent(run_dir: Path) -> pd.DataFrame | None:
+    """The ``actions/sent.parquet`` of a run folder (index ``customer_id``, as text), or None when nothing of that
+    run was confirmed as sent."""
+    path = Path(run_dir) / SENT
+    if not path.is_file():
+        return None
+    sent = pd.read_parquet(path)
+    sent.index = sent.index.astype(str)
+    return sent
+
+
+def write_sent(run_dir: Path, record: pd.DataFrame) -> Path:
+    """``actions/sent.parquet``: the record of sent customers (:func:`analysis.strategy.experiment.confirm_sent`)."""
+    return write_parquet(record, Path(run_dir) / SENT)
 
 
 def write_evaluation(

@@ -704,7 +704,7 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
     import pandas as pd
 
     from analysis import stages
-    from analysis.artifacts import write_evaluation
+    from analysis.artifacts import read_sent, write_evaluation
     from analysis.data.store import load_clean
     from analysis.errors import InputError
     from analysis.regions import ALL_REGIONS, parse_region
@@ -731,7 +731,7 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
     window = Window(period, days.min(), days.max(), params.rfm.partial_period)
     region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
     tx = stages.scope(clean_tx, period_bounds(period)[1], region)
-    evaluation = stages.evaluation(tx, groups, params, period, as_of=window.as_of)
+    evaluation = stages.evaluation(tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)))
     if not isinstance(evaluation.results, pd.DataFrame):
         raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")
     start, end = evaluation.window
@@ -754,6 +754,103 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
         f"{int(results['treated_customers'].sum()):,} treated, {int(results['control_customers'].sum()):,} "
         f"held out → {target}"
     )
+
+
+@main.command("confirm-actions")
+@click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(exists=True, dir_okay=False))
+@click.option("--period", required=True, help="The month whose actions the CRM sent (YYYY-MM).")
+@click.option(
+    "--region",
+    default=None,
+    help="The run's region as params name it ('all' for all regions together); default: every published run of "
+    "PERIOD with control groups.",
+)
+@click.option(
+    "--sent",
+    "sent_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV of the customers the CRM actually contacted (column customer_id, or customer/pseudonym as in the CRM "
+    "lists, or one column without header); without it every treatment customer counts as sent.",
+)
+@_friendly
+def confirm_actions(params_file: str, period: str, region: str | None, sent_file: str | None) -> None:
+    """Record that the actions of PERIOD were sent, so that the next period measures them.
+
+    A run publishes its actions' groups as proposed (actions/assignments.parquet: treatment = the CRM lists,
+    control = held out). Only actions recorded here as sent are measured in action_results.csv and the report's
+    "Did last period's actions work?"; the others say "not measured: no record that it was sent". The record is
+    REPORTS/PERIOD/REGION/actions/sent.parquet; confirming again adds to it. Control customers are never counted
+    as sent (an id of FILE in a control group is reported and left out).
+    """
+    import re
+
+    import pandas as pd
+
+    from analysis.artifacts import ASSIGNMENTS, read_assignments, read_sent, write_sent
+    from analysis.errors import InputError
+    from analysis.regions import parse_region, region_slug
+    from analysis.strategy.experiment import GROUPS, confirm_sent, merge_sent
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise InputError(f"--period {period!r}: expected a month written YYYY-MM, e.g. 2024-11")
+    params = _load_partial(params_file)
+    month = Path(params.output_dir) / period
+    if region is not None:
+        where = month / region_slug(parse_region(region))
+        folders = [where] if (where / ASSIGNMENTS).is_file() else []
+    else:
+        where = month
+        folders = sorted(p.parent.parent for p in month.glob(f"*/{ASSIGNMENTS}"))
+    if not folders:
+        raise InputError(
+            f"{where}: no published run of {period} with control groups ({ASSIGNMENTS}); run "
+            f"'rfmkit run {params_file}' for {period} with experiment.enabled first"
+        )
+    contacted = None
+    if sent_file is not None:
+        table = pd.read_csv(sent_file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        column = next((c for c in ("customer_id", "customer", "pseudonym") if c in table.columns), None)
+        if column is None and len(table.columns) == 1:
+            table = pd.read_csv(sent_file, dtype=str, keep_default_na=False, header=None, encoding="utf-8-sig")
+            column = table.columns[0]
+        if column is None:
+            raise InputError(
+                f"{sent_file}: no column customer_id (or customer / pseudonym) among {list(table.columns)}; "
+                "give the ids the CRM contacted in a column named customer_id"
+            )
+        contacted = table[column].astype(str).str.strip()
+        contacted = contacted[contacted != ""]
+    confirmed = [(f, g, confirm_sent(g, contacted)) for f in folders if (g := read_assignments(f)) is not None]
+    if contacted is not None and not any(len(c.record) for _, _, c in confirmed):
+        raise InputError(
+            f"{sent_file}: none of its {contacted.nunique():,} ids is a treatment customer of {period} "
+            f"({', '.join(str(f) for f in folders)}); list the customer ids (or the pseudonyms of the CRM lists) "
+            "that were contacted"
+        )
+    known: set[str] = set()
+    for folder, groups, conf in confirmed:
+        known |= set(groups.index.astype(str))
+        if "pseudonym" in groups.columns:
+            known |= set(groups["pseudonym"].astype(str))
+        record = merge_sent(read_sent(folder), conf.record)
+        target = write_sent(folder, record)
+        treated = groups[groups["group"] == GROUPS[0]]
+        sent_actions = sorted(record["action"].astype(str).unique())
+        unsent = sorted(set(treated["action"].astype(str)) - set(sent_actions))
+        click.echo(
+            f"{folder}: {len(record):,} of {len(treated):,} treatment customers recorded as sent "
+            f"(actions: {', '.join(sent_actions) or 'none'}; not sent: {', '.join(unsent) or 'none'}) → {target}"
+        )
+        if conf.control:
+            click.echo(
+                f"warning: {conf.control:,} id(s) of {sent_file} are in a control group of {folder}: they stay held "
+                "out and do not count as sent (contacting them weakens the measurement)",
+                err=True,
+            )
+    if contacted is not None and (unknown := set(contacted) - known):
+        note = f"note: {len(unknown):,} id(s) of {sent_file} are no customer of these assignments: ignored"
+        click.echo(note, err=True)
 
 
 @main.command()

@@ -206,7 +206,8 @@ def evaluation(run: Run, clean: Cleaned) -> Evaluation:
     """The actions assigned ``experiment.window_months`` before, measured (:func:`analysis.stages.evaluation`)."""
     earlier = str(pd.Period(run.period, freq="M") - run.params.experiment.window_months)
     assigned = artifacts.read_assignments(run.published_dir(earlier))
-    return stages.evaluation(clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of)
+    sent = artifacts.read_sent(run.published_dir(earlier))  # only what rfmkit confirm-actions recorded is measured
+    return stages.evaluation(clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of, sent=sent)
 
 
 @stage(write=artifacts.write_actions)

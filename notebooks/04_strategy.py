@@ -137,6 +137,9 @@ if not isinstance(evaluation.results, Missing):
     treated, held = int(results["treated_customers"].sum()), int(results["control_customers"].sum())
     ctx.say("experiment.measured", period=evaluation.period_assigned, a=a, b=b, treated=treated, held=held)
     plot_uplift(results, labels=names, language=ctx.language)
+    if evaluation.not_sent:  # assigned, but no record that the CRM sent them (rfmkit confirm-actions)
+        unsent = ", ".join(str(names.get(x, x)) for x in evaluation.not_sent)
+        ctx.say("experiment.not_sent", actions=unsent, period=evaluation.period_assigned)
 else:
     ctx.note(evaluation.results)
 

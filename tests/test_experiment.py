@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from analysis.artifacts import write_sent
 from analysis.cli import main
 from analysis.data.clean import clean_transactions
 from analysis.data.sample import generate_transactions
@@ -18,6 +19,7 @@ from analysis.errors import InputError, ParamsError, PlaybookError
 from analysis.strategy.experiment import (
     RESULT_COLUMNS,
     assign_groups,
+    confirm_sent,
     control_shares,
     keep_published,
     learn_uplift,
@@ -285,9 +287,11 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(pd.read_csv(log, dtype=str, keep_default_na=False), raw)
     res = cli.invoke(main, ["clean", log, "--out", str(tmp_path / "clean")])
     assert res.exit_code == 0, res.output
-    res = cli.invoke(
-        main, ["evaluate-actions", "--assigned", str(run), "--data", str(tmp_path / "clean"), "--out", str(tmp_path)]
-    )
+    evaluate = ["evaluate-actions", "--assigned", str(run), "--data", str(tmp_path / "clean"), "--out", str(tmp_path)]
+    res = cli.invoke(main, evaluate)  # proposed only: nothing recorded as sent
+    assert res.exit_code == 2 and "Not measured: no record that the actions assigned in 2024-11 were sent" in res.output
+    write_sent(run, confirm_sent(experiment).record)  # what rfmkit confirm-actions records without --sent
+    res = cli.invoke(main, evaluate)
     assert res.exit_code == 0, res.output
     assert "2 action(s) assigned in 2024-11 measured over 2024-12-01..2024-12-31" in res.output
     table = pd.read_csv(tmp_path / "action_results.csv")

@@ -44,8 +44,18 @@ def _pooled(results: pd.DataFrame, alpha: float = 0.05) -> tuple[float, float, f
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A batch over Nov and Dec (nothing confirmed as sent: December measures nothing), then November's actions
+    confirmed as sent (``rfmkit confirm-actions``, every treatment customer) and December run again."""
     tmp = tmp_path_factory.mktemp("loop")
-    _run(small_params(tmp, **LOOP))
+    params = small_params(tmp, **LOOP)
+    _run(params)
+    dec = tmp / "reports" / "2024-12" / "North"
+    assert not (dec / "action_results.csv").exists()  # proposed, never confirmed: no measured uplift
+    html = (dec / "report.html").read_text(encoding="utf-8")
+    assert "Not measured: no record that the actions assigned in 2024-11 were sent" in html
+    res = CliRunner().invoke(main, ["confirm-actions", str(params), "--period", "2024-11"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    _run(small_params(tmp, **LOOP, periods={"start": "2024-12", "end": "2024-12"}), "--force")
     return tmp
 
 
@@ -91,6 +101,7 @@ def test_a_rerun_keeps_the_published_assignments(batch: Path) -> None:
     params.write_text(yaml.safe_dump(data))
     _run(params, "--force")
     assert (nov / "actions" / "assignments.parquet").read_bytes() == before
+    assert (nov / "actions" / "sent.parquet").is_file()  # the confirmation survives a re-run of its month
 
 
 def test_an_injected_effect_is_recovered_through_the_batch(batch: Path, tmp_path: Path) -> None:

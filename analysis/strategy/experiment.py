@@ -20,6 +20,12 @@ Seed
 Control size per stratum
     ``n × control_share`` rounded at random (the whole part, plus one more with probability equal to the
     fractional part), so tiny strata still hold out customers in the right proportion on average.
+Proposed and sent
+    A run publishes its groups as *proposed*. They are *sent* once ``rfmkit confirm-actions`` records it
+    (:func:`confirm_sent`: the treatment customers the CRM contacted, or all of them without a file). Only sent
+    actions are measured (:func:`sent_groups`): an action's treatment group is its sent customers, its control
+    group the whole control group (held out either way). An action with no record that it was sent is not
+    measured.
 Response
     A customer responded when they have at least one purchase (a clean row with ``amount > 0``) in the
     measurement window ``[window_start, window_end]`` (days, inclusive). Response rate = responders /
@@ -225,6 +231,80 @@ def treatment_list(groups: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFr
     """
     control = groups.index[groups["group"].to_numpy() == GROUPS[1]]
     return assignments[~assignments.index.isin(control)]
+
+
+# ---------------------------------------------------------------------------------------------- what was sent
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What ``rfmkit confirm-actions`` records: the treatment customers the CRM contacted.
+
+    ``record``: one row per sent customer (index ``customer_id``, real ids) with ``action`` and, as in the
+    assignments, ``period``, ``region`` and ``pseudonym`` when present. ``unmatched``: ids of the sent file that
+    are no customer of the assignments; ``control``: ids of the sent file that are in a control group (they stay
+    held out and are not counted as sent).
+    """
+
+    record: pd.DataFrame
+    unmatched: int = 0
+    control: int = 0
+
+
+def confirm_sent(groups: pd.DataFrame, contacted: pd.Series | None = None) -> Confirmation:
+    """The treatment customers of ``groups`` (a run's assignments) recorded as sent.
+
+    ``contacted``: the ids the CRM actually contacted, real customer ids or the pseudonyms of the CRM lists
+    (compared as text); ``None``: every treatment customer counts as sent. Control customers are never sent:
+    an id of the file that is in a control group is counted in ``control`` and left out.
+    """
+    if "group" not in groups.columns or "action" not in groups.columns:
+        raise InputError("assignments: missing column 'group' or 'action'; expected the output of assign_groups")
+    ids = groups.index.astype(str)
+    treated = groups["group"].to_numpy() == GROUPS[0]
+    if contacted is None:
+        sent = treated
+        unmatched = control = 0
+    else:
+        wanted = set(contacted.dropna().astype(str).str.strip())
+        hit = ids.isin(wanted)
+        if "pseudonym" in groups.columns:
+            hit = hit | groups["pseudonym"].astype(str).isin(wanted).to_numpy()
+        sent = treated & hit
+        control = int((hit & ~treated).sum())
+        known = set(ids) | (set(groups["pseudonym"].astype(str)) if "pseudonym" in groups.columns else set())
+        unmatched = len(wanted - known)
+    keep = [c for c in ("action", "period", "region", "pseudonym") if c in groups.columns]
+    record = groups.loc[sent, keep].copy()
+    record.index = record.index.astype(str).rename("customer_id")
+    return Confirmation(record.sort_index(kind="stable"), unmatched, control)
+
+
+def merge_sent(earlier: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """The record of sent customers after a further confirmation: ``earlier`` plus the customers ``new`` adds
+    (a CRM may send one campaign after another; a confirmation never un-sends anyone)."""
+    if earlier is None or earlier.empty:
+        return new
+    added = new.loc[~new.index.isin(earlier.index.astype(str))]
+    return pd.concat([earlier, added]).sort_index(kind="stable")
+
+
+def sent_groups(groups: pd.DataFrame, sent: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+    """The assignments that can be measured, and the actions that cannot (no record that they were sent).
+
+    An action is measured when at least one of its treatment customers is in ``sent`` (the record of
+    :func:`confirm_sent`): its treatment group is then the sent customers only, its control group the whole
+    control group (held out either way). ``sent`` None (nothing confirmed): nothing is measured.
+    """
+    actions = sorted(groups["action"].astype(str).unique())
+    if sent is None or sent.empty:
+        return groups.iloc[:0], actions
+    is_sent = groups.index.astype(str).isin(sent.index.astype(str))
+    treated = groups["group"].to_numpy() == GROUPS[0]
+    sent_actions = set(groups.loc[treated & is_sent, "action"].astype(str))
+    of_sent_action = groups["action"].astype(str).isin(sent_actions).to_numpy()
+    keep = of_sent_action & (~treated | is_sent)
+    return groups.loc[keep], [a for a in actions if a not in sent_actions]
 
 
 # ---------------------------------------------------------------------------------------------- intervals
