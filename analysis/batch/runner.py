@@ -256,12 +256,68 @@ def _notebooks_hash(params: RunParams) -> str:
     return h.hexdigest()[:16]
 
 
+#: Parameters that cannot change any output of a run (how long, how many workers): left out of the fingerprint,
+#: so changing them re-runs nothing.
+NO_OUTPUT_PARAMS: tuple[tuple[str, str], ...] = (
+    ("execution", "timeout_seconds"),
+    ("execution", "notebook_timeout_seconds"),
+    ("execution", "jobs"),
+    ("", "max_regions"),
+)
+
+
+def output_params(params_data: dict[str, Any]) -> dict[str, Any]:
+    """``params_data`` without :data:`NO_OUTPUT_PARAMS`: the parameters a run's outputs depend on."""
+    out = dict(params_data)
+    for section, key in NO_OUTPUT_PARAMS:
+        if not section:
+            out.pop(key, None)
+        elif isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k != key}
+    return out
+
+
+def changed_params(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """The dotted names of the parameters that differ between two params dumps (``rfm.partial_period``)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for k in sorted(set(before) | set(after), key=str):
+            out += changed_params(before.get(k), after.get(k), f"{prefix}{k}.")
+        return out
+    return [] if before == after else [prefix.rstrip(".")]
+
+
+def rerun_reason(run_dir: str | Path, params_data: dict[str, Any], clean_key: str) -> str:
+    """Why a run that has an earlier manifest runs again, in one phrase for the log ("" when it has none)."""
+    from analysis.logs import redact_secrets
+
+    m = read_manifest(run_dir)
+    if not m:
+        return ""
+    if m.get("status") != "ok":
+        return f"its last run {m.get('status', 'did not finish')}"
+    old, new = m.get("params"), redact_secrets(params_data)
+    if isinstance(old, dict) and isinstance(new, dict):
+        changed = changed_params(output_params(old), output_params(new))
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            return f"parameter{'s' if len(changed) > 1 else ''} changed: {shown}"
+    if (m.get("input") or {}).get("clean_sha256") != clean_key:
+        return "the cleaned data changed"
+    if not (Path(run_dir) / REPORT_NAME).exists():
+        return "its report is missing"
+    return "the code, the notebooks or the pseudonym key changed"
+
+
 def _fingerprint(params_data: dict[str, Any], clean_key: str, version: str, spec: RunSpec) -> str:
+    """What a run's outputs depend on: its params (without :data:`NO_OUTPUT_PARAMS`), the cleaned data, the code,
+    notebooks and pseudonym key (``version``), its period and region."""
     region = region_name(spec.region)
     payload = json.dumps(
-        {"params": params_data, "clean": clean_key, "code": version, "period": spec.period, "region": region},
+        {"params": output_params(params_data), "clean": clean_key, "code": version, "period": spec.period,
+         "region": region},
         sort_keys=True,
-    )
+    )  # fmt: skip
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -696,6 +752,9 @@ def run_locked(
             log.info("run %s/%s skipped: unchanged since its last ok run (--force re-runs it)", s.period, name)
             results.append(RunResult(s.period, s.region, s.run_dir, "skipped", reports=[REPORT_NAME]))
             continue
+        why = "" if force else rerun_reason(s.run_dir, params_data, clean_hash)
+        if why:
+            log.info("run %s/%s runs again: %s", s.period, region_name(s.region), why)
         args = (s, params_path, params_data, str(clean_dir), fp)
         task_key = f"{s.period}/{region_name(s.region)}"
         todo.append(Task(task_key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
