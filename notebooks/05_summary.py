@@ -24,12 +24,6 @@ cur = ctx.currency
 # %%
 display(Markdown(ctx.subtitle))
 
-# %% [markdown] tags=["text:summary.first"]
-# ## At a glance
-#
-# The figures to read first, each against the previous period and a year ago, then the actions worth most and
-# the alerts.
-
 # %%
 from IPython.display import HTML
 

@@ -60,11 +60,11 @@ def card_html(card: KpiCard, currency: str, language: str) -> str:
         f'<div class="rfm-card{" unreliable" if card.unreliable else ""}" data-kpi="{escape(card.key, "attribute")}">',
         f'<div class="rfm-label">{label}</div>',
         f'<div class="rfm-value">{escape(_value(card.value, card.kind, currency, language))}</div>',
-        "<ul>",
-        _comparison(card, "previous", card.change, language),
-        _comparison(card, "year_ago", card.change_vs_year, language),
-        "</ul>",
     ]
+    compared = [w for w in ("previous", "year_ago") if card.unavailable.get(w) != t("cards.not_compared", language)]
+    if compared:  # CLV and value at stake are figures of this period only: no comparison lines
+        values = {"previous": card.change, "year_ago": card.change_vs_year}
+        parts += ["<ul>", *(_comparison(card, w, values[w], language) for w in compared), "</ul>"]
     if card.shows_unflagged:
         without = t(
             "cards.without_flagged", language, value=_value(card.without_flagged, card.kind, currency, language)
