@@ -393,6 +393,8 @@ def publish(stage: Path, run_dir: Path, batch: str = "") -> None:
     """Move a complete staging folder into place (renames only; the old run folder goes last)."""
     old = run_dir.parent / f".{run_dir.name}.old-{batch or 'nobatch'}"
     remove_kit_folder(old, run_dir.name)
+    if run_dir.is_dir() and not run_dir.is_symlink() and not any(run_dir.iterdir()):
+        run_dir.rmdir()  # an empty folder made by hand: nothing in it to keep
     if run_dir.exists() and not made_by_kit(run_dir):  # never replace (and so delete) a folder of the user's
         raise OSError(f"{run_dir} exists and was not written by rfmkit; move it away or choose another output_dir")
     umask = os.umask(0)
