@@ -3,8 +3,10 @@ tests open the reports.
 
     python scripts/screenshots.py            # or: make screenshots
 
-runs the `make report` batch (params/monthly.yaml, every run re-rendered with --force) into a fresh folder, opens the
-index and the latest month's all-regions report at 1280×800 and writes
+runs the `make report` batch (params/monthly.yaml, every run re-rendered with --force) into a fresh folder as a user
+closes the loop (the months before the last; `rfmkit confirm-actions` for the month before the last, whose lists were
+sent; then the last month, which measures them), opens the index and the latest month's all-regions report at
+1280×800 in Debian's chromium and writes
 
     docs/report.png             the report's first screen
     docs/index.png              the index page's first screen
@@ -76,24 +78,47 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _batch(params_path: Path, work: Path, jobs: int | None, rfmkit: Path) -> Path:
-    """Run the batch of ``params_path`` into ``work/reports`` (every run rendered now) and return that folder."""
+PATH_KEYS = {"path", "playbook", "key_file", "notebooks_dir"}
+
+
+def _absolute_paths(node: Any, here: Path) -> Any:
+    """The params with every relative file path made absolute against the params file's folder."""
+    if isinstance(node, dict):
+        return {
+            k: str((here / v).resolve())
+            if k in PATH_KEYS and isinstance(v, str) and v and not Path(v).is_absolute()
+            else _absolute_paths(v, here)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_absolute_paths(v, here) for v in node]
+    return node
+
+
+def _batch(params_path: Path, work: Path, jobs: int | None, rfmkit: Path) -> tuple[Path, list[str]]:
+    """Run the batch of ``params_path`` into ``work/reports``, every run rendered now, as a user closes the loop: the
+    months before the last, then ``rfmkit confirm-actions`` for the month before the last (its CRM lists were sent),
+    then the last month, which measures them. Returns the reports folder and the commands run."""
+    import pandas as pd
     import yaml
 
     params = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    here = params_path.resolve().parent
+    params = _absolute_paths(params, params_path.resolve().parent)
     params["output_dir"] = str(work / "reports")
-    nb_dir = params.get("notebooks_dir")
-    if nb_dir and not Path(nb_dir).is_absolute():
-        params["notebooks_dir"] = str((here / nb_dir).resolve())
     copy = work / params_path.name
     copy.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    cmd = [str(rfmkit), "run", str(copy), "--force", "--no-progress"]
-    if jobs:
-        cmd += ["--jobs", str(jobs)]
-    print("==> batch:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-    return work / "reports"
+    months = pd.period_range(str(params["periods"]["start"])[:7], str(params["periods"]["end"])[:7], freq="M")
+    run = [str(rfmkit), "run", str(copy), "--force", "--no-progress", *(["--jobs", str(jobs)] if jobs else [])]
+    steps = [[*run, "--period", str(months[-1])]]
+    if len(months) > 1:
+        before = f"{months[0]}..{months[-2]}" if len(months) > 2 else str(months[0])
+        confirm = [str(rfmkit), "confirm-actions", str(copy), "--period", str(months[-2])]
+        steps = [[*run, "--period", before], confirm, *steps]
+    for cmd in steps:
+        print("==>", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+    shown = [" ".join(["rfmkit", *cmd[1:]]).replace(str(copy), params_path.name) for cmd in steps]
+    return work / "reports", shown
 
 
 def _latest_report(reports: Path) -> Path:
@@ -202,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="rfmkit-screenshots-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        reports = _batch(args.params, work, args.jobs, args.rfmkit)
+        reports, commands = _batch(args.params, work, args.jobs, args.rfmkit)
         if template_fingerprint() != fingerprint:
             raise SystemExit("error: the report template changed while the batch ran; run the script again")
         args.out.mkdir(parents=True, exist_ok=True)
@@ -224,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.params.resolve().is_relative_to(ROOT)
             else str(args.params),
             "period": period,
+            "commands": commands,
             "rfmkit": __version__,
             "git_commit": _git("rev-parse", "HEAD"),
             "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
