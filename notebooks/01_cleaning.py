@@ -44,14 +44,14 @@ rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # ## 2. Examples of rows set aside
 #
 # The rows set aside of this report's region (every row in the all-regions report), up to three per reason, as
-# they came in but with the customer shown by pseudonym (`row_id` is the row's position in the input file). The
+# they came in but with the customer shown by pseudonym (*row id* is the row's position in the input file). The
 # full list is in `quarantine.csv` of the cleaned data.
 
 # %%
 scope = "set_aside_all" if ctx.region == ALL_REGIONS else "set_aside_region"
 ctx.say(f"notebook.cleaning.{scope}", n=len(cleaned.quarantined), m=cleaned.quarantined_elsewhere)
 examples = cleaned.quarantined.groupby("reason", sort=True).head(3)
-display(ctx.raw_ids(examples).set_index(["reason", "row_id"]))
+display(tables.styled(ctx.raw_ids(examples).set_index(["reason", "row_id"]), language=ctx.language))
 ctx.privacy_note()
 
 # %% [markdown] tags=["text:cleaning.outliers"]

@@ -75,8 +75,7 @@ fig.tight_layout()
 # 'alive' (P(alive)) and how often they will buy over the horizon, the Gamma-Gamma model how much they spend per
 # purchase; CLV is their product, discounted. **Note for readers:** a customer who bought only once has
 # P(alive) = 1 in BG/NBD, because the model only lets customers drop out right after a repeat purchase; their low
-# expected purchases still keep their CLV small. The modified BG/NBD (`analysis.clv.ModifiedBGNBD`) does not do
-# this.
+# expected purchases still keep their CLV small. The modified BG/NBD model does not do this.
 
 # %%
 from analysis.report.plots import clv as clv_plots

@@ -130,7 +130,7 @@ display(tables.styled(seg.kpi_by_segment, cur, money=("revenue", "aov"), pct=gro
 seg_plots.kpi_bar_chart(seg.kpi_by_segment, "revenue", language=ctx.language, currency=cur);
 # %%
 for dimension, report in seg.kpi_by_dimension.items():
-    ctx.say("notebook.segmentation.by_dimension", d=dimension)
+    ctx.say("notebook.segmentation.by_dimension", d=tables.column_label(dimension, ctx.language))
     display(tables.styled(report, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
 if ctx.has(seg.sales_reps):
     ctx.say("notebook.segmentation.sales_reps")

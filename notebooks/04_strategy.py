@@ -68,7 +68,10 @@ display(tables.styled(per_segment, cur, money=money, pct=("customer_share", "rev
 
 # %%
 ctx.privacy_note()
+from analysis.strategy.actions import play_texts
+
 budget = plan.actions[["customers", "budget", "expected_return", "net_return"]]
+budget = budget.rename(index=play_texts(plan.playbook, ctx.language)["action"]).rename_axis("action")
 display(tables.styled(budget, cur, money=("budget", "expected_return", "net_return"), language=ctx.language))
 
 # %% [markdown] tags=["text:strategy.forecast"]
