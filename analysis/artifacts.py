@@ -12,6 +12,7 @@
 ``actions/sent.parquet``                   who was sent their action: added by ``rfmkit confirm-actions`` only
 ``action_results.csv``                     what the earlier period's sent actions earned (treatment vs control)
 ``headline.json``                          the index page's figures, written once by the summary stage
+``headline.csv``                           every headline measure × window (this, previous, year_ago): days, value
 ``grading.csv``, ``service_recovery.csv``  grades, reasons, move-up sentences; unhappy A-tier customers
 =========================================  =================================================================
 
@@ -141,8 +142,12 @@ def write_evaluation(
 
 
 def write_headline(run_dir: Path, summary: Summary, language: str, key: PseudonymKey | None = None) -> list[Path]:
-    """``headline.json``: the summary's figures for the index page."""
-    return [write_json(summary.headline, run_dir / "headline.json")]
+    """``headline.json`` (the summary's figures for the index page) and ``headline.csv`` (every headline measure per
+    window with its first and last day, the value or why there is none)."""
+    out = [write_json(summary.headline, run_dir / "headline.json")]
+    if len(summary.measures):
+        out.append(write_spreadsheet_csv(summary.measures, run_dir / "headline.csv", index=False))
+    return out
 
 
 def write_grading(run_dir: Path, grading: Grading, language: str, key: PseudonymKey | None = None) -> list[Path]:

@@ -791,6 +791,8 @@ class Summary:
     #: the first screen: KPI cards (analysis.strategy.cards.kpi_cards) and alerts, texts in the params' language
     cards: list[KpiCard] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    #: ``headline.csv``: every headline measure per window, with its days (executive.headline_measures)
+    measures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def unavailable_text(self, language: str) -> dict[str, str]:
         """``unavailable`` as the text shown in ``language`` ("n/a — data starts 2010-12-01")."""
@@ -820,7 +822,14 @@ def summary(
 ) -> Summary:
     """The executive summary of a run and the index page's figures (see :class:`Summary`)."""
     from analysis.customers import kpi
-    from analysis.strategy.executive import Flagged, flagged_sentences, headline_kpis, top_actions, with_unflagged
+    from analysis.strategy.executive import (
+        Flagged,
+        flagged_sentences,
+        headline_kpis,
+        headline_measures,
+        top_actions,
+        with_unflagged,
+    )
     from analysis.text import format as fmt
     from analysis.text import t
 
@@ -829,12 +838,18 @@ def summary(
     tx = cleaned_.transactions
     missing = window.unavailable()
 
+    # one definition per measure: each window's retention follows the buyers of the month before it, cut to the
+    # same days (this window's: exactly the previous window the headline names)
+    wins = {"this": (window.start, window.as_of), "previous": window.previous, "year_ago": window.year_ago}
+    bases = {name: window.before(w) for name, w in wins.items()}
+    gaps = _headline_gaps(window, wins, bases, language)
+
+    def window_totals(frame: pd.DataFrame) -> dict[str, pd.Series]:
+        return {name: kpi.kpi_totals(frame, *w, previous=bases[name]) for name, w in wins.items()}
+
     def kpis(frame: pd.DataFrame) -> pd.DataFrame:
-        table = headline_kpis(
-            kpi.kpi_totals(frame, window.start, window.as_of),
-            kpi.kpi_totals(frame, *window.previous),
-            kpi.kpi_totals(frame, *window.year_ago),
-        )
+        totals = window_totals(frame)
+        table = headline_kpis(totals["this"], totals["previous"], totals["year_ago"])
         for ref, (value, change) in {"previous": ("previous", "change"),
                                      "year_ago": ("year_ago", "change_vs_year")}.items():  # fmt: skip
             if ref in missing:
@@ -843,10 +858,14 @@ def summary(
             table.loc["new_customers", ["this_period", "previous", "change", "year_ago", "change_vs_year"]] = float(
                 "nan"
             )
+        columns = {"this": ["this_period", "change", "change_vs_year"], "previous": ["previous", "change"],
+                   "year_ago": ["year_ago", "change_vs_year"]}  # fmt: skip
+        for measure, name in gaps:  # a value the data cannot give, and every change made with it
+            if measure in table.index:
+                table.loc[measure, columns[name]] = float("nan")
         return table
 
-    wins = {"this_period": (window.start, window.as_of), "previous": window.previous, "year_ago": window.year_ago}
-    counted = {k: _flagged_orders(tx, *w) for k, w in wins.items()}
+    counted = {("this_period" if k == "this" else k): _flagged_orders(tx, *w) for k, w in wins.items()}
     flagged = Flagged({k: v[0] for k, v in counted.items()}, {k: v[1] for k, v in counted.items()})
     head = kpis(tx)
     notes = [
@@ -931,4 +950,37 @@ def summary(
     quality = cleaned_.result.quality
     warned = alerts(strategy_.warnings, int(quality.get("rows_in") or 0), int(quality.get("rows_quarantined") or 0),
                     currency, language)  # fmt: skip
-    return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned)
+    measures = headline_measures(window_totals(tx), wins, bases, gaps, language)
+    return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned, measures=measures)
+
+
+def _headline_gaps(
+    window: Window,
+    wins: dict[str, tuple[pd.Timestamp, pd.Timestamp]],
+    bases: dict[str, tuple[pd.Timestamp, pd.Timestamp]],
+    language: str,
+) -> dict[tuple[str, str], str]:
+    """Why a headline measure has no value in a window (``(measure, window name)`` → the reason shown).
+
+    Before the data starts nothing is known; in a window of the data's first month (the data start on or after the
+    first day of its month) every buyer's first purchase is in it, so nobody can be counted as new; retention needs
+    its base window (the month before, same days) inside the data.
+    """
+    from analysis.strategy.executive import HEADLINE_FIELDS
+    from analysis.text import t
+
+    if window.data_start is None:
+        return {}
+    first = window.data_start.normalize()
+    starts = t("run.missing.data_starts", language, date=str(first.date()))
+    first_month = t("executive.csv.first_month", language, date=str(first.date()))
+    gaps: dict[tuple[str, str], str] = {}
+    for name, (start, _) in wins.items():
+        if name != "this" and start < first:  # this period's own figures count what the data hold
+            gaps.update({(measure, name): starts for measure, _ in HEADLINE_FIELDS})
+            continue
+        if first >= start.replace(day=1):
+            gaps[("new_customers", name)] = first_month
+        if bases[name][0] < first:
+            gaps[("retention_rate", name)] = starts
+    return gaps

@@ -127,6 +127,12 @@ class Window:
         """First and last day of the same period a year before, cut to :attr:`days` days."""
         return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 12)))
 
+    def before(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The window a window of this run is itself compared with: the calendar month before the month of
+        ``bounds``' first day, cut to :attr:`days` days. ``before(previous)`` of 1-9 Dec is 1-9 Oct, and
+        ``before((start, as_of)) == previous``: retention in a window is measured against this one."""
+        return self._cut(period_bounds(str(pd.Period(bounds[0], freq="M") - 1)))
+
     def comparable(self, which: str) -> bool:
         """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""
         first = getattr(self, which)[0]

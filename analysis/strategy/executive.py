@@ -152,6 +152,91 @@ def flagged_sentences(
     return out
 
 
+#: ``headline.csv``'s columns: one row per measure and window (``this``, ``previous``, ``year_ago``).
+HEADLINE_CSV_COLUMNS: tuple[str, ...] = ("measure", "window", "start", "end", "value", "note")
+#: Sums over a window's sales: 0 in a window of the data without sales (the others have no value then).
+ADDITIVE = frozenset({"revenue", "orders", "customers", "new_customers"})
+
+
+def headline_measures(
+    totals: Mapping[str, pd.Series],
+    windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+    retention_base: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+    gaps: Mapping[tuple[str, str], str],
+    language: str = "en",
+) -> pd.DataFrame:
+    """``headline.csv``: every headline measure in every window, with the window's days, machine-readable.
+
+    Parameters
+    ----------
+    totals : mapping of window name to Series
+        :func:`analysis.customers.kpi.kpi_totals` of each window (``this``, ``previous``, ``year_ago``), each
+        computed with its own retention base window.
+    windows : mapping of window name to (first, last)
+        The windows' first and last days (inclusive), as the headline names them.
+    retention_base : mapping of window name to (first, last)
+        The window whose buyers each window's retention follows (the month before, cut to the same days).
+    gaps : mapping of (measure, window name) to str
+        Why a value cannot be computed (e.g. "n/a — data starts 2010-12-01"): the value is left empty and the
+        reason goes to ``note``.
+    language : {"en", "zh"}
+        Language of ``note``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`HEADLINE_CSV_COLUMNS`: ``measure`` (a :data:`HEADLINE_FIELDS` name; ``gross_margin_pct``
+        only with costs), ``window``, ``start`` / ``end`` (ISO days, inclusive), ``value`` (text: counts whole,
+        money in cents, rates as shares 0-1; empty when there is none) and ``note`` (why it is empty, or for
+        retention the buyers it follows).
+    """
+    text.check_language(language)
+    present = set().union(*(set(t.index) for t in totals.values()))
+    rows = []
+    for measure, kind in HEADLINE_FIELDS:
+        if measure not in present:
+            continue
+        for name, (first, last) in windows.items():
+            value = totals[name].get(measure, math.nan) if name in totals else math.nan
+            note = ""
+            if (measure, name) in gaps:
+                value, note = math.nan, gaps[(measure, name)]
+            elif pd.isna(value) and measure in ADDITIVE:
+                value, note = 0.0, text.t("executive.csv.no_sales", language)
+            elif pd.isna(value):
+                b = retention_base[name]
+                note = (
+                    text.t("executive.csv.no_base_buyers", language, a=b[0].date(), b=b[1].date())
+                    if measure == "retention_rate"
+                    else text.t("executive.csv.no_sales", language)
+                )
+            elif measure == "retention_rate":
+                b = retention_base[name]
+                note = text.t("executive.csv.retention", language, a=b[0].date(), b=b[1].date())
+            rows.append(
+                {
+                    "measure": measure,
+                    "window": name,
+                    "start": first.date().isoformat(),
+                    "end": last.date().isoformat(),
+                    "value": _csv_value(value, kind),
+                    "note": note,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(HEADLINE_CSV_COLUMNS))
+
+
+def _csv_value(value: float, kind: str) -> str:
+    """A figure of ``headline.csv`` as text: empty when missing, counts whole, money in cents, rates to 6 places."""
+    if pd.isna(value):
+        return ""
+    if kind == "count":
+        return str(round(float(value)))
+    if kind == "money":
+        return f"{float(value):.2f}"
+    return f"{float(value):.6f}".rstrip("0").rstrip(".") or "0"
+
+
 def _ref(frame: pd.Series | None, totals: pd.Series, field: str, suffix: str) -> float:
     if frame is not None and field in frame:
         return float(frame[field])

@@ -1,0 +1,95 @@
+"""One definition per measure, its windows stated and used (issue 18, item 1): ``headline.csv`` on a log shaped like
+a real export (data from 1 Dec 2010 to 9 Dec 2011), each figure recomputed by hand from the rows below.
+
+Retention is the share of the previous window's buyers who bought in this window, with the previous window the one
+the headline names (1-9 Nov for 1-9 Dec, not the nine days before 1 Dec); nobody is counted as new in the data's first
+month, and a comparison the data cannot support is empty with its reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.params import load_params
+from analysis.pipeline import open_run
+from analysis.strategy.executive import HEADLINE_CSV_COLUMNS
+
+ROWS = [  # (day, customer, amount)
+    ("2010-12-01", "Y", 100.0), ("2010-12-05", "A", 50.0), ("2010-12-20", "Y", 30.0),  # the data's first month
+    ("2011-01-10", "Y", 5.0),
+    ("2011-10-02", "A", 10.0), ("2011-10-05", "C", 20.0), ("2011-10-08", "X", 30.0),  # 1-9 Oct: A C X
+    ("2011-11-02", "A", 11.0), ("2011-11-03", "B", 12.0), ("2011-11-04", "C", 13.0), ("2011-11-09", "D", 14.0),
+    ("2011-11-25", "E", 15.0), ("2011-11-28", "G", 16.0),  # 22-30 Nov: E G (the nine days before 1 Dec)
+    ("2011-12-01", "A", 21.0), ("2011-12-05", "B", 22.0), ("2011-12-09", "F", 23.0),  # the data end on 9 Dec
+]  # fmt: skip
+
+
+def _run(folder: Path, period: str) -> pd.DataFrame:
+    log = pd.DataFrame(
+        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "amount": a} for i, (d, c, a) in enumerate(ROWS)]
+    )
+    log.to_csv(folder / "log.csv", index=False)
+    data = {
+        "title": "Headline",
+        "source": {"format": "csv", "path": str(folder / "log.csv")},
+        "periods": {"start": period, "end": period},
+        "clv": {"enabled": False},
+        "segmentation": {"cluster": {"enabled": False}},
+        "output_dir": str(folder / "reports"),
+    }
+    (folder / "h.yaml").write_text(yaml.safe_dump(data))
+    run = open_run(load_params(folder / "h.yaml"), period, run_dir=folder / "run")
+    run.get("summary")
+    table = pd.read_csv(folder / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert tuple(table.columns) == HEADLINE_CSV_COLUMNS
+    return table.set_index(["measure", "window"])
+
+
+@pytest.fixture(scope="module")
+def december(tmp_path_factory) -> pd.DataFrame:
+    return _run(tmp_path_factory.mktemp("dec"), "2011-12")
+
+
+def test_windows_are_the_ones_named(december: pd.DataFrame) -> None:
+    revenue = december.loc["revenue"]
+    assert list(revenue.index) == ["this", "previous", "year_ago"]
+    assert tuple(revenue.loc["this", ["start", "end"]]) == ("2011-12-01", "2011-12-09")
+    assert tuple(revenue.loc["previous", ["start", "end"]]) == ("2011-11-01", "2011-11-09")
+    assert tuple(revenue.loc["year_ago", ["start", "end"]]) == ("2010-12-01", "2010-12-09")
+    # by hand: 21 + 22 + 23; 11 + 12 + 13 + 14; Y 100 + A 50 (Y's 20 Dec purchase is outside 1-9 Dec)
+    assert [revenue.loc[w, "value"] for w in ("this", "previous", "year_ago")] == ["66.00", "50.00", "150.00"]
+    assert december.loc[("orders", "this"), "value"] == "3" and december.loc[("aov", "this"), "value"] == "22.00"
+    assert december.loc[("customers", "previous"), "value"] == "4"
+
+
+def test_retention_follows_the_buyers_of_the_window_the_headline_names(december: pd.DataFrame) -> None:
+    # 1-9 Nov buyers A B C D; of them A and B bought in 1-9 Dec: 2 of 4 (22-30 Nov's E and G would give 0)
+    this = december.loc[("retention_rate", "this")]
+    assert this["value"] == "0.5" and "2011-11-01 to 2011-11-09" in this["note"]
+    # the previous window's own retention follows 1-9 Oct (A C X): A and C bought in 1-9 Nov
+    previous = december.loc[("retention_rate", "previous")]
+    assert float(previous["value"]) == pytest.approx(2 / 3, abs=1e-6) and "2011-10-01 to 2011-10-09" in previous["note"]
+    # a year ago's base, 1-9 Nov 2010, is before the data: no value, and why
+    year_ago = december.loc[("retention_rate", "year_ago")]
+    assert year_ago["value"] == "" and year_ago["note"] == "n/a — data starts 2010-12-01"
+
+
+def test_nobody_is_new_in_the_datas_first_month(december: pd.DataFrame) -> None:
+    new = december.loc["new_customers"]
+    # F buys first on 9 Dec 2011; B and D first bought in 1-9 Nov (C already in October)
+    assert (new.loc["this", "value"], new.loc["previous", "value"]) == ("1", "2")
+    assert new.loc["year_ago", "value"] == "" and "data starts 2010-12-01" in new.loc["year_ago", "note"]
+    assert "first month" in new.loc["year_ago", "note"]
+
+
+def test_the_first_month_has_no_comparison_and_nobody_new(tmp_path: Path) -> None:
+    table = _run(tmp_path, "2010-12")
+    assert table.loc[("revenue", "this"), "value"] == "180.00"  # the whole month: 100 + 50 + 30
+    assert table.loc[("new_customers", "this"), "value"] == ""
+    for window in ("previous", "year_ago"):
+        rows = table.xs(window, level="window")
+        assert (rows["value"] == "").all() and (rows["note"] == "n/a — data starts 2010-12-01").all()
