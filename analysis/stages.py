@@ -769,7 +769,7 @@ def evaluation(
 
 @dataclass(frozen=True)
 class Summary:
-    """The summary stage: headline KPIs (this period vs the previous one and a year ago, the same number of days),
+    """The summary stage: headline KPIs (this period vs the previous one and a year ago, each cut to the days scored),
     the top actions, customers at a glance and ``headline``, the figures of the index page (``headline.json``).
 
     ``headline_kpis``: :func:`analysis.strategy.executive.headline_kpis`, with the figures without flagged orders
@@ -871,7 +871,8 @@ def summary(
     notes = [
         t("executive.windows", language, a=fmt.date(window.start, language), b=fmt.date(window.as_of, language),
           days=window.days, pa=fmt.date(window.previous[0], language), pb=fmt.date(window.previous[1], language),
-          ya=fmt.date(window.year_ago[0], language), yb=fmt.date(window.year_ago[1], language))
+          ya=fmt.date(window.year_ago[0], language), yb=fmt.date(window.year_ago[1], language),
+          pdays=_days(window.previous), ydays=_days(window.year_ago))
     ]  # fmt: skip
     if window.is_partial:
         key = "executive.partial" if window.partial == "data_end" else "executive.partial_period_end"
@@ -952,6 +953,11 @@ def summary(
                     currency, language)  # fmt: skip
     measures = headline_measures(window_totals(tx), wins, bases, gaps, language)
     return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned, measures=measures)
+
+
+def _days(bounds: tuple[pd.Timestamp, pd.Timestamp]) -> int:
+    """Days of a window (first and last day inclusive)."""
+    return int((bounds[1] - bounds[0]).days) + 1
 
 
 def _headline_gaps(

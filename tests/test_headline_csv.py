@@ -28,7 +28,7 @@ ROWS = [  # (day, customer, amount)
 ]  # fmt: skip
 
 
-def _run(folder: Path, period: str) -> pd.DataFrame:
+def _run(folder: Path, period: str, notes: list[str] | None = None) -> pd.DataFrame:
     log = pd.DataFrame(
         [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "amount": a} for i, (d, c, a) in enumerate(ROWS)]
     )
@@ -43,7 +43,9 @@ def _run(folder: Path, period: str) -> pd.DataFrame:
     }
     (folder / "h.yaml").write_text(yaml.safe_dump(data))
     run = open_run(load_params(folder / "h.yaml"), period, run_dir=folder / "run")
-    run.get("summary")
+    summary = run.get("summary")
+    if notes is not None:
+        notes.extend(summary.notes)
     table = pd.read_csv(folder / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert tuple(table.columns) == HEADLINE_CSV_COLUMNS
     return table.set_index(["measure", "window"])
@@ -93,3 +95,14 @@ def test_the_first_month_has_no_comparison_and_nobody_new(tmp_path: Path) -> Non
     for window in ("previous", "year_ago"):
         rows = table.xs(window, level="window")
         assert (rows["value"] == "").all() and (rows["note"] == "n/a — data starts 2010-12-01").all()
+
+
+def test_a_month_after_a_shorter_one_says_so(tmp_path: Path) -> None:
+    notes: list[str] = []
+    table = _run(tmp_path, "2011-10", notes)
+    assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2011-09-01", "2011-09-30")
+    assert table.loc[("revenue", "this"), "value"] == "60.00"  # 10 + 20 + 30
+    assert table.loc[("revenue", "previous"), "value"] == "0.00"  # no sales in September: 0, and said
+    assert table.loc[("revenue", "previous"), "note"] == "no sales in this window"
+    assert table.loc[("retention_rate", "this"), "value"] == ""  # nobody bought in September to follow
+    assert "(31 days)" in notes[0] and "(30 days)" in notes[0] and "the same number of days" not in notes[0]
