@@ -202,9 +202,9 @@ def _duckdb(params: EngineParams) -> Engine:
 
 
 def _spark(params: EngineParams) -> Engine:
-    from analysis.engines.spark_engine import SparkEngine
+    from analysis.engines.spark_score import SparkScoreEngine  # SparkEngine with the folder capabilities
 
-    return SparkEngine(params.spark)
+    return SparkScoreEngine(params.spark)
 
 
 #: What ``auto`` chooses between (see :func:`choose_engine`).

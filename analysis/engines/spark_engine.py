@@ -23,15 +23,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from analysis.engines.base import (
-    FolderResult,
-    Source,
-    SQLEngine,
-    SummaryRequest,
-    check_columns,
-    file_format,
-    resolve_files,
-)
+from analysis.engines.base import Source, SQLEngine, check_columns, file_format, resolve_files
 from analysis.params import SparkParams
 
 _VIEW = """
@@ -173,19 +165,6 @@ class SparkEngine(SQLEngine):
     def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
         with quiet_pandas3():
             return self.spark.sql(sql, args=params or None).toArrow().to_pandas()
-
-    def summary_to_folder(self, source: Source, request: SummaryRequest, out: str | os.PathLike) -> FolderResult:
-        """:func:`analysis.engines.spark_score.summary_to_parquet` into ``out/customers/`` (by the executors)."""
-        from analysis.engines.spark_score import child, summary_to_parquet
-
-        return summary_to_parquet(self, source, request, child(out, "customers"))
-
-    def score_to_folder(self, source: Source, as_of: object, out: str | os.PathLike, params: object) -> object:
-        """:func:`analysis.engines.spark_score.score_to_parquet` on this engine's session: ``out/customers/`` and
-        ``out/models.json`` (CLV on)."""
-        from analysis.engines.spark_score import score_to_parquet
-
-        return score_to_parquet(source, as_of, out, params, session=self.spark, clv=True)
 
     def close(self) -> None:
         self._release()

@@ -55,7 +55,7 @@ from analysis.engines.base import (
     day_timestamp,
     unit_days,
 )
-from analysis.engines.spark_engine import is_remote
+from analysis.engines.spark_engine import SparkEngine, is_remote
 from analysis.errors import InputError, ParamsError
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,19 @@ class SparkScoreResult:
             if model is not None:
                 out[model.model_name] = {k: float(v) for k, v in model.params_.items()}
         return out
+
+
+class SparkScoreEngine(SparkEngine):
+    """The Spark engine of the registry: :class:`~analysis.engines.spark_engine.SparkEngine` with its folder
+    capabilities, the customer table written by the executors (``folder_summary``, ``folder_score``)."""
+
+    def summary_to_folder(self, source: Source, request: SummaryRequest, out: str | os.PathLike) -> FolderResult:
+        """:func:`summary_to_parquet` into ``out/customers/`` (written by the executors)."""
+        return summary_to_parquet(self, source, request, child(out, "customers"))
+
+    def score_to_folder(self, source: Source, as_of: object, out: str | os.PathLike, params: object) -> object:
+        """:func:`score_to_parquet` on this engine's session: ``out/customers/`` and ``out/models.json`` (CLV on)."""
+        return score_to_parquet(source, as_of, out, params, session=self.spark, clv=True)
 
 
 # ----------------------------------------------------------------------------------------------- the columns
@@ -596,7 +609,7 @@ def score_to_parquet(
     SparkScoreResult
     """
     from analysis.clv.value import default_horizon
-    from analysis.engines.spark_engine import SparkEngine, quiet_pandas3
+    from analysis.engines.spark_engine import quiet_pandas3
     from analysis.params import RunParams
 
     if params is None:
