@@ -453,6 +453,21 @@ def clean(input_: str, out: str, **opts: Any) -> None:
     )
 
 
+def empty_clv_column_note(scored: Any) -> None:
+    """One line on stderr when a CLV column of ``rfmkit score``'s output is empty for every customer, and why
+    (the run-rate fallback has no P(alive): it assumes every customer stays)."""
+    from analysis.text import t
+
+    customers, value = scored.customers, scored.clv_value
+    if value is None or not len(customers):
+        return
+    empty = [c for c in ("p_alive", "expected_purchases", "expected_spend", "clv") if c in customers.columns
+             and customers[c].isna().all()]  # fmt: skip
+    if empty:
+        why = value.reason_text("en") or t("cli.clv_empty_method", "en", method=value.method_label("en"))
+        click.echo(t("cli.clv_empty", "en", columns=", ".join(empty), why=why), err=True)
+
+
 @main.command()
 @click.argument("input_", metavar="INPUT")
 @click.option(
@@ -521,6 +536,7 @@ def score(
     scored = stages.score(source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs)
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
+    empty_clv_column_note(scored)
     _write_table(scored.customers, out)
     click.echo(f"scored {len(scored.customers):,} customers as of {scored.as_of.date()} → {out}")
 
