@@ -561,7 +561,9 @@ def execute_run(
         ]
         title = f"{params.title} · {spec.period} · {_where(spec.region, lang)}"
         index_href = os.path.relpath(Path(params.output_dir) / "index.html", run_dir)
-        render_report(sections, stage / REPORT_NAME, title, lang, index_href, banner)
+        # the cleaned data's quarantine holds every region's rows: linked from the all-regions report only
+        files = {"01_cleaning": [Path(clean_dir) / "quarantine.csv"]} if spec.region == ALL_REGIONS else None
+        render_report(sections, stage / REPORT_NAME, title, lang, index_href, banner, files)
         result.reports = [REPORT_NAME]
         result.timings["render"] = round(time.perf_counter() - t0, 3)
     result.seconds = round(time.perf_counter() - started, 3)
