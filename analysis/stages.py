@@ -101,6 +101,8 @@ class Cleaned:
     #: first and last purchase day of the whole cleaned input (every region); None when it is empty
     data_start: pd.Timestamp | None = None
     data_end: pd.Timestamp | None = None
+    #: the run's sales without a customer id (CleanResult.anonymous): its region, up to the period's last day
+    anonymous: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def outliers(self) -> pd.DataFrame:
@@ -141,10 +143,20 @@ def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_
         elif region != ALL_REGIONS:
             keep &= ret["region"] == region if "region" in ret.columns else False
         ret = ret[keep].reset_index(drop=True)
+    anon = result.anonymous
+    if len(anon):
+        keep = anon["order_date"].dt.normalize() <= as_of
+        if rep is not None:
+            keep &= anon["sales_rep"] == rep if "sales_rep" in anon.columns else False
+        elif region != ALL_REGIONS:
+            keep &= anon["region"] == region if "region" in anon.columns else False
+        anon = anon[keep].reset_index(drop=True)
     days = result.clean["order_date"].dropna().dt.normalize()
     first, last = (days.min(), days.max()) if len(days) else (None, None)
     quarantined = mine.reset_index(drop=True)
-    return Cleaned(result, tx, revenue, quarantined, len(result.quarantine) - len(mine), ret, first, last)
+    return Cleaned(
+        result, tx, revenue, quarantined, len(result.quarantine) - len(mine), ret, first, last, anonymous=anon
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -844,8 +856,21 @@ def summary(
     bases = {name: window.before(w) for name, w in wins.items()}
     gaps = _headline_gaps(window, wins, bases, language)
 
+    anon = cleaned_.anonymous
+    anon_day = anon["order_date"].dt.normalize() if len(anon) else None
+
     def window_totals(frame: pd.DataFrame) -> dict[str, pd.Series]:
-        return {name: kpi.kpi_totals(frame, *w, previous=bases[name]) for name, w in wins.items()}
+        totals = {name: kpi.kpi_totals(frame, *w, previous=bases[name]) for name, w in wins.items()}
+        if anon_day is None:
+            return totals
+        for name, (first, last) in wins.items():  # sales without a customer id count in revenue, in no customer KPI
+            extra = float(anon.loc[(anon_day >= first) & (anon_day <= last), "amount"].sum())
+            own = totals[name].get("revenue", float("nan"))
+            all_sales = (0.0 if pd.isna(own) else float(own)) + extra
+            share = extra / all_sales if all_sales else float("nan")
+            more = pd.Series({"revenue_all_sales": all_sales, "anonymous_share": share})
+            totals[name] = pd.concat([totals[name], more])
+        return totals
 
     def kpis(frame: pd.DataFrame) -> pd.DataFrame:
         totals = window_totals(frame)
@@ -883,6 +908,14 @@ def summary(
         )  # fmt: skip
     if window.left_censored:
         notes.append(t("executive.left_censored", language, date=fmt.date_long(window.data_start, language)))
+    if anon_day is not None and ((anon_day >= window.start) & (anon_day <= window.as_of)).any():
+        now_anon = anon[(anon_day >= window.start) & (anon_day <= window.as_of)]
+        all_sales = float(now_anon["amount"].sum()) + cleaned_.revenue_period
+        notes.append(
+            t("executive.anonymous", language, n=fmt.integer(len(now_anon), language),
+              amount=fmt.money(float(now_anon["amount"].sum()), currency, language),
+              share=fmt.percent(float(now_anon["amount"].sum()) / all_sales if all_sales else 0.0, language))
+        )  # fmt: skip
     if any(flagged.orders.values()) and "is_outlier" in tx.columns:
         head = with_unflagged(head, kpis(tx[~tx["is_outlier"].fillna(False).astype(bool)]))
         if flagged.orders["this_period"]:

@@ -39,6 +39,11 @@ cleaned = ctx.stage("clean")
 quality = cleaned.result.quality
 ctx.say("notebook.cleaning.whole_input", n=quality["rows_in"])
 display(tables.styled(tables.quality_table(quality, ctx.language), language=ctx.language))
+if (anonymous := quality.get("anonymous_sales") or {}).get("rows"):  # sales without a customer id, reconciled
+    total = quality["revenue"] + anonymous["revenue"]
+    ctx.say("notebook.cleaning.anonymous", missing=quality["reasons"]["missing_customer_id"], n=anonymous["rows"],
+            amount=anonymous["revenue"], clean=quality["revenue"], total=total, share=anonymous["revenue"] / total,
+            cur=cur)  # fmt: skip
 rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # %% [markdown] tags=["text:cleaning.examples"]
 # ## 2. Examples of rows set aside

@@ -324,6 +324,13 @@ def clean_transactions(
     clean = clean[[c for c in (*CANONICAL_COLUMNS, "is_outlier", "row_id") if c in clean.columns]]
     clean = validate_clean(clean.reset_index(drop=True), origin)
 
+    # sales without a customer id: the missing_customer_id rows to which no later reason applies
+    usable = order_date.notna().to_numpy() & ~np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
+    is_anonymous = (code == REASONS.index("missing_customer_id") + 1) & usable & ~(money_bad | zero)
+    anonymous = canonical.loc[is_anonymous].drop(columns="customer_id")
+    anonymous.insert(0, "row_id", np.flatnonzero(is_anonymous))
+    anonymous = anonymous.reset_index(drop=True)
+
     is_return = code == REASONS.index("return") + 1
     returns = canonical.loc[is_return]
     returns.insert(0, "row_id", np.flatnonzero(is_return))
@@ -357,10 +364,13 @@ def clean_transactions(
         "customers": int(clean["customer_id"].nunique()),
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
+        "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),
         "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},
     }
     if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
         raise AssertionError("row accounting does not reconcile; this is a bug")
-    return CleanResult(clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality))
+    return CleanResult(
+        clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality), anonymous=anonymous
+    )

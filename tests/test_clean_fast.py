@@ -71,7 +71,7 @@ def messy_log(rows: int = ROWS, seed: int = 3) -> pd.DataFrame:
 def assert_same(raw: pd.DataFrame, params: CleaningParams | None = None) -> fast.CleanResult:
     new = fast.clean_transactions(raw, params=params, origin="log")
     old = reference.clean_transactions(raw, params=params, origin="log")
-    for name in ("clean", "quarantine", "returns"):
+    for name in ("clean", "quarantine", "returns", "anonymous"):
         assert_frame_equal(getattr(new, name), getattr(old, name), check_exact=True, obj=name)
     assert new.quality == old.quality
     return new

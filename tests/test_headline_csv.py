@@ -8,6 +8,7 @@ month, and a comparison the data cannot support is empty with its reason.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +29,10 @@ ROWS = [  # (day, customer, amount)
 ]  # fmt: skip
 
 
-def _run(folder: Path, period: str, notes: list[str] | None = None) -> pd.DataFrame:
+def _run(folder: Path, period: str, notes: list[str] | None = None, rows: list | None = None) -> pd.DataFrame:
+    rows = rows or ROWS
     log = pd.DataFrame(
-        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "amount": a} for i, (d, c, a) in enumerate(ROWS)]
+        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "amount": a} for i, (d, c, a) in enumerate(rows)]
     )
     log.to_csv(folder / "log.csv", index=False)
     data = {
@@ -106,3 +108,31 @@ def test_a_month_after_a_shorter_one_says_so(tmp_path: Path) -> None:
     assert table.loc[("revenue", "previous"), "note"] == "no sales in this window"
     assert table.loc[("retention_rate", "this"), "value"] == ""  # nobody bought in September to follow
     assert "(31 days)" in notes[0] and "(30 days)" in notes[0] and "the same number of days" not in notes[0]
+
+
+#: Sales an export writes without a customer id, and rows without one that are no sale.
+NO_ID = [
+    ("2011-12-02", "(blank)", 40.0), ("2011-12-08", "", 60.0),  # two sales in 1-9 Dec: 100
+    ("2011-11-05", "NULL", 25.0),  # a sale in 1-9 Nov
+    ("2011-12-03", "N/A", -40.0),  # a return without a customer: no sale
+    ("not a date", "(blank)", 70.0),  # no day: no sale
+]  # fmt: skip
+
+
+def test_sales_without_a_customer_id_count_in_revenue_not_in_customer_figures(tmp_path: Path) -> None:
+    notes: list[str] = []
+    table = _run(tmp_path, "2011-12", notes, rows=ROWS + NO_ID)
+    value = table["value"]
+    # customer measures as without those rows
+    assert value[("revenue", "this")] == "66.00" and value[("customers", "this")] == "3"
+    assert value[("retention_rate", "this")] == "0.5" and value[("new_customers", "this")] == "1"
+    # revenue with them: 66 + 40 + 60 this window, 50 + 25 the previous one; their share 100 / 166
+    assert value[("revenue_all_sales", "this")] == "166.00" and value[("revenue_all_sales", "previous")] == "75.00"
+    assert float(value[("anonymous_share", "this")]) == pytest.approx(100 / 166, abs=1e-6)
+    assert value[("revenue_all_sales", "year_ago")] == "150.00" and value[("anonymous_share", "year_ago")] == "0"
+    assert any("Sales without a customer id" in n and "2 line(s)" in n for n in notes)
+    # reconciled with the cleaning: every row set aside stays in the quarantine, the three sales are counted
+    quality = json.loads(next((tmp_path / "reports" / "_data").glob("clean-*/quality.json")).read_text())
+    assert quality["reasons"]["missing_customer_id"] == 5 and quality["rows_in"] == len(ROWS) + len(NO_ID)
+    assert quality["anonymous_sales"] == {"rows": 3, "revenue": 125.0}
+    assert quality["rows_in"] == quality["rows_clean"] + quality["rows_quarantined"]

@@ -107,20 +107,28 @@ class CleanResult:
     quality : dict
         Counts that reconcile: ``rows_in == rows_clean + rows_quarantined``; see :func:`clean_transactions`.
         Plain JSON values only (no NaN or infinity).
+    anonymous : DataFrame
+        Sales without a customer id: the ``missing_customer_id`` rows that are otherwise valid purchases (no later
+        reason applies: a date, an amount, not a return or cancellation), parsed into canonical columns without
+        ``customer_id``. They stay in the quarantine (no customer measure can use them) and count in revenue
+        (``quality["anonymous_sales"]``).
     """
 
     clean: pd.DataFrame
     quarantine: pd.DataFrame
     returns: pd.DataFrame
     quality: dict[str, Any] = field(default_factory=dict)
+    anonymous: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``clean.parquet``, ``quarantine.csv``, ``returns.parquet`` and ``quality.json``."""
+        """Write ``clean.parquet``, ``quarantine.csv``, ``returns.parquet``, ``anonymous.parquet`` and
+        ``quality.json``."""
         out = Path(out_dir)
         return {
             "clean": write_parquet(self.clean, out / "clean.parquet"),
             "quarantine": write_spreadsheet_csv(self.quarantine, out / "quarantine.csv", index=False),  # raw text
             "returns": write_parquet(self.returns, out / "returns.parquet"),
+            "anonymous": write_parquet(self.anonymous, out / "anonymous.parquet"),
             "quality": write_json(json_safe(self.quality), out / "quality.json"),
         }
 
@@ -863,6 +871,15 @@ def clean_transactions(
     assign(money_bad | zero, "bad_amount")
     assign(too_long, "text_too_long")
 
+    # a sale without a customer id: set aside as missing_customer_id, yet a row that would be clean with an id (no
+    # later reason applies), so revenue counts it
+    is_anonymous = (
+        (code == REASONS.index("missing_customer_id") + 1)
+        & order_date.notna().to_numpy()
+        & ~np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
+        & ~(money_bad | zero)
+        & ~too_long
+    )
     columns: dict[str, Any] = {"customer_id": customer.values}
     if order_id is not None:
         columns["order_id"] = order_id
@@ -880,6 +897,9 @@ def clean_transactions(
     returns = pd.DataFrame({c: v[is_return] for c, v in columns.items()})
     returns.insert(0, "row_id", np.flatnonzero(is_return))
     returns = returns.assign(amount=returns["amount"].abs()).reset_index(drop=True)
+    anonymous = pd.DataFrame({c: v[is_anonymous] for c, v in columns.items() if c != "customer_id"})
+    anonymous.insert(0, "row_id", np.flatnonzero(is_anonymous))
+    anonymous = anonymous.reset_index(drop=True)
 
     keep = code == 0
     everything = bool(keep.all())
@@ -918,13 +938,17 @@ def clean_transactions(
         "customers": int(pc.count_distinct(pa.array(clean["customer_id"].array)).as_py()),
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
+        # of the missing_customer_id rows, the valid sales: counted in revenue, in no customer measure
+        "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),
         "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},
     }
     if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
         raise AssertionError("row accounting does not reconcile; this is a bug")
-    return CleanResult(clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality))
+    return CleanResult(
+        clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality), anonymous=anonymous
+    )
 
 
 def net_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,8 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
             quarantine=restore_formulas(pd.read_csv(d / "quarantine.csv", dtype=str, keep_default_na=False)),
             returns=pd.read_parquet(d / "returns.parquet"),
             quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
+            # sales without a customer id (cleaned data written before they were kept: none)
+            anonymous=pd.read_parquet(anon) if (anon := d / "anonymous.parquet").is_file() else pd.DataFrame(),
         )
     except FileNotFoundError as err:
         raise InputError(

@@ -22,6 +22,9 @@ from analysis.text import format as fmt
 #: (KPI field, kind) in the order a manager reads them; labels are ``executive.kpi.<field>`` in the catalog.
 HEADLINE_FIELDS: tuple[tuple[str, str], ...] = (
     ("revenue", "money"),
+    # only when the log has sales without a customer id: revenue with them, and their share of it
+    ("revenue_all_sales", "money"),
+    ("anonymous_share", "pct"),
     ("orders", "count"),
     ("customers", "count"),
     ("new_customers", "count"),
