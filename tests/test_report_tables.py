@@ -81,7 +81,7 @@ def test_a_long_table_sorts_and_filters_in_a_browser(tmp_path: Path) -> None:
 
     run = _run(tmp_path)
     html = render_report(
-        [Section("02_scoring", "Scores", run / "_executed" / "02_scoring.ipynb")], run / "report.html", "T", "en"
+        [Section("05_summary", "Summary", run / "_executed" / "02_scoring.ipynb")], run / "report.html", "T", "en"
     )
     page_text = html.read_text(encoding="utf-8")
     assert re.findall(r"<script>(.*?)</script>", page_text, re.S) == [table_script()]
