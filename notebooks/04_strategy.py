@@ -100,14 +100,16 @@ else:
     ctx.note(strategy.forecast)
 ctx.say("notebook.strategy.backtest", a=ctx.period_start.date(), b=ctx.as_of.date())
 if not isinstance(strategy.backtest, Missing):
-    display(tables.styled_backtest(strategy.backtest, cur, language=ctx.language))
+    display(tables.styled_backtest(strategy.backtest, cur, ctx.language, ctx.params.report.min_customers))
 else:
     ctx.note(strategy.backtest)
 
 # %%
 ctx.say("notebook.strategy.backtest_frequency", a=ctx.period_start.date(), b=ctx.as_of.date())
 if not isinstance(strategy.backtest_by_frequency, Missing):
-    display(tables.styled_backtest(strategy.backtest_by_frequency, cur, language=ctx.language))
+    display(
+        tables.styled_backtest(strategy.backtest_by_frequency, cur, ctx.language, ctx.params.report.min_customers)
+    )
 else:
     ctx.note(strategy.backtest_by_frequency)
 

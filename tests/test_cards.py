@@ -90,3 +90,22 @@ def test_the_first_screen_html_is_escaped_and_in_both_languages() -> None:
     assert "unreliable" in buyers["class"]
     zh = BeautifulSoup(cards_html(cards, [], top, "¥", "zh"), "html.parser").get_text()
     assert "收入" in zh and "较上期" in zh and "本期无提醒" in zh and "Revenue" not in zh
+
+
+def test_a_backtest_row_of_a_handful_of_customers_is_marked_not_headlined() -> None:
+    """A segment of 3 customers with a +2,400 % error: no percentage shown, the reason instead (item 2)."""
+    from analysis.report.tables import styled_backtest
+
+    bt = pd.DataFrame(
+        {"customers": [3, 50], "forecast_purchases": [1.0, 10.0], "actual_purchases": [0.04, 9.0],
+         "purchases_error": [0.96, 1.0], "purchases_pct_error": [24.0, 0.11], "forecast_revenue": [100.0, 1000.0],
+         "actual_revenue": [4.0, 900.0], "revenue_error": [96.0, 100.0], "revenue_pct_error": [24.0, 0.11]},
+        index=pd.Index(["Champions", "(all existing)"], name="segment"),
+    )  # fmt: skip
+    rows = BeautifulSoup(styled_backtest(bt, "$", "en").to_html(), "html.parser").select("tbody tr")
+    small, big = ([c.get_text() for c in r.find_all(["td", "th"])] for r in rows)
+    assert "2,400.0%" not in small and small[-1] == "Unreliable: rests on 3 customers only"
+    assert "11.0%" in big and big[-1] == ""
+    assert "Unreliable" not in styled_backtest(bt, "$", "en", min_customers=2).to_html()
+    zh = styled_backtest(bt, "¥", "zh").to_html()
+    assert "不可靠：仅基于 3 位客户" in zh and "可靠性" in zh

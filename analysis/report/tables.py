@@ -303,11 +303,32 @@ def churn_table(warnings: pd.DataFrame, language: str = "en", n: int | None = 15
     return out
 
 
-def styled_backtest(backtest: pd.DataFrame, currency: str = "", language: str = "en") -> Styler:
+def styled_backtest(
+    backtest: pd.DataFrame, currency: str = "", language: str = "en", min_customers: int = 20
+) -> Styler:
     """A forecast backtest (by segment or by frequency bucket, :mod:`analysis.strategy.forecast`) as a styled table:
-    revenue in currency, errors in percent, purchase counts with decimals."""
+    revenue in currency, errors in percent, purchase counts with decimals. A row of fewer than ``min_customers``
+    customers (params ``report.min_customers``) shows no percentage error — on a handful of customers one order
+    moves it by thousands of percent — and says why in a column *reliability*."""
+    data = backtest
+    if "customers" in backtest.columns:
+        small = backtest["customers"].fillna(0) < min_customers
+        if small.any():
+            data = backtest.copy()
+            pct_cols = [c for c in ("purchases_pct_error", "revenue_pct_error") if c in data.columns]
+            data.loc[small, pct_cols] = float("nan")
+            data["reliability"] = [
+                text.t(
+                    "cards.unreliable",
+                    language,
+                    reason=text.t("cards.few_customers", language, n=fmt.integer(n, language)),
+                )
+                if is_small
+                else ""
+                for n, is_small in zip(backtest["customers"].fillna(0), small, strict=True)
+            ]
     return styled(
-        backtest,
+        data,
         currency,
         money=("forecast_revenue", "actual_revenue", "revenue_error"),
         pct=("purchases_pct_error", "revenue_pct_error"),
