@@ -18,6 +18,7 @@ import yaml
 from analysis.params import load_params
 from analysis.pipeline import open_run
 from analysis.strategy.executive import HEADLINE_CSV_COLUMNS
+from tests.conftest import ROOT
 
 ROWS = [  # (day, customer, amount)
     ("2010-12-01", "Y", 100.0), ("2010-12-05", "A", 50.0), ("2010-12-20", "Y", 30.0),  # the data's first month
@@ -136,3 +137,52 @@ def test_sales_without_a_customer_id_count_in_revenue_not_in_customer_figures(tm
     assert quality["reasons"]["missing_customer_id"] == 5 and quality["rows_in"] == len(ROWS) + len(NO_ID)
     assert quality["anonymous_sales"] == {"rows": 3, "revenue": 125.0}
     assert quality["rows_in"] == quality["rows_clean"] + quality["rows_quarantined"]
+
+
+def test_cdnow_headline_equals_the_raw_rows(tmp_path: Path) -> None:
+    """The real CDNOW sample, March 1997 (31 days against February's 28): every value of headline.csv recomputed
+    from the raw file, with retention following the February buyers the headline names."""
+    raw = pd.read_csv(
+        ROOT / "analysis" / "data" / "cdnow" / "CDNOW_sample.txt.gz",
+        sep=r"\s+",
+        header=None,
+        names=["cohort_id", "sample_id", "date", "cds", "dollars"],
+        dtype={"sample_id": str, "date": str},
+    )
+    raw["day"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    first = raw.groupby("sample_id")["day"].min()
+
+    def window(a: str, b: str) -> pd.DataFrame:
+        return raw[(raw["day"] >= a) & (raw["day"] <= b)]
+
+    mar, feb = window("1997-03-01", "1997-03-31"), window("1997-02-01", "1997-02-28")
+    jan = window("1997-01-01", "1997-01-31")
+    params = load_params(ROOT / "params" / "cdnow.yaml", overrides={
+        "periods": {"start": "1997-03", "end": "1997-03"}, "output_dir": str(tmp_path / "reports"),
+        "clv": {"enabled": False}, "segmentation": {"cluster": {"enabled": False}},
+    })  # fmt: skip
+    run = open_run(params, "1997-03", run_dir=tmp_path / "run")
+    run.get("summary")
+    table = pd.read_csv(tmp_path / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    value = table.set_index(["measure", "window"])["value"]
+    assert tuple(table.set_index(["measure", "window"]).loc[("revenue", "previous"), ["start", "end"]]) == (
+        "1997-02-01",
+        "1997-02-28",
+    )
+    for name, rows in (("this", mar), ("previous", feb)):
+        orders = len(rows[["sample_id", "day"]].drop_duplicates())  # no order id: one order per customer and day
+        assert float(value[("revenue", name)]) == pytest.approx(rows["dollars"].sum(), abs=0.005)
+        assert int(value[("orders", name)]) == orders
+        assert int(value[("customers", name)]) == rows["sample_id"].nunique()
+        assert float(value[("aov", name)]) == pytest.approx(rows["dollars"].sum() / orders, abs=0.005)
+    # CDNOW's customers all made their first purchase in Q1 1997: the March cohort bought first in March
+    assert int(value[("new_customers", "this")]) == int(((first >= "1997-03-01") & (first <= "1997-03-31")).sum())
+    # retention: February's buyers who bought in March; February's own: January's (1-31) buyers who bought in February
+    feb_buyers, jan_buyers = set(feb["sample_id"]), set(jan["sample_id"])
+    expected = len(feb_buyers & set(mar["sample_id"])) / len(feb_buyers)
+    assert float(value[("retention_rate", "this")]) == pytest.approx(expected, abs=1e-6)
+    expected_prev = len(jan_buyers & feb_buyers) / len(jan_buyers)
+    assert float(value[("retention_rate", "previous")]) == pytest.approx(expected_prev, abs=1e-6)
+    # a year ago is before the data (1 Jan 1997): empty, with the reason
+    year_ago = table[table["window"] == "year_ago"]
+    assert (year_ago["value"] == "").all() and (year_ago["note"] == "n/a — data starts 1997-01-01").all()
