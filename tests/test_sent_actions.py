@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import stages
 from analysis.artifacts import read_sent
@@ -161,3 +163,32 @@ def test_confirm_actions_names_what_is_missing(tmp_path: Path) -> None:
 def test_catalog_texts_exist_in_both_languages() -> None:
     for language in ("en", "zh"):
         assert "confirm-actions" in t("experiment.not_sent", language, actions="x", period="2024-11")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    groups=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["treatment", "control"])), min_size=1, max_size=30
+    ),
+    contacted=st.lists(st.integers(min_value=0, max_value=40), max_size=40),
+    by_pseudonym=st.booleans(),
+)
+def test_a_crm_export_never_sends_a_control_customer(groups, contacted, by_pseudonym) -> None:
+    """Whatever the CRM exports: the record is exactly the treatment customers it lists (by id or pseudonym), the
+    measured groups keep every control customer of a sent action, and nothing of an unsent action is measured."""
+    frame = pd.DataFrame(groups, columns=["action", "group"], index=pd.Index([f"k{i}" for i in range(len(groups))]))
+    frame = frame.rename_axis("customer_id").assign(pseudonym=[f"c-{i}" for i in range(len(groups))])
+    ids = pd.Series([("c-" if by_pseudonym else "k") + str(i) for i in contacted], dtype=str)
+    conf = confirm_sent(frame, ids)
+    listed = {f"k{i}" for i in contacted if i < len(groups)}
+    treated = set(frame.index[frame["group"] == "treatment"])
+    assert set(conf.record.index) == listed & treated
+    assert conf.control == len(listed - treated)
+    assert conf.unmatched == len({i for i in contacted if i >= len(groups)})
+    measured, not_sent = sent_groups(frame, conf.record)
+    sent_actions = set(conf.record["action"])
+    assert set(not_sent) == set(frame["action"]) - sent_actions
+    assert set(measured["action"]) == sent_actions
+    control = frame[(frame["group"] == "control") & frame["action"].isin(sent_actions)]
+    assert set(measured.index[measured["group"] == "control"]) == set(control.index)
+    assert set(measured.index[measured["group"] == "treatment"]) == set(conf.record.index)
