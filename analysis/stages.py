@@ -966,6 +966,9 @@ def summary(
         "currency": currency,
         "language": language,
     }
+    if anon_day is not None:  # sales without a customer id in this period (not in revenue_period: no customer)
+        in_window = (anon_day >= window.start) & (anon_day <= window.as_of)
+        headline["revenue_no_customer_id"] = round(float(anon.loc[in_window, "amount"].sum()), 2)
     if scored.clv is None:
         headline["clv_total"] = round(float(customers["clv"].sum()), 2)
     if isinstance(scored.clusters, Clusters):

@@ -132,6 +132,8 @@ def test_sales_without_a_customer_id_count_in_revenue_not_in_customer_figures(tm
     assert float(value[("anonymous_share", "this")]) == pytest.approx(100 / 166, abs=1e-6)
     assert value[("revenue_all_sales", "year_ago")] == "150.00" and value[("anonymous_share", "year_ago")] == "0"
     assert any("Sales without a customer id" in n and "2 line(s)" in n for n in notes)
+    headline = json.loads((tmp_path / "run" / "headline.json").read_text())
+    assert headline["revenue_period"] == 66.0 and headline["revenue_no_customer_id"] == 100.0
     # reconciled with the cleaning: every row set aside stays in the quarantine, the three sales are counted
     quality = json.loads(next((tmp_path / "reports" / "_data").glob("clean-*/quality.json")).read_text())
     assert quality["reasons"]["missing_customer_id"] == 5 and quality["rows_in"] == len(ROWS) + len(NO_ID)
