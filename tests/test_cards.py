@@ -109,3 +109,17 @@ def test_a_backtest_row_of_a_handful_of_customers_is_marked_not_headlined() -> N
     assert "Unreliable" not in styled_backtest(bt, "$", "en", min_customers=2).to_html()
     zh = styled_backtest(bt, "¥", "zh").to_html()
     assert "不可靠：仅基于 3 位客户" in zh and "可靠性" in zh
+
+
+def test_plural_forms_come_from_the_catalog(tmp_path: Path) -> None:
+    """'1 order', '3 orders'; Chinese without plural; the index's run count (issue 22 item 4)."""
+    from analysis.report.index_page import RunEntry, write_index
+    from analysis.text import t
+
+    assert t("strategy.note_missing_clv", "en", n=1) == "1 customer has no CLV; their monetary value is used instead."
+    assert t("strategy.note_missing_clv", "en", n="1,234").startswith("1,234 customers have no CLV")
+    one = RunEntry("2024-12", "North", "ok", "2024-12/North/report.html")
+    assert "<p>1 run</p>" in write_index(tmp_path / "a", "T", [one]).read_text(encoding="utf-8")
+    two = [one, RunEntry("2024-11", "North", "ok", "2024-11/North/report.html")]
+    assert "<p>2 runs</p>" in write_index(tmp_path / "b", "T", two).read_text(encoding="utf-8")
+    assert "<p>2 次运行</p>" in write_index(tmp_path / "c", "T", two, "¥", "zh").read_text(encoding="utf-8")

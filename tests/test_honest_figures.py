@@ -182,7 +182,7 @@ def test_two_huge_flagged_orders_are_shown_apart_and_called_out(tmp_path: Path) 
     assert abs(table.loc["revenue", "change_without_flagged"]) < 0.25
     assert table.loc["orders", "this_period"] - table.loc["orders", "without_flagged"] == 2
     callout = [n for n in summary.notes if n.startswith("**Flagged orders drive the revenue change vs the previous")]
-    assert len(callout) == 1 and "$200,000" in callout[0] and "2 flagged order(s)" in callout[0]
+    assert len(callout) == 1 and "$200,000" in callout[0] and "2 flagged orders bring" in callout[0]
     shown = format_headline(table, "$", "en", summary.unavailable_text("en"))
     assert shown.loc["Revenue", "this period, without flagged orders"] == f"${total - 200_000:,.0f}"
     h = summary.headline

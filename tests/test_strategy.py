@@ -94,7 +94,7 @@ def test_clv_used_as_value_at_stake(customers: pd.DataFrame, pb) -> None:
     c = customers.assign(clv=[2000.0, np.nan, 100.0, 0.0, 5.0])
     res = apply_playbook(c, pb)
     assert res.has_clv
-    assert any("1 customer(s) have no CLV" in n for n in res.note_texts("en"))
+    assert any("1 customer has no CLV" in n for n in res.note_texts("en"))
     assert any("1位客户没有客户终身价值" in n for n in res.note_texts("zh"))
     a = res.assignments
     assert a.loc["c2", "value_at_stake"] == 500.0  # falls back to monetary

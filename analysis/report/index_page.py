@@ -266,6 +266,7 @@ def write_index(
         The index file.
     """
     t = _labels(language) | {"language": language}
+    t["runs"] = text.t("index.runs", language, n=len(entries))  # "1 run", "3 runs" (the catalog's plural)
     entries = [e for e in entries if _same_page(e, currency, language)]
     periods = sorted({e.period for e in entries})
     regions = _region_order(entries)

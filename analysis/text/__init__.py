@@ -4,11 +4,14 @@ Every word a reader sees — notebook explanations, chart titles, axes and legen
 stage and action names, sentences — is looked up here by key, in a language passed explicitly (never module
 state). The catalogs are ``en.yaml`` and ``zh.yaml`` beside this file; nested YAML keys are joined with dots
 (``segments.Champions``). Both catalogs must hold the same keys (a test checks it). Values are ``str.format``
-templates: ``t("summary.customers_scored", "en", n=1200)``.
+templates: ``t("summary.customers_scored", "en", n=1200)``. Plural forms are chosen by the count:
+``{n:plural:order|orders}`` writes *order* when ``n`` is 1 and *orders* otherwise (``n`` may be a number or a
+formatted count such as ``"1,234"``); Chinese templates need no plural.
 """
 
 from __future__ import annotations
 
+import string
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,6 +54,23 @@ def has(key: str, language: str = "en") -> bool:
     return key in catalog(language)
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus the plural spec ``{n:plural:one|other}``."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if format_spec.startswith("plural:"):
+            one, _, other = format_spec[len("plural:") :].partition("|")
+            try:
+                count = float(str(value).replace(",", "").replace("\u00a0", "").strip())
+            except ValueError:
+                return other
+            return one if count == 1 else other
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Formatter()
+
+
 def t(key: str, language: str, /, **values: Any) -> str:
     """The text for ``key`` in ``language``, formatted with ``values``.
 
@@ -61,7 +81,7 @@ def t(key: str, language: str, /, **values: Any) -> str:
         template = catalog(language)[key]
     except KeyError:
         raise KeyError(f"text key '{key}' is missing from analysis/text/{language}.yaml") from None
-    return template.format(**values) if values else template
+    return _FORMATTER.format(template, **values) if values else template
 
 
 def label(key: str, language: str, default: str | None = None) -> str:
