@@ -54,3 +54,16 @@ def test_the_rerun_reason_names_the_parameter(tmp_path: Path) -> None:
     manifest["status"] = "failed"
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert rerun_reason(run, _params(), "c") == "its last run failed"
+
+
+def test_the_batch_summary_says_why_runs_ran_again(tmp_path: Path) -> None:
+    from analysis.batch.runner import BatchResult, RunResult
+
+    runs = [RunResult("2024-12", r, str(tmp_path / r), "ok") for r in ("North", "South")]
+    reruns = {
+        "2024-12/North": "parameter changed: rfm.partial_period",
+        "2024-12/South": "parameter changed: rfm.partial_period",
+    }
+    text = BatchResult(runs, tmp_path / "index.html", tmp_path, 1.0, reruns).summary()
+    assert "  ran again (parameter changed: rfm.partial_period): 2024-12/North, 2024-12/South" in text.splitlines()
+    assert "ran again" not in BatchResult(runs, tmp_path / "index.html", tmp_path, 1.0).summary()

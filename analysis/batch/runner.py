@@ -118,6 +118,8 @@ class BatchResult:
     index: Path
     clean_dir: Path
     seconds: float
+    #: why a run that had an ok run before ran again ("period/region" -> reason, :func:`rerun_reason`)
+    reruns: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[RunResult]:
@@ -135,6 +137,12 @@ class BatchResult:
             cell = f", cell {r.failed_cell}" if r.failed_cell is not None else ""
             where = r.failed_notebook or "(before the first notebook)"
             lines.append(f"  FAILED {r.period}/{region_name(r.region)}: {where}{cell}: {r.error}")
+        by_reason: dict[str, list[str]] = {}
+        for run, why in self.reruns.items():
+            by_reason.setdefault(why, []).append(run)
+        for why, runs in by_reason.items():  # which change made runs run again (one line per reason)
+            shown = ", ".join(runs[:4]) + (f" and {len(runs) - 4} more" if len(runs) > 4 else "")
+            lines.append(f"  ran again ({why}): {shown}")
         return "\n".join(lines)
 
 
@@ -747,6 +755,7 @@ def run_locked(
     # a new pseudonym key re-runs reports (their pseudonyms change); key_id reveals nothing of the key
     version = f"{code_version()}-{_notebooks_hash(params)}-{key_id(key)}"
     results: list[RunResult] = []
+    reruns: dict[str, str] = {}
     todo: list[Task] = []
     nb_seconds = notebook_timeout(params) + GRACE_SECONDS
     for s in specs:
@@ -759,6 +768,7 @@ def run_locked(
         why = "" if force else rerun_reason(s.run_dir, params_data, clean_hash)
         if why:
             log.info("run %s/%s runs again: %s", s.period, region_name(s.region), why)
+            reruns[f"{s.period}/{region_name(s.region)}"] = why
         args = (s, params_path, params_data, str(clean_dir), fp)
         task_key = f"{s.period}/{region_name(s.region)}"
         todo.append(Task(task_key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
@@ -799,7 +809,7 @@ def run_locked(
         bar.close()
     results.sort(key=lambda r: (r.period, region_name(r.region)))
     index = _write_index(params, results)
-    outcome = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3))
+    outcome = BatchResult(results, index, clean_dir, round(time.perf_counter() - started, 3), reruns)
     log.info(
         "batch %s of %d runs done in %.1f s (%d ran, %d failed, %d skipped) with %d worker(s)",
         batch,
