@@ -177,9 +177,12 @@ def _section_clip(page: Any, title: str) -> dict[str, float]:
             for (let d = head.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
             const level = head.tagName;
             const top = head.getBoundingClientRect().top + window.scrollY;
-            const next = heads.find(h => h !== head && h.tagName <= level
-                && h.getBoundingClientRect().top + window.scrollY > top + 10);
-            const bottom = next ? next.getBoundingClientRect().top + window.scrollY : top + 1600;
+            // the next heading of the same or a higher level after it, in document order, that is shown
+            const next = heads.slice(heads.indexOf(head) + 1).find(h => h.tagName <= level
+                && !h.closest('details:not([open])') && h.getClientRects().length > 0);
+            const box = head.closest('details');
+            const end = box ? box.getBoundingClientRect().bottom + window.scrollY : top + 1600;
+            const bottom = next ? Math.min(next.getBoundingClientRect().top + window.scrollY, end) : end;
             const main = head.parentElement.getBoundingClientRect();
             return {x: Math.max(0, main.left - 16), y: Math.max(0, top - 16),
                     width: Math.min(document.documentElement.clientWidth, main.width + 32),
