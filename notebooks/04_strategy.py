@@ -67,9 +67,9 @@ display(tables.styled(per_segment, cur, money=money, pct=("customer_share", "rev
 # One CSV per action in the run folder (`actions/`), sorted by value at stake, ready to import.
 
 # %%
-ctx.privacy_note()
 from analysis.strategy.actions import play_texts
 
+ctx.privacy_note()
 budget = plan.actions[["customers", "budget", "expected_return", "net_return"]]
 budget = budget.rename(index=play_texts(plan.playbook, ctx.language)["action"]).rename_axis("action")
 display(tables.styled(budget, cur, money=("budget", "expected_return", "net_return"), language=ctx.language))

@@ -365,7 +365,13 @@ def test_the_evaluation_stage(experiment: pd.DataFrame) -> None:
     params = parse_params({"periods": {"start": "2024-11", "end": "2024-12"}})
     _, clean = _measured(experiment, 0.10)
     tx = clean[clean["order_date"] <= "2024-12-20"]
-    ev = stages.evaluation(tx, experiment, params, "2024-12", as_of=pd.Timestamp("2024-12-20"))
+    from analysis.strategy.experiment import confirm_sent
+
+    # nothing confirmed as sent: nothing is measured, and the report says which actions were not measured
+    unsent = stages.evaluation(tx, experiment, params, "2024-12", as_of=pd.Timestamp("2024-12-20"))
+    assert unsent.results.key == "actions_not_sent" and set(unsent.not_sent) == {"call", "mail"}
+    sent = confirm_sent(experiment).record  # every treatment customer sent
+    ev = stages.evaluation(tx, experiment, params, "2024-12", as_of=pd.Timestamp("2024-12-20"), sent=sent)
     assert ev.period_assigned == "2024-11" and ev.window == (pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-20"))
     assert set(ev.results["window_end"]) == {"2024-12-20"} and set(ev.learned.index) == {"call", "mail"}
     none = stages.evaluation(tx, None, params, "2024-12")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tomllib
@@ -18,7 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def _dry_run(target: str, tmp_path: Path) -> str:
     """The commands `make TARGET` would run for a fresh environment in tmp_path (nothing is executed)."""
     done = subprocess.run(
-        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", target, f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # run under `make test` (CI), a sub-make would inherit the parent's flags and variables
+        env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -244,7 +244,7 @@ def test_lifecycle_sentences_name_the_facts_in_both_languages() -> None:
         en.at["lost_gap", "lifecycle_stage_reason"]
         == "Lost: silent for 193 days, more than 4 × their usual gap of 10 days."
     )
-    assert "reactivated" in en.at["dormant_gap", "lifecycle_stage_move_up"]
+    assert "Reactivated" in en.at["dormant_gap", "lifecycle_stage_move_up"]
     assert en.at["active", "lifecycle_stage_move_up"] == "A purchase by 1 Jan 2025 keeps them active."
     for words in (en, zh):
         for col in words.columns:
