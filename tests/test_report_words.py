@@ -93,3 +93,33 @@ def test_no_code_in_a_chinese_report(zh_batch: Path) -> None:
     assert reports
     for report in reports:
         assert codes_in(report.read_text(encoding="utf-8"), "zh") == [], report
+
+
+def test_the_first_screen_and_a_phone(published_batch: Path) -> None:
+    """Done when (issue 22): at 1280×800 the first screen shows the KPI cards with comparisons and the top actions; at
+    390 px nothing overflows the page (wide tables scroll in their own box)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser_payloads import CHROMIUM_ARGS
+
+    report = sorted((published_batch / "reports").glob("*/*/report.html"))[-1]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(report.as_uri())
+        cards = page.locator(".rfm-card")
+        assert 4 <= cards.count() <= 6
+        for k in range(cards.count()):
+            box = cards.nth(k).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 800, k  # every card on the first screen
+        assert page.locator(".rfm-card .rfm-change.up, .rfm-card .rfm-change.down").count() >= 4  # coloured changes
+        top = page.locator(".rfm-actions li").first.bounding_box()
+        assert top is not None and top["y"] < 800  # the first top action too
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(100)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        browser.close()
