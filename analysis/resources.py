@@ -32,16 +32,25 @@ def resolve_notebooks_dir(configured: str | None) -> Path:
     return Path(configured) if configured else notebooks_dir()
 
 
-def code_version() -> str:
-    """A hash of the package's source (every ``*.py`` under ``analysis/``): a change re-cleans the data
-    (:func:`analysis.data.store.source_key`) and re-runs reports (the batch's fingerprint, with the notebooks')."""
+#: Suffixes of the package files that decide what a run writes: code, catalogs and playbook (YAML), report
+#: templates, their styles and script, and template configuration.
+OUTPUT_SOURCE_SUFFIXES = (".py", ".yaml", ".j2", ".css", ".js", ".json")
+
+
+def code_version(root: Path | None = None) -> str:
+    """A hash of the package files that decide what a run writes (every file under ``analysis/`` — or ``root`` —
+    whose suffix is in :data:`OUTPUT_SOURCE_SUFFIXES`: code, text catalogs, the playbook, report templates and the
+    table script): a change re-cleans the data (:func:`analysis.data.store.source_key`) and re-runs reports (the
+    batch's fingerprint, with the notebooks'), so a changed template or catalog never leaves an old report standing."""
     import hashlib
 
     from analysis import __version__
 
     h = hashlib.sha256(__version__.encode())
-    root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
+    root = root or Path(__file__).resolve().parent
+    files = (p for p in root.rglob("*") if p.suffix in OUTPUT_SOURCE_SUFFIXES and "__pycache__" not in p.parts)
+    for path in sorted(files):
+        if path.is_file():
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()[:16]
