@@ -502,23 +502,13 @@ SALES_COLUMNS: dict[str, tuple[str, ...]] = {
     "targets": ("sales_rep", "team", "period", "revenue_target", "new_customer_target", "deal_target"),
     "sales_teams": ("sales_rep", "manager", "team", "region"),
 }  # fmt: skip
-SALES_REQUIRED: dict[str, tuple[str, ...]] = {
-    "opportunities": ("opportunity_id", "sales_rep", "stage"),
-    "stage_history": ("opportunity_id", "stage", "entered_at"),
-    "targets": ("period", "revenue_target"),
-    "sales_teams": ("sales_rep",),
-}
-
-
-class SalesInputParams(_Model):
-    """One CRM input file: where it is (``source``, any format of the transaction log's source), its column
-    mapping (canonical name -> your column name; see :data:`SALES_COLUMNS`) and ``aliases``: per canonical
-    column, spellings to read as another value (``{stage: {Engagng: Engaging}}``) for typos in categories.
-    ``format: sample`` generates the bundled CRM sample (:mod:`analysis.sales.generate`) from ``source.sample``."""
+class MappedInputParams(_Model):
+    """An input file mapped like the transaction log: where it is (``source``) and its column mapping
+    (canonical name -> your column name; no column mapped twice). The CRM inputs and the optional customer inputs
+    extend it."""
 
     source: SourceParams
     columns: dict[str, str] = Field(default_factory=dict)
-    aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("columns")
     @classmethod
@@ -527,6 +517,23 @@ class SalesInputParams(_Model):
         if twice:
             raise ValueError(twice)
         return v
+
+
+SALES_REQUIRED: dict[str, tuple[str, ...]] = {
+    "opportunities": ("opportunity_id", "sales_rep", "stage"),
+    "stage_history": ("opportunity_id", "stage", "entered_at"),
+    "targets": ("period", "revenue_target"),
+    "sales_teams": ("sales_rep",),
+}
+
+
+class SalesInputParams(MappedInputParams):
+    """One CRM input file: where it is (``source``, any format of the transaction log's source), its column
+    mapping (canonical name -> your column name; see :data:`SALES_COLUMNS`) and ``aliases``: per canonical
+    column, spellings to read as another value (``{stage: {Engagng: Engaging}}``) for typos in categories.
+    ``format: sample`` generates the bundled CRM sample (:mod:`analysis.sales.generate`) from ``source.sample``."""
+
+    aliases: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 class FunnelParams(_Model):
@@ -592,24 +599,14 @@ GRADING_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-class CustomerInputParams(_Model):
+class CustomerInputParams(MappedInputParams):
     """One optional customer input file (feedback, interactions, attributes, a KANO survey): where it is
     (``source``, any format of the transaction log's source; ``format: sample`` generates the bundled sample from
     the run's own ``source.sample``), its column mapping (canonical name -> your column name, see
     :data:`GRADING_COLUMNS`) and, for feedback, ``scale``: the scale of scores without a ``scale`` column
     (``csat`` 1–5, ``nps`` 0–10, ``stars`` 1–5, or ``LO-HI`` such as ``1-7``)."""
 
-    source: SourceParams
-    columns: dict[str, str] = Field(default_factory=dict)
     scale: str | None = None
-
-    @field_validator("columns")
-    @classmethod
-    def _no_double_mapping(cls, v: dict[str, str]) -> dict[str, str]:
-        twice = mapped_twice(v)
-        if twice:
-            raise ValueError(twice)
-        return v
 
     @field_validator("scale")
     @classmethod
