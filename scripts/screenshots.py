@@ -40,16 +40,6 @@ MANIFEST = DOCS / "screenshots.json"
 VIEWPORT = {"width": 1280, "height": 800}
 # the heading of notebooks/04_strategy.py's section on the previous period's actions (an English report)
 LOOP_TITLE = "Did last period's actions work?"
-# the same browser set-up as the browser tests (tests/test_batch.py): Debian's chromium, headless, nothing fetched
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def template_files() -> list[Path]:
@@ -140,11 +130,13 @@ def _save_png(png: bytes, path: Path) -> None:
 def _capture(reports: Path, out: Path) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    sys.path.insert(0, str(ROOT))  # the one browser set-up, shared with the browser tests
+    from tests.browser import launch_chromium
+
     report = _latest_report(reports)
     images: list[dict[str, Any]] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport=VIEWPORT)
 
         page.goto(report.as_uri())

@@ -133,28 +133,15 @@ def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
 
 def test_reports_in_a_real_browser(batch: Path) -> None:
     """Open the index and a report in Debian's chromium: key elements visible, no console errors."""
-    import shutil
-
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    from tests.browser import launch_chromium
+
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -13,7 +13,6 @@ page visible. And no report shows a raw customer id: every customer has a distin
 from __future__ import annotations
 
 import html
-import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -25,6 +24,7 @@ from click.testing import CliRunner
 from analysis.cli import main
 from analysis.data.sample import generate_transactions
 from analysis.report.render import CSP, report_csp, table_script
+from tests.browser import launch_chromium
 from tests.test_batch import ROOT, small_params
 
 pytestmark = pytest.mark.slow
@@ -51,15 +51,6 @@ REPLACE = {
 TITLE = f"Report {BASE} {MDLINK}"
 #: A currency is at most 12 characters (params cap): a protocol-relative Markdown link fits, and is unlike any id.
 CURRENCY = "[$](//x.y/)"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def hostile_log(path: Path) -> Path:
@@ -152,9 +143,7 @@ def test_payloads_in_a_real_browser(hostile_batch: Path) -> None:
     shown: dict[str, str] = {}
     folder = hostile_batch.resolve().as_uri() + "/"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -77,7 +76,7 @@ def test_sections_link_the_files_behind_them(tmp_path: Path) -> None:
 def test_a_long_table_sorts_and_filters_in_a_browser(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_payloads import CHROMIUM_ARGS
+    from tests.browser import launch_chromium
 
     run = _run(tmp_path)
     html = render_report(
@@ -88,9 +87,7 @@ def test_a_long_table_sorts_and_filters_in_a_browser(tmp_path: Path) -> None:
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 390, "height": 800})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

@@ -98,17 +98,14 @@ def test_no_code_in_a_chinese_report(zh_batch: Path) -> None:
 def test_the_first_screen_and_a_phone(published_batch: Path) -> None:
     """Done when (issue 22): at 1280×800 the first screen shows the KPI cards with comparisons and the top actions; at
     390 px nothing overflows the page (wide tables scroll in their own box)."""
-    import shutil
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser_payloads import CHROMIUM_ARGS
+    from tests.browser import launch_chromium
 
     report = sorted((published_batch / "reports").glob("*/*/report.html"))[-1]
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(report.as_uri())
         cards = page.locator(".rfm-card")

@@ -420,8 +420,12 @@ def kernel_pid(km: Any) -> int | None:
     return getattr(proc, "pid", None)
 
 
-async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> None:
-    """Run bookkeeping code in the kernel, without output or history."""
+async def _await_reply(kc: Any, km: Any, code: str, timeout: float | None) -> dict[str, Any] | str:
+    """Run ``code`` in the kernel (no output, no history) and wait for its reply.
+
+    Returns the reply's ``content``, or ``"dead"`` when the kernel died and ``"timeout"`` when it did not answer
+    within ``timeout`` seconds (600 when None). The one wait loop of both callers below.
+    """
     msg_id = kc.execute(code, silent=True, store_history=False)
     deadline = time.monotonic() + (timeout or 600)
     while time.monotonic() < deadline:
@@ -429,32 +433,33 @@ async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> N
             msg = await kc.get_shell_msg(timeout=1)
         except Exception:  # queue.Empty: check the kernel and wait on
             if not await km.is_alive():
-                raise BatchError("kernel died between notebooks") from None
+                return "dead"
             continue
         if msg["parent_header"].get("msg_id") == msg_id:
-            return
-    raise BatchError("kernel did not answer between notebooks")
+            return dict(msg["content"])
+    return "timeout"
+
+
+async def _run_silently(kc: Any, km: Any, code: str, timeout: float | None) -> None:
+    """Run bookkeeping code in the kernel, without output or history; a dead or silent kernel raises."""
+    reply = await _await_reply(kc, km, code, timeout)
+    if reply == "dead":
+        raise BatchError("kernel died between notebooks")
+    if reply == "timeout":
+        raise BatchError("kernel did not answer between notebooks")
 
 
 async def _run_checked(kc: Any, km: Any, code: str, timeout: float | None) -> str:
     """Run code in the kernel (no output, no history); its error as ``"Name: message"``, or ``""`` when it ran."""
-    msg_id = kc.execute(code, silent=True, store_history=False)
-    deadline = time.monotonic() + (timeout or 600)
-    while time.monotonic() < deadline:
-        try:
-            msg = await kc.get_shell_msg(timeout=1)
-        except Exception:  # queue.Empty: check the kernel and wait on
-            if not await km.is_alive():
-                return "Kernel died (out of memory, or crashed) while writing the run files"
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        content = msg["content"]
-        if content.get("status") == "ok":
-            return ""
-        evalue = " ".join(line.strip() for line in str(content.get("evalue", "")).strip().splitlines())
-        return f"{content.get('ename', 'Error')}: {evalue}"[:1000]
-    return f"Timeout: writing the run files took longer than {timeout or 600:g} s"
+    reply = await _await_reply(kc, km, code, timeout)
+    if reply == "dead":
+        return "Kernel died (out of memory, or crashed) while writing the run files"
+    if isinstance(reply, str):  # "timeout"
+        return f"Timeout: writing the run files took longer than {timeout or 600:g} s"
+    if reply.get("status") == "ok":
+        return ""
+    evalue = " ".join(line.strip() for line in str(reply.get("evalue", "")).strip().splitlines())
+    return f"{reply.get('ename', 'Error')}: {evalue}"[:1000]
 
 
 async def _execute_one(
