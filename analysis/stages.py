@@ -896,9 +896,10 @@ def summary(
     notes = [
         t("executive.windows", language, a=fmt.date(window.start, language), b=fmt.date(window.as_of, language),
           days=window.days, pa=fmt.date(window.previous[0], language), pb=fmt.date(window.previous[1], language),
-          ya=fmt.date(window.year_ago[0], language), yb=fmt.date(window.year_ago[1], language),
-          pdays=_days(window.previous), ydays=_days(window.year_ago))
+          ya=fmt.date(window.year_ago[0], language), yb=fmt.date(window.year_ago[1], language))
     ]  # fmt: skip
+    if window.days_note == "reach_back":
+        notes.append(t("executive.reach_back", language, days=window.days))
     if window.is_partial:
         key = "executive.partial" if window.partial == "data_end" else "executive.partial_period_end"
         gap = int((window.period_end - window.data_end.normalize()).days)  # type: ignore[union-attr]
@@ -989,11 +990,6 @@ def summary(
                     currency, language)  # fmt: skip
     measures = headline_measures(window_totals(tx), wins, bases, gaps, language)
     return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned, measures=measures)
-
-
-def _days(bounds: tuple[pd.Timestamp, pd.Timestamp]) -> int:
-    """Days of a window (first and last day inclusive)."""
-    return int((bounds[1] - bounds[0]).days) + 1
 
 
 def _headline_gaps(

@@ -46,6 +46,35 @@ def previous_end(as_of: DayLike, period_start: DayLike | None = None) -> pd.Time
     return start - pd.Timedelta(days=1)
 
 
+def equal_window(first: DayLike, last: DayLike, days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The comparison window of ``days`` days in the calendar period ``first``–``last`` (inclusive days).
+
+    **The rule** (one for every comparison of the kit: the headline, the KPI tables, the cards, the sales funnel):
+    a comparison window always has exactly ``days`` days, as many as the window it is compared with.
+
+    * It starts on the period's first day when the period is long enough: days 1–9 of November for 1–9 December,
+      1–30 August for the 30 days of September.
+    * When the period is shorter than ``days`` it ends on the period's last day and reaches back into the period
+      before: the 31 days of October are compared with 31 August – 30 September, the 31 days of March 2025 with
+      29 January – 28 February 2025. A manager's "October against September" then counts the same number of days
+      (and of weekdays but one) instead of giving October a day's head start.
+    """
+    first, last = as_day(first), as_day(last)
+    end = min(last, first + pd.Timedelta(days=days - 1))
+    return end - pd.Timedelta(days=days - 1), end
+
+
+def too_short(days: int, min_days: int) -> Missing | None:
+    """The minimum-data rule: a period whose data cover fewer than ``min_days`` days (params
+    ``rfm.min_period_days``, default 7) is too short for growth figures, backtests and the action evaluation.
+    Returns the reason (``run.missing.short_period``, "Only 1 day of data in this period …") or None when the
+    period has enough days. Every consumer calls this one function: the headline and KPI tables, the KPI cards,
+    the forecast backtest and the evaluation of last period's actions."""
+    if days >= min_days:
+        return None
+    return Missing("short_period", {"days": int(days), "min": int(min_days)})
+
+
 def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last day of a ``YYYY-MM`` period."""
     if not PERIOD_RE.match(str(period)):
@@ -60,10 +89,12 @@ class Window:
 
     ``data_start`` / ``data_end``: the first and last day of the data (the whole cleaned input, every region).
 
+    * **Equal lengths.** The previous and the year-ago windows have exactly as many days as this one (``days``;
+      :func:`equal_window`): 1–9 Dec is compared with 1–9 Nov and 1–9 Dec a year before; a full October (31 days)
+      with 31 Aug – 30 Sep, a full March with the 31 days ending on February's last day.
     * **Partial period.** When the data ends inside the period and ``partial`` is ``data_end`` (params
-      ``rfm.partial_period``, the default), customers are scored as of ``data_end`` and the previous period and
-      the year-ago period are cut to the same number of days (``days``): 1–9 Dec is compared with 1–9 Nov and
-      1–9 Dec a year before. With ``period_end`` the period is scored as of its last day and compared whole.
+      ``rfm.partial_period``, the default), customers are scored as of ``data_end`` and compared on as many days.
+      With ``period_end`` the period is scored as of its last day and compared whole.
     * **Comparisons without data.** A comparison window that starts before ``data_start`` is not
       :meth:`comparable`: the report shows "n/a — data starts …" instead of a change from nothing.
     * **Left-censored period.** When the data starts inside the period (``left_censored``), every customer's
@@ -113,25 +144,36 @@ class Window:
         """Days scored: from the period's first day to ``as_of``."""
         return int((self.as_of - self.start).days) + 1
 
-    def _cut(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
-        first, last = bounds
-        return first, min(last, first + pd.Timedelta(days=self.days - 1))
+    def _cut(self, period: pd.Period, not_after: pd.Timestamp | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+        first, last = period_bounds(str(period))
+        if not_after is not None and not_after < last:  # never overlap the window it is the base of
+            last = not_after
+        return equal_window(first, last, self.days)
 
     @property
     def previous(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the previous period, cut to :attr:`days` days."""
-        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 1)))
+        """First and last day of the previous period's window: :attr:`days` days (:func:`equal_window`)."""
+        return self._cut(pd.Period(self.period, freq="M") - 1)
 
     @property
     def year_ago(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last day of the same period a year before, cut to :attr:`days` days."""
-        return self._cut(period_bounds(str(pd.Period(self.period, freq="M") - 12)))
+        """First and last day of the same period a year before: :attr:`days` days (:func:`equal_window`)."""
+        return self._cut(pd.Period(self.period, freq="M") - 12)
+
+    @property
+    def days_note(self) -> str:
+        """How the comparison windows were fitted to this one (a catalog key under ``executive.equal``):
+        ``same`` (each starts on its month's first day) or ``reach_back`` (a shorter month: the window ends on that
+        month's last day and reaches back into the month before)."""
+        starts = (self.previous[0], self.year_ago[0])
+        return "same" if all(s.day == 1 for s in starts) else "reach_back"
 
     def before(self, bounds: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """The window a window of this run is itself compared with: the calendar month before the month of
-        ``bounds``' first day, cut to :attr:`days` days. ``before(previous)`` of 1-9 Dec is 1-9 Oct, and
-        ``before((start, as_of)) == previous``: retention in a window is measured against this one."""
-        return self._cut(period_bounds(str(pd.Period(bounds[0], freq="M") - 1)))
+        """The window a window of this run is itself compared with: :attr:`days` days of the calendar month before
+        the month of ``bounds``' last day (:func:`equal_window`), ending before ``bounds`` start.
+        ``before(previous)`` of 1-9 Dec is 1-9 Oct, and ``before((start, as_of)) == previous``: retention in a
+        window is measured against this one."""
+        return self._cut(pd.Period(bounds[1], freq="M") - 1, not_after=bounds[0] - pd.Timedelta(days=1))
 
     def comparable(self, which: str) -> bool:
         """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""

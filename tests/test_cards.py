@@ -27,10 +27,11 @@ def test_cards_recomputed_by_hand_and_small_samples_marked(tmp_path: Path) -> No
     assert list(cards)[:4] == ["revenue", "buyers", "new_customers", "retention_rate"]
     assert 4 <= len(cards) <= 6
     rev = cards["revenue"]
-    dec, nov = _revenue(log, "2024-12-01", "2024-12-31"), _revenue(log, "2024-11-01", "2024-11-30")
+    # December's 31 days against the 31 days ending on 30 November (analysis.window.equal_window)
+    dec, nov = _revenue(log, "2024-12-01", "2024-12-31"), _revenue(log, "2024-10-31", "2024-11-30")
     assert rev.value == dec and math.isclose(rev.change, dec / nov - 1)
     assert math.isnan(rev.change_vs_year) and rev.unavailable["year_ago"] == "n/a — data starts 2024-09-01"
-    b_dec, b_nov = _buyers(log, "2024-12-01", "2024-12-31"), _buyers(log, "2024-11-01", "2024-11-30")
+    b_dec, b_nov = _buyers(log, "2024-12-01", "2024-12-31"), _buyers(log, "2024-10-31", "2024-11-30")
     assert cards["buyers"].value == b_dec == N_CUSTOMERS
     # revenue's why: buying customers and revenue per buying customer, which multiply to the revenue change
     per_buyer = (dec / b_dec) / (nov / b_nov) - 1

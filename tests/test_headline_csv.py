@@ -103,12 +103,20 @@ def test_the_first_month_has_no_comparison_and_nobody_new(tmp_path: Path) -> Non
 def test_a_month_after_a_shorter_one_says_so(tmp_path: Path) -> None:
     notes: list[str] = []
     table = _run(tmp_path, "2011-10", notes)
-    assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2011-09-01", "2011-09-30")
+    # October's 31 days against the 31 days ending on September's last day (equal lengths, no per-day scaling)
+    assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2011-08-31", "2011-09-30")
+    assert tuple(table.loc[("revenue", "year_ago"), ["start", "end"]]) == ("2010-10-01", "2010-10-31")
     assert table.loc[("revenue", "this"), "value"] == "60.00"  # 10 + 20 + 30
-    assert table.loc[("revenue", "previous"), "value"] == "0.00"  # no sales in September: 0, and said
+    assert table.loc[("revenue", "previous"), "value"] == "0.00"  # no sales in 31 Aug - 30 Sep: 0, and said
     assert table.loc[("revenue", "previous"), "note"] == "no sales in this window"
-    assert table.loc[("retention_rate", "this"), "value"] == ""  # nobody bought in September to follow
-    assert "(31 days)" in notes[0] and "(30 days)" in notes[0] and "the same number of days" not in notes[0]
+    assert table.loc[("retention_rate", "this"), "value"] == ""  # nobody bought in the previous window to follow
+    assert "equal length, 31 days each" in notes[0] and "reaches back into the month before" in notes[1]
+
+
+def test_a_shorter_month_is_compared_on_its_own_days(tmp_path: Path) -> None:
+    # September's 30 days against 1-30 August (August is long enough): the window starts on its first day
+    table = _run(tmp_path, "2011-09")
+    assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2011-08-01", "2011-08-30")
 
 
 #: Sales an export writes without a customer id, and rows without one that are no sale.
@@ -157,8 +165,8 @@ def test_cdnow_headline_equals_the_raw_rows(tmp_path: Path) -> None:
     def window(a: str, b: str) -> pd.DataFrame:
         return raw[(raw["day"] >= a) & (raw["day"] <= b)]
 
-    mar, feb = window("1997-03-01", "1997-03-31"), window("1997-02-01", "1997-02-28")
-    jan = window("1997-01-01", "1997-01-31")
+    # March's 31 days against the 31 days ending on February's last day: 29 Jan - 28 Feb
+    mar, feb = window("1997-03-01", "1997-03-31"), window("1997-01-29", "1997-02-28")
     params = load_params(ROOT / "params" / "cdnow.yaml", overrides={
         "periods": {"start": "1997-03", "end": "1997-03"}, "output_dir": str(tmp_path / "reports"),
         "clv": {"enabled": False}, "segmentation": {"cluster": {"enabled": False}},
@@ -168,7 +176,7 @@ def test_cdnow_headline_equals_the_raw_rows(tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     value = table.set_index(["measure", "window"])["value"]
     assert tuple(table.set_index(["measure", "window"]).loc[("revenue", "previous"), ["start", "end"]]) == (
-        "1997-02-01",
+        "1997-01-29",
         "1997-02-28",
     )
     for name, rows in (("this", mar), ("previous", feb)):
@@ -179,12 +187,14 @@ def test_cdnow_headline_equals_the_raw_rows(tmp_path: Path) -> None:
         assert float(value[("aov", name)]) == pytest.approx(rows["dollars"].sum() / orders, abs=0.005)
     # CDNOW's customers all made their first purchase in Q1 1997: the March cohort bought first in March
     assert int(value[("new_customers", "this")]) == int(((first >= "1997-03-01") & (first <= "1997-03-31")).sum())
-    # retention: February's buyers who bought in March; February's own: January's (1-31) buyers who bought in February
-    feb_buyers, jan_buyers = set(feb["sample_id"]), set(jan["sample_id"])
+    # retention: the previous window's buyers who bought in March; the previous window's own retention would follow
+    # the 31 days before it (29 Dec 1996 - 28 Jan 1997), which start before the data: empty, with the reason
+    feb_buyers = set(feb["sample_id"])
     expected = len(feb_buyers & set(mar["sample_id"])) / len(feb_buyers)
     assert float(value[("retention_rate", "this")]) == pytest.approx(expected, abs=1e-6)
-    expected_prev = len(jan_buyers & feb_buyers) / len(jan_buyers)
-    assert float(value[("retention_rate", "previous")]) == pytest.approx(expected_prev, abs=1e-6)
+    assert value[("retention_rate", "previous")] == ""
+    notes = table.set_index(["measure", "window"])["note"]
+    assert notes[("retention_rate", "previous")] == "n/a — data starts 1997-01-01"
     # a year ago is before the data (1 Jan 1997): empty, with the reason
     year_ago = table[table["window"] == "year_ago"]
     assert (year_ago["value"] == "").all() and (year_ago["note"] == "n/a — data starts 1997-01-01").all()

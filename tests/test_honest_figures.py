@@ -86,7 +86,8 @@ def test_a_year_ago_before_the_data_is_na_with_the_data_start(short_history) -> 
     assert (shown["a year ago"] == "n/a — data starts 2024-09-01").all()
     assert (shown["change vs a year ago"] == "n/a — data starts 2024-09-01").all()
     assert shown.loc["Revenue", "this period"] == f"${_revenue(log, '2024-12-01', '2024-12-31'):,.0f}"
-    assert shown.loc["Revenue", "previous period"] == f"${_revenue(log, '2024-11-01', '2024-11-30'):,.0f}"
+    # December's 31 days against the 31 days ending on November's last day (analysis.window.equal_window)
+    assert shown.loc["Revenue", "previous period"] == f"${_revenue(log, '2024-10-31', '2024-11-30'):,.0f}"
     zh = format_headline(summary.headline_kpis, "¥", "zh", summary.unavailable_text("zh"))
     assert (zh["去年同期"] == "不适用 — 数据从 2024-09-01 开始").all()
     seg = ctx.stage("segments")

@@ -2,8 +2,9 @@
 
 A period is a calendar month (``YYYY-MM``) or quarter (``YYYY-Qn``); every window is a pair of days, first and last
 inclusive. When the CRM export ends inside the period (its last date, :attr:`SalesData.data_end`, is before the
-period's last day) the period is *partial*: it is measured up to the data's last day, and the previous period and the
-year-ago period are cut to the same number of days, so that like is compared with like. Pace in the rep scorecard uses
+period's last day) the period is *partial*: it is measured up to the data's last day. The previous period and the
+year-ago period always have as many days as this one (:func:`analysis.window.equal_window`: the first days of that
+period, or, when it is shorter, the days ending on its last day), so that like is compared with like. Pace in the rep scorecard uses
 the days elapsed (:attr:`SalesWindow.elapsed_share`).
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.errors import ParamsError
+from analysis.window import equal_window
 
 _PERIOD = re.compile(r"^(\d{4})-(?:(\d{2})|Q([1-4]))$")
 
@@ -101,10 +103,8 @@ def sales_window(period: str, data_end: pd.Timestamp) -> SalesWindow:
     last = min(full_last, pd.Timestamp(data_end).normalize())
     days = int((last - first).days) + 1
 
-    def span(q: pd.Period) -> Span:
-        start = q.start_time.normalize()
-        end = min(q.end_time.normalize(), start + pd.Timedelta(days=days - 1))
-        return Span(period_text(q), start, end)
+    def span(q: pd.Period) -> Span:  # as many days as this window: the kit's one rule (analysis.window)
+        return Span(period_text(q), *equal_window(q.start_time, q.end_time, days))
 
     lag = 4 if p.freqstr.startswith("Q") else 12
     return SalesWindow(
