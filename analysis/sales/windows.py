@@ -4,8 +4,8 @@ A period is a calendar month (``YYYY-MM``) or quarter (``YYYY-Qn``); every windo
 inclusive. When the CRM export ends inside the period (its last date, :attr:`SalesData.data_end`, is before the
 period's last day) the period is *partial*: it is measured up to the data's last day. The previous period and the
 year-ago period always have as many days as this one (:func:`analysis.window.equal_window`: the first days of that
-period, or, when it is shorter, the days ending on its last day), so that like is compared with like. Pace in the rep scorecard uses
-the days elapsed (:attr:`SalesWindow.elapsed_share`).
+period, or, when it is shorter, the days ending on its last day), so that like is compared with like. Pace in the rep
+scorecard uses the days elapsed (:attr:`SalesWindow.elapsed_share`).
 """
 
 from __future__ import annotations
