@@ -242,6 +242,9 @@ class RFMParams(_Model):
 
     lookback_days: Annotated[int, Field(gt=0)] | None = None
     partial_period: Literal["data_end", "period_end"] = "data_end"
+    #: the minimum-data rule (analysis.window.too_short): a period whose data cover fewer days gets no growth
+    #: figures, backtests or action evaluation, and says why (docs/figures.md)
+    min_period_days: Annotated[int, Field(ge=1, le=31)] = 7
     thresholds: ScoreThresholds = ScoreThresholds()
     segment_rules: dict[str, SegmentRule] | None = None
 
