@@ -976,7 +976,7 @@ def summary(
         headline["cluster_k"] = scored.clusters.k
         headline["cluster_stability"] = round(scored.clusters.stability, 3)
     from analysis.strategy.actions import play_texts
-    from analysis.strategy.cards import alerts, kpi_cards
+    from analysis.strategy.cards import alerts, kpi_cards, kpi_trend
 
     shown_missing = {k: m.reason(language) for k, m in missing.items()}
     clv_reason = scored.clv_value.reason_text(language) if scored.clv_value is not None else ""
@@ -984,6 +984,7 @@ def summary(
         head, headline, plan.actions, shown_missing, currency, language,
         action_names=dict(play_texts(plan.playbook, language)["action"]), clv_reason=clv_reason or "",
         flagged_points=params.report.flagged_change_points, min_customers=params.report.min_customers,
+        trends=kpi_trend(tx, window),
     )  # fmt: skip
     quality = cleaned_.result.quality
     warned = alerts(strategy_.warnings, int(quality.get("rows_in") or 0), int(quality.get("rows_quarantined") or 0),

@@ -124,3 +124,90 @@ def test_plural_forms_come_from_the_catalog(tmp_path: Path) -> None:
     two = [one, RunEntry("2024-11", "North", "ok", "2024-11/North/report.html")]
     assert "<p>2 runs</p>" in write_index(tmp_path / "b", "T", two).read_text(encoding="utf-8")
     assert "<p>2 次运行</p>" in write_index(tmp_path / "c", "T", two, "¥", "zh").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------- trend lines
+
+
+def test_trend_lines_are_the_cards_computation_over_the_last_months(tmp_path: Path) -> None:
+    """Each card's trend: one point per month up to this one (at most 12, none before the data), each month's
+    revenue and buyers recomputed from the raw rows, this month's point the card's value; the data's first month
+    (they start on the 15th) and this month (they end on the 9th) are partial; no new customers in the data's first
+    month, no retention where its base window is not in the data."""
+    from analysis.strategy.cards import TREND_PERIODS
+
+    log = _log("2023-12-15", "2024-12-09")
+    summary = _context(tmp_path, log, "2024-12").stage("summary")
+    cards = {c.key: c for c in summary.cards}
+    rev = cards["revenue"].trend
+    # 13 months of data, the last 12 drawn: December 2023 (the data's first, partial month) is left out
+    assert len(rev) == TREND_PERIODS == 12 and rev.periods[0] == "2024-01" and rev.periods[-1] == "2024-12"
+    for i, period in enumerate(rev.periods[:-1]):
+        first, last = (d.date().isoformat() for d in (pd.Period(period).start_time, pd.Period(period).end_time))
+        assert rev.values[i] == _revenue(log, first, last), period
+        assert cards["buyers"].trend.values[i] == _buyers(log, first, last), period
+        assert not rev.partial(i)
+    assert rev.values[-1] == cards["revenue"].value == _revenue(log, "2024-12-01", "2024-12-09")
+    assert (rev.days[-1], rev.period_days[-1]) == (9, 31) and rev.partial(len(rev) - 1)
+    for key in ("buyers", "new_customers", "retention_rate"):
+        assert cards[key].trend.values[-1] == cards[key].value, key
+    # January's retention follows the buyers of 31 December days, from before the data: none; February's, January's
+    assert math.isnan(cards["retention_rate"].trend.values[0]) and cards["retention_rate"].trend.values[1] == 1.0
+    assert "clv" not in cards or cards["clv"].trend is None  # no history of the CLV of the base
+    assert cards["value_at_stake"].trend is None
+
+    # the data's first month in the line: partial, without new customers, without retention
+    from analysis.strategy.cards import kpi_trend
+    from analysis.window import Window
+
+    later = Window("2024-03", pd.Timestamp("2024-01-15"), pd.Timestamp("2024-12-09"))
+    trends = kpi_trend(summary_tx(log), later)
+    rev = trends["revenue"]
+    assert rev.periods == ("2024-01", "2024-02", "2024-03") and rev.partial(0) and rev.days[0] == 17
+    assert not rev.partial(2) and rev.values[2] == _revenue(log, "2024-03-01", "2024-03-31")
+    assert rev.values[0] == _revenue(log, "2024-01-15", "2024-01-31")
+    assert math.isnan(trends["new_customers"].values[0]) and trends["new_customers"].values[1] == 0
+    assert math.isnan(trends["retention_rate"].values[0])
+
+
+def summary_tx(log: pd.DataFrame) -> pd.DataFrame:
+    """The raw log as clean transactions (its columns already are; dates as Timestamps), from 15 Jan 2024."""
+    tx = log.assign(order_date=pd.to_datetime(log["order_date"]))
+    return tx[tx["order_date"] >= "2024-01-15"].reset_index(drop=True)
+
+
+def test_a_trend_line_is_inline_svg_with_its_window_in_words() -> None:
+    """The line as SVG without script or link; complete months joined by a solid line, the partial month hollow and
+    dashed; a month without a value breaks the line; a text alternative naming the window and every value."""
+    from analysis.report.cards import sparkline_svg
+    from analysis.strategy.cards import Trend
+
+    periods = tuple(str(pd.Period("2024-01") + i) for i in range(12))
+    values = (100.0, 120.0, math.nan, 90.0, 95.0, 130.0, 140.0, 150.0, 160.0, 150.0, 170.0, 40.0)
+    days = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 9)
+    lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    card = KpiCard("revenue", "money", 40.0, trend=Trend(periods, values, days, lengths))
+    soup = BeautifulSoup(sparkline_svg(card, "$", "en"), "html.parser")
+    svg = soup.find("svg")
+    assert svg["role"] == "img" and not soup.find(["script", "a", "image", "use", "foreignobject"])
+    alt = svg["aria-label"]
+    assert alt.startswith("Revenue, last 12 months · ○ Dec 2024: 9 of 31 days: Jan 2024 $100, Feb 2024 $120, Mar 2024 –")
+    assert alt.endswith("Dec 2024 $40 (partial: 9 of 31 days).") and svg.find("title").get_text() == alt
+    assert soup.select_one(".rfm-trend-caption").get_text() == "last 12 months · ○ Dec 2024: 9 of 31 days"
+    lines = svg.select("polyline.rfm-spark-line")
+    assert [len(p["points"].split()) for p in lines] == [2, 8]  # Jan–Feb, Apr–Nov; March has no value
+    assert len(svg.select("line.rfm-spark-partial")) == 1 and svg.select_one("line")["stroke-dasharray"]
+    hollow = svg.select("circle.rfm-spark-open")
+    assert len(hollow) == 1 and hollow[0]["fill"] == "#ffffff" and not svg.select("circle.rfm-spark-dot")
+    # the highest value on top, the lowest at the bottom of the box
+    ys = {float(c) for p in lines for c in p["points"].replace(",", " ").split()[1::2]}
+    assert min(ys) == 3.0 and float(hollow[0]["cy"]) == 27.0
+    zh = BeautifulSoup(sparkline_svg(card, "¥", "zh"), "html.parser")
+    assert zh.find("svg")["aria-label"].startswith("收入，近 12 个月 · ○ 2024年12月：31 天中的 9 天：2024年1月 ¥100、")
+    # complete: a filled dot at the end, no dashes; one value or none: no line at all
+    whole = Trend(periods[:3], (1.0, 2.0, 3.0), (31, 29, 31), (31, 29, 31))
+    done = BeautifulSoup(sparkline_svg(KpiCard("buyers", "count", 3.0, trend=whole), "$", "en"), "html.parser")
+    assert done.select("circle.rfm-spark-dot") and not done.select(".rfm-spark-partial")
+    assert done.select_one(".rfm-trend-caption").get_text() == "last 3 months"
+    one = Trend(periods[:2], (math.nan, 2.0), (31, 29), (31, 29))
+    assert sparkline_svg(KpiCard("buyers", "count", 2.0, trend=one), "$", "en") == ""

@@ -4,6 +4,10 @@ The figures come from the summary stage (:func:`analysis.strategy.cards.kpi_card
 the one escaping function (:func:`analysis.report.markdown.escape`). Styles are in the report's CSS
 (``templates/rfmkit/static/report.css``, classes ``rfm-cards``, ``rfm-card``, ``up``/``down``): a grid that wraps
 to one column on a phone and prints without colour loss (signs and arrows carry the direction too).
+
+A card's trend line (:func:`sparkline_svg`) is inline SVG drawn here from the card's :class:`~analysis.strategy.cards.
+Trend` — no script, nothing fetched (the report's Content-Security-Policy allows neither) — with a text alternative
+naming its window and every value.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from analysis.text import column_label, t
 from analysis.text import format as fmt
 
 if TYPE_CHECKING:
-    from analysis.strategy.cards import KpiCard
+    from analysis.strategy.cards import KpiCard, Trend
+
+#: A trend line's box (SVG user units = CSS pixels at 100 %) and the margin kept around the line.
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 140.0, 30.0, 3.0
+#: The line's colour; drawn with SVG attributes (not the report's CSS) so it looks the same in a notebook.
+SPARK_COLOUR = "#57606a"
+_LINE = f'fill="none" stroke="{SPARK_COLOUR}" stroke-width="1.5" stroke-linejoin="round"'
+_DASHED = f'{_LINE} stroke-dasharray="3 2"'
 
 
 def _value(value: float, kind: str, currency: str, language: str) -> str:
@@ -49,6 +60,85 @@ def _comparison(card: KpiCard, which: str, value: float, language: str) -> str:
     return f'<li class="rfm-change {_direction(value)}">{arrow} {shown} {escape(label)}</li>'
 
 
+def _month(period: str, language: str) -> str:
+    p = pd.Period(period, freq="M")
+    return t("cards.trend_month", language, month=t(f"format.month.{p.month}", language), year=p.year)
+
+
+def trend_text(card: KpiCard, currency: str, language: str) -> tuple[str, str]:
+    """A trend line's words in ``language``: the caption shown under it (its window: "last 12 months", and the
+    partial period's days) and the text alternative (the KPI, the window, every period's value)."""
+    tr = card.trend
+    assert tr is not None
+    n = len(tr)
+    caption = t("cards.trend_caption", language, n=n)
+    if tr.partial(n - 1):
+        caption = t("cards.trend_caption_partial", language, n=n, period=_month(tr.periods[-1], language),
+                    days=tr.days[-1], period_days=tr.period_days[-1])  # fmt: skip
+    sep = t("strategy.list_separator", language)
+    values = sep.join(
+        t("cards.trend_value", language, period=_month(p, language), value=_value(v, card.kind, currency, language))
+        + (t("cards.trend_partial", language, days=d, period_days=pd_) if d < pd_ else "")
+        for p, v, d, pd_ in zip(tr.periods, tr.values, tr.days, tr.period_days, strict=True)
+    )
+    alt = t("cards.trend_alt", language, label=t(f"cards.label.{card.key}", language), window=caption, values=values)
+    return caption, alt
+
+
+def sparkline_svg(card: KpiCard, currency: str, language: str) -> str:
+    """The card's trend line as inline SVG (``""`` without two values to join): complete periods joined by a solid
+    line, a partial period (:meth:`Trend.partial`) drawn hollow and joined by a dashed line, gaps where the data
+    give no value; ``role="img"`` with the text alternative of :func:`trend_text`, the caption under it."""
+    tr: Trend | None = card.trend
+    if tr is None or sum(not math.isnan(v) for v in tr.values) < 2:
+        return ""
+    n = len(tr)
+    known = [v for v in tr.values if not math.isnan(v)]
+    lo, hi = min(known), max(known)
+    if lo == hi:
+        lo, hi = lo - 1.0, hi + 1.0  # a flat line sits in the middle
+    inner_w, inner_h = SPARK_WIDTH - 2 * SPARK_PAD, SPARK_HEIGHT - 2 * SPARK_PAD
+
+    def xy(i: int) -> tuple[float, float]:
+        x = SPARK_PAD + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
+        y = SPARK_PAD + inner_h * (hi - tr.values[i]) / (hi - lo)
+        return round(x, 1), round(y, 1)
+
+    shapes: list[str] = []
+    run: list[int] = []
+    for i in range(n + 1):  # solid runs of complete periods; a partial period joined by a dashed segment
+        ok = i < n and not math.isnan(tr.values[i]) and not tr.partial(i)
+        if ok:
+            run.append(i)
+            continue
+        if len(run) > 1:
+            pts = " ".join(f"{x},{y}" for x, y in map(xy, run))
+            shapes.append(f'<polyline class="rfm-spark-line" points="{pts}" {_LINE}/>')
+        run = []
+    for i in range(n):
+        if math.isnan(tr.values[i]) or not tr.partial(i):
+            continue
+        x, y = xy(i)
+        for j in (i - 1, i + 1):
+            if 0 <= j < n and not math.isnan(tr.values[j]):
+                x2, y2 = xy(j)
+                shapes.append(f'<line class="rfm-spark-partial" x1="{x2}" y1="{y2}" x2="{x}" y2="{y}" {_DASHED}/>')
+        shapes.append(
+            f'<circle class="rfm-spark-open" cx="{x}" cy="{y}" r="2.5" fill="#ffffff" stroke="{SPARK_COLOUR}"/>'
+        )
+    last = n - 1
+    if not math.isnan(tr.values[last]) and not tr.partial(last):
+        x, y = xy(last)
+        shapes.append(f'<circle class="rfm-spark-dot" cx="{x}" cy="{y}" r="2.5" fill="{SPARK_COLOUR}"/>')
+    caption, alt = trend_text(card, currency, language)
+    svg = (
+        f'<svg class="rfm-spark" viewBox="0 0 {SPARK_WIDTH:g} {SPARK_HEIGHT:g}" width="{SPARK_WIDTH:g}" '
+        f'height="{SPARK_HEIGHT:g}" role="img" aria-label="{escape(alt, "attribute")}">'
+        f"<title>{escape(alt)}</title>{''.join(shapes)}</svg>"
+    )
+    return f'<div class="rfm-trend">{svg}<div class="rfm-trend-caption">{escape(caption)}</div></div>'
+
+
 def card_html(card: KpiCard, currency: str, language: str) -> str:
     """One card: label, value, the two comparisons, the figure without flagged orders, why, unreliable."""
     label = escape(t(f"cards.label.{card.key}", language))
@@ -60,6 +150,7 @@ def card_html(card: KpiCard, currency: str, language: str) -> str:
         f'<div class="rfm-card{" unreliable" if card.unreliable else ""}" data-kpi="{escape(card.key, "attribute")}">',
         f'<div class="rfm-label">{label}</div>',
         f'<div class="rfm-value">{escape(_value(card.value, card.kind, currency, language))}</div>',
+        sparkline_svg(card, currency, language),
     ]
     compared = [w for w in ("previous", "year_ago") if card.unavailable.get(w) != t("cards.not_compared", language)]
     if compared:  # CLV and value at stake are figures of this period only: no comparison lines

@@ -4,20 +4,23 @@ A card is one figure a manager reads first — revenue, buying customers, new cu
 customer base, the value at stake of the planned actions — with its change against the previous period and a year
 ago (the same number of days, from the summary's headline table), the figure without flagged orders when those move
 a change by at least ``flagged_points`` points of growth, a one-line *why* where the kit knows it, and an
-*unreliable* note when the figure rests on fewer than ``min_customers`` customers. Computation only: the HTML is
-:func:`analysis.report.cards.cards_html`; the words come from the catalogs (``cards.*``).
+*unreliable* note when the figure rests on fewer than ``min_customers`` customers, and a trend line: the card's
+measure over the last :data:`TREND_PERIODS` periods (:func:`kpi_trend`, the same computation as the card's value).
+Computation only: the HTML is :func:`analysis.report.cards.cards_html`; the words come from the catalogs
+(``cards.*``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from analysis.text import format as fmt
 from analysis.text import t
+from analysis.window import Window, period_bounds
 
 #: (card, headline-table row or None, kind) in reading order; ``kind`` is money, count or pct.
 CARD_FIELDS: tuple[tuple[str, str | None, str], ...] = (
@@ -28,6 +31,105 @@ CARD_FIELDS: tuple[tuple[str, str | None, str], ...] = (
     ("clv", None, "money"),
     ("value_at_stake", None, "money"),
 )
+
+
+#: Periods a card's trend line shows, this run's period included.
+TREND_PERIODS = 12
+#: Card -> the KPI (:func:`analysis.customers.kpi.kpi_totals`) its trend line follows. The CLV of the base and the
+#: value at stake are figures of this run's scoring only: they have no history to draw.
+TREND_MEASURES: dict[str, str] = {
+    "revenue": "revenue",
+    "buyers": "customers",
+    "new_customers": "new_customers",
+    "retention_rate": "retention_rate",
+}
+#: Sums over a period's sales: 0 in a period of the data without sales (rates have no value then).
+_ADDITIVE = frozenset({"revenue", "customers", "new_customers"})
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One KPI over the periods up to this run's, oldest first: ``periods`` (``YYYY-MM``), ``values`` (NaN where the
+    data cannot give one), ``days`` (the days of each period the data cover) and ``period_days`` (its length).
+
+    A period is *partial* when the data cover fewer of its days than it has (:meth:`partial`): this run's period
+    when the data end inside it (``Window.is_partial``), the data's first month when they start inside it.
+    """
+
+    periods: tuple[str, ...]
+    values: tuple[float, ...]
+    days: tuple[int, ...]
+    period_days: tuple[int, ...]
+
+    def partial(self, i: int) -> bool:
+        """Whether period ``i`` is covered by the data on fewer days than it has."""
+        return self.days[i] < self.period_days[i]
+
+    def __len__(self) -> int:
+        return len(self.periods)
+
+
+def trend_windows(
+    window: Window, n: int = TREND_PERIODS
+) -> list[tuple[str, tuple[pd.Timestamp, pd.Timestamp], tuple[pd.Timestamp, pd.Timestamp]]]:
+    """The windows of a trend line: ``(period, (first, last), retention base)`` for the ``n`` calendar months up to
+    this run's, oldest first, leaving out months that end before the data start.
+
+    Each month is the window a run of that month scores (the same :class:`~analysis.window.Window` rules, so an
+    earlier month is whole), its retention base ``Window.before`` of it, as in the headline; this run's month is
+    exactly the headline's window (``window.start`` to ``window.as_of``), so the line's last point is the card's
+    value.
+    """
+    p = pd.Period(window.period, freq="M")
+    out = []
+    for k in range(n - 1, -1, -1):
+        w = window if k == 0 else replace(window, period=str(p - k))
+        if k and window.data_start is not None and w.period_end < window.data_start.normalize():
+            continue
+        bounds = (w.start, w.as_of)
+        out.append((w.period, bounds, w.before(bounds)))
+    return out
+
+
+def kpi_trend(transactions: pd.DataFrame, window: Window, n: int = TREND_PERIODS) -> dict[str, Trend]:
+    """Each card's KPI (:data:`TREND_MEASURES`) over the windows of :func:`trend_windows`, by card key.
+
+    Every value is :func:`analysis.customers.kpi.kpi_totals` of one window with its retention base, the call the
+    summary makes for the headline (so this run's point equals the card). Where the data cannot give a value it is
+    NaN, as in the headline: no new customers in the data's first month (every buyer's first purchase is in it), no
+    retention when its base month starts before the data. A month of the data without sales counts 0 revenue,
+    buyers and new customers.
+    """
+    from analysis.customers import kpi
+
+    first_day = window.data_start.normalize() if window.data_start is not None else None
+    last_day = window.data_end.normalize() if window.data_end is not None else None
+    periods, days, lengths = [], [], []
+    values: dict[str, list[float]] = {card: [] for card in TREND_MEASURES}
+    for period, (first, last), base in trend_windows(window, n):
+        totals = kpi.kpi_totals(transactions, first, last, previous=base)
+        start, end = period_bounds(period)
+        lo = max(first, first_day) if first_day is not None else first
+        hi = min(last, last_day) if last_day is not None else last
+        periods.append(period)
+        days.append(max(int((hi - lo).days) + 1, 0))
+        lengths.append(int((end - start).days) + 1)
+        for card, measure in TREND_MEASURES.items():
+            v = totals.get(measure, math.nan)
+            v = math.nan if v is None or pd.isna(v) else float(v)
+            if math.isnan(v) and measure in _ADDITIVE and days[-1] > 0:
+                v = 0.0
+            if first_day is not None and (
+                (measure == "new_customers" and first_day >= start)
+                or (measure == "retention_rate" and base[0] < first_day)
+            ):
+                v = math.nan
+            values[card].append(v)
+    return {
+        card: Trend(tuple(periods), tuple(v), tuple(days), tuple(lengths))
+        for card, v in values.items()
+        if any(not math.isnan(x) for x in v)
+    }
 
 
 @dataclass(frozen=True)
@@ -48,6 +150,8 @@ class KpiCard:
     unavailable: dict[str, str] = field(default_factory=dict)
     why: str = ""
     unreliable: str = ""
+    #: the card's measure over the last periods (:func:`kpi_trend`); None for a figure without history
+    trend: Trend | None = None
 
     @property
     def shows_unflagged(self) -> bool:
@@ -78,6 +182,7 @@ def kpi_cards(
     clv_reason: str = "",
     flagged_points: float = 10.0,
     min_customers: int = 20,
+    trends: dict[str, Trend] | None = None,
 ) -> list[KpiCard]:
     """The KPI cards of a run.
 
@@ -101,6 +206,8 @@ def kpi_cards(
         Flagged orders moving a change by at least this many points of growth show the figure without them.
     min_customers : int, default=20
         A figure resting on fewer customers is marked unreliable, with the count.
+    trends : dict, optional
+        Card key -> its trend line (:func:`kpi_trend`).
     """
     threshold = flagged_points / 100.0
     cards: list[KpiCard] = []
@@ -134,7 +241,7 @@ def kpi_cards(
             if key in ("buyers", "retention_rate") and not math.isnan(buyers) and buyers < min_customers:
                 unreliable = t("cards.few_customers", language, n=fmt.integer(buyers, language))
             cards.append(KpiCard(key, kind, value, change, year, **clean, unavailable=gone, why=why,
-                                 unreliable=unreliable))  # fmt: skip
+                                 unreliable=unreliable, trend=(trends or {}).get(key)))  # fmt: skip
         elif key == "clv":
             if headline.get("clv_total") is None:
                 continue
