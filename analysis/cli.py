@@ -612,7 +612,7 @@ def clv(
     )
     write_clv(result, out)
     model = result.transaction_model
-    shown = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items())
+    shown = " ".join(f"{k}={v:.3f}" for k, v in model.params_.items() if v == v)  # NaN: undefined at a boundary
     click.echo(
         f"{model.display_name} {shown} LL={model.log_likelihood_:.1f} "
         f"({len(result.summary):,} customers, unit {time_unit}) → {out}"

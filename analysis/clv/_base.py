@@ -74,7 +74,7 @@ class CLVFitError(ModelError):
     values : dict
         The figures the message quotes: ``model`` (e.g. ``"bgnbd"``), ``concepts`` (keys of
         ``clv_fit.concept`` in the text catalog), ``n_repeat``, ``n_customers``, ``penalizer_advice``
-        (the penalizer to suggest, or None when a penalizer would not help).
+        (whether a penalizer, chosen by the holdout error, would help).
     why : str
         The reason in plain English words, without the model name, advice or technical detail.
     advice : str
@@ -98,8 +98,7 @@ class CLVFitError(ModelError):
 
     def advice_text(self, language: str) -> str:
         """The advice in ``language``, "" when there is none."""
-        value = self.values.get("penalizer_advice")
-        return "" if value is None else text.t("clv_fit.advice_penalizer", language, value=f"{value:g}")
+        return text.t("clv_fit.advice_penalizer", language) if self.values.get("penalizer_advice") else ""
 
     def describe(self, language: str) -> str:
         """ "<model>: <why>" in ``language``, without advice or technical detail."""
@@ -154,9 +153,6 @@ SAMPLE_ROWS = 10_000
 #: largest |gradient| of the mean penalised negative log-likelihood (per log-parameter) at an optimum
 GRADIENT_TOLERANCE = 1e-4
 
-#: the advice given when a penalizer would help, and the value it suggests
-PENALIZER_ADVICE = 0.1
-
 
 def check_is_fitted(model: BaseFitter) -> None:
     """Raise :class:`~analysis.errors.NotFittedError` unless ``model`` has been fitted."""
@@ -200,7 +196,8 @@ class BaseFitter:
         Weight of the scale-free penalty ``penalizer * sum(log(theta_i / c_i) ** 2)`` added to the
         mean negative log-likelihood per customer (see the module docstring for the centres
         ``c_i``); 0 = plain maximum likelihood. A value means the same in any currency or time
-        unit; 0.01 – 0.1 keeps estimates finite on thin data.
+        unit. Choose it by the error on held-out purchases
+        (:func:`analysis.clv.pipeline.select_penalizer`), not by a fixed rule.
     n_starts : int, default=3
         Number of starting points (a model-specific guess, all-ones, then random draws).
     seed : int, default=0
@@ -412,13 +409,57 @@ class BaseFitter:
         if len(w) > SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
             sample_data, sample_w = self._sample_rows(data, w)
             explore = self._reduce(sample_data, sample_w)
-        theta, convergence = self._optimise(
-            reduced, n, penalizer, log_centre, self._initial_guess(data, w), explore=explore
-        )
-        self._finish(theta, reduced, n, penalizer, unit, log_centre, n_unique=len(w))
+        self._stopped_at = None
+        try:
+            theta, convergence = self._optimise(
+                reduced, n, penalizer, log_centre, self._initial_guess(data, w), explore=explore
+            )
+            self._finish(theta, reduced, n, penalizer, unit, log_centre, n_unique=len(w))
+            self.boundary_ = None
+        except CLVFitError as err:
+            # the likelihood may be highest on the edge of the parameter space (BG/NBD's a -> 0: no detectable
+            # drop-out); a model that knows its limit there returns that answer instead of failing
+            limit = None
+            if penalizer == 0 and err.code == "unidentified" and self._stopped_at is not None:
+                limit = self._boundary_limit(reduced, n, self._stopped_at)
+            if limit is None:
+                raise
+            convergence = self._finish_boundary(limit, n, penalizer, unit, n_unique=len(w))
         self.penalty_centre_ = pd.Series(np.exp(log_centre), index=list(self.param_names), name="penalty_centre")
         self.convergence_ = convergence
         return self
+
+    def _boundary_limit(self, reduced: dict[str, Any], n: float, stopped_at: np.ndarray) -> dict[str, Any] | None:
+        """The maximum-likelihood answer on the edge of the parameter space that an unpenalised fit ran towards
+        (stopped at ``stopped_at``), or None when the model has none there (the default). A model that has one
+        returns ``{"params": …, "standard_errors": …, "covariance": …, "log_likelihood": …, "boundary": name,
+        "max_abs_gradient": …}`` in its own parameters (NaN for a parameter the limit leaves undefined)."""
+        return None
+
+    def _finish_boundary(
+        self, limit: dict[str, Any], n: float, penalizer: float, unit: str, n_unique: int
+    ) -> dict[str, Any]:
+        """Set the fitted state from :meth:`_boundary_limit`'s answer; returns the convergence record."""
+        names = list(self.param_names)
+        self.params_ = pd.Series(limit["params"], index=names, name="estimate", dtype=float)
+        self.standard_errors_ = pd.Series(limit["standard_errors"], index=names, name="standard_error")
+        self.covariance_ = pd.DataFrame(limit["covariance"], index=names, columns=names)
+        self.log_likelihood_ = float(limit["log_likelihood"])
+        self.n_customers_ = n
+        self.n_unique_ = n_unique
+        self.time_unit_ = unit
+        self.penalizer_ = penalizer
+        self.boundary_ = limit["boundary"]
+        self._set_confidence_intervals()
+        return {
+            "success": True,
+            "status": 0,
+            "message": f"maximum likelihood on the boundary ({limit['boundary']})",
+            "iterations": int(limit.get("iterations", 0)),
+            "max_abs_gradient": float(limit["max_abs_gradient"]),
+            "explored_on_sample": False,
+            "boundary": limit["boundary"],
+        }
 
     def _objective(
         self, reduced: dict[str, Any], n: float, penalizer: float, log_centre: np.ndarray
@@ -455,8 +496,8 @@ class BaseFitter:
         if code == "unidentified" and n_repeat is not None and n_repeat < FEW_REPEAT_CUSTOMERS:
             code = "too_few_repeat_customers"
         penalty_helps = code in ("too_few_repeat_customers", "unidentified")
-        advice_value = PENALIZER_ADVICE if helps and penalty_helps and facts.get("penalizer", 0.0) == 0.0 else None
-        err = CLVFitError("", code, model=self.model_name, concepts=concepts, penalizer_advice=advice_value, **facts)
+        advice = bool(helps and penalty_helps and facts.get("penalizer", 0.0) == 0.0)
+        err = CLVFitError("", code, model=self.model_name, concepts=concepts, penalizer_advice=advice, **facts)
         err.why, err.advice = err.why_text("en"), err.advice_text("en")
         message = f"{self.display_name}: {err.why}" + (f"; {err.advice}" if err.advice else "")
         if what:
@@ -535,6 +576,7 @@ class BaseFitter:
             "max_abs_gradient": g_max,
             "explored_on_sample": explore is not None,
         }
+        self._stopped_at = np.exp(u + log_centre)
         at_bound = np.abs(u) > _LOG_BOUND - 0.5
         if np.any(at_bound):
             names = [p for p, b in zip(self.param_names, at_bound, strict=True) if b]
@@ -613,6 +655,7 @@ class BaseFitter:
             g = self._loglik_grad(t, reduced, grad=True)[1]
             return -g + 2 * n * penalizer * (np.log(t) - log_centre) / t
 
+        self._stopped_at = np.asarray(theta, dtype=float)
         with np.errstate(all="ignore"):
             ll, g0 = self._loglik_cached(theta, reduced, grad=True)
             hess = numerical_hessian(total_nll, theta, grad=total_grad if g0 is not None else None)
@@ -680,6 +723,7 @@ class BaseFitter:
             "covariance": self.covariance_.to_numpy().tolist(),
             "n_customers": self.n_customers_,
             "penalizer": self.penalizer_,
+            **({"boundary": self.boundary_} if getattr(self, "boundary_", None) else {}),
             **self._extra_state(),
         }
 
@@ -701,8 +745,9 @@ class BaseFitter:
         if state.get("model") != cls.model_name:
             raise InputError(f"saved model is {state.get('model')!r}, not {cls.model_name!r}")
         try:
-            params = [float(state["params"][p]) for p in cls.param_names]
-            se = [float(state["standard_errors"][p]) for p in cls.param_names]
+            # null: a parameter a boundary answer leaves undefined (e.g. BG/NBD's b when a = 0), NaN in memory
+            params = [_number(state["params"][p]) for p in cls.param_names]
+            se = [_number(state["standard_errors"][p]) for p in cls.param_names]
             unit = state["time_unit"]
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"saved {cls.model_name} parameters are incomplete: {exc}") from None
@@ -723,6 +768,7 @@ class BaseFitter:
         model.n_unique_ = None
         model.time_unit_ = unit
         model.penalizer_ = float(state.get("penalizer", 0.0))
+        model.boundary_ = state.get("boundary")
         model._set_confidence_intervals()
         model._load_extra_state(state)
         return model
@@ -731,6 +777,11 @@ class BaseFitter:
     def from_json(cls, text: str) -> BaseFitter:
         """Rebuild a model from :meth:`to_json` text (files: :func:`analysis.clv.persist.load_model`)."""
         return cls.from_dict(json.loads(text))
+
+
+def _number(value: Any) -> float:
+    """A saved number as a float, null as NaN."""
+    return float("nan") if value is None else float(value)
 
 
 def _flat_directions(hess: np.ndarray, names: Sequence[str]) -> list[str]:

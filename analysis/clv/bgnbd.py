@@ -91,6 +91,89 @@ def bg_family_loglik_grad(theta: np.ndarray, red: dict[str, Any], grad: bool) ->
     return ll, np.array([d_r, d_alpha, d_a, d_b])
 
 
+#: a BG-family fit stopped with a mean drop-out probability a / (a + b) below this counts as running to a = 0
+NO_DROPOUT_SHARE = 1e-3
+
+
+def nbd_loglik_grad(r: float, alpha: float, red: dict[str, Any]) -> tuple[float, np.ndarray]:
+    """Total NBD log-likelihood (and gradient in r, alpha) from :func:`bg_family_reduce`'s statistics: the limit
+    of the BG/NBD and MBG/NBD likelihoods as a -> 0 (no drop-out: ``B(a, b+x)/B(a, b) -> 1`` and the drop-out term
+    vanishes), ``sum_i [lnG(r+x) - lnG(r) + r ln alpha - (r+x) ln(alpha+T)]``."""
+    xu, Wx, Tu, WT, XWT, W = red["xu"], red["Wx"], red["Tu"], red["WT"], red["XWT"], red["W"]
+    lT = np.log(alpha + Tu)
+    ll = float(Wx @ (gammaln(r + xu) - gammaln(r))) + W * r * np.log(alpha) - float((r * WT + XWT) @ lT)
+    d_r = float(Wx @ (digamma(r + xu) - digamma(r))) + W * np.log(alpha) - float(WT @ lT)
+    d_alpha = W * r / alpha - float((r * WT + XWT) @ (1.0 / (alpha + Tu)))
+    return ll, np.array([d_r, d_alpha])
+
+
+def no_dropout_limit(
+    model: TransactionModel, reduced: dict[str, Any], n: float, stopped_at: np.ndarray
+) -> dict[str, Any] | None:
+    """The BG/NBD (or MBG/NBD) maximum-likelihood answer at a = 0, when an unpenalised fit ran there.
+
+    As a -> 0 the drop-out probability p ~ Beta(a, b) concentrates at 0 for any b > 0: nobody drops out, P(alive)
+    is 1 and the likelihood tends to the NBD one (Poisson purchases, Gamma(r, alpha) rates; b no longer matters).
+    Accepted when the fit stopped with a mean drop-out probability a / (a + b) below :data:`NO_DROPOUT_SHARE` and
+    the NBD maximum is at least as likely as where it stopped (so the edge is where the likelihood is highest);
+    None otherwise. Returns the parameters (r, alpha, a = 0, b undefined: NaN) with the NBD's standard errors.
+    """
+    from scipy import optimize
+
+    from analysis.clv._base import GRADIENT_TOLERANCE, numerical_hessian
+
+    r0, alpha0, a0, b0 = (float(v) for v in stopped_at)
+    if not (a0 / (a0 + b0) < NO_DROPOUT_SHARE and b0 > 1e-3):
+        return None  # b -> 0 as well would be a mixture of stayers and leavers, not "no drop-out"
+    with np.errstate(all="ignore"):
+        ll_stop = model._loglik_grad(np.asarray(stopped_at, dtype=float), reduced, grad=False)[0]
+
+        def fg(u: np.ndarray) -> tuple[float, np.ndarray]:
+            ll, g = nbd_loglik_grad(float(np.exp(u[0])), float(np.exp(u[1])), reduced)
+            val = -ll / n
+            return (val, -g * np.exp(u) / n) if np.isfinite(val) else (1e300, np.zeros(2))
+
+        res = optimize.minimize(fg, np.log([r0, alpha0]), jac=True, method="L-BFGS-B",
+                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})  # fmt: skip
+        r, alpha = (float(v) for v in np.exp(res.x))
+        ll, g = nbd_loglik_grad(r, alpha, reduced)
+
+        def total_nll(t: np.ndarray) -> float:
+            return -nbd_loglik_grad(float(t[0]), float(t[1]), reduced)[0]
+
+        def total_grad(t: np.ndarray) -> np.ndarray:
+            return -nbd_loglik_grad(float(t[0]), float(t[1]), reduced)[1]
+
+        hess = numerical_hessian(total_nll, np.array([r, alpha]), grad=total_grad)
+    g_max = float(np.max(np.abs(g * np.array([r, alpha]) / n)))
+    if not (np.isfinite(ll) and g_max <= GRADIENT_TOLERANCE and ll >= ll_stop - 1e-6 * max(n, 1.0)):
+        return None
+    try:
+        np.linalg.cholesky(hess)
+        cov2 = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return None
+    nan = float("nan")
+    cov = np.full((4, 4), nan)
+    cov[:2, :2] = cov2
+    se = np.sqrt(np.diag(cov2))
+    return {
+        "params": [r, alpha, 0.0, nan],
+        "standard_errors": [float(se[0]), float(se[1]), nan, nan],
+        "covariance": cov,
+        "log_likelihood": ll,
+        "boundary": "no_dropout",
+        "max_abs_gradient": g_max,
+        "iterations": int(res.nit),
+    }
+
+
+def nbd_expected(r: float, alpha: float, x: np.ndarray, T: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, T] without drop-out: t (r + x) / (alpha + T) (the Gamma posterior mean rate
+    times t)."""
+    return t * (r + x) / (alpha + T)
+
+
 class BGNBD(TransactionModel):
     """Beta-geometric / negative binomial distribution model of repeat purchasing.
 
@@ -195,8 +278,13 @@ class BGNBD(TransactionModel):
         d_b = (digamma(a + b) + digamma(b + xu) - digamma(b) - digamma(a + b + xu))[xi] - q4 / bx1
         return np.column_stack([d_r, d_alpha, d_a, d_b])
 
+    def _boundary_limit(self, reduced: dict[str, Any], n: float, stopped_at: np.ndarray) -> dict[str, Any] | None:
+        return no_dropout_limit(self, reduced, n, stopped_at)
+
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, a, b = theta
+        if a == 0:  # the no-drop-out boundary: everyone is alive
+            return np.ones(np.shape(x))
         rep = x > 0
         log_odds = (
             np.log(a) - np.log(np.where(rep, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
@@ -207,6 +295,8 @@ class BGNBD(TransactionModel):
         """(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)],
         z = t / (alpha+T+t), Euler-transformed (see :func:`bg_bracket`)."""
         r, alpha, a, b = theta
+        if a == 0:  # the no-drop-out boundary: the NBD limit (the formula's limit as a -> 0)
+            return nbd_expected(r, alpha, x, T, t)
         z = t / (alpha + T + t)
 
         def value(a_: float) -> np.ndarray:

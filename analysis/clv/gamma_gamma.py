@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from analysis.clv._base import PENALIZER_ADVICE, BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
+from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
 from analysis.clv._compress import column_codes
 from analysis.clv.distinct import DistinctSummary
 from analysis.errors import InputError, ModelError
@@ -210,18 +210,14 @@ class GammaGamma(BaseFitter):
         check_is_fitted(self)
         p, q, v = self.params_.to_numpy()
         if q <= 1:
-            advice = (
-                f"; a penalizer (e.g. penalizer={PENALIZER_ADVICE:g}) pulls it towards the observed mean spend"
-                if self.penalizer_ == 0
-                else ""
-            )
+            advice = "; a penalizer pulls it towards the observed mean spend" if self.penalizer_ == 0 else ""
             raise CLVFitError(
                 f"Gamma-Gamma: a few very large orders make the average spend per order unbounded (q = {q:.3g} "
                 f"<= 1), so spend per order cannot be predicted from this model; check the largest orders{advice}",
                 "infinite_mean_spend",
                 model=self.model_name,
                 q=float(q),
-                penalizer_advice=PENALIZER_ADVICE if self.penalizer_ == 0 else None,
+                penalizer_advice=self.penalizer_ == 0,
             )
         return p * v / (q - 1)
 

@@ -21,7 +21,7 @@ from scipy.special import digamma, gammaln
 from analysis.clv._base import repeat_time_scale, validate_transaction_summary
 from analysis.clv._special import bg_bracket, near_one
 from analysis.clv._transaction import TransactionModel
-from analysis.clv.bgnbd import bg_family_loglik_grad, bg_family_reduce
+from analysis.clv.bgnbd import bg_family_loglik_grad, bg_family_reduce, nbd_expected, no_dropout_limit
 
 
 class ModifiedBGNBD(TransactionModel):
@@ -98,7 +98,12 @@ class ModifiedBGNBD(TransactionModel):
         d_b = digamma(a + b) + digamma(b + x + 1) - digamma(b) - digamma(a + b + x + 1) - q4 / (b + x)
         return np.column_stack([d_r, d_alpha, d_a, d_b])
 
+    def _boundary_limit(self, reduced: dict[str, Any], n: float, stopped_at: np.ndarray) -> dict[str, Any] | None:
+        return no_dropout_limit(self, reduced, n, stopped_at)
+
     def _p_alive(self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        if theta[2] == 0:  # the no-drop-out boundary: everyone is alive
+            return np.ones(np.shape(x))
         alive, died = self._terms(theta, x, tx, T)
         return np.exp(alive - np.logaddexp(alive, died))
 
@@ -106,6 +111,8 @@ class ModifiedBGNBD(TransactionModel):
         """(a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z)],
         z = t / (alpha+T+t), Euler-transformed."""
         r, alpha, a, b = theta
+        if a == 0:  # the no-drop-out boundary: the NBD limit
+            return nbd_expected(r, alpha, x, T, t)
         z = t / (alpha + T + t)
 
         def value(a_: float) -> np.ndarray:

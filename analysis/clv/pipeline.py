@@ -175,7 +175,10 @@ class CustomerValue:
         from analysis.privacy import redact_ids
 
         tries = _Attempts(dict(self.failures), dict(self.errors))
-        reason = tries.reason(self.asked, self.method, language, self.run_rate)
+        reason = _joined(
+            tries.reason(self.asked, self.method, language, self.run_rate),
+            boundary_note(self.transaction_model, language),
+        )
         # a model's message may list example customers: a report shows "(a customer)", never an id (issue 19)
         return None if reason is None else redact_ids(reason, self.customers.index)
 
@@ -322,6 +325,20 @@ class _Attempts:
         return " ".join(x[0].upper() + x[1:] for x in sentences) if sentences else None
 
 
+def boundary_note(model: TransactionModel | None, language: str) -> str | None:
+    """What a boundary maximum-likelihood answer means, in ``language`` (catalog ``clv_fit.boundary.<name>``);
+    None when the fit is inside the parameter space."""
+    name = getattr(model, "boundary_", None)
+    if not name:
+        return None
+    return text.t(f"clv_fit.boundary.{name}", language, model=text.t(f"clv_fit.model.{model.model_name}", language))
+
+
+def _joined(*sentences: str | None) -> str | None:
+    kept = [s for s in sentences if s]
+    return " ".join(kept) if kept else None
+
+
 def _predict(
     tm: TransactionModel,
     gg: GammaGamma | None,
@@ -431,7 +448,7 @@ def fit_clv(
         discount_rate=d,
         failures=failures,
         method=method,
-        reason=tries.reason("bgnbd", method),
+        reason=_joined(tries.reason("bgnbd", method), boundary_note(tm, "en")),
         spend_method="gamma_gamma" if gg is not None else "observed_mean",
         p_alive_check=p_alive_separation(pred["p_alive"], summary["frequency"] > 0),
         mbgnbd=fitted.get("mbgnbd"),
@@ -600,7 +617,7 @@ def estimate_customer_value(
     return CustomerValue(
         customers=customers,
         method=tm.model_name,
-        reason=tries.reason(model, tm.model_name),
+        reason=_joined(tries.reason(model, tm.model_name), boundary_note(tm, "en")),
         reason_code=tries.first_code,
         spend_method="gamma_gamma" if gg is not None else "observed_mean",
         failures=tries.failures,
