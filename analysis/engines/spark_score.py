@@ -1,34 +1,42 @@
-"""Scoring every customer on Spark: the summary, the RFM scores and segments, and the CLV predictions are
-computed by the executors and written as Parquet by them; only small things reach the driver.
+"""Scoring every customer on Spark: the summary, the RFM scores and segments computed and written as Parquet by the
+executors, with the rules every engine uses (no second copy of them here).
 
-What reaches the driver (so that the customer table never has to fit on one machine):
+One definition of every rule, used by every engine:
 
-* the per-customer aggregates of the shared SQL (:data:`analysis.engines.sql.CUSTOMER_STEP_SQL`) stay in
-  Spark; their arithmetic (:func:`analysis.engines.base.frames_from_aggregates`) is repeated as Spark
-  expressions with the same floating-point operations (day counts / unit length, the repeat-spend mean,
-  ``monetary`` rounded to 1e-6 as numpy rounds: ``rint(x * 1e6) / 1e6``);
-* the RFM cut points: the 20/40/60/80 % quantiles of the pandas reference (numpy's linear interpolation)
-  need the values at a few ranks only. :func:`exact_quantiles` brackets each rank with Spark's
-  approximate quantiles, counts the values below the bracket and collects the values inside it as
-  (value, count) pairs, then interpolates exactly as numpy does, so the cut points are equal to numpy's;
-* the buy-till-you-die model fits: BG/NBD (then Pareto/NBD, then MBG/NBD if it cannot be estimated) on the
-  *distinct* (x, t_x, T) rows with the number of customers on each (``fit(..., weights=)``), and
-  Gamma-Gamma on the distinct (x, monetary_value) rows of the repeat customers with positive spend. The
-  rows are ordered by their first customer id, which is the order the pandas fit groups them in, so the
-  fitted parameters equal those of ``rfmkit score``.
+* the per-customer aggregates are those of the shared SQL (:data:`analysis.engines.sql.CUSTOMER_STEP_SQL` for the
+  summary, :data:`~analysis.engines.sql.SCORE_STEP_SQL` for the scores), run by Spark SQL as DuckDB runs them;
+* their arithmetic (day counts / unit length, the repeat-spend mean, ``monetary`` rounded to 1e-6) is
+  :func:`analysis.engines.base.frames_from_aggregates`, called on each batch of customers by the executors
+  (``mapInPandas``): ``rfmkit summary`` writes :meth:`~analysis.engines.base.CustomerSummary.combined` of each batch;
+* the scores, ``rfm_code``, ``segment`` and the value classes are :func:`analysis.customers.rfm.score_rfm`,
+  :func:`analysis.customers.segments.assign_segments` and :func:`analysis.customers.segments.value_class_flags`
+  with :data:`~analysis.customers.segments.VALUE_CLASSES`, called on each batch by the executors with the
+  population's cut points and means, which are the only things the rules need from all customers at once;
+* the CLV is :func:`analysis.customers.enrich.clv_value` (:func:`analysis.clv.pipeline.estimate_customer_value`:
+  BG/NBD, else Pareto/NBD, else MBG/NBD, else the run-rate estimate; Gamma-Gamma, else the observed mean spend),
+  given the BTYD summary and the run-rate facts that :func:`analysis.engines.base.score_frames_from_aggregates`
+  makes from the shared score SQL's rows, exactly as ``rfmkit score`` on DuckDB does.
 
-The fitted parameters are then sent to the executors, which predict ``p_alive``, ``expected_purchases``,
-``expected_spend`` and ``clv`` with the kit's own prediction code (:func:`analysis.clv.value.predict_customers`,
-imported inside ``mapInPandas``); every executor therefore needs rfmkit installed (on a cluster: install the
-wheel on the nodes or ship a packed virtual environment, see the README).
+What reaches the driver:
+
+* the RFM cut points: the 20/40/60/80 % quantiles of the pandas reference (numpy's linear interpolation) need the
+  values at a few ranks only. :func:`exact_quantiles` brackets each rank with Spark's approximate quantiles,
+  counts the values below the bracket and collects the values inside it as (value, count) pairs, then
+  interpolates exactly as numpy does, so the cut points are equal to numpy's; the means of R, F and M (one job);
+* with CLV: the score SQL's numbers per customer (about 30 numbers and the id: some 300 bytes a customer), which
+  the fallback chain is run on; the four CLV columns go back to the executors, joined to the scores by
+  ``customer_id``. Without CLV (``clv.enabled: false``) nothing per customer reaches the driver.
+
+Every executor imports rfmkit (``mapInPandas``), so every node needs it installed (on a cluster: install the wheel on
+the nodes or ship a packed virtual environment, see docs/engines.md).
 
 Columns written: those of ``rfmkit score`` up to the CLV columns (``first_purchase``, ``last_purchase``,
 ``recency_days``, ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score``, ``rfm_code``,
 ``segment``, ``value_class``, ``value_class_en``, ``p_alive``, ``expected_purchases``, ``expected_spend``,
 ``clv``), one row per customer with a purchase in the RFM window, sorted by ``customer_id``. Not written:
-``abc_class``, ``lifecycle_stage`` and ``cluster`` (k-means and the lifecycle rules run on one machine),
-nor the run-rate fallback of :func:`analysis.clv.pipeline.estimate_customer_value`: when no purchase model
-can be estimated the CLV columns are left out and :attr:`SparkScoreResult.clv_reason` says why.
+``abc_class``, ``lifecycle_stage`` and ``cluster`` (k-means and the lifecycle rules run on one machine). When the
+CLV cannot be estimated at all (missing values, negative amounts) the CLV columns are left out and
+:attr:`SparkScoreResult.clv_reason` says why.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +57,15 @@ from analysis.engines.base import (
     HOLDOUT_COLUMNS,
     RFM_COLUMNS,
     FolderResult,
+    ScoreRequest,
     Source,
     SummaryRequest,
     check_counts,
     day_timestamp,
-    unit_days,
+    retention_base_n,
 )
 from analysis.engines.spark_engine import SparkEngine, is_remote
-from analysis.errors import InputError, ParamsError
+from analysis.errors import InputError, ModelError, ParamsError
 
 log = logging.getLogger(__name__)
 
@@ -68,28 +77,36 @@ BTYD_COLUMNS = ("repeat_frequency", "t_x", "T", "monetary_value")
 #: Rank error of the approximate quantiles that bracket each exact rank (relative to the number of customers).
 BRACKET_ERROR = 1e-4
 
-#: The per-customer columns, from the aggregates of the shared SQL (view ``customer_aggregates``), with the
-#: arithmetic of :func:`analysis.engines.base.frames_from_aggregates`.
-COLUMNS_SQL = """
-SELECT customer_id,
-       CAST(date_from_unix_date(first_purchase_n) AS TIMESTAMP_NTZ) AS first_purchase,
-       CAST(date_from_unix_date(last_purchase_n) AS TIMESTAMP_NTZ) AS last_purchase,
-       CAST(:as_of_n - last_purchase_n AS BIGINT) AS recency_days,
-       CAST(n_orders AS BIGINT) AS frequency,
-       rint(window_spend * CAST(1000000 AS DOUBLE)) / CAST(1000000 AS DOUBLE) AS monetary,
-       (n_orders IS NOT NULL AND first_purchase_n IS NOT NULL) AS in_window,
-       CAST(n_occasions - 1 AS BIGINT) AS repeat_frequency,
-       CAST(last_n - first_n AS DOUBLE) / :unit_days AS t_x,
-       CAST(:as_of_n - first_n AS DOUBLE) / :unit_days AS T,
-       CASE WHEN n_occasions > 1 THEN (total_spend - first_spend) / CAST(n_occasions - 1 AS DOUBLE) END
-           AS monetary_value,
-       total_spend / CAST(n_occasions AS DOUBLE) AS observed_spend,
-       CAST(n_holdout AS BIGINT) AS frequency_holdout,
-       CASE WHEN n_holdout > 0 THEN spend_holdout / CAST(n_holdout AS DOUBLE) END AS monetary_holdout,
-       spend_holdout,
-       CAST(:end_n - :as_of_n AS DOUBLE) / :unit_days AS duration_holdout
-FROM customer_aggregates
-"""
+#: Spark SQL types of the columns the executors write (the dtypes of the pandas frames they come from).
+COLUMN_TYPES = {
+    "customer_id": "string",
+    "first_purchase": "timestamp_ntz",
+    "last_purchase": "timestamp_ntz",
+    "recency_days": "bigint",
+    "frequency": "bigint",
+    "monetary": "double",
+    "repeat_frequency": "bigint",
+    "t_x": "double",
+    "T": "double",
+    "monetary_value": "double",
+    "frequency_holdout": "bigint",
+    "monetary_holdout": "double",
+    "spend_holdout": "double",
+    "duration_holdout": "double",
+    "r_score": "bigint",
+    "f_score": "bigint",
+    "m_score": "bigint",
+    "rfm_code": "string",
+    "segment": "string",
+    "value_class": "string",
+    "value_class_en": "string",
+    **dict.fromkeys(CLV_COLUMNS, "double"),
+}
+
+
+def schema(columns: list[str] | tuple[str, ...]) -> str:
+    """The Spark DDL schema of ``customer_id`` and ``columns`` (see :data:`COLUMN_TYPES`)."""
+    return ", ".join(f"`{c}` {COLUMN_TYPES[c]}" for c in ("customer_id", *columns))
 
 
 @dataclass(frozen=True)
@@ -109,17 +126,14 @@ class SparkScoreResult:
     btyd_customers : int
         Customers with a purchase on or before ``as_of`` (the population the models are fitted on).
     distinct_rows : int
-        Distinct (x, t_x, T) rows the purchase model was fitted on (0 without CLV).
+        Distinct (x, t_x, T) rows the purchase model was fitted on (0 without a purchase model).
     cut_points : DataFrame
         As :func:`analysis.customers.rfm.score_rfm` returns them (``q20`` … ``q80``, ``source``).
-    transaction_model, spend_model :
-        The fitted purchase model (BG/NBD, else Pareto/NBD, else MBG/NBD) and Gamma-Gamma, or None.
-    clv_method : str or None
-        ``bgnbd``, ``pareto_nbd`` or ``mbgnbd``; None when the CLV columns are not written.
-    spend_method : str or None
-        ``gamma_gamma`` or ``observed_mean`` (each customer's mean spend per purchase day).
+    value : CustomerValue or None
+        What :func:`analysis.customers.enrich.clv_value` returned (models, method, reason, run-rate details);
+        None when the CLV columns are not written.
     clv_reason : str or None
-        Why the CLV columns are missing, or why a fallback was used; None when BG/NBD + Gamma-Gamma ran.
+        Why the CLV columns are missing, or why a fallback was used (English); None when BG/NBD + Gamma-Gamma ran.
     """
 
     customers_path: Path | str
@@ -129,12 +143,33 @@ class SparkScoreResult:
     btyd_customers: int
     distinct_rows: int
     cut_points: pd.DataFrame
-    transaction_model: Any = None
-    spend_model: Any = None
-    clv_method: str | None = None
-    spend_method: str | None = None
+    value: Any = None
     clv_reason: str | None = None
-    failures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def transaction_model(self) -> Any:
+        """The fitted purchase model (BG/NBD, else Pareto/NBD, else MBG/NBD), None for a run rate or without CLV."""
+        return None if self.value is None else self.value.transaction_model
+
+    @property
+    def spend_model(self) -> Any:
+        """The fitted Gamma-Gamma model, or None."""
+        return None if self.value is None else self.value.spend_model
+
+    @property
+    def clv_method(self) -> str | None:
+        """``bgnbd``, ``pareto_nbd``, ``mbgnbd`` or ``run_rate``; None when the CLV columns are not written."""
+        return None if self.value is None else self.value.method
+
+    @property
+    def spend_method(self) -> str | None:
+        """``gamma_gamma`` or ``observed_mean``; None without CLV."""
+        return None if self.value is None else self.value.spend_method
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Model name -> why it could not be estimated."""
+        return {} if self.value is None else dict(self.value.failures)
 
     @property
     def params(self) -> dict[str, dict[str, float]]:
@@ -162,51 +197,71 @@ class SparkScoreEngine(SparkEngine):
 # ----------------------------------------------------------------------------------------------- the columns
 
 
-def customer_columns(engine: Any, source: Source, request: SummaryRequest, *, check: bool) -> tuple[Any, str]:
-    """The per-customer Spark DataFrame (see :data:`COLUMNS_SQL`) of ``source``, not collected.
-
-    With ``check`` the BTYD data checks run first (:func:`analysis.engines.base.check_counts`: no missing
-    values, no negative amounts) and InputError names the problem. Returns the frame and the input's name.
-    """
-    from analysis.engines.spark_engine import quiet_pandas3
-    from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
-
-    origin = engine.register(source)
-    spark = engine.spark
-    if check:
-        c = spark.sql(CHECK_SQL).first()
-        check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
-    args = {"as_of_n": request.as_of_n, "end_n": request.end_n, "window_start_n": request.window_start_n}
-    with quiet_pandas3():
-        spark.sql(CUSTOMER_STEP_SQL, args=args).createOrReplaceTempView("customer_aggregates")
-        frame = spark.sql(
-            COLUMNS_SQL,
-            args={"as_of_n": request.as_of_n, "end_n": request.end_n, "unit_days": unit_days(request.time_unit)},
-        )
-    return frame, origin
-
-
 def summary_columns(request: SummaryRequest) -> list[str]:
     """The columns of ``rfmkit summary``: RFM, then BTYD (with the holdout columns when asked for)."""
     return [*RFM_COLUMNS, *BTYD_COLUMNS, *(HOLDOUT_COLUMNS if request.holdout_end is not None else ())]
 
 
+def summary_batches(
+    request: SummaryRequest, columns: list[str]
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The ``mapInPandas`` function of ``rfmkit summary``: each batch of the shared SQL's per-customer aggregates
+    turned into :meth:`~analysis.engines.base.CustomerSummary.combined` by
+    :func:`~analysis.engines.base.frames_from_aggregates` (the customers in the RFM window, ``columns``)."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from analysis.engines.base import frames_from_aggregates
+
+        for agg in batches:
+            if len(agg):
+                table = frames_from_aggregates(agg, request).combined()
+                yield table.reset_index()[["customer_id", *columns]]
+
+    return run
+
+
+def rfm_batches(request: SummaryRequest) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The ``mapInPandas`` function of the RFM columns (:func:`~analysis.engines.base.frames_from_aggregates`'s
+    ``rfm``) of each batch of the score SQL's rows: the customers in the RFM window."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from analysis.engines.base import frames_from_aggregates
+
+        for agg in batches:
+            if len(agg):
+                rfm = frames_from_aggregates(agg, request).rfm
+                if len(rfm):
+                    yield rfm.reset_index()[["customer_id", *RFM_COLUMNS]]
+
+    return run
+
+
 def summary_to_parquet(engine: Any, source: Source, request: SummaryRequest, out: str | os.PathLike) -> FolderResult:
     """``rfmkit summary`` on Spark, written by the executors: the folder ``out`` of Parquet files with the
     columns of :meth:`analysis.engines.base.CustomerSummary.combined`, sorted by ``customer_id``."""
+    from analysis.engines.spark_engine import quiet_pandas3
+    from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
+
     target = writable_folder(out, engine.spark)
-    frame, _ = customer_columns(engine, source, request, check=True)
-    frame = frame.persist()
-    try:
-        if frame.limit(1).count() == 0:
-            raise InputError(
-                f"no purchase on or before calibration_end {day_timestamp(request.as_of_n).date()}: choose a later date"
-            )
-        table = frame.where("in_window").select("customer_id", *summary_columns(request)).orderBy("customer_id")
-        table.write.mode("overwrite").parquet(str(target))
-        rows = frame.where("in_window").count()
-    finally:
-        frame.unpersist()
+    origin = engine.register(source)
+    spark = engine.spark
+    c = spark.sql(CHECK_SQL).first()
+    check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
+    args = {"as_of_n": request.as_of_n, "end_n": request.end_n, "window_start_n": request.window_start_n}
+    columns = summary_columns(request)
+    with quiet_pandas3():
+        agg = spark.sql(CUSTOMER_STEP_SQL, args=args).persist()
+        try:
+            if agg.limit(1).count() == 0:
+                raise InputError(
+                    f"no purchase on or before calibration_end {day_timestamp(request.as_of_n).date()}: "
+                    "choose a later date"
+                )
+            table = agg.mapInPandas(summary_batches(request, columns), schema(columns))
+            table.orderBy("customer_id").write.mode("overwrite").parquet(str(target))
+        finally:
+            agg.unpersist()
+        rows = spark.read.parquet(str(target)).count()  # the files' footers
     return FolderResult(target, rows)
 
 
@@ -361,15 +416,12 @@ class WindowStats:
     means: dict[str, float]
 
 
-def window_stats(frame: Any) -> WindowStats:
-    """One Spark job: the counts and the means of :class:`WindowStats` (integer sums exact, as pandas' mean
-    of an integer column; the monetary mean to summation order, far inside the value classes' 1e-9 rule)."""
-    row = frame.selectExpr(
-        "COUNT(*) AS customers",
-        "SUM(CAST(in_window AS BIGINT)) AS scored",
-        "SUM(CASE WHEN in_window THEN recency_days END) AS r",
-        "SUM(CASE WHEN in_window THEN frequency END) AS f",
-        "AVG(CASE WHEN in_window THEN monetary END) AS m",
+def window_stats(rfm: Any, customers: int) -> WindowStats:
+    """One Spark job over ``rfm`` (the customers in the RFM window): their count and the means of
+    :class:`WindowStats` (integer sums exact, as pandas' mean of an integer column; the monetary mean to summation
+    order, far inside the value classes' 1e-9 rule). ``customers``: those on or before ``as_of``."""
+    row = rfm.selectExpr(
+        "COUNT(*) AS scored", "SUM(recency_days) AS r", "SUM(frequency) AS f", "AVG(monetary) AS m"
     ).first()
     scored = int(row["scored"] or 0)
     means = {"recency_days": 0.0, "frequency": 0.0, "monetary": 0.0}  # no one scored: nothing compared
@@ -379,58 +431,61 @@ def window_stats(frame: Any) -> WindowStats:
             "frequency": float(row["f"]) / scored,
             "monetary": float(row["m"]),
         }
-    return WindowStats(int(row["customers"]), scored, means)
+    return WindowStats(customers, scored, means)
 
 
-def add_scores(frame: Any, stats: WindowStats, rfm: Any) -> tuple[Any, pd.DataFrame]:
-    """``frame`` (the customers in the RFM window) with the columns of
-    :func:`analysis.customers.rfm.score_customers` (scores, code, segment, value class), computed by Spark;
-    and the cut points frame."""
+def score_batch(
+    rfm: pd.DataFrame, cuts: dict[str, list[float]], means: dict[str, float], rules: Any = None
+) -> pd.DataFrame:
+    """The scores, ``rfm_code``, ``segment`` and value class of a batch of customers (``customer_id`` and the RFM
+    columns), by the rules every engine uses, given the population's cut points (``cuts``, four per measure) and
+    means: :func:`analysis.customers.rfm.score_rfm`, :func:`analysis.customers.segments.assign_segments`,
+    :func:`analysis.customers.segments.value_class_flags` and :data:`~analysis.customers.segments.VALUE_CLASSES`.
+    On all customers at once this is :func:`analysis.customers.rfm.score_summary` (whose cut points and means are
+    those of the customers it is given)."""
+    from analysis.customers.rfm import score_rfm
+    from analysis.customers.segments import VALUE_CLASSES, assign_segments, value_class_flags
+    from analysis.params import ScoreThresholds
+
+    scored, _ = score_rfm(rfm.set_index("customer_id"), ScoreThresholds(**cuts))
+    scored["segment"] = assign_segments(scored, rules)
+    flags = value_class_flags(scored, pd.Series(means))
+    names = [VALUE_CLASSES[key] for key in zip(flags["r_high"], flags["f_high"], flags["m_high"], strict=True)]
+    scored["value_class"] = [zh for zh, _ in names]
+    scored["value_class_en"] = [en for _, en in names]
+    return scored.reset_index()[["customer_id", *RFM_COLUMNS, *SCORE_COLUMNS]]
+
+
+def score_batches(
+    cuts: dict[str, list[float]], means: dict[str, float], rules: Any = None
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The ``mapInPandas`` function of :func:`score_batch`."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for rfm in batches:
+            if len(rfm):
+                yield score_batch(rfm, cuts, means, rules)
+
+    return run
+
+
+def cut_points(rfm: Any, stats: WindowStats, thresholds: Any) -> pd.DataFrame:
+    """The cut points of the scores, as :func:`analysis.customers.rfm.score_rfm` reports them (``q20`` … ``q80``,
+    ``source``): the params' thresholds where given, else numpy's quantiles of the scored customers
+    (:func:`exact_quantiles`)."""
     from analysis.customers.rfm import QUANTILES
-    from analysis.customers.segments import DEFAULT_RULES, VALUE_CLASSES, rule_table, validate_rules
 
-    rules = validate_rules(rfm.segment_rules, "rfm.segment_rules") if rfm.segment_rules else DEFAULT_RULES
     measures = ("recency_days", "frequency", "monetary")
-    asked = [c for c in measures if getattr(rfm.thresholds, c) is None]
-    quantiles = exact_quantiles(frame, asked, stats.scored, QUANTILES) if asked else {}
+    asked = [c for c in measures if getattr(thresholds, c) is None]
+    quantiles = exact_quantiles(rfm, asked, stats.scored, QUANTILES) if asked else {}
     rows = {}
-    exprs = ["*"]
-    for col, name, better in (
-        ("recency_days", "r_score", False),
-        ("frequency", "f_score", True),
-        ("monetary", "m_score", True),
-    ):
-        given = getattr(rfm.thresholds, col)
+    for col in measures:
+        given = getattr(thresholds, col)
         cuts = np.asarray(given, dtype=float) if given is not None else quantiles[col]
         rows[col] = [*cuts, "params" if given is not None else "quantile"]
-        # 1 + cut points strictly below the value (higher is better), or strictly above it (recency)
-        op = "<" if better else ">"
-        hits = " + ".join(f"CAST({sql_double(c)} {op} CAST({col} AS DOUBLE) AS BIGINT)" for c in cuts)
-        exprs.append(f"CAST(1 + {hits} AS BIGINT) AS {name}")
     cuts_df = pd.DataFrame.from_dict(rows, orient="index", columns=["q20", "q40", "q60", "q80", "source"])
     cuts_df.index.name = "measure"
-    frame = frame.selectExpr(*exprs)
-    table = rule_table(rules)
-    segments = sql_map({int(r) * 100 + int(f) * 10 + int(m): seg for r, f, m, seg in table.itertuples(index=False)})
-    # the 8 value classes against the means over the scored customers (segments.value_class_flags, whose
-    # "a > b" is a - b > 1e-9 * max(1, |b|))
-    means = {k: sql_double(v) for k, v in stats.means.items()}
-    key = (
-        f"CAST({means['recency_days']} - CAST(recency_days AS DOUBLE) > 1e-9D * GREATEST(1.0D, "
-        "ABS(CAST(recency_days AS DOUBLE))) AS INT) * 4"
-        f" + CAST(CAST(frequency AS DOUBLE) - {means['frequency']} > 1e-9D * GREATEST(1.0D, ABS({means['frequency']}))"
-        " AS INT) * 2"
-        f" + CAST(monetary - {means['monetary']} > 1e-9D * GREATEST(1.0D, ABS({means['monetary']})) AS INT)"
-    )
-    names = {int(r) * 4 + int(f) * 2 + int(m): pair for (r, f, m), pair in VALUE_CLASSES.items()}
-    frame = frame.selectExpr(
-        "*",
-        "CONCAT(CAST(r_score AS STRING), CAST(f_score AS STRING), CAST(m_score AS STRING)) AS rfm_code",
-        f"element_at({segments}, r_score * 100 + f_score * 10 + m_score) AS segment",
-        f"element_at({sql_map({k: zh for k, (zh, _) in names.items()})}, {key}) AS value_class",
-        f"element_at({sql_map({k: en for k, (_, en) in names.items()})}, {key}) AS value_class_en",
-    )
-    return frame, cuts_df
+    return cuts_df
 
 
 def sql_double(x: float) -> str:
@@ -439,137 +494,6 @@ def sql_double(x: float) -> str:
     if not math.isfinite(x):
         raise InputError(f"cannot use the non-finite number {x} as a cut point or mean")
     return f"{x!r}D"
-
-
-def sql_map(mapping: dict[int, str]) -> str:
-    """A Spark SQL ``map(key, 'text', …)`` literal (texts escaped)."""
-
-    def text(s: str) -> str:
-        return "'" + str(s).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-    return "map(" + ", ".join(f"{k}, {text(v)}" for k, v in mapping.items()) + ")"
-
-
-# ------------------------------------------------------------------------------------------------------ CLV
-
-
-@dataclass
-class ModelFit:
-    """The models fitted on the driver from the distinct rows, or why they could not be."""
-
-    transaction_model: Any = None
-    spend_model: Any = None
-    distinct_rows: int = 0
-    failures: dict[str, str] = field(default_factory=dict)
-    reason: str | None = None
-
-
-def _distinct(frame: Any, columns: list[str], where: str) -> pd.DataFrame:
-    """Distinct ``columns`` rows of ``frame`` (filtered by ``where``) with ``customers`` (how many) in the
-    order of their first customer id: the order the pandas fit groups a customer-sorted summary in."""
-    from pyspark.sql import functions as F
-
-    from analysis.engines.spark_engine import quiet_pandas3
-
-    grouped = (
-        frame.where(where).groupBy(*columns).agg(F.count("*").alias("customers"), F.min("customer_id").alias("first"))
-    )
-    with quiet_pandas3():
-        rows = grouped.toArrow().to_pandas()
-    rows = rows.sort_values("first", kind="stable").reset_index(drop=True)
-    return rows
-
-
-def fit_models(frame: Any, clv: Any, seed: int = 0) -> ModelFit:
-    """Fit the purchase model and Gamma-Gamma on the driver from the distinct rows of ``frame`` (every
-    customer with a purchase on or before ``as_of``), as :func:`analysis.clv.pipeline.estimate_customer_value`
-    does on the whole summary: BG/NBD, else Pareto/NBD, else MBG/NBD; Gamma-Gamma on the repeat customers
-    with positive spend (zero-spend repeaters are left out of the fit, with a warning)."""
-    import warnings
-
-    from analysis.clv import BGNBD, CLVFitError, GammaGamma, ModifiedBGNBD, ParetoNBD
-    from analysis.errors import ModelError
-
-    out = ModelFit()
-    rows = _distinct(frame, ["repeat_frequency", "t_x", "T"], "TRUE")
-    out.distinct_rows = len(rows)
-    summary = pd.DataFrame({"frequency": rows["repeat_frequency"], "t_x": rows["t_x"], "T": rows["T"]})
-    weights = rows["customers"].to_numpy(dtype=float)
-    for cls in (BGNBD, ParetoNBD, ModifiedBGNBD):
-        model = cls(penalizer=clv.penalizer, seed=seed)
-        try:
-            with np.errstate(all="ignore"):
-                out.transaction_model = model.fit(summary, weights=weights, time_unit=clv.time_unit)
-            break
-        except (CLVFitError, ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
-            out.failures[model.model_name] = str(err)
-    if out.transaction_model is None:
-        out.reason = "no purchase model could be estimated: " + "; ".join(out.failures.values())
-        return out
-    zero = frame.where("repeat_frequency > 0 AND NOT (monetary_value > 0)").count()
-    if zero:
-        warnings.warn(
-            f"Gamma-Gamma: {zero} repeat customer(s) with zero repeat spend left out of the fit", stacklevel=2
-        )
-    spend = _distinct(frame, ["repeat_frequency", "monetary_value"], "repeat_frequency > 0 AND monetary_value > 0")
-    gg = GammaGamma(penalizer=clv.penalizer, seed=seed)
-    try:
-        with np.errstate(all="ignore"):
-            gg.fit(
-                pd.DataFrame({"frequency": spend["repeat_frequency"], "monetary_value": spend["monetary_value"]}),
-                weights=spend["customers"].to_numpy(dtype=float),
-                time_unit=clv.time_unit,
-            )
-            gg.population_mean_spend()  # raises CLVFitError when the mean spend is unbounded (q <= 1)
-        out.spend_model = gg
-    except (CLVFitError, ModelError, ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
-        out.failures[gg.model_name] = str(err)
-    reasons = [f"{k}: {v}" for k, v in out.failures.items()]
-    out.reason = "; ".join(reasons) or None
-    return out
-
-
-def clv_predictor(
-    transaction_state: dict[str, Any], spend_state: dict[str, Any] | None, horizon: float, discount_rate: float
-) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """The ``mapInPandas`` function: each batch of customers with its ``p_alive``, ``expected_purchases``,
-    ``expected_spend`` and ``clv``, from the fitted models (given as :func:`analysis.clv.persist.model_to_dict`
-    states) and the kit's prediction code; spend is the observed mean per purchase day without Gamma-Gamma."""
-
-    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from analysis.clv.persist import model_from_dict
-        from analysis.clv.value import predict_customers
-
-        tm = model_from_dict(transaction_state)
-        gg = model_from_dict(spend_state) if spend_state is not None else None
-        for batch in batches:
-            summary = pd.DataFrame(
-                {
-                    "frequency": batch["repeat_frequency"].to_numpy(dtype=float),
-                    "t_x": batch["t_x"].to_numpy(dtype=float),
-                    "T": batch["T"].to_numpy(dtype=float),
-                    "monetary_value": batch["monetary_value"].to_numpy(dtype=float),
-                }
-            )
-            with np.errstate(all="ignore"):
-                if gg is not None:
-                    pred = predict_customers(tm, gg, summary, horizon, discount_rate)
-                else:
-                    spend = batch["observed_spend"].to_numpy(dtype=float)
-                    pred = pd.DataFrame(
-                        {
-                            "p_alive": tm.conditional_probability_alive(summary),
-                            "expected_purchases": tm.conditional_expected_purchases(horizon, summary),
-                            "expected_spend": spend,
-                            "clv": tm.discounted_expected_purchases(summary, horizon, discount_rate) * spend,
-                        }
-                    )
-            out = batch.drop(columns=["repeat_frequency", "t_x", "T", "monetary_value", "observed_spend"])
-            for col in CLV_COLUMNS:
-                out[col] = pred[col].to_numpy(dtype=float)
-            yield out
-
-    return predict
 
 
 # ------------------------------------------------------------------------------------------------- the step
@@ -617,130 +541,141 @@ def score_to_parquet(
     with_clv = params.clv.enabled if clv is None else clv
     if not is_remote(out_dir):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    request = SummaryRequest(as_of, params.rfm.lookback_days, None, params.clv.time_unit)
+    request = ScoreRequest(as_of, as_of, params.rfm.lookback_days, params.clv.time_unit)
     as_of_ts = day_timestamp(request.as_of_n)
-    horizon = float(params.clv.horizon or default_horizon(params.clv.time_unit))
-    rate = float(params.clv.discount_rate)
     engine = SparkEngine(params.engine_options.spark, session=session)
     try:
         customers_path = writable_folder(child(out_dir, "customers"), engine.spark)
         with quiet_pandas3():
-            fit, n_btyd, n, cuts, reason = _score(engine, source, request, params, with_clv, customers_path)
-        result = _result(fit, n_btyd, n, cuts, reason, customers_path, child(out_dir, "models.json"), as_of_ts)
-        write_text(engine.spark, result.models_path, _models_json(result, horizon, rate, params.clv.time_unit))
+            result = _score(engine, source, request, params, with_clv, customers_path, child(out_dir, "models.json"))
+        horizon = float(params.clv.horizon or default_horizon(params.clv.time_unit))
+        write_text(engine.spark, result.models_path, _models_json(result, horizon, params.clv))
     finally:
         engine.close()
     log.info(
         "spark score as of %s: %d customers written to %s (%d distinct (x, t_x, T) rows fitted)",
         as_of_ts.date(),
-        n,
+        result.rows_written,
         customers_path,
-        fit.distinct_rows,
+        result.distinct_rows,
     )
     return result
 
 
-def _result(
-    fit: ModelFit,
-    n_btyd: int,
-    n: int,
-    cuts: pd.DataFrame,
-    reason: str | None,
+def _score(
+    engine: Any,
+    source: Source,
+    request: ScoreRequest,
+    params: Any,
+    with_clv: bool,
     customers_path: Path | str,
     models_path: Path | str,
-    as_of_ts: pd.Timestamp,
 ) -> SparkScoreResult:
-    return SparkScoreResult(
-        customers_path=customers_path,
-        models_path=models_path,
-        as_of=as_of_ts,
-        rows_written=n,
-        btyd_customers=n_btyd,
-        distinct_rows=fit.distinct_rows,
-        cut_points=cuts,
-        transaction_model=fit.transaction_model,
-        spend_model=fit.spend_model,
-        clv_method=None if fit.transaction_model is None else fit.transaction_model.model_name,
-        spend_method=None
-        if fit.transaction_model is None
-        else ("gamma_gamma" if fit.spend_model is not None else "observed_mean"),
-        clv_reason=reason,
-        failures=fit.failures,
-    )
+    """The Spark part of :func:`score_to_parquet`."""
+    from analysis.customers.segments import validate_rules
+    from analysis.engines.sql import SCORE_CHECK_SQL, SCORE_STEP_SQL
 
-
-def _score(
-    engine: Any, source: Source, request: SummaryRequest, params: Any, with_clv: bool, customers_path: Path | str
-) -> tuple[ModelFit, int, int, pd.DataFrame, str | None]:
-    """The Spark part of :func:`score_to_parquet`: (model fit, customers, customers written, cut points, reason)."""
-    from pyspark.sql.types import DoubleType, StructField, StructType
-
-    from analysis.clv.persist import model_to_dict
-    from analysis.clv.value import default_horizon
-
-    frame, origin = customer_columns(engine, source, request, check=False)
-    frame = frame.persist()
+    spark = engine.spark
+    origin = engine.register(source)
+    args = request.sql_params()
+    check = spark.sql(SCORE_CHECK_SQL, args={"as_of_n": args["as_of_n"]}).toArrow().to_pandas().iloc[0]
+    first = check["first_day_n"]
+    base = (1, 0) if pd.isna(first) else retention_base_n(int(first), args["as_of_n"])
+    agg = spark.sql(SCORE_STEP_SQL, args={**args, "base_from_n": base[0], "base_to_n": base[1]}).persist()
+    summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit)
+    rfm = agg.mapInPandas(rfm_batches(summary_request), schema(RFM_COLUMNS)).persist()
     try:
-        stats = window_stats(frame)
+        customers = agg.count()
         day = pd.Timestamp(request.as_of).date()
-        if stats.customers == 0:
+        if customers == 0:
             raise InputError(f"{origin}: no purchase on or before {day}: choose a later --as-of")
+        stats = window_stats(rfm, customers)
         if stats.scored == 0:
             raise InputError(
                 f"{origin}: nobody bought in the {request.lookback_days} days up to {day}: choose a later --as-of "
                 "or a longer rfm.lookback_days"
             )
-        scored, cuts = add_scores(frame.where("in_window"), stats, params.rfm)
-        fit, reason = ModelFit(), None
-        if not with_clv:
-            reason = "CLV switched off (clv.enabled: false)"
-        else:
-            try:
-                c = engine.spark.sql(CHECK_UP_TO_SQL, args={"as_of_n": request.as_of_n}).first()
-                check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
-                fit = fit_models(frame, params.clv)
-                reason = fit.reason
-            except InputError as err:
-                reason = str(err)
+        cuts = cut_points(rfm, stats, params.rfm.thresholds)
+        rules = validate_rules(params.rfm.segment_rules, "rfm.segment_rules") if params.rfm.segment_rules else None
+        given = {m: [float(x) for x in cuts.loc[m, ["q20", "q40", "q60", "q80"]]] for m in cuts.index}
+        scored = rfm.mapInPandas(score_batches(given, stats.means, rules), schema([*RFM_COLUMNS, *SCORE_COLUMNS]))
         columns = [*RFM_COLUMNS, *SCORE_COLUMNS]
-        if fit.transaction_model is not None:
-            inputs = ["repeat_frequency", "t_x", "T", "monetary_value", "observed_spend"]
-            schema = StructType(
-                list(scored.select("customer_id", *columns).schema.fields)
-                + [StructField(c, DoubleType()) for c in CLV_COLUMNS]
-            )
-            predictor = clv_predictor(
-                model_to_dict(fit.transaction_model),
-                model_to_dict(fit.spend_model) if fit.spend_model is not None else None,
-                float(params.clv.horizon or default_horizon(params.clv.time_unit)),
-                float(params.clv.discount_rate),
-            )
-            scored = scored.select("customer_id", *columns, *inputs).mapInPandas(predictor, schema)
+        value, reason, distinct = None, "CLV switched off (clv.enabled: false)", 0
+        if with_clv:
+            value, reason, distinct = _customer_value(engine, agg, check, request, params, origin)
+        if value is not None:
+            import pyarrow as pa
+
+            clv_frame = value.customers[list(CLV_COLUMNS)].astype(float).rename_axis("customer_id").reset_index()
+            clv_frame["customer_id"] = clv_frame["customer_id"].astype(str)
+            table = spark.createDataFrame(pa.Table.from_pandas(clv_frame, preserve_index=False))
+            scored = scored.join(table, on="customer_id", how="left")
             columns += list(CLV_COLUMNS)
         scored.select("customer_id", *columns).orderBy("customer_id").write.mode("overwrite").parquet(
             str(customers_path)
         )
     finally:
-        frame.unpersist()
-    return fit, stats.customers, stats.scored, cuts, reason
+        rfm.unpersist()
+        agg.unpersist()
+    return SparkScoreResult(
+        customers_path=customers_path,
+        models_path=models_path,
+        as_of=day_timestamp(request.as_of_n),
+        rows_written=stats.scored,
+        btyd_customers=customers,
+        distinct_rows=distinct,
+        cut_points=cuts,
+        value=value,
+        clv_reason=reason,
+    )
 
 
-#: The BTYD data checks over the rows up to ``as_of`` (the rows the pandas CLV summary is given).
-CHECK_UP_TO_SQL = """
-SELECT COALESCE(SUM(CASE WHEN customer_id IS NULL OR day_n IS NULL OR amount IS NULL
-                         OR isnan(amount) THEN 1 ELSE 0 END), 0) AS n_missing,
-       COALESCE(SUM(CASE WHEN amount < 0 THEN 1 ELSE 0 END), 0) AS n_negative
-FROM transactions
-WHERE day_n IS NULL OR day_n <= :as_of_n
-"""
+def _customer_value(
+    engine: Any, agg: Any, check: pd.Series, request: ScoreRequest, params: Any, origin: str
+) -> tuple[Any, str | None, int]:
+    """The CLV of every customer by the chain ``rfmkit score`` uses (:func:`analysis.customers.enrich.clv_value`),
+    on the BTYD summary and run-rate facts that :func:`~analysis.engines.base.score_frames_from_aggregates` makes
+    from the score SQL's rows (collected: numbers per customer). Returns (value or None, the reason in English or
+    None, distinct (x, t_x, T) rows of the fitted purchase model)."""
+    from analysis.customers.enrich import clv_value
+    from analysis.engines.base import score_frames_from_aggregates
+    from analysis.privacy import public_message
+
+    rows = agg.toArrow().to_pandas()
+    inputs = score_frames_from_aggregates(rows, check, request, origin)
+    if inputs.btyd is None:
+        return None, inputs.btyd_error, 0
+    try:
+        value = clv_value(_log_loader(engine, request), request.as_of, params.clv, inputs.btyd, inputs.run_rate)
+    except (ModelError, InputError) as err:
+        return None, public_message(err, inputs.btyd.index, params.privacy.key_file), 0
+    distinct = 0 if value.transaction_model is None else len(inputs.btyd[["frequency", "t_x", "T"]].drop_duplicates())
+    return value, value.reason_text("en"), distinct
 
 
-def _models_json(result: SparkScoreResult, horizon: float, rate: float, unit: str) -> str:
+def _log_loader(engine: Any, request: ScoreRequest) -> Callable[[], pd.DataFrame]:
+    """The registered log's rows up to ``as_of`` as a pandas frame, read only when a CLV fallback asks for it (the
+    observed mean spend when Gamma-Gamma cannot be used, the run rate when its facts were not made)."""
+
+    def load() -> pd.DataFrame:
+        sql = (
+            "SELECT customer_id, order_id, CAST(date_from_unix_date(day_n) AS TIMESTAMP_NTZ) AS order_date, amount "
+            "FROM transactions WHERE customer_id IS NOT NULL AND day_n <= :as_of_n"
+        )
+        frame = engine.spark.sql(sql, args={"as_of_n": request.as_of_n}).toArrow().to_pandas()
+        return frame.astype({"customer_id": "string", "order_id": "string"})
+
+    return load
+
+
+def _models_json(result: SparkScoreResult, horizon: float, clv: Any) -> str:
     """The text of ``models.json``."""
     from analysis.clv.persist import model_to_dict
     from analysis.data.io import json_safe
 
     cuts = result.cut_points
+    value = result.value
+    run_rate = None if value is None else value.run_rate
     state = {
         "as_of": str(result.as_of.date()),
         "customers": result.rows_written,
@@ -751,9 +686,17 @@ def _models_json(result: SparkScoreResult, horizon: float, rate: float, unit: st
         "clv_method": result.clv_method,
         "spend_method": result.spend_method,
         "clv_reason": result.clv_reason,
-        "time_unit": unit,
-        "horizon": float(horizon),
-        "discount_rate": float(rate),
+        "time_unit": clv.time_unit,
+        "horizon": float(horizon) if value is None else float(value.horizon),
+        "discount_rate": None if value is None else float(value.discount_rate),
         "models": [model_to_dict(m) for m in (result.transaction_model, result.spend_model) if m is not None],
+        "run_rate": None
+        if run_rate is None
+        else {
+            "retention_per_unit": run_rate.retention_per_unit,
+            "retention_window_days": run_rate.retention_window_days,
+            "retention_customers": run_rate.retention_customers,
+            "note": run_rate.note,
+        },
     }
     return json.dumps(json_safe(state), indent=2)
