@@ -24,7 +24,8 @@ Reasons (:data:`analysis.contract.REASONS`), checked in this order (a row gets t
     (default 1970-01-01 to one year after today; never outside pandas' range, 1677–2262).
 ``return``
     a return or cancellation: negative amount, or an order id starting with the cancellation prefix
-    (Online Retail's ``C…`` invoices). Returns are not purchases for RFM; see :func:`net_returns`.
+    (Online Retail's ``C…`` invoices). Returns are not purchases: each is matched to the order it undoes
+    (:mod:`analysis.data.cancellations`), and every money figure is read from the net log (:meth:`CleanResult.net`).
 ``bad_amount``
     the amount (or quantity × unit price) is not a number, is not finite (``inf``, ``1e309``), or any
     money value (amount, quantity, unit price, cost) exceeds ``cleaning.max_amount`` in absolute value;
@@ -103,7 +104,9 @@ class CleanResult:
     quarantine : DataFrame
         Rows set aside, exactly as they came in, plus ``row_id`` and ``reason``.
     returns : DataFrame
-        The ``return`` rows parsed into canonical columns (``amount`` as a positive value returned).
+        The ``return`` rows parsed into canonical columns (``amount`` as a positive value returned), with how each
+        was matched to the order it undoes (``match``, ``matched_row_id``, ``amount_matched``,
+        ``amount_unmatched``: :func:`analysis.data.cancellations.match_returns`).
     quality : dict
         Counts that reconcile: ``rows_in == rows_clean + rows_quarantined``; see :func:`clean_transactions`.
         Plain JSON values only (no NaN or infinity).
@@ -119,15 +122,44 @@ class CleanResult:
     returns: pd.DataFrame
     quality: dict[str, Any] = field(default_factory=dict)
     anonymous: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: which purchase line each return undoes and by how much (``return_row_id``, ``purchase_row_id``, ``amount``);
+    #: None: not matched yet (a result built by hand, or read from a folder written before matching): matched on use
+    allocations: pd.DataFrame | None = None
+
+    def matched(self) -> CleanResult:
+        """This result with its returns matched to their orders (:func:`analysis.data.cancellations.match_returns`),
+        matching them now when that was not done."""
+        if self.allocations is not None and (self.returns.empty or "match" in self.returns.columns):
+            return self
+        from analysis.data.cancellations import match_returns
+
+        returns = self.returns
+        if returns.empty or "customer_id" not in returns.columns:
+            self.allocations = match_returns(self.clean.iloc[:0], returns.iloc[:0]).allocations
+            return self
+        m = match_returns(self.clean, returns)
+        self.returns, self.allocations = m.returns, m.allocations
+        return self
+
+    def net(self, as_of: pd.Timestamp | None = None, purchases: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The net log: ``purchases`` (default: every clean purchase; any subset of :attr:`clean`, e.g. a region's)
+        with each line lowered by the returns matched to it up to ``as_of`` (inclusive day; None: all), lines
+        returned in full left out (:func:`analysis.data.cancellations.net_log`)."""
+        from analysis.data.cancellations import net_log
+
+        self.matched()
+        return net_log(self.clean if purchases is None else purchases, self.returns, self.allocations, as_of)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``clean.parquet``, ``quarantine.csv``, ``returns.parquet``, ``anonymous.parquet`` and
-        ``quality.json``."""
+        """Write ``clean.parquet``, ``quarantine.csv``, ``returns.parquet`` (with their matches),
+        ``allocations.parquet``, ``anonymous.parquet`` and ``quality.json``."""
         out = Path(out_dir)
+        self.matched()
         return {
             "clean": write_parquet(self.clean, out / "clean.parquet"),
             "quarantine": write_spreadsheet_csv(self.quarantine, out / "quarantine.csv", index=False),  # raw text
             "returns": write_parquet(self.returns, out / "returns.parquet"),
+            "allocations": write_parquet(self.allocations, out / "allocations.parquet"),
             "anonymous": write_parquet(self.anonymous, out / "anonymous.parquet"),
             "quality": write_json(json_safe(self.quality), out / "quality.json"),
         }
@@ -834,6 +866,10 @@ def clean_transactions(
     except MixedDateLayouts as err:
         column = (mapping or {}).get("order_date", "order_date")
         raise MixedDateLayouts(f"{origin}: column '{column}': {err}") from None
+    if params.timezone:  # UTC or time-zoned stamps on the business's wall clock before they become days
+        from analysis.window import local_time
+
+        order_date = local_time(order_date, params.timezone)
     if "amount" in mapped:
         amount = parse_numbers(mapped["amount"], params.decimal)
     else:
@@ -919,6 +955,12 @@ def clean_transactions(
     quarantine.insert(0, "row_id", np.flatnonzero(~keep))
     quarantine["reason"] = np.asarray(REASONS, dtype=object)[code[~keep] - 1]
     quarantine = validate_quarantine(quarantine, origin)
+    from analysis.data.cancellations import check_conserved, match_counts, match_returns, net_log
+
+    matching = match_returns(clean, returns)
+    returns = matching.returns
+    net = net_log(clean, returns, matching.allocations)
+    check_conserved(clean, matching, net)
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
     quality: dict[str, Any] = {
@@ -938,6 +980,8 @@ def clean_transactions(
         "customers": int(pc.count_distinct(pa.array(clean["customer_id"].array)).as_py()),
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
+        # the returns matched to the orders they undo, by rule, and what netting leaves (whole input, all returns)
+        "returns_matched": match_counts(returns, clean, net),
         # of the missing_customer_id rows, the valid sales: counted in revenue, in no customer measure
         "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
@@ -947,22 +991,34 @@ def clean_transactions(
     if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
         raise AssertionError("row accounting does not reconcile; this is a bug")
     return CleanResult(
-        clean=clean, quarantine=quarantine, returns=returns, quality=json_safe(quality), anonymous=anonymous
+        clean=clean,
+        quarantine=quarantine,
+        returns=returns,
+        quality=json_safe(quality),
+        anonymous=anonymous,
+        allocations=matching.allocations,
     )
 
 
 def net_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
-    """A transaction log in which returns reduce spend, for analysts who want net monetary values.
+    """The net log for analysts (:meth:`CleanResult.net`), with the returns matched to no purchase appended.
 
-    Return rows are appended with a negative ``amount`` and ``is_return=True``. RFM's ``monetary``
-    then sums to net spend, while ``frequency`` still counts only purchases (rows with amount > 0).
-    Returns of customers without any clean purchase are dropped (they have no purchase to net).
+    Returns matched to the orders they undo lower those lines (a line returned in full is gone); the rest
+    (``amount_unmatched``, e.g. the original predates the data) are appended with a negative ``amount`` and
+    ``is_return=True``, for customers with a purchase left. RFM's ``monetary`` then sums to net spend, while
+    ``frequency`` counts only purchases (rows with amount >= 0).
     """
-    ret = returns[returns["customer_id"].isin(clean["customer_id"])].copy()
+    from analysis.data.cancellations import MATCH_COLUMNS, match_returns, net_log, unmatched
+
+    m = match_returns(clean, returns.drop(columns=list(MATCH_COLUMNS), errors="ignore"))
+    returns, allocations = m.returns, m.allocations
+    net = net_log(clean, returns, allocations)
+    ret = unmatched(returns)
+    ret = ret[ret["customer_id"].isin(net["customer_id"])].copy()
     ret["amount"] = -ret["amount"].abs()
     ret["is_return"] = True
     ret["is_outlier"] = False
     out = pd.concat(
-        [clean.assign(is_return=False), ret[[c for c in ret.columns if c in clean.columns or c == "is_return"]]]
+        [net.assign(is_return=False), ret[[c for c in ret.columns if c in net.columns or c == "is_return"]]]
     )
     return out.sort_values(["order_date", "row_id"], kind="stable").reset_index(drop=True)

@@ -9,7 +9,8 @@ rows are future-dated) and the kit's code, so a change to any of them cleans aga
 (``rfmkit run --force``) cleans again into the same folder. Only the three most recent cleaned folders are kept.
 
 Files (written by :meth:`analysis.data.clean.CleanResult.write`, read back by :func:`load_clean`):
-``clean.parquet``, ``quarantine.csv``, ``returns.parquet``, ``quality.json``, and ``regions.json`` (the regions
+``clean.parquet``, ``quarantine.csv``, ``returns.parquet``, ``allocations.parquet`` (which order each return
+undoes), ``quality.json``, and ``regions.json`` (the regions
 the clean data holds, sorted).
 """
 
@@ -56,6 +57,8 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
             quality=json.loads((d / "quality.json").read_text(encoding="utf-8")),
             # sales without a customer id (cleaned data written before they were kept: none)
             anonymous=pd.read_parquet(anon) if (anon := d / "anonymous.parquet").is_file() else pd.DataFrame(),
+            # the returns' matches to their orders (cleaned data written before matching: matched when used)
+            allocations=pd.read_parquet(alloc) if (alloc := d / "allocations.parquet").is_file() else None,
         )
     except FileNotFoundError as err:
         raise InputError(

@@ -176,8 +176,8 @@ def hand_lines(raw: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def hand_revenue(raw: pd.DataFrame, first: str, last: str, region: str | None = None) -> float:
-    """Revenue of purchases by known customers from ``first`` to ``last`` (inclusive), before returns: the sum of
+def hand_gross(raw: pd.DataFrame, first: str, last: str, region: str | None = None) -> float:
+    """Purchases as placed by known customers from ``first`` to ``last`` (inclusive), before returns: the sum of
     quantity × price over lines that are not cancellations and have a customer id."""
     lines = hand_lines(raw)
     keep = ~lines["cancelled"] & lines["customer"].notna() & lines["day"].between(first, last)
@@ -186,13 +186,41 @@ def hand_revenue(raw: pd.DataFrame, first: str, last: str, region: str | None = 
     return round(float(lines.loc[keep, "value"].sum()), 2)
 
 
-def hand_customers(raw: pd.DataFrame, last: str, region: str | None = None) -> set[str]:
-    """Customers with a purchase (not a cancellation) up to ``last``, in ``region`` when given."""
+def hand_revenue(raw: pd.DataFrame, first: str, last: str, region: str | None = None) -> float:
+    """Net revenue of known customers from ``first`` to ``last`` (inclusive): purchases minus cancellations. Every
+    ``C…`` line of this export undoes a line its customer bought minutes earlier the same day, so the cancellation
+    lands in the window of the order it undoes: the window's net revenue is its purchase lines minus its
+    cancellation lines."""
     lines = hand_lines(raw)
-    keep = ~lines["cancelled"] & lines["customer"].notna() & (lines["day"] <= last)
+    keep = lines["customer"].notna() & lines["day"].between(first, last)
     if region is not None:
         keep &= lines["region"] == region
-    return set(lines.loc[keep, "customer"])
+    signed = lines["value"].abs().where(~lines["cancelled"], -lines["value"].abs())
+    return round(float(signed[keep].sum()), 2)
+
+
+def hand_customers(raw: pd.DataFrame, last: str, region: str | None = None) -> set[str]:
+    """Customers with a purchase up to ``last`` that they did not cancel (in ``region`` when given): a customer
+    whose every purchase was cancelled never bought. In this export a cancellation undoes one whole line, so a
+    customer kept something exactly when their purchases minus cancellations are positive."""
+    lines = hand_lines(raw)
+    keep = lines["customer"].notna() & (lines["day"] <= last)
+    if region is not None:
+        keep &= lines["region"] == region
+    signed = lines["value"].abs().where(~lines["cancelled"], -lines["value"].abs())
+    net = signed[keep].groupby(lines.loc[keep, "customer"]).sum()
+    return set(net[net > 0.005].index)
+
+
+def hand_kept_lines(raw: pd.DataFrame) -> pd.DataFrame:
+    """:func:`hand_lines`'s purchases of known customers that no cancellation undid: each ``C…`` line is paired with
+    the purchase line of the same customer, stock code, quantity and day (one each in this export)."""
+    lines = hand_lines(raw).assign(code=raw["StockCode"], qty=raw["Quantity"].astype(int).abs())
+    known = lines[lines["customer"].notna()]
+    bought, undone = known[~known["cancelled"]], known[known["cancelled"]]
+    pairs = bought.reset_index().merge(undone, on=["customer", "code", "qty", "day"], suffixes=("", "_c"))
+    assert len(pairs) == len(undone) and pairs["index"].is_unique  # every cancellation undoes exactly one line
+    return bought.drop(index=pairs["index"])
 
 
 def hand_net_spend(raw: pd.DataFrame, last: str) -> pd.Series:

@@ -26,6 +26,8 @@ from tests.acceptance.retail import (
     TINY_REGION,
     WHOLESALE_BUYER,
     hand_customers,
+    hand_gross,
+    hand_kept_lines,
     hand_lines,
     hand_net_spend,
     hand_revenue,
@@ -133,27 +135,31 @@ def test_region_with_three_customers(pipeline, raw) -> None:
 
 
 def test_a_cancelled_order_is_worth_nothing_to_the_strategy(pipeline, raw) -> None:
-    """16446 ordered £168,469.60 on 9 Dec and cancelled it the same day (UCI's 80,995 paper birds)."""
+    """16446 ordered £168,469.60 on 9 Dec and cancelled it the same day (UCI's 80,995 paper birds): netted, the
+    order is gone; what he kept is one £25.50 order of May."""
     run = pipeline("2011-12")
     customers = run["score"].customers
     st = run["strategy"]
     net = hand_net_spend(raw, "2011-12-31")
     assert net[CANCELLED_BUYER] == 25.50  # what he kept: one small order
-    assert customers.loc[CANCELLED_BUYER, "frequency"] == 2  # order counts follow the README: both orders count
-    assert customers.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(168_495.10)  # RFM's monetary is gross …
+    assert customers.loc[CANCELLED_BUYER, "frequency"] == 1  # the cancelled order is no longer an order …
+    assert customers.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(25.50)  # … nor spend: RFM monetary is net
+    assert customers.loc[CANCELLED_BUYER, "abc_class"] == "C"
     a = st.plan.assignments
-    assert a.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(25.50)  # … the actions' is net
-    assert a.loc[CANCELLED_BUYER, "value_at_stake"] < 200  # CLV × the 0.015 % of his spend he kept, not £589k
-    assert st.value.kept_share[CANCELLED_BUYER] == pytest.approx(25.50 / 168_495.10)
+    assert a.loc[CANCELLED_BUYER, "monetary"] == pytest.approx(25.50)
+    # a CLV from one £25.50 purchase: below most customers', not £589k
+    assert a.loc[CANCELLED_BUYER, "value_at_stake"] < a["value_at_stake"].median()
+    assert (st.value.kept_share == 1.0).all()  # every return was matched to its order: nothing left to net here
     assert CANCELLED_BUYER not in st.warnings.index  # not a "valuable customer about to leave"
     top = a.sort_values("value_at_stake", ascending=False).index[:5]
     assert CANCELLED_BUYER not in top
-    # the actions' net spend is each customer's purchases minus returns, by hand, for everyone
+    # everyone's RFM monetary and the actions' net spend are their purchases minus cancellations, by hand
     np.testing.assert_allclose(a["monetary"].sort_index(), net.reindex(a.index).clip(lower=0).sort_index(), atol=0.01)
+    np.testing.assert_allclose(customers["monetary"].sort_index(), net[net > 0].sort_index(), atol=0.01)
     # the wholesale order is an outlier, but a real one: it stays the biggest value at stake
     assert a["value_at_stake"].idxmax() == WHOLESALE_BUYER
     outliers = run["clean"].transactions.query("is_outlier")
-    assert set(outliers["customer_id"]) == {CANCELLED_BUYER, WHOLESALE_BUYER}
+    assert set(outliers["customer_id"]) == {WHOLESALE_BUYER}  # the cancelled order is netted, not flagged
 
 
 def test_value_at_stake_is_a_model_or_a_run_rate_and_says_which(pipeline) -> None:
@@ -185,8 +191,7 @@ def test_segment_kpis_follow_last_periods_customers(pipeline, raw) -> None:
     bought again in November: computed by hand from the purchase days."""
     run = pipeline("2011-11")
     before = run["score"].previous
-    lines = hand_lines(raw)
-    known = lines[~lines["cancelled"] & lines["customer"].notna()]
+    known = hand_kept_lines(raw)  # a cancelled purchase is no purchase
     nov = set(known.loc[known["day"].between("2011-10-01", "2011-10-31"), "customer"])
     dec = set(known.loc[known["day"].between("2011-11-01", "2011-11-30"), "customer"])
     kpis = run["segments"].kpi_by_segment
@@ -214,15 +219,21 @@ def test_partial_last_month_is_scored_to_the_data_and_compared_day_for_day(pipel
 
 
 def test_flagged_orders_are_shown_apart(pipeline, raw) -> None:
-    """December's revenue is £169,732.70, of which £168,469.60 is one flagged order (cancelled, too)."""
-    lines = hand_lines(raw)
-    big = lines["value"] >= 50_000  # the two orders the cleaning flags
-    for period, first, last in (("2011-12", "2011-12-01", "2011-12-09"), ("2011-11", "2011-11-01", "2011-11-30")):
+    """December's gross sales are £169,732.70, of which £168,469.60 is one order cancelled minutes later: netted, it
+    is no longer an order to flag. November's genuine £60,000 wholesale order is flagged and shown apart."""
+    kept = hand_kept_lines(raw)
+    for period, first, last, flagged in (("2011-12", "2011-12-01", "2011-12-09", 0),
+                                         ("2011-11", "2011-11-01", "2011-11-30", 1)):  # fmt: skip
         head = pipeline(period)["summary"].headline
-        in_period = ~lines["cancelled"] & lines["customer"].notna() & lines["day"].between(first, last)
-        assert head["revenue_period"] == pytest.approx(lines.loc[in_period, "value"].sum())
-        assert head["revenue_unflagged"] == pytest.approx(lines.loc[in_period & ~big, "value"].sum())
-        assert head["flagged_orders"] == 1
+        in_period = kept["day"].between(first, last)
+        big = kept["value"] >= 50_000  # the wholesale order, the only one the cleaning flags that is kept
+        assert head["revenue_period"] == pytest.approx(kept.loc[in_period, "value"].sum())
+        assert head["revenue_period"] == pytest.approx(hand_revenue(raw, first, last))
+        assert head["revenue_gross"] == pytest.approx(hand_gross(raw, first, last))
+        assert head["returns"] == pytest.approx(hand_gross(raw, first, last) - hand_revenue(raw, first, last))
+        assert head["revenue_unflagged"] == pytest.approx(kept.loc[in_period & ~big, "value"].sum())
+        assert head["flagged_orders"] == flagged
+    assert pipeline("2011-12")["summary"].headline["returns"] >= 168_469.60
 
 
 def test_short_history_has_no_year_ago_comparison(pipeline) -> None:
