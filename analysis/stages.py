@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +85,12 @@ class Cleaned:
 
     ``result`` covers the whole input (cleaning runs once for all regions): a report shows its *counts* only
     (``quality``), labelled as the whole input's. ``transactions`` is the run's region up to the period's last
-    day; ``revenue_period`` the revenue of those in the period (currency); ``outliers`` the flagged purchases
-    among ``transactions``. ``quarantined``: the rows set aside that belong to the run's region (every row set
-    aside for the all-regions run), as they came in; ``quarantined_elsewhere`` counts the other rows set aside
+    day, **net**: the net log (:meth:`CleanResult.net`: each purchase lowered by the returns matched to it up to
+    that day, fully cancelled lines gone), which every stage reads; ``gross`` the same purchases before netting.
+    ``revenue_period`` the period's net revenue (currency): net purchases minus the returns matched to no purchase
+    that occurred in it (:meth:`money`); ``outliers`` the flagged purchases among ``transactions``.
+    ``quarantined``: the rows set aside that belong to the run's region (every row set aside for the all-regions
+    run), as they came in; ``quarantined_elsewhere`` counts the other rows set aside
     (other regions' rows, and rows without a usable region, which a region's run cannot claim).
     """
 
@@ -103,6 +106,28 @@ class Cleaned:
     data_end: pd.Timestamp | None = None
     #: the run's sales without a customer id (CleanResult.anonymous): its region, up to the period's last day
     anonymous: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the run's purchases before netting returns (its region, up to the period's last day)
+    gross: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def money(self, first: pd.Timestamp, last: pd.Timestamp, outliers: bool = True) -> dict[str, float]:
+        """``gross`` (purchases as placed), ``returns`` and ``net`` (= gross − returns) revenue from ``first`` to
+        ``last`` (inclusive days; currency), see docs/cancellations.md: returns are those matched to the window's
+        orders plus those matched to no purchase that occurred in the window. ``outliers=False``: without the
+        flagged purchases (``is_outlier``)."""
+        from analysis.data.cancellations import unmatched
+
+        def total(frame: pd.DataFrame) -> float:
+            if frame.empty:
+                return 0.0
+            day = frame["order_date"].dt.normalize()
+            keep = (day >= first) & (day <= last)
+            if not outliers and "is_outlier" in frame.columns:
+                keep &= ~frame["is_outlier"].fillna(False).astype(bool)
+            return float(frame.loc[keep, "amount"].sum())
+
+        gross = total(self.gross if len(self.gross) or self.transactions.empty else self.transactions)
+        net = total(self.transactions) - total(unmatched(self.returns).assign(is_outlier=False))
+        return {"gross": round(gross, 2), "returns": round(gross - net, 2), "net": round(net, 2)}
 
     @property
     def outliers(self) -> pd.DataFrame:
@@ -131,8 +156,8 @@ def quarantined_in(quarantine: pd.DataFrame, region: str, region_column: str = "
 def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_column: str = "region") -> Cleaned:
     """The clean stage: ``result`` scoped to ``period`` and ``region`` (see :class:`Cleaned`)."""
     start, as_of = period_bounds(period)
-    tx = scope(result.clean, as_of, region)
-    revenue = round(float(tx.loc[tx["order_date"] >= start, "amount"].sum()), 2)
+    gross = scope(result.clean, as_of, region)
+    tx = result.net(as_of, gross).reset_index(drop=True)  # the net log: what every stage reads
     rep = run_rep(region)
     mine = quarantined_in(result.quarantine, region if rep is None else rep, region_column)
     ret = result.returns
@@ -154,9 +179,10 @@ def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_
     days = result.clean["order_date"].dropna().dt.normalize()
     first, last = (days.min(), days.max()) if len(days) else (None, None)
     quarantined = mine.reset_index(drop=True)
-    return Cleaned(
-        result, tx, revenue, quarantined, len(result.quarantine) - len(mine), ret, first, last, anonymous=anon
+    out = Cleaned(
+        result, tx, 0.0, quarantined, len(result.quarantine) - len(mine), ret, first, last, anonymous=anon, gross=gross
     )
+    return replace(out, revenue_period=out.money(start, as_of)["net"])
 
 
 # ---------------------------------------------------------------------------------------------------- score
@@ -619,6 +645,7 @@ def strategy(
     published before) are kept unless ``experiment.keep_published`` is false. With an ``evaluation`` that has
     enough evidence for an action, the action's expected return uses the learned uplift.
     """
+    from analysis.data.cancellations import unmatched
     from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
@@ -628,6 +655,9 @@ def strategy(
     from analysis.strategy.value import net_spend, returns_by_customer
 
     window = window or Window(period)  # the run's window (a partial period: as of the data's last day)
+    # the transactions are the net log (returns matched to their orders netted once, by the clean stage): only the
+    # returns matched to no purchase are left to net from a customer's spend here
+    returns = unmatched(returns) if returns is not None else None
     customers = scored.customers
     value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
     warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of, value=value)
@@ -859,8 +889,14 @@ def summary(
     anon = cleaned_.anonymous
     anon_day = anon["order_date"].dt.normalize() if len(anon) else None
 
-    def window_totals(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    def window_totals(frame: pd.DataFrame, outliers: bool = True) -> dict[str, pd.Series]:
         totals = {name: kpi.kpi_totals(frame, *w, previous=bases[name]) for name, w in wins.items()}
+        for name, w in wins.items():  # net revenue first, gross and returns beside it (docs/cancellations.md)
+            money = cleaned_.money(*w, outliers=outliers)
+            extra = pd.Series({"revenue": money["net"], "revenue_gross": money["gross"], "returns": money["returns"]})
+            if pd.isna(totals[name].get("revenue")) and not (money["gross"] or money["returns"]):
+                extra[:] = float("nan")  # no sales and no returns in the window: nothing to show, as before
+            totals[name] = pd.concat([totals[name].drop(extra.index, errors="ignore"), extra])
         if anon_day is None:
             return totals
         for name, (first, last) in wins.items():  # sales without a customer id count in revenue, in no customer KPI
@@ -872,8 +908,8 @@ def summary(
             totals[name] = pd.concat([totals[name], more])
         return totals
 
-    def kpis(frame: pd.DataFrame) -> pd.DataFrame:
-        totals = window_totals(frame)
+    def kpis(frame: pd.DataFrame, outliers: bool = True) -> pd.DataFrame:
+        totals = window_totals(frame, outliers)
         table = headline_kpis(totals["this"], totals["previous"], totals["year_ago"])
         for ref, (value, change) in {"previous": ("previous", "change"),
                                      "year_ago": ("year_ago", "change_vs_year")}.items():  # fmt: skip
@@ -918,7 +954,7 @@ def summary(
               share=fmt.percent(float(now_anon["amount"].sum()) / all_sales if all_sales else 0.0, language))
         )  # fmt: skip
     if any(flagged.orders.values()) and "is_outlier" in tx.columns:
-        head = with_unflagged(head, kpis(tx[~tx["is_outlier"].fillna(False).astype(bool)]))
+        head = with_unflagged(head, kpis(tx[~tx["is_outlier"].fillna(False).astype(bool)], outliers=False))
         if flagged.orders["this_period"]:
             notes.append(
                 t("executive.flagged_some", language, n=fmt.integer(flagged.orders["this_period"], language),
@@ -948,13 +984,13 @@ def summary(
           b=fmt.date(window.as_of, language))
     ]  # fmt: skip
     in_period = tx["order_date"].dt.normalize() >= window.start
-    unflagged = pd.Series(True, index=tx.index)
-    if "is_outlier" in tx.columns:
-        unflagged = ~tx["is_outlier"].fillna(False).astype(bool)
     headline: dict[str, Any] = {
         "rows": len(tx),
         "revenue_period": cleaned_.revenue_period,
-        "revenue_unflagged": round(float(tx.loc[in_period & unflagged, "amount"].sum()), 2),
+        "revenue_unflagged": cleaned_.money(window.start, window.as_of, outliers=False)["net"],
+        # net revenue first (revenue_period): the purchases as placed and the returns netted from them beside it
+        "revenue_gross": cleaned_.money(window.start, window.as_of)["gross"],
+        "returns": cleaned_.money(window.start, window.as_of)["returns"],
         "flagged_orders": flagged.orders["this_period"],
         "buyers": int(tx.loc[in_period, "customer_id"].nunique()),
         "customers": len(customers),
