@@ -744,10 +744,12 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
     period = str(pd.Period(periods[0], freq="M") + params.experiment.window_months)
     clean_tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
     days = pd.to_datetime(clean_tx["order_date"]).dt.normalize()
-    window = Window(period, days.min(), days.max(), params.rfm.partial_period)
+    window = Window(period, days.min(), days.max(), params.rfm.partial_period, params.rfm.min_period_days)
     region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
     tx = stages.scope(clean_tx, period_bounds(period)[1], region)
-    evaluation = stages.evaluation(tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)))
+    evaluation = stages.evaluation(
+        tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)), short=window.short()
+    )
     if not isinstance(evaluation.results, pd.DataFrame):
         raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")
     start, end = evaluation.window

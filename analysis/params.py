@@ -177,6 +177,9 @@ class CleaningParams(_Model):
     #: The longest id or label (customer and order ids, region, channel, product line, sales rep), in characters;
     #: a longer one sets its row aside (``bad_customer_id`` or ``text_too_long``): reports stay within their budget.
     max_text_length: Annotated[int, Field(ge=1, le=10_000)] = 200
+    #: The business's time zone (IANA name, e.g. ``Europe/London``): timestamps are converted to it before they are
+    #: assigned to days (a time-zoned stamp from its zone, a naive one read as UTC). None: they are local already.
+    timezone: str | None = None
 
     @field_validator("date_format")
     @classmethod
@@ -193,6 +196,22 @@ class CleaningParams(_Model):
                     f"'{v}' is not a strftime format ({err}); use directives such as %Y %m %d %H %M %S"
                 ) from None
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"cleaning.timezone '{v}' is not an IANA time zone name; write one such as Europe/London, "
+                "America/New_York or Asia/Shanghai, or leave it out when the timestamps are local already"
+            ) from None
+        return v.strip()
 
     @model_validator(mode="after")
     def _date_range(self) -> CleaningParams:
@@ -641,6 +660,11 @@ class GradingParams(_Model):
     from what was known at it; ``review_folds`` cross-validation folds (seeded by ``seed``); a criterion that adds
     less than ``review_min_gain`` (AUC of purchase and R² of spend) is called droppable.
     ``sample_satisfaction_predicts``: in the bundled sample, whether scores foretell who keeps buying.
+    ``shown_customers``: the report's per-customer grading table shows at most this many customers (those with the
+    most spend; ``grading.csv`` holds everyone), so that a report of many customers stays small enough to e-mail.
+    ``dimensions``: the customer attributes the report's segment section breaks the segment tables by (None: every
+    attribute the input has, among ``age_band``, ``gender``, ``country``, ``province``, ``industry``,
+    ``revenue_band``).
     """
 
     feedback: CustomerInputParams | None = None
@@ -654,6 +678,8 @@ class GradingParams(_Model):
     review_min_gain: Annotated[float, Field(ge=0, le=1)] = 0.01
     seed: int = 0
     sample_satisfaction_predicts: bool = True
+    shown_customers: Annotated[int, Field(ge=0, le=5000)] = 300
+    dimensions: list[Literal["age_band", "gender", "country", "province", "industry", "revenue_band"]] | None = None
 
     @model_validator(mode="after")
     def _known_columns(self) -> GradingParams:

@@ -207,7 +207,10 @@ def evaluation(run: Run, clean: Cleaned) -> Evaluation:
     earlier = str(pd.Period(run.period, freq="M") - run.params.experiment.window_months)
     assigned = artifacts.read_assignments(run.published_dir(earlier))
     sent = artifacts.read_sent(run.published_dir(earlier))  # only what rfmkit confirm-actions recorded is measured
-    return stages.evaluation(clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of, sent=sent)
+    return stages.evaluation(
+        clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of, sent=sent,
+        short=run.window.short(),
+    )  # fmt: skip
 
 
 @stage(write=artifacts.write_actions)

@@ -55,7 +55,9 @@ COHORT_MONTHS = 12
 def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
     """The window of a run: ``period`` with the data's first and last day (whole input) and the params'
     ``rfm.partial_period`` rule."""
-    return Window(period, cleaned_.data_start, cleaned_.data_end, params.rfm.partial_period)
+    return Window(
+        period, cleaned_.data_start, cleaned_.data_end, params.rfm.partial_period, params.rfm.min_period_days
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- clean
@@ -633,8 +635,13 @@ def strategy(
     published: pd.DataFrame | None = None,
     returns: pd.DataFrame | None = None,
     window: Window | None = None,
+    satisfaction: pd.DataFrame | None = None,
 ) -> Strategy:
     """Churn warnings, the playbook's actions and recommendations, the next period's forecast and its backtest.
+
+    ``satisfaction``: the customers' satisfaction measures over the scoring window (a feedback input;
+    :func:`analysis.grading.stage.read_inputs`): the playbook's service-recovery play reaches the valuable but
+    unhappy ones and churn reasons cite a bad score or a complaint; None: that play says it cannot be targeted.
 
     Value at stake (``value``) is the CLV of the purchase models, else the run-rate estimate, net of ``returns``
     (the cleaned returns, :attr:`Cleaned.returns`) — never all-time spend (:mod:`analysis.strategy.value`);
@@ -660,7 +667,9 @@ def strategy(
     returns = unmatched(returns) if returns is not None else None
     customers = scored.customers
     value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
-    warnings = churn_warnings(customers, transactions=transactions, as_of=window.as_of, value=value)
+    warnings = churn_warnings(
+        customers, transactions=transactions, as_of=window.as_of, value=value, satisfaction=satisfaction
+    )
     assumed = load_playbook(params.playbook)
     playbook = assumed
     if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):
@@ -668,10 +677,12 @@ def strategy(
 
     def plan_for(who: pd.DataFrame) -> StrategyResult:
         return apply_playbook(
-            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency, value=value
-        )
+            who, playbook, stages=who["lifecycle_stage"], warnings=warnings, currency=params.currency, value=value,
+            satisfaction=satisfaction,
+        )  # fmt: skip
 
     plan = plan_for(customers)
+    untargeted = plan.untargeted  # judged on every customer: a play whose audience all went to control is targeted
     ex = params.experiment
     groups: pd.DataFrame | Missing = field(default_factory=lambda: Missing("experiment_disabled"))
     held_out = 0
@@ -689,7 +700,7 @@ def strategy(
         groups = split
         treated = experiment.treatment_list(split, plan.assignments).index
         held_out = len(customers) - len(treated)
-        plan = plan_for(customers.loc[treated])
+        plan = replace(plan_for(customers.loc[treated]), untargeted=untargeted)
     nxt = window.next
     # the run-rate forecast on net spend (returns netted), the same method the backtest can check
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
@@ -699,7 +710,9 @@ def strategy(
         forecast = segment_forecast(run_rate, horizon_days=int((nxt[1] - nxt[0]).days) + 1)
     bt: pd.DataFrame | Missing = Missing("no_previous")
     bt_frequency: pd.DataFrame | Missing = Missing("no_previous")
-    if not isinstance(scored.previous, Missing) and len(scored.previous):
+    if (short := window.short()) is not None:  # the minimum-data rule: too few days to check a forecast on
+        bt = bt_frequency = short
+    elif not isinstance(scored.previous, Missing) and len(scored.previous):
         in_period = transactions[transactions["order_date"].dt.normalize() >= window.start]
         if in_period.empty:
             bt = bt_frequency = Missing("no_sales_in_period")
@@ -770,6 +783,7 @@ def evaluation(
     *,
     as_of: pd.Timestamp | None = None,
     sent: pd.DataFrame | None = None,
+    short: Missing | None = None,
 ) -> Evaluation:
     """Measure the actions assigned ``experiment.window_months`` periods before ``period`` that were sent.
 
@@ -777,7 +791,8 @@ def evaluation(
     ``actions/sent.parquet`` (the customers ``rfmkit confirm-actions`` recorded as sent; None: nothing was
     confirmed, so nothing is measured); ``transactions`` the run's (its region, up to its scoring day ``as_of``).
     When the data end inside the period (a partial period scored as of the data's last day), the window ends on
-    ``as_of`` too, and says so.
+    ``as_of`` too, and says so. ``short``: the run's :meth:`Window.short` (the minimum-data rule): nothing is
+    measured, for that reason.
     """
     from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window, sent_groups
 
@@ -788,6 +803,8 @@ def evaluation(
     missing: Missing
     if not ex.enabled:
         missing = Missing("experiment_disabled")
+    elif short is not None:
+        missing = short
     elif earlier is None or earlier.empty:
         missing = Missing("no_earlier_assignments", {"period": assigned})
     else:
@@ -945,6 +962,8 @@ def summary(
         )  # fmt: skip
     if window.left_censored:
         notes.append(t("executive.left_censored", language, date=fmt.date_long(window.data_start, language)))
+    if (short := window.short()) is not None:  # the minimum-data rule, said once under the table too
+        notes.append(short.reason(language))
     if anon_day is not None and ((anon_day >= window.start) & (anon_day <= window.as_of)).any():
         now_anon = anon[(anon_day >= window.start) & (anon_day <= window.as_of)]
         all_sales = float(now_anon["amount"].sum()) + cleaned_.revenue_period
@@ -1044,6 +1063,10 @@ def _headline_gaps(
     from analysis.strategy.executive import HEADLINE_FIELDS
     from analysis.text import t
 
+    short = window.short()
+    if short is not None:  # the minimum-data rule: no comparison at all, for one reason
+        why = short.reason(language)
+        return {(measure, name): why for measure, _ in HEADLINE_FIELDS for name in wins if name != "this"}
     if window.data_start is None:
         return {}
     first = window.data_start.normalize()

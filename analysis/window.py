@@ -39,6 +39,26 @@ def as_day(value: object, name: str = "day") -> pd.Timestamp:
     return ts.normalize()
 
 
+def local_time(stamps: pd.Series, timezone: str | None, naive: str = "utc") -> pd.Series:
+    """``stamps`` on the wall clock of ``timezone`` (an IANA name, params ``cleaning.timezone``), naive, so that
+    ``.dt.normalize()`` assigns each to its local day.
+
+    A time-zoned stamp is converted from its own zone. A naive one is read as UTC when ``naive`` is ``"utc"``
+    (cleaning: an export that writes UTC without saying so) and left as it is when ``"local"`` (the engines, which
+    read the clean log, already local). ``timezone`` None: time-zoned stamps become UTC, naive ones stay (the
+    timestamps are local already). ``2025-01-01 03:00`` UTC is 1 January in ``Europe/London`` and 22:00 on
+    31 December in ``America/New_York``.
+    """
+    tz = getattr(stamps.dt, "tz", None)
+    if timezone is None:
+        return stamps.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else stamps
+    if tz is None:
+        if naive == "local":
+            return stamps
+        stamps = stamps.dt.tz_localize("UTC")
+    return stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+
+
 def previous_end(as_of: DayLike, period_start: DayLike | None = None) -> pd.Timestamp:
     """The last day before the period of ``as_of`` (``period_start``, default the first day of ``as_of``'s month)."""
     as_of = as_day(as_of)
@@ -99,12 +119,17 @@ class Window:
       :meth:`comparable`: the report shows "n/a — data starts …" instead of a change from nothing.
     * **Left-censored period.** When the data starts inside the period (``left_censored``), every customer's
       first purchase in the data is in it: nobody can be told to be *new*.
+    * **Short period.** When the data cover fewer than ``min_days`` days of the period (:attr:`covered_days`,
+      :func:`too_short`), it is :meth:`short`: no comparison (growth figure), no backtest, no action evaluation.
     """
 
     period: str
     data_start: pd.Timestamp | None = None
     data_end: pd.Timestamp | None = None
     partial: str = "data_end"
+    #: the minimum-data rule (params ``rfm.min_period_days``): fewer days of data in the period and it is
+    #: :meth:`short` (the default 1: never)
+    min_days: int = 1
 
     @property
     def start(self) -> pd.Timestamp:
@@ -175,6 +200,23 @@ class Window:
         window is measured against this one."""
         return self._cut(pd.Period(bounds[1], freq="M") - 1, not_after=bounds[0] - pd.Timedelta(days=1))
 
+    @property
+    def covered_days(self) -> int:
+        """Days of the scored window (first day to :attr:`as_of`) that lie between the data's first and last day:
+        1 for a January whose data is four hours of New Year's night, 4 for a December whose data start on the
+        28th."""
+        first, last = self.start, self.as_of
+        if self.data_start is not None:
+            first = max(first, self.data_start.normalize())
+        if self.data_end is not None:
+            last = min(last, self.data_end.normalize())
+        return max(0, int((last - first).days) + 1)
+
+    def short(self) -> Missing | None:
+        """Why this period is too short to compare (:func:`too_short` of :attr:`covered_days` and ``min_days``),
+        or None."""
+        return too_short(self.covered_days, self.min_days)
+
     def comparable(self, which: str) -> bool:
         """Whether the comparison window ``which`` (``previous`` or ``year_ago``) starts on or after the data."""
         first = getattr(self, which)[0]
@@ -187,13 +229,17 @@ class Window:
 
     def unavailable(self) -> dict[str, Missing]:
         """Why each comparison, and the new-customer count, has no data: ``previous``, ``year_ago`` and
-        ``new_customers`` (left-censored period), each a ``run.missing.data_starts`` :class:`Missing`."""
-        if self.data_start is None:
-            return {}
-        why = Missing("data_starts", {"date": str(self.data_start.date())})
-        out = {w: why for w in ("previous", "year_ago") if not self.comparable(w)}
-        if self.left_censored:
-            out["new_customers"] = why
+        ``new_customers`` (left-censored period), each a ``run.missing.data_starts`` :class:`Missing`; in a
+        :meth:`short` period both comparisons are ``run.missing.short_period``."""
+        out: dict[str, Missing] = {}
+        if self.data_start is not None:
+            why = Missing("data_starts", {"date": str(self.data_start.date())})
+            out = {w: why for w in ("previous", "year_ago") if not self.comparable(w)}
+            if self.left_censored:
+                out["new_customers"] = why
+        short = self.short()
+        if short is not None:
+            out.update(previous=short, year_ago=short)
         return out
 
     @property

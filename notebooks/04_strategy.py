@@ -41,7 +41,8 @@ display(Markdown("\n\n".join(f"*{note}*" for note in plan.note_texts(ctx.languag
 # ## 2. Valuable customers about to leave
 #
 # A-tier (or top-CLV) customers who have been silent for much longer than usual, ranked by the value at stake, with
-# the reason.
+# the reason. With a feedback input, the reason also cites a bad latest score and the complaints in the scoring
+# window.
 
 # %%
 from analysis.strategy.churn import churn_reasons

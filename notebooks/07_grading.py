@@ -41,8 +41,10 @@ window = window_text(grading.as_of, grading.since, lang)
 # reaches it at this period's cut points.
 
 # %%
-shown = view.customer_view(table)
-ctx.say("grading.notebook.table_note", n=len(table), as_of=grading.as_of.date(), shown=len(shown), window=window)
+cap = ctx.params.grading.shown_customers
+shown = view.customer_view(table, cap)
+key, values = view.shown_note(len(table), len(shown), cap, grading.as_of.date(), window)
+ctx.say(key, **values)
 ctx.privacy_note()
 display(tables.styled(view.labelled(ctx.ids(shown), lang), cur, language=lang))
 
@@ -64,8 +66,9 @@ display(tables.styled(view.labelled(view.overall_counts(table), lang), cur, lang
 # ## 3. Satisfaction, complaints and contacts
 #
 # Scores on any scale (CSAT 1–5, NPS 0–10, stars) are put on 0–1. A customer is unhappy with a mean score below
-# the params' limit or a complaint in the window. Valuable (tier A) but unhappy customers get the service-recovery
-# play: a personal call from their account manager to fix what went wrong before any offer.
+# the params' limit or a complaint in the window. Valuable (tier A) but unhappy customers get the playbook's
+# service-recovery play, one of the strategy's actions: a personal call from their account manager to fix what went
+# wrong before any offer.
 
 # %%
 if ctx.has(grading.grid):
@@ -83,7 +86,8 @@ else:
 if ctx.has(grading.recovery):
     ctx.say("grading.notebook.recovery", window=window)
     display(tables.styled(view.labelled(ctx.ids(view.recovery_view(grading.recovery)), lang), cur, language=lang))
-    ctx.say("grading.notebook.recovery_play", **view.recovery_play(grading.recovery))
+    playbook = ctx.stage("strategy").plan.playbook
+    ctx.say("grading.notebook.recovery_play", **view.recovery_play(grading.recovery, playbook, lang))
 elif ctx.has(grading.grid):
     ctx.note(grading.recovery)
 cited = view.churn_with_satisfaction(table)

@@ -20,7 +20,7 @@ from tests.test_stages import tiny_params
 
 def test_dependencies_are_the_stage_functions_parameters() -> None:
     assert STAGES["score"].needs == ("clean",)
-    assert STAGES["strategy"].needs == ("clean", "score", "evaluation")
+    assert STAGES["strategy"].needs == ("clean", "score", "evaluation", "inputs")
     assert STAGES["summary"].needs == ("clean", "score", "segments", "strategy")
     order = list(STAGES)
     for name, spec in STAGES.items():  # the table's order computes each stage after what it needs

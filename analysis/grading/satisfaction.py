@@ -4,7 +4,8 @@ Window
     The scoring window: feedback and contacts dated after ``since`` (exclusive; None = all history) and on or
     before ``as_of`` (inclusive), the window RFM is scored on.
 Per customer (:func:`customer_measures`)
-    ``feedback_count``; ``last_score`` / ``last_scale`` (the latest answer as given, ties: the later row);
+    ``feedback_count``; ``last_score`` / ``last_scale`` / ``last_scale_high`` / ``last_date`` (the latest answer as
+    given and its day, ties: the later row);
     ``last_score_01`` and ``mean_score_01`` (scores on 0–1, see :mod:`analysis.grading.inputs`); ``nps_class`` of
     the latest NPS answer (0–6 detractor, 7–8 passive, 9–10 promoter; NA without one); ``complaints``; ``contacts``
     in the window, ``inbound_contacts``; ``days_since_contact`` (whole days from the last contact to ``as_of``,
@@ -12,7 +13,8 @@ Per customer (:func:`customer_measures`)
     ``neutral`` (below 0.75), ``happy``, or ``no feedback``.
 Value × satisfaction grid (:func:`value_satisfaction_grid`)
     Customers and spend (currency, the scoring window) per ABC tier × satisfaction band. Valuable (tier A) but
-    unhappy customers get the service-recovery play (:func:`service_recovery`).
+    unhappy customers get the playbook's service-recovery play (``warnings.service_recovery``, its audience in the
+    playbook; :func:`service_recovery` lists them as the strategy assigned them).
 Overall grade (:func:`overall_grade`)
     Each criterion on 0–1: R, F, M as ``(score − 1) / 4``; satisfaction the mean score on 0–1; contacts the
     percentile rank of the customer's contacts in the window among the customers. The grade score is the weighted
@@ -71,6 +73,8 @@ def customer_measures(
         out["feedback_count"] = g.size().reindex(idx).fillna(0).astype(int)
         out["last_score"] = last["score"].reindex(idx)
         out["last_scale"] = last["scale"].reindex(idx)
+        out["last_date"] = last["date"].reindex(idx)
+        out["last_scale_high"] = last["scale_high"].reindex(idx)
         out["last_score_01"] = last["score_01"].reindex(idx)
         out["mean_score_01"] = g["score_01"].mean().reindex(idx)
         nps = fb[fb["scale"] == "nps"].groupby("customer_id").tail(1).set_index("customer_id")["score"]
@@ -173,47 +177,19 @@ def complaints_by_product_line(
     return out.sort_values(["complaints", "feedback"], ascending=False)
 
 
-def service_recovery(customers: pd.DataFrame, measures: pd.DataFrame) -> pd.DataFrame:
-    """The service-recovery list: tier-A customers who are unhappy (a low mean score or a complaint in the window),
-    most valuable first; columns ``segment``, ``abc_class``, ``monetary``, ``mean_score_01``, ``complaints``,
-    ``last_score``, ``last_scale``."""
-    if "satisfaction" not in measures:
-        return pd.DataFrame()
-    m = measures.reindex(customers.index.astype(str))
-    m.index = customers.index
-    pick = customers["abc_class"].eq("A") & m["satisfaction"].eq("unhappy")
-    cols = ["segment", "abc_class", "monetary"]
-    out = customers.loc[pick, cols].join(m.loc[pick, ["mean_score_01", "complaints", "last_score", "last_scale"]])
-    return out.sort_values("monetary", ascending=False)
-
-
-def satisfaction_warning_reasons(
-    warnings: pd.DataFrame, measures: pd.DataFrame, language: str, unhappy_below: float = 0.5
-) -> pd.Series:
-    """For churn-warned customers: a sentence citing their latest bad score or their complaints in the window
-    (empty for customers without either)."""
-    m = measures.reindex(warnings.index.astype(str))
-    out = []
-    for cid, row in zip(warnings.index, m.itertuples(), strict=True):
-        parts = []
-        if getattr(row, "complaints", 0) and row.complaints > 0:
-            parts.append(text.t("grading.satisfaction.complained", language, n=int(row.complaints)))
-        score = getattr(row, "last_score_01", np.nan)
-        if pd.notna(score) and score < unhappy_below:
-            parts.append(
-                text.t("grading.satisfaction.bad_score", language, score=f"{row.last_score:g}",
-                       scale=_scale_text(row.last_scale))
-            )  # fmt: skip
-        out.append(text.t("grading.satisfaction.separator", language).join(parts))
-        del cid
-    return pd.Series(out, index=warnings.index, dtype=object)
-
-
-def _scale_text(scale: str) -> str:
-    from analysis.grading.inputs import parse_scale
-
-    b = parse_scale(scale)
-    return f"{b[0]:g}–{b[1]:g}" if b else str(scale)
+def service_recovery(assignments: pd.DataFrame, measures: pd.DataFrame, action_id: str) -> pd.DataFrame:
+    """The service-recovery action's customers as the strategy assigned them (the playbook's ``service_recovery``
+    play, whose audience is valuable but unhappy customers; :func:`analysis.strategy.actions.in_audience`): the
+    customers of its CRM list ``actions/<action_id>.csv``, most valuable first, with ``segment``, ``abc_class``
+    (when present), ``monetary`` and their ``mean_score_01``, ``complaints``, ``last_score``, ``last_scale``.
+    Empty when the action reaches nobody."""
+    a = assignments[assignments["action_id"] == action_id]
+    m = measures.reindex(a.index.astype(str))
+    m.index = a.index
+    cols = [c for c in ("segment", "abc_class", "monetary", "value_at_stake") if c in a.columns]
+    keep = [c for c in ("mean_score_01", "complaints", "last_score", "last_scale") if c in m.columns]
+    out = a[cols].join(m[keep])
+    return out.sort_values("value_at_stake" if "value_at_stake" in out else "monetary", ascending=False)
 
 
 def criteria(customers: pd.DataFrame, measures: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The grading stage of a run and its files: one typed function over the clean, score and strategy stages.
 
-:func:`grade` computes everything the grading notebook shows; :func:`write_grading` writes ``grading.csv`` (every
-customer's grades, reasons and move-up sentences, real ids and pseudonym) and ``service_recovery.csv`` (the
-valuable but unhappy customers, a CRM list). A result that needs an optional input the params do not name is a
+:func:`read_inputs` reads the optional inputs once per run and measures satisfaction and contacts per customer
+(the strategy stage takes the measures: the playbook's service-recovery play reaches valuable but unhappy
+customers, and its CRM list is ``actions/service_recovery.csv``); :func:`grade` computes everything the grading
+notebook shows; :func:`write_grading` writes ``grading.csv`` (every customer's grades, reasons and move-up
+sentences, real ids and pseudonym). A result that needs an optional input the params do not name is a
 :class:`~analysis.missing.Missing` whose sentence names the input that would enable it.
 
 Windows: grades, reasons and the per-customer measures cover the scoring window (params ``rfm.lookback_days`` up to
@@ -30,13 +32,55 @@ INPUTS: tuple[str, ...] = ("feedback", "interactions", "attributes", "kano")
 
 
 @dataclass(frozen=True)
+class CustomerInputs:
+    """The optional inputs of a run read and cleaned once (``inputs``: name → InputResult or Missing) and the
+    satisfaction and contact measures of its customers over the scoring window (``measures``, index
+    ``customer_id`` as text; :func:`analysis.grading.satisfaction.customer_measures`). ``since``/``as_of`` bound the
+    window (``since`` exclusive, None = all history)."""
+
+    inputs: dict[str, InputResult | Missing]
+    measures: pd.DataFrame
+    as_of: pd.Timestamp
+    since: pd.Timestamp | None
+
+    def clean(self, name: str) -> pd.DataFrame | None:
+        """The clean rows of input ``name``, None when the params name none."""
+        got = self.inputs.get(name)
+        return got.clean if isinstance(got, InputResult) else None
+
+    @property
+    def satisfaction(self) -> pd.DataFrame | None:
+        """The measures when there is a feedback input (they carry the ``satisfaction`` band), else None."""
+        return self.measures if "satisfaction" in self.measures.columns else None
+
+
+def read_inputs(cleaned: Any, scored: Any, params: RunParams) -> CustomerInputs:
+    """The optional inputs of a run (``cleaned``: its clean stage, ``scored``: its score stage) and the measures of
+    its customers over the scoring window (params ``rfm.lookback_days`` up to ``as_of``, else all history)."""
+    as_of = pd.Timestamp(scored.as_of).normalize()
+    lookback = params.rfm.lookback_days
+    since = as_of - pd.Timedelta(days=lookback) if lookback else None
+    read: dict[str, InputResult | Missing] = {}
+    for name in INPUTS:
+        got = read_input(name, params, cleaned.result.clean, as_of)
+        read[name] = got if got is not None else Missing(f"grading_no_{name}")
+    fb = read["feedback"].clean if isinstance(read["feedback"], InputResult) else None
+    it = read["interactions"].clean if isinstance(read["interactions"], InputResult) else None
+    measures = satisfaction.customer_measures(
+        scored.customers.index, fb, it, as_of, since, params.grading.unhappy_below
+    )
+    return CustomerInputs(read, measures, as_of, since)
+
+
+@dataclass(frozen=True)
 class Grading:
     """The grading stage: ``table`` (index ``customer_id``: grades, reasons, move-up sentences in the run's language
     and the other, the overall grade and the satisfaction/contact measures), the inputs as cleaned (``inputs``:
     name → :class:`~analysis.grading.inputs.InputResult` or Missing), and the optional results (a Missing each when
     their input is absent): ``measures``, ``grid`` (value × satisfaction), ``by_segment``, ``complaints`` (by
-    product line), ``recovery`` (service-recovery list), ``leads`` (contacts without purchases), ``review``,
-    ``attributes`` (per dimension: profile and segment shares; ``drill``: province → city), ``kano`` and
+    product line), ``recovery`` (the customers of the playbook's service-recovery action, as the strategy assigned
+    them: its treatment group; a Missing saying why when it reaches nobody), ``leads`` (contacts without purchases),
+    ``review``, ``attributes`` (per dimension: profile and segment shares; ``drill``: province → city), ``kano`` and
     ``kano_by_segment``. ``since``/``as_of`` bound the scoring window (``since`` exclusive, None = all history)."""
 
     table: pd.DataFrame
@@ -61,34 +105,34 @@ class Grading:
 
 
 def grade(
-    cleaned: Any, scored: Any, strategy: Any, params: RunParams, window: Any, region: str = ALL_REGIONS
+    cleaned: Any,
+    scored: Any,
+    strategy: Any,
+    params: RunParams,
+    window: Any,
+    region: str = ALL_REGIONS,
+    inputs: CustomerInputs | None = None,
 ) -> Grading:
     """The grading stage of one run (see :class:`Grading`).
 
     ``cleaned``, ``scored``, ``strategy``: the run's clean, score and strategy stages; ``window``: its
     :class:`~analysis.window.Window`; ``region``: the run's region (a region's run shows only its customers, so its
-    KANO table counts only the answers of its customers).
+    KANO table counts only the answers of its customers); ``inputs``: the run's optional inputs and measures
+    (:func:`read_inputs`; read here when not given).
     """
     g = params.grading
     language, currency = params.language, params.currency
-    as_of = pd.Timestamp(scored.as_of).normalize()
-    lookback = params.rfm.lookback_days
-    since = as_of - pd.Timedelta(days=lookback) if lookback else None
+    inputs = inputs if inputs is not None else read_inputs(cleaned, scored, params)
+    as_of, since = inputs.as_of, inputs.since
     customers = scored.customers
     tx = cleaned.transactions
-    whole_log = cleaned.result.clean
     rules = grading_rules(params, scored.cut_points, window.start, as_of, window.next[1], scored.left_censored)
     profile = scored.clusters.profile if hasattr(scored.clusters, "profile") else None
     table = grading_table(customers, tx, rules, language, currency, profile)
-    read: dict[str, InputResult | Missing] = {}
-    for name in INPUTS:
-        got = read_input(name, params, whole_log, as_of)
-        read[name] = got if got is not None else Missing(f"grading_no_{name}")
-    fb = read["feedback"].clean if isinstance(read["feedback"], InputResult) else None
-    it = read["interactions"].clean if isinstance(read["interactions"], InputResult) else None
-    at = read["attributes"].clean if isinstance(read["attributes"], InputResult) else None
+    read = inputs.inputs
+    fb, it, at = inputs.clean("feedback"), inputs.clean("interactions"), inputs.clean("attributes")
     out: dict[str, Any] = {}
-    measures = satisfaction.customer_measures(customers.index, fb, it, as_of, since, g.unhappy_below)
+    measures = inputs.measures
     overall = satisfaction.overall_grade(customers, measures, g.weights)
     words = satisfaction.grade_sentences(overall, g.weights, language)
     table = table.join(overall[["grade_score", "grade", "grade_next"]]).join(words)
@@ -101,20 +145,13 @@ def grade(
         out["by_segment"] = satisfaction.satisfaction_by_segment(customers, measures)
         fb_run = fb[fb["customer_id"].isin(customers.index.astype(str))]
         out["complaints"] = satisfaction.complaints_by_product_line(fb_run, tx, as_of, since)
-        rec = satisfaction.service_recovery(customers, measures)
-        if "churn_warning" in getattr(strategy, "warnings", pd.DataFrame()).columns and len(rec):
-            warned = strategy.warnings["churn_warning"].reindex(rec.index).fillna(False).astype(bool)
-            rec = rec.assign(churn_warning=warned.to_numpy())
-        if len(rec):
-            from analysis.text import t
-
-            play = {k: t(f"grading.recovery.{k}", language) for k in ("objective", "action", "channel", "offer")}
-            rec = rec.assign(**play)
-        out["recovery"] = rec if len(rec) else Missing("grading_no_recovery")
+        out["recovery"] = _recovery(strategy, measures)
         warnings = getattr(strategy, "warnings", None)
-        if warnings is not None and "churn_warning" in warnings.columns:
+        if warnings is not None and "complained" in warnings.columns:  # the strategy's warnings, with satisfaction
+            from analysis.strategy.churn import satisfaction_reasons
+
             flagged = warnings[warnings["churn_warning"]]
-            why = satisfaction.satisfaction_warning_reasons(flagged, measures, language, g.unhappy_below)
+            why = satisfaction_reasons(flagged, language)
             table["churn_satisfaction_reason"] = why.reindex(table.index).fillna("")
     if it is not None:
         out["leads"] = satisfaction.contacts_without_purchases(it, customers.index, as_of, since)
@@ -157,8 +194,28 @@ def grade(
     return Grading(table, as_of, since, read, **out)
 
 
+def _recovery(strategy: Any, measures: pd.DataFrame) -> pd.DataFrame | Missing:
+    """The service-recovery action's customers from the strategy's plan (:func:`satisfaction.service_recovery`),
+    or a Missing saying why it reaches nobody (no such play in the playbook, nobody in its audience)."""
+    plan = getattr(strategy, "plan", None)
+    play = plan.playbook.warnings.get("service_recovery") if plan is not None and plan.playbook else None
+    if play is None:
+        return Missing("grading_no_recovery_play")
+    rec = satisfaction.service_recovery(plan.assignments, measures, play.id)
+    held = getattr(strategy, "groups", None)
+    control = 0
+    if isinstance(held, pd.DataFrame) and {"group", "action"} <= set(held.columns):
+        control = int(((held["action"] == play.id) & (held["group"] == "control")).sum())
+    if not len(rec):
+        return Missing("grading_recovery_all_control", {"n": control}) if control else Missing("grading_no_recovery")
+    rec.attrs["control"] = control
+    rec.attrs["action_id"] = play.id
+    return rec
+
+
 def write_grading(run_dir: Path, result: Grading, language: str, key: Any = None) -> list[Path]:
-    """``grading.csv`` (real ids, each customer's ``pseudonym`` when a key is given) and ``service_recovery.csv``."""
+    """``grading.csv`` (real ids, each customer's ``pseudonym`` when a key is given). The service-recovery list is
+    the strategy's CRM list ``actions/service_recovery.csv`` (one writer: :func:`analysis.artifacts.write_actions`)."""
     from analysis.data.spreadsheet import write_spreadsheet_csv
 
     table = result.table
@@ -167,13 +224,4 @@ def write_grading(run_dir: Path, result: Grading, language: str, key: Any = None
 
         table = table.copy()
         table.insert(0, "pseudonym", pseudonyms(table.index, key).to_numpy())
-    out = [write_spreadsheet_csv(table, run_dir / "grading.csv")]
-    if isinstance(result.recovery, pd.DataFrame):
-        rec = result.recovery
-        if key is not None:
-            from analysis.privacy import pseudonyms
-
-            rec = rec.copy()
-            rec.insert(0, "pseudonym", pseudonyms(rec.index, key).to_numpy())
-        out.append(write_spreadsheet_csv(rec, run_dir / "service_recovery.csv"))
-    return out
+    return [write_spreadsheet_csv(table, run_dir / "grading.csv")]

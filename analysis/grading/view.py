@@ -10,9 +10,6 @@ import pandas as pd
 
 from analysis import text
 
-#: Customers shown in the report's per-customer table (all are in grading.csv).
-SHOWN_CUSTOMERS = 300
-
 
 def labelled(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     """``frame`` with its columns (and index name) labelled in ``language`` where the grading catalog names them."""
@@ -28,12 +25,21 @@ def labelled(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     return out
 
 
-def customer_view(table: pd.DataFrame, n: int = SHOWN_CUSTOMERS) -> pd.DataFrame:
-    """The ``n`` customers with the most spend in the scoring window: grades, the reasons and what would move them
-    up (index ``customer_id``: the notebook shows pseudonyms through ``ctx.ids``)."""
+def customer_view(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` customers with the most spend in the scoring window (params ``grading.shown_customers``): grades,
+    the reasons and what would move them up (index ``customer_id``: the notebook shows pseudonyms through
+    ``ctx.ids``)."""
     cols = ["segment", "value_class", "abc_class", "lifecycle_stage", "grade", "reason", "move_up", "grade_move_up"]
     top = table.sort_values(["monetary"], ascending=False, kind="stable").head(n)
     return top[[c for c in cols if c in top.columns]]
+
+
+def shown_note(total: int, shown: int, cap: int, as_of: object, window: str) -> tuple[str, dict[str, object]]:
+    """The catalog key and values of the sentence above the per-customer table: how many customers are graded, how
+    many are shown (those with the most spend), the cap (params ``grading.shown_customers``) and that
+    ``grading.csv`` holds the rest (``ctx.say(*note[:1], **note[1])``)."""
+    values = {"n": total, "shown": shown, "cap": cap, "rest": total - shown, "as_of": as_of, "window": window}
+    return ("grading.notebook.table_note" if shown < total else "grading.notebook.table_note_all"), values
 
 
 def segment_moves(table: pd.DataFrame) -> pd.DataFrame:
@@ -132,14 +138,19 @@ def dimension_name(dimension: str, language: str) -> str:
 
 
 def recovery_view(recovery: pd.DataFrame, n: int = 30) -> pd.DataFrame:
-    """The service-recovery list's first ``n`` customers (most spend first), without the play's columns."""
-    return recovery.drop(columns=["objective", "action", "channel", "offer"], errors="ignore").head(n)
+    """The service-recovery action's first ``n`` customers (most value at stake first)."""
+    return recovery.head(n)
 
 
-def recovery_play(recovery: pd.DataFrame) -> dict[str, object]:
-    """The service-recovery play's texts and the number of customers it covers."""
-    first = recovery.iloc[0]
-    return {"n": len(recovery), **{k: first[k] for k in ("objective", "action", "channel", "offer")}}
+def recovery_play(recovery: pd.DataFrame, playbook: object, language: str) -> dict[str, object]:
+    """The service-recovery play's texts in ``language`` (from the playbook), the customers it reaches and, when
+    some are held out, the sentence naming its control group (``control``)."""
+    from analysis.strategy.actions import play_texts
+
+    texts = play_texts(playbook, language).loc[recovery.attrs.get("action_id", "service_recovery")]  # type: ignore[arg-type]
+    held = int(recovery.attrs.get("control", 0))
+    control = text.t("grading.notebook.recovery_control", language, n=held) if held else ""
+    return {"n": len(recovery), "control": control, **texts.to_dict()}
 
 
 def plot_grid(grid: pd.DataFrame, language: str) -> object:

@@ -58,7 +58,7 @@ SECTION_FILES: dict[str, tuple[str, ...]] = {
     "04_strategy": ("actions.csv", "recommendations.csv", "action_results.csv", "actions/*.csv"),
     "05_summary": ("customers.csv", "actions/"),
     "06_sales": ("sales/*.csv",),
-    "07_grading": ("grading.csv", "service_recovery.csv"),
+    "07_grading": ("grading.csv", "actions/service_recovery.csv"),
 }
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{6,16}")

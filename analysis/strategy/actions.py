@@ -3,8 +3,14 @@
 Definitions
 -----------
 Play chosen per customer
-    ``warnings`` override (customer flagged, e.g. by :func:`analysis.strategy.churn.churn_warnings`) >
+    ``warnings`` overrides — ``service_recovery`` (the customer is in the play's audience: an ABC tier and a
+    satisfaction band of :mod:`analysis.grading.satisfaction`, when satisfaction measures are given), then
+    ``churn_warning`` (customer flagged, e.g. by :func:`analysis.strategy.churn.churn_warnings`) >
     ``lifecycle`` override (the customer's lifecycle stage has a play) > the play of their segment.
+Untargeted actions
+    A playbook action that reaches nobody because the data to target it is missing (``service_recovery``
+    without satisfaction measures: no feedback input) or because nobody is in its audience is listed in
+    ``StrategyResult.untargeted`` with the reason, and the notes say so; it does not vanish silently.
 Value at stake (currency)
     With a ``value`` (:func:`analysis.strategy.value.value_at_stake`, what the strategy stage passes): the
     customer's CLV from the purchase models, else the run-rate estimate, net of returns, with its basis
@@ -36,7 +42,7 @@ from analysis import text
 from analysis.data.spreadsheet import write_spreadsheet_csv
 from analysis.errors import InputError
 from analysis.filenames import is_device_name
-from analysis.strategy.playbook import SEGMENTS, Play, Playbook
+from analysis.strategy.playbook import SEGMENTS, Audience, Play, Playbook
 from analysis.strategy.value import ValueAtStake
 from analysis.text import format as fmt
 
@@ -95,6 +101,9 @@ class StrategyResult:
     horizon : float, optional
         The horizon of a ``clv``/``run_rate`` value at stake, in ``time_unit`` units (``D``, ``W``, ``M``).
     time_unit : str, optional
+    untargeted : dict of str to str
+        Actions of the playbook that reach nobody, with the catalog key of why (``strategy.untargeted.*``:
+        ``no_satisfaction``, no feedback input to tell who is unhappy; ``nobody``, nobody in the audience).
     """
 
     assignments: pd.DataFrame
@@ -109,6 +118,7 @@ class StrategyResult:
     value_basis: str = ""
     horizon: float | None = None
     time_unit: str | None = None
+    untargeted: dict[str, str] = field(default_factory=dict)
 
     @property
     def basis(self) -> str:
@@ -128,7 +138,15 @@ class StrategyResult:
         horizon = ""
         if self.horizon is not None and self.time_unit:
             horizon = text.t(f"strategy.horizon.{self.time_unit}", language, n=f"{self.horizon:g}")
-        return [text.t(key, language, n=self.missing_clv, horizon=horizon) for key in self.notes]
+        notes = [text.t(key, language, n=self.missing_clv, horizon=horizon) for key in self.notes]
+        return notes + self.untargeted_texts(language)
+
+    def untargeted_texts(self, language: str = "en") -> list[str]:
+        """One sentence per untargeted action in ``language`` (see :attr:`untargeted`)."""
+        if not self.untargeted or self.playbook is None:
+            return []
+        names = play_texts(self.playbook, language)["action"]
+        return [text.t(key, language, action=names.get(aid, aid)) for aid, key in self.untargeted.items()]
 
 
 def _has_clv(customers: pd.DataFrame) -> bool:
@@ -150,6 +168,31 @@ def _flags(customers: pd.DataFrame, warnings: pd.Series | Iterable[str] | None) 
     return pd.Series(customers.index.isin(ids), index=customers.index)
 
 
+def in_audience(customers: pd.DataFrame, satisfaction: pd.DataFrame, audience: Audience) -> pd.Series:
+    """Boolean Series (index as ``customers``): the customer's ABC tier is among ``audience.abc_class`` (column
+    ``abc_class``, else computed from ``monetary``), their value class among ``audience.value_class`` (either name;
+    any when None) and their satisfaction band over the scoring window (``satisfaction["satisfaction"]``, index
+    ``customer_id`` as text; :func:`analysis.grading.satisfaction.customer_measures`) among
+    ``audience.satisfaction``. Customers without a band (no feedback) are never in it."""
+    if "abc_class" in customers.columns:
+        tier = customers["abc_class"].astype(object)
+    else:
+        from analysis.customers.tiers import abc_classes
+
+        tier = abc_classes(customers)["abc_class"].astype(object)
+    hit = tier.isin(audience.abc_class).to_numpy(dtype=bool, copy=True)
+    if audience.value_class is not None:
+        names = set(audience.value_class)
+        by_class = np.zeros(len(customers), dtype=bool)
+        for col in ("value_class", "value_class_en"):
+            if col in customers.columns:
+                by_class |= customers[col].isin(names).to_numpy(dtype=bool)
+        hit &= by_class
+    band = satisfaction["satisfaction"].reindex(customers.index.astype(str))
+    hit &= band.isin(audience.satisfaction).to_numpy(dtype=bool)
+    return pd.Series(hit, index=customers.index)
+
+
 def assign_actions(
     customers: pd.DataFrame,
     playbook: Playbook,
@@ -157,6 +200,7 @@ def assign_actions(
     stages: pd.Series | None = None,
     warnings: pd.Series | pd.DataFrame | Iterable[str] | None = None,
     value: ValueAtStake | None = None,
+    satisfaction: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Choose one play per customer.
 
@@ -164,7 +208,7 @@ def assign_actions(
     ----------
     customers : DataFrame
         Customer frame (index ``customer_id``) with ``segment`` and ``monetary`` (currency);
-        optional ``value_class``, ``value_class_en``, ``clv``, ``lifecycle_stage``, ``churn_warning``.
+        optional ``value_class``, ``value_class_en``, ``abc_class``, ``clv``, ``lifecycle_stage``, ``churn_warning``.
     playbook : Playbook
         From :func:`analysis.strategy.playbook.load_playbook`.
     stages : Series, optional
@@ -176,6 +220,12 @@ def assign_actions(
     value : ValueAtStake, optional
         Value at stake and net spend per customer (:func:`analysis.strategy.value.value_at_stake`); see the
         module docstring.
+    satisfaction : DataFrame, optional
+        Per-customer satisfaction measures over the scoring window (index ``customer_id`` as text; column
+        ``satisfaction``, the band, and ``complaints``; :func:`analysis.grading.satisfaction.customer_measures`):
+        customers in the ``service_recovery`` play's audience get it (:func:`in_audience`). None: no feedback
+        input, so nobody can get it. The band and complaints are kept as columns ``satisfaction`` and
+        ``complaints``.
 
     Returns
     -------
@@ -201,7 +251,7 @@ def assign_actions(
         )
     out = pd.DataFrame(index=customers.index)
     out["segment"] = customers["segment"].astype(str)
-    for col in ("value_class", "value_class_en"):
+    for col in ("value_class", "value_class_en", "abc_class"):
         if col in customers.columns:
             out[col] = customers[col]
     out["monetary"] = customers["monetary"].astype(float)
@@ -226,6 +276,15 @@ def assign_actions(
     flagged = _flags(customers, warnings).to_numpy()
     if flagged.any() and "churn_warning" in playbook.warnings:
         rule = rule.where(~flagged, "warning:churn_warning")
+    recovery = playbook.warnings.get("service_recovery")
+    if satisfaction is not None and "satisfaction" in satisfaction.columns:
+        ids = customers.index.astype(str)
+        out["satisfaction"] = satisfaction["satisfaction"].reindex(ids).fillna("no feedback").to_numpy()
+        if "complaints" in satisfaction.columns:
+            out["complaints"] = satisfaction["complaints"].reindex(ids).fillna(0).astype(int).to_numpy()
+        if recovery is not None and recovery.audience is not None:
+            hit = in_audience(customers, satisfaction, recovery.audience).to_numpy()
+            rule = rule.where(~hit, "warning:service_recovery")
     out["rule"] = rule
 
     plays: dict[str, Play] = {f"segment:{k}": v for k, v in playbook.segments.items()}
@@ -425,6 +484,7 @@ def apply_playbook(
     warnings: pd.Series | pd.DataFrame | Iterable[str] | None = None,
     currency: str | None = None,
     value: ValueAtStake | None = None,
+    satisfaction: pd.DataFrame | None = None,
 ) -> StrategyResult:
     """Assign actions, summarise them per action and per segment, and write recommendations.
 
@@ -440,6 +500,9 @@ def apply_playbook(
         Symbol or ISO code of the amounts (params ``currency``); defaults to the playbook's ``currency``.
     value : ValueAtStake, optional
         Value at stake and net spend per customer; see :func:`assign_actions`.
+    satisfaction : DataFrame, optional
+        Satisfaction measures per customer (the ``service_recovery`` play's audience); see :func:`assign_actions`.
+        Without them that play is untargeted (:attr:`StrategyResult.untargeted`).
 
     Returns
     -------
@@ -455,7 +518,7 @@ def apply_playbook(
     >>> res.actions["customers"].sum(), res.has_clv
     (np.int64(2), False)
     """
-    a = assign_actions(customers, playbook, stages=stages, warnings=warnings, value=value)
+    a = assign_actions(customers, playbook, stages=stages, warnings=warnings, value=value, satisfaction=satisfaction)
     basis = value.basis if value is not None else ("clv" if _has_clv(customers) else "monetary")
     has_clv = basis == "clv"
     n_missing = int(a["clv"].isna().sum()) if has_clv and value is None else 0
@@ -481,7 +544,21 @@ def apply_playbook(
         value_basis=basis,
         horizon=value.horizon if value is not None else None,
         time_unit=value.time_unit if value is not None else None,
+        untargeted=untargeted_actions(playbook, a, satisfaction),
     )
+
+
+def untargeted_actions(
+    playbook: Playbook, assignments: pd.DataFrame, satisfaction: pd.DataFrame | None
+) -> dict[str, str]:
+    """The audience plays (``service_recovery``) that reach nobody, with the catalog key of why: no satisfaction
+    measures (``strategy.untargeted.no_satisfaction``) or nobody in the audience (``strategy.untargeted.nobody``)."""
+    recovery = playbook.warnings.get("service_recovery")
+    if recovery is None or (assignments["action_id"] == recovery.id).any():
+        return {}
+    if satisfaction is None or "satisfaction" not in satisfaction.columns:
+        return {recovery.id: "strategy.untargeted.no_satisfaction"}
+    return {recovery.id: "strategy.untargeted.nobody"}
 
 
 def safe_filename(name: str) -> str:
@@ -527,7 +604,8 @@ def write_action_csvs(
     -----
     Columns: ``customer_id``, ``customer`` (the pseudonym reports show, when ``plan`` has that column),
     ``segment``, ``value_class`` (when present), ``monetary`` (currency),
-    ``clv`` (currency, when present), ``action_id``, ``action``, ``channel``, ``offer``. Rows are sorted
+    ``clv`` (currency, when present), ``satisfaction`` and ``complaints`` (the scoring window, with a feedback
+    input), ``action_id``, ``action``, ``channel``, ``offer``. Rows are sorted
     by value at stake, highest first. Data values (segment, value class) keep their canonical names,
     so a CRM import does not depend on the report's language.
     """
@@ -541,7 +619,8 @@ def write_action_csvs(
     texts = play_texts(playbook, language)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cols = [c for c in ("customer", "segment", "value_class", "monetary", "clv") if c in assignments.columns]
+    cols = ["customer", "segment", "value_class", "monetary", "clv", "satisfaction", "complaints"]
+    cols = [c for c in cols if c in assignments.columns]
     written: dict[str, Path] = {}
     used: set[str] = set()
     for aid, grp in assignments.groupby("action_id", sort=True):

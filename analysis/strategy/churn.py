@@ -29,6 +29,12 @@ Value at stake (currency), used for ranking
     present; otherwise revenue in the 365 days up to ``as_of`` when transactions are given; otherwise
     ``monetary`` — each net of returns when ``returns`` are given. The basis is reported in ``value_basis``.
 
+Satisfaction (with a feedback input)
+    ``satisfaction``: the per-customer measures over the scoring window
+    (:func:`analysis.grading.satisfaction.customer_measures`). They do not trigger a warning (valuable and unhappy
+    customers get the playbook's service-recovery play); they give the reason its facts: the latest answer when it
+    is bad (on 0–1 below ``unhappy_below``: "last CSAT 1/5 on 3 Nov 2024") and the complaints in the window.
+
 :func:`churn_warnings` returns the flags that fired; :func:`churn_reasons` words them in a language.
 """
 
@@ -104,6 +110,8 @@ def churn_warnings(
     p_alive_informative: bool | None = None,
     returns: pd.DataFrame | None = None,
     value: ValueAtStake | None = None,
+    satisfaction: pd.DataFrame | None = None,
+    unhappy_below: float = 0.5,
 ) -> pd.DataFrame:
     """Valuable customers showing churn signs, ranked by value at stake.
 
@@ -139,6 +147,12 @@ def churn_warnings(
     value : ValueAtStake, optional
         The value at stake per customer (:func:`analysis.strategy.value.value_at_stake`); its net spend
         and value are used (then ``returns`` is not needed).
+    satisfaction : DataFrame, optional
+        Satisfaction measures per customer over the scoring window (index ``customer_id`` as text;
+        :func:`analysis.grading.satisfaction.customer_measures`): the warned customers' latest answer and
+        complaints are kept for the reason (see the module docstring).
+    unhappy_below : float, default=0.5
+        A latest score below this on 0–1 is cited as bad (params ``grading.unhappy_below``).
 
     Returns
     -------
@@ -150,7 +164,9 @@ def churn_warnings(
         customer counts as valuable (``tier_a``,
         ``top_clv``) and which triggers fired (``silent``: recency beyond ``max_recency_days``;
         ``late``: beyond ``gap_multiple`` usual gaps; ``low_p_alive``), ``churn_warning`` (always True;
-        lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`). The
+        lets the frame be passed straight to :func:`analysis.strategy.actions.apply_playbook`). With
+        ``satisfaction``: ``last_score``, ``last_scale``, ``last_scale_high``, ``last_date``, ``complaints`` and the
+        facts the reason cites, ``bad_score`` (latest score on 0–1 below ``unhappy_below``) and ``complained``. The
         thresholds are in ``attrs["thresholds"]``; :func:`churn_reasons` turns a row into a sentence.
     """
     missing = [c for c in ("recency_days", "monetary") if c not in customers.columns]
@@ -237,6 +253,13 @@ def churn_warnings(
     out["late"] = t_gap.loc[out.index].astype(bool)
     out["low_p_alive"] = t_pa.loc[out.index].astype(bool)
     out["churn_warning"] = True
+    if satisfaction is not None and "satisfaction" in satisfaction.columns:
+        m = satisfaction.reindex(out.index.astype(str))
+        for col in ("last_score", "last_scale", "last_scale_high", "last_date"):
+            out[col] = m[col].to_numpy() if col in m.columns else np.nan
+        out["complaints"] = m["complaints"].fillna(0).astype(int).to_numpy()
+        out["bad_score"] = (m["last_score_01"].astype(float) < unhappy_below).to_numpy()
+        out["complained"] = out["complaints"] > 0
     out = out.sort_values("value_at_stake", ascending=False, kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.index.name = c.index.name or "customer_id"
@@ -245,6 +268,7 @@ def churn_warnings(
         "gap_multiple": gap_multiple,
         "p_alive_threshold": p_alive_threshold,
         "clv_top_share": clv_top_share,
+        "unhappy_below": unhappy_below,
     }
     out.attrs["p_alive_used"] = use_pa
     out.attrs["p_alive_reason"] = pa_reason if has_pa and not use_pa else None
@@ -299,5 +323,37 @@ def churn_reasons(
         if r.get("low_p_alive", False):
             why.append(text.t("churn.p_alive", language, p_alive=f"{float(r['p_alive']):.2f}",
                               limit=f"{float(th['p_alive_threshold']):.2f}"))  # fmt: skip
+        why += satisfaction_facts(r, language)
         out.append(text.t("churn.reason", language, who=who_sep.join(who), why=why_sep.join(why)))
     return pd.Series(out, index=warnings.index, name="reason", dtype=object)
+
+
+def satisfaction_facts(row: pd.Series, language: str = "en") -> list[str]:
+    """The satisfaction facts a churn reason cites, in ``language``: the latest answer when it is bad ("last CSAT
+    1/5 on 3 Nov 2024", "last NPS 3/10 …", a custom scale "last score 2 (scale 1–7) …") and the complaints in
+    the window ("2 complaints in the window"); empty without a feedback input or when neither applies. ``row``: a
+    row of :func:`churn_warnings` computed with ``satisfaction``."""
+    facts = []
+    if bool(row.get("bad_score", False)) and pd.notna(row.get("last_score")):
+        scale = str(row.get("last_scale", ""))
+        score, high = float(row["last_score"]), row.get("last_scale_high")
+        if scale in ("csat", "nps", "stars"):
+            label = text.t(f"churn.scale.{scale}", language)
+            shown = f"{score:g}/{float(high):g}"
+        else:
+            label = text.t("churn.scale.other", language)
+            shown = text.t("churn.custom_score", language, score=f"{score:g}", scale=scale)
+        facts.append(text.t("churn.bad_score", language, label=label, score=shown,
+                            date=fmt.date_long(row.get("last_date"), language)))  # fmt: skip
+    n = int(row.get("complaints", 0) or 0) if pd.notna(row.get("complaints", 0)) else 0
+    if bool(row.get("complained", False)) and n > 0:
+        facts.append(text.t("churn.complaints", language, n=n))
+    return facts
+
+
+def satisfaction_reasons(warnings: pd.DataFrame, language: str = "en") -> pd.Series:
+    """Per warned customer, the satisfaction part of the reason alone (:func:`satisfaction_facts`; empty when
+    there is none), joined like the reason: what the grading table's ``churn_satisfaction_reason`` holds."""
+    sep = text.t("churn.why_separator", language)
+    out = [sep.join(satisfaction_facts(r, language)) for _, r in warnings.iterrows()]
+    return pd.Series(out, index=warnings.index, name="satisfaction_reason", dtype=object)

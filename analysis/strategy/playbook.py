@@ -22,14 +22,25 @@ File layout
         control_share: 0.10           # optional: share held out as a control group (0 <= x < 1)
     lifecycle:               # optional overrides, keys among new/active/dormant/lost/reactivated
       lost: {...same fields...}
-    warnings:                # optional overrides, keys among churn_warning
+    warnings:                # optional overrides, keys among churn_warning, service_recovery
       churn_warning: {...}
+      service_recovery:       # valuable but unhappy customers (needs the feedback input, grading.feedback)
+        id: service_recovery
+        audience: {abc_class: [A], satisfaction: [unhappy]}   # who it reaches: value tier × satisfaction
+        ...
+
+The ``service_recovery`` play needs an ``audience``: the ABC tiers (and, optionally, the value classes) it reaches
+and the satisfaction bands of :mod:`analysis.grading.satisfaction` (``unhappy``: a mean score below
+``grading.unhappy_below`` or a complaint in the scoring window). Without a feedback input the kit cannot tell who
+is unhappy, and the action says so instead of reaching nobody silently.
 
 Text shown to readers (``objective``, ``action``, ``channel``, ``offer``) is bilingual: a mapping
 with both ``en`` and ``zh``. ``id`` is the machine name of the action; two entries may share an
 ``id`` only when they are identical (that is how one action covers several segments).
 
-Precedence when a customer matches several entries: ``warnings`` > ``lifecycle`` > ``segments``.
+Precedence when a customer matches several entries: ``warnings`` (``service_recovery`` before
+``churn_warning``: an unhappy customer's complaint is fixed before any retention offer) > ``lifecycle`` >
+``segments``.
 
 Expected return (see :mod:`analysis.strategy.actions`): ``uplift_rate`` × value at stake, where the value at
 stake is the customer's CLV when the CLV models ran and their monetary value otherwise.
@@ -38,7 +49,7 @@ stake is the customer's CLV when the CLV models ran and their monetary value oth
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -52,7 +63,7 @@ SEGMENTS: tuple[str, ...] = SEGMENT_ORDER
 #: Lifecycle stages that may carry an override (see :mod:`analysis.customers.lifecycle`).
 LIFECYCLE_STAGES: tuple[str, ...] = ("new", "active", "dormant", "lost", "reactivated")
 #: Early-warning flags that may carry an override (see :mod:`analysis.strategy.churn`).
-WARNING_FLAGS: tuple[str, ...] = ("churn_warning",)
+WARNING_FLAGS: tuple[str, ...] = ("service_recovery", "churn_warning")
 
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parent / "playbook.yaml"
 
@@ -66,6 +77,15 @@ class Text(_Model):
 
     en: Annotated[str, Field(min_length=1)]
     zh: Annotated[str, Field(min_length=1)]
+
+
+class Audience(_Model):
+    """Who a satisfaction play reaches: customers in one of ``abc_class`` (ABC tiers), in one of ``value_class``
+    (value classes, any when omitted) and in one of the ``satisfaction`` bands over the scoring window."""
+
+    abc_class: Annotated[list[Literal["A", "B", "C"]], Field(min_length=1)] = ["A"]
+    value_class: Annotated[list[str], Field(min_length=1)] | None = None
+    satisfaction: Annotated[list[Literal["unhappy", "neutral", "happy"]], Field(min_length=1)] = ["unhappy"]
 
 
 class Play(_Model):
@@ -86,6 +106,8 @@ class Play(_Model):
     control_share : float, default=0.10
         Share of the action's customers held out at random as a control group (0 ≤ share < 1; 0 holds out
         nobody, so the action's effect cannot be measured).
+    audience : Audience, optional
+        Who the play reaches (the ``service_recovery`` warning play only, where it is required).
     """
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", max_length=64)]
@@ -96,6 +118,7 @@ class Play(_Model):
     budget_per_customer: Annotated[float, Field(ge=0)]
     uplift_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     control_share: Annotated[float, Field(ge=0, lt=1)] = 0.10
+    audience: Audience | None = None
 
 
 class Playbook(_Model):
@@ -110,6 +133,14 @@ class Playbook(_Model):
     @model_validator(mode="after")
     def _check_keys(self) -> Playbook:
         problems = _key_problems(self.segments, self.lifecycle, self.warnings)
+        for section, plays in (("segments", self.segments), ("lifecycle", self.lifecycle), ("warnings", self.warnings)):
+            for key, play in plays.items():
+                if play.audience is not None and key != "service_recovery":
+                    problems.append(f"{section}.{key}.audience: only the service_recovery play has an audience")
+        recovery = self.warnings.get("service_recovery")
+        if recovery is not None and recovery.audience is None:
+            problems.append("warnings.service_recovery.audience: missing; name who it reaches, e.g. "
+                            "{abc_class: [A], satisfaction: [unhappy]}")  # fmt: skip
         seen: dict[str, Play] = {}
         for play in self.plays():
             if play.id in seen and seen[play.id] != play:

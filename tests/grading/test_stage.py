@@ -51,6 +51,15 @@ def test_grading_csv_has_every_customer_with_reasons_in_both_languages(graded) -
     assert (csv.loc[top, "next_grade"].fillna("") == "").all()
 
 
+def test_the_recovery_list_is_the_strategys_crm_list(graded) -> None:
+    run_dir, result, customers = graded
+    assert not (run_dir / "service_recovery.csv").exists()  # one list: the action's
+    crm = pd.read_csv(run_dir / "actions" / "service_recovery.csv", dtype={"customer_id": str}, encoding="utf-8-sig")
+    assert sorted(crm["customer_id"]) == sorted(result.recovery.index.astype(str))
+    band = result.measures["satisfaction"].reindex(crm["customer_id"])
+    assert (band == "unhappy").all() and (customers["abc_class"].reindex(crm["customer_id"]) == "A").all()
+
+
 def test_a_regions_kano_counts_only_its_customers(graded) -> None:
     _, result, customers = graded
     survey = result.inputs["kano"].clean
@@ -62,7 +71,10 @@ def test_without_the_optional_inputs_each_part_names_its_input(tmp_path: Path) -
     run = open_run(_params(tmp_path), "2024-11", run_dir=tmp_path / "run")
     result = run.get("grading")
     assert (tmp_path / "run" / "grading.csv").is_file()
-    assert not (tmp_path / "run" / "service_recovery.csv").exists()
+    assert not (tmp_path / "run" / "actions" / "service_recovery.csv").exists()
+    plan = run.get("strategy").plan
+    assert plan.untargeted == {"service_recovery": "strategy.untargeted.no_satisfaction"}
+    assert any("cannot be targeted" in n for n in plan.note_texts("en"))
     for part, name in (("grid", "feedback"), ("leads", "interactions"), ("attributes", "attributes"),
                        ("kano", "kano")):  # fmt: skip
         missing = getattr(result, part)

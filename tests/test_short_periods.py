@@ -1,0 +1,90 @@
+"""Tiny periods and time zones (issue 18, items 4 and 9): a log whose timestamps are UTC and whose January is four
+hours of New Year's night. With ``cleaning.timezone`` the rows land on their local days; a period with fewer than
+``rfm.min_period_days`` days of data shows no growth figure, no backtest and no action evaluation, and says why.
+Every figure is recomputed by hand from the rows below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.errors import ParamsError
+from analysis.params import load_params
+from analysis.pipeline import open_run
+
+SHORT = "Only 1 day of data in this period (fewer than 7): too little to compare"
+
+ROWS = [  # (UTC timestamp, customer, amount)
+    ("2024-10-01 12:00:00", "E", 5.0), ("2024-11-05 12:00:00", "A", 10.0), ("2024-11-20 12:00:00", "B", 20.0),
+    ("2024-12-01 02:00:00", "A", 100.0),  # New York: 30 Nov, 21:00
+    ("2024-12-10 12:00:00", "B", 7.0), ("2024-12-20 12:00:00", "C", 3.0),
+    ("2024-12-31 23:30:00", "A", 40.0),  # 31 Dec everywhere
+    ("2025-01-01 00:10:00", "B", 1.0), ("2025-01-01 01:30:00", "C", 2.0),  # London: 1 Jan; New York: 31 Dec
+    ("2025-01-01 03:50:00", "D", 4.0),
+]  # fmt: skip
+
+
+def _run(folder: Path, period: str, timezone: str | None) -> tuple[pd.DataFrame, object]:
+    log = pd.DataFrame(
+        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "amount": a} for i, (d, c, a) in enumerate(ROWS)]
+    )
+    log.to_csv(folder / "log.csv", index=False)
+    data = {
+        "title": "Time zones",
+        "source": {"format": "csv", "path": str(folder / "log.csv")},
+        "cleaning": {"timezone": timezone},
+        "periods": {"start": period, "end": period},
+        "clv": {"enabled": False},
+        "segmentation": {"cluster": {"enabled": False}},
+        "output_dir": str(folder / "reports"),
+    }
+    (folder / "p.yaml").write_text(yaml.safe_dump(data))
+    run = open_run(load_params(folder / "p.yaml"), period, run_dir=folder / "run")
+    run.get("summary")
+    table = pd.read_csv(folder / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return table.set_index(["measure", "window"]), run
+
+
+def test_new_years_night_in_london_is_a_one_day_january_without_growth_figures(tmp_path: Path) -> None:
+    table, run = _run(tmp_path, "2025-01", "Europe/London")  # London is on UTC in winter: the rows stay on 1 Jan
+    assert tuple(table.loc[("revenue", "this"), ["start", "end", "value"]]) == ("2025-01-01", "2025-01-01", "7.00")
+    assert table.loc[("customers", "this"), "value"] == "3"  # B C D
+    for window in ("previous", "year_ago"):  # no comparison, and why, for every measure
+        rows = table.xs(window, level="window")
+        assert (rows["value"] == "").all() and rows["note"].str.startswith(SHORT).all()
+    summary = run.get("summary")
+    assert any(n.startswith(SHORT) for n in summary.notes)
+    revenue = summary.headline_kpis.loc["revenue"]
+    assert revenue["this_period"] == 7.0 and pd.isna(revenue["change"]) and pd.isna(revenue["change_vs_year"])
+    card = next(c for c in summary.cards if c.key == "revenue")
+    assert card.unavailable["previous"].startswith(SHORT)
+    strategy = run.get("strategy")
+    assert strategy.backtest.reason("en").startswith(SHORT)
+    assert run.get("evaluation").results.reason("en").startswith(SHORT)
+    assert strategy.backtest.reason("zh").startswith("本期只有 1 天的数据")
+
+
+def test_in_new_york_the_night_belongs_to_december(tmp_path: Path) -> None:
+    table, _ = _run(tmp_path, "2024-12", "America/New_York")
+    # 1 Dec 02:00 UTC is 30 Nov in New York; the four January hours are 31 Dec: 7 + 3 + 40 + 1 + 2 + 4
+    assert table.loc[("revenue", "this"), "value"] == "57.00"
+    assert tuple(table.loc[("revenue", "this"), ["start", "end"]]) == ("2024-12-01", "2024-12-31")
+    # November's window: the 31 days ending on 30 Nov (31 Oct - 30 Nov): 10 + 20 + 100
+    assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2024-10-31", "2024-11-30")
+    assert table.loc[("revenue", "previous"), "value"] == "130.00"
+
+
+def test_without_a_timezone_the_stamps_are_local(tmp_path: Path) -> None:
+    table, _ = _run(tmp_path, "2024-12", None)
+    assert table.loc[("revenue", "this"), "value"] == "150.00"  # 100 + 7 + 3 + 40, as written
+
+
+def test_an_unknown_timezone_names_the_key_and_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        yaml.safe_dump({"periods": {"start": "2024-12", "end": "2024-12"}, "cleaning": {"timezone": "Europe/Londn"}})
+    )
+    with pytest.raises(ParamsError, match=r"cleaning.timezone 'Europe/Londn' is not an IANA time zone name.*London"):
+        load_params(tmp_path / "p.yaml")
