@@ -49,7 +49,7 @@ from analysis.stages import Cleaned, Evaluation, Scored, Segments, Strategy, Sum
 from analysis.window import Window
 
 if TYPE_CHECKING:
-    from analysis.grading.stage import Grading
+    from analysis.grading.stage import CustomerInputs, Grading
     from analysis.missing import Missing
     from analysis.privacy import PseudonymKey
     from analysis.sales.run import SalesRun
@@ -213,9 +213,19 @@ def evaluation(run: Run, clean: Cleaned) -> Evaluation:
     )  # fmt: skip
 
 
+@stage()
+def inputs(run: Run, clean: Cleaned, score: Scored) -> CustomerInputs:
+    """The optional customer inputs (feedback, contacts, attributes, KANO) read once, and the satisfaction and
+    contact measures of the run's customers (:func:`analysis.grading.stage.read_inputs`, docs/grading.md)."""
+    from analysis.grading.stage import read_inputs
+
+    return read_inputs(clean, score, run.params)
+
+
 @stage(write=artifacts.write_actions)
-def strategy(run: Run, clean: Cleaned, score: Scored, evaluation: Evaluation) -> Strategy:
-    """Churn warnings, the playbook's actions, the forecast and its backtest (:func:`analysis.stages.strategy`)."""
+def strategy(run: Run, clean: Cleaned, score: Scored, evaluation: Evaluation, inputs: CustomerInputs) -> Strategy:
+    """Churn warnings, the playbook's actions, the forecast and its backtest (:func:`analysis.stages.strategy`); the
+    satisfaction measures target the service-recovery play and give churn reasons their scores and complaints."""
     return stages.strategy(
         clean.transactions,
         score,
@@ -226,6 +236,7 @@ def strategy(run: Run, clean: Cleaned, score: Scored, evaluation: Evaluation) ->
         published=artifacts.read_assignments(run.published_dir(run.period)),
         returns=clean.returns,
         window=run.window,
+        satisfaction=inputs.satisfaction,
     )
 
 
@@ -236,12 +247,12 @@ def summary(run: Run, clean: Cleaned, score: Scored, segments: Segments, strateg
 
 
 @stage(write=artifacts.write_grading)
-def grading(run: Run, clean: Cleaned, score: Scored, strategy: Strategy) -> Grading:
+def grading(run: Run, clean: Cleaned, score: Scored, strategy: Strategy, inputs: CustomerInputs) -> Grading:
     """Every customer's grades with the reason for each and what would move them up, satisfaction and contacts,
     the criterion review, attributes and KANO (:func:`analysis.grading.stage.grade`, docs/grading.md)."""
     from analysis.grading.stage import grade
 
-    return grade(clean, score, strategy, run.params, run.window, run.region)
+    return grade(clean, score, strategy, run.params, run.window, run.region, inputs)
 
 
 @stage(write=artifacts.write_sales)
