@@ -366,7 +366,9 @@ class ExperimentParams(_Model):
     (``min_group_customers`` in each group and a 95 % interval narrower than ``max(assumed uplift,
     min_halfwidth)``), its expected return uses the measured uplift shrunk towards the playbook's assumption
     with a prior standard deviation ``prior_sd`` (response-rate units). ``keep_published``: a re-run of a
-    published run (``--force``) keeps its published assignments.
+    published run (``--force``) keeps its published assignments. ``min_group_orders``: an action whose treatment
+    or control group holds fewer orders (or customers) in the window is marked not reliable, and its uplift and
+    ROI are not shown as figures.
     """
 
     enabled: bool = True
@@ -376,6 +378,7 @@ class ExperimentParams(_Model):
     prior_sd: Annotated[float, Field(gt=0, le=1)] = 0.05
     min_group_customers: Annotated[int, Field(ge=2)] = 30
     min_halfwidth: Annotated[float, Field(gt=0, le=1)] = 0.02
+    min_group_orders: Annotated[int, Field(ge=1)] = 5
 
 
 class PrivacyParams(_Model):

@@ -794,7 +794,13 @@ def evaluation(
     ``as_of`` too, and says so. ``short``: the run's :meth:`Window.short` (the minimum-data rule): nothing is
     measured, for that reason.
     """
-    from analysis.strategy.experiment import learn_uplift, measure_uplift, measurement_window, sent_groups
+    from analysis.strategy.experiment import (
+        learn_uplift,
+        measure_uplift,
+        measurement_window,
+        sent_groups,
+        with_reliability,
+    )
 
     ex = params.experiment
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
@@ -812,7 +818,8 @@ def evaluation(
         if measured.empty:
             missing = Missing("actions_not_sent", {"period": assigned})
             return Evaluation(assigned, window, missing, missing, tuple(not_sent))
-        results = measure_uplift(measured, transactions, *window)
+        measurement = measure_uplift(measured, transactions, *window)
+        results = with_reliability(measurement, ex.min_group_orders, params.language)
         learned = learn_uplift(
             results,
             prior_sd=ex.prior_sd,

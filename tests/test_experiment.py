@@ -299,8 +299,10 @@ def test_cli_evaluate_actions(tmp_path: Path, experiment: pd.DataFrame) -> None:
     assert list(table.columns[: len(RESULT_COLUMNS)]) == list(RESULT_COLUMNS)
     assert set(table["action"]) == {"call", "mail"}
     assert list(table.columns[len(RESULT_COLUMNS) :]) == [
-        "enough_evidence", "shrunk_uplift", "weight_measured", "uplift_used", "uplift_basis", "reason",
+        "reliable", "reliability", "enough_evidence", "shrunk_uplift", "weight_measured", "uplift_used", "uplift_basis",
+        "reason",
     ]  # fmt: skip
+    assert table["reliable"].all() and table["reliability"].isna().all()  # 1,450 customers a group, many orders
     assert (table["uplift_ci_low"] > 0).all()
     # two months after November, on data that end on 31 December: measured as the batch would, with a note
     two = ["--window-months", "2", "--out", str(tmp_path / "w2")]

@@ -1,7 +1,9 @@
 """Tables of "Did last period's actions work?" (see :mod:`analysis.strategy.experiment` for every definition).
 
 Each function takes the measurement and returns a frame indexed by the reader-facing action name, ready for
-:func:`analysis.report.tables.styled`; words come from the text catalog (``experiment.*``).
+:func:`analysis.report.tables.styled`; words come from the text catalog (``experiment.*``). An action whose result
+is not reliable (:func:`analysis.strategy.experiment.with_reliability`: too few orders or customers in a group)
+shows no uplift, revenue uplift, incremental revenue or ROI, and a column *reliability* says why.
 """
 
 from __future__ import annotations
@@ -24,6 +26,22 @@ MONEY_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: The figures an unreliable result does not show (its rates, group sizes, intervals and budget stay).
+HIDDEN_WHEN_UNRELIABLE: tuple[str, ...] = ("uplift", "revenue_uplift", "incremental_revenue", "roi")
+
+
+def _reliable_only(results: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """``results[cols]`` (index ``action``) with the :data:`HIDDEN_WHEN_UNRELIABLE` figures of unreliable rows
+    blank, and the column ``reliability`` when any row is unreliable."""
+    table = results.set_index("action")[cols].copy()
+    if "reliable" not in results.columns or results["reliable"].all():
+        return table
+    bad = ~results.set_index("action")["reliable"].astype(bool)
+    table.loc[bad, [c for c in HIDDEN_WHEN_UNRELIABLE if c in table.columns]] = float("nan")
+    table["reliability"] = results.set_index("action")["reliability"]
+    return table
+
+
 def _named(frame: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFrame:
     names = labels or {}
     out = frame.copy()
@@ -38,7 +56,7 @@ def response_table(results: pd.DataFrame, labels: Mapping[str, str] | None = Non
         "treated_customers", "control_customers", "treated_response_rate", "control_response_rate", "uplift",
         "uplift_ci_low", "uplift_ci_high", "assumed_uplift", "power",
     ]  # fmt: skip
-    return _named(results.set_index("action")[cols], labels)
+    return _named(_reliable_only(results, cols), labels)
 
 
 def revenue_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -48,7 +66,7 @@ def revenue_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None
         "treated_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_uplift_ci_low",
         "revenue_uplift_ci_high", "incremental_revenue", "budget", "roi",
     ]  # fmt: skip
-    return _named(results.set_index("action")[cols], labels)
+    return _named(_reliable_only(results, cols), labels)
 
 
 def learning_table(

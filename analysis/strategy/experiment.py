@@ -43,6 +43,13 @@ The playbook's assumed uplift
     buys again (responds) thanks to the action: the reading under which the playbook's expected return,
     ``uplift_rate × value at stake``, is the expected incremental value. It is what :func:`power_two_proportions`
     tests against and what :func:`shrink` shrinks towards.
+Orders
+    The orders (:func:`analysis.customers.rfm.order_keys`) of a group's customers in the window.
+Reliable
+    An action's uplift, revenue uplift, incremental revenue and ROI are *reliable* when each group holds at least
+    ``min_group_orders`` customers and ``min_group_orders`` orders in the window (:func:`with_reliability`); one
+    order in a group can otherwise make an ROI of thousands of percent. An unreliable result is shown with its
+    reason instead of as a figure.
 Incremental revenue, budget, ROI (currency)
     Incremental revenue = revenue uplift per customer × treated customers. Budget = ``budget_per_customer``
     × treated customers (the control group costs nothing). Measured ROI = (incremental revenue − budget) /
@@ -71,6 +78,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis import text
+from analysis.customers.rfm import order_keys
 from analysis.errors import InputError
 from analysis.strategy.playbook import Play, Playbook
 from analysis.window import as_day
@@ -92,6 +101,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "control_customers",
     "treated_responders",
     "control_responders",
+    "treated_orders",
+    "control_orders",
     "treated_response_rate",
     "control_response_rate",
     "uplift",
@@ -435,8 +446,10 @@ def measure_uplift(
     day = pd.to_datetime(transactions["order_date"]).dt.normalize()
     inside = transactions[(day >= start) & (day <= end) & (transactions["amount"] > 0)]
     revenue = inside.groupby(inside["customer_id"].astype(str))["amount"].sum()
+    orders = order_keys(inside).groupby(inside["customer_id"].astype(str)).nunique()
     g = groups.copy()
     g["revenue"] = revenue.reindex(g.index.astype(str)).fillna(0.0).to_numpy()
+    g["orders"] = orders.reindex(g.index.astype(str)).fillna(0).astype(int).to_numpy()
     g["responded"] = g["revenue"] > 0
     budget = _per_action_value(budget_per_customer, g, "budget_per_customer")
     assumed = _per_action_value(assumed_uplift, g, "uplift_rate")
@@ -465,6 +478,8 @@ def measure_uplift(
                 "control_customers": n0,
                 "treated_responders": x1,
                 "control_responders": x0,
+                "treated_orders": int(t["orders"].sum()),
+                "control_orders": int(c["orders"].sum()),
                 "treated_response_rate": p1,
                 "control_response_rate": p0,
                 "uplift": p1 - p0,
@@ -485,6 +500,37 @@ def measure_uplift(
     out = pd.DataFrame(rows, columns=[c for c in RESULT_COLUMNS if c != "detectable"])
     out["detectable"] = out["power"] >= POWER_TARGET
     return out[list(RESULT_COLUMNS)]
+
+
+#: The columns :func:`with_reliability` adds.
+RELIABILITY_COLUMNS: tuple[str, ...] = ("reliable", "reliability")
+
+
+def with_reliability(results: pd.DataFrame, min_group_orders: int = 5, language: str = "en") -> pd.DataFrame:
+    """``results`` (:func:`measure_uplift`) with whether each action's figures can be read as figures.
+
+    ``reliable``: each group holds at least ``min_group_orders`` customers and ``min_group_orders`` orders in the
+    window (params ``experiment.min_group_orders``). ``reliability``: why not, in ``language`` ("not reliable:
+    1 order in the treatment group": the smaller count first, the treatment group first), ``""`` when reliable.
+    """
+    reasons = []
+    for _, row in results.iterrows():
+        reason = ""
+        for group, prefix in (("treatment", "treated"), ("control", "control")):
+            for what in ("orders", "customers"):
+                n = int(row[f"{prefix}_{what}"])
+                if not reason and n < min_group_orders:
+                    reason = text.t(
+                        f"experiment.unreliable_{what}",
+                        language,
+                        n=n,
+                        group=text.t(f"experiment.group.{group}", language),
+                    )
+        reasons.append(reason)
+    out = results.copy()
+    out["reliable"] = [not r for r in reasons]
+    out["reliability"] = reasons
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- learning

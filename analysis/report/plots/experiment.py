@@ -26,7 +26,9 @@ def plot_uplift(
     language: str = "en",
 ) -> Axes:
     """Measured uplift in response rate per action (percentage points) with its 95 % interval, the playbook's
-    assumed uplift beside it, and zero marked.
+    assumed uplift beside it, and zero marked. An unreliable result (``reliable`` false, see
+    :func:`analysis.strategy.experiment.with_reliability`) shows its interval without a point, and its reason under
+    the action's name.
 
     Parameters
     ----------
@@ -50,6 +52,11 @@ def plot_uplift(
     low = r["uplift_ci_low"].to_numpy(dtype=float) * 100
     high = r["uplift_ci_high"].to_numpy(dtype=float) * 100
     ok = np.isfinite(measured)
+    reliable = r["reliable"].astype(bool).to_numpy() if "reliable" in r.columns else np.ones(len(r), dtype=bool)
+    if (~reliable & ok).any():  # the interval only: no point estimate to read as a figure
+        bad = ~reliable & ok
+        ax.hlines(y[bad], low[bad], high[bad], color="#7f9fbf", linestyle="--")
+        ok = ok & reliable
     ax.errorbar(
         measured[ok],
         y[ok],
@@ -70,7 +77,14 @@ def plot_uplift(
     )
     ax.axvline(0, color="grey", linewidth=0.8)
     names = labels or {}
-    ax.set_yticks(y, [textwrap.fill(str(names.get(a, a)), LABEL_WIDTH) for a in r["action"]])
+    why = r["reliability"].fillna("").astype(str) if "reliability" in r.columns else pd.Series("", index=r.index)
+    ax.set_yticks(
+        y,
+        [
+            textwrap.fill(str(names.get(a, a)), LABEL_WIDTH) + (f"\n({textwrap.fill(w, LABEL_WIDTH)})" if w else "")
+            for a, w in zip(r["action"], why, strict=True)
+        ],
+    )
     ax.set_xlabel(text.t("experiment.chart_x", language))
     first = r["window_start"].iloc[0] if len(r) else ""
     last = r["window_end"].iloc[0] if len(r) else ""
