@@ -21,7 +21,9 @@ from analysis.text import format as fmt
 
 #: (KPI field, kind) in the order a manager reads them; labels are ``executive.kpi.<field>`` in the catalog.
 HEADLINE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("revenue", "money"),
+    ("revenue", "money"),  # net of returns and cancellations (docs/cancellations.md) …
+    ("revenue_gross", "money"),  # … with the sales as placed and the returns netted from them beside it
+    ("returns", "money"),
     # only when the log has sales without a customer id: revenue with them, and their share of it
     ("revenue_all_sales", "money"),
     ("anonymous_share", "pct"),
@@ -158,7 +160,7 @@ def flagged_sentences(
 #: ``headline.csv``'s columns: one row per measure and window (``this``, ``previous``, ``year_ago``).
 HEADLINE_CSV_COLUMNS: tuple[str, ...] = ("measure", "window", "start", "end", "value", "note")
 #: Sums over a window's sales: 0 in a window of the data without sales (the others have no value then).
-ADDITIVE = frozenset({"revenue", "orders", "customers", "new_customers"})
+ADDITIVE = frozenset({"revenue", "revenue_gross", "returns", "orders", "customers", "new_customers"})
 
 
 def headline_measures(
