@@ -85,7 +85,7 @@ def test_the_first_screen_html_is_escaped_and_in_both_languages() -> None:
     rev = soup.select_one('[data-kpi="revenue"]')
     assert rev.select_one(".rfm-value").get_text() == "$1.2k"
     assert [li["class"][-1] for li in rev.select(".rfm-change")] == ["up", "down"]
-    assert "Without flagged orders: $1.0k" in rev.get_text()
+    assert "Without unusually large or small orders: $1.0k" in rev.get_text()
     buyers = soup.select_one('[data-kpi="buyers"]')
     assert "n/a — data starts 2024-09-01" in buyers.get_text() and "Unreliable: rests on 7" in buyers.get_text()
     assert "unreliable" in buyers["class"]

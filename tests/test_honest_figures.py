@@ -185,12 +185,15 @@ def test_two_huge_flagged_orders_are_shown_apart_and_called_out(tmp_path: Path) 
     callout = [n for n in summary.notes if n.startswith("**Flagged orders drive the revenue change vs the previous")]
     assert len(callout) == 1 and "$200,000" in callout[0] and "2 flagged orders bring" in callout[0]
     shown = format_headline(table, "$", "en", summary.unavailable_text("en"))
-    assert shown.loc["Revenue", "this period, without flagged orders"] == f"${total - 200_000:,.0f}"
+    assert shown.loc["Revenue", "this period, without unusually large or small orders"] == f"${total - 200_000:,.0f}"
+    # the sensitivity names the orders it leaves out: both genuine $100,000 orders, by day and order id
+    named = [n for n in summary.notes if "leaves out exactly these orders" in n]
+    assert len(named) == 1 and "$100,000.00 (order big-1)" in named[0] and "$100,000.00 (order big-2)" in named[0]
     h = summary.headline
     assert (h["flagged_orders"], h["revenue_unflagged"]) == (2, round(total - 200_000, 2))
     page = write_index(tmp_path / "reports", "t", [RunEntry("2024-12", stages.ALL_REGIONS, "ok", headline=h)])
     html = page.read_text(encoding="utf-8")
-    assert f'without flagged orders: <span class="revenue-unflagged">${total - 200_000:,.0f}</span>' in html
+    assert f'without unusually large or small orders: <span class="revenue-unflagged">${total - 200_000:,.0f}</span>' in html
     assert 'id="trend-unflagged"' in html
 
 
