@@ -876,6 +876,40 @@ def _flagged_orders(tx: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -
     return (int(order_keys(f).nunique()), round(float(f["amount"].sum()), 2)) if len(f) else (0, 0.0)
 
 
+#: At most this many flagged orders are listed by name under the headline (the rest are counted).
+FLAGGED_LISTED = 10
+
+
+def _flagged_list(tx: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp, currency: str, language: str) -> str:
+    """The flagged orders (``is_outlier``) from ``first`` to ``last``, largest first, as the headline note names them:
+    day, net amount and the order id where the log has one (never a customer id); beyond :data:`FLAGGED_LISTED`,
+    how many more."""
+    from analysis.customers.rfm import order_keys
+    from analysis.text import format as fmt
+    from analysis.text import t
+
+    day = tx["order_date"].dt.normalize()
+    f = tx[tx["is_outlier"].fillna(False).astype(bool) & (day >= first) & (day <= last)]
+    if f.empty:
+        return ""
+    ids = f["order_id"] if "order_id" in f.columns else pd.Series(pd.NA, index=f.index)
+    orders = (
+        f.assign(_key=order_keys(f).to_numpy(), _id=ids)
+        .groupby("_key", sort=False)
+        .agg(day=("order_date", "min"), amount=("amount", "sum"), order_id=("_id", "first"))
+        .sort_values(["amount", "day"], ascending=[False, True], kind="stable")
+    )
+    shown = [
+        t("executive.flagged_order", language, date=fmt.date(row.day, language),
+          amount=fmt.money(row.amount, currency, language, decimals=2),
+          order="" if pd.isna(row.order_id) else t("executive.flagged_order_id", language, id=str(row.order_id)))
+        for row in orders.head(FLAGGED_LISTED).itertuples()
+    ]  # fmt: skip
+    if len(orders) > FLAGGED_LISTED:
+        shown.append(t("executive.flagged_more", language, n=fmt.integer(len(orders) - FLAGGED_LISTED, language)))
+    return "; ".join(shown)
+
+
 def summary(
     cleaned_: Cleaned,
     scored: Scored,
@@ -979,13 +1013,20 @@ def summary(
               amount=fmt.money(float(now_anon["amount"].sum()), currency, language),
               share=fmt.percent(float(now_anon["amount"].sum()) / all_sales if all_sales else 0.0, language))
         )  # fmt: skip
+    money = cleaned_.money(window.start, window.as_of)
+    if money["returns"]:  # net revenue first: what was sold and what came back, said under the table
+        notes.append(
+            t("executive.net", language, gross=fmt.money(money["gross"], currency, language),
+              returns=fmt.money(money["returns"], currency, language), net=fmt.money(money["net"], currency, language))
+        )  # fmt: skip
     if any(flagged.orders.values()) and "is_outlier" in tx.columns:
         head = with_unflagged(head, kpis(tx[~tx["is_outlier"].fillna(False).astype(bool)], outliers=False))
         if flagged.orders["this_period"]:
             notes.append(
                 t("executive.flagged_some", language, n=fmt.integer(flagged.orders["this_period"], language),
                   flagged=fmt.money(flagged.revenue["this_period"], currency, language),
-                  total=fmt.money(cleaned_.revenue_period, currency, language))
+                  total=fmt.money(cleaned_.revenue_period, currency, language),
+                  orders=_flagged_list(tx, window.start, window.as_of, currency, language))
             )  # fmt: skip
         notes += flagged_sentences(head, flagged, currency, language, params.report.flagged_change_points / 100)
     plan = strategy_.plan
