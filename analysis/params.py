@@ -319,8 +319,9 @@ class CLVParams(_Model):
     The discount rate is given per year (``annual_discount_rate``, default 10 %) and converted to the unit
     (``(1 + annual) ** (unit_days / 365.25) - 1``); ``discount_rate`` (per time unit) may be given instead,
     not both. After validation ``horizon`` and ``discount_rate`` always hold the values used. ``penalizer``
-    weighs a penalty on log parameters that means the same in any currency or time unit (0 = none;
-    0.01 – 0.1 keeps estimates finite on thin data).
+    weighs a penalty on log parameters that means the same in any currency or time unit (0 = none); ``auto``
+    (default) chooses it, none included, by the error on the run's own held-out purchases
+    (:mod:`analysis.clv.selection`).
     """
 
     enabled: bool = True
@@ -328,7 +329,7 @@ class CLVParams(_Model):
     horizon: Annotated[float, Field(gt=0)] | None = None  # time units; None: one year in time_unit
     annual_discount_rate: Annotated[float, Field(ge=0, lt=10)] = 0.10
     discount_rate: Annotated[float, Field(ge=0)] | None = None  # per time unit; None: from annual_discount_rate
-    penalizer: Annotated[float, Field(ge=0)] = 0.0
+    penalizer: Annotated[float, Field(ge=0)] | Literal["auto"] = "auto"
 
     @model_validator(mode="before")
     @classmethod

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Length of the holdout of the CLV model check: the model is refitted up to this long before ``as_of``.
+#: Longest holdout of the CLV model check: the model is refitted up to this long before ``as_of`` (half the history in
+#: whole weeks when shorter; :func:`analysis.clv.selection.holdout_window`).
 CLV_HOLDOUT = pd.Timedelta(weeks=26)
 #: Months of cohorts shown.
 COHORT_MONTHS = 12
@@ -204,6 +205,30 @@ class CLVCheck:
         see ``fit.method``): ``expected_total``, ``actual_total``, ``total_error_pct``, ``mae``."""
         return self.fit.holdout_errors[self.fit.method]
 
+    @property
+    def holdout_start(self) -> pd.Timestamp:
+        """First day of the held-back purchases (the day after ``calibration_end``)."""
+        return self.calibration_end + pd.Timedelta(days=1)
+
+    @property
+    def run_rate_errors(self) -> dict[str, float]:
+        """The same errors of the run-rate estimate made at ``calibration_end`` (the fallback, backtested)."""
+        return self.fit.holdout_errors["run_rate"]
+
+    def by_frequency(self) -> pd.DataFrame:
+        """Holdout purchases per customer by calibration frequency bucket (``0`` … ``7+`` repeat purchases):
+        ``customers``, ``holdout_actual``, ``holdout_expected`` (the purchase model the run uses) and
+        ``holdout_expected_run_rate`` (the run-rate estimate made at ``calibration_end``)."""
+        t = self.fit.holdout_by_frequency
+        return pd.DataFrame(
+            {
+                "customers": t["customers"].astype(int),
+                "holdout_actual": t["actual"],
+                "holdout_expected": t[f"expected_{self.fit.method}"],
+                "holdout_expected_run_rate": t["expected_run_rate"],
+            }
+        )
+
 
 @dataclass(frozen=True)
 class Clusters:
@@ -340,7 +365,10 @@ def score(
         if inputs.rfm_previous is not None
         else Missing("no_previous")
     )
-    check: CLVCheck | Missing = _clv_check(log_frame(), as_of, params) if clv_check else Missing("clv_check_off")
+    choice = getattr(value, "penalizer_choice", None)
+    check: CLVCheck | Missing = (
+        _clv_check(log_frame(), as_of, params, choice) if clv_check else Missing("clv_check_off")
+    )
     return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value, censored)
 
 
@@ -364,14 +392,15 @@ def clv_models(
     holdout_end: str | pd.Timestamp | None = None,
     *,
     time_unit: str = "W",
-    penalizer: float = 0.0,
+    penalizer: Any = 0.0,
     horizon: float | None = None,
     discount_rate: float | None = None,
 ) -> CLVResult:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma on the purchases up to ``calibration_end`` and predict every
     customer; with ``holdout_end``, compare with the purchases after it (``rfmkit clv`` and the model check).
 
-    Times, horizon and discount rate are in ``time_unit`` (``D``, ``W`` or ``M``). Returns
+    Times, horizon and discount rate are in ``time_unit`` (``D``, ``W`` or ``M``); ``penalizer`` a number, ``"auto"``
+    (chosen by the holdout error on the history up to ``calibration_end``) or a choice made already. Returns
     :class:`analysis.clv.pipeline.CLVResult`; raises :class:`ModelError` when the data cannot identify the models.
     """
     from analysis.clv.pipeline import fit_clv
@@ -387,17 +416,32 @@ def clv_models(
     )
 
 
-def _clv_check(transactions: pd.DataFrame, as_of: pd.Timestamp, params: RunParams) -> CLVCheck | Missing:
+def _clv_check(
+    transactions: pd.DataFrame, as_of: pd.Timestamp, params: RunParams, choice: Any = None
+) -> CLVCheck | Missing:
+    """The model check: the models refitted on the history up to the holdout's start (the split the penalizer was
+    chosen on, :func:`analysis.clv.selection.holdout_window`) with the run's penalizer, and compared with the
+    purchases after it, beside the run-rate estimate made at the same day. A plain sentence instead when the history
+    is too short to hold part of it back or no model can be fitted on the part before (never an error's text)."""
+    from analysis.clv.selection import MIN_HOLDOUT_DAYS, history_days, holdout_window
+
     if not params.clv.enabled:
         return Missing("clv_disabled")
-    calibration_end = as_of - CLV_HOLDOUT
+    days = transactions["order_date"].dt.normalize()
+    days = days[days <= as_of]
+    if days.empty:
+        return Missing("no_customers")
+    split = holdout_window(days.min(), as_of)
+    if split is None:
+        return Missing("clv_check_short", {"days": history_days(days.min(), as_of), "need": 2 * MIN_HOLDOUT_DAYS})
+    calibration_end = split[0]
+    if choice is None or getattr(choice, "code", "") != "holdout":
+        choice = params.clv.penalizer if choice is None else choice.penalizer
     try:
-        fit = clv_models(
-            transactions, calibration_end, as_of, time_unit=params.clv.time_unit, penalizer=params.clv.penalizer
-        )
+        fit = clv_models(transactions, calibration_end, as_of, time_unit=params.clv.time_unit, penalizer=choice)
     except (ModelError, InputError) as err:
-        detail = public_message(err, transactions["customer_id"].unique(), params.privacy.key_file)
-        return Missing("clv_check_skipped", {"detail": detail})  # no raw id in a report or log
+        log.info("CLV model check not run as of %s: %s", as_of.date(), getattr(err, "code", type(err).__name__))
+        return Missing("clv_check_failed", {"date": str(calibration_end.date())})
     return CLVCheck(calibration_end, as_of, fit)
 
 

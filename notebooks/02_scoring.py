@@ -82,8 +82,16 @@ from analysis.report.plots import clv as clv_plots
 
 if scored.clv is None:
     unit = ctx.text(f"notebook.units.{ctx.params.clv.time_unit}")
-    ctx.say("notebook.scoring.clv_total", h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum())
-    for clv_note in (scored.clv_value.reason_text(ctx.language), scored.clv_value.p_alive_reason_text(ctx.language)):
+    method = scored.clv_value.method_label(ctx.language)
+    ctx.say(
+        "notebook.scoring.clv_total", h=ctx.params.clv.horizon, u=unit, cur=cur, v=customers.clv.sum(), method=method
+    )
+    choice = scored.clv_value.penalizer_choice
+    for clv_note in (
+        scored.clv_value.reason_text(ctx.language),
+        scored.clv_value.p_alive_reason_text(ctx.language),
+        choice.describe(ctx.language) if choice is not None and scored.clv_value.method != "run_rate" else None,
+    ):
         if clv_note:
             ctx.say("clv_fit.note", note=clv_note)
     top_clv = customers.nlargest(15, "clv")
@@ -105,15 +113,22 @@ else:
 # %% [markdown] tags=["text:scoring.check"]
 # ## 5. How well does the model predict?
 #
-# To check the model, it is fitted again on the data up to half a year ago and asked to predict the purchases of
-# the last half year, which we know. The closer the two lines and bars, the more the lifetime values above can be
-# trusted.
+# To check the model, it is fitted again on the data up to half a year ago (half the history when that is shorter)
+# and asked to predict each customer's purchases since, which we know; the run-rate estimate used when no model can
+# be fitted is made on the same day and checked the same way. The closer the two lines and bars, the more the
+# lifetime values above can be trusted.
 
 # %%
 if ctx.has(scored.clv_check):
-    e, check = scored.clv_check.errors, scored.clv_check.fit
-    ctx.say("notebook.scoring.check_result", p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"],
-            mae=e["mae"])  # fmt: skip
+    e, check, rr = scored.clv_check.errors, scored.clv_check.fit, scored.clv_check.run_rate_errors
+    cal, start = scored.clv_check.calibration_end.date(), scored.clv_check.holdout_start.date()
+    model = ctx.text(f"clv_fit.model.{check.method}")
+    ctx.say("notebook.scoring.check_result", model=model, cal=cal, start=start, end=ctx.as_of.date(),
+            p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"], mae=e["mae"])  # fmt: skip
+    ctx.say("notebook.scoring.check_run_rate", cal=cal, p=rr["expected_total"], pct=rr["total_error_pct"],
+            mae=rr["mae"])  # fmt: skip
+    per_bucket = ("holdout_actual", "holdout_expected", "holdout_expected_run_rate")
+    display(tables.styled(scored.clv_check.by_frequency(), decimals=per_bucket, language=ctx.language))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
     clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)

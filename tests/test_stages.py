@@ -156,11 +156,12 @@ def test_the_lifecycle_window_is_the_period() -> None:
 
 
 def test_missing_reasons_are_in_every_language() -> None:
-    keys = ["clv_disabled", "clv_not_identifiable", "clv_check_off", "clv_check_skipped", "no_customers"]
+    keys = ["clv_disabled", "clv_not_identifiable", "clv_check_off", "clv_check_short", "clv_check_failed"]
+    keys += ["no_customers"]
     keys += ["clustering_disabled", "too_few_customers", "no_previous", "no_sales_reps", "no_sales_in_period"]
     for key in keys:
         for language in ("en", "zh"):
-            assert t(f"run.missing.{key}", language, detail="x", n=1, min=10)
+            assert t(f"run.missing.{key}", language, detail="x", n=1, min=10, days=40, need=56, date="2024-01-31")
 
 
 # ------------------------------------------------------------------------------------------------ end to end

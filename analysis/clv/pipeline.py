@@ -33,8 +33,16 @@ from analysis.clv.mbgnbd import ModifiedBGNBD
 from analysis.clv.pareto_nbd import ParetoNBD
 from analysis.clv.persist import model_to_dict
 from analysis.clv.run_rate import RunRateEstimate, run_rate_from_facts, run_rate_value
+from analysis.clv.selection import PenalizerChoice, select_penalizer
 from analysis.clv.summary import purchase_occasions, summary_from_transactions, unit_days
-from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
+from analysis.clv.validation import (
+    by_frequency,
+    errors_of,
+    holdout_by_frequency,
+    holdout_errors,
+    holdout_frame,
+    tracking_curve,
+)
 from analysis.clv.value import (
     ANNUAL_DISCOUNT_RATE,
     PAliveCheck,
@@ -82,9 +90,12 @@ class CLVResult:
     p_alive_check : PAliveCheck
         Whether P(alive) separates customers (see :func:`analysis.clv.value.p_alive_separation`).
     holdout_by_frequency, tracking : DataFrame or None
-        Validation tables (one column per fitted purchase model), only with a holdout.
+        Validation tables (one column per fitted purchase model; ``holdout_by_frequency`` also has
+        ``expected_run_rate``, the run-rate estimate made at ``calibration_end``), only with a holdout.
     holdout_errors : dict or None
-        ``{"bgnbd": {...}, "pareto_nbd": {...}}`` error figures, only with a holdout.
+        ``{"bgnbd": {...}, "pareto_nbd": {...}, "run_rate": {...}}`` error figures, only with a holdout.
+    penalizer_choice : PenalizerChoice
+        The penalizer used and why (:mod:`analysis.clv.selection`).
     failures : dict
         Model name -> the plain-language reason it could not be estimated.
     """
@@ -108,6 +119,13 @@ class CLVResult:
     spend_method: str = "gamma_gamma"
     p_alive_check: PAliveCheck | None = None
     mbgnbd: ModifiedBGNBD | None = None
+    #: the penalizer used and why (chosen by the holdout error, or fixed in the params)
+    penalizer_choice: PenalizerChoice | None = None
+
+    @property
+    def penalizer(self) -> float:
+        """The penalizer every model was fitted with."""
+        return 0.0 if self.penalizer_choice is None else self.penalizer_choice.penalizer
 
     @property
     def transaction_model(self) -> TransactionModel:
@@ -161,6 +179,8 @@ class CustomerValue:
     spend_model: GammaGamma | None = None
     run_rate: RunRateEstimate | None = None
     asked: str = "bgnbd"
+    #: the penalizer used and why (:mod:`analysis.clv.selection`)
+    penalizer_choice: PenalizerChoice | None = None
     errors: dict[str, CLVFitError] = field(default_factory=dict, repr=False)
 
     def method_label(self, language: str) -> str:
@@ -363,7 +383,7 @@ def fit_clv(
     calibration_end: object,
     holdout_end: object | None = None,
     time_unit: str = "W",
-    penalizer: float = 0.0,
+    penalizer: float | str = 0.0,
     horizon: float | None = None,
     discount_rate: float | None = None,
     seed: int = 0,
@@ -386,8 +406,11 @@ def fit_clv(
         Last holdout day (inclusive); enables the validation tables.
     time_unit : {'D', 'W', 'M'}, default='W'
         Unit of every time, horizon and discount rate.
-    penalizer : float, default=0.0
-        Scale-free penalty of every model (see :mod:`analysis.clv._base`).
+    penalizer : float or "auto", default=0.0
+        Scale-free penalty of every model (see :mod:`analysis.clv._base`); ``"auto"``: the one of
+        :data:`~analysis.clv.selection.PENALIZER_GRID` with the smallest holdout error on a split of the
+        calibration history itself (:func:`~analysis.clv.selection.select_penalizer`; the holdout after
+        ``calibration_end`` plays no part in the choice).
     horizon : float, optional
         Prediction/CLV horizon in time units; default one year (365 D, 52 W or 12 M).
     discount_rate : float, optional
@@ -410,6 +433,8 @@ def fit_clv(
     """
     h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
     summary = summary_from_transactions(transactions, calibration_end, holdout_end, time_unit)
+    choice = penalizer_choice(penalizer, transactions, calibration_end, time_unit, seed=seed)
+    penalizer = choice.penalizer
     tries = _Attempts()
     fitted: dict[str, TransactionModel] = {}
     for name in ("bgnbd", "pareto_nbd", "mbgnbd"):
@@ -452,6 +477,7 @@ def fit_clv(
         spend_method="gamma_gamma" if gg is not None else "observed_mean",
         p_alive_check=p_alive_separation(pred["p_alive"], summary["frequency"] > 0),
         mbgnbd=fitted.get("mbgnbd"),
+        penalizer_choice=choice,
     )
     if holdout_end is not None:
         by_freq = None
@@ -465,10 +491,35 @@ def fit_clv(
             if not tracks:
                 tracks.append(tr[["date", "in_calibration", "actual_cumulative", "actual"]])
             tracks.append(tr[["expected_cumulative", "expected"]].add_suffix(f"_{name}"))
+        # the run-rate fallback backtested the same way: made at calibration_end for the holdout's length
+        duration = float(summary["duration_holdout"].iloc[0])
+        rr = run_rate_value(transactions, calibration_end, time_unit, duration, 0.0)
+        rr_frame = holdout_frame(rr.customers["expected_purchases"], summary)
+        by_freq["expected_run_rate"] = by_frequency(rr_frame)["expected"]
         result.holdout_by_frequency = by_freq
         result.tracking = pd.concat(tracks, axis=1)
         result.holdout_errors = {name: holdout_errors(m, summary) for name, m in fitted.items()}
+        result.holdout_errors["run_rate"] = errors_of(rr_frame)
     return result
+
+
+def penalizer_choice(
+    penalizer: float | str | PenalizerChoice,
+    transactions: pd.DataFrame,
+    as_of: object,
+    time_unit: str,
+    model: str = "bgnbd",
+    seed: int = 0,
+) -> PenalizerChoice:
+    """``penalizer`` as given (``fixed``), or for ``"auto"`` the one chosen by the holdout error on the history up to
+    ``as_of`` (:func:`~analysis.clv.selection.select_penalizer`); a choice made already is returned as it is."""
+    if isinstance(penalizer, PenalizerChoice):
+        return penalizer
+    if isinstance(penalizer, str):
+        if penalizer != "auto":
+            raise InputError(f"penalizer must be a number >= 0 or 'auto', got {penalizer!r}")
+        return select_penalizer(transactions, as_of, time_unit, model=model, seed=seed)
+    return PenalizerChoice(float(penalizer), code="fixed")
 
 
 def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
@@ -498,6 +549,8 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
         "method": result.method,
         "spend_method": result.spend_method,
         "reason": result.reason,
+        "penalizer": result.penalizer,
+        "penalizer_choice": _choice_dict(result.penalizer_choice),
     }
     if result.mbgnbd is not None:
         params["mbgnbd"] = model_to_dict(result.mbgnbd)
@@ -514,13 +567,26 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+def _choice_dict(choice: PenalizerChoice | None) -> dict[str, Any] | None:
+    """The penalizer choice for ``params.json``: how it was chosen, on which split, and every value's errors."""
+    if choice is None:
+        return None
+    return {
+        "how": choice.code,
+        "calibration_end": None if choice.calibration_end is None else str(choice.calibration_end.date()),
+        "holdout_end": None if choice.holdout_end is None else str(choice.holdout_end.date()),
+        "errors": choice.errors.reset_index().to_dict(orient="records"),
+        "description": choice.describe("en"),
+    }
+
+
 def estimate_customer_value(
     transactions: pd.DataFrame | Callable[[], pd.DataFrame],
     as_of: object,
     time_unit: str = "W",
     horizon: float | None = None,
     discount_rate: float | None = None,
-    penalizer: float = 0.0,
+    penalizer: float | str | PenalizerChoice = 0.0,
     model: str = "bgnbd",
     annual_discount_rate: float = ANNUAL_DISCOUNT_RATE,
     seed: int = 0,
@@ -543,8 +609,9 @@ def estimate_customer_value(
         Horizon in time units; default one year in the unit (365 D, 52 W, 12 M).
     discount_rate : float, optional
         Per time unit; default ``annual_discount_rate`` converted to the unit.
-    penalizer : float, default=0.0
-        Scale-free penalty of every model.
+    penalizer : float, "auto" or PenalizerChoice, default=0.0
+        Scale-free penalty of every model; ``"auto"``: chosen by the holdout error on a split of the history up to
+        ``as_of`` (:func:`~analysis.clv.selection.select_penalizer`; reads the log), or a choice made already.
     model : {'bgnbd', 'pareto_nbd', 'mbgnbd'}, default='bgnbd'
         Purchase model tried first.
     annual_discount_rate : float, default=0.10
@@ -571,9 +638,12 @@ def estimate_customer_value(
     if model not in _TRANSACTION_MODELS:
         raise InputError(f"unknown CLV model {model!r}: use one of {sorted(_TRANSACTION_MODELS)}")
     h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
-    if summary is None:
+    if summary is None or penalizer == "auto":
         transactions = transactions() if callable(transactions) else transactions
+    if summary is None:
         summary = summary_from_transactions(transactions, as_of, None, time_unit)
+    choice = penalizer_choice(penalizer, transactions, as_of, time_unit, model=model, seed=seed)
+    penalizer = choice.penalizer
     # the customers grouped once into their distinct histories and repeat spends, shared by every fit of the
     # fallback chain and every prediction (see analysis.clv.distinct)
     rows = DistinctSummary.from_summary(summary, time_unit=summary.attrs.get("time_unit", time_unit))
@@ -607,6 +677,7 @@ def estimate_customer_value(
             horizon=h,
             discount_rate=d,
             run_rate=rr,
+            penalizer_choice=choice,
         )
     gg = tries.run(GammaGamma(), lambda: _fit_spend(rows, penalizer, seed))
     if gg is None:
@@ -629,6 +700,7 @@ def estimate_customer_value(
         discount_rate=d,
         transaction_model=tm,
         spend_model=gg,
+        penalizer_choice=choice,
     )
 
 

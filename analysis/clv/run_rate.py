@@ -3,9 +3,13 @@
 Definitions (time unit u = the CLV time unit; purchases are purchase occasions, i.e. customer-days,
 as in :mod:`analysis.clv.summary`; everything up to and including ``as_of``):
 
-* ``rate`` (repeat purchases per unit) = repeat purchase days / max(T, 90 days), with T the time from
-  the customer's first purchase day to ``as_of``: each customer's own run rate, the floor keeping a
-  customer who bought twice in their first week from a run rate of a purchase a week.
+* ``rate`` (repeat purchases per unit) = (repeat purchase days + R × 90 days) / (T + 90 days), with T the time
+  from the customer's first purchase day to ``as_of`` and R = all customers' repeat purchase days / all their
+  days since their first purchase (the population's repeat rate): each customer's own run rate, shrunk towards
+  the population's by the weight of 90 days of history (the posterior mean rate of a Poisson buyer whose rate has
+  a Gamma prior centred on R). A customer who bought twice in their first week does not get a purchase a week, and
+  a new customer with one purchase so far gets the population's rate for their age, not 0 by construction (0 only
+  when nobody has bought twice).
 * ``expected_spend`` (currency per purchase) = the customer's total spend / purchase days.
 * Retention: among the customers who bought in the window ``[as_of - 2w, as_of - w]`` the share who
   bought again in ``(as_of - w, as_of]``, with ``w`` = 365 days or half the history (whole days) when shorter;
@@ -34,8 +38,8 @@ from analysis.clv.summary import purchase_occasions, unit_days
 from analysis.errors import InputError
 from analysis.window import as_day
 
-#: floor on the customer age used for the run rate, in days
-MIN_TENURE_DAYS = 90.0
+#: weight of the population's repeat rate in each customer's run rate, in days of history
+PRIOR_DAYS = 90.0
 #: longest retention window, in days
 RETENTION_WINDOW_DAYS = 365.0
 
@@ -156,7 +160,9 @@ def run_rate_from_facts(
         raise InputError(f"no purchase on or before {end.date()}: nothing to value")
     days = facts["purchase_days"].astype(float)
     age_days = (end - facts["first_purchase"]).dt.days.astype(float)
-    rate = (days - 1.0) / np.maximum(age_days, MIN_TENURE_DAYS) * length
+    total_age = float(age_days.sum())
+    population = float((days - 1.0).sum()) / total_age if total_age > 0 else 0.0  # repeat purchase days per day
+    rate = (days - 1.0 + population * PRIOR_DAYS) / (age_days + PRIOR_DAYS) * length
 
     w = retention_window_days(facts["first_purchase"].min(), end)
     rho, n_before = 1.0, 0

@@ -43,6 +43,18 @@ def _holdout_frame(model: TransactionModel, summary: pd.DataFrame) -> pd.DataFra
     )
 
 
+def holdout_frame(expected: pd.Series, summary: pd.DataFrame) -> pd.DataFrame:
+    """Calibration frequency, actual and ``expected`` holdout repeat purchases per customer of ``summary`` (any
+    prediction, e.g. the run-rate estimate's), for :func:`by_frequency` and :func:`errors_of`."""
+    return pd.DataFrame(
+        {
+            "frequency": summary["frequency"].astype(int),
+            "actual": summary["frequency_holdout"].astype(float),
+            "expected": expected.reindex(summary.index).astype(float),
+        }
+    )
+
+
 def holdout_by_frequency(model: TransactionModel, summary: pd.DataFrame, max_bucket: int = 7) -> pd.DataFrame:
     """Mean expected and actual holdout purchases per customer, by calibration frequency.
 
@@ -61,7 +73,11 @@ def holdout_by_frequency(model: TransactionModel, summary: pd.DataFrame, max_buc
         ``expected`` (mean holdout repeat purchases per customer), ``actual_total``,
         ``expected_total``.
     """
-    frame = _holdout_frame(model, summary)
+    return by_frequency(_holdout_frame(model, summary), max_bucket)
+
+
+def by_frequency(frame: pd.DataFrame, max_bucket: int = 7) -> pd.DataFrame:
+    """:func:`holdout_by_frequency` of a :func:`holdout_frame`."""
     labels = [str(i) for i in range(max_bucket)] + [f"{max_bucket}+"]
     bucket = pd.Categorical(
         np.where(frame["frequency"] >= max_bucket, f"{max_bucket}+", frame["frequency"].astype(str)),
@@ -92,7 +108,11 @@ def holdout_errors(model: TransactionModel, summary: pd.DataFrame) -> dict[str, 
         customer; ``actual_total``, ``expected_total``, ``total_error`` (expected - actual) and
         ``total_error_pct`` (100 * error / actual; NaN when actual is 0).
     """
-    frame = _holdout_frame(model, summary)
+    return errors_of(_holdout_frame(model, summary))
+
+
+def errors_of(frame: pd.DataFrame) -> dict[str, float]:
+    """:func:`holdout_errors` of a :func:`holdout_frame`."""
     err = frame["expected"] - frame["actual"]
     actual_total = float(frame["actual"].sum())
     expected_total = float(frame["expected"].sum())

@@ -163,11 +163,15 @@ def test_one_repeat_customer_falls_back_to_the_run_rate() -> None:
     assert rr.retention_window_days == 182 and rr.retention_customers == 8
     assert rr.retention_per_unit == pytest.approx((1 / 8) ** (7 / 182))
     c = value.customers
-    a_rate = 1 / 305 * 7  # one repeat purchase day in the 305 days since the first, per week
+    # population repeat rate: 1 repeat purchase day in 365 + 305 + 7 x 334 = 3008 customer-days; each rate is shrunk
+    # towards it by 90 days of history: "a" (1 repeat day in 305 days), "d" (one purchase, 334 days ago)
+    pop = 1 / 3008
+    a_rate = (1 + pop * 90) / (305 + 90) * 7
+    d_rate = (0 + pop * 90) / (334 + 90) * 7  # a one-time buyer is not 0 by construction
     kept = sum(rr.retention_per_unit**k for k in range(1, 53))
     assert c.loc["a", "expected_purchases"] == pytest.approx(a_rate * kept)
     assert c.loc["a", "expected_spend"] == pytest.approx(20.0)
-    assert c.loc["d", "expected_purchases"] == 0.0 and c.loc["d", "expected_spend"] == 20.0
+    assert c.loc["d", "expected_purchases"] == pytest.approx(d_rate * kept) and c.loc["d", "expected_spend"] == 20.0
     assert 0 < c.loc["a", "clv"] < c.loc["a", "expected_purchases"] * 20.0  # discounted
 
 
