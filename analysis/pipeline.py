@@ -219,7 +219,7 @@ def inputs(run: Run, clean: Cleaned, score: Scored) -> CustomerInputs:
     contact measures of the run's customers (:func:`analysis.grading.stage.read_inputs`, docs/grading.md)."""
     from analysis.grading.stage import read_inputs
 
-    return read_inputs(clean, score, run.params)
+    return read_inputs(clean, score, run.params, run.window.start)
 
 
 @stage(write=artifacts.write_actions)

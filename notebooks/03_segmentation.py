@@ -136,6 +136,29 @@ if ctx.has(seg.sales_reps):
     ctx.say("notebook.segmentation.sales_reps")
     display(tables.styled(seg.sales_reps, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
 
+# %%
+# who the customers are (an attributes input, params grading.attributes; the dimensions: grading.dimensions)
+from IPython.display import HTML
+
+from analysis.grading import view as grading_view
+from analysis.grading.satisfaction import window_text
+
+customer_inputs = ctx.stage("inputs")
+if ctx.has(customer_inputs.attributes):
+    small = customer_inputs.attributes.min_customers
+    scoring_window = window_text(customer_inputs.as_of, customer_inputs.since, ctx.language)
+    for dimension, parts in customer_inputs.attributes.tables.items():
+        name = grading_view.dimension_name(dimension, ctx.language)
+        ctx.say("notebook.segmentation.by_attribute", d=name, window=scoring_window, n=small)
+        for part in ("profile", "segments"):
+            shown = grading_view.labelled(grading_view.attribute_view(parts[part], small, ctx.language), ctx.language)
+            display(tables.styled(shown, cur, language=ctx.language))
+    if customer_inputs.attributes.drill is not None:
+        ctx.say("notebook.segmentation.attribute_drill")
+        display(HTML(grading_view.drill_html(customer_inputs.attributes.drill, small, ctx.language, cur)))
+else:
+    ctx.note(customer_inputs.attributes)
+
 # %% [markdown] tags=["text:segmentation.rules"]
 # ## 9. How segments are defined
 #

@@ -126,18 +126,22 @@ else:
 # city. Retention: of the customers who first bought before this period, the share who bought in it.
 
 # %%
+small = ctx.params.report.min_customers  # rows of fewer customers show no figures
 if ctx.has(grading.attributes):
     for dim, parts in grading.attributes.items():
         ctx.say("grading.notebook.attributes", dimension=view.dimension_name(dim, lang), window=window)
-        display(tables.styled(view.labelled(parts["profile"], lang), cur, language=lang))
-        display(tables.styled(view.labelled(parts["segments"], lang), cur, language=lang))
+        for part in ("profile", "segments"):
+            shown = view.labelled(view.attribute_view(parts[part], small, lang), lang)
+            display(tables.styled(shown, cur, language=lang))
 else:
     ctx.note(grading.attributes)
 
 # %%
+from IPython.display import HTML
+
 if ctx.has(grading.drill):
     ctx.say("grading.notebook.drill", window=window)
-    display(tables.styled(view.labelled(grading.drill, lang), cur, language=lang))
+    display(HTML(view.drill_html(grading.drill, small, lang, cur)))
 
 # %% [markdown] tags=["text:grading.kano"]
 # ## 6. KANO: which features customers expect, value or would be delighted by

@@ -7,10 +7,19 @@ Per attribute value (:func:`attribute_profile`): ``customers``, ``customer_share
 (``monetary``, currency, the scoring window), ``clv_per_customer`` (when the CLV models ran) and ``retention``:
 of the customers who first bought before the period, the share who bought in it (``last_purchase`` on or after the
 period's first day).
+
+Small cells (:func:`suppress_small`): a row resting on fewer than ``min_customers`` customers (params
+``report.min_customers``) keeps its customer count, but its figures (shares, spend, CLV, retention) are not shown
+and ``small`` marks it: a province with three customers says nothing reliable, and a figure about so few people
+could point at one of them. :func:`attribute_tables` builds every table of the report's dimensions (params
+``grading.dimensions``) for the run's customers only (a region's run: its region's customers).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 MISSING = "(missing)"
@@ -82,3 +91,48 @@ def drill_down(
     prof = prof.sort_values(["_o", "customers"], ascending=False).drop(columns="_o")
     prof["customer_share"] = prof["customers"] / max(len(df), 1)
     return prof
+
+
+def suppress_small(frame: pd.DataFrame, min_customers: int) -> pd.DataFrame:
+    """``frame`` (a table with a ``customers`` column) with the figures of rows of fewer than ``min_customers``
+    customers blanked (NaN) and a boolean column ``small`` marking them; the counts stay."""
+    out = frame.copy()
+    small = out["customers"] < min_customers
+    figures = [c for c in out.columns if c != "customers" and pd.api.types.is_numeric_dtype(out[c])]
+    out.loc[small, figures] = np.nan
+    out["small"] = small.to_numpy()
+    return out
+
+
+@dataclass(frozen=True)
+class AttributeTables:
+    """The run's customers by their attributes: per dimension (``tables``: name → ``profile`` (customers, share,
+    spend and CLV per customer, retention per value) and ``segments`` (segment shares per value)), ``drill`` (the
+    province → city profile, None without cities), small cells suppressed below ``min_customers``."""
+
+    tables: dict[str, dict[str, pd.DataFrame]]
+    drill: pd.DataFrame | None
+    min_customers: int
+
+
+def attribute_tables(
+    customers: pd.DataFrame,
+    attributes: pd.DataFrame,
+    period_start: pd.Timestamp,
+    dims: list[str] | None = None,
+    min_customers: int = 1,
+) -> AttributeTables:
+    """Every attribute table of the run (see :class:`AttributeTables`): the dimensions ``dims`` that the input has
+    (None: all of :func:`dimensions`), in the order of :data:`DIMENSIONS`; small cells suppressed
+    (:func:`suppress_small`)."""
+    have = dimensions(attributes)
+    chosen = [d for d in have if dims is None or d in dims]
+    tables = {
+        d: {"profile": suppress_small(attribute_profile(customers, attributes, d, period_start), min_customers),
+            "segments": suppress_small(segment_by_attribute(customers, attributes, d), min_customers)}
+        for d in chosen
+    }  # fmt: skip
+    drill = None
+    if "province" in chosen and "city" in attributes.columns and attributes["city"].notna().any():
+        drill = suppress_small(drill_down(customers, attributes, period_start), min_customers)
+    return AttributeTables(tables, drill, min_customers)

@@ -42,6 +42,9 @@ class CustomerInputs:
     measures: pd.DataFrame
     as_of: pd.Timestamp
     since: pd.Timestamp | None
+    #: the customers by their attributes (:func:`analysis.grading.attributes.attribute_tables`), a Missing without
+    #: an attributes input; the report's segment section and the grading section both show them
+    attributes: attrs.AttributeTables | Missing = field(default_factory=lambda: Missing("grading_no_attributes"))
 
     def clean(self, name: str) -> pd.DataFrame | None:
         """The clean rows of input ``name``, None when the params name none."""
@@ -54,9 +57,14 @@ class CustomerInputs:
         return self.measures if "satisfaction" in self.measures.columns else None
 
 
-def read_inputs(cleaned: Any, scored: Any, params: RunParams) -> CustomerInputs:
-    """The optional inputs of a run (``cleaned``: its clean stage, ``scored``: its score stage) and the measures of
-    its customers over the scoring window (params ``rfm.lookback_days`` up to ``as_of``, else all history)."""
+def read_inputs(
+    cleaned: Any, scored: Any, params: RunParams, period_start: pd.Timestamp | None = None
+) -> CustomerInputs:
+    """The optional inputs of a run (``cleaned``: its clean stage, ``scored``: its score stage), the measures of
+    its customers over the scoring window (params ``rfm.lookback_days`` up to ``as_of``, else all history) and,
+    with an attributes input, the attribute tables of its customers (params ``grading.dimensions``; retention from
+    ``period_start``, default the first day of ``as_of``'s month; cells under ``report.min_customers`` suppressed).
+    """
     as_of = pd.Timestamp(scored.as_of).normalize()
     lookback = params.rfm.lookback_days
     since = as_of - pd.Timedelta(days=lookback) if lookback else None
@@ -69,7 +77,13 @@ def read_inputs(cleaned: Any, scored: Any, params: RunParams) -> CustomerInputs:
     measures = satisfaction.customer_measures(
         scored.customers.index, fb, it, as_of, since, params.grading.unhappy_below
     )
-    return CustomerInputs(read, measures, as_of, since)
+    tables: attrs.AttributeTables | Missing = Missing("grading_no_attributes")
+    if isinstance(read["attributes"], InputResult):
+        start = pd.Timestamp(period_start) if period_start is not None else as_of.to_period("M").start_time
+        tables = attrs.attribute_tables(
+            scored.customers, read["attributes"].clean, start, params.grading.dimensions, params.report.min_customers
+        )
+    return CustomerInputs(read, measures, as_of, since, tables)
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,7 @@ def grade(
     """
     g = params.grading
     language, currency = params.language, params.currency
-    inputs = inputs if inputs is not None else read_inputs(cleaned, scored, params)
+    inputs = inputs if inputs is not None else read_inputs(cleaned, scored, params, window.start)
     as_of, since = inputs.as_of, inputs.since
     customers = scored.customers
     tx = cleaned.transactions
@@ -168,15 +182,10 @@ def grade(
         out["review"] = Missing("grading_no_review", {"detail": detail})
     else:
         out["review"] = res
-    if at is not None:
-        dims = attrs.dimensions(at)
-        out["attributes"] = {
-            d: {"profile": attrs.attribute_profile(customers, at, d, window.start),
-                "segments": attrs.segment_by_attribute(customers, at, d)}
-            for d in dims
-        }  # fmt: skip
-        if "province" in dims and "city" in at.columns and at["city"].notna().any():
-            out["drill"] = attrs.drill_down(customers, at, window.start)
+    if isinstance(inputs.attributes, attrs.AttributeTables):
+        out["attributes"] = inputs.attributes.tables
+        if inputs.attributes.drill is not None:
+            out["drill"] = inputs.attributes.drill
     if isinstance(read["kano"], InputResult):
         survey = read["kano"].clean
         if region != ALL_REGIONS:

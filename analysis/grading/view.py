@@ -158,3 +158,31 @@ def plot_grid(grid: pd.DataFrame, language: str) -> object:
     from analysis.grading.plots import plot_value_satisfaction
 
     return plot_value_satisfaction(grid, language=language)
+
+
+def attribute_view(frame: pd.DataFrame, min_customers: int, language: str) -> pd.DataFrame:
+    """An attribute table (:func:`analysis.grading.attributes.suppress_small`) for reading: the rows of fewer than
+    ``min_customers`` customers say so in a ``note`` column (their figures are blank); no note column when none is
+    small."""
+    out = frame.drop(columns="small")
+    if frame["small"].any():
+        note = text.t("grading.small_cell", language, n=min_customers)
+        out["note"] = [note if s else "" for s in frame["small"]]
+    return out
+
+
+def drill_html(drill: pd.DataFrame, min_customers: int, language: str, currency: str | None = None) -> str:
+    """The province → city drill-down as HTML: one collapsed ``<details>`` per province (largest first), its summary
+    naming the province, its customers and cities, its body the city table (small cells marked). Every data value
+    is escaped (:func:`analysis.report.markdown.escape`; the tables by :func:`analysis.report.tables.styled`)."""
+    from analysis.report.markdown import escape
+    from analysis.report.tables import styled
+
+    parts = []
+    for province, cities in drill.groupby(level=0, sort=False):
+        n = int(cities["customers"].sum())
+        summary = text.t("grading.drill_summary", language, province=escape(province), n=n, cities=len(cities))
+        body = attribute_view(cities.droplevel(0), min_customers, language)
+        html = styled(labelled(body, language), currency, language=language).to_html()
+        parts.append(f"<details><summary>{summary}</summary>\n{html}\n</details>")
+    return "\n".join(parts)

@@ -1,0 +1,77 @@
+"""Customer attributes as report dimensions: segment × attribute tables and the province → city drill-down on a
+hand-made set of five customers, small cells suppressed, data escaped in the drill-down's HTML."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.grading import attributes as attrs
+from analysis.grading import view
+
+START = pd.Timestamp("2024-11-01")  # the period: November 2024
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "segment": ["Champions", "Champions", "Lost", "Lost", "Lost"],
+            "monetary": [100.0, 300.0, 50.0, 10.0, 40.0],
+            "first_purchase": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-11-05", "2023-01-01", "2024-03-01"]),
+            "last_purchase": pd.to_datetime(["2024-11-10", "2024-10-01", "2024-11-05", "2023-05-01", "2024-03-01"]),
+        },
+        index=pd.Index(list("abcde"), name="customer_id"),
+    )
+
+
+ATTRIBUTES = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c", "d", "zz"],  # e has no row; zz is no customer of this run (another region)
+        "province": ["Zhejiang", "Zhejiang", "Zhejiang", "<b>Guangdong</b>", "Zhejiang"],
+        "city": ["Hangzhou", "Ningbo", "Hangzhou", "Shenzhen", "Hangzhou"],
+        "age_band": ["25-34", "35-44", "25-34", "<25", "25-34"],
+    }
+)
+
+
+def test_attribute_tables_by_hand_with_small_cells_suppressed() -> None:
+    t = attrs.attribute_tables(_customers(), ATTRIBUTES, START, None, min_customers=2)
+    assert list(t.tables) == ["age_band", "province"]
+    prof = t.tables["province"]["profile"]
+    # Zhejiang: a, b, c (zz is not this run's customer) → 3 of 5; spend (100 + 300 + 50) / 3 = 150;
+    # retention: a and b first bought before November, a bought in it → 1/2
+    z = prof.loc["Zhejiang"]
+    assert z["customers"] == 3 and z["customer_share"] == pytest.approx(0.6)
+    assert z["spend_per_customer"] == pytest.approx(150.0) and z["retention"] == pytest.approx(0.5)
+    assert not z["small"]
+    # Guangdong (d) and (missing) (e): one customer each, below 2 → counts kept, figures blank, marked
+    for small in ("<b>Guangdong</b>", attrs.MISSING):
+        row = prof.loc[small]
+        assert row["customers"] == 1 and row["small"]
+        assert np.isnan(row["spend_per_customer"]) and np.isnan(row["retention"])
+    assert prof["customers"].sum() == 5  # every customer of the run, nobody else
+    seg = t.tables["province"]["segments"]
+    assert seg.loc["Zhejiang", "Champions"] == pytest.approx(2 / 3) and seg.loc["Zhejiang", "Lost"] == pytest.approx(
+        1 / 3
+    )
+    assert np.isnan(seg.loc["<b>Guangdong</b>", "Lost"])
+    # the drill-down: Zhejiang / Hangzhou holds a and c: spend 75, retention 1/1 (c is new); Ningbo (b) is small
+    d = t.drill
+    hz = d.loc[("Zhejiang", "Hangzhou")]
+    assert hz["customers"] == 2 and hz["spend_per_customer"] == pytest.approx(75.0) and hz["retention"] == 1.0
+    assert d.loc[("Zhejiang", "Ningbo"), "small"]
+
+
+def test_the_dimensions_param_and_the_drill_down_html() -> None:
+    only_age = attrs.attribute_tables(_customers(), ATTRIBUTES, START, ["age_band"], min_customers=2)
+    assert list(only_age.tables) == ["age_band"] and only_age.drill is None
+    t = attrs.attribute_tables(_customers(), ATTRIBUTES, START, None, min_customers=2)
+    html = view.drill_html(t.drill, 2, "en", "¥")
+    assert html.count("<details>") == 3  # Zhejiang, Guangdong, (missing)
+    assert "<summary>Zhejiang: 3 customers in 2 cities</summary>" in html
+    assert "<b>Guangdong</b>" not in html and "&lt;b&gt;Guangdong&lt;/b&gt;" in html  # data never becomes markup
+    assert "fewer than 2 customers: figures not shown" in html
+    assert "Zhejiang：3 位客户，2 个城市" in view.drill_html(t.drill, 2, "zh", "¥")
+    shown = view.attribute_view(t.tables["age_band"]["profile"], 2, "en")
+    assert "small" not in shown.columns and shown.loc["25-34", "note"] == ""
