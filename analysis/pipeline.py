@@ -243,7 +243,9 @@ def strategy(run: Run, clean: Cleaned, score: Scored, evaluation: Evaluation, in
 @stage(write=artifacts.write_headline)
 def summary(run: Run, clean: Cleaned, score: Scored, segments: Segments, strategy: Strategy) -> Summary:
     """The executive summary and the index page's figures (:func:`analysis.stages.summary`)."""
-    return stages.summary(clean, score, segments, strategy, run.params, run.period, window=run.window)
+    return stages.summary(
+        clean, score, segments, strategy, run.params, run.period, window=run.window, region=run.region
+    )
 
 
 @stage(write=artifacts.write_grading)

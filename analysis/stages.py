@@ -963,10 +963,17 @@ def summary(
     period: str,
     *,
     window: Window | None = None,
+    region: str = ALL_REGIONS,
 ) -> Summary:
-    """The executive summary of a run and the index page's figures (see :class:`Summary`)."""
+    """The executive summary of a run and the index page's figures (see :class:`Summary`).
+
+    In one region's run (``region``), *new customers* are new to the region (their first purchase in it is in
+    the window) and ``new_to_business`` counts, beside them, those whose first purchase anywhere is: the headline
+    table, ``headline.csv``, a note and the new-customers card say which is which.
+    """
     from analysis.customers import kpi
     from analysis.strategy.executive import (
+        SCOPE_ATTR,
         Flagged,
         flagged_sentences,
         headline_kpis,
@@ -987,6 +994,10 @@ def summary(
     wins = {"this": (window.start, window.as_of), "previous": window.previous, "year_ago": window.year_ago}
     bases = {name: window.before(w) for name, w in wins.items()}
     gaps = _headline_gaps(window, wins, bases, language)
+    # region semantics: "new" in a region's report is new to the region; new to the business beside it
+    first_anywhere = _first_days(cleaned_.result.clean) if region != ALL_REGIONS and run_rep(region) is None else None
+    if first_anywhere is not None:
+        gaps.update({("new_to_business", w): why for (m, w), why in list(gaps.items()) if m == "new_customers"})
 
     anon = cleaned_.anonymous
     anon_day = anon["order_date"].dt.normalize() if len(anon) else None
@@ -999,6 +1010,10 @@ def summary(
             if pd.isna(totals[name].get("revenue")) and not (money["gross"] or money["returns"]):
                 extra[:] = float("nan")  # no sales and no returns in the window: nothing to show, as before
             totals[name] = pd.concat([totals[name].drop(extra.index, errors="ignore"), extra])
+        if first_anywhere is not None:
+            for name, w in wins.items():
+                more = pd.Series({"new_to_business": _new_to_business(frame, first_anywhere, *w)})
+                totals[name] = pd.concat([totals[name], more])
         if anon_day is None:
             return totals
         for name, (first, last) in wins.items():  # sales without a customer id count in revenue, in no customer KPI
@@ -1017,10 +1032,11 @@ def summary(
                                      "year_ago": ("year_ago", "change_vs_year")}.items():  # fmt: skip
             if ref in missing:
                 table[[value, change]] = float("nan")
-        if "new_customers" in missing and "new_customers" in table.index:
-            table.loc["new_customers", ["this_period", "previous", "change", "year_ago", "change_vs_year"]] = float(
-                "nan"
-            )
+        for new in ("new_customers", "new_to_business"):  # the data's first month: nobody is known to be new
+            if "new_customers" in missing and new in table.index:
+                table.loc[new, ["this_period", "previous", "change", "year_ago", "change_vs_year"]] = float("nan")
+        if first_anywhere is not None:
+            table.attrs[SCOPE_ATTR] = "region"  # format_headline: new_customers is "New to this region"
         columns = {"this": ["this_period", "change", "change_vs_year"], "previous": ["previous", "change"],
                    "year_ago": ["year_ago", "change_vs_year"]}  # fmt: skip
         for measure, name in gaps:  # a value the data cannot give, and every change made with it
@@ -1133,11 +1149,44 @@ def summary(
         flagged_points=params.report.flagged_change_points, min_customers=params.report.min_customers,
         trends=kpi_trend(tx, window),
     )  # fmt: skip
+    if first_anywhere is not None:  # which "new" is which, under the table and on the card
+        new_here, new_all = (_get_kpi(head, k) for k in ("new_customers", "new_to_business"))
+        if new_here is not None and new_all is not None:
+            notes.append(t("executive.region_new", language, region=region_name(region),
+                           n=fmt.integer(new_here, language), m=fmt.integer(new_all, language)))  # fmt: skip
+            why = t("cards.new_to_region_why", language, m=fmt.integer(new_all, language))
+            cards = [replace(c, why=why) if c.key == "new_customers" else c for c in cards]
     quality = cleaned_.result.quality
     warned = alerts(strategy_.warnings, int(quality.get("rows_in") or 0), int(quality.get("rows_quarantined") or 0),
                     currency, language)  # fmt: skip
-    measures = headline_measures(window_totals(tx), wins, bases, gaps, language)
+    measure_notes = None
+    if first_anywhere is not None:
+        measure_notes = {m: t(f"executive.csv.{m}", language) for m in ("new_customers", "new_to_business")}
+    measures = headline_measures(window_totals(tx), wins, bases, gaps, language, notes=measure_notes)
     return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned, measures=measures)
+
+
+def _first_days(clean: pd.DataFrame) -> pd.Series:
+    """Each customer's first purchase day in the whole cleaned input (every region), index ``customer_id``."""
+    if clean.empty:
+        return pd.Series(dtype="datetime64[ns]")
+    return clean.groupby("customer_id")["order_date"].min().dt.normalize()
+
+
+def _new_to_business(frame: pd.DataFrame, first_anywhere: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> int:
+    """Customers of ``frame`` (a region's purchases) who bought from ``first`` to ``last`` (inclusive days) and
+    whose first purchase anywhere in the business (``first_anywhere``, :func:`_first_days`) is in that window."""
+    day = frame["order_date"].dt.normalize()
+    buyers = frame.loc[(day >= first) & (day <= last), "customer_id"].unique()
+    began = first_anywhere.reindex(buyers)
+    return int(((began >= first) & (began <= last)).sum())
+
+
+def _get_kpi(table: pd.DataFrame, kpi_name: str) -> float | None:
+    """This period's value of a headline KPI, None when the table has none."""
+    if kpi_name not in table.index or pd.isna(table.loc[kpi_name, "this_period"]):
+        return None
+    return float(table.loc[kpi_name, "this_period"])
 
 
 def _headline_gaps(

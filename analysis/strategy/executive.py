@@ -30,6 +30,9 @@ HEADLINE_FIELDS: tuple[tuple[str, str], ...] = (
     ("orders", "count"),
     ("customers", "count"),
     ("new_customers", "count"),
+    # only in a region's report: customers whose first purchase anywhere (every region) is in the window;
+    # ``new_customers`` there is new to the region (see docs/figures.md, Regions)
+    ("new_to_business", "count"),
     ("aov", "money"),
     ("repeat_rate", "pct"),
     ("retention_rate", "pct"),
@@ -160,7 +163,10 @@ def flagged_sentences(
 #: ``headline.csv``'s columns: one row per measure and window (``this``, ``previous``, ``year_ago``).
 HEADLINE_CSV_COLUMNS: tuple[str, ...] = ("measure", "window", "start", "end", "value", "note")
 #: Sums over a window's sales: 0 in a window of the data without sales (the others have no value then).
-ADDITIVE = frozenset({"revenue", "revenue_gross", "returns", "orders", "customers", "new_customers"})
+ADDITIVE = frozenset({"revenue", "revenue_gross", "returns", "orders", "customers", "new_customers", "new_to_business"})
+#: ``DataFrame.attrs`` key of a headline table whose run is one region's: its ``new_customers`` row is shown as
+#: "New to this region" (:func:`format_headline`).
+SCOPE_ATTR = "scope"
 
 
 def headline_measures(
@@ -169,6 +175,7 @@ def headline_measures(
     retention_base: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
     gaps: Mapping[tuple[str, str], str],
     language: str = "en",
+    notes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """``headline.csv``: every headline measure in every window, with the window's days, machine-readable.
 
@@ -186,6 +193,9 @@ def headline_measures(
         reason goes to ``note``.
     language : {"en", "zh"}
         Language of ``note``.
+    notes : mapping of measure to str, optional
+        What a measure's value means in this run, as its ``note`` where it has a value (a region's
+        ``new_customers``: new to this region; ``new_to_business``: new anywhere).
 
     Returns
     -------
@@ -218,6 +228,8 @@ def headline_measures(
             elif measure == "retention_rate":
                 b = retention_base[name]
                 note = text.t("executive.csv.retention", language, a=b[0].date(), b=b[1].date())
+            else:
+                note = (notes or {}).get(measure, "")
             rows.append(
                 {
                     "measure": measure,
@@ -267,9 +279,12 @@ def format_headline(
     rates in points: ``+5.0 pt``), a growth from a tiny base as "new", a missing comparison as "–".
     ``unavailable`` maps a comparison (``previous``, ``year_ago``: its columns, see :data:`COMPARISON_COLUMNS`)
     or a KPI (``new_customers``: its row) to the text shown instead, e.g. "n/a — data starts 2010-12-01".
+    In a region's table (``table.attrs[SCOPE_ATTR] == "region"``) the ``new_customers`` row is labelled
+    "New to this region", beside "New to the business".
     """
     text.check_language(language)
     unavailable = dict(unavailable or {})
+    region = table.attrs.get(SCOPE_ATTR) == "region"
 
     def show(v: float, kind: str) -> str:
         if kind == "money":
@@ -281,7 +296,8 @@ def format_headline(
     def show_change(v: float, kind: str) -> str:
         return fmt.points(v, language) if kind == "pct" else fmt.change(v, language)
 
-    out = pd.DataFrame(index=[text.label(f"executive.kpi.{k}", language, default=str(k)) for k in table.index])
+    keys = ["new_to_region" if region and k == "new_customers" else k for k in table.index]
+    out = pd.DataFrame(index=[text.label(f"executive.kpi.{k}", language, default=str(k)) for k in keys])
     for col in COLUMNS:
         if col not in table.columns:
             continue
