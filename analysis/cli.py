@@ -279,9 +279,18 @@ def _transactions(input_: str, opts: dict[str, Any]):
 
 
 def _clean_source(input_: str, opts: dict[str, Any]):
-    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean' (the engine reads it,
-    once), else the frame of a raw log cleaned now."""
-    return input_ if _clean_parquet(input_) else _transactions(input_, opts)
+    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean', or of a folder of such
+    Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now."""
+    return input_ if _clean_parquet(input_) or _clean_parquet_folder(input_) else _transactions(input_, opts)
+
+
+def _clean_parquet_folder(input_: str) -> bool:
+    """Whether INPUT is a folder whose Parquet files are clean Parquet (the first one's footer says so)."""
+    from analysis.data.io import clean_parquet_rows
+
+    folder = Path(input_)
+    first = next(iter(sorted(folder.rglob("*.parquet"))), None) if folder.is_dir() else None
+    return first is not None and clean_parquet_rows(first) is not None
 
 
 def _write_table(frame: Any, out: str, index: bool = True) -> Path:
