@@ -441,7 +441,10 @@ def fit_clv(
         if (name == "mbgnbd" and fitted) or tries.data_failure():
             break
         model = _TRANSACTION_MODELS[name](penalizer=penalizer, seed=seed)
-        if tries.run(model, lambda m=model: m.fit(summary)) is not None:
+        done = _fitted_on(choice, name, summary)
+        if done is not None:
+            fitted[name] = done  # fitted on this very calibration summary when the penalizer was chosen
+        elif tries.run(model, lambda m=model: m.fit(summary)) is not None:
             fitted[name] = model
     if not fitted:
         first = next(iter(tries.errors.values()))
@@ -501,6 +504,19 @@ def fit_clv(
         result.holdout_errors = {name: holdout_errors(m, summary) for name, m in fitted.items()}
         result.holdout_errors["run_rate"] = errors_of(rr_frame)
     return result
+
+
+def _fitted_on(choice: PenalizerChoice, name: str, summary: pd.DataFrame) -> TransactionModel | None:
+    """The model ``name`` the choice fitted with its chosen penalizer on the same calibration period and unit as
+    ``summary`` (the model check's split), else None."""
+    model = choice.models.get(choice.penalizer)
+    same = (
+        choice.calibration_end is not None
+        and str(choice.calibration_end.date()) == summary.attrs.get("calibration_end")
+        and getattr(model, "model_name", None) == name
+        and getattr(model, "time_unit_", None) == summary.attrs.get("time_unit")
+    )
+    return model if same else None
 
 
 def penalizer_choice(

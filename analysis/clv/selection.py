@@ -84,6 +84,8 @@ class PenalizerChoice:
     holdout_end: pd.Timestamp | None = None
     code: str = "holdout"
     history_days: int = 0
+    #: the fitted models on the calibration part, by penalizer (reused by the model check on the same split)
+    models: dict[float, object] = field(default_factory=dict, repr=False)
 
     def describe(self, language: str) -> str:
         """One sentence: which penalizer and why (catalog ``clv_fit.penalizer.<code>``)."""
@@ -139,11 +141,13 @@ def select_penalizer(
     cal_end, hold_end = split
     summary = summary_from_transactions(transactions, cal_end, hold_end, time_unit)
     rows = []
+    models: dict[float, object] = {}
     for p in grid:
         row: dict[str, object] = {"penalizer": float(p), "failed": ""}
         try:
             with np.errstate(all="ignore"):
                 fitted = _TRANSACTION_MODELS[model](penalizer=float(p), seed=seed).fit(summary)
+                models[float(p)] = fitted
                 duration = float(summary["duration_holdout"].iloc[0])
                 frame = holdout_frame(fitted.conditional_expected_purchases(duration, summary), summary)
                 e = errors_of(frame)
@@ -163,4 +167,4 @@ def select_penalizer(
     best = scored.idxmin()
     threshold = float(scored[best] + errors.at[best, "mse_se"])
     chosen = float(scored[scored <= threshold].index[0])  # the grid runs from no penalty up
-    return PenalizerChoice(chosen, errors, threshold, cal_end, hold_end, "holdout", history_days(first, end))
+    return PenalizerChoice(chosen, errors, threshold, cal_end, hold_end, "holdout", history_days(first, end), models)
