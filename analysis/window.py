@@ -95,6 +95,34 @@ def too_short(days: int, min_days: int) -> Missing | None:
     return Missing("short_period", {"days": int(days), "min": int(min_days)})
 
 
+def month_coverage(
+    month: str | pd.Period, data_start: DayLike | None, data_end: DayLike | None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last day of calendar ``month`` (``YYYY-MM`` or a monthly Period) that the data cover, when
+    they cover only part of it (the data start after its first day or end before its last); None when they cover
+    the whole month, none of it, or the data's days are unknown. Every chart and table that draws a month asks
+    this, so a partial month is marked the same way everywhere (:func:`partial_label`)."""
+    first, last = period_bounds(str(pd.Period(month, freq="M")))
+    lo = max(first, as_day(data_start)) if data_start is not None and not pd.isna(data_start) else first
+    hi = min(last, as_day(data_end)) if data_end is not None and not pd.isna(data_end) else last
+    if hi < lo or (lo == first and hi == last):
+        return None
+    return lo, hi
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def partial_label(covered: tuple[pd.Timestamp, pd.Timestamp], language: str = "en") -> str:
+    """The label of a partial month in a chart or table: "1–9 Dec (partial)", "12月1–9日（不完整）"
+    (``chart.partial`` in the catalogs); ``covered`` is :func:`month_coverage`'s."""
+    from analysis.text import t
+
+    first, last = covered
+    month = _MONTHS_EN[first.month - 1] if language == "en" else f"{first.month}月"
+    return t("chart.partial", language, a=first.day, b=last.day, month=month)
+
+
 def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last day of a ``YYYY-MM`` period."""
     if not PERIOD_RE.match(str(period)):

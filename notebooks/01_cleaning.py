@@ -86,4 +86,4 @@ display(
 # %%
 tx = cleaned.transactions
 ctx.say("notebook.cleaning.lines", n=len(tx), c=tx.customer_id.nunique(), a=tx.order_date.min(), b=tx.order_date.max())
-rfm_plots.monthly_revenue(tx, cur, language=ctx.language);
+rfm_plots.monthly_revenue(tx, cur, language=ctx.language, data_days=(cleaned.data_start, cleaned.data_end));

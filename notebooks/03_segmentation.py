@@ -114,7 +114,8 @@ else:
 
 # %%
 if ctx.has(seg.cohorts):
-    seg_plots.cohort_heatmap(seg.cohorts.retention.tail(12), language=ctx.language)
+    days = (ctx.window.data_start, ctx.window.data_end)  # a month the data cover in part is hatched and labelled
+    seg_plots.cohort_heatmap(seg.cohorts.retention.tail(12), language=ctx.language, data_days=days)
 else:
     ctx.note(seg.cohorts)
 

@@ -167,8 +167,14 @@ def trend_chart_data(
     title: str,
     label: Callable[[float], str] = _count,
     chart_id: str = "",
+    partial: dict[str, str] | None = None,
 ) -> TrendChart:
-    """Lay out a line chart: one line per series over ``periods`` (see :func:`trend_chart`)."""
+    """Lay out a line chart: one line per series over ``periods`` (see :func:`trend_chart`).
+
+    ``partial``: period -> its partial-period label ("1–9 Dec (partial)"): such a period's tick carries the label on
+    a second line (always shown) and its points are drawn hollow, with the label in their tooltip.
+    """
+    partial = partial or {}
     w, h, left, right, top, bottom = 540, 260, 70, 110, 28, 40
     values = [v for vs in series.values() for v in vs if v is not None]
     hi = max(values) if values else 1.0
@@ -188,10 +194,18 @@ def trend_chart_data(
         v = top_tick * k / 4
         y_ticks.append({"y": f"{y(v):.1f}", "label_y": f"{y(v) + 4:.1f}", "label": label(v)})
     label_every = max(1, math.ceil(n / 8))
-    x_ticks = [{"x": f"{x(i):.1f}", "label": p} for i, p in enumerate(periods) if i % label_every == 0 or i == n - 1]
+    x_ticks = [
+        {"x": f"{x(i):.1f}", "label": p, "partial": partial.get(p, "")}
+        for i, p in enumerate(periods)
+        if i % label_every == 0 or i == n - 1 or p in partial
+    ]
     lines = []
     for s, (name, vs) in enumerate(series.items()):
-        pts = [{"x": f"{x(i):.1f}", "y": f"{y(v):.1f}", "label": label(v)} for i, v in enumerate(vs) if v is not None]
+        pts = [
+            {"x": f"{x(i):.1f}", "y": f"{y(v):.1f}", "label": label(v), "partial": partial.get(periods[i], "")}
+            for i, v in enumerate(vs)
+            if v is not None
+        ]
         lines.append(
             {
                 "label": name,
@@ -242,6 +256,24 @@ def trend_chart(
     return Markup(macro(trend_chart_data(series, periods, title, label, chart_id)))
 
 
+def _partial_periods(entries: list[RunEntry], periods: list[str], language: str) -> dict[str, str]:
+    """Period -> its partial-period label ("1–9 Dec (partial)", :func:`analysis.window.partial_label`) for every
+    period the data cover in part, by the data's first and last day in the runs' ``headline.json``."""
+    from analysis.window import month_coverage, partial_label
+
+    out: dict[str, str] = {}
+    for p in periods:
+        for e in entries:
+            h = e.headline
+            if e.period != p or (h.get("data_start") is None and h.get("data_end") is None):
+                continue
+            covered = month_coverage(p, h.get("data_start"), h.get("data_end"))
+            if covered is not None:
+                out[p] = partial_label(covered, language)
+            break
+    return out
+
+
 def write_index(
     output_dir: str | Path, title: str, entries: list[RunEntry], currency: str = "$", language: str = "en"
 ) -> Path:
@@ -290,11 +322,14 @@ def write_index(
     def money_axis(value: float) -> str:
         return fmt.money(value, currency, language)
 
-    charts = [trend_chart_data(series("revenue_period"), periods, t["trend_revenue"], money_axis, "trend")]
+    partial = _partial_periods(entries, periods, language)
+    charts = [trend_chart_data(series("revenue_period"), periods, t["trend_revenue"], money_axis, "trend", partial)]
     if any(e.headline.get("flagged_orders") for e in entries):  # beside the totals when some orders are flagged
         unflagged = series("revenue_unflagged")
-        charts.append(trend_chart_data(unflagged, periods, t["trend_unflagged"], money_axis, "trend-unflagged"))
-    charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], _count, "trend-customers"))
+        charts.append(
+            trend_chart_data(unflagged, periods, t["trend_unflagged"], money_axis, "trend-unflagged", partial)
+        )
+    charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], _count, "trend-customers", partial))
     rows = [
         {"period": p, "cells": [_cell(by_key[(p, r)], currency, t) if (p, r) in by_key else None for r in regions]}
         for p in periods

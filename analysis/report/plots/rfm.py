@@ -15,6 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from analysis import text
 from analysis.customers.segments import order_like
 from analysis.text import format as fmt
+from analysis.window import month_coverage, partial_label
 
 __all__ = [
     "money_formatter",
@@ -55,17 +56,38 @@ def quarantine_reasons(quality: dict, ax: Axes | None = None, language: str = "e
 
 
 def monthly_revenue(
-    transactions: pd.DataFrame, currency: str = "$", ax: Axes | None = None, language: str = "en"
+    transactions: pd.DataFrame,
+    currency: str = "$",
+    ax: Axes | None = None,
+    language: str = "en",
+    data_days: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
 ) -> Axes:
-    """Revenue per calendar month (bars), money on the axis."""
+    """Revenue per calendar month (bars), money on the axis.
+
+    A month the data cover only in part (``data_days``: the data's first and last day, the whole input's; default
+    the first and last purchase of ``transactions``) is drawn lighter and hatched, labelled with the days it holds
+    ("1–9 Dec (partial)", :func:`analysis.window.partial_label`): its bar is not a whole month's revenue.
+    """
     ax = _ax(ax, (8, 3.5))
     month = transactions["order_date"].dt.to_period("M").astype(str)
     g = transactions.groupby(month).agg(revenue=("amount", "sum"))
-    ax.bar(g.index, g["revenue"], color="tab:blue", alpha=0.8)
+    bars = ax.bar(range(len(g)), g["revenue"], color="tab:blue", alpha=0.8)
     ax.yaxis.set_major_formatter(money_formatter(currency, language))
     ax.set(xlabel="", ylabel=text.t("chart.revenue", language), title=text.t("chart.monthly_revenue_title", language))
+    if data_days is None:
+        days = transactions["order_date"].dropna()
+        data_days = (days.min(), days.max()) if len(days) else (None, None)
+    labels = list(g.index)
+    partial = set()
+    for i, m in enumerate(g.index):
+        covered = month_coverage(m, *data_days)
+        if covered is not None:
+            bars[i].set(alpha=0.35, hatch="//", edgecolor="tab:blue")
+            labels[i] = f"{m}\n{partial_label(covered, language)}"
+            partial.add(i)
     step = max(1, len(g) // 12)
-    ax.set_xticks(range(0, len(g), step), g.index[::step], rotation=45, ha="right")
+    shown = sorted(set(range(0, len(g), step)) | partial)
+    ax.set_xticks(shown, [labels[i] for i in shown], rotation=45, ha="right")
     return ax
 
 

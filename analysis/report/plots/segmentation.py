@@ -149,23 +149,39 @@ def migration_heatmap(
     return ax
 
 
-def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None, language: str = "en") -> Axes:
+def cohort_heatmap(
+    retention: pd.DataFrame,
+    ax: Axes | None = None,
+    language: str = "en",
+    data_days: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None,
+) -> Axes:
     """Retention (fraction) by acquisition cohort (rows) and months since first purchase.
 
-    Colours are scaled on months 1 and later (month 0 is 100 % by definition and saturates).
+    Colours are scaled on months 1 and later (month 0 is 100 % by definition and saturates). With ``data_days``
+    (the data's first and last day), a cell whose calendar month the data cover only in part (the last month
+    when the data end inside it) is hatched, and a cohort month the data cover in part (the data's first month:
+    its customers' first purchase in the data is not known to be their first) is labelled with its days
+    ("1–9 Dec (partial)", :func:`analysis.window.partial_label`).
 
     Parameters
     ----------
     retention : DataFrame
         ``retention`` of :func:`analysis.customers.cohorts.cohort_table` (or ``counts``).
     ax : Axes, optional
+    data_days : (Timestamp, Timestamp), optional
+        The data's first and last day (the whole input's).
 
     Returns
     -------
     Axes
     """
+    from matplotlib.patches import Rectangle
+
+    from analysis.window import month_coverage, partial_label
+
     ax = _ax(ax, (10, 6))
     data = retention.copy()
+    cohorts = [pd.Period(c, freq="M") for c in data.index]
     data.index = data.index.astype(str)
     values = data.to_numpy(dtype=float)
     is_share = bool(np.nanmax(values, initial=0) <= 1.0)
@@ -173,6 +189,17 @@ def cohort_heatmap(retention: pd.DataFrame, ax: Axes | None = None, language: st
     later = values[:, 1:]
     vmax = float(np.nanmax(later)) if later.size and np.isfinite(later).any() else None
     _heatmap(data, ax, ".0%" if is_share else ".0f", "YlGnBu", vmin=0, vmax=vmax)
+    if data_days is not None:
+        rows = list(data.index)
+        for i, cohort in enumerate(cohorts):
+            covered = month_coverage(cohort, *data_days)
+            if covered is not None:
+                rows[i] = f"{data.index[i]} · {partial_label(covered, language)}"
+            for j, m in enumerate(data.columns):
+                if np.isnan(values[i, j]) or month_coverage(cohort + int(m), *data_days) is None:
+                    continue
+                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch="//", edgecolor="0.4", lw=0, gid="partial"))
+        ax.set_yticks(np.arange(len(rows)) + 0.5, rows, rotation=0)
     ax.set_xlabel(text.t("chart.cohort_x", language))
     ax.set_ylabel(text.t("chart.cohort_y", language))
     ax.set_title(text.t("chart.cohort_title" if is_share else "chart.cohort_title_counts", language))
