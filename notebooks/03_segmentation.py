@@ -152,8 +152,7 @@ if ctx.has(customer_inputs.attributes):
         name = grading_view.dimension_name(dimension, ctx.language)
         ctx.say("notebook.segmentation.by_attribute", d=name, window=scoring_window, n=small)
         for part in ("profile", "segments"):
-            shown = grading_view.labelled(grading_view.attribute_view(parts[part], small, ctx.language), ctx.language)
-            display(tables.styled(shown, cur, language=ctx.language))
+            display(grading_view.styled_attribute(parts[part], small, ctx.language, cur))
     if customer_inputs.attributes.drill is not None:
         ctx.say("notebook.segmentation.attribute_drill")
         display(HTML(grading_view.drill_html(customer_inputs.attributes.drill, small, ctx.language, cur)))

@@ -131,8 +131,7 @@ if ctx.has(grading.attributes):
     for dim, parts in grading.attributes.items():
         ctx.say("grading.notebook.attributes", dimension=view.dimension_name(dim, lang), window=window)
         for part in ("profile", "segments"):
-            shown = view.labelled(view.attribute_view(parts[part], small, lang), lang)
-            display(tables.styled(shown, cur, language=lang))
+            display(view.styled_attribute(parts[part], small, lang, cur))
 else:
     ctx.note(grading.attributes)
 

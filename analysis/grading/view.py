@@ -176,13 +176,26 @@ def drill_html(drill: pd.DataFrame, min_customers: int, language: str, currency:
     naming the province, its customers and cities, its body the city table (small cells marked). Every data value
     is escaped (:func:`analysis.report.markdown.escape`; the tables by :func:`analysis.report.tables.styled`)."""
     from analysis.report.markdown import escape
-    from analysis.report.tables import styled
 
     parts = []
     for province, cities in drill.groupby(level=0, sort=False):
         n = int(cities["customers"].sum())
         summary = text.t("grading.drill_summary", language, province=escape(province), n=n, cities=len(cities))
-        body = attribute_view(cities.droplevel(0), min_customers, language)
-        html = styled(labelled(body, language), currency, language=language).to_html()
+        html = styled_attribute(cities.droplevel(0), min_customers, language, currency).to_html()
         parts.append(f"<details><summary>{summary}</summary>\n{html}\n</details>")
     return "\n".join(parts)
+
+
+def styled_attribute(frame: pd.DataFrame, min_customers: int, language: str, currency: str | None = None) -> object:
+    """An attribute table as a reader sees it (:func:`attribute_view`, labelled): spend and CLV per customer in the
+    currency, retention and segment shares as percentages (:func:`analysis.report.tables.styled`)."""
+    from analysis.customers.segments import SEGMENT_ORDER
+    from analysis.report.tables import styled
+
+    shown = attribute_view(frame, min_customers, language)
+    money = [c for c in ("spend_per_customer", "clv_per_customer") if c in shown.columns]
+    pct = [c for c in shown.columns if c == "retention" or c in SEGMENT_ORDER]
+    out = labelled(shown, language)
+    name = dict(zip(shown.columns, out.columns, strict=True))
+    return styled(out, currency, money=tuple(name[c] for c in money), pct=tuple(name[c] for c in pct),
+                  language=language)  # fmt: skip

@@ -75,3 +75,7 @@ def test_the_dimensions_param_and_the_drill_down_html() -> None:
     assert "Zhejiang：3 位客户，2 个城市" in view.drill_html(t.drill, 2, "zh", "¥")
     shown = view.attribute_view(t.tables["age_band"]["profile"], 2, "en")
     assert "small" not in shown.columns and shown.loc["25-34", "note"] == ""
+    html = view.styled_attribute(t.tables["province"]["profile"], 2, "en", "¥").to_html()
+    assert ">¥150<" in html and ">50.0%<" in html and ">60.0%<" in html  # spend, retention, share as a reader reads
+    zh = view.styled_attribute(t.tables["province"]["segments"], 2, "zh", "¥").to_html()
+    assert ">66.7%<" in zh and "客户少于 2 位：不显示数值" in zh
