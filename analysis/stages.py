@@ -647,9 +647,11 @@ class Strategy:
 
     ``warnings``: per customer (index ``customer_id``), the churn-warning flag and its reason. ``plan``: the
     playbook applied (assignments, actions, per-segment view, recommendations). ``forecast``: expected purchases
-    and revenue per segment over the next period (run-rate: purchases per day of tenure × the next period's
-    days; spend net of returns). ``backtest``: the same method applied at the previous period's end, compared with
-    this period's actual purchases (revenue net of returns), by segment; ``backtest_by_frequency`` by the orders
+    and revenue per segment over the next period (the purchase model's conditional expectation where it fits,
+    else the run rate: purchases per day of tenure × the next period's days; spend net of returns; the method
+    whose backtest erred less, ``forecast_methods``). ``backtest``: that method applied at the previous period's
+    end (the model refitted on the history up to then), compared with this period's actual purchases (revenue net
+    of returns), by segment; ``backtest_by_frequency`` by the orders
     customers had then (:func:`analysis.strategy.forecast.frequency_bucket`). ``value``: the value at stake per
     customer and its basis (:mod:`analysis.strategy.value`). ``groups``: every assigned customer's action and
     group (``treatment``/``control``; see :func:`analysis.strategy.experiment.assign_groups`), and ``held_out`` the
@@ -666,6 +668,16 @@ class Strategy:
     held_out: int = 0
     value: ValueAtStake | None = None  # per customer, net of returns, with its basis
     backtest_by_frequency: pd.DataFrame | Missing = field(default_factory=lambda: Missing("no_previous"))
+    #: both forecast methods backtested on this period (:func:`analysis.strategy.forecast.choose_method`): which was
+    #: used for ``forecast``, ``backtest`` and ``backtest_by_frequency`` and why
+    forecast_methods: pd.DataFrame | Missing = field(default_factory=lambda: Missing("no_previous"))
+
+    @property
+    def forecast_method(self) -> str:
+        """``model`` (the purchase model's expected purchases) or ``run_rate``."""
+        if isinstance(self.forecast, pd.DataFrame) and "method" in self.forecast.columns and len(self.forecast):
+            return str(self.forecast["method"].iloc[0])
+        return "run_rate"
 
 
 def strategy(
@@ -700,7 +712,7 @@ def strategy(
     from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
-    from analysis.strategy.forecast import backtest, frequency_bucket, segment_forecast
+    from analysis.strategy.forecast import backtest, choose_method, frequency_bucket, model_forecast, segment_forecast
     from analysis.strategy.forecast import customer_forecast as per_customer
     from analysis.strategy.playbook import load_playbook
     from analysis.strategy.value import net_spend, returns_by_customer
@@ -749,9 +761,9 @@ def strategy(
     # the run-rate forecast on net spend (returns netted), the same method the backtest can check
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
     run_rate = run_rate.assign(monetary=value.monetary_net.reindex(run_rate.index))
-    forecast: pd.DataFrame | Missing = Missing("no_customers")
-    if len(run_rate):
-        forecast = segment_forecast(run_rate, horizon_days=int((nxt[1] - nxt[0]).days) + 1)
+    model_now = _purchase_model(scored)
+    method = "model" if model_now is not None else "run_rate"
+    methods: pd.DataFrame | Missing = Missing("no_previous")
     bt: pd.DataFrame | Missing = Missing("no_previous")
     bt_frequency: pd.DataFrame | Missing = Missing("no_previous")
     if (short := window.short()) is not None:  # the minimum-data rule: too few days to check a forecast on
@@ -764,11 +776,55 @@ def strategy(
             before = scored.previous
             prev_returns = returns_by_customer(returns, window.previous[1])
             before = before.assign(monetary=net_spend(before, prev_returns)["monetary_net"])
-            made = per_customer(before, horizon_days=window.days)
-            made["frequency_bucket"] = frequency_bucket(before["frequency"])
-            bt = backtest(made, transactions, window.start, window.as_of, returns=returns)
-            bt_frequency = backtest(made, transactions, window.start, window.as_of, "frequency_bucket", returns=returns)
-    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency)
+            made = {}
+            if model_now is not None:
+                then = _purchase_model_as_of(model_now, transactions, window.start - pd.Timedelta(days=1))
+                if then is not None:
+                    made["model"] = model_forecast(before, then[0], then[1], horizon_days=window.days)
+            made["run_rate"] = per_customer(before, horizon_days=window.days)
+            for f in made.values():
+                f["frequency_bucket"] = frequency_bucket(before["frequency"])
+            tested = {
+                m: backtest(f, transactions, window.start, window.as_of, returns=returns) for m, f in made.items()
+            }
+            methods = choose_method(tested)
+            method = str(methods.index[methods["chosen"]][0])
+            bt = tested[method]
+            bt_frequency = backtest(
+                made[method], transactions, window.start, window.as_of, "frequency_bucket", returns=returns
+            )
+    forecast: pd.DataFrame | Missing = Missing("no_customers")
+    if len(run_rate):
+        horizon = int((nxt[1] - nxt[0]).days) + 1
+        per = None
+        if method == "model":
+            from analysis.clv.summary import summary_from_transactions
+
+            now = summary_from_transactions(transactions, window.as_of, None, model_now.time_unit_)
+            per = model_forecast(run_rate, model_now, now, horizon_days=horizon)
+        forecast = segment_forecast(run_rate, horizon_days=horizon, forecast=per)
+    return Strategy(
+        warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency, forecast_methods=methods
+    )
+
+
+def _purchase_model(scored: Scored) -> Any:
+    """The fitted purchase model behind the run's CLV (None for the run-rate estimate or without CLV)."""
+    value = scored.clv_value
+    return None if value is None or value.method == "run_rate" else value.transaction_model
+
+
+def _purchase_model_as_of(model: Any, transactions: pd.DataFrame, day: pd.Timestamp) -> tuple[Any, pd.DataFrame] | None:
+    """The same purchase model (class, penalizer) refitted on the history up to ``day`` with its summary, for an
+    honest backtest (the run's own fit has seen the period it would be tested on); None when it cannot be fitted."""
+    from analysis.clv.summary import summary_from_transactions
+
+    try:
+        summary = summary_from_transactions(transactions, day, None, model.time_unit_)
+        return type(model)(penalizer=model.penalizer_, seed=model.seed).fit(summary), summary
+    except (ModelError, InputError) as err:
+        log.info("forecast backtest: the purchase model cannot be fitted up to %s (%s)", day.date(), err)
+        return None
 
 
 def _value_at_stake(

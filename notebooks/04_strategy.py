@@ -78,14 +78,23 @@ display(tables.styled(budget, cur, money=("budget", "expected_return", "net_retu
 # %% [markdown] tags=["text:strategy.forecast"]
 # ## 5. Next period's forecast
 #
-# Expected purchases and revenue per segment in the next period, by run rate: each customer's purchases per day of
-# tenure so far × the days of the next period × their spend per order net of returns (this ignores that some
-# customers have already left). Below it, the same method applied at the end of the previous period, against what
-# customers actually bought this period (net of returns): by segment, then by how many orders they had then.
+# Expected purchases and revenue per segment in the next period: each customer's expected purchases × their spend
+# per order net of returns. The purchases come from the fitted purchase model (its expected purchases given each
+# customer's history, which allows for customers who have left) or, where no model fits, from the run rate
+# (purchases per day of tenure so far × the days of the next period). Both are made at the end of the previous
+# period and checked against what customers actually bought this period; the one that erred less is used. Below it,
+# that method's check (net of returns): by segment, then by how many orders customers had then.
 
 # %%
+from analysis.strategy.forecast import describe_choice
+
 start, end = strategy.forecast_window
 ctx.say("notebook.strategy.forecast_window", a=start.date(), b=end.date())
+display(Markdown(describe_choice(strategy.forecast_method, strategy.forecast_methods, ctx.language, ctx.period_start,
+                                 ctx.as_of)))  # fmt: skip
+if ctx.has(strategy.forecast_methods):
+    display(tables.styled(strategy.forecast_methods, decimals=("forecast_purchases", "segment_error"),
+                          language=ctx.language))  # fmt: skip
 if not isinstance(strategy.forecast, Missing):
     display(
         tables.styled(

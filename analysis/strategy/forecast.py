@@ -12,6 +12,17 @@ Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
     last − first purchase); expected purchases = rate × ``horizon_days``; expected revenue =
     expected purchases × ``monetary / frequency``. It ignores churn, so it overstates lapsed
     customers: run the CLV models for a real forecast.
+Purchase-model method (``method == "model"``, :func:`model_forecast`)
+    Per customer: expected purchases = the fitted purchase model's conditional expectation of purchases in the next
+    ``horizon_days`` given the customer's history (:meth:`~analysis.clv._transaction.TransactionModel.
+    conditional_expected_purchases`: P(alive) × the expected purchases of an active customer; purchase days, as the
+    model counts them); expected revenue = expected purchases × ``monetary / frequency``, the same spend per order
+    as the run rate, so the two methods differ only in the purchases they expect.
+Choice (:func:`choose_method`)
+    Both methods are made at the end of the previous period (the model refitted on the history up to then) and
+    backtested on this period; the one with the smaller error is used for the next period's forecast. The error is
+    the sum over segments of |forecast − actual purchases| (so errors of opposite sign in two segments do not cancel);
+    ties go to the purchase model.
 Backtest
     A forecast made at one date is compared with the transactions of the following period
     ``[start, end]`` (inclusive days; it should match the forecast horizon). Actual purchases are
@@ -108,12 +119,118 @@ def customer_forecast(
     return out
 
 
+def model_forecast(
+    customers: pd.DataFrame,
+    model: object,
+    summary: pd.DataFrame,
+    *,
+    horizon_days: int,
+) -> pd.DataFrame:
+    """Expected purchases and revenue per customer in the next ``horizon_days`` days from a fitted purchase model.
+
+    Parameters
+    ----------
+    customers : DataFrame
+        Customer frame (index ``customer_id``) with ``monetary`` and ``frequency`` (spend per order) and the
+        grouping columns to keep (``segment`` …).
+    model : fitted BGNBD, ModifiedBGNBD or ParetoNBD
+    summary : DataFrame
+        The model's per-customer summary (``frequency``, ``t_x``, ``T`` in its time unit) as of the forecast date.
+    horizon_days : int
+        Days ahead.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`customer_forecast`, ``method`` = ``"model"``; a customer missing from ``summary`` expects 0.
+    """
+    from analysis.clv.summary import unit_days
+
+    if horizon_days <= 0:
+        raise ParamsError(f"forecast: horizon_days must be > 0, got {horizon_days}")
+    t = float(horizon_days) / unit_days(model.time_unit_)
+    c = customers
+    out = pd.DataFrame(index=c.index)
+    for col in ("segment", "value_class", "value_class_en", "abc_class"):
+        if col in c.columns:
+            out[col] = c[col]
+    with np.errstate(all="ignore"):
+        purchases = model.conditional_expected_purchases(t, summary)
+    out["expected_purchases"] = purchases.reindex(c.index).fillna(0.0).astype(float)
+    out["expected_spend"] = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
+    out["method"] = "model"
+    out["expected_revenue"] = out["expected_purchases"] * out["expected_spend"].fillna(0.0)
+    return out
+
+
+def choose_method(backtests: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Which forecast method erred less in its backtest (:func:`backtest` by segment, one per method, in order of
+    preference).
+
+    Returns
+    -------
+    DataFrame
+        Index ``method``; ``forecast_purchases``, ``actual_purchases``, ``purchases_error``, ``purchases_pct_error``
+        (of the existing customers together), ``segment_error`` (sum over segments of |forecast − actual
+        purchases|) and ``chosen`` (True for the smallest ``segment_error``, the first on a tie).
+    """
+    rows = {}
+    for name, bt in backtests.items():
+        total = bt.loc[ALL_EXISTING]
+        segments = bt.drop(index=[NEW, ALL_EXISTING], errors="ignore")
+        rows[name] = {
+            "forecast_purchases": float(total["forecast_purchases"]),
+            "actual_purchases": float(total["actual_purchases"]),
+            "purchases_error": float(total["purchases_error"]),
+            "purchases_pct_error": float(total["purchases_pct_error"]),
+            "segment_error": float(segments["purchases_error"].abs().sum()),
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "method"
+    out["chosen"] = False
+    out.loc[out["segment_error"].idxmin(), "chosen"] = True
+    return out
+
+
+def describe_choice(
+    method: str, methods: pd.DataFrame | object, language: str, start: object = None, end: object = None
+) -> str:
+    """One sentence: which forecast method is used and why (catalog ``notebook.strategy.forecast_method_*``);
+    ``methods`` is :func:`choose_method`'s table, or a :class:`~analysis.missing.Missing` saying why there is none;
+    ``start`` / ``end`` the backtest's days."""
+    from analysis import text
+    from analysis.missing import Missing
+
+    name = text.t(f"forecast.{method}", language)
+    if isinstance(methods, Missing):
+        return text.t(
+            "notebook.strategy.forecast_method_unchecked", language, method=name, why=methods.reason(language)
+        )
+    table = methods
+    others = [m for m in table.index if m != method]
+    if not others:  # only one method could be made at the previous period's end
+        why = text.t("run.missing.no_model_then", language)
+        return text.t("notebook.strategy.forecast_method_unchecked", language, method=name, why=why)
+    day = (lambda d: str(pd.Timestamp(d).date())) if start is not None else str
+    return text.t(
+        "notebook.strategy.forecast_method_chosen",
+        language,
+        method=name,
+        other=text.t(f"forecast.{others[0]}", language),
+        e=table.at[method, "segment_error"],
+        e2=table.at[others[0], "segment_error"],
+        a=day(start),
+        b=day(end),
+    )
+
+
 def segment_forecast(
     customers: pd.DataFrame,
     by: str = "segment",
     *,
     horizon_days: int | None = None,
     min_tenure_days: int = 90,
+    forecast: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Expected purchases and revenue per segment (or any customer column).
 
@@ -125,6 +242,8 @@ def segment_forecast(
         Grouping column.
     horizon_days, min_tenure_days
         See :func:`customer_forecast`.
+    forecast : DataFrame, optional
+        A per-customer forecast made already (e.g. :func:`model_forecast`); default :func:`customer_forecast`.
 
     Returns
     -------
@@ -133,7 +252,8 @@ def segment_forecast(
         ``expected_revenue`` (currency), ``revenue_share``, ``method``.
     """
     require_columns(customers, (by,), "customer frame", f"add a '{by}' column (e.g. from analysis.customers.segments)")
-    f = customer_forecast(customers, horizon_days=horizon_days, min_tenure_days=min_tenure_days)
+    f = forecast if forecast is not None else customer_forecast(customers, horizon_days=horizon_days,
+                                                                min_tenure_days=min_tenure_days)  # fmt: skip
     g = f.groupby(customers[by])
     t = pd.DataFrame(
         {
