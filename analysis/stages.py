@@ -758,7 +758,8 @@ def strategy(
         held_out = len(customers) - len(treated)
         plan = replace(plan_for(customers.loc[treated]), untargeted=untargeted)
     nxt = window.next
-    # the run-rate forecast on net spend (returns netted), the same method the backtest can check
+    # the forecast on net spend (returns netted): the purchase model's expected purchases where it fits, else the
+    # run rate; both are made at the previous period's end and backtested on this one, the smaller error is used
     run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
     run_rate = run_rate.assign(monetary=value.monetary_net.reindex(run_rate.index))
     model_now = _purchase_model(scored)
@@ -767,11 +768,11 @@ def strategy(
     bt: pd.DataFrame | Missing = Missing("no_previous")
     bt_frequency: pd.DataFrame | Missing = Missing("no_previous")
     if (short := window.short()) is not None:  # the minimum-data rule: too few days to check a forecast on
-        bt = bt_frequency = short
+        bt = bt_frequency = methods = short
     elif not isinstance(scored.previous, Missing) and len(scored.previous):
         in_period = transactions[transactions["order_date"].dt.normalize() >= window.start]
         if in_period.empty:
-            bt = bt_frequency = Missing("no_sales_in_period")
+            bt = bt_frequency = methods = Missing("no_sales_in_period")
         else:
             before = scored.previous
             prev_returns = returns_by_customer(returns, window.previous[1])
