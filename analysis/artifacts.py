@@ -13,7 +13,7 @@
 ``action_results.csv``                     what the earlier period's sent actions earned (treatment vs control)
 ``headline.json``                          the index page's figures, written once by the summary stage
 ``headline.csv``                           every headline measure × window (this, previous, year_ago): days, value
-``grading.csv``, ``service_recovery.csv``  grades, reasons, move-up sentences; unhappy A-tier customers
+``grading.csv``                            grades, reasons, move-up sentences (service recovery: an action's list)
 =========================================  =================================================================
 
 Every writer is atomic (:mod:`analysis.data.io`), so a killed run never leaves a half-written file. Every CSV a
@@ -152,8 +152,8 @@ def write_headline(run_dir: Path, summary: Summary, language: str, key: Pseudony
 
 def write_grading(run_dir: Path, grading: Grading, language: str, key: PseudonymKey | None = None) -> list[Path]:
     """``grading.csv`` (every customer's grades, the reason for each and what would move them up, in both languages;
-    real ids and the pseudonym) and ``service_recovery.csv`` (valuable but unhappy customers, a CRM list), written by
-    :func:`analysis.grading.stage.write_grading`."""
+    real ids and the pseudonym), written by :func:`analysis.grading.stage.write_grading`. The service-recovery list is
+    the strategy's ``actions/service_recovery.csv`` (:func:`write_actions`)."""
     from analysis.grading.stage import write_grading as write
 
     return write(run_dir, grading, language, key)
