@@ -154,3 +154,36 @@ def test_the_per_customer_section_says_how_many_it_shows_and_where_the_rest_are(
     assert "**5 位中的 2 位**" in text.t(key, "zh", **values) and "其余 3 位" in text.t(key, "zh", **values)
     key, values = view.shown_note(5, 5, 300, "2024-11-30", "1–30 Nov 2024")
     assert "Below, all 5" in text.t(key, "en", **values)
+
+
+def test_the_audience_is_validated_and_can_name_value_classes() -> None:
+    import copy
+
+    import yaml
+
+    from analysis.errors import PlaybookError
+    from analysis.strategy.playbook import DEFAULT_PLAYBOOK, parse_playbook
+
+    raw = yaml.safe_load(DEFAULT_PLAYBOOK.read_text(encoding="utf-8"))
+    no_audience = copy.deepcopy(raw)
+    del no_audience["warnings"]["service_recovery"]["audience"]
+    with pytest.raises(PlaybookError, match=r"warnings.service_recovery.audience: missing"):
+        parse_playbook(no_audience)
+    stray = copy.deepcopy(raw)
+    stray["segments"]["Lost"]["audience"] = {"abc_class": ["A"]}
+    with pytest.raises(PlaybookError, match=r"segments.Lost.audience: only the service_recovery play"):
+        parse_playbook(stray)
+    bad_band = copy.deepcopy(raw)
+    bad_band["warnings"]["service_recovery"]["audience"]["satisfaction"] = ["angry"]
+    with pytest.raises(PlaybookError, match="satisfaction"):
+        parse_playbook(bad_band)
+    # tiers A and B, only the value class 重要价值客户 (its English name works too): of the unhappy a, c, d, f, the
+    # ones in A/B with that class are a and d
+    raw["warnings"]["service_recovery"]["audience"] = {"abc_class": ["A", "B"], "value_class": ["Important value"]}
+    customers = _customers().assign(
+        value_class=["重要价值客户", "重要价值客户", "一般价值客户", "重要价值客户", "重要价值客户", "重要价值客户"],
+        value_class_en=["Important value", "Important value", "General value", "Important value", "Important value",
+                        "Important value"],
+    )  # fmt: skip
+    plan = apply_playbook(customers, parse_playbook(raw), satisfaction=_measures(FEEDBACK, customers.index))
+    assert sorted(plan.assignments.index[plan.assignments["action_id"] == "service_recovery"]) == ["a", "d"]
