@@ -1192,6 +1192,8 @@ def summary(
         headline["revenue_no_customer_id"] = round(float(anon.loc[in_window, "amount"].sum()), 2)
     if scored.clv is None:
         headline["clv_total"] = round(float(customers["clv"].sum()), 2)
+        headline["clv_method"] = scored.clv_value.method  # beside every CLV figure (index, headline.csv)
+        headline["clv_method_name"] = scored.clv_value.method_label(language)
     if isinstance(scored.clusters, Clusters):
         headline["cluster_k"] = scored.clusters.k
         headline["cluster_stability"] = round(scored.clusters.stability, 3)
@@ -1199,7 +1201,18 @@ def summary(
     from analysis.strategy.cards import alerts, kpi_cards, kpi_trend
 
     shown_missing = {k: m.reason(language) for k, m in missing.items()}
-    clv_reason = scored.clv_value.reason_text(language) if scored.clv_value is not None else ""
+    clv_reason = ""
+    if scored.clv is None:  # the card says by which method, and why when it is not the one asked for
+        n_customers = fmt.integer(len(customers), language)
+        clv_reason = " ".join(
+            s
+            for s in (
+                t("cards.clv_why", language, n=n_customers),
+                t("clv_fit.method_used", language, method=headline["clv_method_name"]),
+                scored.clv_value.reason_text(language),
+            )
+            if s
+        )
     cards = kpi_cards(
         head, headline, plan.actions, shown_missing, currency, language,
         action_names=dict(play_texts(plan.playbook, language)["action"]), clv_reason=clv_reason or "",
@@ -1220,7 +1233,23 @@ def summary(
     if first_anywhere is not None:
         measure_notes = {m: t(f"executive.csv.{m}", language) for m in ("new_customers", "new_to_business")}
     measures = headline_measures(window_totals(tx), wins, bases, gaps, language, notes=measure_notes)
+    if scored.clv is None:
+        measures = pd.concat([measures, _clv_measure(headline, window, params, language)], ignore_index=True)
     return Summary(head, top, glance, headline, missing, notes, glance_notes, cards, warned, measures=measures)
+
+
+def _clv_measure(headline: dict[str, Any], window: Window, params: RunParams, language: str) -> pd.DataFrame:
+    """``headline.csv``'s CLV row: the total over the horizon after the run's last day (its window), with the method
+    in ``note``."""
+    from analysis.clv.summary import unit_days
+    from analysis.text import t
+
+    start = window.as_of + pd.Timedelta(days=1)
+    end = window.as_of + pd.Timedelta(days=round(params.clv.horizon * unit_days(params.clv.time_unit)))
+    note = t("clv_fit.method_used", language, method=headline["clv_method_name"])
+    row = {"measure": "clv_total", "window": "next", "start": start.date().isoformat(),
+           "end": end.date().isoformat(), "value": f"{float(headline['clv_total']):.2f}", "note": note}  # fmt: skip
+    return pd.DataFrame([row])
 
 
 def _first_days(clean: pd.DataFrame) -> pd.Series:

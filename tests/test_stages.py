@@ -124,6 +124,19 @@ def test_stage_results_on_a_bigger_region(tiny_run: context.RunContext) -> None:
     assert strategy.forecast["customers"].sum() == 40
     assert strategy.forecast_window == (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-31"))
     assert isinstance(strategy.backtest, pd.DataFrame) and "(all existing)" in strategy.backtest.index
+    # the forecast method is the one whose backtest erred less, and the CLV figures name their method
+    methods = strategy.forecast_methods
+    assert methods.index[methods["chosen"]].tolist() == [strategy.forecast_method]
+    assert methods.loc[strategy.forecast_method, "segment_error"] == methods["segment_error"].min()
+    summary = ctx.stage("summary")
+    value = scored.clv_value
+    assert summary.headline["clv_method"] == value.method
+    assert summary.headline["clv_method_name"] == value.method_label("en")
+    clv_row = summary.measures.set_index("measure").loc["clv_total"]
+    assert clv_row["window"] == "next" and clv_row["start"] == str((ctx.as_of + pd.Timedelta(days=1)).date())
+    assert clv_row["note"] == f"Method: {value.method_label('en')}." and float(clv_row["value"]) > 0
+    card = next(c for c in summary.cards if c.key == "clv")
+    assert f"Method: {value.method_label('en')}." in card.why
 
 
 def test_clustering_off_is_a_reason(tiny_run: context.RunContext, tmp_path: Path) -> None:

@@ -84,8 +84,27 @@ def _run_folder(e: RunEntry) -> str | None:
     return None
 
 
-def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
-    """What the template shows for one run: status, headline figures, error and links (unescaped values)."""
+def _clv_value(e: RunEntry, before: RunEntry | None, currency: str, language: str) -> str:
+    """The CLV total with the method beside it, flagged when the run before it (same region, the period before on
+    the page) used another method: the two totals are not comparable."""
+    h = e.headline
+    value = _money(float(h["clv_total"]), currency)
+    name = h.get("clv_method_name")
+    if not name:
+        return value
+    shown = text.t("index.clv_method", language, value=value, method=name)
+    prev = {} if before is None or before.status == "failed" else before.headline
+    if prev.get("clv_method") and h.get("clv_method") and prev["clv_method"] != h["clv_method"]:
+        shown += " " + text.t(
+            "index.clv_method_changed", language, before=prev.get("clv_method_name") or prev["clv_method"],
+            period=before.period,
+        )  # fmt: skip
+    return shown
+
+
+def _cell(e: RunEntry, currency: str, t: dict[str, str], before: RunEntry | None = None) -> dict[str, Any]:
+    """What the template shows for one run: status, headline figures, error and links (unescaped values);
+    ``before`` is the same region's run of the period before on the page (for the CLV method flag)."""
     h = e.headline
     kpis = []
     if e.status != "failed":
@@ -103,7 +122,7 @@ def _cell(e: RunEntry, currency: str, t: dict[str, str]) -> dict[str, Any]:
             value = _money(float(h["revenue_unflagged"]), currency)
             kpis.append({"key": "revenue-unflagged", "label": t["revenue_unflagged"], "value": value})
         if h.get("clv_total") is not None:
-            kpis.append({"key": "clv", "label": t["clv"], "value": _money(float(h["clv_total"]), currency)})
+            kpis.append({"key": "clv", "label": t["clv"], "value": _clv_value(e, before, currency, t["language"])})
     error = ""
     if e.status == "failed":
         where = e.failed_notebook + (f", {t['cell']} {e.failed_cell}" if e.failed_cell is not None else "")
@@ -331,8 +350,16 @@ def write_index(
         )
     charts.append(trend_chart_data(series("buyers"), periods, t["trend_customers"], _count, "trend-customers", partial))
     rows = [
-        {"period": p, "cells": [_cell(by_key[(p, r)], currency, t) if (p, r) in by_key else None for r in regions]}
-        for p in periods
+        {
+            "period": p,
+            "cells": [
+                _cell(by_key[(p, r)], currency, t, by_key.get((periods[i - 1], r)) if i else None)
+                if (p, r) in by_key
+                else None
+                for r in regions
+            ],
+        }
+        for i, p in enumerate(periods)
     ]
     page = (
         environment()
