@@ -96,3 +96,24 @@ def test_pareto_plot_smoke() -> None:
     assert abc_pareto_plot(t, ax=ax) is ax
     assert len(ax.get_lines()[0].get_xdata()) <= 201
     plt.close(fig)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(
+    st.lists(st.sampled_from([0.0, 1.0, 2.5, 2.5, 10.0, 40.0]), min_size=1, max_size=30),
+    st.sampled_from(["string", "str", object]),
+    st.randoms(use_true_random=False),
+)
+def test_sorted_ids_rank_as_shuffled_ids(values: list[float], dtype: object, rnd) -> None:
+    # ties on the value are broken by the id's text order: the same classes and ranks whether the ids arrive
+    # sorted (as the engines return them: ranked by position) or shuffled (ranked by sorting the text)
+    ids = sorted(f"c{i}" for i in range(len(values)))  # 'c10' < 'c2': text order, not numbers
+    ordered = pd.Series(values, index=pd.Index(ids, dtype=dtype, name="customer_id"))
+    perm = list(range(len(values)))
+    rnd.shuffle(perm)
+    shuffled = ordered.iloc[perm]
+    a, b = abc_classes(ordered), abc_classes(shuffled)
+    pd.testing.assert_frame_equal(a.loc[shuffled.index], b, check_index_type=False)
+    by_rank = a.sort_values("rank")
+    keys = list(zip(-by_rank["value"], by_rank.index.astype(str), strict=True))
+    assert keys == sorted(keys)  # value descending, then id ascending as text

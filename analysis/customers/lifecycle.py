@@ -217,7 +217,8 @@ def _judge(
     has_gap = days >= 2
     lost = (rec > lost_days) | (has_gap & (rec > lost_multiple * gap))
     if p_alive is not None:
-        pa = p_alive.reindex(rec.index).astype(float)
+        same = p_alive.index is rec.index or p_alive.index.equals(rec.index)
+        pa = (p_alive if same else p_alive.reindex(rec.index)).to_numpy(dtype=float, na_value=np.nan)
         lost |= pa < lost_p_alive
     dormant = np.where(has_gap, rec > dormant_multiple * gap, rec > dormant_days)
     return rec, np.select([first > start, lost, dormant], ["new", "lost", "dormant"], "active")
@@ -256,19 +257,23 @@ def stages_from_facts(
     )  # fmt: skip
     cur["recency_days"] = rec
     cur["bought_in_period"] = cur["last_purchase"] > start
-    cur["stage"] = stage
     if previous is None:
-        was = facts[facts["purchase_days_prev"] > 0]
+        # judged on the facts' own rows (no realignment by id): the customers who had bought by ``start``
+        had = facts["purchase_days_prev"].to_numpy() > 0
+        was = facts[had]
         prev_start = start - (as_of - start)
         _, prev_stage = _judge(
             was["first_purchase"], was["last_purchase_prev"], was["purchase_days_prev"], was["usual_gap_days_prev"],
             start, prev_start, p_alive=None, **rules,
         )  # fmt: skip
-        previous = pd.Series(prev_stage, index=was.index)
-    prev = previous.reindex(cur.index)
+        prev_values = np.full(len(cur), np.nan, dtype=object)
+        prev_values[had] = prev_stage
+        prev = pd.Series(prev_values, index=cur.index, dtype=object)
+    else:
+        prev = previous.reindex(cur.index)
     cur["previous_stage"] = prev
-    react = (cur["stage"] == "active") & cur["bought_in_period"] & prev.isin(["dormant", "lost"])
-    cur.loc[react, "stage"] = "reactivated"
+    react = (stage == "active") & cur["bought_in_period"].to_numpy() & prev.isin(["dormant", "lost"]).to_numpy()
+    cur["stage"] = pd.Series(np.where(react, "reactivated", stage).astype(object), index=cur.index, dtype=object)
     cols = [
         "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
         "bought_in_period", "previous_stage", "stage",

@@ -87,30 +87,51 @@ def abc_classes(
             f"column '{column}': ABC tiers need non-negative values; customers {bad} are missing or "
             "negative (drop or fill them first)"
         )
-    # the ids' ranks in sorted order (ties share one): integer keys sort much faster than text
-    ranks, _ = pd.factorize(values.index.astype(str), sort=True)
-    # lexsort: last key is primary -> value descending, then customer_id ascending
-    order = np.lexsort((ranks, -values.to_numpy()))
+    order = _ranking(values)
     v = values.to_numpy()[order]
     total = v.sum()
     cum = np.cumsum(v)
     share = v / total if total > 0 else np.zeros_like(v)
     cum_share = np.round(cum / total, 12) if total > 0 else np.zeros_like(v)
     before = np.round(np.concatenate([[0.0], cum[:-1]]) / total, 12) if total > 0 else np.ones_like(v)
-    cls = np.where(before < a, "A", np.where(before < b, "B", "C"))
-    cls = np.where(v > 0, cls, "C")
-    out = pd.DataFrame(
+    code = np.where(before < a, 0, np.where(before < b, 1, 2))
+    code = np.where(v > 0, code, 2)
+    # back in the input's order: position order[i] holds the i-th ranked customer (no realignment by id)
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    classes = np.array(ABC_CLASSES, dtype=object)
+    return pd.DataFrame(
         {
-            "value": v,
-            "rank": np.arange(1, len(v) + 1),
-            "share": share,
-            "share_before": before if total > 0 else np.zeros_like(v),
-            "cum_share": cum_share,
-            "abc_class": cls,
+            "value": values.to_numpy(),
+            "rank": back + 1,
+            "share": share[back],
+            "share_before": (before if total > 0 else np.zeros_like(v))[back],
+            "cum_share": cum_share[back],
+            "abc_class": pd.Series(classes[code[back]], index=values.index, dtype=object),
         },
-        index=values.index[order],
+        index=values.index,
     )
-    return out.loc[values.index]
+
+
+def _ranking(values: pd.Series) -> np.ndarray:
+    """Positions of ``values`` by value descending, ties by ``customer_id`` ascending (the ids' text order)."""
+    index = values.index
+    if _is_text(index) and index.is_monotonic_increasing:
+        # ids already in order (as every engine returns them): positions rank them, equal ids in input order as
+        # the stable sort below keeps them
+        ranks = np.arange(len(index))
+    else:
+        # the ids' ranks in sorted order (ties share one): integer keys sort much faster than text
+        ranks, _ = pd.factorize(index.astype(str), sort=True)
+    # lexsort: last key is primary -> value descending, then customer_id ascending
+    return np.lexsort((ranks, -values.to_numpy()))
+
+
+def _is_text(index: pd.Index) -> bool:
+    """True when every id is text, so that the index's own order is the order of ``index.astype(str)``."""
+    if index.dtype == object:
+        return pd.api.types.infer_dtype(index, skipna=False) == "string"
+    return pd.api.types.is_string_dtype(index.dtype) and not index.hasnans
 
 
 def abc_summary(tiers: pd.DataFrame) -> pd.DataFrame:

@@ -253,25 +253,57 @@ def check_counts(n_missing: int, n_negative: int, origin: str) -> None:
         )
 
 
-def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> CustomerSummary:
+class _Sorted:
+    """The engine's per-customer aggregates sorted by ``customer_id`` once (an Arrow sort, no pandas frame
+    copies): the ids as the ``customer_id`` index, each column as a NumPy array in that order."""
+
+    def __init__(self, agg: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = agg["customer_id"].array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            ids = pc.cast(array._pa_array, pa.large_string())  # the engine's text: no round trip through objects
+        else:
+            ids = pa.chunked_array([pa.array(agg["customer_id"].astype(str).to_numpy(dtype=object), pa.large_string())])
+        self.order = pc.sort_indices(ids).to_numpy().astype(np.int64)  # byte order of UTF-8 = the text's order
+        self.ids = pd.Index(pd.arrays.ArrowStringArray(pc.take(ids, self.order)), name="customer_id")
+        self.agg = agg
+        self._cols: dict[tuple[str, str | None], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def col(self, name: str, dtype: str | type | None = None) -> np.ndarray:
+        """Column ``name`` in customer order, as ``dtype`` (NaN for a missing value of a float column)."""
+        key = (name, None if dtype is None else str(dtype))
+        if key not in self._cols:
+            column = self.agg[name]
+            values = column.to_numpy(dtype=float, na_value=np.nan) if dtype is float else column.to_numpy(dtype=dtype)
+            self._cols[key] = values[self.order]
+        return self._cols[key]
+
+    def present(self, name: str) -> np.ndarray:
+        """True where column ``name`` has a value, in customer order."""
+        return self.agg[name].notna().to_numpy()[self.order]
+
+
+def frames_from_aggregates(agg: pd.DataFrame | _Sorted, request: SummaryRequest) -> CustomerSummary:
     """Turn the per-customer aggregates of :data:`analysis.engines.sql.CUSTOMER_STEP_SQL` into the
     RFM and BTYD frames, with the pandas code's arithmetic (same operations, same rounding)."""
     length = unit_days(request.time_unit)
     as_of_n = request.as_of_n
     end_n = request.end_n
-    agg = agg.sort_values("customer_id", kind="stable")
-    ids = pd.Index(agg["customer_id"].astype(str).to_numpy(), dtype="string", name="customer_id")
+    rows = agg if isinstance(agg, _Sorted) else _Sorted(agg)
+    ids = rows.ids
 
     def days(col: str) -> np.ndarray:
-        return agg[col].to_numpy(dtype="int64")
-
-    def as_dates(n: np.ndarray) -> np.ndarray:
-        return (EPOCH.to_datetime64() + n.astype("timedelta64[D]")).astype("datetime64[ns]")
+        return rows.col(col, "int64")
 
     first, last = days("first_n"), days("last_n")
     x = days("n_occasions") - 1
-    total = agg["total_spend"].to_numpy(dtype=float)
-    first_spend = agg["first_spend"].to_numpy(dtype=float)
+    total = rows.col("total_spend", float)
+    first_spend = rows.col("first_spend", float)
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary_value = (total - first_spend) / np.where(x > 0, x, np.nan)
     btyd = pd.DataFrame(
@@ -280,13 +312,13 @@ def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> Custom
             "t_x": (last - first) / length,
             "T": (as_of_n - first) / length,
             "monetary_value": monetary_value,
-            "first_purchase": as_dates(first),
+            "first_purchase": _as_dates(first),
         },
-        index=pd.Index(ids.to_numpy(dtype=object), dtype=str, name="customer_id"),
+        index=ids.astype(str),
     )
     if request.holdout_end is not None:
         n_hold = days("n_holdout")
-        spend = agg["spend_holdout"].to_numpy(dtype=float)
+        spend = rows.col("spend_holdout", float)
         with np.errstate(invalid="ignore", divide="ignore"):
             btyd["frequency_holdout"] = n_hold
             btyd["monetary_holdout"] = spend / np.where(n_hold > 0, n_hold, np.nan)
@@ -298,44 +330,37 @@ def frames_from_aggregates(agg: pd.DataFrame, request: SummaryRequest) -> Custom
         calibration_end=str(day_timestamp(as_of_n).date()),
         holdout_end=None if request.holdout_end is None else str(day_timestamp(end_n).date()),
     )
-    in_window = agg["n_orders"].notna().to_numpy() & agg["first_purchase_n"].notna().to_numpy()
-    w = agg.loc[in_window]
-    last_p = w["last_purchase_n"].to_numpy(dtype="int64")
-    rfm = pd.DataFrame(
-        {
-            "first_purchase": as_dates(w["first_purchase_n"].to_numpy(dtype="int64")),
-            "last_purchase": as_dates(last_p),
-            "recency_days": (as_of_n - last_p).astype("int64"),
-            "frequency": w["n_orders"].to_numpy(dtype="int64"),
-            "monetary": w["window_spend"].to_numpy(dtype=float).round(6),
-        },
-        index=ids[in_window],
-    )
-    return CustomerSummary(rfm=rfm[list(RFM_COLUMNS)], btyd=btyd)
+    return CustomerSummary(rfm=_rfm_frame(rows, as_of_n, orders_needed=True), btyd=btyd)
 
 
 def _as_dates(n: np.ndarray) -> np.ndarray:
     return (EPOCH.to_datetime64() + n.astype("timedelta64[D]")).astype("datetime64[ns]")
 
 
-def _rfm_frame(agg: pd.DataFrame, ids: pd.Index, day_n: int, prefix: str = "") -> pd.DataFrame:
+def _rfm_frame(rows: _Sorted, day_n: int, prefix: str = "", orders_needed: bool = False) -> pd.DataFrame:
     """The RFM columns from the window aggregates ``{prefix}first_purchase_n`` … of the customers with a
-    purchase in the window, as :func:`frames_from_aggregates` computes them."""
-    first = agg[f"{prefix}first_purchase_n"]
-    in_window = first.notna().to_numpy()
-    w = agg.loc[in_window]
-    last_p = w[f"{prefix}last_purchase_n"].to_numpy(dtype="int64")
+    purchase in the window (and, with ``orders_needed``, a window order count), as the pandas code computes them.
+    All customers in the window: the ids' index itself (no copy)."""
+    in_window = rows.present(f"{prefix}first_purchase_n")
+    if orders_needed:
+        in_window &= rows.present(f"{prefix}n_orders")
+    everyone = bool(in_window.all())
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if everyone else values[in_window]
+
+    last_p = take(rows.col(f"{prefix}last_purchase_n", float)).astype("int64")
     rfm = pd.DataFrame(
         {
-            "first_purchase": _as_dates(w[f"{prefix}first_purchase_n"].to_numpy(dtype="int64")),
+            "first_purchase": _as_dates(take(rows.col(f"{prefix}first_purchase_n", float)).astype("int64")),
             "last_purchase": _as_dates(last_p),
             "recency_days": (day_n - last_p).astype("int64"),
-            "frequency": w[f"{prefix}n_orders"].to_numpy(dtype="int64"),
-            "monetary": w[f"{prefix}window_spend"].to_numpy(dtype=float).round(6),
+            "frequency": take(rows.col(f"{prefix}n_orders", float)).astype("int64"),
+            "monetary": take(rows.col(f"{prefix}window_spend", float)).round(6),
         },
-        index=ids[in_window],
+        index=rows.ids if everyone else rows.ids[in_window],
     )
-    return rfm[list(RFM_COLUMNS)]
+    return rfm
 
 
 def score_frames_from_aggregates(
@@ -343,50 +368,50 @@ def score_frames_from_aggregates(
 ) -> ScoreInputs:
     """Turn the rows of :data:`analysis.engines.sql.SCORE_STEP_SQL` and :data:`~analysis.engines.sql.SCORE_CHECK_SQL`
     into :class:`ScoreInputs`, with the pandas code's arithmetic (that of :func:`frames_from_aggregates`)."""
-    agg = agg.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    ids = pd.Index(agg["customer_id"].astype(str).to_numpy(), dtype="string", name="customer_id")
+    rows = _Sorted(agg)
+    ids = rows.ids
     as_of_n, prev_n = request.as_of_n, request.prev_n
     summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit)
     btyd: pd.DataFrame | None = None
     error: str | None = None
     try:
         check_counts(int(check["n_missing"]), int(check["n_negative"]), origin)
-        btyd = frames_from_aggregates(agg, summary_request).btyd
+        btyd = frames_from_aggregates(rows, summary_request).btyd
         require_customers(btyd, summary_request)
     except InputError as err:
         btyd, error = None, str(err)
-    days = agg["prev_days"].to_numpy(dtype="int64")
-    prev_last = agg["prev_last_n"].to_numpy(dtype=float)
+    days = rows.col("prev_days", "int64")
+    prev_last = rows.col("prev_last_n", float)
     lifecycle = pd.DataFrame(
         {
-            "first_purchase": _as_dates(agg["first_n"].to_numpy(dtype="int64")),
-            "last_purchase": _as_dates(agg["last_n"].to_numpy(dtype="int64")),
-            "purchase_days": agg["n_occasions"].to_numpy(dtype="int64"),
-            "usual_gap_days": agg["median_gap"].to_numpy(dtype=float),
-            "last_purchase_prev": pd.to_datetime(
-                np.where(days > 0, _as_dates(np.nan_to_num(prev_last).astype("int64")), np.datetime64("NaT"))
+            "first_purchase": _as_dates(rows.col("first_n", "int64")),
+            "last_purchase": _as_dates(rows.col("last_n", "int64")),
+            "purchase_days": rows.col("n_occasions", "int64"),
+            "usual_gap_days": rows.col("median_gap", float),
+            "last_purchase_prev": np.where(
+                days > 0, _as_dates(np.nan_to_num(prev_last).astype("int64")), np.datetime64("NaT", "ns")
             ),
             "purchase_days_prev": days,
-            "usual_gap_days_prev": agg["prev_median_gap"].to_numpy(dtype=float),
+            "usual_gap_days_prev": rows.col("prev_median_gap", float),
         },
         index=ids,
     )
     first_day, last_day = check["first_day_n"], check["last_day_n"]
     run_rate: pd.DataFrame | None = None
-    if btyd is not None and int(agg["first_n"].min()) == int(first_day):  # the base window bound in the pass
+    if btyd is not None and int(rows.col("first_n", "int64").min()) == int(first_day):  # base window in the pass
         run_rate = pd.DataFrame(
             {
                 "first_purchase": lifecycle["first_purchase"],
                 "last_purchase": lifecycle["last_purchase"],
                 "purchase_days": lifecycle["purchase_days"],
-                "spend": agg["total_spend"].to_numpy(dtype=float),
-                "in_retention_base": agg["in_retention_base"].to_numpy(dtype=bool),
+                "spend": rows.col("total_spend", float),
+                "in_retention_base": rows.col("in_retention_base", bool),
             },
             index=ids,
         )
     return ScoreInputs(
-        rfm=_rfm_frame(agg, ids, as_of_n),
-        rfm_previous=_rfm_frame(agg, ids, prev_n, "p_") if (days > 0).any() else None,
+        rfm=_rfm_frame(rows, as_of_n),
+        rfm_previous=_rfm_frame(rows, prev_n, "p_") if (days > 0).any() else None,
         btyd=btyd,
         btyd_error=error,
         lifecycle=lifecycle,
