@@ -129,6 +129,19 @@ def spark_session():
 
 
 @pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A Spark standalone master and one worker on 127.0.0.1 (tests/spark_cluster.py), started once from the PySpark
+    installation and stopped at the end; skipped, saying why, without Java."""
+    from tests.spark_cluster import start_cluster, why_no_cluster
+
+    if (reason := why_no_cluster()) is not None:
+        pytest.skip(reason)
+    cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
 def published_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small published batch, built once per run and shared by the tests that read it (kept on one xdist worker
     by :func:`pytest_collection_modifyitems`): ``rfmkit run`` of ``tests.test_batch.small_params`` (a 1,500-customer
