@@ -32,9 +32,9 @@ def test_the_partial_month_is_a_hatched_lighter_bar_with_its_days() -> None:
     assert [b.get_hatch() for b in bars] == [None, None, "//"]
     assert bars[2].get_alpha() < bars[0].get_alpha()
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["2011-10", "2011-11", "2011-12\n1–9 Dec (partial)"]
+    assert labels == ["2011-10", "2011-11", "2011-12 1–9 Dec (partial)"]
     zh = monthly_revenue(TX, "¥", language="zh", data_days=DAYS)
-    assert zh.get_xticklabels()[-1].get_text() == "2011-12\n12月1–9日（不完整）"
+    assert zh.get_xticklabels()[-1].get_text() == "2011-12 12月1–9日（不完整）"
     plt.close("all")
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis import text
+from analysis.report.plots.style import finish
 
 COLORS = {"M": "#1f4e79", "O": "#2e8b57", "A": "#d2691e", "I": "#808080", "R": "#b22222", "Q": "#999999"}
 
@@ -39,6 +40,7 @@ def plot_better_worse(table: pd.DataFrame, ax: Axes | None = None, language: str
     ax.set_xlabel(text.t("grading.kano.worse_axis", language))
     ax.set_ylabel(text.t("grading.kano.better_axis", language))
     ax.set_title(text.t("grading.kano.chart_title", language))
+    finish(ax, language)
     return ax
 
 
@@ -64,4 +66,5 @@ def plot_value_satisfaction(grid: pd.DataFrame, ax: Axes | None = None, language
     ax.set_yticks(range(len(counts.index)), [str(i) for i in counts.index])
     ax.set_ylabel(text.t("grading.column.abc_class", language))
     ax.set_title(text.t("grading.chart_value_satisfaction", language))
+    finish(ax, language)
     return ax

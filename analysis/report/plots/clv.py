@@ -9,11 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from analysis import text
 from analysis.clv._transaction import TransactionModel
-from analysis.report.plots.rfm import money_formatter
+from analysis.report.plots.style import finish, format_axis
 from analysis.text import format as fmt
 
 #: How the models are written (proper names, the same in every language).
@@ -68,6 +67,7 @@ def plot_tracking(
     ax.set_xlabel(text.t("chart.tracking_x", language, unit=unit))
     ax.set_ylabel(text.t("chart.tracking_y_cumulative" if cumulative else "chart.tracking_y", language))
     ax.legend()
+    finish(ax, language)
     return ax
 
 
@@ -83,6 +83,7 @@ def plot_holdout_by_frequency(table: pd.DataFrame, ax: Axes | None = None, langu
     ax.set_xlabel(text.t("chart.holdout_x", language))
     ax.set_ylabel(text.t("chart.holdout_y", language))
     ax.legend()
+    finish(ax, language)
     return ax
 
 
@@ -114,6 +115,7 @@ def plot_probability_alive_matrix(
     ax.figure.colorbar(image, ax=ax, label=text.t("chart.alive_colorbar", language))
     ax.set_xlabel(text.t("chart.alive_x", language, unit=_unit(model.time_unit_, language)))
     ax.set_ylabel(text.t("chart.alive_y", language))
+    finish(ax, language)
     return ax
 
 
@@ -137,13 +139,12 @@ def plot_clv_distribution(
         ax.hist(values, bins=edges, color="steelblue")
         if values.max() > values.min():
             ax.set_xscale("log")
-            # the style turns mathtext off (data in labels stays text), so the log axis' default "10^3" labels
-            # would show as raw "$\\mathdefault{10^{3}}$": plain labels instead, money ones for money columns
-            money = money_formatter(currency, language) if currency else None
-            ax.xaxis.set_major_formatter(money or FuncFormatter(lambda x, _pos: fmt.number(x, language, 0)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
+    # plain labels (the style turns mathtext off, so a log axis' default "10^3" would show as raw mathtext), money
+    # ones for money columns, spaced so that they never run into each other (analysis.report.plots.style)
+    format_axis(ax.xaxis, "money" if currency else "number", currency, language)
     shown = text.column_label(column, language)
     unit = fmt.currency_symbol(currency) if currency else None
     ax.set_xlabel(text.t("chart.with_unit", language, label=shown, unit=unit) if unit else shown)
     ax.set_ylabel(text.t("chart.customers", language))
+    finish(ax, language)
     return ax

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from analysis import text
+from analysis.report.plots.style import finish
 
 #: Characters per line of an action's name on the chart (longer names wrap).
 LABEL_WIDTH = 28
@@ -90,4 +91,5 @@ def plot_uplift(
     last = r["window_end"].iloc[0] if len(r) else ""
     ax.set_title(text.t("experiment.chart_title", language, a=first, b=last), pad=24)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize="small", frameon=False)
+    finish(ax, language)
     return ax

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
 
 from analysis import text
 from analysis.customers.segments import order_like
+from analysis.report.plots.style import TickFormatter, finish, format_axis
 from analysis.text import format as fmt
 from analysis.window import month_coverage, partial_label
 
@@ -34,13 +34,11 @@ def _ax(ax: Axes | None, size: tuple[float, float] = (8, 4)) -> Axes:
     return ax
 
 
-def money_formatter(currency: str = "$", language: str = "en") -> FuncFormatter:
-    """Axis labels such as $1.2k / -$3.4M / ¥250 (:func:`analysis.text.format.money_short`)."""
-
-    def show(x: float, _pos: int | None = None) -> str:
-        return fmt.money_short(x, currency, language)
-
-    return FuncFormatter(show)
+def money_formatter(currency: str = "$", language: str = "en") -> TickFormatter:
+    """Axis labels such as $250 / $1.5k / -$3.4M / ¥250: the kit's money tick labels
+    (:class:`analysis.report.plots.style.TickFormatter`; :func:`~analysis.report.plots.style.format_axis` also spaces
+    the ticks)."""
+    return TickFormatter("money", currency, language)
 
 
 def quarantine_reasons(quality: dict, ax: Axes | None = None, language: str = "en") -> Axes:
@@ -52,6 +50,7 @@ def quarantine_reasons(quality: dict, ax: Axes | None = None, language: str = "e
     ax.set(xlabel=text.t("chart.quarantine_x", language), ylabel="", title=text.t("chart.quarantine_title", language))
     for i, v in enumerate(s.to_numpy()):
         ax.text(v, i, f" {fmt.integer(v, language)}", va="center")
+    finish(ax, language)
     return ax
 
 
@@ -72,7 +71,7 @@ def monthly_revenue(
     month = transactions["order_date"].dt.to_period("M").astype(str)
     g = transactions.groupby(month).agg(revenue=("amount", "sum"))
     bars = ax.bar(range(len(g)), g["revenue"], color="tab:blue", alpha=0.8)
-    ax.yaxis.set_major_formatter(money_formatter(currency, language))
+    format_axis(ax.yaxis, "money", currency, language)
     ax.set(xlabel="", ylabel=text.t("chart.revenue", language), title=text.t("chart.monthly_revenue_title", language))
     if data_days is None:
         days = transactions["order_date"].dropna()
@@ -83,11 +82,12 @@ def monthly_revenue(
         covered = month_coverage(m, *data_days)
         if covered is not None:
             bars[i].set(alpha=0.35, hatch="//", edgecolor="tab:blue")
-            labels[i] = f"{m}\n{partial_label(covered, language)}"
+            labels[i] = f"{m} {partial_label(covered, language)}"  # one line: two would run into the next label
             partial.add(i)
     step = max(1, len(g) // 12)
     shown = sorted(set(range(0, len(g), step)) | partial)
     ax.set_xticks(shown, [labels[i] for i in shown], rotation=45, ha="right")
+    finish(ax, language)
     return ax
 
 
@@ -108,6 +108,7 @@ def score_distribution(customers: pd.DataFrame, ax: Axes | None = None, language
     )
     if ax.get_legend() is not None:
         ax.get_legend().set_title(text.t("chart.measure", language))
+    finish(ax, language)
     return ax
 
 
@@ -132,6 +133,7 @@ def rf_heatmap(
     sns.heatmap(grid, annot=True, fmt=",.0f", cmap="YlGnBu", cbar=False, ax=ax, linewidths=0.5)
     ax.set(xlabel=text.t("chart.f_score", language), ylabel=text.t("chart.r_score", language), title=title)
     ax.tick_params(axis="y", labelrotation=0)
+    finish(ax, language)
     return ax
 
 
@@ -152,6 +154,7 @@ def segment_bars(
            title=text.t("chart.per_group_customers", language, group=group))  # fmt: skip
     a2.set(xlabel=text.t("chart.revenue", language), ylabel="",
            title=text.t("chart.per_group_revenue", language, group=group))  # fmt: skip
-    a2.xaxis.set_major_formatter(money_formatter(currency, language))
+    format_axis(a2.xaxis, "money", currency, language)
+    finish(fig, language)
     fig.tight_layout()
     return fig

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
 
 from analysis import text
 from analysis.customers.kpi import ALL
 from analysis.customers.segments import cluster_name_label
 from analysis.customers.tiers import pareto_curve
-from analysis.report.plots.rfm import money_formatter
+from analysis.report.plots.style import finish, format_axis
 
 _MAX_ANNOTATED_CELLS = 200
 #: KPI columns in currency (drawn with a money axis when a currency is given).
@@ -64,6 +63,7 @@ def snake_plot(snake: pd.DataFrame, ax: Axes | None = None, language: str = "en"
     ax.set_ylabel(text.t("chart.snake_y", language))
     ax.set_title(text.t("chart.snake_title", language))
     ax.legend(title=text.t("chart.cluster", language), fontsize="small")
+    finish(ax, language)
     return ax
 
 
@@ -103,14 +103,15 @@ def abc_pareto_plot(
             x = sub["rank"].max() / len(tiers)
             ax.axvline(x, color="grey", lw=0.6)
             ax.text(x, 0.02, f" {cls}: {x:.0%}", fontsize="small", rotation=90, va="bottom")
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    format_axis(ax.xaxis, "percent", language=language)
+    format_axis(ax.yaxis, "percent", language=language)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(text.t("chart.pareto_x", language))
     ax.set_ylabel(text.t("chart.pareto_y", language))
     ax.set_title(text.t("chart.pareto_title", language))
     ax.legend(loc="lower right", fontsize="small")
+    finish(ax, language)
     return ax
 
 
@@ -146,6 +147,7 @@ def migration_heatmap(
     ax.set_xlabel(text.t("chart.migration_x", language))
     ax.set_ylabel(text.t("chart.migration_y", language))
     ax.set_title(text.t("chart.migration_title", language))
+    finish(ax, language)
     return ax
 
 
@@ -203,6 +205,7 @@ def cohort_heatmap(
     ax.set_xlabel(text.t("chart.cohort_x", language))
     ax.set_ylabel(text.t("chart.cohort_y", language))
     ax.set_title(text.t("chart.cohort_title" if is_share else "chart.cohort_title_counts", language))
+    finish(ax, language)
     return ax
 
 
@@ -250,9 +253,10 @@ def kpi_bar_chart(
     by = " × ".join(text.column_label(n, language) for n in names)
     ax.set_title(text.t("chart.kpi_title", language, metric=shown, by=by))
     if metric.endswith(("_rate", "_share", "_pct", "_growth")):
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        format_axis(ax.xaxis, "percent", language=language)
     elif currency is not None and metric in MONEY_METRICS:
-        ax.xaxis.set_major_formatter(money_formatter(currency, language))
+        format_axis(ax.xaxis, "money", currency, language)
+    finish(ax, language)
     return ax
 
 
@@ -279,4 +283,5 @@ def lifecycle_chart(stage_counts: pd.DataFrame, ax: Axes | None = None, language
     ax.set_title(text.t("chart.lifecycle_title", language))
     ax.legend(title=text.t("chart.stage", language), fontsize="small")
     ax.tick_params(axis="x", labelrotation=45)
+    finish(ax, language)
     return ax
