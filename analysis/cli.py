@@ -772,7 +772,7 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
     region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
     tx = stages.scope(clean_tx, period_bounds(period)[1], region)
     evaluation = stages.evaluation(
-        tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)), short=window.short()
+        tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)), data_end=days.max()
     )
     if not isinstance(evaluation.results, pd.DataFrame):
         raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")

@@ -209,7 +209,7 @@ def evaluation(run: Run, clean: Cleaned) -> Evaluation:
     sent = artifacts.read_sent(run.published_dir(earlier))  # only what rfmkit confirm-actions recorded is measured
     return stages.evaluation(
         clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of, sent=sent,
-        short=run.window.short(),
+        data_end=run.window.data_end,
     )  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from analysis.missing import Missing
 from analysis.params import RunParams
 from analysis.privacy import public_message
 from analysis.regions import ALL_REGIONS, region_name, run_rep
-from analysis.window import Window, as_day, period_bounds, previous_end
+from analysis.window import Window, as_day, period_bounds, previous_end, too_short
 
 if TYPE_CHECKING:
     from analysis.clv.pipeline import CLVResult, CustomerValue
@@ -884,7 +884,7 @@ def evaluation(
     *,
     as_of: pd.Timestamp | None = None,
     sent: pd.DataFrame | None = None,
-    short: Missing | None = None,
+    data_end: pd.Timestamp | None = None,
 ) -> Evaluation:
     """Measure the actions assigned ``experiment.window_months`` periods before ``period`` that were sent.
 
@@ -892,8 +892,9 @@ def evaluation(
     ``actions/sent.parquet`` (the customers ``rfmkit confirm-actions`` recorded as sent; None: nothing was
     confirmed, so nothing is measured); ``transactions`` the run's (its region, up to its scoring day ``as_of``).
     When the data end inside the period (a partial period scored as of the data's last day), the window ends on
-    ``as_of`` too, and says so. ``short``: the run's :meth:`Window.short` (the minimum-data rule): nothing is
-    measured, for that reason.
+    ``as_of`` too, and says so. The minimum-data rule (:func:`analysis.window.too_short`): when the data (up to
+    ``data_end``, the data's last day) cover fewer than ``rfm.min_period_days`` days of the measurement window,
+    nothing is measured, for that reason.
     """
     from analysis.strategy.experiment import (
         learn_uplift,
@@ -907,6 +908,8 @@ def evaluation(
     assigned = str(pd.Period(period, freq="M") - ex.window_months)
     start, end = measurement_window(assigned, ex.window_months)
     window = (start, min(end, as_day(as_of)) if as_of is not None else end)
+    last = window[1] if data_end is None else min(window[1], as_day(data_end))
+    short = too_short(max(0, int((last - start).days) + 1), params.rfm.min_period_days)
     missing: Missing
     if not ex.enabled:
         missing = Missing("experiment_disabled")
