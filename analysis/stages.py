@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -342,7 +343,11 @@ def score(
             customers = customers.join(value.customers, how="left")
         except (ModelError, InputError) as err:
             value = None
-            ids = [*customers.index, *([] if inputs.btyd is None else inputs.btyd.index)]
+            # read only when the message quotes a literal (arrays: no per-element walk of an Arrow index)
+            ids = chain(
+                customers.index.to_numpy(dtype=object),
+                () if inputs.btyd is None else inputs.btyd.index.to_numpy(dtype=object),
+            )
             detail = public_message(err, ids, params.privacy.key_file)  # no raw id in a report or log
             clv_missing = Missing("clv_not_identifiable", {"detail": detail})
             log.info("CLV skipped as of %s: %s", as_of.date(), detail)
