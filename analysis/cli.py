@@ -470,8 +470,8 @@ def empty_clv_column_note(scored: Any) -> None:
     customers, value = scored.customers, scored.clv_value
     if value is None or not len(customers):
         return
-    empty = [c for c in ("p_alive", "expected_purchases", "expected_spend", "clv") if c in customers.columns
-             and customers[c].isna().all()]  # fmt: skip
+    columns = ("p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv")
+    empty = [c for c in columns if c in customers.columns and customers[c].isna().all()]
     if empty:
         why = value.reason_text("en") or t("cli.clv_empty_method", "en", method=value.method_label("en"))
         click.echo(t("cli.clv_empty", "en", columns=", ".join(empty), why=why), err=True)
@@ -496,7 +496,11 @@ def empty_clv_column_note(scored: Any) -> None:
 @click.option(
     "--lookback-days", type=click.IntRange(min=1), default=None, help="Only purchases in this many days up to --as-of."
 )
-@click.option("--no-clv", is_flag=True, help="Skip the CLV models (p_alive, expected_purchases, expected_spend, clv).")
+@click.option(
+    "--no-clv",
+    is_flag=True,
+    help="Skip the CLV models (p_alive, expected_purchases, spend_per_purchase, expected_spend_horizon, clv).",
+)
 @click.option(
     "--engine",
     type=click.Choice(["auto", "pandas", "duckdb", "spark"]),
@@ -511,10 +515,11 @@ def score(
 ) -> None:
     """Score customers of INPUT: recency, frequency, monetary, 1–5 scores, segment and value class.
 
-    Adds the CLV columns p_alive, expected_purchases and expected_spend (over the params' horizon,
-    52 weeks by default) and clv (discounted, currency) from BG/NBD + Gamma-Gamma fitted on
-    everything up to --as-of. Also adds abc_class (A/B/C by cumulative revenue share), lifecycle_stage (new/active/
-    reactivated/dormant/lost; the period is --as-of's month up to --as-of, as in the reports) and cluster (k-means).
+    Adds the CLV columns p_alive, expected_purchases (over the params' horizon, 52 weeks by default),
+    spend_per_purchase, expected_spend_horizon (expected purchases × spend per purchase) and clv (discounted,
+    currency) from BG/NBD + Gamma-Gamma fitted on everything up to --as-of. Also adds abc_class (A/B/C by
+    cumulative revenue share), lifecycle_stage (new/active/reactivated/dormant/lost; the period is --as-of's month
+    up to --as-of, as in the reports) and cluster (k-means).
     With --params and --as-of the last day of a month (the data's last day when it ends inside the month, as the
     batch scores a partial month), the result equals the batch's customers.parquet.
 
@@ -930,8 +935,8 @@ def confirm_actions(params_file: str, period: str, region: str | None, sent_file
     "with_clv",
     is_flag=True,
     help="With --engine spark and a folder OUT: score every customer in Spark too (1-5 scores, segment, value "
-    "class, p_alive, expected_purchases, expected_spend, clv, as 'rfmkit score'); models fitted on the distinct "
-    "(x, t_x, T) rows; OUT/models.json holds them.",
+    "class, p_alive, expected_purchases, spend_per_purchase, expected_spend_horizon, clv, as 'rfmkit score'); "
+    "models fitted on the distinct (x, t_x, T) rows; OUT/models.json holds them.",
 )
 @_friendly
 def summary(

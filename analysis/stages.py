@@ -717,7 +717,14 @@ def strategy(
     from analysis.strategy import experiment
     from analysis.strategy.actions import apply_playbook
     from analysis.strategy.churn import churn_warnings
-    from analysis.strategy.forecast import backtest, choose_method, frequency_bucket, model_forecast, segment_forecast
+    from analysis.strategy.forecast import (
+        CLV_FORECAST_COLUMNS,
+        backtest,
+        choose_method,
+        frequency_bucket,
+        model_forecast,
+        segment_forecast,
+    )
     from analysis.strategy.forecast import customer_forecast as per_customer
     from analysis.strategy.playbook import load_playbook
     from analysis.strategy.value import net_spend, returns_by_customer
@@ -765,7 +772,7 @@ def strategy(
     nxt = window.next
     # the forecast on net spend (returns netted): the purchase model's expected purchases where it fits, else the
     # run rate; both are made at the previous period's end and backtested on this one, the smaller error is used
-    run_rate = customers.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
+    run_rate = customers.drop(columns=list(CLV_FORECAST_COLUMNS), errors="ignore")
     run_rate = run_rate.assign(monetary=value.monetary_net.reindex(run_rate.index))
     model_now = _purchase_model(scored)
     method = "model" if model_now is not None else "run_rate"

@@ -37,7 +37,8 @@ def test_clv_columns_and_a_note_when_switched_off(cdnow_clean: pd.DataFrame) -> 
     scored = score_customers(cdnow_clean, "1997-09-30").customers
     with_clv, note = add_clv(scored, cdnow_clean, "1997-09-30")
     assert note is None
-    assert {"p_alive", "expected_purchases", "expected_spend", "clv"} <= set(with_clv.columns)
+    clv_columns = {"p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"}
+    assert clv_columns <= set(with_clv.columns)
     assert with_clv.p_alive.between(0, 1).all() and (with_clv.clv >= 0).all()
     one_timers = with_clv[with_clv.frequency == 1]
     assert (one_timers.p_alive == 1).all()  # BG/NBD: no repeat purchase, no chance to drop out

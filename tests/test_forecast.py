@@ -21,7 +21,7 @@ def customers() -> pd.DataFrame:
             "first_purchase": pd.to_datetime(["2023-01-06", "2023-06-01", "2023-03-08"]),
             "last_purchase": pd.to_datetime(["2023-12-27", "2023-12-12", "2023-03-08"]),
             "expected_purchases": [2.0, 1.0, 0.1],
-            "expected_spend": [100.0, np.nan, 30.0],
+            "spend_per_purchase": [100.0, np.nan, 30.0],
         },
         index=pd.Index(["a", "b", "c"], name="customer_id"),
     )
@@ -31,7 +31,7 @@ def customers() -> pd.DataFrame:
 def test_clv_method(customers: pd.DataFrame) -> None:
     f = customer_forecast(customers)
     assert (f["method"] == "clv").all()
-    # b has no expected_spend: falls back to monetary / frequency = 50
+    # b has no spend_per_purchase: falls back to monetary / frequency = 50
     assert f["expected_revenue"].tolist() == pytest.approx([200.0, 50.0, 3.0])
     s = segment_forecast(customers)
     assert s.loc["Champions", "expected_purchases"] == 3.0
@@ -41,7 +41,7 @@ def test_clv_method(customers: pd.DataFrame) -> None:
 
 
 def test_run_rate_method(customers: pd.DataFrame) -> None:
-    c = customers.drop(columns=["expected_purchases", "expected_spend"])
+    c = customers.drop(columns=["expected_purchases", "spend_per_purchase"])
     with pytest.raises(ParamsError, match="horizon_days"):
         customer_forecast(c)
     f = customer_forecast(c, horizon_days=90)
@@ -87,7 +87,7 @@ def test_backtest_by_frequency_bucket_nets_returns() -> None:
     from analysis.strategy.forecast import frequency_bucket
 
     made = pd.DataFrame(
-        {"frequency": [1, 2, 4, 12], "expected_purchases": [0.5, 1.0, 2.0, 3.0], "expected_spend": [10.0] * 4},
+        {"frequency": [1, 2, 4, 12], "expected_purchases": [0.5, 1.0, 2.0, 3.0], "spend_per_purchase": [10.0] * 4},
         index=pd.Index(["a", "b", "c", "d"], name="customer_id"),
     )
     made["frequency_bucket"] = frequency_bucket(made["frequency"])

@@ -58,7 +58,7 @@ def test_model_forecast_is_the_conditional_expectation(customers, summary, model
     t = 31 / 7
     want = [t * (1 + 9) / (10 + 359 / 7), t * (1 + 3) / (10 + 213 / 7), t * (1 + 0) / (10 + 298 / 7)]
     assert f["expected_purchases"].tolist() == pytest.approx(want, rel=1e-12)
-    assert f["expected_spend"].tolist() == [100.0, 50.0, 30.0] and (f["method"] == "model").all()
+    assert f["spend_per_purchase"].tolist() == [100.0, 50.0, 30.0] and (f["method"] == "model").all()
     assert f["expected_revenue"].tolist() == pytest.approx([w * s for w, s in zip(want, [100, 50, 30], strict=True)])
 
 

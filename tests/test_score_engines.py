@@ -218,7 +218,8 @@ def test_duckdb_score_inputs_match_pandas_on_any_log(duck, rows, as_of, back, lo
 def same_customers(got: pd.DataFrame, want: pd.DataFrame) -> None:
     """Scored customers: the fitted CLV columns to 1e-6 (the model fits see inputs equal to 1e-9, summed in
     another order, and converge to within their tolerance), everything else exactly or to 1e-9 (money)."""
-    fitted = [c for c in ("p_alive", "expected_purchases", "expected_spend", "clv") if c in want.columns]
+    clv_columns = ("p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv")
+    fitted = [c for c in clv_columns if c in want.columns]
     pd.testing.assert_frame_equal(got[fitted], want[fitted], check_exact=False, rtol=1e-6)
     rest = want.columns.drop(fitted)
     pd.testing.assert_frame_equal(got[rest], want[rest], check_exact=False, rtol=1e-9)

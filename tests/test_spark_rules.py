@@ -87,7 +87,7 @@ def test_run_rate_fallback_on_spark(spark_session, tmp_path: Path) -> None:
     for col in CLV_COLUMNS[1:]:
         np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float), rtol=1e-12, err_msg=col)
     # a's two purchase days: total spend 40 over 2 days
-    assert got.loc["a", "expected_spend"] == 20.0
+    assert got.loc["a", "spend_per_purchase"] == 20.0
     models = json.loads((tmp_path / "models.json").read_text())
     rr = scored.clv_value.run_rate
     assert models["clv_method"] == "run_rate" and models["run_rate"]["retention_per_unit"] == rr.retention_per_unit

@@ -4,7 +4,7 @@ A local Spark session (``local[2]``) scores the CDNOW sample and hand-made awkwa
 :func:`analysis.engines.spark_score.score_to_parquet`; the Parquet the executors write is compared with the
 pandas scoring of ``rfmkit score``: customers, dates, counts, scores, segments and value classes exactly, money
 to 1e-9 relative, and the CLV columns to 1e-9 relative (the purchase model is fitted on the same distinct rows in
-the same order, so its parameters are the same to the last bit); expected_spend and clv go through Gamma-Gamma,
+the same order, so its parameters are the same to the last bit); spend_per_purchase and clv go through Gamma-Gamma,
 fitted on repeat-spend means summed in another order, and are held to 1e-6 (see SPEND_RTOL).
 """
 
@@ -76,7 +76,7 @@ def assert_same_scores(got: pd.DataFrame, want: pd.DataFrame, clv: bool) -> None
             if col in EXACT[:5]:
                 assert g.dtype == np.int64, col
         else:
-            rtol = SPEND_RTOL if col in ("expected_spend", "clv") else 1e-9
+            rtol = SPEND_RTOL if col in ("spend_per_purchase", "clv") else 1e-9
             np.testing.assert_allclose(g.to_numpy(float), w.to_numpy(float), rtol=rtol, atol=0, err_msg=col)
 
 

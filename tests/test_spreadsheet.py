@@ -124,7 +124,7 @@ def test_every_cli_csv_is_spreadsheet_safe(tmp_path: Path) -> None:
     scored = pd.read_csv(tmp_path / "score.csv", dtype={"customer_id": str})
     # shown as text: the id with an apostrophe in front, the customer still there
     assert "'" + PAYLOADS[0] in set(scored["customer_id"]) and scored["customer_id"].is_unique
-    for col in ("monetary", "clv", "expected_spend"):
+    for col in ("monetary", "clv", "spend_per_purchase"):
         assert (scored[col].dropna().round(2) == scored[col].dropna()).all(), col
     clv = pd.read_csv(tmp_path / "v" / "customers.csv")
     assert (clv["clv"].dropna().round(2) == clv["clv"].dropna()).all()

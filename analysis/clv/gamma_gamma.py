@@ -242,7 +242,7 @@ class GammaGamma(BaseFitter):
             raise SummaryDataError("monetary_value must not be negative")
         with np.errstate(all="ignore"):
             cond = p * (v + x * m) / (p * x + q - 1)
-        out = pd.Series(np.where(use, cond, pop), index=summary.index, name="expected_spend")
+        out = pd.Series(np.where(use, cond, pop), index=summary.index, name="spend_per_purchase")
         if not np.all(np.isfinite(out.to_numpy())):
             raise ModelError("Gamma-Gamma: expected spend is not finite")
         return out
@@ -263,7 +263,7 @@ class GammaGamma(BaseFitter):
         values[rows.repeat] = per_row[rows.spends.inverse]
         if not (np.all(np.isfinite(per_row)) and np.isfinite(pop)):
             raise ModelError("Gamma-Gamma: expected spend is not finite")
-        return pd.Series(values, index=rows.index, name="expected_spend")
+        return pd.Series(values, index=rows.index, name="spend_per_purchase")
 
 
 def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

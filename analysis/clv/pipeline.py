@@ -50,6 +50,7 @@ from analysis.clv.value import (
     discount_rate_per_unit,
     p_alive_separation,
     predict_customers,
+    value_frame,
 )
 from analysis.data.io import json_safe, write_json
 from analysis.data.spreadsheet import write_spreadsheet_csv
@@ -73,14 +74,14 @@ class CLVResult:
     bgnbd : BGNBD or None
         None when BG/NBD could not be estimated (the reason is in ``failures`` and ``reason``).
     gamma_gamma : GammaGamma or None
-        None when spend per order could not be modelled: ``expected_spend`` is then each
+        None when spend per order could not be modelled: ``spend_per_purchase`` is then each
         customer's observed mean spend per purchase day (``spend_method == "observed_mean"``).
     pareto_nbd : ParetoNBD or None
         None when it could not be fitted (the reason is in ``failures``).
     predictions : DataFrame
         Per customer: summary columns, ``p_alive``, ``expected_purchases`` (over ``horizon``),
-        ``expected_spend``, ``clv`` from the model named by ``method`` and, when BG/NBD is the
-        method and Pareto/NBD also fitted, the Pareto/NBD ``*_pnbd`` equivalents.
+        ``spend_per_purchase``, ``expected_spend_horizon``, ``clv`` from the model named by ``method``
+        and, when BG/NBD is the method and Pareto/NBD also fitted, the Pareto/NBD ``*_pnbd`` equivalents.
     method : str
         Purchase model behind ``predictions``: ``bgnbd``, else ``pareto_nbd``, else ``mbgnbd``.
     reason : str or None
@@ -141,7 +142,8 @@ class CustomerValue:
     ----------
     customers : DataFrame
         Index ``customer_id``: ``p_alive`` (NaN for the run-rate), ``expected_purchases`` (over
-        ``horizon``), ``expected_spend`` (currency per purchase), ``clv`` (discounted, currency).
+        ``horizon``), ``spend_per_purchase`` (currency), ``expected_spend_horizon`` (expected purchases ×
+        spend per purchase, currency, undiscounted), ``clv`` (discounted, currency).
     method : str
         ``bgnbd``, ``pareto_nbd``, ``mbgnbd`` or ``run_rate`` (see :data:`METHOD_NAMES`).
     reason : str or None
@@ -257,7 +259,7 @@ def observed_spend(transactions: pd.DataFrame, as_of: object) -> pd.Series:
     occ = purchase_occasions(transactions)
     occ = occ[occ["day"] <= as_day(as_of)]
     g = occ.groupby("customer_id", sort=True)["amount"]
-    return (g.sum() / g.size()).rename("expected_spend").rename_axis("customer_id")
+    return (g.sum() / g.size()).rename("spend_per_purchase").rename_axis("customer_id")
 
 
 def _resolve(
@@ -373,9 +375,7 @@ def _predict(
     p_alive = tm.conditional_probability_alive(summary)
     purchases = tm.conditional_expected_purchases(horizon, summary)
     disc = tm.discounted_expected_purchases(summary, horizon, discount_rate)
-    return pd.DataFrame(
-        {"p_alive": p_alive, "expected_purchases": purchases, "expected_spend": exp_spend, "clv": disc * exp_spend}
-    )
+    return value_frame(p_alive, purchases, exp_spend, disc * exp_spend)
 
 
 def fit_clv(
@@ -736,9 +736,9 @@ def customer_value(
     -------
     DataFrame
         Indexed by customer_id: ``p_alive`` (NaN for a run-rate estimate), ``expected_purchases``
-        (over the horizon), ``expected_spend`` (per purchase, currency), ``clv`` (discounted,
-        currency). ``attrs`` holds ``clv_method``, ``clv_method_name``, ``clv_reason``,
-        ``spend_method``, ``p_alive_informative`` and ``p_alive_reason`` (use
+        (over the horizon), ``spend_per_purchase`` (currency), ``expected_spend_horizon`` (currency, over the
+        horizon, undiscounted), ``clv`` (discounted, currency). ``attrs`` holds ``clv_method``,
+        ``clv_method_name``, ``clv_reason``, ``spend_method``, ``p_alive_informative`` and ``p_alive_reason`` (use
         :func:`estimate_customer_value` for the typed result).
 
     Raises

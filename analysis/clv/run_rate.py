@@ -10,7 +10,8 @@ as in :mod:`analysis.clv.summary`; everything up to and including ``as_of``):
   a Gamma prior centred on R). A customer who bought twice in their first week does not get a purchase a week, and
   a new customer with one purchase so far gets the population's rate for their age, not 0 by construction (0 only
   when nobody has bought twice).
-* ``expected_spend`` (currency per purchase) = the customer's total spend / purchase days.
+* ``spend_per_purchase`` (currency) = the customer's total spend / purchase days; ``expected_spend_horizon`` =
+  ``expected_purchases`` × ``spend_per_purchase``.
 * Retention: among the customers who bought in the window ``[as_of - 2w, as_of - w]`` the share who
   bought again in ``(as_of - w, as_of]``, with ``w`` = 365 days or half the history (whole days) when shorter;
   converted to a retention per unit ``rho = share ** (unit_days / w)``. With no customer in the
@@ -18,7 +19,7 @@ as in :mod:`analysis.clv.summary`; everything up to and including ``as_of``):
   says so.
 * Over a horizon of H units split in periods of one unit (see
   :func:`analysis.clv._transaction.discount_weights`): ``expected_purchases`` = rate × sum_k
-  (t_k - t_{k-1}) rho ** t_k, and ``clv`` = margin × expected_spend × the same sum discounted by
+  (t_k - t_{k-1}) rho ** t_k, and ``clv`` = margin × spend_per_purchase × the same sum discounted by
   ``(1 + d) ** -t_k`` (d per unit).
 * ``p_alive`` is missing (NaN): a run rate says nothing about who is still active.
 
@@ -35,6 +36,7 @@ import pandas as pd
 
 from analysis.clv._transaction import discount_weights
 from analysis.clv.summary import purchase_occasions, unit_days
+from analysis.clv.value import value_frame
 from analysis.errors import InputError
 from analysis.window import as_day
 
@@ -52,7 +54,8 @@ class RunRateEstimate:
     ----------
     customers : DataFrame
         Index ``customer_id``: ``p_alive`` (NaN), ``expected_purchases`` (over the horizon),
-        ``expected_spend`` (currency per purchase), ``clv`` (discounted, currency).
+        ``spend_per_purchase`` (currency), ``expected_spend_horizon`` (currency, undiscounted), ``clv``
+        (discounted, currency).
     retention_per_unit : float
         ``rho``: share of customers still buying one time unit later.
     retention_window_days : float
@@ -186,14 +189,7 @@ def run_rate_from_facts(
     kept = steps * rho**ends
     purchases = rate * float(kept.sum())
     disc_purchases = rate * float((kept * factors).sum())
-    expected_spend = facts["spend"].astype(float) / days
-    customers = pd.DataFrame(
-        {
-            "p_alive": np.nan,
-            "expected_purchases": purchases,
-            "expected_spend": expected_spend,
-            "clv": margin * disc_purchases * expected_spend,
-        }
-    )
+    spend = facts["spend"].astype(float) / days
+    customers = value_frame(np.nan, purchases, spend, margin * disc_purchases * spend)
     customers.index.name = "customer_id"
     return RunRateEstimate(customers, float(rho), float(w), int(n_before), note, time_unit)

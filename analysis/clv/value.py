@@ -106,14 +106,31 @@ def predict_customers(
     -------
     DataFrame
         ``p_alive``, ``expected_purchases`` (undiscounted, over ``horizon`` units),
-        ``expected_spend`` (per purchase, currency), ``clv`` (discounted, currency).
+        ``spend_per_purchase`` (expected spend per purchase, currency), ``expected_spend_horizon``
+        (``expected_purchases`` × ``spend_per_purchase``: expected spend over the horizon, undiscounted, currency),
+        ``clv`` (discounted, currency).
     """
     _check_unit(transaction_model, summary)
     p_alive = transaction_model.conditional_probability_alive(summary)
     purchases = transaction_model.conditional_expected_purchases(horizon, summary)
     spend = spend_model.conditional_expected_average_profit(summary)
     clv = customer_lifetime_value(transaction_model, spend_model, summary, horizon, discount_rate, margin)
-    return pd.DataFrame({"p_alive": p_alive, "expected_purchases": purchases, "expected_spend": spend, "clv": clv})
+    return value_frame(p_alive, purchases, spend, clv)
+
+
+def value_frame(p_alive: pd.Series | float, purchases: pd.Series, spend: pd.Series, clv: pd.Series) -> pd.DataFrame:
+    """The per-customer value columns in their order, named by what they hold: ``p_alive``, ``expected_purchases``
+    (over the horizon), ``spend_per_purchase`` (currency), ``expected_spend_horizon`` (their product: spend over the
+    horizon, undiscounted) and ``clv`` (discounted)."""
+    return pd.DataFrame(
+        {
+            "p_alive": p_alive,
+            "expected_purchases": purchases,
+            "spend_per_purchase": spend,
+            "expected_spend_horizon": purchases * spend,
+            "clv": clv,
+        }
+    )
 
 
 def totals_by_segment(

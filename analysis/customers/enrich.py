@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 def add_clv(
     customers: pd.DataFrame, transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams | None = None
 ) -> tuple[pd.DataFrame, str | None]:
-    """Add ``p_alive``, ``expected_purchases``, ``expected_spend`` and ``clv`` from the BG/NBD and
+    """Add ``p_alive``, ``expected_purchases``, ``spend_per_purchase``, ``expected_spend_horizon`` and ``clv`` from
+    the BG/NBD and
     Gamma-Gamma models fitted on everything up to ``as_of``.
 
     Returns the customers and ``None``, or the customers unchanged and a plain-language note when
@@ -73,14 +74,15 @@ def clv_value(
 
 
 def clv_columns(transactions: pd.DataFrame, as_of: str | pd.Timestamp, params: CLVParams) -> pd.DataFrame:
-    """``p_alive``, ``expected_purchases`` and ``expected_spend`` (over ``params.horizon`` time units) and ``clv``
+    """``p_alive``, ``expected_purchases`` (over ``params.horizon`` time units), ``spend_per_purchase``,
+    ``expected_spend_horizon`` (over the horizon) and ``clv``
     (discounted, currency) per customer (index ``customer_id``), from :func:`clv_value` (BG/NBD + Gamma-Gamma
     fitted up to ``as_of``, or the fallback it names).
 
     Raises ``InputError`` for unusable transactions.
     """
     value = clv_value(transactions, as_of, params)
-    return value.customers[["p_alive", "expected_purchases", "expected_spend", "clv"]]
+    return value.customers[["p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"]]
 
 
 @dataclass

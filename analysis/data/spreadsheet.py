@@ -14,7 +14,7 @@ only other text cells — ids, names, reasons — are changed, and the change is
 (``rfmkit score``/``summary``/``sample --out x.csv``, ``rfmkit clv``'s tables, ``rfmkit evaluate-actions``) go
 through it. Besides the formula escaping it writes what a spreadsheet user expects: a UTF-8 byte-order mark (Excel on
 Windows reads BOM-less UTF-8 as the local code page and garbles Chinese text), CRLF line ends (RFC 4180), and money
-rounded to cents (:func:`money_columns`: ``monetary``, ``clv``, ``expected_spend``, revenue figures …, not shares or
+rounded to cents (:func:`money_columns`: ``monetary``, ``clv``, ``spend_per_purchase``, revenue figures …, not shares or
 rates), so ``2468.62`` is written instead of ``2468.6200000000003``. Parquet files keep full precision.
 """
 
@@ -72,7 +72,7 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Words that make a column an amount of money (a whole word of its snake_case name: ``monetary``, ``clv_pnbd``,
-#: ``treated_revenue_per_customer``, ``expected_spend``, ``value_at_stake``, ``net_return``).
+#: ``treated_revenue_per_customer``, ``spend_per_purchase``, ``value_at_stake``, ``net_return``).
 MONEY_WORDS: tuple[str, ...] = (
     "monetary", "revenue", "spend", "clv", "amount", "budget", "stake", "return", "gross", "net", "price", "sales",
 )  # fmt: skip

@@ -32,11 +32,11 @@ the nodes or ship a packed virtual environment, see docs/engines.md).
 
 Columns written: those of ``rfmkit score`` up to the CLV columns (``first_purchase``, ``last_purchase``,
 ``recency_days``, ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score``, ``rfm_code``,
-``segment``, ``value_class``, ``value_class_en``, ``p_alive``, ``expected_purchases``, ``expected_spend``,
-``clv``), one row per customer with a purchase in the RFM window, sorted by ``customer_id``. Not written:
-``abc_class``, ``lifecycle_stage`` and ``cluster`` (k-means and the lifecycle rules run on one machine). When the
-CLV cannot be estimated at all (missing values, negative amounts) the CLV columns are left out and
-:attr:`SparkScoreResult.clv_reason` says why.
+``segment``, ``value_class``, ``value_class_en``, ``p_alive``, ``expected_purchases``, ``spend_per_purchase``,
+``expected_spend_horizon``, ``clv``), one row per customer with a purchase in the RFM window, sorted by
+``customer_id``. Not written: ``abc_class``, ``lifecycle_stage`` and ``cluster`` (k-means and the lifecycle rules
+run on one machine). When the CLV cannot be estimated at all (missing values, negative amounts) the CLV columns are
+left out and :attr:`SparkScoreResult.clv_reason` says why.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 
 #: Score and CLV columns written after the RFM columns, in ``rfmkit score`` order.
 SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_code", "segment", "value_class", "value_class_en")
-CLV_COLUMNS = ("p_alive", "expected_purchases", "expected_spend", "clv")
+CLV_COLUMNS = ("p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv")
 #: The BTYD columns of ``rfmkit summary`` (the BTYD ``frequency`` named ``repeat_frequency``).
 BTYD_COLUMNS = ("repeat_frequency", "t_x", "T", "monetary_value")
 #: Rank error of the approximate quantiles that bracket each exact rank (relative to the number of customers).

@@ -34,7 +34,7 @@ def clv_at_start(
     transactions: pd.DataFrame, span: Span, time_unit: str = "W", penalizer: float = 0.0
 ) -> pd.DataFrame | None:
     """Each customer's CLV forecast made at ``span``'s first day for ``span``'s days: ``expected_purchases`` (over
-    exactly those days) and ``expected_spend`` (currency per purchase), from the log before that day; None when the
+    exactly those days) and ``spend_per_purchase`` (currency), from the log before that day; None when the
     models cannot be used there (too few customers, nobody before the period)."""
     from analysis.clv.pipeline import customer_value
     from analysis.errors import RfmkitError
@@ -52,7 +52,7 @@ def clv_at_start(
         return None
     if value.attrs.get("clv_method") == "run_rate" or "expected_purchases" not in value.columns:
         return None
-    return value[["expected_purchases", "expected_spend"]]
+    return value[["expected_purchases", "spend_per_purchase"]]
 
 
 def book_forecast(
@@ -84,7 +84,7 @@ def book_forecast(
     owner = owner.loc[owner.index.isin(previous.index)]
     days = span.days
     if has_clv_forecast(previous) and horizon_days:
-        spend = previous["expected_spend"].astype(float)
+        spend = previous["spend_per_purchase"].astype(float)
         if {"monetary", "frequency"} <= set(previous.columns):
             spend = spend.fillna(previous["monetary"] / previous["frequency"].where(previous["frequency"] > 0))
         expected = previous["expected_purchases"].astype(float).fillna(0) * (days / horizon_days) * spend.fillna(0)

@@ -133,13 +133,14 @@ def sales_stage(
     book, method = None, None
     if transactions is not None and previous is not None and len(previous) and "sales_rep" in transactions.columns:
         from analysis.sales.book import book_forecast, clv_at_start
+        from analysis.strategy.forecast import CLV_FORECAST_COLUMNS
 
         reps_known = pd.Series(sorted(set(data.opportunities["sales_rep"].dropna())), dtype="string")
         at_start = clv_at_start(transactions, window.current, params.clv.time_unit, params.clv.penalizer)
         if at_start is not None:  # the CLV forecast made at the period's start, over the period's days
-            previous = previous.drop(columns=["expected_purchases", "expected_spend"], errors="ignore").join(at_start)
+            previous = previous.drop(columns=list(CLV_FORECAST_COLUMNS), errors="ignore").join(at_start)
         else:  # the run rate (customer_forecast), never a CLV fitted over another horizon
-            previous = previous.drop(columns=["expected_purchases", "expected_spend"], errors="ignore")
+            previous = previous.drop(columns=list(CLV_FORECAST_COLUMNS), errors="ignore")
         book, method = book_forecast(previous, transactions, window.current, float(window.current.days), reps_known)
     card = rep_scorecard(data, window, params.funnel.history_months, book=book)
     stalled = stalled_deals(data, window.current.last, params.funnel.stalled_days, params.funnel.min_exits)

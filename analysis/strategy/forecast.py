@@ -5,7 +5,7 @@ Definitions
 CLV method (``method == "clv"``)
     Per customer: expected purchases = ``expected_purchases`` (BG/NBD or Pareto/NBD, over the
     horizon the CLV models were run with); expected revenue (currency) = ``expected_purchases`` ×
-    ``expected_spend`` (Gamma-Gamma spend per purchase; ``monetary / frequency`` where missing).
+    ``spend_per_purchase`` (Gamma-Gamma spend per purchase; ``monetary / frequency`` where missing).
 Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
     Per customer: purchases per day = ``frequency / max(tenure_days, min_tenure_days)`` with
     ``tenure_days`` = days from first purchase to the scoring date (``recency_days`` +
@@ -43,7 +43,9 @@ from analysis.customers.kpi import order_keys, period_mask, require_columns
 from analysis.errors import InputError, ParamsError
 from analysis.window import as_day
 
-CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "expected_spend")
+CLV_COLUMNS: tuple[str, ...] = ("expected_purchases", "spend_per_purchase")
+#: the CLV columns a forecast made here replaces (dropped before a run-rate or model forecast is made)
+CLV_FORECAST_COLUMNS: tuple[str, ...] = ("expected_purchases", "spend_per_purchase", "expected_spend_horizon")
 NEW, ALL_EXISTING = "(new)", "(all existing)"
 #: Frequency buckets (orders when the forecast was made): lower bounds and labels, in order.
 FREQUENCY_BUCKETS: tuple[tuple[int, str], ...] = ((1, "1"), (2, "2"), (3, "3–4"), (5, "5–9"), (10, "10+"))
@@ -74,7 +76,7 @@ def customer_forecast(
     Parameters
     ----------
     customers : DataFrame
-        Customer frame (index ``customer_id``); with ``expected_purchases`` and ``expected_spend``
+        Customer frame (index ``customer_id``); with ``expected_purchases`` and ``spend_per_purchase``
         for the CLV method, else ``frequency``, ``monetary``, ``recency_days``, ``first_purchase``
         and ``last_purchase`` for the run-rate method.
     horizon_days : int, optional
@@ -87,7 +89,7 @@ def customer_forecast(
     -------
     DataFrame
         Index ``customer_id``; ``segment`` / ``value_class`` when present, ``expected_purchases``,
-        ``expected_spend`` (currency per purchase), ``expected_revenue`` (currency), ``method``.
+        ``spend_per_purchase`` (currency per purchase), ``expected_revenue`` (currency), ``method``.
     """
     c = customers
     out = pd.DataFrame(index=c.index)
@@ -99,23 +101,23 @@ def customer_forecast(
         aov = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
     if has_clv_forecast(c):
         out["expected_purchases"] = c["expected_purchases"].astype(float).fillna(0.0)
-        spend = c["expected_spend"].astype(float)
-        out["expected_spend"] = spend.fillna(aov) if aov is not None else spend
+        spend = c["spend_per_purchase"].astype(float)
+        out["spend_per_purchase"] = spend.fillna(aov) if aov is not None else spend
         out["method"] = "clv"
     else:
         need = ("frequency", "monetary", "recency_days", "first_purchase", "last_purchase")
         require_columns(c, need, "customer frame", "run the CLV models, or score customers with analysis.customers.rfm")
         if horizon_days is None or horizon_days <= 0:
             raise ParamsError(
-                "forecast: no CLV columns (expected_purchases, expected_spend), so the run-rate method "
+                "forecast: no CLV columns (expected_purchases, spend_per_purchase), so the run-rate method "
                 "needs horizon_days > 0; or run the CLV models first"
             )
         span = (pd.to_datetime(c["last_purchase"]) - pd.to_datetime(c["first_purchase"])).dt.days
         tenure = (span + c["recency_days"]).clip(lower=min_tenure_days)
         out["expected_purchases"] = c["frequency"].astype(float) / tenure * horizon_days
-        out["expected_spend"] = aov
+        out["spend_per_purchase"] = aov
         out["method"] = "run_rate"
-    out["expected_revenue"] = out["expected_purchases"] * out["expected_spend"].fillna(0.0)
+    out["expected_revenue"] = out["expected_purchases"] * out["spend_per_purchase"].fillna(0.0)
     return out
 
 
@@ -157,9 +159,9 @@ def model_forecast(
     with np.errstate(all="ignore"):
         purchases = model.conditional_expected_purchases(t, summary)
     out["expected_purchases"] = purchases.reindex(c.index).fillna(0.0).astype(float)
-    out["expected_spend"] = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
+    out["spend_per_purchase"] = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
     out["method"] = "model"
-    out["expected_revenue"] = out["expected_purchases"] * out["expected_spend"].fillna(0.0)
+    out["expected_revenue"] = out["expected_purchases"] * out["spend_per_purchase"].fillna(0.0)
     return out
 
 
@@ -285,7 +287,7 @@ def backtest(
     forecast : DataFrame
         Per-customer forecast made at the end of an earlier period (index ``customer_id``), with
         ``by``, ``expected_purchases`` and ``expected_revenue`` (output of
-        :func:`customer_forecast`) or ``expected_spend``.
+        :func:`customer_forecast`) or ``spend_per_purchase``.
     transactions : DataFrame
         Clean transactions covering ``[start, end]``.
     start, end : str or Timestamp
@@ -312,8 +314,8 @@ def backtest(
         raise ParamsError(f"backtest: end {end.date()} is before start {start.date()}")
     f = forecast.copy()
     if "expected_revenue" not in f.columns:
-        require_columns(f, ("expected_spend",), "forecast frame", "use customer_forecast()")
-        f["expected_revenue"] = f["expected_purchases"] * f["expected_spend"].fillna(0.0)
+        require_columns(f, ("spend_per_purchase",), "forecast frame", "use customer_forecast()")
+        f["expected_revenue"] = f["expected_purchases"] * f["spend_per_purchase"].fillna(0.0)
     f.index = f.index.astype(str)
     m = period_mask(transactions, start, end)
     t = transactions.loc[m]

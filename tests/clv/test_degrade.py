@@ -170,20 +170,22 @@ def test_one_repeat_customer_falls_back_to_the_run_rate() -> None:
     d_rate = (0 + pop * 90) / (334 + 90) * 7  # a one-time buyer is not 0 by construction
     kept = sum(rr.retention_per_unit**k for k in range(1, 53))
     assert c.loc["a", "expected_purchases"] == pytest.approx(a_rate * kept)
-    assert c.loc["a", "expected_spend"] == pytest.approx(20.0)
-    assert c.loc["d", "expected_purchases"] == pytest.approx(d_rate * kept) and c.loc["d", "expected_spend"] == 20.0
+    assert c.loc["a", "spend_per_purchase"] == pytest.approx(20.0)
+    assert c.loc["d", "expected_purchases"] == pytest.approx(d_rate * kept) and c.loc["d", "spend_per_purchase"] == 20.0
     assert 0 < c.loc["a", "clv"] < c.loc["a", "expected_purchases"] * 20.0  # discounted
 
 
 def test_all_one_time_buyers_get_a_run_rate_of_zero_with_the_reason() -> None:
     log = _log([(c, f"2024-0{m}-01", 10.0 * m) for c, m in zip("abcde", range(1, 6), strict=True)])
     frame = customer_value(log, "2024-06-30")
-    assert list(frame.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    assert list(frame.columns) == [
+        "p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"
+    ]
     assert frame.attrs["clv_method"] == "run_rate"
     assert "no customer has bought more than once yet (0 repeat customers of 5)" in frame.attrs["clv_reason"]
     assert "penalizer" not in frame.attrs["clv_reason"]
     assert (frame["expected_purchases"] == 0).all() and (frame["clv"] == 0).all()
-    assert frame["expected_spend"].tolist() == [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert frame["spend_per_purchase"].tolist() == [10.0, 20.0, 30.0, 40.0, 50.0]
 
 
 def test_fit_clv_records_the_method_and_refuses_data_no_model_can_use(cdnow_transactions, tmp_path) -> None:

@@ -69,7 +69,7 @@ def test_predictions_from_the_grouping_equal_the_per_customer_ones(
     clv = customer_lifetime_value(cdnow_bgnbd, cdnow_gamma_gamma, rows, 52, 0.002, margin=0.3)
     pd.testing.assert_series_equal(clv, customer_lifetime_value(
         cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, 52, 0.002, margin=0.3), check_exact=True)  # fmt: skip
-    assert got["expected_spend"].loc[cdnow_summary["frequency"] == 0].eq(
+    assert got["spend_per_purchase"].loc[cdnow_summary["frequency"] == 0].eq(
         cdnow_gamma_gamma.population_mean_spend()).all()  # fmt: skip
 
 

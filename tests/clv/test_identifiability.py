@@ -85,4 +85,4 @@ def test_customer_value_degrades_to_a_run_rate_for_tiny_logs() -> None:
     )
     value = customer_value(tx, "2020-03-01")
     assert value.attrs["clv_method"] == "run_rate" and "repeat" in value.attrs["clv_reason"]
-    assert value["clv"].tolist() == [0.0, 0.0] and value["expected_spend"].tolist() == [5.0, 6.0]
+    assert value["clv"].tolist() == [0.0, 0.0] and value["spend_per_purchase"].tolist() == [5.0, 6.0]

@@ -43,7 +43,7 @@ def test_fit_clv_and_files(cdnow_result, tmp_path) -> None:
         "monetary_value",
         "p_alive",
         "expected_purchases",
-        "expected_spend",
+        "spend_per_purchase",
         "clv",
         "clv_pnbd",
     ]:
@@ -66,7 +66,7 @@ def test_fit_clv_without_holdout(cdnow_transactions: pd.DataFrame, tmp_path) -> 
 
 def test_customer_value_columns(cdnow_transactions: pd.DataFrame) -> None:
     cv = customer_value(cdnow_transactions, "1998-06-30", horizon=52)
-    assert list(cv.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    assert list(cv.columns) == ["p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"]
     assert cv.index.name == "customer_id" and len(cv) == 2357
     assert np.isfinite(cv.to_numpy()).all() and (cv["clv"] >= 0).all()
 
@@ -86,4 +86,4 @@ def test_zero_spend_repeaters_do_not_stop_customer_value(cdnow_transactions: pd.
     tx.loc[first & (tx["order_date"] > "1997-01-01"), "amount"] = 0.0  # only free repeat orders
     with pytest.warns(UserWarning, match="zero repeat spend"):
         cv = customer_value(tx, "1997-09-30")
-    assert cv.loc["0001", "expected_spend"] > 0 and np.isfinite(cv.to_numpy()).all()
+    assert cv.loc["0001", "spend_per_purchase"] > 0 and np.isfinite(cv.to_numpy()).all()

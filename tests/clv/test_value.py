@@ -19,8 +19,12 @@ def test_undiscounted_clv_is_purchases_times_spend(
     cdnow_bgnbd: BGNBD, cdnow_gamma_gamma: GammaGamma, cdnow_summary: pd.DataFrame
 ) -> None:
     pred = predict_customers(cdnow_bgnbd, cdnow_gamma_gamma, cdnow_summary, horizon=52, discount_rate=0.0)
-    np.testing.assert_allclose(pred["clv"], pred["expected_purchases"] * pred["expected_spend"], rtol=1e-9)
-    assert list(pred.columns) == ["p_alive", "expected_purchases", "expected_spend", "clv"]
+    np.testing.assert_allclose(pred["clv"], pred["expected_purchases"] * pred["spend_per_purchase"], rtol=1e-9)
+    # named by what it holds: spend over the horizon is expected purchases x spend per purchase
+    np.testing.assert_allclose(pred["expected_spend_horizon"], pred["expected_purchases"] * pred["spend_per_purchase"])
+    assert list(pred.columns) == [
+        "p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"
+    ]
     assert pred.index.equals(cdnow_summary.index) and pred.index.name == "customer_id"
 
 

@@ -33,7 +33,7 @@ PREVIOUS = pd.DataFrame(
         "first_purchase": pd.to_datetime(["2017-06-01", "2017-10-01"]),
         "last_purchase": pd.to_datetime(["2017-11-01", "2017-10-01"]),
         "expected_purchases": [12.0, 3.65],
-        "expected_spend": [100.0, 50.0],
+        "spend_per_purchase": [100.0, 50.0],
     },
     index=pd.Index(["c1", "c2"], name="customer_id"),
 )
@@ -64,7 +64,7 @@ def test_the_book_against_its_clv_forecast() -> None:
 def test_without_clv_columns_the_run_rate_forecast() -> None:
     data = load_sales(crm_params(funnel={"export_date": "2017-12-31"}), crm_frames())
     window = sales_window("2017-12", data.data_end)
-    previous = PREVIOUS.drop(columns=["expected_purchases", "expected_spend"])
+    previous = PREVIOUS.drop(columns=["expected_purchases", "spend_per_purchase"])
     book, method = book_forecast(previous, LOG, window.current, None)
     # c1: 2 purchases in 153 + 29 = 182 days of tenure, × 31 days, × 100 per purchase
     assert method == "run_rate" and book.loc["Ann", "book_expected"] == pytest.approx(2 / 182 * 31 * 100)
@@ -83,7 +83,7 @@ def test_the_clv_forecast_is_made_at_the_period_start_for_its_days() -> None:
     assert forecast is not None and forecast.index.isin(tx.loc[tx["order_date"] < span.first, "customer_id"]).all()
     # a month's expected purchases are a small fraction of a customer's history, and the total is of the order of
     # what the customers bought in the month before
-    revenue = (forecast["expected_purchases"] * forecast["expected_spend"]).sum()
+    revenue = (forecast["expected_purchases"] * forecast["spend_per_purchase"]).sum()
     november = tx.loc[tx["order_date"].between("2024-11-01", "2024-11-30"), "amount"].sum()
     assert 0.3 * november < revenue < 3 * november
     assert clv_at_start(tx, Span("2022-12", pd.Timestamp("2022-12-01"), pd.Timestamp("2022-12-31"))) is None
