@@ -197,3 +197,19 @@ def test_fit_sample_size_param() -> None:
     assert ClusterParams(fit_sample_size=1000).fit_sample_size == 1000
     with pytest.raises(ValidationError, match="fit_sample_size"):
         ClusterParams(fit_sample_size=999)
+
+
+def test_stability_reuses_the_chosen_fit() -> None:
+    # the first stability seed is the chosen model's own seed on the same rows: its labels are reused, and the
+    # index equals the one from refitting every seed
+    from itertools import combinations
+
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import StandardScaler
+
+    df = _three_groups(n=40, seed=3)
+    m = RFMClusterer(k_range=(2, 4), n_init=3, random_state=5, n_stability_seeds=3).fit(df)
+    x = StandardScaler().fit_transform(np.log1p(df[["recency_days", "frequency", "monetary"]].to_numpy(float)))
+    labels = [KMeans(n_clusters=m.k_, n_init=3, random_state=5 + i).fit_predict(x) for i in range(3)]
+    assert m.stability_ == pytest.approx(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labels, 2)]))

@@ -234,7 +234,7 @@ class RFMClusterer:
         self.centers_ = pd.DataFrame(km.cluster_centers_[order], columns=features).rename_axis("cluster")
         self.profile_ = self._profile(customers, labels, k_best)
         self.names_ = self.labels_.map(self.profile_["name"]).rename("cluster_name")
-        self.stability_ = self._stability(x_fit, k_best)
+        self.stability_ = self._stability(x_fit, k_best, km.labels_)
         self.n_fit_ = n_fit
         return self
 
@@ -260,12 +260,14 @@ class RFMClusterer:
         prof.index.name = "cluster"
         return prof
 
-    def _stability(self, x: np.ndarray, k: int) -> float:
+    def _stability(self, x: np.ndarray, k: int, first: np.ndarray) -> float:
+        """Mean pairwise adjusted Rand index of the fits with seeds ``random_state + i``; the first of them is the
+        chosen model's own fit on the same rows (``first``, its labels), not fitted again."""
         if self.n_stability_seeds < 2:
             return float("nan")
-        labelings = [
+        labelings = [first] + [
             KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state + i).fit_predict(x)
-            for i in range(self.n_stability_seeds)
+            for i in range(1, self.n_stability_seeds)
         ]
         return float(np.mean([adjusted_rand_score(a, b) for a, b in combinations(labelings, 2)]))
 
