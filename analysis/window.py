@@ -47,13 +47,15 @@ def local_time(stamps: pd.Series, timezone: str | None, naive: str = "utc") -> p
     (cleaning: an export that writes UTC without saying so) and left as it is when ``"local"`` (the engines, which
     read the clean log, already local). ``timezone`` None: time-zoned stamps become UTC, naive ones stay (the
     timestamps are local already). ``2025-01-01 03:00`` UTC is 1 January in ``Europe/London`` and 22:00 on
-    31 December in ``America/New_York``.
+    31 December in ``America/New_York``. A naive column without any time of day (bare dates) holds days already
+    and is left as it is.
     """
     tz = getattr(stamps.dt, "tz", None)
     if timezone is None:
         return stamps.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else stamps
     if tz is None:
-        if naive == "local":
+        known = stamps.dropna()
+        if naive == "local" or (known == known.dt.normalize()).all():  # a column of bare days is days already
             return stamps
         stamps = stamps.dt.tz_localize("UTC")
     return stamps.dt.tz_convert(timezone).dt.tz_localize(None)

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.data.clean import clean_transactions
 from analysis.errors import ParamsError
-from analysis.params import load_params
+from analysis.params import CleaningParams, load_params
 from analysis.pipeline import open_run
 
 SHORT = "Only 1 day of data in this period (fewer than 7): too little to compare"
@@ -77,9 +78,24 @@ def test_in_new_york_the_night_belongs_to_december(tmp_path: Path) -> None:
     assert table.loc[("revenue", "previous"), "value"] == "130.00"
 
 
-def test_without_a_timezone_the_stamps_are_local(tmp_path: Path) -> None:
-    table, _ = _run(tmp_path, "2024-12", None)
-    assert table.loc[("revenue", "this"), "value"] == "150.00"  # 100 + 7 + 3 + 40, as written
+def test_cleaning_puts_stamps_on_their_local_day() -> None:
+    raw = pd.DataFrame({"customer_id": ["a", "b", "c"], "order_id": ["1", "2", "3"], "amount": [1.0, 2.0, 3.0],
+                        "order_date": ["2025-01-01 03:00:00", "2025-01-01T02:00:00+01:00", "2024-12-31"]})  # fmt: skip
+
+    def days(timezone: str | None) -> list[str]:
+        clean = clean_transactions(raw, params=CleaningParams(timezone=timezone)).clean.sort_values("customer_id")
+        return [str(d.date()) for d in clean["order_date"]]
+
+    # without a timezone naive stamps are local already (a zoned one becomes UTC: 01:00 on 1 Jan)
+    assert days(None) == ["2025-01-01", "2025-01-01", "2024-12-31"]
+    assert days("Europe/London") == ["2025-01-01", "2025-01-01", "2024-12-31"]
+    # New York is 5 hours behind UTC in winter: 22:00 and 20:00 on 31 Dec; in a column with times of day a bare day
+    # is midnight UTC (30 Dec, 19:00)
+    assert days("America/New_York") == ["2024-12-31", "2024-12-31", "2024-12-30"]
+    # a column of bare dates holds days already: never moved
+    only_days = raw.assign(order_date=["2025-01-01", "2025-01-01", "2024-12-31"])
+    clean = clean_transactions(only_days, params=CleaningParams(timezone="America/New_York")).clean
+    assert sorted(str(d.date()) for d in clean["order_date"]) == ["2024-12-31", "2025-01-01", "2025-01-01"]
 
 
 def test_an_unknown_timezone_names_the_key_and_the_fix(tmp_path: Path) -> None:
