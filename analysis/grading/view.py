@@ -76,7 +76,7 @@ def inputs_quality(inputs: dict[str, object], language: str) -> pd.DataFrame:
         q = getattr(res, "quality", None)
         if not q:
             continue
-        reasons = "; ".join(f"{k}: {v:,}" for k, v in q["reasons"].items())
+        reasons = "; ".join(f"{text.t('grading.input_reason.' + k, language)}: {v:,}" for k, v in q["reasons"].items())
         rows[name] = {"rows_in": q["rows_in"], "rows_clean": q["rows_clean"],
                       "rows_quarantined": q["rows_quarantined"], "reasons": reasons}  # fmt: skip
     out = pd.DataFrame.from_dict(rows, orient="index")

@@ -187,3 +187,13 @@ def test_the_audience_is_validated_and_can_name_value_classes() -> None:
     )  # fmt: skip
     plan = apply_playbook(customers, parse_playbook(raw), satisfaction=_measures(FEEDBACK, customers.index))
     assert sorted(plan.assignments.index[plan.assignments["action_id"] == "service_recovery"]) == ["a", "d"]
+
+
+def test_the_inputs_table_names_the_reasons_in_words() -> None:
+    from analysis.grading import view
+    from tests.grading.test_inputs_satisfaction import _feedback
+
+    en = view.inputs_quality({"feedback": _feedback()}, "en").at["feedback", "reasons"]
+    assert set(en.split("; ")) == {"a date that cannot be read: 1", "a score that is not a number: 1",
+                                   "the customer id is empty: 1", "a score outside its scale: 1"}  # fmt: skip
+    assert "评分超出其量表: 1" in view.inputs_quality({"feedback": _feedback()}, "zh").at["feedback", "reasons"]
