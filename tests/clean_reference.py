@@ -340,6 +340,11 @@ def clean_transactions(
     quarantine.insert(0, "row_id", np.flatnonzero(~keep))
     quarantine["reason"] = np.asarray(REASONS, dtype=object)[code[~keep] - 1]
     quarantine = validate_quarantine(quarantine, origin)
+    # matching returns to their orders is not cleaning: the one implementation runs on the reference's frames
+    from analysis.data.cancellations import match_counts, match_returns, net_log
+
+    matching = match_returns(clean, returns)
+    returns = matching.returns
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
     met = {
@@ -364,6 +369,7 @@ def clean_transactions(
         "customers": int(clean["customer_id"].nunique()),
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
+        "returns_matched": match_counts(returns, clean, net_log(clean, returns, matching.allocations)),
         "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),

@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.contract import validate_customers
 from analysis.customers.segments import assign_segments, validate_rules, value_classes
+from analysis.data.orders import order_keys  # noqa: F401  (the one rule for counting orders, re-exported)
 from analysis.params import RFMParams, ScoreThresholds
 from analysis.window import as_day
 
@@ -128,28 +129,6 @@ def _order_codes(transactions: pd.DataFrame, keep: np.ndarray, day: np.ndarray) 
         oid = oid[keep]
         return np.where(oid >= 0, oid, len(labels) + day - lo).astype("int64")
     return (day - lo).astype("int64")
-
-
-def order_keys(transactions: pd.DataFrame) -> pd.Series:
-    """The order each transaction line belongs to: the one rule for counting orders (RFM, KPIs, forecasts).
-
-    Parameters
-    ----------
-    transactions : DataFrame
-        With ``customer_id``, ``order_date`` and optionally ``order_id``.
-
-    Returns
-    -------
-    Series of str
-        ``order_id`` where present, else ``"~<customer_id>|<YYYY-MM-DD>"``: lines without an order id form
-        one order per customer and day.
-    """
-    day = pd.to_datetime(transactions["order_date"]).dt.strftime("%Y-%m-%d")
-    fallback = "~" + transactions["customer_id"].astype(str) + "|" + day
-    if "order_id" not in transactions.columns:
-        return fallback
-    oid = transactions["order_id"]
-    return oid.astype(str).where(oid.notna(), fallback)
 
 
 def cut_points(values: pd.Series, given: list[float] | None = None) -> np.ndarray:

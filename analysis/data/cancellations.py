@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data.orders import order_keys
+
 __all__ = ["MATCH_RULES", "Matching", "check_conserved", "match_counts", "match_returns", "net_log", "unmatched"]
 
 #: How a return was matched, in the order tried; ``unmatched`` when nothing was found.
@@ -122,7 +124,8 @@ def match_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> Matching:
         p_row = purchases["row_id"].to_numpy(dtype=np.int64)
         p_cust = _text(purchases["customer_id"])
         p_order = _text(purchases["order_id"]) if use_order_id else None
-        p_day = purchases["order_date"].dt.normalize().to_numpy()
+        # each line's order, the one rule for counting orders (order_id, else one order per customer and day)
+        p_key = pd.factorize(order_keys(purchases))[0]
         p_product = [_text(purchases[c]) for c in product_cols]
         # each customer's purchase positions (in the sorted frame), in time order
         by_customer: dict[Any, np.ndarray] = {}
@@ -191,14 +194,7 @@ def match_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> Matching:
                     allocate(i, cands[k : k + 1], "product")
                     continue
             # 3. customer + amount: the latest earlier order that covers it
-            if p_order is not None:
-                keys = np.array(
-                    [o if o is not None else ("~", d) for o, d in zip(p_order[mine], p_day[mine], strict=True)],
-                    dtype=object,
-                )
-            else:
-                keys = p_day[mine]
-            key_codes, key_first = pd.factorize(pd.Series(list(keys), dtype=object))
+            key_codes, key_first = pd.factorize(p_key[mine])
             totals = np.bincount(key_codes, weights=open_[mine], minlength=len(key_first))
             last_pos = np.zeros(len(key_first), dtype=np.int64)
             np.maximum.at(last_pos, key_codes, np.arange(len(mine)))
@@ -272,8 +268,6 @@ def match_counts(returns: pd.DataFrame, clean: pd.DataFrame, net: pd.DataFrame) 
     lines returned in full), ``orders_cancelled`` (orders none of whose lines is left), ``gross`` and ``net``
     (the purchases' total before and after netting).
     """
-    from analysis.customers.rfm import order_keys
-
     rows = len(returns)
     counts = {rule: 0 for rule in MATCH_RULES}
     if rows and "match" in returns.columns:
