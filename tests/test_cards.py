@@ -186,14 +186,16 @@ def test_a_trend_line_is_inline_svg_with_its_window_in_words() -> None:
     values = (100.0, 120.0, math.nan, 90.0, 95.0, 130.0, 140.0, 150.0, 160.0, 150.0, 170.0, 40.0)
     days = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 9)
     lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-    card = KpiCard("revenue", "money", 40.0, trend=Trend(periods, values, days, lengths))
+    covered = (None,) * 11 + ((pd.Timestamp("2024-12-01"), pd.Timestamp("2024-12-09")),)
+    card = KpiCard("revenue", "money", 40.0, trend=Trend(periods, values, days, lengths, covered))
     soup = BeautifulSoup(sparkline_svg(card, "$", "en"), "html.parser")
     svg = soup.find("svg")
     assert svg["role"] == "img" and not soup.find(["script", "a", "image", "use", "foreignobject"])
     alt = svg["aria-label"]
-    assert alt.startswith("Revenue, last 12 months · ○ Dec 2024: 9 of 31 days: Jan 2024 $100, Feb 2024 $120, Mar 2024 –")
-    assert alt.endswith("Dec 2024 $40 (partial: 9 of 31 days).") and svg.find("title").get_text() == alt
-    assert soup.select_one(".rfm-trend-caption").get_text() == "last 12 months · ○ Dec 2024: 9 of 31 days"
+    # the partial month named as every chart names it (analysis.window.partial_label)
+    assert alt.startswith("Revenue, last 12 months · ○ 1–9 Dec (partial): Jan 2024 $100, Feb 2024 $120, Mar 2024 –")
+    assert alt.endswith("Dec 2024 $40 — 1–9 Dec (partial).") and svg.find("title").get_text() == alt
+    assert soup.select_one(".rfm-trend-caption").get_text() == "last 12 months · ○ 1–9 Dec (partial)"
     lines = svg.select("polyline.rfm-spark-line")
     assert [len(p["points"].split()) for p in lines] == [2, 8]  # Jan–Feb, Apr–Nov; March has no value
     assert len(svg.select("line.rfm-spark-partial")) == 1 and svg.select_one("line")["stroke-dasharray"]
@@ -203,7 +205,7 @@ def test_a_trend_line_is_inline_svg_with_its_window_in_words() -> None:
     ys = {float(c) for p in lines for c in p["points"].replace(",", " ").split()[1::2]}
     assert min(ys) == 3.0 and float(hollow[0]["cy"]) == 27.0
     zh = BeautifulSoup(sparkline_svg(card, "¥", "zh"), "html.parser")
-    assert zh.find("svg")["aria-label"].startswith("收入，近 12 个月 · ○ 2024年12月：31 天中的 9 天：2024年1月 ¥100、")
+    assert zh.find("svg")["aria-label"].startswith("收入，近 12 个月 · ○ 12月1–9日（不完整）：2024年1月 ¥100、")
     # complete: a filled dot at the end, no dashes; one value or none: no line at all
     whole = Trend(periods[:3], (1.0, 2.0, 3.0), (31, 29, 31), (31, 29, 31))
     done = BeautifulSoup(sparkline_svg(KpiCard("buyers", "count", 3.0, trend=whole), "$", "en"), "html.parser")

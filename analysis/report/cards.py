@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.report.markdown import escape
 from analysis.text import column_label, t
 from analysis.text import format as fmt
+from analysis.window import partial_label
 
 if TYPE_CHECKING:
     from analysis.strategy.cards import KpiCard, Trend
@@ -65,21 +66,28 @@ def _month(period: str, language: str) -> str:
     return t("cards.trend_month", language, month=t(f"format.month.{p.month}", language), year=p.year)
 
 
+def _partial(tr: Trend, i: int, language: str) -> str:
+    """How a partial period reads ("1–9 Dec (partial)", :func:`analysis.window.partial_label`, as every chart)."""
+    covered = tr.covered[i] if tr.covered else None
+    if covered is None:  # a trend built without the coverage: its days
+        return t("cards.trend_days", language, days=tr.days[i], period_days=tr.period_days[i])
+    return partial_label(covered, language)
+
+
 def trend_text(card: KpiCard, currency: str, language: str) -> tuple[str, str]:
     """A trend line's words in ``language``: the caption shown under it (its window: "last 12 months", and the
-    partial period's days) and the text alternative (the KPI, the window, every period's value)."""
+    partial month: "○ 1–9 Dec (partial)") and the text alternative (the KPI, the window, every period's value)."""
     tr = card.trend
     assert tr is not None
     n = len(tr)
     caption = t("cards.trend_caption", language, n=n)
     if tr.partial(n - 1):
-        caption = t("cards.trend_caption_partial", language, n=n, period=_month(tr.periods[-1], language),
-                    days=tr.days[-1], period_days=tr.period_days[-1])  # fmt: skip
+        caption = t("cards.trend_caption_partial", language, n=n, partial=_partial(tr, n - 1, language))
     sep = t("strategy.list_separator", language)
     values = sep.join(
         t("cards.trend_value", language, period=_month(p, language), value=_value(v, card.kind, currency, language))
-        + (t("cards.trend_partial", language, days=d, period_days=pd_) if d < pd_ else "")
-        for p, v, d, pd_ in zip(tr.periods, tr.values, tr.days, tr.period_days, strict=True)
+        + (t("cards.trend_partial", language, partial=_partial(tr, i, language)) if tr.partial(i) else "")
+        for i, (p, v) in enumerate(zip(tr.periods, tr.values, strict=True))
     )
     alt = t("cards.trend_alt", language, label=t(f"cards.label.{card.key}", language), window=caption, values=values)
     return caption, alt

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.text import format as fmt
 from analysis.text import t
-from analysis.window import Window, period_bounds
+from analysis.window import Window, month_coverage, period_bounds
 
 #: (card, headline-table row or None, kind) in reading order; ``kind`` is money, count or pct.
 CARD_FIELDS: tuple[tuple[str, str | None, str], ...] = (
@@ -50,19 +50,24 @@ _ADDITIVE = frozenset({"revenue", "customers", "new_customers"})
 @dataclass(frozen=True)
 class Trend:
     """One KPI over the periods up to this run's, oldest first: ``periods`` (``YYYY-MM``), ``values`` (NaN where the
-    data cannot give one), ``days`` (the days of each period the data cover) and ``period_days`` (its length).
+    data cannot give one), ``days`` (the days of each period the data cover), ``period_days`` (its length) and
+    ``covered`` (:func:`analysis.window.month_coverage`: the first and last day the data cover of a partial month,
+    None for a whole one).
 
-    A period is *partial* when the data cover fewer of its days than it has (:meth:`partial`): this run's period
-    when the data end inside it (``Window.is_partial``), the data's first month when they start inside it.
+    A period is *partial* when the data cover only part of it (:meth:`partial`, the kit's one definition, as every
+    chart marks it): this run's period when the data end inside it, the data's first month when they start inside it.
     """
 
     periods: tuple[str, ...]
     values: tuple[float, ...]
     days: tuple[int, ...]
     period_days: tuple[int, ...]
+    covered: tuple[tuple[pd.Timestamp, pd.Timestamp] | None, ...] = ()
 
     def partial(self, i: int) -> bool:
-        """Whether period ``i`` is covered by the data on fewer days than it has."""
+        """Whether the data cover only part of period ``i``."""
+        if self.covered:
+            return self.covered[i] is not None
         return self.days[i] < self.period_days[i]
 
     def __len__(self) -> int:
@@ -104,15 +109,18 @@ def kpi_trend(transactions: pd.DataFrame, window: Window, n: int = TREND_PERIODS
 
     first_day = window.data_start.normalize() if window.data_start is not None else None
     last_day = window.data_end.normalize() if window.data_end is not None else None
-    periods, days, lengths = [], [], []
+    periods, days, lengths, covered = [], [], [], []
     values: dict[str, list[float]] = {card: [] for card in TREND_MEASURES}
     for period, (first, last), base in trend_windows(window, n):
         totals = kpi.kpi_totals(transactions, first, last, previous=base)
         start, end = period_bounds(period)
-        lo = max(first, first_day) if first_day is not None else first
-        hi = min(last, last_day) if last_day is not None else last
+        part = month_coverage(period, first_day, last_day)
+        lo, hi = part if part is not None else (start, end)
+        if (first_day is not None and end < first_day) or (last_day is not None and start > last_day):
+            lo, hi = start, start - pd.Timedelta(days=1)  # no day of it in the data
         periods.append(period)
-        days.append(max(int((hi - lo).days) + 1, 0))
+        covered.append(part)
+        days.append(int((hi - lo).days) + 1)
         lengths.append(int((end - start).days) + 1)
         for card, measure in TREND_MEASURES.items():
             v = totals.get(measure, math.nan)
@@ -126,7 +134,7 @@ def kpi_trend(transactions: pd.DataFrame, window: Window, n: int = TREND_PERIODS
                 v = math.nan
             values[card].append(v)
     return {
-        card: Trend(tuple(periods), tuple(v), tuple(days), tuple(lengths))
+        card: Trend(tuple(periods), tuple(v), tuple(days), tuple(lengths), tuple(covered))
         for card, v in values.items()
         if any(not math.isnan(x) for x in v)
     }
