@@ -31,8 +31,9 @@ display(Markdown(ctx.subtitle))
 # ## 1. Row accounting
 #
 # What came in, what was kept, and why the rest was set aside. *Returns* are cancellations or negative amounts:
-# they are not purchases, so they do not count towards a customer's frequency or spend. The accounting covers the
-# whole input file (cleaning runs once for all regions); section 4 narrows it to this report's region and period.
+# they are not purchases; each is matched to the order it undoes and netted from it (a fully cancelled order is no
+# purchase), and every money figure of this report is net. The accounting covers the whole input file (cleaning runs
+# once for all regions); section 4 narrows it to this report's region and period.
 
 # %%
 cleaned = ctx.stage("clean")
@@ -44,6 +45,8 @@ if (anonymous := quality.get("anonymous_sales") or {}).get("rows"):  # sales wit
     ctx.say("notebook.cleaning.anonymous", missing=quality["reasons"]["missing_customer_id"], n=anonymous["rows"],
             amount=anonymous["revenue"], clean=quality["revenue"], total=total, share=anonymous["revenue"] / total,
             cur=cur)  # fmt: skip
+if (matched := quality.get("returns_matched") or {}).get("rows"):  # returns matched to their orders, reconciled
+    ctx.say("notebook.cleaning.returns_matched", cur=cur, **matched)
 rfm_plots.quarantine_reasons(quality, language=ctx.language);
 # %% [markdown] tags=["text:cleaning.examples"]
 # ## 2. Examples of rows set aside
