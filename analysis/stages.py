@@ -287,7 +287,10 @@ def score_inputs(
     # naming those that can; one from the params that cannot is replaced by auto (logged)
     name = ENGINES.resolve("score", engine, params.engine_options, source, default=params.engine)
     as_of = as_day(as_of)
-    request = ScoreRequest(as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit)
+    request = ScoreRequest(
+        as_of, previous_end(as_of, period_start), params.rfm.lookback_days, params.clv.time_unit,
+        params.cleaning.timezone,
+    )  # fmt: skip
     with get_engine(name, params.engine_options) as eng:
         log.debug("score inputs as of %s on the %s engine", as_of.date(), name)
         return eng.score_inputs(source, request)

@@ -104,3 +104,22 @@ def test_an_unknown_timezone_names_the_key_and_the_fix(tmp_path: Path) -> None:
     )
     with pytest.raises(ParamsError, match=r"cleaning.timezone 'Europe/Londn' is not an IANA time zone name.*London"):
         load_params(tmp_path / "p.yaml")
+
+
+@pytest.mark.parametrize("timezone", [None, "America/New_York"])
+def test_engines_assign_zoned_stamps_to_the_same_days(timezone: str | None) -> None:
+    from analysis.engines import get_engine
+    from analysis.engines.base import SummaryRequest
+
+    # 1 Jan 03:00 UTC: 1 Jan in UTC, 31 Dec (22:00) in New York; 30 Dec 12:00 UTC is 30 Dec everywhere
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "2", "3"], "amount": [5.0, 7.0, 9.0],
+                       "order_date": pd.to_datetime(["2024-12-30 12:00", "2025-01-01 03:00", "2025-01-01 03:00"],
+                                                    utc=True)})  # fmt: skip
+    request = SummaryRequest("2025-01-01", timezone=timezone)
+    frames = {}
+    for name in ("pandas", "duckdb"):
+        with get_engine(name) as engine:
+            frames[name] = engine.customer_summary(tx, request, btyd=False).rfm.sort_index()
+    recency = 1 if timezone else 0  # days from the last purchase day to 1 Jan
+    assert list(frames["pandas"]["recency_days"]) == [recency, recency]
+    pd.testing.assert_frame_equal(frames["pandas"], frames["duckdb"], check_dtype=False)

@@ -33,7 +33,7 @@ import pandas as pd
 from analysis.clv.summary import HOLDOUT_COLUMNS, TIME_UNITS, unit_days  # noqa: F401  (re-exported)
 from analysis.customers.rfm import SUMMARY_COLUMNS
 from analysis.errors import InputError, MissingColumnError
-from analysis.window import as_day
+from analysis.window import as_day, local_time
 
 Source = pd.DataFrame | str | os.PathLike
 
@@ -69,6 +69,8 @@ class SummaryRequest:
     lookback_days: int | None = None
     holdout_end: object | None = None
     time_unit: str = "W"
+    #: params ``cleaning.timezone``: time-zoned order dates are assigned to days on its wall clock (:func:`local_days`)
+    timezone: str | None = None
 
     @property
     def as_of_n(self) -> int:
@@ -132,6 +134,8 @@ class ScoreRequest:
     previous_end: object
     lookback_days: int | None = None
     time_unit: str = "W"
+    #: params ``cleaning.timezone``: time-zoned order dates are assigned to days on its wall clock (:func:`local_days`)
+    timezone: str | None = None
 
     @property
     def as_of_n(self) -> int:
@@ -421,6 +425,19 @@ def score_frames_from_aggregates(
     )
 
 
+def local_days(source: Source, timezone: str | None) -> Source:
+    """``source`` with time-zoned order dates put on the wall clock of ``timezone`` (UTC when None), naive, before
+    any engine assigns them to days (:func:`analysis.window.local_time`): every engine then gives the same days as
+    cleaning. Naive dates (the cleaned log's, local already) and files are left as they are; a file's time-zoned
+    column is cast on the engine's session time zone (DuckDB: :meth:`SQLEngine.use_timezone`; Spark: UTC)."""
+    if not isinstance(source, pd.DataFrame) or "order_date" not in source.columns:
+        return source
+    stamps = source["order_date"]
+    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        return source
+    return source.assign(order_date=local_time(stamps, timezone, naive="local"))
+
+
 class Engine(ABC):
     """An engine by name (see :mod:`analysis.engines`); ``close`` releases its connection or session."""
 
@@ -484,10 +501,14 @@ class SQLEngine(Engine):
     def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
         """Run ``sql`` with ``:name`` parameters bound; the result as a pandas frame."""
 
+    def use_timezone(self, timezone: str | None) -> None:
+        """Cast the time-zoned order dates of files on ``timezone``'s wall clock (UTC when None); no-op by default."""
+
     def customer_summary(self, source: Source, request: SummaryRequest, *, btyd: bool = True) -> CustomerSummary:
         from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
 
-        origin = self.register(source)
+        self.use_timezone(request.timezone)
+        origin = self.register(local_days(source, request.timezone))
         if btyd:
             c = self.query(CHECK_SQL, {}).iloc[0]
             check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
@@ -501,7 +522,8 @@ class SQLEngine(Engine):
     def score_inputs(self, source: Source, request: ScoreRequest) -> ScoreInputs:
         from analysis.engines.sql import SCORE_CHECK_SQL, SCORE_STEP_SQL
 
-        origin = self.register(source)
+        self.use_timezone(request.timezone)
+        origin = self.register(local_days(source, request.timezone))
         params = request.sql_params()
         check = self.query(SCORE_CHECK_SQL, {"as_of_n": params["as_of_n"]}).iloc[0]
         first = check["first_day_n"]

@@ -64,6 +64,10 @@ class DuckDBEngine(SQLEngine):
         self.con.execute(_VIEW.format(order_id="CAST(order_id AS STRING)" if has_order else "CAST(NULL AS STRING)"))
         return origin
 
+    def use_timezone(self, timezone: str | None) -> None:
+        """DuckDB casts a TIMESTAMPTZ column to days on its session time zone: the params' (UTC when None)."""
+        self.con.execute(f"SET TimeZone = '{timezone or 'UTC'}'")  # an IANA name validated by the params
+
     def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
         return self.con.sql(duckdb_text(sql), params=params or None).to_arrow_table().to_pandas()
 

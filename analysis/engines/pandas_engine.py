@@ -18,6 +18,7 @@ from analysis.engines.base import (
     check_columns,
     day_timestamp,
     file_format,
+    local_days,
 )
 from analysis.engines.base import resolve_files as _files
 from analysis.errors import InputError
@@ -59,7 +60,7 @@ class PandasEngine(Engine):
         from analysis.clv.summary import summary_from_transactions
         from analysis.customers.rfm import rfm_summary
 
-        tx = read_clean(source)
+        tx = local_days(read_clean(source), request.timezone)
         rfm = rfm_summary(tx, request.as_of, request.lookback_days)
         if not btyd:
             return CustomerSummary(rfm=rfm, btyd=None)
@@ -76,11 +77,8 @@ class PandasEngine(Engine):
         from analysis.customers.lifecycle import purchase_facts
         from analysis.customers.rfm import rfm_summary
 
-        tx = read_clean(source)
-        stamps = tx["order_date"]
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_localize(None)
-        raw = stamps.to_numpy(dtype="datetime64[ns]")
+        tx = local_days(read_clean(source), request.timezone)  # time-zoned dates on the params' wall clock
+        raw = tx["order_date"].to_numpy(dtype="datetime64[ns]")
         day = raw.astype("datetime64[D]").astype("int64")
         known = ~np.isnat(raw)
         first_day = day_timestamp(int(day[known].min())) if known.any() else None
