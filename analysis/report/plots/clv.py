@@ -35,6 +35,8 @@ def _unit(unit: object, language: str) -> str:
 def _model_label(column: str, prefix: str, language: str) -> str:
     """``expected_bgnbd`` → "expected · bgnbd" in ``language`` (the model name stays as it is)."""
     model = column.removeprefix(prefix).strip("_")
+    if model == "run_rate":  # the run-rate fallback, backtested beside the models (issue 18)
+        model = text.t("clv_fit.method.run_rate", language)
     model = MODEL_NAMES.get(model, model.replace("_", " "))
     expected = text.t("chart.tracking_expected", language)
     return f"{expected} · {model}" if model else expected
