@@ -113,10 +113,17 @@ def test_a_month_after_a_shorter_one_says_so(tmp_path: Path) -> None:
     assert "equal length, 31 days each" in notes[0] and "reaches back into the month before" in notes[1]
 
 
-def test_a_shorter_month_is_compared_on_its_own_days(tmp_path: Path) -> None:
-    # September's 30 days against 1-30 August (August is long enough): the window starts on its first day
-    table = _run(tmp_path, "2011-09")
+def test_a_month_shorter_than_the_one_before(tmp_path: Path) -> None:
+    # September's 30 days against 1-30 August (August is long enough): the window starts on its first day, and
+    # August's 31st is outside it
+    extra = [("2011-08-01", "A", 4.0), ("2011-08-30", "B", 5.0), ("2011-08-31", "C", 6.0), ("2011-09-15", "B", 8.0)]
+    notes: list[str] = []
+    table = _run(tmp_path, "2011-09", notes, rows=ROWS + extra)
     assert tuple(table.loc[("revenue", "previous"), ["start", "end"]]) == ("2011-08-01", "2011-08-30")
+    assert table.loc[("revenue", "previous"), "value"] == "9.00"  # 4 + 5, not C's 6 on 31 Aug
+    assert table.loc[("revenue", "this"), "value"] == "8.00"
+    assert table.loc[("retention_rate", "this"), "value"] == "0.5"  # of A and B (1-30 Aug), B bought again
+    assert "equal length, 30 days each" in notes[0] and not any("reaches back" in n for n in notes)
 
 
 #: Sales an export writes without a customer id, and rows without one that are no sale.

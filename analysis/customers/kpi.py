@@ -6,10 +6,11 @@ Period
     ``[start, end]``, both days inclusive (time of day ignored).
 Previous period
     The period of the same number of days ending the day before ``start``, unless the caller names it
-    (``previous=(first, last)``: the run's stages pass the previous calendar month cut to the same number of
-    days, so a partial month is compared with as many days).
+    (``previous=(first, last)``: the run's stages pass the previous calendar month's window of as many days,
+    :func:`analysis.window.equal_window`: 1–9 Nov for 1–9 Dec, 31 Aug – 30 Sep for October's 31 days).
 Same period a year earlier
-    ``[start − 1 year, end − 1 year]`` (calendar years), unless named (``year_ago=(first, last)``).
+    ``[start − 1 year, end − 1 year]`` (calendar years), unless named (``year_ago=(first, last)``: the run's
+    stages pass the same month a year before, as many days, by the same rule).
 Order
     A distinct ``order_id``; lines without an ``order_id`` form one order per (customer, day).
 revenue, orders, customers
