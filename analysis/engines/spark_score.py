@@ -62,6 +62,7 @@ from analysis.engines.base import (
     SummaryRequest,
     check_counts,
     day_timestamp,
+    local_days,
     retention_base_n,
 )
 from analysis.engines.spark_engine import SparkEngine, is_remote
@@ -243,7 +244,7 @@ def summary_to_parquet(engine: Any, source: Source, request: SummaryRequest, out
     from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
 
     target = writable_folder(out, engine.spark)
-    origin = engine.register(source)
+    origin = engine.register(local_days(source, request.timezone))  # zoned dates on the params' clock, as every engine
     spark = engine.spark
     c = spark.sql(CHECK_SQL).first()
     check_counts(int(c["n_missing"]), int(c["n_negative"]), origin)
@@ -541,7 +542,7 @@ def score_to_parquet(
     with_clv = params.clv.enabled if clv is None else clv
     if not is_remote(out_dir):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    request = ScoreRequest(as_of, as_of, params.rfm.lookback_days, params.clv.time_unit)
+    request = ScoreRequest(as_of, as_of, params.rfm.lookback_days, params.clv.time_unit, params.cleaning.timezone)
     as_of_ts = day_timestamp(request.as_of_n)
     engine = SparkEngine(params.engine_options.spark, session=session)
     try:
@@ -576,13 +577,13 @@ def _score(
     from analysis.engines.sql import SCORE_CHECK_SQL, SCORE_STEP_SQL
 
     spark = engine.spark
-    origin = engine.register(source)
+    origin = engine.register(local_days(source, request.timezone))  # zoned dates on the params' clock, as every engine
     args = request.sql_params()
     check = spark.sql(SCORE_CHECK_SQL, args={"as_of_n": args["as_of_n"]}).toArrow().to_pandas().iloc[0]
     first = check["first_day_n"]
     base = (1, 0) if pd.isna(first) else retention_base_n(int(first), args["as_of_n"])
     agg = spark.sql(SCORE_STEP_SQL, args={**args, "base_from_n": base[0], "base_to_n": base[1]}).persist()
-    summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit)
+    summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit, request.timezone)
     rfm = agg.mapInPandas(rfm_batches(summary_request), schema(RFM_COLUMNS)).persist()
     try:
         customers = agg.count()
