@@ -2,15 +2,17 @@
 
 Definitions (amounts in the source's currency, everything up to and including ``as_of``)
 ----------------------------------------------------------------------------------------
-Gross spend, returns, net spend
-    ``monetary`` (the scoring window's purchases) is gross; a customer's returns are the cancelled and
-    returned lines set aside by cleaning (:attr:`analysis.data.clean.CleanResult.returns`, positive amounts)
-    in the same window. Net spend = gross − returns, floored at 0 (a return of something bought before the
-    window cannot make a customer worth less than nothing). Order counts are not changed: a cancelled order
-    still counted as an order when it was placed, and a return is not an order (the README's rule).
+Net spend
+    The transactions are the net log (:meth:`analysis.data.clean.CleanResult.net`): every return matched to the
+    order it undoes has already lowered that order, and an order cancelled in full is gone, so ``monetary`` (the
+    scoring window's purchases) and the CLV are net of them; nothing here nets them again. Left are the returns
+    matched to **no** purchase (``match == "unmatched"``: the original predates the data; the strategy stage passes
+    only those, :func:`analysis.data.cancellations.unmatched`): they lower the customer's spend in the window they
+    occur in. Net spend = ``monetary`` − those returns, floored at 0 (a customer is never worth less than nothing).
+    Order counts are not changed by them (a return is not an order). See docs/cancellations.md.
 Kept share
-    Net spend / gross spend, in [0, 1] (1 without returns): the share of what the customer bought that they
-    kept. A customer whose £168k order was cancelled the same day keeps almost nothing.
+    Net spend / ``monetary``, in [0, 1] (1 without unmatched returns): the share of the window's purchases the
+    customer kept once the unmatched returns are taken off. A customer whose net spend is 0 has no value at stake.
 Value at stake (per customer), by basis, first that applies
     * ``clv``: the CLV of the purchase models (BG/NBD or a fallback model + Gamma-Gamma) × kept share;
     * ``run_rate``: the run-rate estimate of :mod:`analysis.clv.run_rate` × kept share — each customer's
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.data.cancellations import unmatched
 from analysis.errors import InputError
 from analysis.window import as_day
 
@@ -43,15 +46,18 @@ def returns_by_customer(
 ) -> pd.Series:
     """Returned value per customer (currency, positive), from ``since`` (exclusive) to ``as_of`` (inclusive).
 
-    ``returns`` is :attr:`analysis.data.clean.CleanResult.returns` (``customer_id``, ``order_date``, ``amount``);
-    rows without a customer id are ignored. Index ``customer_id`` (str).
+    ``returns``: the returns still to net (``customer_id``, ``order_date``, ``amount``), in a run the unmatched ones
+    (:func:`analysis.data.cancellations.unmatched`; the matched ones are in the net log already: given the whole
+    :attr:`CleanResult.returns`, only their unmatched amounts count); rows without a customer id are ignored.
+    Index ``customer_id`` (str).
     """
     if returns is None or returns.empty:
         return pd.Series(dtype=float, index=pd.Index([], name="customer_id", dtype=object))
     missing = [c for c in ("customer_id", "order_date", "amount") if c not in returns.columns]
     if missing:
         raise InputError(f"returns: missing column(s) {missing}; pass CleanResult.returns from analysis.data.clean")
-    r = returns[returns["customer_id"].notna()]
+    r = unmatched(returns)  # returns matched to an order are in the net log already: never netted twice
+    r = r[r["customer_id"].notna()]
     day = pd.to_datetime(r["order_date"]).dt.normalize()
     keep = pd.Series(True, index=r.index)
     if as_of is not None:
@@ -125,7 +131,8 @@ def value_at_stake(
     customers : DataFrame
         Scored customers (index ``customer_id``) with ``monetary``; ``clv`` when the CLV step ran.
     returns : DataFrame, optional
-        The cleaned returns (``CleanResult.returns``); netted from spend and CLV.
+        The returns still to net: in a run, those matched to no purchase (the net log holds the others already);
+        netted from spend and CLV by the kept share.
     transactions : DataFrame, optional
         The clean transactions the customers were scored on; needed for the run-rate estimate when there
         are no CLV columns.
