@@ -196,9 +196,21 @@ def score(run: Run, clean: Cleaned) -> Scored:
 
 
 @stage()
-def segments(run: Run, clean: Cleaned, score: Scored) -> Segments:
-    """Segment summaries, tiers, lifecycle, migration, cohorts, KPIs (:func:`analysis.stages.segment_analysis`)."""
-    return stages.segment_analysis(clean.transactions, score, run.params, run.period, window=run.window)
+def inputs(run: Run, clean: Cleaned, score: Scored) -> CustomerInputs:
+    """The optional customer inputs (feedback, contacts, attributes, KANO) read once, and the satisfaction and
+    contact measures of the run's customers (:func:`analysis.grading.stage.read_inputs`, docs/grading.md)."""
+    from analysis.grading.stage import read_inputs
+
+    return read_inputs(clean, score, run.params, run.window.start)
+
+
+@stage()
+def segments(run: Run, clean: Cleaned, score: Scored, inputs: CustomerInputs) -> Segments:
+    """Segment summaries, tiers, lifecycle, migration, cohorts, KPIs, by customer attribute too with an attributes
+    input (:func:`analysis.stages.segment_analysis`)."""
+    return stages.segment_analysis(
+        clean.transactions, score, run.params, run.period, window=run.window, attributes=inputs.clean("attributes")
+    )
 
 
 @stage(write=artifacts.write_evaluation)
@@ -211,15 +223,6 @@ def evaluation(run: Run, clean: Cleaned) -> Evaluation:
         clean.transactions, assigned, run.params, run.period, as_of=run.window.as_of, sent=sent,
         data_end=run.window.data_end,
     )  # fmt: skip
-
-
-@stage()
-def inputs(run: Run, clean: Cleaned, score: Scored) -> CustomerInputs:
-    """The optional customer inputs (feedback, contacts, attributes, KANO) read once, and the satisfaction and
-    contact measures of the run's customers (:func:`analysis.grading.stage.read_inputs`, docs/grading.md)."""
-    from analysis.grading.stage import read_inputs
-
-    return read_inputs(clean, score, run.params, run.window.start)
 
 
 @stage(write=artifacts.write_actions)

@@ -472,6 +472,8 @@ class Segments:
     previous period → this one. ``cohorts``: monthly acquisition cohorts. ``kpi_by_segment`` and
     ``kpi_by_dimension`` (ABC tier × region/channel/product line, when the data has them): this period's graded
     KPIs with growth against the previous period and a year before. ``sales_reps`` when the data has reps.
+    ``kpi_by_attribute``: the same KPIs by customer attribute (with an attributes input; ``small`` marks rows of
+    fewer than ``report.min_customers`` customers, whose figures are blank).
     """
 
     segments: pd.DataFrame
@@ -486,6 +488,8 @@ class Segments:
     kpi_by_segment: pd.DataFrame
     kpi_by_dimension: dict[str, pd.DataFrame]
     sales_reps: pd.DataFrame | Missing
+    #: graded KPIs by customer attribute (params grading.dimensions; an attributes input), small rows marked
+    kpi_by_attribute: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _kpi_columns(frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -549,8 +553,14 @@ def segment_analysis(
     period: str,
     *,
     window: Window | None = None,
+    attributes: pd.DataFrame | None = None,
 ) -> Segments:
     """Summaries, tiers, lifecycle over time, migration, cohorts and graded KPIs of a scored run.
+
+    ``attributes``: the customers' attributes (the cleaned attributes input, :mod:`analysis.grading.inputs`): the
+    graded KPIs by each attribute of params ``grading.dimensions`` (``kpi_by_attribute``; attributes are fixed per
+    customer, so the windows compared are grouped by the same values), rows of fewer than ``report.min_customers``
+    customers without figures (:func:`analysis.grading.attributes.suppress_small`).
 
     ``window`` (default: the calendar ``period``) says which days are this period and which are compared
     (:class:`Window`): the KPIs compare the same number of days, comparisons before the data are NaN, and in
@@ -628,6 +638,20 @@ def segment_analysis(
         reps = _kpi_columns(kpi.sales_rep_report(transactions, window.start, window.as_of, **compared), ("rank",))
     by_segment = _honest_kpis(by_segment, window)
     by_dim = {d: _honest_kpis(frame, window) for d, frame in by_dim.items()}
+    by_attribute: dict[str, pd.DataFrame] = {}
+    if attributes is not None:
+        from analysis.grading import attributes as attrs
+
+        wanted = params.grading.dimensions
+        chosen = [d for d in attrs.dimensions(attributes) if wanted is None or d in wanted]
+        with_attrs = attrs.joined(customers, attributes)
+        follow = {k: attrs.joined(v, attributes) for k, v in followed.items()}
+        for d in chosen:
+            report = kpi.sales_report(
+                transactions, window.start, window.as_of, by=(d,), customers=with_attrs, **follow, **compared
+            )
+            report = _honest_kpis(_kpi_columns(report), window)
+            by_attribute[d] = attrs.suppress_small(report, params.report.min_customers)
     if isinstance(reps, pd.DataFrame):
         reps = _honest_kpis(reps, window)
     return Segments(
@@ -643,6 +667,7 @@ def segment_analysis(
         kpi_by_segment=_kpi_columns(by_segment),
         kpi_by_dimension=by_dim,
         sales_reps=reps,
+        kpi_by_attribute=by_attribute,
     )
 
 

@@ -156,6 +156,11 @@ if ctx.has(customer_inputs.attributes):
     if customer_inputs.attributes.drill is not None:
         ctx.say("notebook.segmentation.attribute_drill")
         display(HTML(grading_view.drill_html(customer_inputs.attributes.drill, small, ctx.language, cur)))
+    for dimension, report in seg.kpi_by_attribute.items():
+        name = grading_view.dimension_name(dimension, ctx.language)
+        ctx.say("notebook.segmentation.kpi_by_attribute", d=name, n=small)
+        shown = grading_view.attribute_view(report, small, ctx.language)
+        display(tables.styled(shown, cur, money=("revenue", "aov"), pct=growth, language=ctx.language))
 else:
     ctx.note(customer_inputs.attributes)
 

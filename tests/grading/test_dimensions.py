@@ -79,3 +79,39 @@ def test_the_dimensions_param_and_the_drill_down_html() -> None:
     assert ">¥150<" in html and ">50.0%<" in html and ">60.0%<" in html  # spend, retention, share as a reader reads
     zh = view.styled_attribute(t.tables["province"]["segments"], 2, "zh", "¥").to_html()
     assert ">66.7%<" in zh and "客户少于 2 位：不显示数值" in zh
+
+
+def test_graded_kpis_by_attribute_on_a_tiny_log() -> None:
+    """November 2024 of a four-customer log: a (Zhejiang) bought 50 on 5 Oct and 100 on 10 Nov, b (Zhejiang) 30 on
+    20 Nov, c (Guangdong) 10 on 1 Sep and 40 on 15 Oct, d (no attributes row) 20 on 2 Nov. The data start in
+    September, so the previous window (October) is covered; a year ago is not."""
+    from analysis import stages
+    from analysis.data.clean import CleanResult
+    from analysis.params import parse_params
+    from tests.conftest import tx
+
+    log = tx([("c", "o0", "2024-09-01", 10), ("a", "o1", "2024-10-05", 50), ("a", "o2", "2024-11-10", 100),
+              ("b", "o3", "2024-11-20", 30), ("c", "o4", "2024-10-15", 40), ("d", "o5", "2024-11-02", 20)])  # fmt: skip
+    log = log.assign(is_outlier=False, row_id=range(len(log)))
+    res = CleanResult(clean=log, quarantine=pd.DataFrame(), returns=log.iloc[:0], quality={})
+    table = pd.DataFrame({"customer_id": ["a", "b", "c"], "province": ["Zhejiang", "Zhejiang", "Guangdong"]})
+    got = {}
+    for small in (1, 2):
+        params = parse_params({"periods": {"start": "2024-11", "end": "2024-11"}, "clv": {"enabled": False},
+                               "report": {"min_customers": small}})  # fmt: skip
+        clean = stages.cleaned(res, "2024-11")
+        window = stages.run_window("2024-11", clean, params)
+        scored = stages.score(clean.transactions, params, window.as_of, window.start, clv_check=False)
+        seg = stages.segment_analysis(clean.transactions, scored, params, "2024-11", window=window, attributes=table)
+        got[small] = seg.kpi_by_attribute["province"]
+    k = got[2]
+    # Zhejiang in November: a's 100 and b's 30 → revenue 130, 2 orders, 2 buyers, b new; a bought in October too and
+    # again in November → retention 1/1
+    z = k.loc["Zhejiang"]
+    assert (z["revenue"], z["orders"], z["customers"], z["new_customers"]) == (130.0, 2, 2, 1)
+    assert z["retention_rate"] == pytest.approx(1.0) and not z["small"]
+    # (missing): d alone (20) and Guangdong (no November buyer) rest on fewer than 2 customers: blank and marked
+    assert k.loc[attrs.MISSING, "small"] and np.isnan(k.loc[attrs.MISSING, "revenue"])
+    assert k.loc["Guangdong", "small"] and k.loc["Guangdong", "customers"] == 0
+    assert k.loc["(all)", "revenue"] == 150.0 and np.isnan(z["revenue_yoy_growth"])  # no data a year ago
+    assert got[1].loc[attrs.MISSING, "revenue"] == 20.0  # with a limit of 1 customer it is shown
