@@ -27,12 +27,15 @@ Proposed and sent
     group the whole control group (held out either way). An action with no record that it was sent is not
     measured.
 Response
-    A customer responded when they have at least one purchase (a clean row with ``amount > 0``) in the
-    measurement window ``[window_start, window_end]`` (days, inclusive). Response rate = responders /
-    customers of the group.
+    A customer responded when they have at least one purchase left in the measurement window
+    ``[window_start, window_end]`` (days, inclusive) of the net log (a row with ``amount > 0``; an order cancelled
+    in full is no purchase). Response rate = responders / customers of the group.
 Revenue per customer (currency)
-    The sum of the customer's purchase amounts in the window (returns not deducted; outliers kept), averaged
-    over every customer of the group, non-buyers counting as 0.
+    The sum of the customer's **net** purchase amounts in the window, averaged over every customer of the group,
+    non-buyers counting as 0. ``transactions`` is the run's net log (:attr:`analysis.stages.Cleaned.transactions`:
+    each order lowered by the returns matched to it, docs/cancellations.md), so a treated customer who ordered and
+    cancelled earned nothing; returns matched to no purchase are not attributed to an action (their purchases
+    predate the data, so the action). Outliers are kept.
 Uplift
     Treatment minus control: in response rate (absolute, a share 0–1) and in revenue per customer. The
     95 % interval of the rate difference is Newcombe's hybrid score interval (method 10 of Newcombe 1998,
