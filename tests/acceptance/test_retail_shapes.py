@@ -257,3 +257,25 @@ def test_without_clv_value_at_stake_is_a_labelled_run_rate_never_all_time_spend(
     notes = " ".join(st.plan.note_texts("en"))
     assert "run-rate estimate over 52 weeks" in notes and "not all-time spend" in notes
     assert "run-rate value at stake" in st.plan.sentences("en").iloc[0]
+
+
+def test_clv_is_checked_and_names_its_method(pipeline) -> None:
+    """Issue 18, item 6 on the invoice-shaped log: the model check runs where the history allows it and shows its
+    numbers (the purchase model beside the run-rate fallback), and every CLV figure names its method."""
+    from analysis.clv.selection import holdout_window
+
+    run = pipeline("2011-12")
+    s, w, c = run["score"], run["window"], run["clean"]
+    params = retail_params(Path("retail.csv"))  # the run's params (the check does not read the source)
+    check = stages._clv_check(c.transactions, w.as_of, params, s.clv_value.penalizer_choice)
+    # March to 9 December: 283 days of history, so 140 days (20 weeks, half the history) are held back
+    assert holdout_window(c.transactions["order_date"].min(), w.as_of)[0] == pd.Timestamp("2011-07-22")
+    assert isinstance(check, stages.CLVCheck), check.reason("en")
+    table = check.by_frequency()
+    assert table["customers"].sum() == check.errors["customers"] > 0
+    assert check.errors["actual_total"] == check.run_rate_errors["actual_total"] > 0
+    assert table[["holdout_actual", "holdout_expected", "holdout_expected_run_rate"]].notna().all().all()
+    headline = run["summary"].headline
+    assert headline["clv_method"] == s.clv_value.method
+    row = run["summary"].measures.set_index("measure").loc["clv_total"]
+    assert row["note"] == f"Method: {headline['clv_method_name']}." and row["start"] == "2011-12-10"
