@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from analysis import stages
-from analysis.engines.spark_score import CLV_COLUMNS, SCORE_COLUMNS, score_to_parquet
+from analysis.engines.spark_score import CLV_COLUMNS, SCORE_COLUMNS, score_batch, score_to_parquet
 from analysis.params import RunParams
 from tests.conftest import tx
 from tests.test_spark_score import awkward_log
@@ -31,8 +31,6 @@ RULES = {
     "Valuable": {"r": [1, 3], "fm": [3, 5]},
     "Other": {"r": [1, 3], "fm": [1, 2.5]},
 }
-
-pytestmark = pytest.mark.spark
 
 
 def params(**update: object) -> RunParams:
@@ -47,6 +45,27 @@ def on_pandas_and_duckdb(log: pd.DataFrame, run: RunParams) -> dict[str, pd.Data
     }
 
 
+def test_batches_score_as_the_whole_table() -> None:
+    """What Spark's executors run on each batch of customers (:func:`score_batch`, with the population's cut points
+    and means) gives, on any split of the customers, the columns :func:`score_summary` gives on all of them."""
+    from analysis.customers.rfm import rfm_summary, score_summary
+    from analysis.customers.segments import validate_rules
+
+    run = params(rfm={"lookback_days": 60, "segment_rules": RULES})
+    summary = rfm_summary(awkward_log(), AS_OF, 60)
+    want = score_summary(summary, AS_OF, run.rfm)
+    cuts = {m: [float(x) for x in want.cut_points.loc[m, ["q20", "q40", "q60", "q80"]]] for m in want.cut_points.index}
+    means = summary[["recency_days", "frequency", "monetary"]].mean().to_dict()
+    rules = validate_rules(run.rfm.segment_rules)
+    for parts in (1, 3, 7):
+        batches = [summary.iloc[i::parts].reset_index() for i in range(parts)]
+        got = pd.concat([score_batch(b, cuts, means, rules) for b in batches]).set_index("customer_id")
+        got = got.loc[want.customers.index]
+        for col in SCORE_COLUMNS:
+            assert got[col].tolist() == want.customers[col].tolist(), (parts, col)
+
+
+@pytest.mark.spark
 def test_every_engine_gives_the_same_scores_segments_and_classes(spark_session, tmp_path: Path) -> None:
     run = params(rfm={"lookback_days": 60, "segment_rules": RULES, "thresholds": {"frequency": [1, 1, 2, 3]}})
     log = awkward_log()
@@ -68,6 +87,7 @@ def test_every_engine_gives_the_same_scores_segments_and_classes(spark_session, 
     assert (want["f_score"].to_numpy() == 1 + (f > 1) * 2 + (f > 2) + (f > 3)).all()
 
 
+@pytest.mark.spark
 def test_run_rate_fallback_on_spark(spark_session, tmp_path: Path) -> None:
     """One repeat customer cannot identify a purchase model: Spark's folder scoring takes the run-rate estimate as
     ``rfmkit score`` does (p_alive empty, the same expected purchases, spend and CLV, the same retention), and says
