@@ -173,6 +173,27 @@ def test_cdnow_like_log_without_returns_is_unchanged() -> None:
                                                                                "net": 35.0}  # fmt: skip
 
 
+def test_cdnow_numbers_are_unchanged() -> None:
+    """The bundled CDNOW log has no returns: the run's net log is its purchases as cleaned, and net = gross = the
+    sum of June 1998's dollars in the file as published."""
+    from analysis.data.store import clean_source
+    from analysis.datasets import load_cdnow_sample
+    from analysis.params import load_params
+    from tests.conftest import ROOT
+
+    result = clean_source(load_params(ROOT / "params" / "cdnow.yaml"))
+    assert result.quality["returns_matched"]["rows"] == 0 and result.allocations.empty
+    c = stages.cleaned(result, "1998-06")
+    pd.testing.assert_frame_equal(c.transactions, c.gross)
+    raw = load_cdnow_sample()
+    june = raw[pd.to_datetime(raw["date"], format="%Y%m%d").between("1998-06-01", "1998-06-30")]
+    dollars = round(float(june["dollars"].astype(float).sum()), 2)
+    assert c.money(pd.Timestamp("1998-06-01"), pd.Timestamp("1998-06-30")) == pytest.approx(
+        {"gross": dollars, "returns": 0.0, "net": dollars}
+    )
+    assert c.revenue_period == pytest.approx(dollars)
+
+
 # ---------------------------------------------------------------------------------------------- properties
 
 _money = st.integers(min_value=1, max_value=50_000).map(lambda cents: cents / 100)
