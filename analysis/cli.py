@@ -266,7 +266,9 @@ def _transactions(input_: str, opts: dict[str, Any]):
     from analysis.data.clean import require_rows
 
     if _clean_parquet(input_):
-        return pd.read_parquet(input_)
+        clean = pd.read_parquet(input_)
+        net = _net_beside(input_, clean)
+        return clean if net is None else net
     result = _load_input(input_, **opts)
     require_rows(result.quality)
     q = result.quality
@@ -275,13 +277,37 @@ def _transactions(input_: str, opts: dict[str, Any]):
         f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)",
         err=True,
     )
-    return result.clean
+    return result.net()  # the net log: returns matched to their orders netted (docs/cancellations.md)
+
+
+def _net_beside(path: str, clean: Any = None) -> Any:
+    """The net log of the clean.parquet at ``path`` when 'rfmkit clean' matched returns to its orders
+    (``returns.parquet`` and a non-empty ``allocations.parquet`` beside it); None when there is nothing to net."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from analysis.data.cancellations import net_log
+
+    folder = Path(path).parent
+    allocations, returns = folder / "allocations.parquet", folder / "returns.parquet"
+    if not (allocations.is_file() and returns.is_file()):
+        return None
+    alloc = pd.read_parquet(allocations)
+    if alloc.empty:
+        return None
+    clean = pd.read_parquet(path) if clean is None else clean
+    return net_log(clean, pd.read_parquet(returns), alloc).reset_index(drop=True)
 
 
 def _clean_source(input_: str, opts: dict[str, Any]):
     """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean', or of a folder of such
-    Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now."""
-    return input_ if _clean_parquet(input_) or _clean_parquet_folder(input_) else _transactions(input_, opts)
+    Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now. A
+    clean.parquet with returns matched to its orders is read as its net log (a frame), as every run reads it."""
+    if _clean_parquet(input_):
+        net = _net_beside(input_)
+        return input_ if net is None else net
+    return input_ if _clean_parquet_folder(input_) else _transactions(input_, opts)
 
 
 def _clean_parquet_folder(input_: str) -> bool:
@@ -547,7 +573,9 @@ def score(
     inputs = stages.score_inputs(source, params, day, engine=engine)
     _check_in_bounds(day, inputs.first_day, inputs.last_day, "--as-of")
     # the data's first day: a period starting on or before it calls nobody new
-    scored = stages.score(source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs)
+    scored = stages.score(
+        source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs, previous_scores=False
+    )
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
     empty_clv_column_note(scored)

@@ -306,13 +306,15 @@ def score(
     data_start: str | pd.Timestamp | None = None,
     engine: str | None = None,
     inputs: ScoreInputs | None = None,
+    previous_scores: bool = True,
 ) -> Scored:
     """Score the customers of ``transactions`` as of ``as_of`` (inclusive).
 
     ``period_start`` is the first day of the period (default: the first day of ``as_of``'s month): the lifecycle
     calls a customer *new* or *reactivated* for a purchase from that day on, and ``previous`` scores the customers
     as of the day before. ``clv_check`` refits the CLV model on the data up to :data:`CLV_HOLDOUT` before ``as_of``
-    and predicts the rest (the report's model check); ``rfmkit score`` leaves it out. ``data_start``, the first
+    and predicts the rest (the report's model check); ``rfmkit score`` leaves it out, and the previous period's
+    scores (``previous_scores=False``: ``previous`` is then ``Missing("previous_off")``). ``data_start``, the first
     day of the data (whole input): when it is on or after ``period_start`` the period is left-censored and the
     lifecycle calls nobody *new* (see :attr:`Scored.left_censored`).
 
@@ -369,7 +371,9 @@ def score(
             int(c.k_), float(c.stability_), c.profile_, c.silhouette_scores_.to_frame(), c.snake_data(customers)
         )
     previous: pd.DataFrame | Missing = (
-        score_summary(inputs.rfm_previous, prev_end, params.rfm).customers
+        Missing("previous_off")
+        if not previous_scores
+        else score_summary(inputs.rfm_previous, prev_end, params.rfm).customers
         if inputs.rfm_previous is not None
         else Missing("no_previous")
     )
