@@ -196,7 +196,8 @@ class CustomerValue:
         """:attr:`reason` in ``language`` (None when the method asked for was used as it is)."""
         from analysis.privacy import redact_ids
 
-        tries = _Attempts(dict(self.failures), dict(self.errors))
+        chosen = self.penalizer_choice is not None and self.penalizer_choice.code != "fixed"
+        tries = _Attempts(dict(self.failures), dict(self.errors), advise=not chosen)
         reason = _joined(
             tries.reason(self.asked, self.method, language, self.run_rate),
             boundary_note(self.transaction_model, language),
@@ -290,6 +291,8 @@ class _Attempts:
 
     failures: dict[str, str] = field(default_factory=dict)
     errors: dict[str, CLVFitError] = field(default_factory=dict)
+    #: whether to advise a penalizer: not when the run chose it already by the holdout error (``penalizer: auto``)
+    advise: bool = True
 
     @property
     def first_code(self) -> str | None:
@@ -341,7 +344,11 @@ class _Attempts:
         if "gamma_gamma" in self.errors:
             why = self.errors["gamma_gamma"].why_text(language)
             sentences.append(text.t("clv_fit.spend_observed", language, reason=why))
-        advice = list(dict.fromkeys(a for e in self.errors.values() if (a := e.advice_text(language))))
+        advice = (
+            []
+            if not self.advise
+            else list(dict.fromkeys(a for e in self.errors.values() if (a := e.advice_text(language))))
+        )
         if advice:
             sentences.append(text.t("clv_fit.advice", language, advice=sep.join(advice)))
         return " ".join(x[0].upper() + x[1:] for x in sentences) if sentences else None
@@ -435,7 +442,7 @@ def fit_clv(
     summary = summary_from_transactions(transactions, calibration_end, holdout_end, time_unit)
     choice = penalizer_choice(penalizer, transactions, calibration_end, time_unit, seed=seed)
     penalizer = choice.penalizer
-    tries = _Attempts()
+    tries = _Attempts(advise=choice.code == "fixed")
     fitted: dict[str, TransactionModel] = {}
     for name in ("bgnbd", "pareto_nbd", "mbgnbd"):
         if (name == "mbgnbd" and fitted) or tries.data_failure():
@@ -456,7 +463,7 @@ def fit_clv(
     failures = tries.failures
     spend = None if gg is not None else observed_spend(transactions, summary.attrs["calibration_end"])
     if method == "bgnbd" and "pareto_nbd" in failures:
-        warnings.warn(f"Pareto/NBD skipped: {failures['pareto_nbd']}", stacklevel=2)
+        warnings.warn(f"Pareto/NBD skipped: {tries.errors['pareto_nbd'].why_text('en')}", stacklevel=2)
     tm = fitted[method]
     cols = ["frequency", "t_x", "T", "monetary_value"]
     pred = summary[cols].join(_predict(tm, gg, summary, spend, h, d))
@@ -663,7 +670,7 @@ def estimate_customer_value(
     # the customers grouped once into their distinct histories and repeat spends, shared by every fit of the
     # fallback chain and every prediction (see analysis.clv.distinct)
     rows = DistinctSummary.from_summary(summary, time_unit=summary.attrs.get("time_unit", time_unit))
-    tries = _Attempts()
+    tries = _Attempts(advise=choice.code == "fixed")
     order = [model] + [m for m in ("bgnbd", "pareto_nbd", "mbgnbd") if m != model]
     tm: TransactionModel | None = None
     for name in order:
