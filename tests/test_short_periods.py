@@ -58,6 +58,7 @@ def test_new_years_night_in_london_is_a_one_day_january_without_growth_figures(t
         assert (rows["value"] == "").all() and rows["note"].str.startswith(SHORT).all()
     summary = run.get("summary")
     assert any(n.startswith(SHORT) for n in summary.notes)
+    assert summary.notes[0].startswith("Windows of equal length, 1 day each: this period is **2025-01-01 to 2025-01-01")
     revenue = summary.headline_kpis.loc["revenue"]
     assert revenue["this_period"] == 7.0 and pd.isna(revenue["change"]) and pd.isna(revenue["change_vs_year"])
     card = next(c for c in summary.cards if c.key == "revenue")
