@@ -192,7 +192,8 @@ def test_segment_kpis_follow_last_periods_customers(pipeline, raw) -> None:
     run = pipeline("2011-11")
     before = run["score"].previous
     known = hand_kept_lines(raw)  # a cancelled purchase is no purchase
-    nov = set(known.loc[known["day"].between("2011-10-01", "2011-10-31"), "customer"])
+    # November's 30 days are compared with October's first 30 (analysis.window.equal_window): 1-30 Oct
+    nov = set(known.loc[known["day"].between("2011-10-01", "2011-10-30"), "customer"])
     dec = set(known.loc[known["day"].between("2011-11-01", "2011-11-30"), "customer"])
     kpis = run["segments"].kpi_by_segment
     checked = 0
