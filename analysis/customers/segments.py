@@ -156,9 +156,10 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
         ).astype({"r_high": bool, "f_high": bool, "m_high": bool, "value_class": object, "value_class_en": object})
     out = value_class_flags(summary, summary[["recency_days", "frequency", "monetary"]].mean())
     by_code = np.array([VALUE_CLASS_NAMES[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)], dtype=object)
+    en_by_code = np.array([VALUE_CLASS_EN[name] for name in by_code], dtype=object)
     code = out["r_high"].to_numpy() * 4 + out["f_high"].to_numpy() * 2 + out["m_high"].to_numpy() * 1
-    out["value_class"] = by_code[code]
-    out["value_class_en"] = out["value_class"].map(VALUE_CLASS_EN)
+    out["value_class"] = pd.Series(by_code[code], index=out.index, dtype=object)
+    out["value_class_en"] = pd.Series(en_by_code[code], index=out.index, dtype=object)  # a gather, not a lookup
     return out
 
 
@@ -184,19 +185,17 @@ def value_class_flags(values: pd.DataFrame, means: pd.Series) -> pd.DataFrame:
     DataFrame
         Boolean ``r_high``, ``f_high``, ``m_high``, indexed like ``values``.
     """
-    r_high = _beyond(float(means["recency_days"]), values["recency_days"])
-    f_high = _beyond(values["frequency"], float(means["frequency"]))
-    m_high = _beyond(values["monetary"], float(means["monetary"]))
+    r_high = _beyond(float(means["recency_days"]), values["recency_days"].to_numpy(dtype=float))
+    f_high = _beyond(values["frequency"].to_numpy(dtype=float), float(means["frequency"]))
+    m_high = _beyond(values["monetary"].to_numpy(dtype=float), float(means["monetary"]))
     return pd.DataFrame({"r_high": r_high, "f_high": f_high, "m_high": m_high}, index=values.index).astype(bool)
 
 
-def _beyond(a: pd.Series | float, b: pd.Series | float) -> pd.Series:
+def _beyond(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     """``a > b`` strictly, where values within floating-point rounding of each other count as equal."""
     diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     scale = np.maximum(1.0, np.abs(np.asarray(b, dtype=float)))
-    out = diff > 1e-9 * scale
-    index = a.index if isinstance(a, pd.Series) else b.index  # type: ignore[union-attr]
-    return pd.Series(out, index=index)
+    return diff > 1e-9 * scale
 
 
 def value_class_label(name: str, language: str = "en") -> str:
