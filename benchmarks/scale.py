@@ -32,8 +32,11 @@ sums of counts and money) and the output says whether they agree.
 
 Defaults (``python benchmarks/scale.py``): sizes 1M and 10M, 3 rounds, all seven default contenders except
 Spark above 1M rows (``--spark-max-rows``; a 2-core local Spark is not what Spark is for, and it
-takes minutes per 10M run), the DuckDB engine with ``memory_limit`` 3GB; about 20 minutes on 2 idle
-cores. ``--huge`` adds 50M rows (with ``--only plain_duckdb,engine:duckdb``: pandas needs more than
+takes minutes per 10M run), the DuckDB engine (``engine:duckdb`` and ``score:duckdb``, the latter through a params
+file) with ``memory_limit`` 3GB (``--duckdb-memory-limit``, '' for none); about 20 minutes on 2 idle cores.
+``--sizes 10M-skewed`` (or ``1M-skewed``) runs the skewed log of :func:`make_skewed_log` (~2M customers at 10M
+rows). The children import from bytecode cached under ``--data-dir`` (see :func:`child_env`).
+``--huge`` adds 50M rows (with ``--only plain_duckdb,engine:duckdb``: pandas needs more than
 10 GB there).
 """
 
@@ -273,8 +276,9 @@ def run_engine(name: str, path: str, memory_limit: str | None) -> dict:
     return checks(table.reset_index(), "repeat_frequency")
 
 
-def run_score(engine: str, path: str) -> dict:
-    """``rfmkit score PATH --as-of AS_OF --engine ENGINE`` as a user runs it (the click command, in this process)."""
+def run_score(engine: str, path: str, memory_limit: str | None = None) -> dict:
+    """``rfmkit score PATH --as-of AS_OF --engine ENGINE`` as a user runs it (the click command, in this process);
+    with ``memory_limit`` (the DuckDB engine's) through a params file, as the docs advise setting it."""
     import tempfile
 
     import pandas as pd
@@ -284,6 +288,11 @@ def run_score(engine: str, path: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "customers.parquet"
         args = ["score", path, "--as-of", AS_OF, "--out", str(out), "--engine", engine]
+        if memory_limit and engine == "duckdb":
+            spill = Path(path).parent / "duckdb-spill"
+            params = Path(tmp) / "params.yaml"
+            params.write_text(f"engine_options:\n  duckdb: {{memory_limit: {memory_limit}, temp_directory: {spill}}}\n")
+            args += ["--params", str(params)]
         try:
             main(args, standalone_mode=False)
         except SystemExit as exc:
@@ -389,7 +398,7 @@ def child_main(contender: str, path: str, memory_limit: str | None) -> None:
     elif contender == "plain_pandas":
         res = run_plain_pandas(path)
     elif contender.startswith(("score:", "score_raw:")):
-        res = run_score(contender.split(":", 1)[1], path)
+        res = run_score(contender.split(":", 1)[1], path, memory_limit)
     else:
         res = run_engine(contender.split(":", 1)[1], path, memory_limit)
     me = resource.getrusage(resource.RUSAGE_SELF)
