@@ -590,6 +590,10 @@ def write_clv(result: CLVResult, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+#: above this many customers a log an engine read itself is not read again to choose the penalizer (it is 0)
+SELECTION_MAX_CUSTOMERS = 250_000
+
+
 def _choice_dict(choice: PenalizerChoice | None) -> dict[str, Any] | None:
     """The penalizer choice for ``params.json``: how it was chosen, on which split, and every value's errors."""
     if choice is None:
@@ -661,11 +665,16 @@ def estimate_customer_value(
     if model not in _TRANSACTION_MODELS:
         raise InputError(f"unknown CLV model {model!r}: use one of {sorted(_TRANSACTION_MODELS)}")
     h, d = _resolve(time_unit, horizon, discount_rate, annual_discount_rate)
-    if summary is None or penalizer == "auto":
-        transactions = transactions() if callable(transactions) else transactions
     if summary is None:
+        transactions = transactions() if callable(transactions) else transactions
         summary = summary_from_transactions(transactions, as_of, None, time_unit)
-    choice = penalizer_choice(penalizer, transactions, as_of, time_unit, model=model, seed=seed)
+    if penalizer == "auto" and callable(transactions) and len(summary) > SELECTION_MAX_CUSTOMERS:
+        # an engine made the summary of a big log without handing it over: it is not read again to choose
+        choice = PenalizerChoice(0.0, code="large_log", history_days=len(summary))
+    else:
+        if penalizer == "auto":
+            transactions = transactions() if callable(transactions) else transactions
+        choice = penalizer_choice(penalizer, transactions, as_of, time_unit, model=model, seed=seed)
     penalizer = choice.penalizer
     # the customers grouped once into their distinct histories and repeat spends, shared by every fit of the
     # fallback chain and every prediction (see analysis.clv.distinct)

@@ -74,7 +74,8 @@ class PenalizerChoice:
         The split the errors were measured on (None without one).
     code : str
         ``holdout`` (chosen by the holdout error), ``fixed`` (given in the params), ``short_history`` (no split:
-        ``history_days`` of data), ``no_fit`` (no penalizer gave a fit on the calibration part).
+        ``history_days`` of data), ``no_fit`` (no penalizer gave a fit on the calibration part), ``large_log``
+        (an engine's summary of more customers than the log is read again for; ``history_days`` holds their number).
     """
 
     penalizer: float

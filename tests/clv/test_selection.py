@@ -100,3 +100,18 @@ def test_fit_clv_records_the_choice(cdnow_transactions: pd.DataFrame, tmp_path) 
     saved = json.loads(write_clv(result, tmp_path)["params"].read_text())
     assert saved["penalizer"] == 0.0 and saved["penalizer_choice"]["how"] == "holdout"
     assert [row["penalizer"] for row in saved["penalizer_choice"]["errors"]] == list(PENALIZER_GRID)
+
+
+def test_an_engines_big_log_is_not_read_again_to_choose(cdnow_transactions: pd.DataFrame, monkeypatch) -> None:
+    from analysis.clv import pipeline
+    from analysis.clv.summary import summary_from_transactions
+
+    monkeypatch.setattr(pipeline, "SELECTION_MAX_CUSTOMERS", 1000)  # CDNOW's 2,357 customers count as big here
+
+    def unread() -> pd.DataFrame:
+        raise AssertionError("the log was read again")
+
+    summary = summary_from_transactions(cdnow_transactions, "1997-09-30", None, "W")
+    value = pipeline.estimate_customer_value(unread, "1997-09-30", penalizer="auto", summary=summary)
+    assert value.penalizer_choice.code == "large_log" and value.penalizer_choice.penalizer == 0.0
+    assert value.penalizer_choice.describe("en").startswith("Penalizer 0 (plain maximum likelihood): with 2,357")
