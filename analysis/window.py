@@ -79,7 +79,7 @@ def equal_window(first: DayLike, last: DayLike, days: int) -> tuple[pd.Timestamp
     * When the period is shorter than ``days`` it ends on the period's last day and reaches back into the period
       before: the 31 days of October are compared with 31 August – 30 September, the 31 days of March 2025 with
       29 January – 28 February 2025. A manager's "October against September" then counts the same number of days
-      (and of weekdays but one) instead of giving October a day's head start.
+      instead of giving October a day's head start.
     """
     first, last = as_day(first), as_day(last)
     end = min(last, first + pd.Timedelta(days=days - 1))
