@@ -767,6 +767,10 @@ def strategy(
     returns = unmatched(returns) if returns is not None else None
     customers = scored.customers
     value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
+    if "abc_class" in customers.columns:  # net spend <= 0 (returns beyond purchases) is never top value
+        nothing = (value.monetary_net.reindex(customers.index).fillna(0.0) <= 0).to_numpy()
+        if nothing.any():
+            customers = customers.assign(abc_class=customers["abc_class"].where(~nothing, "C"))
     warnings = churn_warnings(
         customers, transactions=transactions, as_of=window.as_of, value=value, satisfaction=satisfaction
     )
