@@ -11,11 +11,13 @@ figure below is computed by hand from the rows (see :data:`ROWS`):
 13047       9.00 on 4 Nov; on 5 Dec returns 18.00 of goods bought before the data (no order covers it), then buys 12.00
 16446       2.90 on 1 Nov; a 168,469.60 order on 9 Dec cancelled 12 minutes later
 17850       12.00 on 4 Dec, cancelled 20 minutes later: cancelled everything
+14000       50.00 on 6 Dec; on 7 Dec returns 80.00 of goods bought before the data: net spend ≤ 0
 (blank)     20.00 on 6 Dec: a sale without a customer id
 ==========  ======================================================================================================
 
-1-9 Dec: gross 20 + 2 + 12 + 12 + 60,000 + 168,469.60 = 228,515.60; matched returns 10 + 12 + 168,469.60; the
-unmatched 18.00 lowers the period it occurs in: net = 228,515.60 − 168,491.60 − 18 = 60,006.00, returns 168,509.60.
+1-9 Dec: gross 20 + 2 + 12 + 12 + 60,000 + 168,469.60 + 50 = 228,565.60; matched returns 10 + 12 + 168,469.60; the
+unmatched 18.00 + 80.00 lower the period they occur in: net = 228,565.60 − 168,491.60 − 98 = 59,976.00, returns
+168,589.60.
 1-9 Nov: 25 + 15 + 9 + 2.90 = 51.90, nothing returned.
 """
 
@@ -48,6 +50,8 @@ ROWS = [
     ["536377", "S10", "12000", "12/7/2011 9:00", "5.00", "12347.0", "United Kingdom"],
     ["581483", "S11", "80995", "12/9/2011 9:00", "2.08", "16446.0", "United Kingdom"],
     ["C581484", "S11", "-80995", "12/9/2011 9:12", "2.08", "16446.0", "United Kingdom"],
+    ["536380", "S12", "5", "12/6/2011 10:00", "10.00", "14000.0", "United Kingdom"],
+    ["C536381", "S13", "-8", "12/7/2011 10:00", "10.00", "14000.0", "United Kingdom"],
 ]
 MAPPING = {
     "order_id": "InvoiceNo",
@@ -95,8 +99,8 @@ def test_each_return_is_matched_to_the_order_it_undoes(run) -> None:
     assert r.loc["C536374", "match"] == "unmatched"  # £18 of goods bought before the data: nothing covers it
     assert r.loc["C536374", "amount_unmatched"] == pytest.approx(18.0)
     q = run["result"].quality["returns_matched"]
-    assert q["rows"] == 4 == sum(q[rule] for rule in MATCH_RULES)  # every return row counted once
-    assert (q["value_matched"], q["value_unmatched"]) == (pytest.approx(168_491.60), pytest.approx(18.0))
+    assert q["rows"] == 5 == sum(q[rule] for rule in MATCH_RULES)  # every return row counted once
+    assert (q["value_matched"], q["value_unmatched"]) == (pytest.approx(168_491.60), pytest.approx(98.0))
     assert (q["lines_cancelled"], q["orders_cancelled"]) == (2, 2)  # 536372 and 581483 are no longer orders
     q_all = run["result"].quality
     assert q_all["rows_in"] == len(ROWS) == q_all["rows_clean"] + q_all["rows_quarantined"]
@@ -104,48 +108,76 @@ def test_each_return_is_matched_to_the_order_it_undoes(run) -> None:
 
 def test_headline_revenue_is_net_with_gross_and_returns_beside_it(run) -> None:
     head = run["summary"].headline
-    assert head["revenue_period"] == pytest.approx(60_006.00)
-    assert head["revenue_gross"] == pytest.approx(228_515.60)
-    assert head["returns"] == pytest.approx(168_509.60)
+    assert head["revenue_period"] == pytest.approx(59_976.00)
+    assert head["revenue_gross"] == pytest.approx(228_565.60)
+    assert head["returns"] == pytest.approx(168_589.60)
     table = run["summary"].headline_kpis
-    assert table.loc["revenue", "this_period"] == pytest.approx(60_006.00)
+    assert table.loc["revenue", "this_period"] == pytest.approx(59_976.00)
     assert table.loc["revenue", "previous"] == pytest.approx(51.90)
-    assert table.loc["revenue_gross", "this_period"] == pytest.approx(228_515.60)
-    assert table.loc["returns", "this_period"] == pytest.approx(168_509.60)
-    assert table.loc["orders", "this_period"] == 3  # 536370, 536375, 536377: the cancelled orders are no orders
-    assert table.loc["customers", "this_period"] == 3  # 12346, 13047, 12347: 16446 and 17850 kept nothing
+    assert table.loc["revenue_gross", "this_period"] == pytest.approx(228_565.60)
+    assert table.loc["returns", "this_period"] == pytest.approx(168_589.60)
+    assert table.loc["orders", "this_period"] == 4  # 536370, 536375, 536377, 536380: cancelled orders are none
+    assert table.loc["customers", "this_period"] == 4  # 12346, 13047, 12347, 14000: 16446 and 17850 kept nothing
     measures = run["summary"].measures.set_index(["measure", "window"])["value"]
-    assert measures[("revenue", "this")] == "60006.00"
-    assert measures[("revenue_gross", "this")] == "228515.60"
-    assert measures[("returns", "this")] == "168509.60"
+    assert measures[("revenue", "this")] == "59976.00"
+    assert measures[("revenue_gross", "this")] == "228565.60"
+    assert measures[("returns", "this")] == "168589.60"
     assert measures[("returns", "previous")] == "0.00"
-    assert any("£228,516 sold, £168,510 returned or cancelled, £60,006 net" in n for n in run["summary"].notes)
+    assert any("£228,566 sold, £168,590 returned or cancelled, £59,976 net" in n for n in run["summary"].notes)
 
 
 def test_the_outlier_sensitivity_leaves_out_only_the_genuine_order_it_names(run) -> None:
     """The £168k order was cancelled: netted, not flagged. The £60,000 wholesale order is flagged and named."""
     head = run["summary"].headline
     assert head["flagged_orders"] == 1
-    assert head["revenue_unflagged"] == pytest.approx(60_006.00 - 60_000.00)
+    assert head["revenue_unflagged"] == pytest.approx(59_976.00 - 60_000.00)
     note = next(n for n in run["summary"].notes if "leaves out exactly this order" in n)
     assert "£60,000.00 (order 536377)" in note and "581483" not in note
 
 
 def test_rfm_monetary_tiers_and_value_lists_are_net(run) -> None:
     customers = run["score"].customers
-    assert set(customers.index) == {"12346", "12347", "13047", "16446"}  # 17850 cancelled everything: no customer
+    # 17850 cancelled everything: no customer
+    assert set(customers.index) == {"12346", "12347", "13047", "14000", "16446"}
     assert customers["monetary"].to_dict() == pytest.approx(
-        {"12346": 25 + 10 + 2, "12347": 15 + 60_000, "13047": 9 + 12, "16446": 2.90}
+        {"12346": 25 + 10 + 2, "12347": 15 + 60_000, "13047": 9 + 12, "14000": 50, "16446": 2.90}
     )
-    assert customers["frequency"].to_dict() == {"12346": 2, "12347": 2, "13047": 2, "16446": 1}
-    # ABC on net spend (total 60,075.90): 12347 alone crosses 80 %; everyone after starts above 95 %
-    assert customers["abc_class"].to_dict() == {"12346": "C", "12347": "A", "13047": "C", "16446": "C"}
+    assert customers["frequency"].to_dict() == {"12346": 2, "12347": 2, "13047": 2, "14000": 1, "16446": 1}
+    # ABC on net spend (total 60,125.90): 12347 alone crosses 80 %; everyone after starts above 95 %
+    assert customers["abc_class"].to_dict() == {"12346": "C", "12347": "A", "13047": "C", "14000": "C", "16446": "C"}
     a = run["strategy"].plan.assignments
     assert "17850" not in a.index and "17850" not in run["strategy"].warnings.index
     assert a["value_at_stake"].idxmax() == "12347"
     # 13047's £18 return matched no order: it is netted from his spend in the value at stake (21 − 18 = 3)
     assert run["strategy"].value.monetary_net["13047"] == pytest.approx(3.0)
     assert a.loc["16446", "monetary"] == pytest.approx(2.90)
+    # 14000 returned more than he bought in the window (50 − 80 < 0): no spend, no value at stake, no warning
+    assert run["strategy"].value.monetary_net["14000"] == 0.0 and a.loc["14000", "value_at_stake"] == 0.0
+    assert "14000" not in run["strategy"].warnings.index
+
+
+def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
+    """x bought £100 (alone tier A by RFM monetary) and returned £150 of goods bought before the data: net spend ≤ 0,
+    so the actions see tier C and no value at stake."""
+    raw = pd.DataFrame(
+        {"customer_id": ["x", "y", "z", "x"], "order_id": ["1", "2", "3", "C4"],
+         "order_date": ["2024-12-02", "2024-12-03", "2024-12-06", "2024-12-05"], "amount": ["100", "10", "5", "-150"]}
+    )  # fmt: skip
+    params = parse_params(
+        {"title": "t", "source": {"format": "sample"}, "clv": {"enabled": False}, "experiment": {"enabled": False},
+         "periods": {"start": "2024-12", "end": "2024-12"}}
+    )  # fmt: skip
+    result = clean_transactions(raw, params=params.cleaning)
+    assert result.returns["match"].tolist() == ["unmatched"]  # no order of x covers £150
+    c = stages.cleaned(result, "2024-12")
+    w = stages.run_window("2024-12", c, params)
+    s = stages.score(c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
+    assert s.customers.loc["x", "abc_class"] == "A"  # RFM monetary: his purchases in the window
+    strat = stages.strategy(c.transactions, s, params, "2024-12", returns=c.returns, window=w)
+    a = strat.plan.assignments
+    assert a.loc["x", "abc_class"] == "C" and a.loc["x", "value_at_stake"] == 0.0
+    assert strat.value.monetary_net["x"] == 0.0 and "x" not in strat.warnings.index
+    assert c.revenue_period == pytest.approx(100 + 10 + 5 - 150)  # the return lowers the month it occurs in
 
 
 def test_the_evaluation_measures_net_revenue(run) -> None:
