@@ -4,8 +4,8 @@ A local Spark session (``local[2]``) scores the CDNOW sample and hand-made awkwa
 :func:`analysis.engines.spark_score.score_to_parquet`; the Parquet the executors write is compared with the
 pandas scoring of ``rfmkit score``: customers, dates, counts, scores, segments and value classes exactly, money
 to 1e-9 relative, and the CLV columns to 1e-9 relative (the purchase model is fitted on the same distinct rows in
-the same order, so its parameters are the same to the last bit); spend_per_purchase and clv go through Gamma-Gamma,
-fitted on repeat-spend means summed in another order, and are held to 1e-6 (see SPEND_RTOL).
+the same order, so its parameters are the same to the last bit); spend_per_purchase, expected_spend_horizon and
+clv go through Gamma-Gamma, fitted on repeat-spend means summed in another order, and are held to 1e-6 (see SPEND_RTOL).
 """
 
 from __future__ import annotations
