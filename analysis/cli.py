@@ -1024,7 +1024,8 @@ def summary(
             f"--out '{out}': name a .parquet or .csv file (a folder is for --engine "
             f"{' or '.join(ENGINES.names('folder_summary'))})"
         )
-    result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit), name, options)
+    zone = full.cleaning.timezone if full else None  # zoned order dates on the params' clock, as in a batch run
+    result = customer_summary(input_, SummaryRequest(day, lookback, hold, unit, zone), name, options)
     table = result.combined()
     _write_table(table, out)
     click.echo(f"summarised {len(table):,} customers as of {day.date()} → {out}")
@@ -1046,7 +1047,8 @@ def _folder_summary(
         if with_clv:
             res = engine.score_to_folder(input_, day, out, params)
         else:
-            written = engine.summary_to_folder(input_, SummaryRequest(day, lookback, hold, unit), out)
+            request = SummaryRequest(day, lookback, hold, unit, params.cleaning.timezone)
+            written = engine.summary_to_folder(input_, request, out)
     if not with_clv:
         click.echo(f"summarised {written.rows:,} customers as of {day.date()} → {written.path}")
         return
