@@ -5,7 +5,8 @@ Modules: :mod:`~analysis.clv.summary` (x, t_x, T, m per customer), :mod:`~analys
 (models), :mod:`~analysis.clv.value` (P(alive), expected purchases and spend, CLV),
 :mod:`~analysis.clv.validation` (holdout checks), :mod:`~analysis.clv.persist` (JSON),
 :mod:`~analysis.clv.pipeline` (functions for the CLI and notebooks, with fallbacks),
-:mod:`~analysis.clv.run_rate` (the run-rate estimate used when no model can be estimated) and
+:mod:`~analysis.clv.run_rate` (the run-rate estimate used when no model can be estimated),
+:mod:`~analysis.clv.selection` (the holdout split and the penalizer chosen by its error) and
 :mod:`~analysis.clv.simulate` (simulated customers). Plots live in :mod:`analysis.report.plots.clv`.
 """
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         write_clv,
     )
     from analysis.clv.run_rate import RunRateEstimate, run_rate_value
+    from analysis.clv.selection import PenalizerChoice, holdout_window, select_penalizer
     from analysis.clv.summary import TIME_UNITS, summary_from_transactions
     from analysis.clv.validation import holdout_by_frequency, holdout_errors, tracking_curve
     from analysis.clv.value import (
@@ -61,6 +63,9 @@ _SOURCES = {
     "fit_clv": "pipeline",
     "write_clv": "pipeline",
     "RunRateEstimate": "run_rate",
+    "PenalizerChoice": "selection",
+    "holdout_window": "selection",
+    "select_penalizer": "selection",
     "run_rate_value": "run_rate",
     "TIME_UNITS": "summary",
     "summary_from_transactions": "summary",
@@ -99,6 +104,7 @@ __all__ = [
     "ModifiedBGNBD",
     "PAliveCheck",
     "ParetoNBD",
+    "PenalizerChoice",
     "RunRateEstimate",
     "SummaryDataError",
     "customer_lifetime_value",
@@ -107,11 +113,13 @@ __all__ = [
     "fit_clv",
     "holdout_by_frequency",
     "holdout_errors",
+    "holdout_window",
     "load_model",
     "p_alive_separation",
     "predict_customers",
     "run_rate_value",
     "save_model",
+    "select_penalizer",
     "summary_from_transactions",
     "totals_by_segment",
     "tracking_curve",

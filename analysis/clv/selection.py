@@ -25,11 +25,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.clv._base import CLVFitError
+from analysis.clv.bgnbd import BGNBD
+from analysis.clv.mbgnbd import ModifiedBGNBD
+from analysis.clv.pareto_nbd import ParetoNBD
 from analysis.clv.summary import summary_from_transactions
 from analysis.clv.validation import errors_of, holdout_frame
 from analysis.errors import InputError, ModelError
 from analysis.window import as_day
 
+#: the purchase models a penalizer can be chosen for, by name
+MODELS = {"bgnbd": BGNBD, "pareto_nbd": ParetoNBD, "mbgnbd": ModifiedBGNBD}
 #: penalizers tried, none first
 PENALIZER_GRID: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
 #: longest holdout, in days (26 weeks)
@@ -128,8 +133,6 @@ def select_penalizer(
         Penalizers tried (0 = none).
     seed : int, default=0
     """
-    from analysis.clv.pipeline import _TRANSACTION_MODELS
-
     end = as_day(as_of)
     days = pd.to_datetime(transactions["order_date"]).dt.normalize()
     days = days[days <= end]
@@ -150,7 +153,7 @@ def select_penalizer(
                 # a penalized likelihood is pulled towards typical values and has one optimum in practice: one
                 # starting point (the model's guess) is enough; plain maximum likelihood keeps its several starts
                 starts = {} if p == 0 else {"n_starts": 1}
-                fitted = _TRANSACTION_MODELS[model](penalizer=float(p), seed=seed, **starts).fit(summary)
+                fitted = MODELS[model](penalizer=float(p), seed=seed, **starts).fit(summary)
                 models[float(p)] = fitted
                 duration = float(summary["duration_holdout"].iloc[0])
                 frame = holdout_frame(fitted.conditional_expected_purchases(duration, summary), summary)
