@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import itertools
 import math
 import pkgutil
 import re
@@ -56,9 +57,7 @@ def _customers(n: int, monetary: Callable[[np.ndarray], np.ndarray] | None = Non
     rng = np.random.default_rng(RNG_SEED)
     scores = {c: rng.integers(1, 6, n) for c in ("r_score", "f_score", "m_score")}
     money = rng.lognormal(4, 1.2, n) if monetary is None else monetary(rng.lognormal(4, 1.2, n))
-    return pd.DataFrame(
-        {**scores, "monetary": money}, index=pd.Index([f"c{i}" for i in range(n)], name="customer_id")
-    )
+    return pd.DataFrame({**scores, "monetary": money}, index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"))
 
 
 def _group_summary(revenue: list[float], customers: list[int]) -> pd.DataFrame:
@@ -141,6 +140,7 @@ def _cohorts(n: int) -> pd.DataFrame:
 #: distinct and not overlapping only). Every axis, named or not (colour bars too), is checked for repeats, scientific
 #: notation, offsets and overlaps.
 Case = tuple[Callable[[str, str], object], dict[str, str]]
+# fmt: off
 CASES: dict[str, dict[str, Case]] = {
     "rfm.quarantine_reasons": {
         "normal": (lambda lang, cur: rfm_plots.quarantine_reasons(
@@ -150,7 +150,7 @@ CASES: dict[str, dict[str, Case]] = {
             {"reasons": {"bad_date": 2_400_000, "bad_amount": 1}}, language=lang), {"x": "number"}),
         "zeros": (lambda lang, cur: rfm_plots.quarantine_reasons({"reasons": {"bad_date": 0}}, language=lang),
                   {"x": "number"}),
-    },  # fmt: skip
+    },
     "rfm.monthly_revenue": {
         "normal": (lambda lang, cur: rfm_plots.monthly_revenue(_tx(), cur, language=lang), {"y": "money"}),
         "zeros": (lambda lang, cur: rfm_plots.monthly_revenue(_tx(amount=lambda i: 0.0), cur, language=lang),
@@ -161,18 +161,18 @@ CASES: dict[str, dict[str, Case]] = {
         "small": (lambda lang, cur: rfm_plots.monthly_revenue(_tx(amount=lambda i: 0.5 + i / 10), cur, language=lang),
                   {"y": "money"}),
         "four years": (lambda lang, cur: rfm_plots.monthly_revenue(_tx(48), cur, language=lang), {"y": "money"}),
-    },  # fmt: skip
+    },
     "rfm.score_distribution": {
         "normal": (lambda lang, cur: rfm_plots.score_distribution(_customers(500), language=lang), {"y": "number"}),
         "one customer": (lambda lang, cur: rfm_plots.score_distribution(_customers(1), language=lang),
                          {"y": "number"}),
-    },  # fmt: skip
+    },
     "rfm.rf_heatmap": {
         "count": (lambda lang, cur: rfm_plots.rf_heatmap(_customers(500), "count", cur, language=lang), {}),
         "spend, one huge": (lambda lang, cur: rfm_plots.rf_heatmap(
             _customers(300, lambda m: np.where(np.arange(len(m)) == 0, 9e7, m)), "monetary", cur, language=lang), {}),
         "one customer": (lambda lang, cur: rfm_plots.rf_heatmap(_customers(1), "monetary", cur, language=lang), {}),
-    },  # fmt: skip
+    },
     "rfm.segment_bars": {
         "normal": (lambda lang, cur: rfm_plots.segment_bars(
             _group_summary([52_000.0, 31_000.0, 9_000.0, 4_000.0, 800.0, 0.0], [120, 300, 410, 90, 600, 800]),
@@ -183,7 +183,7 @@ CASES: dict[str, dict[str, Case]] = {
             _group_summary([4.2e9, 10.0, 3.0], [1, 2_000_000, 3]), cur, language=lang), {"x": "number", "1x": "money"}),
         "one customer": (lambda lang, cur: rfm_plots.segment_bars(_group_summary([57.5], [1]), cur, language=lang),
                          {"x": "number", "1x": "money"}),
-    },  # fmt: skip
+    },
     "clv.plot_clv_distribution": {
         "normal": (lambda lang, cur: clv_plots.plot_clv_distribution(
             pd.DataFrame({"clv": np.random.default_rng(1).lognormal(4, 1, 2000)}), language=lang, currency=cur),
@@ -199,7 +199,7 @@ CASES: dict[str, dict[str, Case]] = {
         "one huge": (lambda lang, cur: clv_plots.plot_clv_distribution(
             pd.DataFrame({"clv": np.r_[np.full(300, 20.0), 7.5e6]}), language=lang, currency=cur),
             {"x": "money", "y": "number"}),
-    },  # fmt: skip
+    },
     "clv.plot_tracking": {
         "normal": (lambda lang, cur: clv_plots.plot_tracking(_tracking(1.0), language=lang),
                    {"x": "number", "y": "number"}),
@@ -207,17 +207,17 @@ CASES: dict[str, dict[str, Case]] = {
                   {"x": "number", "y": "number"}),
         "zeros": (lambda lang, cur: clv_plots.plot_tracking(_tracking(0.0), language=lang),
                   {"x": "number", "y": "number"}),
-    },  # fmt: skip
+    },
     "clv.plot_holdout_by_frequency": {
         "normal": (lambda lang, cur: clv_plots.plot_holdout_by_frequency(_holdout(1.0), language=lang),
                    {"x": "category", "y": "number"}),
         "zeros": (lambda lang, cur: clv_plots.plot_holdout_by_frequency(_holdout(0.0), language=lang),
                   {"y": "number"}),
-    },  # fmt: skip
+    },
     "clv.plot_probability_alive_matrix": {
         "normal": (lambda lang, cur: clv_plots.plot_probability_alive_matrix(_bgnbd(), T=39, language=lang),
                    {"x": "number", "y": "number"}),
-    },  # fmt: skip
+    },
     "segmentation.snake_plot": {
         "normal": (lambda lang, cur: seg_plots.snake_plot(pd.DataFrame(
             {"cluster": np.repeat([0, 1, 2], 3), "feature": ["recency_days", "frequency", "monetary"] * 3,
@@ -225,23 +225,23 @@ CASES: dict[str, dict[str, Case]] = {
         "zeros": (lambda lang, cur: seg_plots.snake_plot(pd.DataFrame(
             {"cluster": [0, 0, 0], "feature": ["recency_days", "frequency", "monetary"], "value": [0.0, 0.0, 0.0]}),
             language=lang), {"y": "number"}),
-    },  # fmt: skip
+    },
     "segmentation.abc_pareto_plot": {
         "normal": (lambda lang, cur: seg_plots.abc_pareto_plot(_abc(500), language=lang),
                    {"x": "percent", "y": "percent"}),
         "one customer": (lambda lang, cur: seg_plots.abc_pareto_plot(_abc(1), language=lang),
                          {"x": "percent", "y": "percent"}),
-    },  # fmt: skip
+    },
     "segmentation.migration_heatmap": {
         "normal": (lambda lang, cur: seg_plots.migration_heatmap(pd.DataFrame(
             np.arange(36).reshape(6, 6) * 7, index=SEGMENTS, columns=SEGMENTS), language=lang), {}),
         "shares": (lambda lang, cur: seg_plots.migration_heatmap(pd.DataFrame(
-            np.full((6, 6), 1 / 6), index=SEGMENTS, columns=SEGMENTS), share=True, language=lang), {}),
-    },  # fmt: skip
+            np.full((6, 6), 1 / 6), index=SEGMENTS, columns=SEGMENTS), share=True, language=lang), {"1y": "percent"}),
+    },
     "segmentation.cohort_heatmap": {
-        "twelve": (lambda lang, cur: seg_plots.cohort_heatmap(_cohorts(12), language=lang), {}),
+        "twelve": (lambda lang, cur: seg_plots.cohort_heatmap(_cohorts(12), language=lang), {"1y": "percent"}),
         "one": (lambda lang, cur: seg_plots.cohort_heatmap(_cohorts(1), language=lang), {}),
-    },  # fmt: skip
+    },
     "segmentation.kpi_bar_chart": {
         "normal": (lambda lang, cur: seg_plots.kpi_bar_chart(
             _kpi_report([52_000.0, 31_000.0, 9_000.0, 4_000.0, 800.0, 0.0]), language=lang, currency=cur),
@@ -252,7 +252,7 @@ CASES: dict[str, dict[str, Case]] = {
             _kpi_report([3.3e9, 4.0, 2.0]), language=lang, currency=cur), {"x": "money"}),
         "counts": (lambda lang, cur: seg_plots.kpi_bar_chart(_kpi_report([1.0, 2.0]), "customers", language=lang),
                    {"x": "number"}),
-    },  # fmt: skip
+    },
     "segmentation.lifecycle_chart": {
         "normal": (lambda lang, cur: seg_plots.lifecycle_chart(_stage_counts(lambda i, j: 40 * (i + 1) + 7 * j),
                                                                language=lang), {"y": "number"}),
@@ -260,21 +260,22 @@ CASES: dict[str, dict[str, Case]] = {
                   {"y": "number"}),
         "one customer": (lambda lang, cur: seg_plots.lifecycle_chart(
             _stage_counts(lambda i, j: int(i == 1)), language=lang), {"y": "number"}),
-    },  # fmt: skip
+    },
     "experiment.plot_uplift": {
         "normal": (lambda lang, cur: experiment_plots.plot_uplift(_uplift(5), language=lang), {"x": "number"}),
         "one": (lambda lang, cur: experiment_plots.plot_uplift(_uplift(1), language=lang), {"x": "number"}),
-    },  # fmt: skip
+    },
     "grading.plots.plot_better_worse": {
         "normal": (lambda lang, cur: _grading().plot_better_worse(_kano(6), language=lang),
                    {"x": "number", "y": "number"}),
-    },  # fmt: skip
+    },
     "grading.plots.plot_value_satisfaction": {
         "normal": (lambda lang, cur: _grading().plot_value_satisfaction(
             _grid([[12, 40, 3], [30, 80, 9], [200, 900, 40]]), language=lang), {}),
         "zeros": (lambda lang, cur: _grading().plot_value_satisfaction(_grid([[0] * 3] * 3), language=lang), {}),
-    },  # fmt: skip
+    },
 }
+# fmt: on
 
 
 def _abc(n: int) -> pd.DataFrame:
@@ -306,9 +307,10 @@ def _shown(axis: Axis) -> list:
     tol = (hi - lo) * 1e-9 if hi > lo else 1e-12
     out = []
     for tick, loc in zip(axis.get_major_ticks(len(locs)), locs, strict=False):
-        label = tick.label1
-        if lo - tol <= loc <= hi + tol and label.get_visible() and label.get_text().strip():
-            out.append(label)
+        for label in (tick.label1, tick.label2):  # left/bottom or right/top (a colour bar's)
+            if lo - tol <= loc <= hi + tol and label.get_visible() and label.get_text().strip():
+                out.append(label)
+                break
     return out
 
 
@@ -318,7 +320,7 @@ def _overlaps(labels: list, renderer, horizontal: bool) -> list[tuple[str, str]]
     boxes = [(lab, lab.get_window_extent(renderer)) for lab in labels]
     boxes.sort(key=lambda b: b[1].x0 if horizontal else b[1].y0)
     bad = []
-    for (a, ba), (b, bb) in zip(boxes, boxes[1:], strict=False):
+    for (a, ba), (b, bb) in itertools.pairwise(boxes):
         angle = math.radians(a.get_rotation() % 180)
         if horizontal and 0.1 < angle < math.pi - 0.1:
             lines = max(a.get_text().count("\n"), b.get_text().count("\n")) + 1
@@ -337,8 +339,11 @@ def check_ticks(fig: Figure, kinds: dict[str, str], currency: str) -> list[str]:
     renderer = fig.canvas.get_renderer()
     problems = []
     for i, ax in enumerate(fig.axes):
+        colorbar = getattr(ax, "_colorbar", None)
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
             labels = _shown(axis)
+            if colorbar is not None and axis is not colorbar.long_axis and labels:
+                problems.append(f"axes {i} {name}: a colour bar's short side labelled {[t.get_text() for t in labels]}")
             texts = [lab.get_text() for lab in labels]
             where = f"axes {i} {name}: {texts}"
             if len(set(texts)) < len(texts):
@@ -403,3 +408,33 @@ def test_every_chart_has_cases() -> None:
     """A new chart cannot land without tick-label cases here; the registry names no chart that is gone."""
     charts = _chart_functions()
     assert charts == set(CASES), f"add cases for {sorted(charts - set(CASES))}; drop {sorted(set(CASES) - charts)}"
+
+
+def test_tick_formatter_by_hand() -> None:
+    """The labels themselves: shared decimals per suffix on a linear axis, cents for small money, each decade its own
+    decimals on a log axis (down to a fraction of a cent), words for no value twice, no '-0'."""
+    from analysis.report.plots.style import TickFormatter
+
+    money = TickFormatter("money", "$", "en")
+    assert money.format_ticks([0, 250, 500, 750, 1000, 1250, 1500]) == [
+        "$0", "$250", "$500", "$750", "$1.00k", "$1.25k", "$1.50k",
+    ]  # fmt: skip
+    assert money.format_ticks([0, 0.5, 1, 1.5]) == ["$0.00", "$0.50", "$1.00", "$1.50"]
+    assert money.format_ticks([-1000, -0.0, 1000, 2000]) == ["-$1k", "$0", "$1k", "$2k"]
+    assert money.format_ticks([0, 5e8, 1e9, 1.5e9]) == ["$0", "$500M", "$1.0B", "$1.5B"]
+    assert TickFormatter("money", "¥", "zh").format_ticks([430.8, 431.0, 431.2]) == ["¥430.80", "¥431.00", "¥431.20"]
+    assert TickFormatter("number").format_ticks([0, 500_000, 1_000_000, 1_500_000]) == ["0", "500,000", "1.0M", "1.5M"]
+    assert TickFormatter("percent").format_ticks([0, 0.025, 0.05]) == ["0.0%", "2.5%", "5.0%"]
+    fig, ax = plt.subplots()
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(money)
+    assert money.format_ticks([1e-11, 1e-7, 1e-3, 10, 1e5]) == [
+        "$0.00000000001",
+        "$0.0000001",
+        "$0.001",
+        "$10",
+        "$100k",
+    ]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="kind"):
+        TickFormatter("money_short")

@@ -121,6 +121,10 @@ def plot_probability_alive_matrix(
     return ax
 
 
+#: The smallest amount a money histogram draws (currency): a cent.
+SMALLEST_AMOUNT = 0.01
+
+
 def plot_clv_distribution(
     predictions: pd.DataFrame,
     column: str = "clv",
@@ -131,11 +135,14 @@ def plot_clv_distribution(
 ) -> Axes:
     """Histogram of a per-customer prediction (log-spaced bins for positive values).
 
-    With ``currency`` (for money columns such as ``clv``), the axis is labelled with its symbol.
+    With ``currency`` (for money columns such as ``clv``), the axis is labelled with its symbol and starts at
+    :data:`SMALLEST_AMOUNT` (a cent): customers expected to bring less are counted in the first bar.
     """
     ax = _axes(ax)
     values = predictions[column].to_numpy(dtype=float)
     values = values[np.isfinite(values) & (values > 0)]
+    if currency:  # a money axis ends at a cent: customers worth less are counted in the first bar, not dropped
+        values = np.maximum(values, SMALLEST_AMOUNT)
     if values.size:
         edges = np.geomspace(values.min(), values.max(), bins) if values.max() > values.min() else bins
         ax.hist(values, bins=edges, color="steelblue")

@@ -18,7 +18,7 @@ from analysis import text
 from analysis.customers.kpi import ALL
 from analysis.customers.segments import cluster_name_label
 from analysis.customers.tiers import pareto_curve
-from analysis.report.plots.style import finish, format_axis
+from analysis.report.plots.style import TickFormatter, finish, format_axis
 
 _MAX_ANNOTATED_CELLS = 200
 #: KPI columns in currency (drawn with a money axis when a currency is given).
@@ -118,6 +118,10 @@ def abc_pareto_plot(
 def _heatmap(data: pd.DataFrame, ax: Axes, fmt: str, cmap: str, **kw: object) -> Axes:
     annot = data.size <= _MAX_ANNOTATED_CELLS
     sns.heatmap(data.astype(float), annot=annot, fmt=fmt, cmap=cmap, ax=ax, cbar=True, **kw)
+    if fmt.endswith("%"):  # shares: the colour bar in percent too
+        colorbar = ax.collections[-1].colorbar
+        colorbar.formatter = TickFormatter("percent")
+        colorbar.update_ticks()
     return ax
 
 

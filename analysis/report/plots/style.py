@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis, XAxis
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
+    AutoLocator,
     Formatter,
     LogFormatter,
     LogLocator,
@@ -115,7 +116,7 @@ KINDS: tuple[str, ...] = ("money", "number", "percent")
 #: Suffixes by size: money from a thousand (as :func:`analysis.text.format.money_short`), numbers from a million.
 _SUFFIXES = {"money": ((1e9, "B"), (1e6, "M"), (1e3, "k")), "number": ((1e9, "B"), (1e6, "M"))}
 #: The most decimals a label gets (a log axis down to a fraction of a cent needs a few).
-_MAX_DECIMALS = 6
+_MAX_DECIMALS = 12
 
 
 def _decimals(value: float, tolerance: float) -> int:
@@ -144,9 +145,9 @@ class TickFormatter(Formatter):
     def format_ticks(self, values: Sequence[float]) -> list[str]:
         values = [float(v) for v in values]
         log = self.axis is not None and self.axis.get_scale() in ("log", "symlog")
-        if len(set(values)) < len(values):  # the same value twice: no number of decimals tells them apart
-            return self._labels(values, log, 0)
-        for extra in range(_MAX_DECIMALS + 1):  # more decimals until no two labels read the same
+        if log or len(set(values)) < len(values):  # a log axis' labels have their own decimals each; the same value
+            return self._labels(values, log, 0)  # twice: no number of decimals tells them apart
+        for extra in range(7):  # more decimals until no two labels read the same
             labels = self._labels(values, log, extra)
             if len(set(labels)) == len(labels):
                 break
@@ -249,12 +250,15 @@ class SpacedLogLocator(LogLocator):
 
 def format_axis(axis: Axis, kind: str = "number", currency: str | None = None, language: str = "en") -> None:
     """Label ``axis`` the kit's way (:class:`TickFormatter` of ``kind``, spaced ticks; on a log axis decades and no
-    minor labels). Call it after the axis' scale is set."""
+    minor labels). Call it after the axis' scale is set. Ticks placed on purpose (``set_xticks``, a colour bar's
+    short side without any) stay where they are: only matplotlib's automatic locators are replaced."""
     axis.set_major_formatter(TickFormatter(kind, currency, language))
+    locator = type(axis.get_major_locator())
     if axis.get_scale() == "log":
-        axis.set_major_locator(SpacedLogLocator())
         axis.set_minor_formatter(NullFormatter())
-    elif axis.get_scale() == "linear":
+        if locator is LogLocator:
+            axis.set_major_locator(SpacedLogLocator())
+    elif axis.get_scale() == "linear" and locator is AutoLocator:
         axis.set_major_locator(SpacedLocator())
 
 
