@@ -97,12 +97,14 @@ def _kpi_report(revenue: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"revenue": [*revenue, sum(revenue)], "customers": [3] * (len(revenue) + 1)}, index=idx)
 
 
-def _uplift(n: int) -> pd.DataFrame:
+def _uplift(n: int, unreliable: tuple[int, ...] = ()) -> pd.DataFrame:
     rows = []
     for i in range(n):
         u = 0.02 * (i - 1)
         rows.append({"action": f"action_{i}", "uplift": u, "uplift_ci_low": u - 0.03, "uplift_ci_high": u + 0.03,
-                     "assumed_uplift": 0.05, "window_start": "2024-12-01", "window_end": "2024-12-31"})  # fmt: skip
+                     "assumed_uplift": 0.05, "window_start": "2024-12-01", "window_end": "2024-12-31",
+                     "reliable": i not in unreliable,
+                     "reliability": "not reliable: 1 order" if i in unreliable else ""})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -264,6 +266,10 @@ CASES: dict[str, dict[str, Case]] = {
     "experiment.plot_uplift": {
         "normal": (lambda lang, cur: experiment_plots.plot_uplift(_uplift(5), language=lang), {"x": "number"}),
         "one": (lambda lang, cur: experiment_plots.plot_uplift(_uplift(1), language=lang), {"x": "number"}),
+        # the report's crowded chart: long names, two results not reliable (a line more under the name)
+        "not reliable": (lambda lang, cur: experiment_plots.plot_uplift(_uplift(14, unreliable=(4, 9)), labels={
+            f"action_{i}": f"Personal call {i} by the account manager to fix what went wrong, before any offer"
+            for i in range(14)}, language=lang), {"x": "number", "y": "category"}),
     },
     "grading.plots.plot_better_worse": {
         "normal": (lambda lang, cur: _grading().plot_better_worse(_kano(6), language=lang),

@@ -17,7 +17,7 @@ from analysis import text
 from analysis.report.plots.style import finish
 
 #: Characters per line of an action's name on the chart (longer names wrap).
-LABEL_WIDTH = 28
+LABEL_WIDTH = 36
 
 
 def plot_uplift(
@@ -28,8 +28,8 @@ def plot_uplift(
 ) -> Axes:
     """Measured uplift in response rate per action (percentage points) with its 95 % interval, the playbook's
     assumed uplift beside it, and zero marked. An unreliable result (``reliable`` false, see
-    :func:`analysis.strategy.experiment.with_reliability`) shows its interval without a point, and its reason under
-    the action's name.
+    :func:`analysis.strategy.experiment.with_reliability`) shows its interval dashed without a point, and "(not
+    reliable)" under the action's name (the reason is in the tables' reliability column).
 
     Parameters
     ----------
@@ -46,8 +46,16 @@ def plot_uplift(
     Axes
     """
     r = results.sort_values("uplift", na_position="first").reset_index(drop=True)
-    if ax is None:
-        ax = plt.subplots(figsize=(9, 0.5 * len(r) + 2.0), layout="constrained")[1]
+    names = labels or {}
+    unreliable = ~r["reliable"].astype(bool) if "reliable" in r.columns else pd.Series(False, index=r.index)
+    ticks = [
+        textwrap.fill(str(names.get(a, a)), LABEL_WIDTH)
+        + ("\n" + text.t("experiment.chart_unreliable", language) if u else "")
+        for a, u in zip(r["action"], unreliable, strict=True)
+    ]
+    if ax is None:  # each row as tall as its longest label needs (a line of text ~0.19 in), at least 0.5 in
+        row = max(0.5, 0.19 * max((label.count("\n") + 1 for label in ticks), default=1))
+        ax = plt.subplots(figsize=(9, row * len(r) + 2.0), layout="constrained")[1]
     y = np.arange(len(r))
     measured = r["uplift"].to_numpy(dtype=float) * 100
     low = r["uplift_ci_low"].to_numpy(dtype=float) * 100
@@ -77,15 +85,7 @@ def plot_uplift(
         label=text.t("experiment.chart_assumed", language),
     )
     ax.axvline(0, color="grey", linewidth=0.8)
-    names = labels or {}
-    why = r["reliability"].fillna("").astype(str) if "reliability" in r.columns else pd.Series("", index=r.index)
-    ax.set_yticks(
-        y,
-        [
-            textwrap.fill(str(names.get(a, a)), LABEL_WIDTH) + (f"\n({textwrap.fill(w, LABEL_WIDTH)})" if w else "")
-            for a, w in zip(r["action"], why, strict=True)
-        ],
-    )
+    ax.set_yticks(y, ticks)
     ax.set_xlabel(text.t("experiment.chart_x", language))
     first = r["window_start"].iloc[0] if len(r) else ""
     last = r["window_end"].iloc[0] if len(r) else ""
