@@ -198,7 +198,9 @@ class CLVCheck:
 
     calibration_end: pd.Timestamp
     holdout_end: pd.Timestamp
-    fit: CLVResult
+    fit: CLVResult | None  # None: no purchase model could be fitted up to calibration_end (the run rate is checked)
+    #: the run-rate estimate's table and errors when ``fit`` is None (else they are in ``fit``)
+    run_rate_only: tuple[pd.DataFrame, dict[str, float]] | None = None
 
     @property
     def errors(self) -> dict[str, float]:
@@ -214,21 +216,18 @@ class CLVCheck:
     @property
     def run_rate_errors(self) -> dict[str, float]:
         """The same errors of the run-rate estimate made at ``calibration_end`` (the fallback, backtested)."""
-        return self.fit.holdout_errors["run_rate"]
+        return self.run_rate_only[1] if self.fit is None else self.fit.holdout_errors["run_rate"]
 
     def by_frequency(self) -> pd.DataFrame:
         """Holdout purchases per customer by calibration frequency bucket (``0`` … ``7+`` repeat purchases):
         ``customers``, ``holdout_actual``, ``holdout_expected`` (the purchase model the run uses) and
         ``holdout_expected_run_rate`` (the run-rate estimate made at ``calibration_end``)."""
-        t = self.fit.holdout_by_frequency
-        return pd.DataFrame(
-            {
-                "customers": t["customers"].astype(int),
-                "holdout_actual": t["actual"],
-                "holdout_expected": t[f"expected_{self.fit.method}"],
-                "holdout_expected_run_rate": t["expected_run_rate"],
-            }
-        )
+        t = self.run_rate_only[0] if self.fit is None else self.fit.holdout_by_frequency
+        out = {"customers": t["customers"].astype(int), "holdout_actual": t["actual"]}
+        if self.fit is not None:
+            out["holdout_expected"] = t[f"expected_{self.fit.method}"]
+        out["holdout_expected_run_rate"] = t["expected_run_rate"]
+        return pd.DataFrame(out)
 
 
 @dataclass(frozen=True)
@@ -452,8 +451,15 @@ def _clv_check(
     try:
         fit = clv_models(transactions, calibration_end, as_of, time_unit=params.clv.time_unit, penalizer=choice)
     except (ModelError, InputError) as err:
-        log.info("CLV model check not run as of %s: %s", as_of.date(), getattr(err, "code", type(err).__name__))
-        return Missing("clv_check_failed", {"date": str(calibration_end.date())})
+        log.info("CLV model check: no model up to %s (%s)", calibration_end.date(), getattr(err, "code", type(err)))
+        from analysis.clv.pipeline import run_rate_backtest
+        from analysis.clv.summary import summary_from_transactions
+
+        try:  # the run-rate fallback needs no model: it is still checked
+            summary = summary_from_transactions(transactions, calibration_end, as_of, params.clv.time_unit)
+            return CLVCheck(calibration_end, as_of, None, run_rate_backtest(transactions, summary))
+        except (ModelError, InputError):
+            return Missing("clv_check_failed", {"date": str(calibration_end.date())})
     return CLVCheck(calibration_end, as_of, fit)
 
 

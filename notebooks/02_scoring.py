@@ -120,20 +120,26 @@ else:
 
 # %%
 if ctx.has(scored.clv_check):
-    e, check, rr = scored.clv_check.errors, scored.clv_check.fit, scored.clv_check.run_rate_errors
+    check, rr = scored.clv_check.fit, scored.clv_check.run_rate_errors
     cal, start = scored.clv_check.calibration_end.date(), scored.clv_check.holdout_start.date()
-    model = ctx.text(f"clv_fit.model.{check.method}")
-    ctx.say("notebook.scoring.check_result", model=model, cal=cal, start=start, end=ctx.as_of.date(),
-            p=e["expected_total"], a=e["actual_total"], pct=e["total_error_pct"], mae=e["mae"])  # fmt: skip
+    if check is None:  # no purchase model up to the holdout's start: the run-rate fallback is still checked
+        ctx.say("notebook.scoring.check_no_model", cal=cal)
+    else:
+        e = scored.clv_check.errors
+        ctx.say("notebook.scoring.check_result", model=ctx.text(f"clv_fit.model.{check.method}"), cal=cal,
+                start=start, end=ctx.as_of.date(), p=e["expected_total"], a=e["actual_total"],
+                pct=e["total_error_pct"], mae=e["mae"])  # fmt: skip
     ctx.say("notebook.scoring.check_run_rate", cal=cal, p=rr["expected_total"], pct=rr["total_error_pct"],
             mae=rr["mae"])  # fmt: skip
-    per_bucket = ("holdout_actual", "holdout_expected", "holdout_expected_run_rate")
-    display(tables.styled(scored.clv_check.by_frequency(), decimals=per_bucket, language=ctx.language))
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
-    clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)
-    clv_plots.plot_probability_alive_matrix(check.transaction_model, ax=axes[2], language=ctx.language)
-    fig.tight_layout()
+    by_bucket = scored.clv_check.by_frequency()
+    per_bucket = tuple(c for c in by_bucket.columns if c.startswith("holdout_"))
+    display(tables.styled(by_bucket, decimals=per_bucket, language=ctx.language))
+    if check is not None:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+        clv_plots.plot_tracking(check.tracking, ax=axes[0], language=ctx.language)
+        clv_plots.plot_holdout_by_frequency(check.holdout_by_frequency, ax=axes[1], language=ctx.language)
+        clv_plots.plot_probability_alive_matrix(check.transaction_model, ax=axes[2], language=ctx.language)
+        fig.tight_layout()
 else:
     ctx.note(scored.clv_check)
 

@@ -502,15 +502,26 @@ def fit_clv(
                 tracks.append(tr[["date", "in_calibration", "actual_cumulative", "actual"]])
             tracks.append(tr[["expected_cumulative", "expected"]].add_suffix(f"_{name}"))
         # the run-rate fallback backtested the same way: made at calibration_end for the holdout's length
-        duration = float(summary["duration_holdout"].iloc[0])
-        rr = run_rate_value(transactions, calibration_end, time_unit, duration, 0.0)
-        rr_frame = holdout_frame(rr.customers["expected_purchases"], summary)
-        by_freq["expected_run_rate"] = by_frequency(rr_frame)["expected"]
+        rr_table, rr_errors = run_rate_backtest(transactions, summary)
+        by_freq["expected_run_rate"] = rr_table["expected_run_rate"]
         result.holdout_by_frequency = by_freq
         result.tracking = pd.concat(tracks, axis=1)
         result.holdout_errors = {name: holdout_errors(m, summary) for name, m in fitted.items()}
-        result.holdout_errors["run_rate"] = errors_of(rr_frame)
+        result.holdout_errors["run_rate"] = rr_errors
     return result
+
+
+def run_rate_backtest(transactions: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The run-rate estimate made at the calibration end of ``summary`` (a calibration/holdout summary of
+    ``transactions``) for the holdout's length, against the holdout purchases: the table by calibration frequency
+    (``customers``, ``actual``, ``expected_run_rate``, per customer) and the error figures of
+    :func:`~analysis.clv.validation.holdout_errors`. Needs no purchase model, so it runs when none can be fitted."""
+    unit = summary.attrs["time_unit"]
+    duration = float(summary["duration_holdout"].iloc[0])
+    rr = run_rate_value(transactions, summary.attrs["calibration_end"], unit, duration, 0.0)
+    frame = holdout_frame(rr.customers["expected_purchases"], summary)
+    table = by_frequency(frame)[["customers", "actual", "expected"]].rename(columns={"expected": "expected_run_rate"})
+    return table, errors_of(frame)
 
 
 def _fitted_on(choice: PenalizerChoice, name: str, summary: pd.DataFrame) -> TransactionModel | None:

@@ -115,3 +115,21 @@ def test_an_engines_big_log_is_not_read_again_to_choose(cdnow_transactions: pd.D
     value = pipeline.estimate_customer_value(unread, "1997-09-30", penalizer="auto", summary=summary)
     assert value.penalizer_choice.code == "large_log" and value.penalizer_choice.penalizer == 0.0
     assert value.penalizer_choice.describe("en").startswith("Penalizer 0 (plain maximum likelihood): with 2,357")
+
+
+def test_without_a_model_the_run_rate_is_still_checked() -> None:
+    from analysis.stages import CLVCheck, _clv_check
+
+    rows = [("i", "2024-01-01", 5.0), ("a", "2024-03-01", 10.0), ("a", "2024-09-01", 30.0)]
+    rows += [(c, "2024-02-01", 20.0) for c in "bcdefgh"]
+    log = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"]).assign(
+        order_date=lambda d: pd.to_datetime(d["order_date"])
+    )
+    params = RunParams.model_validate({"periods": {"start": "2024-12", "end": "2024-12"}})
+    check = _clv_check(log, pd.Timestamp("2024-12-31"), params)
+    # up to 2 July (26 weeks held back) nobody has bought twice: no purchase model, but the run rate is checked
+    assert isinstance(check, CLVCheck) and check.fit is None
+    assert check.calibration_end == pd.Timestamp("2024-07-02")
+    e = check.run_rate_errors
+    assert (e["customers"], e["actual_total"], e["expected_total"]) == (9, 1.0, 0.0)  # a's 1 Sep purchase
+    assert list(check.by_frequency().columns) == ["customers", "holdout_actual", "holdout_expected_run_rate"]
