@@ -33,7 +33,7 @@ AS_OF = "2024-03-31"
 #: params (as a notebook holds one): the commands use it and leave it running, so one application and one executor
 #: serve them all.
 DRIVER = """
-import json, sys
+import json, os, sys
 from analysis.cli import main
 from analysis.engines.spark_engine import spark_session
 from analysis.params import load_params
@@ -41,6 +41,9 @@ session = spark_session(load_params(sys.argv[1], overrides={"periods": {"start":
                         .engine_options.spark)
 for args in json.loads(sys.argv[2]):
     main(args, standalone_mode=False)
+jvm = session.sparkContext._gateway.proc.pid  # the driver's JVM: its CPU, before it stops
+stat = open(f"/proc/{jvm}/stat").read().rsplit(")", 1)[1].split()
+print(f"driver JVM CPU s: {sum(int(x) for x in stat[11:15]) / os.sysconf('SC_CLK_TCK'):.1f}")
 session.stop()
 """
 
@@ -93,7 +96,8 @@ def test_summary_and_score_on_a_standalone_cluster(spark_cluster, tmp_path: Path
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{spark_cluster.log_tail()}"
     print(
         f"cluster up in {spark_cluster.start_seconds:.1f} s wall; three commands in {driver_seconds:.1f} s wall, "
-        f"{after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f} CPU s in the driver process, "
+        f"{after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f} CPU s in the driver's Python, "
+        f"{run.stdout.split('driver JVM CPU s: ')[-1].split()[0]} in its JVM, "
         f"{spark_cluster.cpu_seconds():.1f} CPU s in the master, worker and executor"
     )
     # the executors ran in the worker's work folder (one application: the driver's one session), not the driver's
