@@ -384,7 +384,10 @@ def measure(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -
     # the child reports its own rusage (RUSAGE_SELF + RUSAGE_CHILDREN) as its last line (see child_main)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
-        return {"error": (err.strip().splitlines() or ["failed"])[-1][:200]}
+        lines = err.strip().splitlines() or ["failed"]
+        # the error itself, not a hint printed after it (DuckDB's "See also ..." follows its out-of-memory error)
+        errors = [line for line in lines if "Error" in line or "error:" in line]
+        return {"error": (errors or lines)[-1][:300]}
     res = json.loads(out.strip().splitlines()[-1])
     res["wall_s"] = wall
     return res
