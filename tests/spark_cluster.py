@@ -45,6 +45,8 @@ DRIVER_CONFIG = {
     "spark.cores.max": "1",
     "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
+    # a few hundred rows: compiling each query's whole-stage Java code costs more CPU than it saves
+    "spark.sql.codegen.wholeStage": "false",
 }
 
 
