@@ -298,6 +298,7 @@ def test_currency_and_title_are_text_not_format_templates(tmp_path) -> None:
 
     p = small_params(
         tmp_path,
+        source={"format": "sample", "sample": {"customers": 900, "seed": 11}},  # any sample; a smaller CLV fit
         currency="{}",
         title="{0} %s {x}",
         regions=["North"],
