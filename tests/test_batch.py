@@ -115,7 +115,10 @@ def test_failed_run_is_reported_and_others_go_on(tmp_path) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     code[3].source = "raise RuntimeError('the CRM export folder is read-only')"  # first cell after the header
     nbformat.write(nb, notebooks / "04_strategy.ipynb")
-    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"}, notebooks_dir=str(notebooks))
+    sample = {"format": "sample", "sample": {"customers": 900, "seed": 11}}  # any sample; a smaller CLV fit
+    params = small_params(
+        tmp_path, source=sample, periods={"start": "2024-12", "end": "2024-12"}, notebooks_dir=str(notebooks)
+    )
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress", "--jobs", "1"])
     assert res.exit_code == 1
     assert "0 ok" in res.output and re.search(r"FAILED 2024-12/North: 04_strategy, cell \d+: \w+", res.output)
