@@ -74,7 +74,12 @@ def zh_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small Chinese run (a region with rows set aside, so every section has something to show)."""
     tmp = tmp_path_factory.mktemp("words_zh")
     params = small_params(
-        tmp, language="zh", currency="¥", periods={"start": "2024-12", "end": "2024-12"}, regions=["North"]
+        tmp,
+        source={"format": "sample", "sample": {"customers": 900, "seed": 11}},  # North: the 1,500's sections and files
+        language="zh",
+        currency="¥",
+        periods={"start": "2024-12", "end": "2024-12"},
+        regions=["North"],
     )
     res = CliRunner().invoke(main, ["run", str(params), "--no-progress"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
