@@ -39,6 +39,7 @@ def test_a_batch_run_shows_the_sales_section(tmp_path: Path) -> None:
                                                      "end": "2024-12-31"}}}  # fmt: skip
     params = small_params(
         tmp_path,
+        source={"format": "sample", "sample": {"customers": 900, "seed": 11}},  # any sample; a smaller CLV fit
         regions=["North"],
         reps=["N-rep1"],
         periods={"start": "2024-12", "end": "2024-12"},
