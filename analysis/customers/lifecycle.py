@@ -273,7 +273,7 @@ def stages_from_facts(
         prev = previous.reindex(cur.index)
     cur["previous_stage"] = prev
     react = (stage == "active") & cur["bought_in_period"].to_numpy() & prev.isin(["dormant", "lost"]).to_numpy()
-    cur["stage"] = pd.Series(np.where(react, "reactivated", stage).astype(object), index=cur.index, dtype=object)
+    cur["stage"] = pd.Series(np.where(react, "reactivated", stage), index=cur.index)  # text dtype, as read back
     cols = [
         "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
         "bought_in_period", "previous_stage", "stage",
