@@ -528,6 +528,8 @@ SALES_COLUMNS: dict[str, tuple[str, ...]] = {
     "targets": ("sales_rep", "team", "period", "revenue_target", "new_customer_target", "deal_target"),
     "sales_teams": ("sales_rep", "manager", "team", "region"),
 }  # fmt: skip
+
+
 class MappedInputParams(_Model):
     """An input file mapped like the transaction log: where it is (``source``) and its column mapping
     (canonical name -> your column name; no column mapped twice). The CRM inputs and the optional customer inputs

@@ -214,4 +214,3 @@ def report_columns(
     allowed = used | set(_BOOKKEEPING) | {str(c) for c in show_columns}
     names = [str(c) for c in columns]
     return [c for c in names if c in allowed], [c for c in names if c not in allowed]
-

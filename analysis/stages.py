@@ -57,9 +57,7 @@ COHORT_MONTHS = 12
 def run_window(period: str, cleaned_: Cleaned, params: RunParams) -> Window:
     """The window of a run: ``period`` with the data's first and last day (whole input) and the params'
     ``rfm.partial_period`` rule."""
-    return Window(
-        period, cleaned_.data_start, cleaned_.data_end, params.rfm.partial_period, params.rfm.min_period_days
-    )
+    return Window(period, cleaned_.data_start, cleaned_.data_end, params.rfm.partial_period, params.rfm.min_period_days)
 
 
 # ---------------------------------------------------------------------------------------------------- clean
@@ -858,9 +856,7 @@ def strategy(
             now = summary_from_transactions(transactions, window.as_of, None, model_now.time_unit_)
             per = model_forecast(run_rate, model_now, now, horizon_days=horizon)
         forecast = segment_forecast(run_rate, horizon_days=horizon, forecast=per)
-    return Strategy(
-        warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency, forecast_methods=methods
-    )
+    return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency, forecast_methods=methods)
 
 
 def _purchase_model(scored: Scored) -> Any:

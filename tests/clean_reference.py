@@ -189,8 +189,6 @@ def parse_dates(
     return pd.Series(np.where(plausible, stamps, np.datetime64("NaT")), index=values.index).astype("datetime64[ns]")
 
 
-
-
 def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     """Numbers from text such as ``"1,234.50"`` or ``"$12"`` (``decimal=","``: ``"1.234,50"``).
 

@@ -73,8 +73,9 @@ def test_cli_lists_and_reads_datasets(tmp_path) -> None:
     assert res.exit_code == 0 and res.output.startswith(f"cdnow_sample\t{cdnow_sample_path()}")
     assert dataset_name("dataset:cdnow_sample") == "cdnow_sample" and dataset_name("cdnow.csv") is None
     out = tmp_path / "clean"
-    res = runner.invoke(main, ["clean", "dataset:cdnow_sample", "--params", str(ROOT / "params" / "cdnow.yaml"),
-                               "--out", str(out)])
+    res = runner.invoke(
+        main, ["clean", "dataset:cdnow_sample", "--params", str(ROOT / "params" / "cdnow.yaml"), "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     quality = json.loads((out / "quality.json").read_text())
     assert quality["rows_in"] == quality["rows_clean"] == 6919

@@ -26,7 +26,8 @@ def test_params_and_playbook_errors_share_one_layout() -> None:
 
 
 def test_a_bad_option_value_is_one_message_in_the_same_layout(tmp_path) -> None:
-    res = CliRunner().invoke(main, ["sample", "--out", str(tmp_path / "s.csv"), "--start", "2024-06-01",
-                                    "--end", "2024-01-01"])
+    res = CliRunner().invoke(
+        main, ["sample", "--out", str(tmp_path / "s.csv"), "--start", "2024-06-01", "--end", "2024-01-01"]
+    )
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "error: command line: invalid option values:\n  - " in res.output

@@ -187,8 +187,13 @@ def test_float_ids_beyond_range_and_infinite_in_parquet(tmp_path) -> None:
     ).to_parquet(tmp_path / "ids.parquet")
     out = clean_transactions(read_transactions(SourceParams(path=str(tmp_path / "ids.parquet"))))
     assert _reasons(out) == {
-        1: "bad_customer_id", 2: "bad_customer_id", 3: "bad_customer_id", 4: "missing_customer_id",
-        5: "bad_customer_id", 7: "bad_customer_id", 8: "bad_customer_id",
+        1: "bad_customer_id",
+        2: "bad_customer_id",
+        3: "bad_customer_id",
+        4: "missing_customer_id",
+        5: "bad_customer_id",
+        7: "bad_customer_id",
+        8: "bad_customer_id",
     }  # fmt: skip  (12.5: a fraction is no exact id, issue 19)
     assert out.clean["customer_id"].tolist() == ["12346", "9007199254740991"]
     _reconciles(out, len(ids))

@@ -61,8 +61,9 @@ def test_a_batch_logs_its_run_with_timings_then_the_skip(tmp_path: Path, caplog)
     first = run_batch(params, regions=["all"], progress=False)
     assert [r.status for r in first.runs] == ["ok"]
     messages = [(r.name, r.getMessage()) for r in caplog.records]
-    assert any(n == "analysis.data.store" and m.startswith("cleaned the source in") and "rows in" in m
-               for n, m in messages)
+    assert any(
+        n == "analysis.data.store" and m.startswith("cleaned the source in") and "rows in" in m for n, m in messages
+    )
     assert any(n == "analysis.batch.runner" and m.startswith("run 2024-12/all ok in") for n, m in messages)
     # records logged in the worker process arrive here, under their own logger names
     assert any(n == "analysis.batch.kernels" and m.startswith("notebook 01_cleaning ran in") for n, m in messages)

@@ -54,7 +54,7 @@ def test_key_from_env_file_or_made_outside_reports(tmp_path, monkeypatch):
     assert load_key().secret == made.secret  # kept, not remade
 
 
-@pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+A1", "-2+3", "\t=1", "\r=1"])
+@pytest.mark.parametrize("payload", ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+A1", "-2+3", "\t=1", "\r=1"])
 def test_formula_cells_are_neutralised(payload, tmp_path):
     frame = pd.DataFrame({"customer_id": [payload, "ok"], "amount": [-5.0, 3.0]})
     safe = neutralise_formulas(frame)
@@ -73,7 +73,7 @@ def test_quarantine_csv_is_formula_safe_and_reads_back_as_it_came_in(tmp_path):
 
     raw = pd.DataFrame(
         {
-            "customer_id": ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "A1", "A2"],
+            "customer_id": ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "A1", "A2"],
             "order_date": ["not a date", "2024-01-02", "2024-01-03", "2024-01-04"],
             "amount": ["10", "-5", "20", "+7"],
             "region": ["-North", "North", "North", "South"],

@@ -162,8 +162,9 @@ def test_sentences_name_the_group(customers: pd.DataFrame, pb) -> None:
     assert rule_label("segment:Champions", "zh") == "冠军客户"
     assert en["reward_champions"].startswith("Champions (1 customer):")
     # Lost (c4: 10) and Hibernating (c5: 50): 1 % of 10 = 0.10 against a budget of 1 -> does not pay back
-    assert "Budget $1, expected return $0.10 (1% of $10 revenue at stake), so it does not pay back" in (
-        recommendation_sentences(res.actions, pb, currency="USD")["last_chance_lost"]
+    assert (
+        "Budget $1, expected return $0.10 (1% of $10 revenue at stake), so it does not pay back"
+        in (recommendation_sentences(res.actions, pb, currency="USD")["last_chance_lost"])
     )
     usd = apply_playbook(customers, pb, currency="USD").sentences("en").iloc[0]
     assert "$" in usd and "CNY" not in usd and "¥" not in usd

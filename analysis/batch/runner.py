@@ -520,11 +520,7 @@ def execute_run(
     }
     jobs = [NotebookJob(nb, path, stage / "_executed" / f"{nb}.ipynb", parameters) for nb, path in notebooks_of(params)]
     # after the notebooks, the kernel finishes the run: every stage computed, every run file written by its writer
-    finish = (
-        "from analysis import context as _rfm_context\n"
-        f"_rfm_context.finish(**{parameters!r})\n"
-        "del _rfm_context\n"
-    )
+    finish = f"from analysis import context as _rfm_context\n_rfm_context.finish(**{parameters!r})\ndel _rfm_context\n"
     missing = [j for j in jobs if not j.source.exists()]
     outcomes = []
     if missing:

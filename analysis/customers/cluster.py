@@ -135,9 +135,7 @@ class RFMClusterer:
     def _features(self, customers: pd.DataFrame) -> list[str]:
         missing = [c for c in RFM_FEATURES if c not in customers.columns]
         if missing:
-            raise InputError(
-                f"customer frame: missing column(s) {missing}; score them with analysis.customers.rfm"
-            )
+            raise InputError(f"customer frame: missing column(s) {missing}; score them with analysis.customers.rfm")
         has_clv = "clv" in customers.columns and bool(customers["clv"].notna().all())
         if self.use_clv is True and not has_clv:
             raise InputError("clustering: use_clv=True but 'clv' is missing or has gaps; run the CLV models")

@@ -332,9 +332,7 @@ def lifecycle_stages(
     """
     _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)  # before reading the log
     as_of = as_day(as_of)
-    start = (
-        as_day(period_start) if period_start is not None else as_of - pd.Timedelta(days=period_days)
-    )
+    start = as_day(period_start) if period_start is not None else as_of - pd.Timedelta(days=period_days)
     if start >= as_of:
         raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
     return stages_from_facts(

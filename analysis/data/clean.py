@@ -654,9 +654,7 @@ def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
     century = century.where(century < this_year + 50, century - 100)
     century = century.where(century >= this_year - 50, century + 100)
     year = year.where(~short, century)
-    iso = (
-        year.map("{:04d}".format) + "-" + month.map("{:02d}".format) + "-" + day.map("{:02d}".format) + parts[3]
-    )
+    iso = year.map("{:04d}".format) + "-" + month.map("{:02d}".format) + "-" + day.map("{:02d}".format) + parts[3]
     out = text.copy()
     out[found] = iso.to_numpy()
     return out

@@ -199,8 +199,9 @@ def generate_transactions(
 
         big = rows(0.0003)  # a few extreme, but real, orders (before any amount is broken): flagged, not dropped
         for col in ("amount", "cost"):
-            log.loc[big, col] = [f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v
-                                 for v in log.loc[big, col]]
+            log.loc[big, col] = [
+                f"{float(v) * 2000:.2f}" if not str(v).startswith("-") else v for v in log.loc[big, col]
+            ]
         put("customer_id", 0.004, ["", " ", "nan"])
         put("order_date", 0.002, ["2024-13-45", "not a date", "31/02/2024", ""])
         put("amount", 0.002, ["n/a", "", "12,3x"])

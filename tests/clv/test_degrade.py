@@ -179,7 +179,11 @@ def test_all_one_time_buyers_get_a_run_rate_of_zero_with_the_reason() -> None:
     log = _log([(c, f"2024-0{m}-01", 10.0 * m) for c, m in zip("abcde", range(1, 6), strict=True)])
     frame = customer_value(log, "2024-06-30")
     assert list(frame.columns) == [
-        "p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"
+        "p_alive",
+        "expected_purchases",
+        "spend_per_purchase",
+        "expected_spend_horizon",
+        "clv",
     ]
     assert frame.attrs["clv_method"] == "run_rate"
     assert "no customer has bought more than once yet (0 repeat customers of 5)" in frame.attrs["clv_reason"]

@@ -23,7 +23,11 @@ def test_undiscounted_clv_is_purchases_times_spend(
     # named by what it holds: spend over the horizon is expected purchases x spend per purchase
     np.testing.assert_allclose(pred["expected_spend_horizon"], pred["expected_purchases"] * pred["spend_per_purchase"])
     assert list(pred.columns) == [
-        "p_alive", "expected_purchases", "spend_per_purchase", "expected_spend_horizon", "clv"
+        "p_alive",
+        "expected_purchases",
+        "spend_per_purchase",
+        "expected_spend_horizon",
+        "clv",
     ]
     assert pred.index.equals(cdnow_summary.index) and pred.index.name == "customer_id"
 
