@@ -117,9 +117,7 @@ else:
 # %%
 ctx.say("notebook.strategy.backtest_frequency", a=ctx.period_start.date(), b=ctx.as_of.date())
 if not isinstance(strategy.backtest_by_frequency, Missing):
-    display(
-        tables.styled_backtest(strategy.backtest_by_frequency, cur, ctx.language, ctx.params.report.min_customers)
-    )
+    display(tables.styled_backtest(strategy.backtest_by_frequency, cur, ctx.language, ctx.params.report.min_customers))
 else:
     ctx.note(strategy.backtest_by_frequency)
 

@@ -112,8 +112,15 @@ else:
 if ctx.has(grading.review):
     r = grading.review
     ctx.say("grading.notebook.review_title", cutoff=r.cutoff.date(), as_of=r.as_of.date())
-    ctx.say("grading.review.intro", cutoff=r.cutoff.date(), n=r.customers, share=f"{r.bought_share:.0%}",
-            as_of=r.as_of.date(), auc=f"{r.auc:.3f}", r2=f"{r.r2:.3f}")
+    ctx.say(
+        "grading.review.intro",
+        cutoff=r.cutoff.date(),
+        n=r.customers,
+        share=f"{r.bought_share:.0%}",
+        as_of=r.as_of.date(),
+        auc=f"{r.auc:.3f}",
+        r2=f"{r.r2:.3f}",
+    )
     display(tables.styled(view.labelled(view.review_view(r.table, lang), lang), language=lang))
     display(Markdown("\n".join(f"- {s}" for s in view.review_sentences(r, lang))))
 else:
