@@ -759,6 +759,7 @@ def strategy(
         choose_method,
         frequency_bucket,
         model_forecast,
+        orders_per_occasion,
         segment_forecast,
     )
     from analysis.strategy.forecast import customer_forecast as per_customer
@@ -833,7 +834,10 @@ def strategy(
             if model_now is not None:
                 then = _purchase_model_as_of(model_now, transactions, window.start - pd.Timedelta(days=1))
                 if then is not None:
-                    made["model"] = model_forecast(before, then[0], then[1], horizon_days=window.days)
+                    ratio = orders_per_occasion(transactions, window.start - pd.Timedelta(days=1))
+                    made["model"] = model_forecast(
+                        before, then[0], then[1], horizon_days=window.days, orders_per_occasion=ratio
+                    )
             made["run_rate"] = per_customer(before, horizon_days=window.days)
             for f in made.values():
                 f["frequency_bucket"] = frequency_bucket(before["frequency"])
@@ -854,7 +858,8 @@ def strategy(
             from analysis.clv.summary import summary_from_transactions
 
             now = summary_from_transactions(transactions, window.as_of, None, model_now.time_unit_)
-            per = model_forecast(run_rate, model_now, now, horizon_days=horizon)
+            ratio = orders_per_occasion(transactions, window.as_of)
+            per = model_forecast(run_rate, model_now, now, horizon_days=horizon, orders_per_occasion=ratio)
         forecast = segment_forecast(run_rate, horizon_days=horizon, forecast=per)
     return Strategy(warnings, plan, forecast, nxt, bt, groups, held_out, value, bt_frequency, forecast_methods=methods)
 

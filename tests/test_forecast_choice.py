@@ -7,10 +7,19 @@ import pandas as pd
 import pytest
 
 from analysis.clv.bgnbd import BGNBD
+from analysis.clv.summary import summary_from_transactions
 from analysis.missing import Missing
-from analysis.strategy.forecast import backtest, choose_method, customer_forecast, describe_choice, model_forecast
+from analysis.strategy.forecast import (
+    backtest,
+    choose_method,
+    customer_forecast,
+    describe_choice,
+    model_forecast,
+    orders_per_occasion,
+)
 
 AS_OF = pd.Timestamp("2023-12-31")
+ONE = pd.Series(1.0, index=pd.Index(["a", "b", "c"], name="customer_id"))  # one order per purchase day
 
 
 @pytest.fixture
@@ -54,7 +63,7 @@ def _january(orders_a: int) -> pd.DataFrame:
 
 
 def test_model_forecast_is_the_conditional_expectation(customers, summary, model) -> None:
-    f = model_forecast(customers, model, summary, horizon_days=31)
+    f = model_forecast(customers, model, summary, horizon_days=31, orders_per_occasion=ONE)
     t = 31 / 7
     want = [t * (1 + 9) / (10 + 359 / 7), t * (1 + 3) / (10 + 213 / 7), t * (1 + 0) / (10 + 298 / 7)]
     assert f["expected_purchases"].tolist() == pytest.approx(want, rel=1e-12)
@@ -65,7 +74,7 @@ def test_model_forecast_is_the_conditional_expectation(customers, summary, model
 @pytest.mark.parametrize(("orders_a", "chosen"), [(1, "model"), (3, "run_rate")])
 def test_the_method_with_the_smaller_backtest_error_is_chosen(customers, summary, model, orders_a, chosen) -> None:
     made = {
-        "model": model_forecast(customers, model, summary, horizon_days=31),
+        "model": model_forecast(customers, model, summary, horizon_days=31, orders_per_occasion=ONE),
         "run_rate": customer_forecast(customers, horizon_days=31),
     }
     tested = {m: backtest(f, _january(orders_a), "2024-01-01", "2024-01-31") for m, f in made.items()}
@@ -103,3 +112,29 @@ def test_no_previous_period_says_why() -> None:
     text = describe_choice("model", Missing("no_previous"), "en")
     assert text.startswith("Forecast by the purchase model (each customer's expected purchases); it could not be")
     assert describe_choice("run_rate", Missing("no_previous"), "zh").startswith("预测采用按迄今日均购买推算")
+
+
+def test_model_and_backtest_count_orders_on_an_invoice_level_log(model) -> None:
+    """Two invoices (£50 each) on the 5th of every month of 2023: 12 purchase days, 24 orders. The model counts purchase
+    days, the run rate and the backtest count orders: the model's days are turned into orders (× 2) and valued at the
+    spend per order (£50), i.e. £100 per purchase day."""
+    rows = [(f"a{m}{k}", "a", f"2023-{m:02d}-05", 50.0) for m in range(1, 13) for k in (1, 2)]
+    rows += [("j1", "a", "2024-01-05", 50.0), ("j2", "a", "2024-01-05", 50.0)]
+    tx = pd.DataFrame(rows, columns=["order_id", "customer_id", "order_date", "amount"])
+    tx["order_date"] = pd.to_datetime(tx["order_date"])
+    history = tx[tx["order_date"] <= AS_OF]
+    ratio = orders_per_occasion(tx, AS_OF)  # January 2024 is after the forecast date: not counted
+    assert ratio.to_dict() == {"a": 2.0}
+    summary = summary_from_transactions(history, AS_OF, None, "W")
+    customers = pd.DataFrame(
+        {"segment": ["Loyal"], "frequency": [24], "monetary": [1200.0]}, index=pd.Index(["a"], name="customer_id")
+    )
+    f = model_forecast(customers, model, summary, horizon_days=31, orders_per_occasion=ratio)
+    # BG/NBD at a = 0: t (r + x) / (alpha + T) purchase days; x = 11 repeat days, T = 5 Jan to 31 Dec = 360 days
+    days = 31 / 7 * (1 + 11) / (10 + 360 / 7)
+    assert f.at["a", "expected_purchases"] == pytest.approx(2 * days, rel=1e-12)
+    assert f.at["a", "expected_revenue"] == pytest.approx(days * 100.0, rel=1e-12)
+    bt = backtest(f, tx, "2024-01-01", "2024-01-31")
+    assert bt.at["Loyal", "actual_purchases"] == 2  # two orders in January, one purchase day
+    assert bt.at["Loyal", "forecast_purchases"] == pytest.approx(2 * days, rel=1e-12)
+    assert bt.at["Loyal", "purchases_error"] == pytest.approx(2 * days - 2, rel=1e-12)

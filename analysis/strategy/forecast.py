@@ -15,14 +15,17 @@ Run-rate method (``method == "run_rate"``, used when the CLV columns are absent)
 Purchase-model method (``method == "model"``, :func:`model_forecast`)
     Per customer: expected purchases = the fitted purchase model's conditional expectation of purchases in the next
     ``horizon_days`` given the customer's history (:meth:`~analysis.clv._transaction.TransactionModel.
-    conditional_expected_purchases`: P(alive) × the expected purchases of an active customer; purchase days, as the
-    model counts them); expected revenue = expected purchases × ``monetary / frequency``, the same spend per order
-    as the run rate, so the two methods differ only in the purchases they expect.
+    conditional_expected_purchases`: P(alive) × the expected purchases of an active customer) counts purchase
+    *occasions* (customer-days, :mod:`analysis.clv.summary`); they are turned into **orders**, the unit of the run
+    rate and of the backtest, with the customer's own orders per occasion over the history the model was fitted on
+    (:func:`orders_per_occasion`: 2 for a customer whose every day holds two invoices). Expected revenue = expected
+    orders × ``monetary / frequency``, the same spend per order as the run rate (= occasions × spend per occasion),
+    so the two methods differ only in the orders they expect.
 Choice (:func:`choose_method`)
-    Both methods are made at the end of the previous period (the model refitted on the history up to then) and
-    backtested on this period; the one with the smaller error is used for the next period's forecast. The error is
-    the sum over segments of |forecast − actual purchases| (so errors of opposite sign in two segments do not cancel);
-    ties go to the purchase model.
+    Both methods forecast orders, the unit of ``actual_purchases``. Both are made at the end of the previous period
+    (the model refitted on the history up to then) and backtested on this period; the one with the smaller error is
+    used for the next period's forecast. The error is the sum over segments of |forecast − actual purchases| (so
+    errors of opposite sign in two segments do not cancel); ties go to the purchase model.
 Backtest
     A forecast made at one date is compared with the transactions of the following period
     ``[start, end]`` (inclusive days; it should match the forecast horizon). Actual purchases are
@@ -121,14 +124,35 @@ def customer_forecast(
     return out
 
 
+def orders_per_occasion(transactions: pd.DataFrame, as_of: object) -> pd.Series:
+    """Each customer's orders per purchase occasion over the history up to ``as_of`` (inclusive day).
+
+    Orders are distinct :func:`~analysis.customers.kpi.order_keys`; occasions are distinct (customer, calendar day)
+    pairs, as the purchase models count them (:mod:`analysis.clv.summary`). A customer with two invoices on each of
+    their purchase days has 2.0; one without an order id on some line never goes below 1.0.
+
+    Returns
+    -------
+    Series of float
+        Index ``customer_id`` (str), ratio >= 1.
+    """
+    require_columns(transactions, ("customer_id", "order_date"), "transactions", "pass clean transactions")
+    t = transactions[pd.to_datetime(transactions["order_date"]).dt.normalize() <= as_day(as_of)]
+    cid = t["customer_id"].astype(str)
+    orders = order_keys(t).groupby(cid).nunique()
+    days = pd.to_datetime(t["order_date"]).dt.normalize().groupby(cid).nunique()
+    return (orders / days).clip(lower=1.0).rename("orders_per_occasion")
+
+
 def model_forecast(
     customers: pd.DataFrame,
     model: object,
     summary: pd.DataFrame,
     *,
     horizon_days: int,
+    orders_per_occasion: pd.Series,
 ) -> pd.DataFrame:
-    """Expected purchases and revenue per customer in the next ``horizon_days`` days from a fitted purchase model.
+    """Expected orders and revenue per customer in the next ``horizon_days`` days from a fitted purchase model.
 
     Parameters
     ----------
@@ -140,11 +164,15 @@ def model_forecast(
         The model's per-customer summary (``frequency``, ``t_x``, ``T`` in its time unit) as of the forecast date.
     horizon_days : int
         Days ahead.
+    orders_per_occasion : Series
+        Per customer (:func:`orders_per_occasion` over the same history as ``summary``): the model's expected
+        purchase occasions × this = expected orders (1.0 for a customer missing from it).
 
     Returns
     -------
     DataFrame
-        As :func:`customer_forecast`, ``method`` = ``"model"``; a customer missing from ``summary`` expects 0.
+        As :func:`customer_forecast` (``expected_purchases`` in orders), ``method`` = ``"model"``; a customer
+        missing from ``summary`` expects 0.
     """
     from analysis.clv.summary import unit_days
 
@@ -158,7 +186,8 @@ def model_forecast(
             out[col] = c[col]
     with np.errstate(all="ignore"):
         purchases = model.conditional_expected_purchases(t, summary)
-    out["expected_purchases"] = purchases.reindex(c.index).fillna(0.0).astype(float)
+    ratio = orders_per_occasion.reindex(c.index).fillna(1.0).astype(float)
+    out["expected_purchases"] = purchases.reindex(c.index).fillna(0.0).astype(float) * ratio
     out["spend_per_purchase"] = c["monetary"].astype(float) / c["frequency"].astype(float).where(c["frequency"] > 0)
     out["method"] = "model"
     out["expected_revenue"] = out["expected_purchases"] * out["spend_per_purchase"].fillna(0.0)
