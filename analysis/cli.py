@@ -300,6 +300,31 @@ def _net_beside(path: str, clean: Any = None) -> Any:
     return net_log(clean, pd.read_parquet(returns), alloc).reset_index(drop=True)
 
 
+def _clean_result(input_: str, opts: dict[str, Any]):
+    """The :class:`~analysis.data.clean.CleanResult` of INPUT, so a command nets returns as the batch does
+    (:func:`analysis.stages.cleaned`): a folder written by 'rfmkit clean', a clean.parquet (with the returns.parquet
+    and allocations.parquet beside it, when there), or a raw log cleaned now."""
+    import pandas as pd
+
+    from analysis.data.clean import CleanResult, require_rows
+    from analysis.data.store import load_clean
+
+    if Path(input_).is_dir():
+        return load_clean(input_)
+    if _clean_parquet(input_):
+        folder = Path(input_).parent
+        returns, alloc = folder / "returns.parquet", folder / "allocations.parquet"
+        return CleanResult(
+            clean=pd.read_parquet(input_),
+            quarantine=pd.DataFrame(),
+            returns=pd.read_parquet(returns) if returns.is_file() else pd.DataFrame(),
+            allocations=pd.read_parquet(alloc) if returns.is_file() and alloc.is_file() else None,
+        )
+    result = _load_input(input_, **opts)
+    require_rows(result.quality)
+    return result
+
+
 def _clean_source(input_: str, opts: dict[str, Any]):
     """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean', or of a folder of such
     Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now. A
@@ -778,10 +803,9 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
 
     from analysis import stages
     from analysis.artifacts import read_sent, write_evaluation
-    from analysis.data.store import load_clean
     from analysis.errors import InputError
-    from analysis.regions import ALL_REGIONS, parse_region
-    from analysis.window import Window, period_bounds
+    from analysis.regions import ALL_REGIONS, parse_region, run_rep
+    from analysis.window import period_bounds
 
     path = Path(assigned) / "actions" / "assignments.parquet"
     if not path.is_file():
@@ -799,18 +823,19 @@ def evaluate_actions(assigned: str, data: str, out: str, window_months: int | No
         )
     # the run that measures them: experiment.window_months after the assignments, as in the batch
     period = str(pd.Period(periods[0], freq="M") + params.experiment.window_months)
-    clean_tx = load_clean(data).clean if Path(data).is_dir() else _transactions(data, opts)
-    days = pd.to_datetime(clean_tx["order_date"]).dt.normalize()
-    window = Window(period, days.min(), days.max(), params.rfm.partial_period, params.rfm.min_period_days)
     region = parse_region(str(groups["region"].iloc[0])) if "region" in groups.columns and len(groups) else ALL_REGIONS
-    tx = stages.scope(clean_tx, period_bounds(period)[1], region)
+    # the batch's clean stage and window (pipeline.clean, evaluation): the net log up to the period's last day
+    region_column = params.columns.get(scoped := "sales_rep" if run_rep(region) is not None else "region", scoped)
+    cleaned = stages.cleaned(_clean_result(data, opts), period, region, region_column)
+    window = stages.run_window(period, cleaned, params)
     evaluation = stages.evaluation(
-        tx, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)), data_end=days.max()
-    )
+        cleaned.transactions, groups, params, period, as_of=window.as_of, sent=read_sent(Path(assigned)),
+        data_end=window.data_end,
+    )  # fmt: skip
     if not isinstance(evaluation.results, pd.DataFrame):
         raise InputError(f"{path}: nothing measured: {evaluation.results.reason('en')}")
     start, end = evaluation.window
-    last, full_end = days.max(), period_bounds(period)[1]
+    last, full_end = window.data_end, period_bounds(period)[1]
     if last < full_end:
         cut = (  # as the batch scores a partial month, the window stops at the data's last day
             f"the window stops there ({start.date()}..{end.date()})"
