@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from bs4 import BeautifulSoup
 
 from analysis.report.cards import cards_html
@@ -213,3 +214,17 @@ def test_a_trend_line_is_inline_svg_with_its_window_in_words() -> None:
     assert done.select_one(".rfm-trend-caption").get_text() == "last 3 months"
     one = Trend(periods[:2], (math.nan, 2.0), (31, 29), (31, 29))
     assert sparkline_svg(KpiCard("buyers", "count", 2.0, trend=one), "$", "en") == ""
+
+
+def test_the_revenue_line_ends_at_the_card_with_an_unmatched_return(tmp_path: Path) -> None:
+    """An £18 return on 5 December matched to no purchase (customer zz bought nothing in the data): the card's revenue
+    is December's purchases − £18 (Cleaned.money's net), and so is the last point of its line; November is untouched."""
+    back = {"customer_id": "zz", "order_id": "C1", "order_date": "2024-12-05", "amount": -18.0}
+    log = _log("2024-10-01", "2024-12-31", extra=[back])
+    summary = _context(tmp_path, log, "2024-12").stage("summary")
+    rev = {c.key: c for c in summary.cards}["revenue"]
+    bought = log[log["amount"] > 0]
+    assert rev.value == pytest.approx(_revenue(bought, "2024-12-01", "2024-12-31") - 18.0)
+    assert rev.trend.periods[-2:] == ("2024-11", "2024-12")
+    assert rev.trend.values[-1] == rev.value
+    assert rev.trend.values[-2] == pytest.approx(_revenue(bought, "2024-11-01", "2024-11-30"))

@@ -13,6 +13,7 @@ Computation only: the HTML is :func:`analysis.report.cards.cards_html`; the word
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,11 +97,20 @@ def trend_windows(
     return out
 
 
-def kpi_trend(transactions: pd.DataFrame, window: Window, n: int = TREND_PERIODS) -> dict[str, Trend]:
+def kpi_trend(
+    transactions: pd.DataFrame,
+    window: Window,
+    n: int = TREND_PERIODS,
+    *,
+    net_revenue: Callable[[pd.Timestamp, pd.Timestamp], float] | None = None,
+) -> dict[str, Trend]:
     """Each card's KPI (:data:`TREND_MEASURES`) over the windows of :func:`trend_windows`, by card key.
 
     Every value is :func:`analysis.customers.kpi.kpi_totals` of one window with its retention base, the call the
-    summary makes for the headline (so this run's point equals the card). Where the data cannot give a value it is
+    summary makes for the headline (so this run's point equals the card); revenue is ``net_revenue(first, last)``
+    when given — the summary passes :meth:`analysis.stages.Cleaned.money`'s ``net``, which also subtracts the returns
+    matched to no purchase, as the card's value does — else the sum of ``transactions``' amounts (a net log without
+    unmatched returns). Where the data cannot give a value it is
     NaN, as in the headline: no new customers in the data's first month (every buyer's first purchase is in it), no
     retention when its base month starts before the data. A month of the data without sales counts 0 revenue,
     buyers and new customers.
@@ -113,6 +123,11 @@ def kpi_trend(transactions: pd.DataFrame, window: Window, n: int = TREND_PERIODS
     values: dict[str, list[float]] = {card: [] for card in TREND_MEASURES}
     for period, (first, last), base in trend_windows(window, n):
         totals = kpi.kpi_totals(transactions, first, last, previous=base)
+        if net_revenue is not None:  # NaN (no sales) stays NaN unless returns moved the window's revenue
+            net = float(net_revenue(first, last))
+            if net or not pd.isna(totals.get("revenue")):
+                totals = totals.copy()
+                totals["revenue"] = net
         start, end = period_bounds(period)
         part = month_coverage(period, first_day, last_day)
         lo, hi = part if part is not None else (start, end)
