@@ -259,16 +259,23 @@ def _clean_parquet(input_: str) -> bool:
     return rows is not None
 
 
-def _transactions(input_: str, opts: dict[str, Any]):
-    """Clean transactions from INPUT: the clean.parquet of 'rfmkit clean' as it is, or a raw log cleaned now."""
+def _transactions(input_: str, opts: dict[str, Any], as_of: Any = None):
+    """The net log of INPUT (the clean.parquet of 'rfmkit clean', or a raw log cleaned now): the purchases net of
+    the returns matched to them made up to ``as_of`` (a day; None: all), as the batch nets (docs/cancellations.md)."""
     import pandas as pd
-
-    from analysis.data.clean import require_rows
 
     if _clean_parquet(input_):
         clean = pd.read_parquet(input_)
-        net = _net_beside(input_, clean)
+        net = _net_beside(input_, clean, as_of)
         return clean if net is None else net
+    return _cleaned_now(input_, opts).net(as_of)
+
+
+def _cleaned_now(input_: str, opts: dict[str, Any]):
+    """The :class:`~analysis.data.clean.CleanResult` of a raw log INPUT, cleaned now (a clear error when no row is
+    usable), with a note of what cleaning kept."""
+    from analysis.data.clean import require_rows
+
     result = _load_input(input_, **opts)
     require_rows(result.quality)
     q = result.quality
@@ -277,12 +284,13 @@ def _transactions(input_: str, opts: dict[str, Any]):
         f"({q['rows_quarantined']:,} set aside; run 'rfmkit clean' to see them)",
         err=True,
     )
-    return result.net()  # the net log: returns matched to their orders netted (docs/cancellations.md)
+    return result
 
 
-def _net_beside(path: str, clean: Any = None) -> Any:
-    """The net log of the clean.parquet at ``path`` when 'rfmkit clean' matched returns to its orders
-    (``returns.parquet`` and a non-empty ``allocations.parquet`` beside it); None when there is nothing to net."""
+def _net_beside(path: str, clean: Any = None, as_of: Any = None) -> Any:
+    """The net log of the clean.parquet at ``path`` (returns made up to ``as_of`` netted; None: all) when 'rfmkit
+    clean' matched returns to its orders (``returns.parquet`` and a non-empty ``allocations.parquet`` beside it);
+    None when there is nothing to net."""
     from pathlib import Path
 
     import pandas as pd
@@ -297,7 +305,7 @@ def _net_beside(path: str, clean: Any = None) -> Any:
     if alloc.empty:
         return None
     clean = pd.read_parquet(path) if clean is None else clean
-    return net_log(clean, pd.read_parquet(returns), alloc).reset_index(drop=True)
+    return net_log(clean, pd.read_parquet(returns), alloc, as_of).reset_index(drop=True)
 
 
 def _clean_result(input_: str, opts: dict[str, Any]):
@@ -306,7 +314,7 @@ def _clean_result(input_: str, opts: dict[str, Any]):
     and allocations.parquet beside it, when there), or a raw log cleaned now."""
     import pandas as pd
 
-    from analysis.data.clean import CleanResult, require_rows
+    from analysis.data.clean import CleanResult
     from analysis.data.store import load_clean
 
     if Path(input_).is_dir():
@@ -318,21 +326,21 @@ def _clean_result(input_: str, opts: dict[str, Any]):
             clean=pd.read_parquet(input_),
             quarantine=pd.DataFrame(),
             returns=pd.read_parquet(returns) if returns.is_file() else pd.DataFrame(),
-            allocations=pd.read_parquet(alloc) if returns.is_file() and alloc.is_file() else None,
+            # no returns beside it: nothing to net (an empty match); returns not matched yet: matched on use
+            allocations=pd.read_parquet(alloc) if alloc.is_file() else None if returns.is_file() else pd.DataFrame(),
         )
-    result = _load_input(input_, **opts)
-    require_rows(result.quality)
-    return result
+    return _cleaned_now(input_, opts)
 
 
-def _clean_source(input_: str, opts: dict[str, Any]):
+def _clean_source(input_: str, opts: dict[str, Any], as_of: Any = None):
     """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean', or of a folder of such
     Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now. A
-    clean.parquet with returns matched to its orders is read as its net log (a frame), as every run reads it."""
+    clean.parquet with returns matched to its orders is read as its net log (a frame) of the returns made up to
+    ``as_of``, as every run reads it."""
     if _clean_parquet(input_):
-        net = _net_beside(input_)
+        net = _net_beside(input_, as_of=as_of)
         return input_ if net is None else net
-    return input_ if _clean_parquet_folder(input_) else _transactions(input_, opts)
+    return input_ if _clean_parquet_folder(input_) else _transactions(input_, opts, as_of)
 
 
 def _clean_parquet_folder(input_: str) -> bool:
@@ -594,7 +602,7 @@ def score(
         update["engine"] = engine
     params = params.model_copy(update=update)
     day = _day(as_of, "--as-of")
-    source = _clean_source(input_, opts)
+    source = _clean_source(input_, opts, day)  # returns made after --as-of are not known on --as-of
     inputs = stages.score_inputs(source, params, day, engine=engine)
     _check_in_bounds(day, inputs.first_day, inputs.last_day, "--as-of")
     # the data's first day: a period starting on or before it calls nobody new
@@ -664,7 +672,9 @@ def clv(
     from analysis.clv.pipeline import write_clv
     from analysis.stages import clv_models
 
-    tx = _transactions(input_, opts)
+    result = _clean_result(input_, opts) if _clean_parquet(input_) else _cleaned_now(input_, opts)
+    cal_day = _day(calibration_end, "--calibration-end")
+    tx = _clv_log(result, cal_day, _day(holdout_end, "--holdout-end") if holdout_end else None)
     _check_in_data(_day(calibration_end, "--calibration-end"), tx, "--calibration-end")
     if holdout_end:
         _check_in_data(_day(holdout_end, "--holdout-end"), tx, "--holdout-end")
@@ -688,6 +698,19 @@ def clv(
         click.echo(result.reason, err=True)
     if result.penalizer_choice is not None:
         click.echo(result.penalizer_choice.describe("en"), err=True)
+
+
+def _clv_log(result: Any, calibration_end: Any, holdout_end: Any = None) -> Any:
+    """The net log ``rfmkit clv`` fits, without look-ahead: the purchases up to ``calibration_end`` net of the
+    returns made up to that day, the later ones net of the returns made up to ``holdout_end`` (None: the
+    calibration end). ``result`` is a :class:`~analysis.data.clean.CleanResult`."""
+    import pandas as pd
+
+    early = result.net(calibration_end)
+    late = early if holdout_end is None else result.net(holdout_end)
+    in_calibration = early["order_date"].dt.normalize() <= calibration_end
+    after = late["order_date"].dt.normalize() > calibration_end
+    return pd.concat([early[in_calibration], late[after]]).reset_index(drop=True)
 
 
 def _penalizer(value: str) -> float | str:
@@ -1007,7 +1030,8 @@ def summary(
 
     INPUT must be clean data: the clean.parquet written by 'rfmkit clean', or a folder or glob of
     such Parquet (or CSV) files with customer_id, order_date, amount and optionally order_id. Raw
-    logs are not cleaned here (use 'rfmkit clean' first, or 'rfmkit score').
+    logs are not cleaned here (use 'rfmkit clean' first, or 'rfmkit score'). Amounts are as placed, before
+    returns: 'rfmkit score' gives the net ones (docs/cancellations.md).
 
     \b
     Columns: first_purchase, last_purchase, recency_days, frequency (orders), monetary — as in

@@ -59,3 +59,31 @@ def test_evaluate_actions_nets_returns_up_to_the_runs_as_of(folder: Path, tmp_pa
     assert (row["treated_responders"], row["control_responders"]) == (2, 1)
     assert row["treated_revenue_per_customer"] == pytest.approx(50.0)
     assert row["control_revenue_per_customer"] == pytest.approx(15.0)
+
+
+@pytest.mark.parametrize("source", ["clean/clean.parquet", "log.csv"])
+def test_score_nets_only_the_returns_made_up_to_as_of(folder: Path, tmp_path: Path, source: str) -> None:
+    """Scored on 31 December, B's 60 of 3 December counts (its return comes on 10 January): 10 + 60 = 70 over
+    two orders; A's cancelled order is no order (10 over one)."""
+    out = tmp_path / "scores.csv"
+    args = ["score", str(folder / source), "--as-of", "2024-12-31", "--no-clv", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(out).set_index("customer_id")
+    assert scores.loc[["A", "B", "C", "D"], "monetary"].tolist() == pytest.approx([10.0, 70.0, 50.0, 40.0])
+    assert scores.loc[["A", "B"], "frequency"].tolist() == [1, 2]
+
+
+def test_clv_log_nets_each_period_up_to_its_own_end(folder: Path) -> None:
+    """rfmkit clv's log: calibration to 31 December nets A's cancellation (4 December) but not B's return of
+    10 January; with a holdout to 31 January B's return lowers nothing after the calibration end either (its
+    purchase is in the calibration), so B keeps 60 and D's 5 of 12 January is in the holdout."""
+    from analysis.cli import _clv_log
+    from analysis.data.store import load_clean
+
+    result = load_clean(folder / "clean")
+    cal, hold = pd.Timestamp("2024-12-31"), pd.Timestamp("2025-01-31")
+    for log in (_clv_log(result, cal), _clv_log(result, cal, hold)):
+        spend = log.groupby("customer_id")["amount"].sum()
+        assert spend.to_dict() == pytest.approx({"A": 10.0, "B": 70.0, "C": 50.0, "D": 45.0})
+        assert len(log) == 8  # 9 clean lines less A's cancelled one
