@@ -777,8 +777,9 @@ def strategy(
         if nothing.any():
             customers = customers.assign(abc_class=customers["abc_class"].where(~nothing, "C"))
     warnings = churn_warnings(
-        customers, transactions=transactions, as_of=window.as_of, value=value, satisfaction=satisfaction
-    )
+        customers, transactions=transactions, as_of=window.as_of, value=value, satisfaction=satisfaction,
+        unhappy_below=params.grading.unhappy_below,
+    )  # fmt: skip
     assumed = load_playbook(params.playbook)
     playbook = assumed
     if evaluation is not None and isinstance(evaluation.learned, pd.DataFrame):

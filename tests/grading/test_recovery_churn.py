@@ -197,3 +197,35 @@ def test_the_inputs_table_names_the_reasons_in_words() -> None:
     assert set(en.split("; ")) == {"a date that cannot be read: 1", "a score that is not a number: 1",
                                    "the customer id is empty: 1", "a score outside its scale: 1"}  # fmt: skip
     assert "评分超出其量表: 1" in view.inputs_quality({"feedback": _feedback()}, "zh").at["feedback", "reasons"]
+
+
+def test_the_strategy_stage_judges_a_bad_score_by_the_params_threshold() -> None:
+    """a (tier A, silent 92 days) answered CSAT 3/5 = 0.5 on 0–1: not below the default 0.5, below grading.unhappy_below
+    0.7; the churn reason cites the score only with 0.7, as the satisfaction band calls a unhappy only then."""
+    from analysis import stages
+    from analysis.data.clean import CleanResult
+    from analysis.params import parse_params
+    from tests.conftest import tx
+
+    log = tx([("a", "o1", "2024-03-10", 500), ("a", "o2", "2024-08-20", 500), ("b", "o3", "2024-11-05", 20),
+              ("c", "o4", "2024-11-20", 5)])  # fmt: skip
+    res = CleanResult(clean=log.assign(is_outlier=False, row_id=range(4)), quarantine=pd.DataFrame(),
+                      returns=log.iloc[:0], quality={})  # fmt: skip
+    clean = stages.cleaned(res, "2024-11")
+    got = {}
+    for below in (0.5, 0.7):
+        params = parse_params({"periods": {"start": "2024-11", "end": "2024-11"}, "clv": {"enabled": False},
+                               "grading": {"unhappy_below": below}})  # fmt: skip
+        window = stages.run_window("2024-11", clean, params)
+        scored = stages.score(clean.transactions, params, window.as_of, window.start, clv_check=False)
+        raw = pd.DataFrame([("a", "2024-11-03", "3", "csat", "")], columns=["customer_id", "date", "score", "scale",
+                                                                            "complaint"])  # fmt: skip
+        m = satisfaction.customer_measures(scored.customers.index, inputs.clean_feedback(raw, SPEC).clean, None,
+                                           window.as_of, SINCE, below)  # fmt: skip
+        s = stages.strategy(clean.transactions, scored, params, "2024-11", window=window, returns=clean.returns,
+                            satisfaction=m)  # fmt: skip
+        assert list(s.warnings.index) == ["a"] and s.warnings.loc["a", "recency_days"] == 92
+        reason = churn_reasons(s.warnings, "en")["a"]
+        got[below] = (m.loc["a", "satisfaction"], bool(s.warnings.loc["a", "bad_score"]), reason)
+    assert got[0.5][:2] == ("neutral", False) and "CSAT" not in got[0.5][2]
+    assert got[0.7][:2] == ("unhappy", True) and got[0.7][2].endswith("; last CSAT 3/5 on 3 Nov 2024.")
