@@ -1111,7 +1111,9 @@ def summary(
     bases = {name: window.before(w) for name, w in wins.items()}
     gaps = _headline_gaps(window, wins, bases, language)
     # region semantics: "new" in a region's report is new to the region; new to the business beside it
-    first_anywhere = _first_days(cleaned_.result.clean) if region != ALL_REGIONS and run_rep(region) is None else None
+    # (on the net log, as "new to the region": a customer whose only earlier order was cancelled in full is new)
+    in_region = region != ALL_REGIONS and run_rep(region) is None
+    first_anywhere = _first_days(cleaned_.result.net(window.as_of)) if in_region else None
     if first_anywhere is not None:
         gaps.update({("new_to_business", w): why for (m, w), why in list(gaps.items()) if m == "new_customers"})
 

@@ -22,10 +22,10 @@ ROWS = [  # (day, customer, region, amount)
 ]  # fmt: skip
 
 
-def _summary(folder: Path, region: str):
+def _summary(folder: Path, region: str, rows: list[tuple] = ROWS):
     log = pd.DataFrame(
-        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "region": r, "amount": a}
-         for i, (d, c, r, a) in enumerate(ROWS)]
+        [{"order_id": o[0] if o else f"o{i}", "customer_id": c, "order_date": d, "region": r, "amount": a}
+         for i, (d, c, r, a, *o) in enumerate(rows)]
     )  # fmt: skip
     log.to_csv(folder / "log.csv", index=False)
     data = {
@@ -62,6 +62,15 @@ def test_a_customer_moving_region_is_new_to_the_region_not_to_the_business(tmp_p
     assert any(n.startswith(said) for n in summary.notes)
     card = next(c for c in summary.cards if c.key == "new_customers")
     assert card.value == 2 and card.why == "New to this region; 1 of them new to the business."
+
+
+def test_a_customer_whose_only_earlier_order_was_cancelled_is_new_to_the_business_too(tmp_path: Path) -> None:
+    """M's January order in North is cancelled in full the next day: M had no purchase before February anywhere,
+    so M is new to South and to the business (as T); S is neither. Both counts on the net log."""
+    rows = [(*ROWS[0], "m1"), ("2024-01-11", "M", "North", -10.0, "m1"), *ROWS[1:]]
+    summary, table = _summary(tmp_path, "South", rows)
+    assert table.loc[("new_customers", "this"), "value"] == "2"  # M, T
+    assert table.loc[("new_to_business", "this"), "value"] == "2"  # M, T
 
 
 def test_the_whole_business_has_one_kind_of_new(tmp_path: Path) -> None:
