@@ -68,7 +68,7 @@ def test_a_customer_whose_only_earlier_order_was_cancelled_is_new_to_the_busines
     """M's January order in North is cancelled in full the next day: M had no purchase before February anywhere,
     so M is new to South and to the business (as T); S is neither. Both counts on the net log."""
     rows = [(*ROWS[0], "m1"), ("2024-01-11", "M", "North", -10.0, "m1"), *ROWS[1:]]
-    summary, table = _summary(tmp_path, "South", rows)
+    _, table = _summary(tmp_path, "South", rows)
     assert table.loc[("new_customers", "this"), "value"] == "2"  # M, T
     assert table.loc[("new_to_business", "this"), "value"] == "2"  # M, T
 
