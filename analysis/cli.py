@@ -333,14 +333,20 @@ def _clean_result(input_: str, opts: dict[str, Any]):
 
 
 def _clean_source(input_: str, opts: dict[str, Any], as_of: Any = None):
-    """What ``rfmkit score`` reads: the path of a clean.parquet written by 'rfmkit clean', or of a folder of such
-    Parquet files (e.g. written by Spark; the engine reads it, once), else the frame of a raw log cleaned now. A
-    clean.parquet with returns matched to its orders is read as its net log (a frame) of the returns made up to
-    ``as_of``, as every run reads it."""
+    """What ``rfmkit score`` reads, and the returns beside it (None: none known): the path of a clean.parquet
+    written by 'rfmkit clean', or of a folder of such Parquet files (e.g. written by Spark; the engine reads it,
+    once), else the frame of a raw log cleaned now. A clean.parquet with returns matched to its orders is read as
+    its net log (a frame) of the returns made up to ``as_of``, as every run reads it."""
+    import pandas as pd
+
     if _clean_parquet(input_):
         net = _net_beside(input_, as_of=as_of)
-        return input_ if net is None else net
-    return input_ if _clean_parquet_folder(input_) else _transactions(input_, opts, as_of)
+        beside = Path(input_).parent / "returns.parquet"
+        return (input_ if net is None else net), (pd.read_parquet(beside) if beside.is_file() else None)
+    if _clean_parquet_folder(input_):
+        return input_, None
+    result = _cleaned_now(input_, opts).matched()
+    return result.net(as_of), result.returns
 
 
 def _clean_parquet_folder(input_: str) -> bool:
@@ -602,13 +608,15 @@ def score(
         update["engine"] = engine
     params = params.model_copy(update=update)
     day = _day(as_of, "--as-of")
-    source = _clean_source(input_, opts, day)  # returns made after --as-of are not known on --as-of
+    source, returns = _clean_source(input_, opts, day)  # returns made after --as-of are not known on --as-of
     inputs = stages.score_inputs(source, params, day, engine=engine)
     _check_in_bounds(day, inputs.first_day, inputs.last_day, "--as-of")
-    # the data's first day: a period starting on or before it calls nobody new
+    # the data's first day: a period starting on or before it calls nobody new; the returns decide the ABC tier
+    # of a customer whose net spend is at or below zero, as in the batch
     scored = stages.score(
-        source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs, previous_scores=False
-    )
+        source, params, day, clv_check=False, data_start=inputs.first_day, inputs=inputs, previous_scores=False,
+        returns=returns,
+    )  # fmt: skip
     if scored.clv is not None:
         click.echo(scored.clv.reason("en"), err=True)
     empty_clv_column_note(scored)

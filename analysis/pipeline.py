@@ -192,7 +192,9 @@ def clean(run: Run) -> Cleaned:
 def score(run: Run, clean: Cleaned) -> Scored:
     """Every customer of the run scored as of its scoring day (:func:`analysis.stages.score`)."""
     w = run.window
-    return stages.score(clean.transactions, run.params, w.as_of, w.start, data_start=clean.data_start)
+    return stages.score(
+        clean.transactions, run.params, w.as_of, w.start, data_start=clean.data_start, returns=clean.returns
+    )
 
 
 @stage()

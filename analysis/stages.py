@@ -304,6 +304,7 @@ def score(
     engine: str | None = None,
     inputs: ScoreInputs | None = None,
     previous_scores: bool = True,
+    returns: pd.DataFrame | None = None,
 ) -> Scored:
     """Score the customers of ``transactions`` as of ``as_of`` (inclusive).
 
@@ -319,6 +320,10 @@ def score(
     pass of the engine ``engine`` (default ``params.engine``) over ``transactions`` — a frame, or a clean
     Parquet/CSV file, folder or glob that the engine reads itself (:func:`score_inputs`; ``inputs`` when they
     were computed already). Every engine gives the same customers.
+
+    ``returns`` (the run's :attr:`Cleaned.returns`; only those matched to no purchase count) decides the ABC tier
+    once, on net spend over the scoring window (:func:`analysis.customers.tiers.net_tiers`: net spend at or below
+    zero is tier C), in customers.csv, the segments' tables and the actions alike.
     """
     from analysis.customers.enrich import add_segmentation, clv_value, min_cluster_customers
     from analysis.customers.rfm import score_summary
@@ -359,6 +364,16 @@ def score(
     if censored and "lifecycle_stage" in segmented.columns:
         segmented = segmented.assign(lifecycle_stage=segmented["lifecycle_stage"].replace("new", "active"))
     customers = validate_customers(segmented, f"customers scored as of {as_of.date()}")
+    if returns is not None and len(returns) and len(customers) and "abc_class" in customers.columns:
+        from analysis.customers.tiers import net_tiers
+        from analysis.strategy.value import returns_by_customer
+
+        lookback = params.rfm.lookback_days  # the window of RFM monetary
+        since = as_of - pd.Timedelta(days=lookback) if lookback else None
+        returned = returns_by_customer(returns, as_of, since)
+        if len(returned):
+            tiers = net_tiers(customers, returned, tuple(params.segmentation.abc))
+            customers = customers.assign(abc_class=tiers)
     if seg.clusterer is None:
         floor = min_cluster_customers(params.segmentation)
         clusters: Clusters | Missing = Missing(seg.skipped or "too_few_customers", {"n": len(customers), "min": floor})
@@ -584,6 +599,8 @@ def segment_analysis(
     window = window or Window(period)
     customers = scored.customers
     abc = tiers.abc_classes(customers, params.segmentation.abc)
+    if "abc_class" in customers.columns:  # the tier the score stage decided (net of returns), one per customer
+        abc = abc.assign(abc_class=customers["abc_class"].reindex(abc.index).to_numpy())
     lc = params.segmentation.lifecycle
     ends = window.recent_ends()
     wide = lifecycle_over_periods(
@@ -772,10 +789,7 @@ def strategy(
     returns = unmatched(returns) if returns is not None else None
     customers = scored.customers
     value = _value_at_stake(customers, transactions, scored, params, window.as_of, returns)
-    if "abc_class" in customers.columns:  # net spend <= 0 (returns beyond purchases) is never top value
-        nothing = (value.monetary_net.reindex(customers.index).fillna(0.0) <= 0).to_numpy()
-        if nothing.any():
-            customers = customers.assign(abc_class=customers["abc_class"].where(~nothing, "C"))
+    # the ABC tier is the score stage's (net spend <= 0 is tier C there: analysis.customers.tiers.net_tiers)
     warnings = churn_warnings(
         customers, transactions=transactions, as_of=window.as_of, value=value, satisfaction=satisfaction,
         unhappy_below=params.grading.unhappy_below,

@@ -85,7 +85,9 @@ def run() -> dict:
     result = clean_transactions(pd.DataFrame(ROWS, columns=COLUMNS), MAPPING, params.cleaning, origin="export.csv")
     c = stages.cleaned(result, PERIOD)
     w = stages.run_window(PERIOD, c, params)
-    s = stages.score(c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
+    s = stages.score(
+        c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False, returns=c.returns
+    )
     seg = stages.segment_analysis(c.transactions, s, params, PERIOD, window=w)
     strat = stages.strategy(c.transactions, s, params, PERIOD, returns=c.returns, window=w)
     summary = stages.summary(c, s, seg, strat, params, PERIOD, window=w)
@@ -158,7 +160,8 @@ def test_rfm_monetary_tiers_and_value_lists_are_net(run) -> None:
 
 def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
     """x bought £100 (alone tier A by RFM monetary) and returned £150 of goods bought before the data: net spend ≤ 0,
-    so the actions see tier C and no value at stake."""
+    so x is tier C — one tier everywhere: customers.csv, the segments' ABC table, the ABC KPIs and the actions —
+    and has no value at stake. y (10) and z (5): y crosses 80 % of 15 alone (A), z starts at 10/15 < 95 % (B)."""
     raw = pd.DataFrame(
         {"customer_id": ["x", "y", "z", "x"], "order_id": ["1", "2", "3", "C4"],
          "order_date": ["2024-12-02", "2024-12-03", "2024-12-06", "2024-12-05"], "amount": ["100", "10", "5", "-150"]}
@@ -171,8 +174,12 @@ def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
     assert result.returns["match"].tolist() == ["unmatched"]  # no order of x covers £150
     c = stages.cleaned(result, "2024-12")
     w = stages.run_window("2024-12", c, params)
-    s = stages.score(c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False)
-    assert s.customers.loc["x", "abc_class"] == "A"  # RFM monetary: his purchases in the window
+    s = stages.score(
+        c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False, returns=c.returns
+    )
+    assert s.customers["abc_class"].to_dict() == {"x": "C", "y": "A", "z": "A"}
+    seg = stages.segment_analysis(c.transactions, s, params, "2024-12", window=w)
+    assert seg.abc_summary["customers"].to_dict() == {"A": 2, "B": 0, "C": 1}
     strat = stages.strategy(c.transactions, s, params, "2024-12", returns=c.returns, window=w)
     a = strat.plan.assignments
     assert a.loc["x", "abc_class"] == "C" and a.loc["x", "value_at_stake"] == 0.0

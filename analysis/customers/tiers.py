@@ -134,6 +134,18 @@ def _is_text(index: pd.Index) -> bool:
     return pd.api.types.is_string_dtype(index.dtype) and not index.hasnans
 
 
+def net_tiers(
+    customers: pd.DataFrame, returned: pd.Series, thresholds: tuple[float, float] = (0.80, 0.95)
+) -> pd.Series:
+    """ABC tiers (:func:`abc_classes`) on net spend: ``monetary`` (currency, the net log's) less ``returned``
+    (index ``customer_id``: the returns matched to no purchase over the same window,
+    :func:`analysis.strategy.value.returns_by_customer`), floored at 0. A customer who returned as much as they
+    bought or more has no value and is tier **C**; the others are ranked by what they kept."""
+    back = returned.reindex(customers.index.astype(str)).fillna(0.0).to_numpy(dtype=float)
+    net = np.maximum(customers["monetary"].to_numpy(dtype=float) - back, 0.0)
+    return abc_classes(pd.Series(net, index=customers.index), thresholds)["abc_class"]
+
+
 def abc_summary(tiers: pd.DataFrame) -> pd.DataFrame:
     """Customers and revenue per tier.
 
