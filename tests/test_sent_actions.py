@@ -66,21 +66,29 @@ def test_without_a_record_nothing_is_measured() -> None:
     assert ev.results.reason("en").startswith("Not measured: no record that")
 
 
-def test_only_the_sent_customers_of_a_sent_action_are_measured() -> None:
+def test_a_sent_action_is_measured_by_intention_to_treat() -> None:
+    """The CRM reached c1 and c2 of a's treated c1, c2, c3: every treated customer of a is measured against a's whole
+    control group (comparing only the reached with the randomised control group is biased when the CRM reaches
+    only some), with the share contacted and the effect on those reached beside it."""
     groups = _groups()
     sent = confirm_sent(groups, pd.Series(["c1", "c2"])).record
     measured, not_sent = sent_groups(groups, sent)
-    assert sorted(measured.index) == ["c1", "c2", "c4", "c5"] and not_sent == ["b"]
+    assert sorted(measured.index) == ["c1", "c2", "c3", "c4", "c5"] and not_sent == ["b"]
+    assert measured["contacted"].to_dict() == {"c1": True, "c2": True, "c3": False, "c4": False, "c5": False}
     ev = stages.evaluation(TX, groups, PARAMS, "2024-12", sent=sent)
     assert ev.not_sent == ("b",)
     (row,) = ev.results.to_dict("records")
-    # by hand, 1-31 Dec: treated c1 (10 + 4) and c2 (its purchase is on 30 Nov): 1 of 2 bought, 7.0 each on average;
-    # held out c4 (20) and c5 (its purchase is on 1 Jan): 1 of 2, 10.0 each
+    # by hand, 1-31 Dec: treated c1 (10 + 4), c2 (its purchase is on 30 Nov) and c3 (5, not reached): 2 of 3 bought,
+    # 19 / 3 each on average; held out c4 (20) and c5 (its purchase is on 1 Jan): 1 of 2, 10.0 each
     assert (row["action"], row["window_start"], row["window_end"]) == ("a", "2024-12-01", "2024-12-31")
-    assert (row["treated_customers"], row["control_customers"]) == (2, 2)
-    assert (row["treated_responders"], row["control_responders"]) == (1, 1)
-    assert row["treated_revenue_per_customer"] == 7.0 and row["control_revenue_per_customer"] == 10.0
-    assert row["incremental_revenue"] == pytest.approx((7.0 - 10.0) * 2)
+    assert (row["treated_customers"], row["control_customers"], row["contacted_customers"]) == (3, 2, 2)
+    assert row["share_contacted"] == pytest.approx(2 / 3)
+    assert (row["treated_responders"], row["control_responders"]) == (2, 1)
+    assert row["treated_revenue_per_customer"] == pytest.approx(19 / 3) and row["control_revenue_per_customer"] == 10.0
+    assert row["uplift"] == pytest.approx(2 / 3 - 1 / 2)
+    assert row["uplift_reached"] == pytest.approx((2 / 3 - 1 / 2) / (2 / 3))  # 0.25
+    assert row["revenue_uplift_reached"] == pytest.approx((19 / 3 - 10.0) / (2 / 3))  # -5.50
+    assert row["incremental_revenue"] == pytest.approx((19 / 3 - 10.0) * 3)
 
 
 def _params(tmp: Path) -> Path:
@@ -142,8 +150,12 @@ def test_a_backfilled_month_measures_nothing_until_confirmed(tmp_path: Path) -> 
     buyers = set(dec_rows["customer_id"].astype(str).str.strip())
     held = groups.index[(groups["group"] == "control") & (groups["action"] == first)].astype(str)
     row = results.iloc[0]
-    assert (row["treated_customers"], row["control_customers"]) == (len(contacted), len(held))
-    assert row["treated_responders"] == len(buyers & set(contacted))
+    # intention to treat: every treatment customer of the sent action, the contacted ones counted beside them
+    every = set(treated.index[treated["action"] == first].astype(str))
+    assert (row["treated_customers"], row["control_customers"]) == (len(every), len(held))
+    assert row["contacted_customers"] == len(contacted)
+    assert row["share_contacted"] == pytest.approx(len(contacted) / len(every))
+    assert row["treated_responders"] == len(buyers & every)
     assert row["control_responders"] == len(buyers & set(held))
 
     # confirming again without a file adds every treatment customer; the control customer stays held out
@@ -175,7 +187,8 @@ def test_catalog_texts_exist_in_both_languages() -> None:
 )
 def test_a_crm_export_never_sends_a_control_customer(groups, contacted, by_pseudonym) -> None:
     """Whatever the CRM exports: the record is exactly the treatment customers it lists (by id or pseudonym), the
-    measured groups keep every control customer of a sent action, and nothing of an unsent action is measured."""
+    measured groups keep every customer of a sent action (the listed ones marked contacted), and nothing of an
+    unsent action is measured."""
     frame = pd.DataFrame(groups, columns=["action", "group"], index=pd.Index([f"k{i}" for i in range(len(groups))]))
     frame = frame.rename_axis("customer_id").assign(pseudonym=[f"c-{i}" for i in range(len(groups))])
     ids = pd.Series([("c-" if by_pseudonym else "k") + str(i) for i in contacted], dtype=str)
@@ -191,4 +204,6 @@ def test_a_crm_export_never_sends_a_control_customer(groups, contacted, by_pseud
     assert set(measured["action"]) == sent_actions
     control = frame[(frame["group"] == "control") & frame["action"].isin(sent_actions)]
     assert set(measured.index[measured["group"] == "control"]) == set(control.index)
-    assert set(measured.index[measured["group"] == "treatment"]) == set(conf.record.index)
+    treated_sent = frame[(frame["group"] == "treatment") & frame["action"].isin(sent_actions)]
+    assert set(measured.index[measured["group"] == "treatment"]) == set(treated_sent.index)  # intention to treat
+    assert set(measured.index[measured["contacted"]]) == set(conf.record.index)

@@ -17,17 +17,19 @@ from analysis import text
 #: Columns shown as percentages (shares 0–1) in the tables below.
 PERCENT_COLUMNS: tuple[str, ...] = (
     "treated_response_rate", "control_response_rate", "uplift", "uplift_ci_low", "uplift_ci_high",
-    "assumed_uplift", "measured_uplift", "uplift_used", "power", "weight_measured",
+    "assumed_uplift", "measured_uplift", "uplift_used", "power", "weight_measured", "share_contacted", "uplift_reached",
 )  # fmt: skip
 #: Columns shown as money.
 MONEY_COLUMNS: tuple[str, ...] = (
     "treated_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_uplift_ci_low",
-    "revenue_uplift_ci_high", "incremental_revenue", "budget",
+    "revenue_uplift_ci_high", "incremental_revenue", "budget", "revenue_uplift_reached",
 )  # fmt: skip
 
 
 #: The figures an unreliable result does not show (its rates, group sizes, intervals and budget stay).
-HIDDEN_WHEN_UNRELIABLE: tuple[str, ...] = ("uplift", "revenue_uplift", "incremental_revenue", "roi")
+HIDDEN_WHEN_UNRELIABLE: tuple[str, ...] = (
+    "uplift", "revenue_uplift", "incremental_revenue", "roi", "uplift_reached", "revenue_uplift_reached",
+)  # fmt: skip
 
 
 def _reliable_only(results: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -50,11 +52,12 @@ def _named(frame: pd.DataFrame, labels: Mapping[str, str] | None) -> pd.DataFram
 
 
 def response_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Per action: customers treated and held out, response rates, the uplift with its 95 % interval, the
-    playbook's assumed uplift and the power the groups had to detect it."""
+    """Per action: customers treated and held out, the share of the treated the CRM contacted, response rates, the
+    uplift (intention to treat: every treated customer) with its 95 % interval, the uplift on those reached (÷ the
+    share contacted), the playbook's assumed uplift and the power the groups had to detect it."""
     cols = [
-        "treated_customers", "control_customers", "treated_response_rate", "control_response_rate", "uplift",
-        "uplift_ci_low", "uplift_ci_high", "assumed_uplift", "power",
+        "treated_customers", "control_customers", "share_contacted", "treated_response_rate", "control_response_rate",
+        "uplift", "uplift_ci_low", "uplift_ci_high", "uplift_reached", "assumed_uplift", "power",
     ]  # fmt: skip
     return _named(_reliable_only(results, cols), labels)
 
@@ -64,7 +67,7 @@ def revenue_table(results: pd.DataFrame, labels: Mapping[str, str] | None = None
     budget and measured ROI (currency)."""
     cols = [
         "treated_revenue_per_customer", "control_revenue_per_customer", "revenue_uplift", "revenue_uplift_ci_low",
-        "revenue_uplift_ci_high", "incremental_revenue", "budget", "roi",
+        "revenue_uplift_ci_high", "revenue_uplift_reached", "incremental_revenue", "budget", "roi",
     ]  # fmt: skip
     return _named(_reliable_only(results, cols), labels)
 

@@ -23,9 +23,13 @@ Control size per stratum
 Proposed and sent
     A run publishes its groups as *proposed*. They are *sent* once ``rfmkit confirm-actions`` records it
     (:func:`confirm_sent`: the treatment customers the CRM contacted, or all of them without a file). Only sent
-    actions are measured (:func:`sent_groups`): an action's treatment group is its sent customers, its control
-    group the whole control group (held out either way). An action with no record that it was sent is not
-    measured.
+    actions are measured (:func:`sent_groups`), by **intention to treat**: every treatment customer of a sent
+    action against its whole control group (held out either way), whether the CRM reached them or not — comparing
+    only the contacted ones with the randomised control group would be biased when the CRM reaches only some
+    (e.g. the opted-in). ``share_contacted`` = contacted / treatment customers; the effect on those reached
+    (``uplift_reached``, ``revenue_uplift_reached``) = the intention-to-treat effect / ``share_contacted`` (the
+    Bloom estimator: it assumes the action does nothing to those it does not reach). An action with no record that
+    it was sent is not measured.
 Response
     A customer responded when they have at least one purchase left in the measurement window
     ``[window_start, window_end]`` (days, inclusive) of the net log (a row with ``amount > 0``; an order cancelled
@@ -55,7 +59,9 @@ Reliable
     reason instead of as a figure.
 Incremental revenue, budget, ROI (currency)
     Incremental revenue = revenue uplift per customer × treated customers. Budget = ``budget_per_customer``
-    × treated customers (the control group costs nothing). Measured ROI = (incremental revenue − budget) /
+    × contacted customers (``contacted_customers``: the treatment customers recorded as sent, all of them when
+    ``groups`` has no ``contacted`` column; the control group and the treatment customers never reached cost
+    nothing). Measured ROI = (incremental revenue − budget) /
     budget, NaN when the budget is 0 — the same definition as the playbook's ROI.
 Power
     The probability that a two-sided test at α = 0.05 on groups of this size finds the assumed uplift,
@@ -102,6 +108,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "window_end",
     "treated_customers",
     "control_customers",
+    "contacted_customers",
+    "share_contacted",
     "treated_responders",
     "control_responders",
     "treated_orders",
@@ -111,11 +119,13 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "uplift",
     "uplift_ci_low",
     "uplift_ci_high",
+    "uplift_reached",
     "treated_revenue_per_customer",
     "control_revenue_per_customer",
     "revenue_uplift",
     "revenue_uplift_ci_low",
     "revenue_uplift_ci_high",
+    "revenue_uplift_reached",
     "incremental_revenue",
     "budget",
     "roi",
@@ -307,18 +317,20 @@ def sent_groups(groups: pd.DataFrame, sent: pd.DataFrame | None) -> tuple[pd.Dat
     """The assignments that can be measured, and the actions that cannot (no record that they were sent).
 
     An action is measured when at least one of its treatment customers is in ``sent`` (the record of
-    :func:`confirm_sent`): its treatment group is then the sent customers only, its control group the whole
-    control group (held out either way). ``sent`` None (nothing confirmed): nothing is measured.
+    :func:`confirm_sent`): by intention to treat, its whole treatment group against its whole control group (held
+    out either way), with ``contacted`` (bool) True for the treatment customers in ``sent``
+    (:func:`measure_uplift` reports the share contacted from it). ``sent`` None (nothing confirmed): nothing is
+    measured.
     """
     actions = sorted(groups["action"].astype(str).unique())
     if sent is None or sent.empty:
-        return groups.iloc[:0], actions
+        return groups.iloc[:0].assign(contacted=False), actions
     is_sent = groups.index.astype(str).isin(sent.index.astype(str))
     treated = groups["group"].to_numpy() == GROUPS[0]
     sent_actions = set(groups.loc[treated & is_sent, "action"].astype(str))
     of_sent_action = groups["action"].astype(str).isin(sent_actions).to_numpy()
-    keep = of_sent_action & (~treated | is_sent)
-    return groups.loc[keep], [a for a in actions if a not in sent_actions]
+    measured = groups.loc[of_sent_action].assign(contacted=(treated & is_sent)[of_sent_action])
+    return measured, [a for a in actions if a not in sent_actions]
 
 
 # ---------------------------------------------------------------------------------------------- intervals
@@ -470,7 +482,9 @@ def measure_uplift(
         r0 = float(c["revenue"].mean()) if n0 else np.nan
         rlow, rhigh = welch_interval(t["revenue"].to_numpy(), c["revenue"].to_numpy())
         incremental = (r1 - r0) * n1
-        spend = float(budget.get(action, np.nan)) * n1
+        reached = int(t["contacted"].astype(bool).sum()) if "contacted" in t.columns else n1
+        share = reached / n1 if n1 else np.nan
+        spend = float(budget.get(action, np.nan)) * reached
         rows.append(
             {
                 "action": action,
@@ -479,6 +493,8 @@ def measure_uplift(
                 "window_end": end.date().isoformat(),
                 "treated_customers": n1,
                 "control_customers": n0,
+                "contacted_customers": reached,
+                "share_contacted": share,
                 "treated_responders": x1,
                 "control_responders": x0,
                 "treated_orders": int(t["orders"].sum()),
@@ -488,11 +504,13 @@ def measure_uplift(
                 "uplift": p1 - p0,
                 "uplift_ci_low": low,
                 "uplift_ci_high": high,
+                "uplift_reached": (p1 - p0) / share if share > 0 else np.nan,
                 "treated_revenue_per_customer": r1,
                 "control_revenue_per_customer": r0,
                 "revenue_uplift": r1 - r0,
                 "revenue_uplift_ci_low": rlow,
                 "revenue_uplift_ci_high": rhigh,
+                "revenue_uplift_reached": (r1 - r0) / share if share > 0 else np.nan,
                 "incremental_revenue": incremental,
                 "budget": spend,
                 "roi": (incremental - spend) / spend if spend > 0 else np.nan,
