@@ -103,7 +103,8 @@ class Cleaned:
     quarantined_elsewhere: int = 0
     #: the run's returns and cancellations (positive amounts, as cleaned): its region, up to the period's last day
     returns: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: first and last purchase day of the whole cleaned input (every region); None when it is empty
+    #: first purchase day and last day (purchase or return) of the whole cleaned input (every region); None when
+    #: it has no purchase
     data_start: pd.Timestamp | None = None
     data_end: pd.Timestamp | None = None
     #: the run's sales without a customer id (CleanResult.anonymous): its region, up to the period's last day
@@ -180,6 +181,11 @@ def cleaned(result: CleanResult, period: str, region: str = ALL_REGIONS, region_
         anon = anon[keep].reset_index(drop=True)
     days = result.clean["order_date"].dropna().dt.normalize()
     first, last = (days.min(), days.max()) if len(days) else (None, None)
+    if last is not None and len(result.returns) and "order_date" in result.returns.columns:
+        # the data end on their last row, purchase or return: a cancellation on the last day of the export lowers
+        # that window's net revenue (docs/cancellations.md)
+        last_return = result.returns["order_date"].dropna().dt.normalize().max()
+        last = max(last, last_return) if pd.notna(last_return) else last
     quarantined = mine.reset_index(drop=True)
     out = Cleaned(
         result, tx, 0.0, quarantined, len(result.quarantine) - len(mine), ret, first, last, anonymous=anon, gross=gross

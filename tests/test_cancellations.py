@@ -187,6 +187,24 @@ def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
     assert c.revenue_period == pytest.approx(100 + 10 + 5 - 150)  # the return lowers the month it occurs in
 
 
+def test_a_return_after_the_last_purchase_day_lowers_that_windows_net_revenue() -> None:
+    """December's data: x £100 on 2 Dec, y £10 on 3 Dec, then on 12 Dec y returns £30 of goods bought before the data
+    (unmatched). The data end on 12 December, the last row of the export: the month to date runs 1-12 Dec and its net
+    revenue is 100 + 10 − 30 = 80."""
+    raw = pd.DataFrame(
+        {"customer_id": ["x", "y", "y"], "order_id": ["1", "2", "C3"],
+         "order_date": ["2024-12-02", "2024-12-03", "2024-12-12"], "amount": ["100", "10", "-30"]}
+    )  # fmt: skip
+    params = parse_params(
+        {"title": "t", "source": {"format": "sample"}, "clv": {"enabled": False}, "experiment": {"enabled": False},
+         "periods": {"start": "2024-12", "end": "2024-12"}}
+    )  # fmt: skip
+    c = stages.cleaned(clean_transactions(raw, params=params.cleaning), "2024-12")
+    w = stages.run_window("2024-12", c, params)
+    assert c.data_end == pd.Timestamp("2024-12-12") and w.as_of == pd.Timestamp("2024-12-12")
+    assert c.money(w.start, w.as_of) == {"gross": 110.0, "returns": 30.0, "net": 80.0}
+
+
 def test_the_evaluation_measures_net_revenue(run) -> None:
     from analysis.strategy.experiment import measure_uplift
 
