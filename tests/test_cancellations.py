@@ -288,6 +288,25 @@ def _logs(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
     return clean, returns
 
 
+def test_a_return_of_one_product_is_never_netted_against_another() -> None:
+    """x bought product P for £50 and returns product Q for £50 (a credit note with a number of its own): no open
+    line of Q, so the return stays unmatched (it was netted against the P order by customer and amount). Without
+    product columns the same return is matched by customer and amount."""
+    clean = pd.DataFrame(
+        {"customer_id": ["x"], "order_id": ["1"], "order_date": pd.to_datetime(["2024-12-02"]), "amount": [50.0],
+         "product_line": ["P"], "row_id": [0]}
+    )  # fmt: skip
+    returns = pd.DataFrame(
+        {"row_id": [1], "customer_id": ["x"], "order_id": ["C2"], "order_date": pd.to_datetime(["2024-12-05"]),
+         "amount": [50.0], "product_line": ["Q"]}
+    )  # fmt: skip
+    m = match_returns(clean, returns)
+    assert m.returns["match"].tolist() == ["unmatched"] and m.allocations.empty
+    assert m.returns["amount_unmatched"].tolist() == [50.0]
+    bare = match_returns(clean.drop(columns="product_line"), returns.drop(columns="product_line"))
+    assert bare.returns["match"].tolist() == ["amount"] and bare.allocations["amount"].tolist() == [50.0]
+
+
 @settings(max_examples=60, deadline=None)
 @given(_logs())
 def test_matching_conserves_money_and_rows(log) -> None:
@@ -308,6 +327,9 @@ def test_matching_conserves_money_and_rows(log) -> None:
         )
         assert (joined["customer_id_p"] == joined["customer_id_r"]).all()
         assert (joined["order_date_p"] <= joined["order_date_r"]).all()
+        # a return naming a product (unit_price stands in) nets only that product, unless it names the order
+        by_order = joined["order_id_p"] == joined["order_id_r"]
+        assert (by_order | (joined["unit_price_p"] == joined["unit_price_r"])).all()
     # matching a log cut at any day is the matching of the whole log restricted to it
     cut = pd.Timestamp("2024-01-05")
     early = match_returns(clean[clean["order_date"] <= cut], returns[returns["order_date"] <= cut])

@@ -193,7 +193,10 @@ def match_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> Matching:
                 if k is not None:
                     allocate(i, cands[k : k + 1], "product")
                     continue
-            # 3. customer + amount: the latest earlier order that covers it
+            # 3. customer + amount: the latest earlier order that covers it — only for a return that names no
+            # product: one that does (product columns mapped) is never netted against another product's order
+            if any(rp[i] is not None for rp in r_product):
+                continue
             key_codes, key_first = pd.factorize(p_key[mine])
             totals = np.bincount(key_codes, weights=open_[mine], minlength=len(key_first))
             last_pos = np.zeros(len(key_first), dtype=np.int64)
