@@ -1204,10 +1204,10 @@ def summary(
     if (short := window.short()) is not None:  # the minimum-data rule, said once under the table too
         notes.append(short.reason(language))
     if anon_day is not None and ((anon_day >= window.start) & (anon_day <= window.as_of)).any():
-        now_anon = anon[(anon_day >= window.start) & (anon_day <= window.as_of)]
+        now_anon = anon[(anon_day >= window.start) & (anon_day <= window.as_of)]  # returns: negative amounts
         all_sales = float(now_anon["amount"].sum()) + cleaned_.revenue_period
         notes.append(
-            t("executive.anonymous", language, n=fmt.integer(len(now_anon), language),
+            t("executive.anonymous", language, n=fmt.integer(int((now_anon["amount"] > 0).sum()), language),
               amount=fmt.money(float(now_anon["amount"].sum()), currency, language),
               share=fmt.percent(float(now_anon["amount"].sum()) / all_sales if all_sales else 0.0, language))
         )  # fmt: skip

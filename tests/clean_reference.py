@@ -323,11 +323,15 @@ def clean_transactions(
     clean = validate_clean(clean.reset_index(drop=True), origin)
 
     # sales without a customer id: the missing_customer_id rows to which no later reason applies
-    usable = order_date.notna().to_numpy() & ~np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
-    is_anonymous = (code == REASONS.index("missing_customer_id") + 1) & usable & ~(money_bad | zero)
+    # and the returns without one, kept beside them with a negative amount (revenue nets them)
+    is_anonymous = (code == REASONS.index("missing_customer_id") + 1) & order_date.notna().to_numpy()
+    is_anonymous &= ~(money_bad | zero)
+    anon_return = np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
     anonymous = canonical.loc[is_anonymous].drop(columns="customer_id")
     anonymous.insert(0, "row_id", np.flatnonzero(is_anonymous))
+    anonymous["amount"] = np.where(anon_return[is_anonymous], -anonymous["amount"].abs(), anonymous["amount"])
     anonymous = anonymous.reset_index(drop=True)
+    sales = ~anon_return[is_anonymous]
 
     is_return = code == REASONS.index("return") + 1
     returns = canonical.loc[is_return]
@@ -368,7 +372,11 @@ def clean_transactions(
         "revenue": round(float(clean["amount"].sum()), 2),
         "returns_value": round(float(returns["amount"].sum()), 2),
         "returns_matched": match_counts(returns, clean, net_log(clean, returns, matching.allocations)),
-        "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
+        "anonymous_sales": {"rows": int(sales.sum()), "revenue": round(float(anonymous["amount"][sales].sum()), 2)},
+        "anonymous_returns": {
+            "rows": int((~sales).sum()),
+            "value": round(-float(anonymous["amount"][~sales].sum()), 2),
+        },
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),
         "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},

@@ -130,7 +130,7 @@ def test_a_month_shorter_than_the_one_before(tmp_path: Path) -> None:
 NO_ID = [
     ("2011-12-02", "(blank)", 40.0), ("2011-12-08", "", 60.0),  # two sales in 1-9 Dec: 100
     ("2011-11-05", "NULL", 25.0),  # a sale in 1-9 Nov
-    ("2011-12-03", "N/A", -40.0),  # a return without a customer: no sale
+    ("2011-12-03", "N/A", -40.0),  # a return without a customer: no sale, netted from the sales without one
     ("not a date", "(blank)", 70.0),  # no day: no sale
 ]  # fmt: skip
 
@@ -142,17 +142,19 @@ def test_sales_without_a_customer_id_count_in_revenue_not_in_customer_figures(tm
     # customer measures as without those rows
     assert value[("revenue", "this")] == "66.00" and value[("customers", "this")] == "3"
     assert value[("retention_rate", "this")] == "0.5" and value[("new_customers", "this")] == "1"
-    # revenue with them: 66 + 40 + 60 this window, 50 + 25 the previous one; their share 100 / 166
-    assert value[("revenue_all_sales", "this")] == "166.00" and value[("revenue_all_sales", "previous")] == "75.00"
-    assert float(value[("anonymous_share", "this")]) == pytest.approx(100 / 166, abs=1e-6)
+    # revenue with them, as finance books it: 66 + 40 + 60 − 40 (the return without a customer, 3 Dec) this
+    # window, 50 + 25 the previous one; their share (40 + 60 − 40) / 126
+    assert value[("revenue_all_sales", "this")] == "126.00" and value[("revenue_all_sales", "previous")] == "75.00"
+    assert float(value[("anonymous_share", "this")]) == pytest.approx(60 / 126, abs=1e-6)
     assert value[("revenue_all_sales", "year_ago")] == "150.00" and value[("anonymous_share", "year_ago")] == "0"
     assert any("Sales without a customer id" in n and "2 line(s)" in n for n in notes)
     headline = json.loads((tmp_path / "run" / "headline.json").read_text())
-    assert headline["revenue_period"] == 66.0 and headline["revenue_no_customer_id"] == 100.0
+    assert headline["revenue_period"] == 66.0 and headline["revenue_no_customer_id"] == 60.0
     # reconciled with the cleaning: every row set aside stays in the quarantine, the three sales are counted
     quality = json.loads(next((tmp_path / "reports" / "_data").glob("clean-*/quality.json")).read_text())
     assert quality["reasons"]["missing_customer_id"] == 5 and quality["rows_in"] == len(ROWS) + len(NO_ID)
     assert quality["anonymous_sales"] == {"rows": 3, "revenue": 125.0}
+    assert quality["anonymous_returns"] == {"rows": 1, "value": 40.0}
     assert quality["rows_in"] == quality["rows_clean"] + quality["rows_quarantined"]
 
 

@@ -111,10 +111,10 @@ class CleanResult:
         Counts that reconcile: ``rows_in == rows_clean + rows_quarantined``; see :func:`clean_transactions`.
         Plain JSON values only (no NaN or infinity).
     anonymous : DataFrame
-        Sales without a customer id: the ``missing_customer_id`` rows that are otherwise valid purchases (no later
-        reason applies: a date, an amount, not a return or cancellation), parsed into canonical columns without
-        ``customer_id``. They stay in the quarantine (no customer measure can use them) and count in revenue
-        (``quality["anonymous_sales"]``).
+        Sales and returns without a customer id: the ``missing_customer_id`` rows that are otherwise valid (no later
+        reason applies: a date, an amount), parsed into canonical columns without ``customer_id``; a return or
+        cancellation has a negative ``amount``. They stay in the quarantine (no customer measure can use them) and
+        count in revenue, the returns netted (``quality["anonymous_sales"]``, ``quality["anonymous_returns"]``).
     """
 
     clean: pd.DataFrame
@@ -907,13 +907,15 @@ def clean_transactions(
 
     # a sale without a customer id: set aside as missing_customer_id, yet a row that would be clean with an id (no
     # later reason applies), so revenue counts it
-    is_anonymous = (
+    # likewise a return without a customer id: kept beside them (negative amount) so revenue nets it
+    no_id = (
         (code == REASONS.index("missing_customer_id") + 1)
         & order_date.notna().to_numpy()
-        & ~np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
         & ~(money_bad | zero)
-        & ~too_long
+        & ~np.asarray(too_long, dtype=bool)
     )
+    anon_return = no_id & np.asarray(cancelled | (amount < 0).fillna(False), dtype=bool)
+    is_anonymous = no_id
     columns: dict[str, Any] = {"customer_id": customer.values}
     if order_id is not None:
         columns["order_id"] = order_id
@@ -933,7 +935,8 @@ def clean_transactions(
     returns = returns.assign(amount=returns["amount"].abs()).reset_index(drop=True)
     anonymous = pd.DataFrame({c: v[is_anonymous] for c, v in columns.items() if c != "customer_id"})
     anonymous.insert(0, "row_id", np.flatnonzero(is_anonymous))
-    anonymous = anonymous.reset_index(drop=True)
+    signed = np.where(anon_return[is_anonymous], -anonymous["amount"].abs(), anonymous["amount"])
+    anonymous = anonymous.assign(amount=signed).reset_index(drop=True)
 
     keep = code == 0
     everything = bool(keep.all())
@@ -961,6 +964,7 @@ def clean_transactions(
     check_conserved(clean, matching, net)
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
+    sales = ~anon_return[is_anonymous]  # of the rows without a customer id kept, the sales (the rest: returns)
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
@@ -981,7 +985,12 @@ def clean_transactions(
         # the returns matched to the orders they undo, by rule, and what netting leaves (whole input, all returns)
         "returns_matched": match_counts(returns, clean, net),
         # of the missing_customer_id rows, the valid sales: counted in revenue, in no customer measure
-        "anonymous_sales": {"rows": len(anonymous), "revenue": round(float(anonymous["amount"].sum()), 2)},
+        "anonymous_sales": {"rows": int(sales.sum()), "revenue": round(float(anonymous["amount"][sales].sum()), 2)},
+        # the returns without a customer id (negative in anonymous): netted from the sales without one
+        "anonymous_returns": {
+            "rows": int((~sales).sum()),
+            "value": round(-float(anonymous["amount"][~sales].sum()), 2),
+        },
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),
         "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},
