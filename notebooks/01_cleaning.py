@@ -45,6 +45,10 @@ if (anonymous := quality.get("anonymous_sales") or {}).get("rows"):  # sales wit
     ctx.say("notebook.cleaning.anonymous", missing=quality["reasons"]["missing_customer_id"], n=anonymous["rows"],
             amount=anonymous["revenue"], clean=quality["revenue"], total=total, share=anonymous["revenue"] / total,
             cur=cur)  # fmt: skip
+if (anon_returns := quality.get("anonymous_returns") or {}).get("rows"):  # netted from the sales without an id
+    total = quality["revenue"] + (quality.get("anonymous_sales") or {}).get("revenue", 0.0) - anon_returns["value"]
+    ctx.say("notebook.cleaning.anonymous_returns", n=anon_returns["rows"], value=anon_returns["value"], total=total,
+            cur=cur)  # fmt: skip
 if (matched := quality.get("returns_matched") or {}).get("rows"):  # returns matched to their orders, reconciled
     ctx.say("notebook.cleaning.returns_matched", cur=cur, **matched)
 rfm_plots.quarantine_reasons(quality, language=ctx.language);
