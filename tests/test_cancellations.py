@@ -32,6 +32,7 @@ from analysis import stages
 from analysis.data.cancellations import MATCH_RULES, check_conserved, match_returns, net_log, unmatched
 from analysis.data.clean import clean_transactions
 from analysis.params import parse_params
+from tests.acceptance.retail import MAPPING
 
 COLUMNS = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 ROWS = [
@@ -53,14 +54,6 @@ ROWS = [
     ["536380", "S12", "5", "12/6/2011 10:00", "10.00", "14000.0", "United Kingdom"],
     ["C536381", "S13", "-8", "12/7/2011 10:00", "10.00", "14000.0", "United Kingdom"],
 ]
-MAPPING = {
-    "order_id": "InvoiceNo",
-    "order_date": "InvoiceDate",
-    "customer_id": "CustomerID",
-    "quantity": "Quantity",
-    "unit_price": "UnitPrice",
-    "region": "Country",
-}
 PERIOD = "2011-12"
 
 

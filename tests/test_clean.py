@@ -10,15 +10,7 @@ import pytest
 from analysis.data.clean import REASONS, clean_transactions, map_columns, net_returns, normalise_ids
 from analysis.errors import MissingColumnError
 from analysis.params import CleaningParams
-
-ONLINE_RETAIL = {
-    "order_id": "InvoiceNo",
-    "order_date": "InvoiceDate",
-    "customer_id": "CustomerID",
-    "quantity": "Quantity",
-    "unit_price": "UnitPrice",
-    "region": "Country",
-}
+from tests.acceptance.retail import MAPPING  # the Online Retail export's column mapping
 
 
 def online_retail_rows() -> pd.DataFrame:
@@ -48,7 +40,7 @@ def online_retail_rows() -> pd.DataFrame:
 
 def test_online_retail_mapping_reasons_and_reconciliation() -> None:
     raw = online_retail_rows()
-    res = clean_transactions(raw, ONLINE_RETAIL)
+    res = clean_transactions(raw, MAPPING)
     q = res.quality
     assert q["rows_in"] == 9 == q["rows_clean"] + q["rows_quarantined"]
     assert dict(zip(res.quarantine["row_id"], res.quarantine["reason"], strict=True)) == {
@@ -95,7 +87,7 @@ def test_every_row_accounted_for_on_dirty_sample(small_sample: pd.DataFrame) -> 
 def test_missing_required_column_names_it_and_the_fix() -> None:
     raw = online_retail_rows().drop(columns="CustomerID")
     with pytest.raises(MissingColumnError, match=r"retail\.csv") as err:
-        clean_transactions(raw, {k: v for k, v in ONLINE_RETAIL.items() if k != "customer_id"}, origin="retail.csv")
+        clean_transactions(raw, {k: v for k, v in MAPPING.items() if k != "customer_id"}, origin="retail.csv")
     msg = str(err.value)
     assert "retail.csv" in msg and "'customer_id'" in msg and "columns:" in msg and "--map customer_id=" in msg
 

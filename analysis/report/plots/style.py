@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -214,6 +215,21 @@ def _fits(axis: Axis, ticks: np.ndarray) -> bool:
     return sum(len(label) * 0.62 * size + size for label in labels) <= length
 
 
+def _fewest_that_fit(
+    locator: Any, count: str, ticks_of: Callable[[float, float], np.ndarray], vmin: float, vmax: float
+) -> np.ndarray:
+    """Ticks of ``locator`` (its automatic count first, then one fewer at a time, down to 2) until their labels fit
+    along its axis; ``count`` names the locator's parameter for the number of ticks (``nbins``, ``numticks``)."""
+    locator.set_params(**{count: "auto"})
+    ticks = ticks_of(vmin, vmax)
+    n = len(ticks)
+    while n > 2 and locator.axis is not None and not _fits(locator.axis, ticks):
+        n -= 1
+        locator.set_params(**{count: n})
+        ticks = ticks_of(vmin, vmax)
+    return ticks
+
+
 class SpacedLocator(MaxNLocator):
     """Matplotlib's automatic ticks (1, 2, 2.5, 5 × 10ⁿ), as many as the labels fit along a horizontal axis."""
 
@@ -221,14 +237,7 @@ class SpacedLocator(MaxNLocator):
         super().__init__(nbins="auto", steps=[1, 2, 2.5, 5, 10], min_n_ticks=2)
 
     def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
-        self.set_params(nbins="auto")
-        ticks = super().tick_values(vmin, vmax)
-        n = len(ticks)
-        while n > 2 and self.axis is not None and not _fits(self.axis, ticks):
-            n -= 1
-            self.set_params(nbins=n)
-            ticks = super().tick_values(vmin, vmax)
-        return ticks
+        return _fewest_that_fit(self, "nbins", super().tick_values, vmin, vmax)
 
 
 class SpacedLogLocator(LogLocator):
@@ -238,14 +247,7 @@ class SpacedLogLocator(LogLocator):
         super().__init__(base=10.0, subs=(1.0,), numticks="auto")
 
     def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
-        self.set_params(numticks="auto")
-        ticks = super().tick_values(vmin, vmax)
-        n = len(ticks)
-        while n > 2 and self.axis is not None and not _fits(self.axis, ticks):
-            n -= 1
-            self.set_params(numticks=n)
-            ticks = super().tick_values(vmin, vmax)
-        return ticks
+        return _fewest_that_fit(self, "numticks", super().tick_values, vmin, vmax)
 
 
 def format_axis(axis: Axis, kind: str = "number", currency: str | None = None, language: str = "en") -> None:
