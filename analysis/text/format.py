@@ -7,7 +7,8 @@ One place decides how a figure looks in tables, charts and sentences:
   (``CNY`` → ``¥``, ``EUR`` → ``€``), any other code is written before the number (``CHF 1,234``);
 * integers carry thousands separators and no decimals (``1,234``), whatever their dtype (a rank
   stored as ``1.0`` is shown as ``1``);
-* percentages one decimal by default (``12.3%``), changes signed (``+12.3%``);
+* percentages one decimal by default (``12.3%``), changes signed (``+12.3%``); a value that rounds to zero
+  is shown without a sign (``0.0%``, ``0.0 pt``, never ``-0.0%``);
 * dates as ``YYYY-MM-DD`` (never ``00:00:00``), long dates as ``9 Dec 2011`` / ``2011年12月9日``.
 
 A missing value (None, NaN, NaT) is shown as :data:`MISSING` in every function.
@@ -112,12 +113,18 @@ def number(value: Any, language: str = "en", decimals: int = 1) -> str:
     return f"{float(value):,.{decimals}f}"
 
 
+def _zero_if_rounds_to_zero(x: float, decimals: int) -> float:
+    """``x`` (in the unit shown), or ``0.0`` when it rounds to zero at ``decimals`` digits: no "-0.0"."""
+    return 0.0 if round(x, decimals) == 0 else x
+
+
 def percent(value: Any, language: str = "en", decimals: int = 1) -> str:
-    """A fraction as a percentage: ``0.123`` → ``"12.3%"``."""
+    """A fraction as a percentage: ``0.123`` → ``"12.3%"``; ``-0.0001`` → ``"0.0%"`` (never ``"-0.0%"``)."""
     check_language(language)
     if _missing(value):
         return MISSING
-    return f"{float(value):.{decimals}%}"
+    shown = _zero_if_rounds_to_zero(float(value) * 100, decimals)
+    return f"{shown:.{decimals}f}%"
 
 
 #: Relative changes beyond this (a fraction; 10 = +1,000 %) come from a tiny base and are shown as "new".
@@ -135,15 +142,18 @@ def change(value: Any, language: str = "en", decimals: int = 1) -> str:
     x = float(value)
     if x > LARGE_CHANGE:
         return t("format.new", language)
-    return f"{x:+.{decimals}%}"
+    shown = _zero_if_rounds_to_zero(x * 100, decimals)
+    return f"{shown:.{decimals}f}%" if shown == 0 else f"{shown:+.{decimals}f}%"
 
 
 def points(value: Any, language: str = "en", decimals: int = 1) -> str:
-    """A difference of two rates (fractions) in percentage points: ``0.05`` → ``"+5.0 pt"`` / ``"+5.0 个百分点"``."""
+    """A difference of two rates (fractions) in percentage points: ``0.05`` → ``"+5.0 pt"`` / ``"+5.0 个百分点"``;
+    a difference that rounds to zero is ``"0.0 pt"``."""
     check_language(language)
     if _missing(value):
         return MISSING
-    return t("format.points", language, value=f"{float(value) * 100:+.{decimals}f}")
+    shown = _zero_if_rounds_to_zero(float(value) * 100, decimals)
+    return t("format.points", language, value=f"{shown:.{decimals}f}" if shown == 0 else f"{shown:+.{decimals}f}")
 
 
 def date(value: Any, language: str = "en") -> str:

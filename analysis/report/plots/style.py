@@ -188,8 +188,8 @@ class TickFormatter(Formatter):
     def _one(self, scaled: float, suffix: str, decimals: int) -> str:
         if not math.isfinite(scaled):
             return ""
-        if scaled == 0:
-            scaled = 0.0  # no "-0"
+        if round(scaled, decimals) == 0:
+            scaled = 0.0  # no "-0" (a tick at -5.6e-17 from float steps is zero)
         if self.kind == "money":
             if self.currency:
                 return fmt.money(scaled, self.currency, self.language, decimals=decimals) + suffix

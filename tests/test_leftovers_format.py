@@ -1,0 +1,58 @@
+"""A figure that rounds to zero is shown without a sign: "0.0%", never "-0.0%" (tables, charts and sentences share
+:mod:`analysis.text.format`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.report import tables
+from analysis.report.experiment import PERCENT_COLUMNS, response_table
+from analysis.text import format as fmt
+
+
+@pytest.mark.parametrize("value", [-0.0001, -0.0, 0.0004, -0.00049])
+def test_percent_change_points_rounding_to_zero_carry_no_sign(value: float) -> None:
+    # -0.0001 = -0.01 %, which rounds to 0.0 % at one decimal
+    assert fmt.percent(value) == "0.0%"
+    assert fmt.change(value) == "0.0%"
+    assert fmt.points(value) == "0.0 pt" and fmt.points(value, "zh") == "0.0 个百分点"
+
+
+def test_figures_that_do_not_round_to_zero_keep_their_sign() -> None:
+    assert fmt.percent(-0.0006) == "-0.1%" and fmt.percent(0.123) == "12.3%"
+    assert fmt.change(-0.0006) == "-0.1%" and fmt.change(0.2) == "+20.0%"
+    assert fmt.points(-0.0006) == "-0.1 pt"
+
+
+def test_experiment_table_shows_an_uplift_that_rounds_to_zero_as_0_0_percent() -> None:
+    # treated respond 2,000 of 10,000 = 20.00 %, control 2,001 of 10,000 = 20.01 %: uplift -0.01 % -> "0.0%"
+    results = pd.DataFrame(
+        {
+            "action": ["win_back"],
+            "treated_customers": [10_000],
+            "control_customers": [10_000],
+            "share_contacted": [1.0],
+            "treated_response_rate": [2_000 / 10_000],
+            "control_response_rate": [2_001 / 10_000],
+            "uplift": [2_000 / 10_000 - 2_001 / 10_000],
+            "uplift_ci_low": [-0.011],
+            "uplift_ci_high": [0.011],
+            "uplift_reached": [2_000 / 10_000 - 2_001 / 10_000],
+            "assumed_uplift": [0.05],
+            "power": [0.9],
+            "reliable": [True],
+        }
+    )
+    html = tables.styled(response_table(results), pct=PERCENT_COLUMNS, language="en").to_html()
+    assert "-0.0%" not in html
+    assert html.count(">0.0%<") == 2  # uplift and uplift on those reached
+    assert "20.0%" in html and "-1.1%" in html and "+" not in html.split("<tbody>")[1]
+
+
+def test_chart_ticks_at_a_float_zero_carry_no_sign() -> None:
+    from analysis.report.plots.style import TickFormatter
+
+    # np.arange(-0.3, 0.3, 0.1) gives 5.55e-17 where the axis crosses zero
+    assert TickFormatter("percent").format_ticks([-0.002, -5.55e-17, 0.002]) == ["-0.2%", "0.0%", "0.2%"]
+    assert TickFormatter("number").format_ticks([-1.0, -1e-16, 1.0]) == ["-1", "0", "1"]
