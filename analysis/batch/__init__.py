@@ -11,7 +11,7 @@ def import_jsonschema_without_iri_grammar() -> None:
     When ``jsonschema[format-nongpl]`` is installed (Jupyter installs it), importing ``jsonschema`` builds a Lark
     grammar for the ``iri`` string format: ~4 CPU seconds in every process that imports ``nbformat``, for a format
     no notebook schema uses. The batch's parent and its workers call this before importing ``nbformat``
-    (:mod:`analysis.batch.kernels`); ``jsonschema`` then skips that one format check in those processes. The block is
+    (:mod:`analysis.batch.runner`, :mod:`analysis.batch.kernels`); ``jsonschema`` then skips that one format check in those processes. The block is
     lifted right after the import, so a later ``import rfc3987_syntax`` still works; notebook kernels and other
     importers of :mod:`analysis` are not affected.
     """

@@ -56,13 +56,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from analysis.data.io import file_sha256, write_json, write_text
-from analysis.data.store import prepare_clean
-from analysis.errors import BatchError, ParamsError
-from analysis.params import RunParams, dump_params, load_params
-from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug, rep_run
-from analysis.report.index_page import RunEntry, write_index
-from analysis.report.render import (
+from analysis.batch import import_jsonschema_without_iri_grammar
+
+# before anything imports nbformat (analysis.report.render does): the batch's parent and each worker (a spawned
+# process that unpickles execute_run from this module) would otherwise build jsonschema's IRI grammar, ~1 CPU s each
+import_jsonschema_without_iri_grammar()
+
+from analysis.data.io import file_sha256, write_json, write_text  # noqa: E402
+from analysis.data.store import prepare_clean  # noqa: E402
+from analysis.errors import BatchError, ParamsError  # noqa: E402
+from analysis.params import RunParams, dump_params, load_params  # noqa: E402
+from analysis.regions import ALL_REGIONS, parse_region, region_name, region_slug, rep_run  # noqa: E402
+from analysis.report.index_page import RunEntry, write_index  # noqa: E402
+from analysis.report.render import (  # noqa: E402
     REPORT_NAME,
     Section,
     render_report,
@@ -70,8 +76,8 @@ from analysis.report.render import (
     section_title,
     stable_styler_ids,
 )
-from analysis.resources import code_version, resolve_notebooks_dir
-from analysis.text import t
+from analysis.resources import code_version, resolve_notebooks_dir  # noqa: E402
+from analysis.text import t  # noqa: E402
 
 log = logging.getLogger(__name__)
 
