@@ -613,6 +613,21 @@ class MixedDateLayouts(InputError):
     """A date column holds both day-first (31/12/2024) and month-first (12/31/2024) dates."""
 
 
+def _layout_flags(first: pd.Series, second: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numeric dates that can only be day-first (first field above 12) and only month-first (second above 12)."""
+    return first > 12, second > 12
+
+
+def numeric_date_layout(text: pd.Series) -> tuple[bool, bool]:
+    """Whether some numeric date of ``text`` can only be day-first, and whether some can only be month-first (the
+    layout :func:`numeric_dates_as_iso` decides for a whole column; for a column read in parts, the parts' flags
+    or-ed decide it for the column)."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    parts = parts[parts[0].notna().to_numpy()]
+    day_first, month_first = _layout_flags(parts[0].astype(int), parts[1].astype(int))
+    return bool(day_first.any()), bool(month_first.any())
+
+
 def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
     """``text`` with every numeric date (``03/01/2024``, ``3.1.24 13:45``) rewritten as ISO (``2024-01-03``), in
     one layout for the whole column; other values unchanged.
@@ -636,7 +651,7 @@ def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
     parts = parts[found]
     first, second, year = parts[0].astype(int), parts[1].astype(int), parts[2].astype(int)
     if not dayfirst:
-        day_first, month_first = first > 12, second > 12
+        day_first, month_first = _layout_flags(first, second)
         if day_first.any() and month_first.any():
             shown = text[found]
             raise MixedDateLayouts(
@@ -956,7 +971,7 @@ def clean_transactions(
     quarantine.insert(0, "row_id", np.flatnonzero(~keep))
     quarantine["reason"] = np.asarray(REASONS, dtype=object)[code[~keep] - 1]
     quarantine = validate_quarantine(quarantine, origin)
-    from analysis.data.cancellations import check_conserved, match_counts, match_returns, net_log
+    from analysis.data.cancellations import check_conserved, match_returns, net_log
 
     matching = match_returns(clean, returns)
     returns = matching.returns
@@ -964,7 +979,6 @@ def clean_transactions(
     check_conserved(clean, matching, net)
 
     counts = np.bincount(code, minlength=len(REASONS) + 1)
-    sales = ~anon_return[is_anonymous]  # of the rows without a customer id kept, the sales (the rest: returns)
     quality: dict[str, Any] = {
         "source": origin,
         "rows_in": int(n),
@@ -978,6 +992,32 @@ def clean_transactions(
             "max_date": str(last_day.date()),
             "max_amount": float(params.max_amount),
         },
+        **frame_quality(clean, returns, anonymous, net, ~anon_return[is_anonymous]),
+        "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},
+    }
+    if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
+        raise AssertionError("row accounting does not reconcile; this is a bug")
+    return CleanResult(
+        clean=clean,
+        quarantine=quarantine,
+        returns=returns,
+        quality=json_safe(quality),
+        anonymous=anonymous,
+        allocations=matching.allocations,
+    )
+
+
+def frame_quality(
+    clean: pd.DataFrame, returns: pd.DataFrame, anonymous: pd.DataFrame, net: pd.DataFrame, sales: np.ndarray
+) -> dict[str, Any]:
+    """The ``quality.json`` figures read from the cleaned frames (the rest are row counts): outliers, customers,
+    revenue (currency, rounded to cents), returns, the matching of returns, the rows without a customer id (``sales``:
+    True for each row of ``anonymous`` that is a sale, False for a return) and the first and last day. One
+    definition for a log cleaned at once (:func:`clean_transactions`) and one cleaned in parts
+    (:mod:`analysis.engines.spark_clean`)."""
+    from analysis.data.cancellations import match_counts
+
+    return {
         "outliers_flagged": int(clean["is_outlier"].sum()),
         "customers": int(pc.count_distinct(pa.array(clean["customer_id"].array)).as_py()),
         "revenue": round(float(clean["amount"].sum()), 2),
@@ -993,18 +1033,7 @@ def clean_transactions(
         },
         "first_date": None if clean.empty else str(clean["order_date"].min().date()),
         "last_date": None if clean.empty else str(clean["order_date"].max().date()),
-        "columns": {c: mapping.get(c, c) if mapping else c for c in mapped.columns},
     }
-    if quality["rows_in"] != quality["rows_clean"] + quality["rows_quarantined"]:  # pragma: no cover
-        raise AssertionError("row accounting does not reconcile; this is a bug")
-    return CleanResult(
-        clean=clean,
-        quarantine=quarantine,
-        returns=returns,
-        quality=json_safe(quality),
-        anonymous=anonymous,
-        allocations=matching.allocations,
-    )
 
 
 def net_returns(clean: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
