@@ -164,10 +164,10 @@ def card_html(card: KpiCard, currency: str, language: str) -> str:
     if compared:  # CLV and value at stake are figures of this period only: no comparison lines
         values = {"previous": card.change, "year_ago": card.change_vs_year}
         parts += ["<ul>", *(_comparison(card, w, values[w], language) for w in compared), "</ul>"]
-    if card.shows_unflagged:
-        without = t(
-            "cards.without_flagged", language, value=_value(card.without_flagged, card.kind, currency, language)
-        )
+    if card.shows_unflagged:  # none this period (only in a period compared): say so, not the same figure twice
+        shown = _value(card.without_flagged, card.kind, currency, language)
+        same = shown == _value(card.value, card.kind, currency, language)
+        without = t("cards.without_flagged_none" if same else "cards.without_flagged", language, value=shown)
         changes = t("cards.changes_without_flagged", language,
                     change=_change(card.change_without_flagged, card.kind, language),
                     year=_change(card.change_vs_year_without_flagged, card.kind, language))  # fmt: skip
