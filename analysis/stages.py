@@ -268,6 +268,9 @@ class Scored:
     #: the period is the data's first (it starts on or after the period's first day): nobody is called *new*,
     #: customers who first bought in it are ``active`` (their earlier purchases, if any, are not in the data)
     left_censored: bool = False
+    #: the returns matched to no purchase per customer over the scoring window (currency, positive; index
+    #: ``customer_id``): the ABC tier's net spend is ``monetary`` − this (:func:`analysis.customers.tiers.net_abc`)
+    returned: pd.Series | None = None
 
 
 def score_inputs(
@@ -370,6 +373,7 @@ def score(
     if censored and "lifecycle_stage" in segmented.columns:
         segmented = segmented.assign(lifecycle_stage=segmented["lifecycle_stage"].replace("new", "active"))
     customers = validate_customers(segmented, f"customers scored as of {as_of.date()}")
+    returned = None
     if returns is not None and len(returns) and len(customers) and "abc_class" in customers.columns:
         from analysis.customers.tiers import net_tiers
         from analysis.strategy.value import returns_by_customer
@@ -399,7 +403,7 @@ def score(
     check: CLVCheck | Missing = (
         _clv_check(log_frame(), as_of, params, choice) if clv_check else Missing("clv_check_off")
     )
-    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value, censored)
+    return Scored(as_of, customers, previous, res.cut_points, clv_missing, clusters, check, value, censored, returned)
 
 
 def _log_loader(source: pd.DataFrame | str | Path, as_of: pd.Timestamp) -> Callable[[], pd.DataFrame]:
@@ -604,7 +608,8 @@ def segment_analysis(
 
     window = window or Window(period)
     customers = scored.customers
-    abc = tiers.abc_classes(customers, params.segmentation.abc)
+    # revenue per tier: net spend incl. the returns matched to no purchase, the figure the tier is decided on
+    abc = tiers.net_abc(customers, scored.returned, params.segmentation.abc)
     if "abc_class" in customers.columns:  # the tier the score stage decided (net of returns), one per customer
         abc = abc.assign(abc_class=customers["abc_class"].reindex(abc.index).to_numpy())
     lc = params.segmentation.lifecycle

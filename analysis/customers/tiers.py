@@ -141,9 +141,24 @@ def net_tiers(
     (index ``customer_id``: the returns matched to no purchase over the same window,
     :func:`analysis.strategy.value.returns_by_customer`), floored at 0. A customer who returned as much as they
     bought or more has no value and is tier **C**; the others are ranked by what they kept."""
-    back = returned.reindex(customers.index.astype(str)).fillna(0.0).to_numpy(dtype=float)
-    net = np.maximum(customers["monetary"].to_numpy(dtype=float) - back, 0.0)
-    return abc_classes(pd.Series(net, index=customers.index), thresholds)["abc_class"]
+    return net_abc(customers, returned, thresholds)["abc_class"]
+
+
+def net_abc(
+    customers: pd.DataFrame, returned: pd.Series | None, thresholds: tuple[float, float] = (0.80, 0.95)
+) -> pd.DataFrame:
+    """:func:`abc_classes` of :func:`net_tiers`: ranks, shares and tiers on net spend floored at 0, with ``value``
+    the net spend itself (currency: ``monetary`` − ``returned``, negative for a customer who returned more than they
+    bought in the window), so that :func:`abc_summary`'s revenue adds up to the window's net revenue of these
+    customers. ``returned`` None or empty: :func:`abc_classes` of ``monetary``."""
+    back = (
+        np.zeros(len(customers))
+        if returned is None or returned.empty
+        else returned.reindex(customers.index.astype(str)).fillna(0.0).to_numpy(dtype=float)
+    )
+    net = customers["monetary"].to_numpy(dtype=float) - back
+    out = abc_classes(pd.Series(np.maximum(net, 0.0), index=customers.index), thresholds)
+    return out.assign(value=net)
 
 
 def abc_summary(tiers: pd.DataFrame) -> pd.DataFrame:
