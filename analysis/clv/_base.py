@@ -276,6 +276,16 @@ class BaseFitter:
         other columns."""
         return {c: 1.0 if c == "frequency" else None for c in self.data_columns}
 
+    def _group(self, columns: dict[str, np.ndarray], steps: dict[str, float | None], weights: np.ndarray) -> Grouped:
+        """The rows the likelihood is evaluated on: the distinct rows of the validated ``columns`` with their summed
+        ``weights`` (a :class:`~analysis.clv.distinct.DistinctSummary` hands over the same rows already grouped)."""
+        return group_rows(columns, steps, weights, with_inverse=False)
+
+    def _reduced_rows(self, reduced: dict[str, Any], n_rows: int) -> int:
+        """The size of one evaluation of :meth:`_loglik_grad` on ``reduced`` (made from ``n_rows`` rows), compared
+        with :data:`SAMPLE_ABOVE_ROWS`; default the rows."""
+        return n_rows
+
     def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
         """Sufficient statistics of the weighted distinct rows for :meth:`_loglik_grad` (computed
         once per fit). The default keeps the rows and their weights."""
@@ -308,6 +318,39 @@ class BaseFitter:
         if grad:
             reduced["_last"] = (key, ll, g)
         return ll, g
+
+    def _loglik_hess(self, theta: np.ndarray, reduced: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """Total weighted log-likelihood, gradient and Hessian at ``theta`` (natural space), or None when the model
+        has no analytic Hessian (the default: central differences of the gradient are used instead)."""
+        return None
+
+    def _hess_cached(self, theta: np.ndarray, reduced: dict[str, Any]) -> np.ndarray | None:
+        """:meth:`_loglik_hess`'s Hessian, its value and gradient remembered as :meth:`_loglik_cached`'s last
+        evaluation (None without an analytic Hessian)."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        last = reduced.get("_last_hess")
+        if last is not None and last[0] == key:
+            return last[1]
+        out = self._loglik_hess(np.asarray(theta, dtype=float), reduced)
+        if out is None:
+            return None
+        ll, g, h = out
+        reduced["_last"] = (key, ll, g)
+        reduced["_last_hess"] = (key, h)
+        return h
+
+    def _log_space_hessian(
+        self, u: np.ndarray, reduced: dict[str, Any], n: float, penalizer: float
+    ) -> np.ndarray | None:
+        """Analytic Hessian of the mean penalised negative log-likelihood in log space at ``u = log(theta)``
+        (``-(H theta theta' + diag(g theta)) / n + 2 penalizer I``), or None without an analytic Hessian."""
+        theta = np.exp(u)
+        h = self._hess_cached(theta, reduced)
+        if h is None:
+            return None
+        g = self._loglik_cached(theta, reduced, grad=True)[1]
+        out = -(h * np.outer(theta, theta) + np.diag(g * theta)) / n + 2.0 * penalizer * np.eye(len(u))
+        return out if np.all(np.isfinite(out)) else None
 
     def _loglik_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
@@ -388,11 +431,10 @@ class BaseFitter:
         if done is not None and done.n_unique == len(frame):
             grouped = done  # the validated rows are the grouping's rows: no second grouping
         else:
-            grouped = group_rows(
+            grouped = self._group(
                 {c: frame[c].to_numpy(dtype=float) for c in self.data_columns},
                 self._lattice_steps(unit),
                 frame["_w"].to_numpy(dtype=float),
-                with_inverse=False,
             )
         data = self._prepare_grouped(grouped)
         w = grouped.weights
@@ -406,7 +448,7 @@ class BaseFitter:
         self._facts = {"n_customers": n, "n_repeat": self._n_repeat(data, w), "penalizer": penalizer}
         reduced = self._reduce(data, w)
         explore = None
-        if len(w) > SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
+        if self._reduced_rows(reduced, len(w)) > SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
             sample_data, sample_w = self._sample_rows(data, w)
             explore = self._reduce(sample_data, sample_w)
         self._stopped_at = None
@@ -554,7 +596,16 @@ class BaseFitter:
                 if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
                     best = res
             if explore is not None and best is not None:
-                refined = _newton_refine(fg, best.x, numerical_hessian(None, best.x, grad=explore_grad, rel_step=1e-5))
+                # Newton steps on all rows from the sample's optimum, with the Hessian of all rows there when the
+                # model has it analytically (one evaluation), else the sample's by central differences
+                hess0 = self._log_space_hessian(best.x + log_centre, reduced, n, penalizer)
+                if hess0 is None:
+                    sample_hess = numerical_hessian(None, best.x, grad=explore_grad, rel_step=1e-5)
+                    refined = _newton_refine(fg, best.x, sample_hess)
+                else:
+                    refined = _newton_refine(
+                        fg, best.x, hess0, lambda z: self._log_space_hessian(z + log_centre, reduced, n, penalizer)
+                    )
                 if refined is None:
                     best = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
                 else:
@@ -657,8 +708,13 @@ class BaseFitter:
 
         self._stopped_at = np.asarray(theta, dtype=float)
         with np.errstate(all="ignore"):
+            exact = self._hess_cached(theta, reduced)
             ll, g0 = self._loglik_cached(theta, reduced, grad=True)
-            hess = numerical_hessian(total_nll, theta, grad=total_grad if g0 is not None else None)
+            if exact is not None:  # the analytic Hessian of the total penalised negative log-likelihood
+                lt = np.log(theta) - log_centre
+                hess = -exact + np.diag(2 * n * penalizer * (1.0 - lt) / theta**2)
+            else:
+                hess = numerical_hessian(total_nll, theta, grad=total_grad if g0 is not None else None)
         if not math.isfinite(ll) or not np.all(np.isfinite(theta)):
             raise self._fail("not_finite", "the fit ended at a likelihood that cannot be computed", helps=False)
         try:
@@ -795,12 +851,17 @@ def _flat_directions(hess: np.ndarray, names: Sequence[str]) -> list[str]:
 
 
 def _newton_refine(
-    fg: Callable[[np.ndarray], tuple[float, np.ndarray]], u: np.ndarray, hess: np.ndarray, max_steps: int = 30
+    fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    u: np.ndarray,
+    hess: np.ndarray,
+    hess_at: Callable[[np.ndarray], np.ndarray | None] | None = None,
+    max_steps: int = 30,
 ) -> optimize.OptimizeResult | None:
-    """Newton steps with a fixed matrix ``hess`` (the Hessian of a sample's objective near ``u``, a close
-    approximation of the full one) until the largest |gradient| is below 1e-10; each step costs one
-    evaluation. None when the steps do not decrease the objective or do not converge (the caller then
-    falls back to L-BFGS-B)."""
+    """Newton steps from ``u`` until the largest |gradient| is below 1e-10. ``hess`` is the Hessian at ``u``
+    (or, without ``hess_at``, the Hessian of a sample's objective near ``u``, a close approximation of the full
+    one, kept fixed: each step then costs one evaluation); ``hess_at`` gives the exact Hessian at each new point
+    (quadratic convergence: two or three steps). None when the steps do not decrease the objective or do not
+    converge (the caller then falls back to L-BFGS-B)."""
     try:
         np.linalg.cholesky(hess)
     except np.linalg.LinAlgError:
@@ -820,10 +881,15 @@ def _newton_refine(
                 message="Newton steps from the sample's optimum converged",
             )
         cand = np.clip(u - np.linalg.solve(hess, g), -_LOG_BOUND, _LOG_BOUND)
+        new_hess = hess_at(cand) if hess_at is not None else hess  # with the value and gradient, in one pass
         fc, gc = fg(cand)
-        if not (fc <= f + 1e-12 * max(1.0, abs(f))):
+        if not (fc <= f + 1e-12 * max(1.0, abs(f))) or new_hess is None:
             return None
-        u, f, g = cand, fc, gc
+        try:
+            np.linalg.cholesky(new_hess)
+        except np.linalg.LinAlgError:
+            return None
+        u, f, g, hess = cand, fc, gc, new_hess
     return None
 
 

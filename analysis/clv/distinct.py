@@ -1,11 +1,12 @@
 """One grouping of a customer summary, shared by the model fits and the predictions.
 
-A million customers have about a hundred thousand distinct purchase histories (x, t_x, T) and fewer
-distinct repeat spends (x, monetary_value). :class:`DistinctSummary` finds them once, with the number of
-customers on each and each customer's row, and every step that follows uses them:
+A million customers have about a hundred thousand distinct purchase histories (x, t_x, T).
+:class:`DistinctSummary` finds them once, with the number of customers on each and each customer's row, and
+keeps the repeat customers' (x, monetary_value) spends beside them; every step that follows uses them:
 
 * the purchase models' fits (BG/NBD, Pareto/NBD, MBG/NBD) take the distinct histories and their weights,
-  Gamma-Gamma's fit the distinct repeat spends (``model.fit(rows)`` in place of ``model.fit(summary)``);
+  Gamma-Gamma's fit the repeat spends, which it reduces itself to their distinct x and distinct total spends
+  x m (``model.fit(rows)`` in place of ``model.fit(summary)``);
 * the predictions (:meth:`~analysis.clv._transaction.TransactionModel.conditional_probability_alive`,
   expected and discounted purchases, :meth:`~analysis.clv.gamma_gamma.GammaGamma.conditional_expected_average_profit`,
   :func:`~analysis.clv.value.customer_lifetime_value`, :func:`~analysis.clv.value.predict_customers`) are
@@ -29,13 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.clv._compress import Grouped, group_rows, lattice_group
+from analysis.clv._compress import Grouped, each_row, group_rows, lattice_group
 from analysis.clv.summary import TIME_UNITS, unit_days
 from analysis.errors import InputError
 
 #: The columns of the purchase models (one distinct history per customer).
 HISTORY_COLUMNS = ("frequency", "t_x", "T")
-#: The columns of Gamma-Gamma (one distinct repeat spend per repeat customer).
+#: The columns of Gamma-Gamma (one repeat spend per repeat customer).
 SPEND_COLUMNS = ("frequency", "monetary_value")
 
 
@@ -53,9 +54,11 @@ class DistinctSummary:
         The distinct (frequency, t_x, T) rows; ``weights`` are the customers on each (summed summary
         weights), ``inverse[i]`` the row of customer ``i``.
     spends : Grouped
-        The distinct (frequency, monetary_value) rows of the repeat customers (frequency > 0), whatever
-        their spend (a zero or missing spend is the fit's to refuse); ``inverse[j]`` the row of the repeat
-        customer at position ``repeat[j]``.
+        The repeat customers' (frequency, monetary_value) rows, one per repeat customer in the summary's order
+        (:func:`~analysis.clv._compress.each_row`: Gamma-Gamma's fit reduces them to its distinct x and distinct
+        total spends itself, and its prediction is a few operations per customer, so grouping them would be a pass
+        for nothing), whatever their spend (a zero or missing spend is the fit's to refuse); ``weights`` are the
+        summary weights, ``inverse`` is ``0 .. n_repeat - 1``.
     repeat : ndarray of int
         Positions (in ``index``) of the repeat customers.
     attrs : dict
@@ -117,12 +120,13 @@ class DistinctSummary:
         if histories is None:  # times not whole days, or too many of them: per-column codes
             histories = group_rows({"frequency": x, "t_x": tx, "T": T}, steps, w, with_inverse=True)
         repeat = np.flatnonzero(x > 0)
-        # the repeat customers' (x, monetary_value) rows, grouped as Gamma-Gamma's own fit groups them
-        spends = group_rows(
-            {"frequency": x[repeat], "monetary_value": m[repeat]},
-            {"frequency": 1.0, "monetary_value": None},
-            None if w is None else w[repeat],
-            with_inverse=True,
+        # the repeat customers' (x, monetary_value) rows as they are: Gamma-Gamma's fit reduces them itself (to its
+        # distinct x and distinct total spends x m) and its prediction is a few operations per customer, so a
+        # grouping of these rows would be a pass for nothing
+        spends = each_row(
+            {"frequency": x.take(repeat), "monetary_value": m.take(repeat)},
+            {"frequency": 1.0},
+            None if w is None else w.take(repeat),
         )
         return cls(summary.index, unit, histories, spends, repeat, {"time_unit": unit})
 

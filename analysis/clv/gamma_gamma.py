@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
-from analysis.clv._compress import column_codes
+from analysis.clv._compress import Grouped, column_codes, each_row, unique_inverse
 from analysis.clv.distinct import DistinctSummary
 from analysis.errors import InputError, ModelError
 
@@ -74,7 +74,8 @@ class GammaGamma(BaseFitter):
         x = frame["frequency"].to_numpy(dtype=float)
         if np.any(~np.isfinite(x)) or np.any(x < 0) or np.any(x != np.round(x)):
             raise SummaryDataError("Gamma-Gamma: frequency must be a non-negative whole number")
-        rep = frame[(x > 0) & (frame["_w"].to_numpy() > 0)].copy()
+        keep = (x > 0) & (frame["_w"].to_numpy() > 0)
+        rep = frame if keep.all() else frame[keep].copy()  # (a DistinctSummary's spends are all repeat customers)
         m = rep["monetary_value"].to_numpy(dtype=float)
         bad = ~np.isfinite(m) | (m <= 0)
         if bad.any():
@@ -121,14 +122,23 @@ class GammaGamma(BaseFitter):
         data["log_m"] = np.log(data["monetary_value"])
         return data
 
+    def _group(self, columns: dict[str, np.ndarray], steps: dict[str, float | None], weights: np.ndarray) -> Grouped:
+        """The repeat customers' rows as they are (:func:`~analysis.clv._compress.each_row`): :meth:`_reduce` brings
+        them down to their distinct x and distinct total spends, so grouping the (x, m) rows first would be a pass
+        for nothing (a :class:`~analysis.clv.distinct.DistinctSummary` holds the same rows)."""
+        return each_row(columns, {"frequency": 1.0}, weights)
+
+    def _reduced_rows(self, reduced: dict[str, Any], n_rows: int) -> int:
+        """An evaluation costs one pass over the distinct x and the distinct total spends."""
+        return len(reduced["y"]) + len(reduced["xu"])
+
     def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
         """Sufficient statistics: the log-likelihood is sum_x W_x per_x(x) + p S1 - S0 -
         sum_y (p A_y + q B_y) log(v + y) over the distinct total spends y = x m, with W_x the weight of
         x, S1 = sum w x log m, S0 = sum w log m, A_y = sum w x and B_y = sum w over the rows with
-        total spend y."""
+        total spend y (see :func:`total_spend_codes`)."""
         x, xi = data["frequency"], data["frequency_i"]
-        y = data["monetary_value"] * x
-        y_codes, y_levels = column_codes(y)
+        y_codes, y_levels = total_spend_codes(x, data["monetary_value"])
         return {
             "W": float(weights.sum()),
             "xu": data["frequency_u"],
@@ -159,6 +169,29 @@ class GammaGamma(BaseFitter):
             d_q = Wx @ psi - reduced["W"] * (digamma(q) - np.log(v)) - B @ lvy
             d_v = reduced["W"] * q / v - coef @ (1.0 / (v + reduced["y"]))
         return ll, np.array([d_p, d_q, d_v])
+
+    def _loglik_hess(self, theta: np.ndarray, reduced: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`_loglik_grad` with the Hessian in (p, q, v): trigamma sums over the distinct x and
+        ``-A / (v + y)``, ``W / v - B / (v + y)``, ``-W q / v^2 + (p A + q B) / (v + y)^2`` summed over the distinct
+        total spends."""
+        p, q, v = theta
+        ll, g = self._loglik_grad(theta, reduced, grad=True)
+        xu, Wx, A, B, W = reduced["xu"], reduced["Wx"], reduced["A"], reduced["B"], reduced["W"]
+        with np.errstate(all="ignore"):
+            px = p * xu
+            t_pxq = polygamma(1, px + q)
+            ivy = 1.0 / (v + reduced["y"])
+            h_pv = -(A @ ivy)
+            h_qv = W / v - B @ ivy
+            h = np.array(
+                [
+                    [Wx @ (xu * xu * (t_pxq - polygamma(1, px))), Wx @ (xu * t_pxq), h_pv],
+                    [0.0, Wx @ t_pxq - W * polygamma(1, q), h_qv],
+                    [0.0, 0.0, -W * q / v**2 + (p * A + q * B) @ (ivy * ivy)],
+                ]
+            )
+        h = np.triu(h) + np.triu(h, 1).T
+        return ll, g, h
 
     def _grad_rows(self, theta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
         p, q, v = theta
@@ -260,17 +293,48 @@ class GammaGamma(BaseFitter):
         with np.errstate(all="ignore"):
             per_row = np.where(use, p * (v + x * m) / (p * x + q - 1), pop)
         values = np.full(len(rows.index), pop, dtype=float)
-        values[rows.repeat] = per_row[rows.spends.inverse]
+        values[rows.repeat] = per_row[rows.spends.inverse] if len(rows.spends.inverse) != len(per_row) else per_row
         if not (np.all(np.isfinite(per_row)) and np.isfinite(pop)):
             raise ModelError("Gamma-Gamma: expected spend is not finite")
         return pd.Series(values, index=rows.index, name="spend_per_purchase")
 
 
+def total_spend_codes(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct total spends ``y = x m`` of the rows and those totals: ``levels[codes]`` is each
+    row's total.
+
+    When every m is a whole number of cents (``round(m * 100) / 100 == m`` bit for bit, as for any amount with
+    at most two decimals) the totals are the whole numbers of cents ``x round(100 m)``, grouped as integers
+    (counted when their range is small, hashed otherwise) and given as ``cents / 100`` (the same value as
+    ``x * m`` up to its last bit of rounding); otherwise the products ``x * m`` are hashed."""
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(m, dtype=float)
+    if m.size:
+        with np.errstate(all="ignore"):
+            cents = np.rint(m * 100.0)
+            top = float(np.max(np.abs(cents))) * float(np.max(x))
+            on_cents = top < 2.0**52 and np.array_equal(cents / 100.0, m)
+        if on_cents:
+            key = cents.astype(np.int64)
+            key *= x.astype(np.int64)
+            lo, hi = int(key.min()), int(key.max())
+            if hi - lo <= max(4 * key.size, 1 << 16):
+                key -= lo
+                uniq, codes = unique_inverse(key, hi - lo + 1)
+                return codes, (uniq + lo) / 100.0
+            codes, uniq = pd.factorize(key)
+            return codes.astype(np.int64, copy=False), np.asarray(uniq, dtype=float) / 100.0
+    return column_codes(x * m)
+
+
 def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    if len(x) < 2 or w.sum() <= 0:
+    total = float(w.sum())
+    if len(x) < 2 or total <= 0:
         return float("nan")
-    mx, my = np.average(x, weights=w), np.average(y, weights=w)
-    cov = np.average((x - mx) * (y - my), weights=w)
-    sx = np.sqrt(np.average((x - mx) ** 2, weights=w))
-    sy = np.sqrt(np.average((y - my) ** 2, weights=w))
+    mx, my = float(w @ x) / total, float(w @ y) / total
+    dx, dy = x - mx, y - my
+    wdx = w * dx
+    cov = float(wdx @ dy) / total
+    sx = np.sqrt(float(wdx @ dx) / total)
+    sy = np.sqrt(float((w * dy) @ dy) / total)
     return float(cov / (sx * sy)) if sx > 0 and sy > 0 else float("nan")

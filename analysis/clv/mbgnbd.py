@@ -21,7 +21,13 @@ from scipy.special import digamma, gammaln
 from analysis.clv._base import repeat_time_scale, validate_transaction_summary
 from analysis.clv._special import bg_bracket, near_one
 from analysis.clv._transaction import TransactionModel
-from analysis.clv.bgnbd import bg_family_loglik_grad, bg_family_reduce, nbd_expected, no_dropout_limit
+from analysis.clv.bgnbd import (
+    bg_family_hessian,
+    bg_family_loglik_grad,
+    bg_family_reduce,
+    nbd_expected,
+    no_dropout_limit,
+)
 
 
 class ModifiedBGNBD(TransactionModel):
@@ -70,6 +76,9 @@ class ModifiedBGNBD(TransactionModel):
         self, theta: np.ndarray, reduced: dict[str, Any], grad: bool = True
     ) -> tuple[float, np.ndarray | None]:
         return bg_family_loglik_grad(theta, reduced, grad)
+
+    def _loglik_hess(self, theta: np.ndarray, reduced: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
+        return bg_family_hessian(theta, reduced)
 
     @staticmethod
     def _terms(theta: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
