@@ -211,8 +211,9 @@ def segments(run: Run, clean: Cleaned, score: Scored, inputs: CustomerInputs) ->
     """Segment summaries, tiers, lifecycle, migration, cohorts, KPIs, by customer attribute too with an attributes
     input (:func:`analysis.stages.segment_analysis`)."""
     return stages.segment_analysis(
-        clean.transactions, score, run.params, run.period, window=run.window, attributes=inputs.clean("attributes")
-    )
+        clean.transactions, score, run.params, run.period, window=run.window, attributes=inputs.clean("attributes"),
+        region=run.region,
+    )  # fmt: skip
 
 
 @stage(write=artifacts.write_evaluation)

@@ -587,8 +587,13 @@ def segment_analysis(
     *,
     window: Window | None = None,
     attributes: pd.DataFrame | None = None,
+    region: str = ALL_REGIONS,
 ) -> Segments:
     """Summaries, tiers, lifecycle over time, migration, cohorts and graded KPIs of a scored run.
+
+    In a region's run (``region``) the KPI tables' ``new_customers`` count first purchases in this region and
+    carry ``attrs[SCOPE_ATTR] == "region"`` (:data:`analysis.strategy.executive.SCOPE_ATTR`), so that
+    :func:`analysis.report.tables.styled` labels the column "new to this region", as the headline does.
 
     ``attributes``: the customers' attributes (the cleaned attributes input, :mod:`analysis.grading.inputs`): the
     graded KPIs by each attribute of params ``grading.dimensions`` (``kpi_by_attribute``; attributes are fixed per
@@ -690,6 +695,12 @@ def segment_analysis(
             by_attribute[d] = attrs.suppress_small(report, params.report.min_customers)
     if isinstance(reps, pd.DataFrame):
         reps = _honest_kpis(reps, window)
+    by_segment = _kpi_columns(by_segment)
+    if region != ALL_REGIONS and run_rep(region) is None:  # "new" in a region's KPI tables: new to this region
+        from analysis.strategy.executive import SCOPE_ATTR
+
+        for frame in (by_segment, *by_dim.values(), *by_attribute.values()):
+            frame.attrs[SCOPE_ATTR] = "region"
     return Segments(
         segments=segment_summary(customers),
         value_classes=value_class_summary(customers),
@@ -700,7 +711,7 @@ def segment_analysis(
         migration=mig,
         value_class_migration=vc_mig,
         cohorts=cohorts,
-        kpi_by_segment=_kpi_columns(by_segment),
+        kpi_by_segment=by_segment,
         kpi_by_dimension=by_dim,
         sales_reps=reps,
         kpi_by_attribute=by_attribute,

@@ -18,6 +18,7 @@ from pandas.io.formats.style import Styler
 
 from analysis import text
 from analysis.customers.segments import cluster_name_label
+from analysis.strategy.executive import SCOPE_ATTR
 from analysis.text import column_label
 from analysis.text import format as fmt
 
@@ -155,7 +156,8 @@ def styled(
         Other columns follow their dtype and name: datetimes as dates, ``*_share``/``*_rate``/``*_pct``
         as percentages, ``*_growth`` as signed changes, integer-valued numbers as integers (ranks,
         counts), other numbers with two decimals; text values that are segment, value-class or
-        lifecycle-stage names are translated.
+        lifecycle-stage names are translated. In a region's KPI table (``df.attrs[SCOPE_ATTR] == "region"``,
+        set by :func:`analysis.stages.segment_analysis`) ``new_customers`` is labelled "new to this region".
     language : {"en", "zh"}, default="en"
 
     Returns
@@ -164,6 +166,7 @@ def styled(
         With the table class ``rfm-table``.
     """
     text.check_language(language)
+    region = df.attrs.get(SCOPE_ATTR) == "region"  # a region's KPI table: its new customers are new to the region
     data = df.copy()
     corner = ""
     if not (isinstance(data.index, pd.RangeIndex) and data.index.name is None):
@@ -185,7 +188,7 @@ def styled(
             text_cols.append(col)
     if text_cols:
         style = style.set_properties(subset=text_cols, **{"text-align": "left"})
-    labels = [_header(c, language) for c in data.columns]
+    labels = [_header("new_to_region" if region and c == "new_customers" else c, language) for c in data.columns]
     if corner:
         labels[0] = corner
     return style.relabel_index([_html(str)(label).replace("{", "{{").replace("}", "}}") for label in labels], axis=1)
