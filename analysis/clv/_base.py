@@ -589,23 +589,36 @@ class BaseFitter:
             def explore_grad(z: np.ndarray) -> np.ndarray:
                 return sample_fg(z + log_centre)[1]
 
+        # with an analytic Hessian the starting points only need to find the basin (L-BFGS-B to a looser
+        # tolerance): exact Newton steps on all rows then finish from the best of them in two or three steps
+        exact = type(self)._loglik_hess is not BaseFitter._loglik_hess
+        start_options = {"maxiter": 1000, "ftol": 1e-9, "gtol": 1e-5} if exact else options
         best = None
         with np.errstate(all="ignore"):
             for u0 in starts[: max(int(self.n_starts), 1)]:
-                res = optimize.minimize(explore_fg, u0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+                res = optimize.minimize(
+                    explore_fg, u0, jac=True, method="L-BFGS-B", bounds=bounds, options=start_options
+                )
                 if np.all(np.isfinite(res.x)) and (best is None or res.fun < best.fun):
                     best = res
-            if explore is not None and best is not None:
-                # Newton steps on all rows from the sample's optimum, with the Hessian of all rows there when the
-                # model has it analytically (one evaluation), else the sample's by central differences
-                hess0 = self._log_space_hessian(best.x + log_centre, reduced, n, penalizer)
-                if hess0 is None:
-                    sample_hess = numerical_hessian(None, best.x, grad=explore_grad, rel_step=1e-5)
-                    refined = _newton_refine(fg, best.x, sample_hess)
-                else:
+            if (explore is not None or exact) and best is not None:
+                # Newton steps on all rows from the best optimum, with the Hessian of all rows at each step when the
+                # model has it analytically (one evaluation each), else the sample's by central differences
+                where = "the sample's optimum" if explore is not None else "the best starting point's optimum"
+                hess0 = self._log_space_hessian(best.x + log_centre, reduced, n, penalizer) if exact else None
+                if hess0 is not None:
                     refined = _newton_refine(
-                        fg, best.x, hess0, lambda z: self._log_space_hessian(z + log_centre, reduced, n, penalizer)
+                        fg,
+                        best.x,
+                        hess0,
+                        lambda z: self._log_space_hessian(z + log_centre, reduced, n, penalizer),
+                        where=where,
                     )
+                elif explore is not None:
+                    sample_hess = numerical_hessian(None, best.x, grad=explore_grad, rel_step=1e-5)
+                    refined = _newton_refine(fg, best.x, sample_hess, where=where)
+                else:
+                    refined = None
                 if refined is None:
                     best = optimize.minimize(fg, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
                 else:
@@ -856,6 +869,7 @@ def _newton_refine(
     hess: np.ndarray,
     hess_at: Callable[[np.ndarray], np.ndarray | None] | None = None,
     max_steps: int = 30,
+    where: str = "the sample's optimum",
 ) -> optimize.OptimizeResult | None:
     """Newton steps from ``u`` until the largest |gradient| is below 1e-10. ``hess`` is the Hessian at ``u``
     (or, without ``hess_at``, the Hessian of a sample's objective near ``u``, a close approximation of the full
@@ -878,7 +892,7 @@ def _newton_refine(
                 success=True,
                 status=0,
                 nit=step - 1,
-                message="Newton steps from the sample's optimum converged",
+                message=f"Newton steps from {where} converged",
             )
         cand = np.clip(u - np.linalg.solve(hess, g), -_LOG_BOUND, _LOG_BOUND)
         new_hess = hess_at(cand) if hess_at is not None else hess  # with the value and gradient, in one pass

@@ -233,28 +233,38 @@ def lattice_group(
     n = len(columns[names[0]])
     if n == 0:
         return None
-    raws, los, sizes = [], [], []
+    # the key is built in float64 (exact: whole numbers below 2**53) in one buffer, the columns read through two
+    # scratch buffers: about ten passes over each column and no temporary arrays
+    los, sizes = [], []
+    fkey, buf, back, same = None, np.empty(n), np.empty(n), np.empty(n, dtype=bool)
     with np.errstate(all="ignore"):
         for c in names:
             v = np.asarray(columns[c], dtype=float)
             step = float(steps[c])
-            scaled = np.rint(v) if step == 1.0 else np.rint(v * step)
-            lo, hi = float(scaled.min()), float(scaled.max())
-            if not (abs(lo) < _MAX_LATTICE and abs(hi) < _MAX_LATTICE):
+            if step == 1.0:
+                np.rint(v, out=buf)
+                np.equal(buf, v, out=same)
+            else:
+                np.multiply(v, step, out=buf)
+                np.rint(buf, out=buf)
+                np.divide(buf, step, out=back)
+                np.equal(back, v, out=same)
+            lo, hi = float(buf.min()), float(buf.max())
+            if not (abs(lo) < _MAX_LATTICE and abs(hi) < _MAX_LATTICE) or not same.all():
                 return None
-            if not np.array_equal(scaled if step == 1.0 else scaled / step, v):
-                return None
-            raws.append(scaled)
             los.append(lo)
             sizes.append(int(hi - lo) + 1)
+            if fkey is None:
+                fkey = np.subtract(buf, lo)
+            else:
+                fkey *= sizes[-1]
+                buf -= lo
+                fkey += buf
     space = int(np.prod(sizes, dtype=float))
     if space > max(4 * n, 1 << 16):
         return None
-    dtype = np.int32 if space < 2**31 else np.int64  # half the bytes moved by the random accesses below
-    key = (raws[0] - los[0]).astype(dtype)
-    for raw, lo, size in zip(raws[1:], los[1:], sizes[1:], strict=True):
-        key *= size
-        key += (raw - lo).astype(dtype)
+    dtype = np.int32 if space < 2**31 else np.int64  # half the bytes of the row -> distinct row map
+    key = fkey.astype(np.intp)  # the index type of bincount and of gathers (no conversion inside them)
     w = None if weights is None else np.asarray(weights, dtype=float)
     counts = np.bincount(key, weights=w, minlength=space)
     present = np.bincount(key, minlength=space) > 0 if w is not None else counts > 0
