@@ -181,5 +181,85 @@ def validate_quarantine(df: pd.DataFrame, origin: str = "quarantine") -> pd.Data
 
 
 def validate_customers(df: pd.DataFrame, origin: str = "customer scores") -> pd.DataFrame:
-    """Validate a scored customer frame."""
-    return _validate("CUSTOMERS", df, origin)
+    """Validate a scored customer frame.
+
+    A frame the kit built itself (every column already of the contract's type) is checked by
+    :func:`_customers_pass`, vectorised, without pandera; anything else, and any frame that check does not pass,
+    goes through the pandera schema, which coerces it or names what is wrong. Both give the same frame."""
+    passed = _customers_pass(df)
+    return passed if passed is not None else _validate("CUSTOMERS", df, origin)
+
+
+#: The types :data:`CUSTOMERS` coerces its columns and index to (pandera's pandas types for the schema's
+#: ``datetime64[ns]``, ``int``, ``float`` and ``str``/``"string"``: text is pandas' Arrow-backed ``str``);
+#: ``tests/test_contract_customers.py`` checks them against the schema.
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+CUSTOMER_TYPES: dict[str, Any] = {
+    "first_purchase": np.dtype("datetime64[ns]"),
+    "last_purchase": np.dtype("datetime64[ns]"),
+    "recency_days": np.dtype("int64"),
+    "frequency": np.dtype("int64"),
+    "monetary": np.dtype("float64"),
+    "r_score": np.dtype("int64"),
+    "f_score": np.dtype("int64"),
+    "m_score": np.dtype("int64"),
+    "rfm_code": _TEXT,
+    "segment": _TEXT,
+    "value_class": _TEXT,
+    "value_class_en": _TEXT,
+}
+#: The 125 values ``^[1-5]{3}$`` matches.
+_RFM_CODES = [f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)]
+
+
+def _customers_pass(df: pd.DataFrame) -> pd.DataFrame | None:
+    """``df`` as :data:`CUSTOMERS` validates it, when every column already has its contract type and every check
+    holds (then coercing would change nothing); None when pandera has to decide (other types, or a failure).
+
+    The checks, vectorised: no missing value in any contract column or in the index, ``recency_days >= 0``,
+    ``frequency >= 1``, scores in 1–5, ``rfm_code`` one of the 125 codes, ``customer_id`` unique. The index is
+    Arrow-backed text already (the engines' and :func:`analysis.customers.rfm.rfm_summary`'s); its ``str`` form
+    is the schema's coercion of it (the same Arrow values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    index = df.index
+    if (
+        not df.columns.is_unique
+        or index.name != "customer_id"
+        or not isinstance(index.dtype, pd.StringDtype)
+        or index.dtype.storage != "pyarrow"
+        or any(c not in df.columns or df[c].dtype != t for c, t in CUSTOMER_TYPES.items())
+    ):
+        return None
+    ids = index.array._pa_array  # a ChunkedArray
+    if ids.null_count or pc.count_distinct(ids, mode="all").as_py() != len(ids):
+        return None
+    for col, dtype in CUSTOMER_TYPES.items():
+        if _has_missing(df[col], dtype):
+            return None
+    if len(df) and (
+        int(df["recency_days"].to_numpy().min()) < 0
+        or int(df["frequency"].to_numpy().min()) < 1
+        or any(not 1 <= v <= 5 for c in ("r_score", "f_score", "m_score") for v in _bounds(df[c].to_numpy()))
+        or not pc.all(pc.is_in(df["rfm_code"].array._pa_array, value_set=pa.array(_RFM_CODES))).as_py()
+    ):
+        return None
+    if index.dtype == _TEXT:
+        return df
+    return df.set_axis(index.astype(_TEXT), axis=0)
+
+
+def _has_missing(values: pd.Series, dtype: Any) -> bool:
+    """Whether a column of contract type ``dtype`` has a missing value (integer columns cannot)."""
+    if dtype is _TEXT:
+        return bool(values.array._pa_array.null_count)
+    if dtype.kind == "M":
+        return bool(np.isnat(values.to_numpy()).any())
+    if dtype.kind == "f":
+        return bool(np.isnan(values.to_numpy()).any())
+    return False
+
+
+def _bounds(values: np.ndarray) -> tuple[int, int]:
+    return int(values.min()), int(values.max())

@@ -36,6 +36,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from analysis.customers.segments import gather_text
 from analysis.errors import InputError, ParamsError
 from analysis.window import as_day
 
@@ -196,11 +197,22 @@ def _dates(n: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+#: A day in nanoseconds: the facts' timestamps compared as integers (``datetime64[ns]``).
+_DAY_NS = 86_400 * 10**9
+#: :data:`STAGES` by code, for the arrays of :func:`_judge`.
+_NEW, _ACTIVE, _REACTIVATED, _DORMANT, _LOST = range(len(STAGES))
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """A timestamp column as nanoseconds since 1970 (int64; NaT is the smallest int64)."""
+    return values.to_numpy(dtype="datetime64[ns]").view("int64")
+
+
 def _judge(
-    first: pd.Series,
-    last: pd.Series,
-    days: pd.Series,
-    gap: pd.Series,
+    first: np.ndarray,
+    last: np.ndarray,
+    days: np.ndarray,
+    gap: np.ndarray,
     day: pd.Timestamp,
     start: pd.Timestamp,
     *,
@@ -209,19 +221,20 @@ def _judge(
     lost_multiple: float,
     lost_days: int,
     lost_p_alive: float,
-    p_alive: pd.Series | None,
-) -> tuple[pd.Series, np.ndarray]:
-    """Recency (days) and the stage ignoring reactivation (``active`` stands for 'not flagged') at ``day`` of the
-    period ``(start, day]``, from each customer's first and last purchase day, purchase days and usual gap."""
-    rec = (day - last).dt.days.astype(int)
+    p_alive: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recency (whole days, int64) and the stage code ignoring reactivation (:data:`_ACTIVE` stands for 'not
+    flagged') at ``day`` of the period ``(start, day]``, from each customer's first and last purchase (ns, see
+    :func:`_ns`), purchase days, usual gap (days) and P(alive) (aligned, NaN = none), as arrays."""
+    rec = (day.as_unit("ns").value - last) // _DAY_NS  # whole days, floored as Timedelta.days
     has_gap = days >= 2
-    lost = (rec > lost_days) | (has_gap & (rec > lost_multiple * gap))
-    if p_alive is not None:
-        same = p_alive.index is rec.index or p_alive.index.equals(rec.index)
-        pa = (p_alive if same else p_alive.reindex(rec.index)).to_numpy(dtype=float, na_value=np.nan)
-        lost |= pa < lost_p_alive
-    dormant = np.where(has_gap, rec > dormant_multiple * gap, rec > dormant_days)
-    return rec, np.select([first > start, lost, dormant], ["new", "lost", "dormant"], "active")
+    with np.errstate(invalid="ignore"):
+        lost = (rec > lost_days) | (has_gap & (rec > lost_multiple * gap))
+        if p_alive is not None:
+            lost |= p_alive < lost_p_alive
+        dormant = np.where(has_gap, rec > dormant_multiple * gap, rec > dormant_days)
+    code = np.select([first > start.as_unit("ns").value, lost, dormant], [_NEW, _LOST, _DORMANT], _ACTIVE)
+    return rec.astype("int64"), code.astype("int8")
 
 
 def stages_from_facts(
@@ -239,7 +252,11 @@ def stages_from_facts(
 ) -> pd.DataFrame:
     """The stages at ``as_of`` of the period ``(start, as_of]`` from :func:`purchase_facts` taken up to ``as_of``
     and ``start`` (the columns of :func:`lifecycle_stages`). ``previous`` (stage per customer at ``start``) is
-    judged from the facts up to ``start`` on the period of the same length before it when not given."""
+    judged from the facts up to ``start`` on the period of the same length before it when not given.
+
+    Judged on NumPy arrays of the facts' own rows (no frame copies, no realignment by id unless ``p_alive`` or
+    ``previous`` has other ids); ``stage`` is Arrow-backed text (as read back from Parquet), ``previous_stage``
+    Python text with NaN for customers without a purchase by ``start``."""
     _check(dormant_multiple, dormant_days, lost_multiple, lost_days, lost_p_alive)
     if start >= as_of:
         raise ParamsError(f"lifecycle: period_start {start.date()} must be before as_of {as_of.date()}")
@@ -250,35 +267,50 @@ def stages_from_facts(
         "lost_days": lost_days,
         "lost_p_alive": lost_p_alive,
     }
-    cur = facts[["first_purchase", "last_purchase", "purchase_days", "usual_gap_days"]].copy()
+    index = facts.index
+    first = _ns(facts["first_purchase"])
+    last = _ns(facts["last_purchase"])
+    pa_values = None
+    if p_alive is not None:
+        same = p_alive.index is index or p_alive.index.equals(index)
+        pa_values = (p_alive if same else p_alive.reindex(index)).to_numpy(dtype=float, na_value=np.nan)
     rec, stage = _judge(
-        cur["first_purchase"], cur["last_purchase"], cur["purchase_days"], cur["usual_gap_days"],
-        as_of, start, p_alive=p_alive, **rules,
+        first, last, facts["purchase_days"].to_numpy(), facts["usual_gap_days"].to_numpy(dtype=float),
+        as_of, start, p_alive=pa_values, **rules,
     )  # fmt: skip
-    cur["recency_days"] = rec
-    cur["bought_in_period"] = cur["last_purchase"] > start
+    bought = last > start.as_unit("ns").value
+    names = np.array(STAGES, dtype=object)
     if previous is None:
         # judged on the facts' own rows (no realignment by id): the customers who had bought by ``start``
         had = facts["purchase_days_prev"].to_numpy() > 0
-        was = facts[had]
         prev_start = start - (as_of - start)
         _, prev_stage = _judge(
-            was["first_purchase"], was["last_purchase_prev"], was["purchase_days_prev"], was["usual_gap_days_prev"],
-            start, prev_start, p_alive=None, **rules,
+            first[had], _ns(facts["last_purchase_prev"])[had], facts["purchase_days_prev"].to_numpy()[had],
+            facts["usual_gap_days_prev"].to_numpy(dtype=float)[had], start, prev_start, p_alive=None, **rules,
         )  # fmt: skip
-        prev_values = np.full(len(cur), np.nan, dtype=object)
-        prev_values[had] = prev_stage
-        prev = pd.Series(prev_values, index=cur.index, dtype=object)
+        prev_code = np.full(len(index), -1, dtype="int8")
+        prev_code[had] = prev_stage
+        prev_values = np.where(prev_code >= 0, names[prev_code], np.nan)
+        was_away = (prev_code == _DORMANT) | (prev_code == _LOST)
+        prev = pd.Series(prev_values, index=index, dtype=object)
     else:
-        prev = previous.reindex(cur.index)
-    cur["previous_stage"] = prev
-    react = (stage == "active") & cur["bought_in_period"].to_numpy() & prev.isin(["dormant", "lost"]).to_numpy()
-    cur["stage"] = pd.Series(np.where(react, "reactivated", stage), index=cur.index)  # text dtype, as read back
-    cols = [
-        "first_purchase", "last_purchase", "purchase_days", "usual_gap_days", "recency_days",
-        "bought_in_period", "previous_stage", "stage",
-    ]  # fmt: skip
-    return cur[cols]
+        prev = previous.reindex(index)
+        was_away = prev.isin(["dormant", "lost"]).to_numpy()
+    react = (stage == _ACTIVE) & bought & was_away
+    return pd.DataFrame(
+        {
+            "first_purchase": facts["first_purchase"],
+            "last_purchase": facts["last_purchase"],
+            "purchase_days": facts["purchase_days"],
+            "usual_gap_days": facts["usual_gap_days"],
+            "recency_days": rec,
+            "bought_in_period": bought,
+            "previous_stage": prev,
+            # text dtype, as read back from Parquet
+            "stage": gather_text(names, np.where(react, _REACTIVATED, stage)),
+        },
+        index=index,
+    )
 
 
 def lifecycle_stages(

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.contract import validate_customers
-from analysis.customers.segments import assign_segments, validate_rules, value_classes
+from analysis.customers.segments import assign_segments, gather_text, validate_rules, value_classes
 from analysis.data.orders import order_keys  # noqa: F401  (the one rule for counting orders, re-exported)
 from analysis.params import RFMParams, ScoreThresholds
 from analysis.window import as_day
@@ -174,7 +174,7 @@ def score_rfm(summary: pd.DataFrame, thresholds: ScoreThresholds | None = None) 
         out[name] = score(summary[col], cuts, higher_is_better=better)
         rows[col] = [*cuts, "params" if given is not None else "quantile"]
     r, f, m = (out[c].to_numpy(dtype="int64") for c in ("r_score", "f_score", "m_score"))
-    out["rfm_code"] = pd.Series(_CODES[(r - 1) * 25 + (f - 1) * 5 + (m - 1)], index=out.index, dtype=object)
+    out["rfm_code"] = pd.Series(gather_text(_CODES, (r - 1) * 25 + (f - 1) * 5 + (m - 1)), index=out.index)
     cuts_df = pd.DataFrame.from_dict(rows, orient="index", columns=["q20", "q40", "q60", "q80", "source"])
     cuts_df.index.name = "measure"
     return out, cuts_df

@@ -136,16 +136,27 @@ def validate_rules(rules: Mapping[str, SegmentRule | dict], origin: str = "segme
     return parsed
 
 
+#: pandas' Arrow-backed text (``str``): the type the data contract gives text columns (:mod:`analysis.contract`)
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def gather_text(names: np.ndarray | list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[codes]`` as Arrow-backed text (:data:`TEXT`): a gather from the few names, no conversion of every
+    value from Python objects."""
+    return pd.array(np.asarray(names, dtype=object), dtype=TEXT).take(np.asarray(codes, dtype="int64"))
+
+
 def assign_segments(scores: pd.DataFrame, rules: Mapping[str, SegmentRule] | None = None) -> pd.Series:
-    """The segment of each customer from its ``r_score``, ``f_score`` and ``m_score`` columns."""
+    """The segment of each customer from its ``r_score``, ``f_score`` and ``m_score`` columns (text, :data:`TEXT`)."""
     table = rule_table(rules or DEFAULT_RULES)  # (r, f, m) in product order: row (r-1)*25 + (f-1)*5 + (m-1)
     names = table["segment"].to_numpy(dtype=object)
     r, f, m = (scores[c].to_numpy(dtype="int64") for c in ("r_score", "f_score", "m_score"))
-    return pd.Series(names[(r - 1) * 25 + (f - 1) * 5 + (m - 1)], index=scores.index, name="segment", dtype=object)
+    return pd.Series(gather_text(names, (r - 1) * 25 + (f - 1) * 5 + (m - 1)), index=scores.index, name="segment")
 
 
 def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
-    """The 8-class value model: ``value_class`` (Chinese), ``value_class_en`` and the three flags.
+    """The 8-class value model: ``value_class`` (Chinese), ``value_class_en`` (text, :data:`TEXT`) and the three
+    flags.
 
     Means are taken over the customers in ``summary`` (the scored customers of this run).
     """
@@ -158,8 +169,8 @@ def value_classes(summary: pd.DataFrame) -> pd.DataFrame:
     by_code = np.array([VALUE_CLASS_NAMES[(bool(c & 4), bool(c & 2), bool(c & 1))] for c in range(8)], dtype=object)
     en_by_code = np.array([VALUE_CLASS_EN[name] for name in by_code], dtype=object)
     code = out["r_high"].to_numpy() * 4 + out["f_high"].to_numpy() * 2 + out["m_high"].to_numpy() * 1
-    out["value_class"] = pd.Series(by_code[code], index=out.index, dtype=object)
-    out["value_class_en"] = pd.Series(en_by_code[code], index=out.index, dtype=object)  # a gather, not a lookup
+    out["value_class"] = pd.Series(gather_text(by_code, code), index=out.index)
+    out["value_class_en"] = pd.Series(gather_text(en_by_code, code), index=out.index)  # a gather, not a lookup
     return out
 
 
