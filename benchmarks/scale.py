@@ -19,6 +19,13 @@ frequency = distinct orders, monetary; BTYD: x, t_x, T, monetary_value) as of th
   ``score_raw:auto`` runs it on ``log-<size>.parquet`` itself, which ``rfmkit score`` cleans on the fly first
   (not in the defaults: see ``--only``). They agree with each other (customers, orders, money, segments,
   stages), not with the summary contenders, which compute other columns.
+* ``cluster:spark`` (with ``--spark-master URL``, or ``--spark-master start`` for a standalone master and worker on
+  127.0.0.1 started as the tests start them, ``tests/spark_cluster.py``): ``engine:spark``'s table against that
+  cluster, then the same step written as Parquet by the executors (``rfmkit summary --engine spark --out
+  FOLDER``), with the kit's own shuffle sizing; it prints where the time goes (JVM and session start, reading the
+  log's footers, planning, the Spark jobs with the executors' task run and CPU time, collection to the driver, the
+  driver's frames, the write, the stop), the log's file scans per query and the CPU seconds of each process (driver
+  Python, driver JVM, and master + worker + executor when the script started them).
 
 Every run is a fresh child process (imports included, as a user pays them) that reports
 ``resource.getrusage`` of itself and of its children at the end: CPU = user + system seconds of both
@@ -342,6 +349,237 @@ def checks(df, x_col: str) -> dict:
     }
 
 
+# ----------------------------------------------------------------------------- Spark on a standalone cluster
+#: The contender ``--spark-master URL`` adds: the summary of ``engine:spark`` (the same table) on that cluster.
+CLUSTER = "cluster:spark"
+#: Phases a ``cluster:spark`` child reports (seconds, wall of the driver unless said otherwise), in order.
+SPARK_PHASES = {
+    "session_s": "JVM + session start (driver JVM, SparkContext, application registered with the master)",
+    "executors_s": "until the first executor registered",
+    "read_s": "register the log (file listing, Parquet footers, the cached view)",
+    "planning_s": "planning (parse, analyse, optimise, physical plan) of the check and the summary queries",
+    "jobs_s": "Spark jobs of the queries (wall, from submission to completion: the executors' work)",
+    "collect_s": "collection to the driver (the rest of toArrow: result batches to Python)",
+    "driver_s": "driver-side Arrow → pandas → customer frames",
+    "write_s": "rfmkit summary --out FOLDER (the same step written as Parquet by the executors: read, cache, jobs)",
+    "stop_s": "session stop and JVM exit",
+}
+#: Task metrics summed over every stage (from the driver's status store), milliseconds unless said otherwise.
+SPARK_TASK_METRICS = ("executorRunTime", "executorCpuTime", "jvmGcTime", "executorDeserializeTime",
+                      "resultSerializationTime")  # fmt: skip
+
+
+def cluster_config(master: str, executor_memory: str, extra: list[str]) -> dict[str, str]:
+    """The session settings of a ``cluster:spark`` child: the kit's own sizing of shuffle partitions (nothing
+    set here), the executor's memory, everything bound to 127.0.0.1 when the master is on this machine, then
+    ``extra`` (``--spark-config KEY=VALUE``)."""
+    config = {"spark.driver.memory": "2g", "spark.executor.memory": executor_memory, "spark.ui.enabled": "false"}
+    if "127.0.0.1" in master or "localhost" in master:
+        config |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    return config | dict(item.split("=", 1) for item in extra)
+
+
+def _spark_metrics(spark, first_stage: int, first_job: int) -> dict:
+    """Task metrics summed over the stages with id >= ``first_stage`` and the wall seconds of the jobs with id >=
+    ``first_job``, from the driver's status store (what the Spark UI shows; it is kept with the UI disabled)."""
+    gateway = spark.sparkContext._gateway
+    context = spark.sparkContext._jsc.sc()
+    context.listenerBus().waitUntilEmpty()  # the status store is fed by the listener bus, asynchronously
+    store = context.statusStore()
+    totals = dict.fromkeys(SPARK_TASK_METRICS, 0.0) | {"stages": 0, "tasks": 0, "jobs": 0, "jobs_s": 0.0}
+    totals |= {"shuffleWriteBytes": 0, "inputBytes": 0, "next_stage": 0, "next_job": 0}
+    stages = store.stageList(None, False, False, gateway.new_array(gateway.jvm.double, 0), None).iterator()
+    while stages.hasNext():
+        s = stages.next()
+        totals["next_stage"] = max(totals["next_stage"], s.stageId() + 1)
+        if s.stageId() < first_stage:
+            continue
+        totals["stages"] += 1
+        totals["tasks"] += s.numCompleteTasks()
+        for key in (*SPARK_TASK_METRICS, "shuffleWriteBytes", "inputBytes"):
+            totals[key] += getattr(s, key)()
+    jobs = store.jobsList(None).iterator()
+    while jobs.hasNext():
+        j = jobs.next()
+        totals["next_job"] = max(totals["next_job"], j.jobId() + 1)
+        if j.jobId() < first_job or j.submissionTime().isEmpty() or j.completionTime().isEmpty():
+            continue
+        totals["jobs"] += 1
+        totals["jobs_s"] += (j.completionTime().get().getTime() - j.submissionTime().get().getTime()) / 1000
+    totals["executorCpuTime"] /= 1e6  # ns → ms
+    return totals
+
+
+def run_spark_cluster(path: str, master: str, executor_memory: str, extra_config: list[str]) -> dict:
+    """The ``engine:spark`` summary (``customer_summary``, collected) against ``master``, then the same step
+    written to a folder by the executors (``summary_to_folder``, what ``rfmkit summary --engine spark --out
+    FOLDER`` runs), timed by phase (:data:`SPARK_PHASES`) with the executors' task metrics, the log's file scans per
+    query (:func:`analysis.engines.spark_engine.file_scans`) and the shuffle partitions used."""
+    import resource
+    import tempfile
+
+    from analysis.engines import SummaryRequest
+    from analysis.engines.spark_engine import SparkEngine, file_scans, quiet_pandas3
+    from analysis.engines.spark_score import SparkScoreEngine
+    from analysis.params import SparkParams
+
+    phases = dict.fromkeys(SPARK_PHASES, 0.0)
+    scans: list[int] = []
+    writing = False  # summary_to_folder registers the log again: its time counts in write_s
+
+    class TimedEngine(SparkScoreEngine):
+        """The registry's Spark engine, its queries timed: planning, then toArrow (jobs + collection), then pandas."""
+
+        def register(self, source):
+            t = time.perf_counter()
+            try:
+                return super().register(source)
+            finally:
+                if not writing:
+                    phases["read_s"] += time.perf_counter() - t
+
+        def query(self, sql, params):
+            t0 = time.perf_counter()
+            with quiet_pandas3():
+                df = self.spark.sql(sql, args=params or None)
+                scans.append(file_scans(df))  # plans the query (the plan is kept for the run)
+                t1 = time.perf_counter()
+                ids = _spark_metrics(self.spark, 1 << 30, 1 << 30)
+                table = df.toArrow()
+                t2 = time.perf_counter()
+            jobs_s = _spark_metrics(self.spark, ids["next_stage"], ids["next_job"])["jobs_s"]
+            phases["planning_s"] += t1 - t0
+            phases["jobs_s"] += jobs_s
+            phases["collect_s"] += max(0.0, t2 - t1 - jobs_s)
+            return table.to_pandas()
+
+    assert issubclass(TimedEngine, SparkEngine)
+    t = time.perf_counter()
+    engine = TimedEngine(SparkParams(master=master, config=cluster_config(master, executor_memory, extra_config)))
+    spark = engine.spark
+    phases["session_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    while len(spark.sparkContext.statusTracker().getExecutorInfos()) < 2 and time.perf_counter() - t < 300:
+        time.sleep(0.2)  # the driver is listed too
+    phases["executors_s"] = time.perf_counter() - t
+    request = SummaryRequest(AS_OF)
+    t = time.perf_counter()
+    table = engine.customer_summary(path, request).combined()
+    summary_s = time.perf_counter() - t
+    metrics = _spark_metrics(spark, 0, 0)
+    shuffle_partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    phases["driver_s"] = max(0.0, summary_s - sum(phases[k] for k in ("read_s", "planning_s", "jobs_s", "collect_s")))
+    engine._release()
+    writing = True
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        engine.summary_to_folder(path, request, Path(tmp) / "summary")
+        phases["write_s"] = time.perf_counter() - t
+    write = _spark_metrics(spark, metrics["next_stage"], metrics["next_job"])
+    t = time.perf_counter()
+    engine.close()
+    _reap_spark_jvm()
+    phases["stop_s"] = time.perf_counter() - t
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    jvm = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = checks(table.reset_index(), "repeat_frequency")
+    res["spark"] = {
+        **phases,
+        "summary_s": summary_s,
+        "scans": scans,
+        "shuffle_partitions": shuffle_partitions,
+        "summary_tasks": {k: metrics[k] for k in (*SPARK_TASK_METRICS, "stages", "tasks", "jobs", "shuffleWriteBytes")},
+        "write_tasks": {k: write[k] for k in (*SPARK_TASK_METRICS, "stages", "tasks", "jobs", "shuffleWriteBytes")},
+        "driver_python_cpu_s": me.ru_utime + me.ru_stime,
+        "driver_jvm_cpu_s": jvm.ru_utime + jvm.ru_stime,
+    }
+    return res
+
+
+def start_local_cluster(folder: Path, cores: int, memory: str):
+    """A standalone master and one worker on 127.0.0.1 (``cores`` cores, ``memory`` for executors), started as the
+    test suite starts them (``tests/spark_cluster.py``); the caller stops it."""
+    sys.path.insert(0, str(REPO))
+    from tests.spark_cluster import start_cluster, why_no_cluster
+
+    reason = why_no_cluster()
+    if reason:
+        raise SystemExit(f"--spark-master start: {reason}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return start_cluster(folder, cores=cores, memory=memory)
+
+
+def add_spark_cluster_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Spark on a cluster")
+    group.add_argument(
+        "--spark-master",
+        help=f"also run {CLUSTER}: the engine:spark summary against this master URL (spark://HOST:PORT, yarn, "
+        "k8s://...; the log's path must be readable by the executors), or 'start' to start a standalone master and "
+        "one worker on 127.0.0.1 as the tests do (tests/spark_cluster.py) and stop them at the end",
+    )
+    group.add_argument("--spark-worker-cores", type=int, default=2, help="cores of the worker 'start' starts (2)")
+    group.add_argument("--spark-worker-memory", default="3g", help="memory of the worker 'start' starts (3g)")
+    group.add_argument("--spark-executor-memory", default="2g", help="spark.executor.memory of the session (2g)")
+    group.add_argument(
+        "--spark-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting of the cluster:spark session, as params engine_options.spark.config sets it "
+        "(repeatable; e.g. spark.sql.shuffle.partitions=200 to see Spark's default)",
+    )
+
+
+def spark_cluster_env(env: dict[str, str], master: str) -> dict[str, str]:
+    """The children's environment for ``cluster:spark``: this Python on the executors (rfmkit importable), and
+    127.0.0.1 as the driver's address when the master runs on this machine."""
+    env = env | {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if "127.0.0.1" in master or "localhost" in master:
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+def report_spark_phases(results: dict, sizes: list[str]) -> None:
+    """Where ``cluster:spark``'s time goes: medians of each phase, the executors' task time, the CPU seconds of
+    each process, the log's file scans per query and the shuffle partitions."""
+    for size in sizes:
+        runs = [x["spark"] for x in results.get((size, CLUSTER), []) if "spark" in x]
+        if not runs:
+            continue
+
+        def med(get, runs: list[dict] = runs) -> float:
+            return statistics.median(get(x) for x in runs)
+
+        print()
+        print(f"{size} {CLUSTER}: where the time goes (medians of {len(runs)} run(s); wall seconds of the driver)")
+        print("| phase | wall s |")
+        print("|---|---:|")
+        for key, what in SPARK_PHASES.items():
+            print(f"| {what} | {med(lambda x, k=key: x[k]):.1f} |")
+        for label, part in (("summary", "summary_tasks"), ("write", "write_tasks")):
+            print(
+                f"executors, {label}: task run time {med(lambda x, p=part: x[p]['executorRunTime']) / 1000:.1f} s, "
+                f"task CPU {med(lambda x, p=part: x[p]['executorCpuTime']) / 1000:.1f} s, "
+                f"GC {med(lambda x, p=part: x[p]['jvmGcTime']) / 1000:.1f} s, "
+                f"{med(lambda x, p=part: x[p]['jobs']):.0f} jobs, {med(lambda x, p=part: x[p]['stages']):.0f} stages, "
+                f"{med(lambda x, p=part: x[p]['tasks']):.0f} tasks, shuffle written "
+                f"{med(lambda x, p=part: x[p]['shuffleWriteBytes']) / 1024**2:.0f} MiB"
+            )
+        cpu = [x for x in results[(size, CLUSTER)] if "spark" in x]
+        cluster_cpu = [x["cluster_cpu_s"] for x in cpu if "cluster_cpu_s" in x]
+        print(
+            f"CPU s by process: driver Python {med(lambda x: x['driver_python_cpu_s']):.1f}, driver JVM "
+            f"{med(lambda x: x['driver_jvm_cpu_s']):.1f}, "
+            + (
+                f"master + worker + executor JVMs {statistics.median(cluster_cpu):.1f}"
+                if cluster_cpu
+                else "cluster JVMs not measured (a cluster this script did not start: see the task CPU above)"
+            )
+        )
+        print(f"file scans of the log per query (the check, the summary): {runs[0]['scans']}; "
+              f"shuffle partitions {runs[0]['shuffle_partitions']}")  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- parent side
 #: Where the children's compiled bytecode is cached (under ``--data-dir``; see :func:`child_env`).
 PYCACHE = "pycache"
@@ -393,10 +631,14 @@ def measure(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -
     return res
 
 
-def child_main(contender: str, path: str, memory_limit: str | None) -> None:
+def child_main(contender: str, path: str, memory_limit: str | None, spark_args: argparse.Namespace) -> None:
     import resource
 
-    if contender == "plain_duckdb":
+    if contender == CLUSTER:
+        res = run_spark_cluster(
+            path, spark_args.spark_master, spark_args.spark_executor_memory, spark_args.spark_config
+        )
+    elif contender == "plain_duckdb":
         res = run_plain_duckdb(path)
     elif contender == "plain_pandas":
         res = run_plain_pandas(path)
@@ -448,13 +690,37 @@ def main() -> None:
     parser.add_argument("--duckdb-memory-limit", default="3GB", help="the DuckDB engine's memory_limit (default 3GB)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run")
     parser.add_argument("--child", nargs=2, metavar=("CONTENDER", "PATH"), help=argparse.SUPPRESS)
+    add_spark_cluster_args(parser)
     args = parser.parse_args()
     if args.child:
-        child_main(args.child[0], args.child[1], args.duckdb_memory_limit)
+        child_main(args.child[0], args.child[1], args.duckdb_memory_limit, args)
         return
+    bad = [item for item in args.spark_config if "=" not in item]
+    if bad:
+        parser.error(f"--spark-config takes KEY=VALUE, not {bad[0]!r}")
+    cluster = None
+    try:
+        if args.spark_master == "start":
+            cluster = start_local_cluster(args.data_dir / "spark-cluster", args.spark_worker_cores,
+                                          args.spark_worker_memory)  # fmt: skip
+            args.spark_master = cluster.url
+            print(f"started a standalone master and worker ({args.spark_worker_cores} cores, "
+                  f"{args.spark_worker_memory}) at {cluster.url} in {cluster.start_seconds:.1f} s wall")  # fmt: skip
+        run_rounds(args, parser, cluster)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run_rounds(args: argparse.Namespace, parser: argparse.ArgumentParser, cluster: object | None) -> None:
+    """The interleaved rounds over the sizes and contenders, then the report."""
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()] + (["50M"] if args.huge else [])
     contenders = [c.strip() for c in args.only.split(",") if c.strip()]
-    unknown = sorted(set(contenders) - set(CONTENDERS + OPTIONAL)) + sorted(set(sizes) - set(SIZES))
+    if args.spark_master and CLUSTER not in contenders:
+        contenders.append(CLUSTER)
+    elif CLUSTER in contenders and not args.spark_master:
+        parser.error(f"{CLUSTER} needs --spark-master URL (or 'start')")
+    unknown = sorted(set(contenders) - set(CONTENDERS + OPTIONAL + (CLUSTER,))) + sorted(set(sizes) - set(SIZES))
     if unknown:
         parser.error(f"unknown contender or size {unknown}")
     print(f"machine: {machine()}")
@@ -476,7 +742,7 @@ def main() -> None:
                 path = clean_paths[size] if c.startswith("score:") else paths[size]
                 cmd = [sys.executable, __file__, "--child", c, str(path), "--duckdb-memory-limit",
                        args.duckdb_memory_limit]  # fmt: skip
-                res = measure(cmd, args.timeout, env)
+                res = measure_on_cluster(cmd, args, env, cluster) if c == CLUSTER else measure(cmd, args.timeout, env)
                 results.setdefault((size, c), []).append(res)
                 shown = (
                     res.get("error")
@@ -485,6 +751,21 @@ def main() -> None:
                 print(f"round {r + 1} {size:>10} {c:<14} {shown}", flush=True)
             print(f"round {r + 1} {size:>10} load average before/after (1/5/15 min): {before} → {load()}", flush=True)
     report(results, sizes, contenders)
+    report_spark_phases(results, sizes)
+
+
+def measure_on_cluster(cmd: list[str], args: argparse.Namespace, env: dict[str, str], cluster: object | None) -> dict:
+    """:func:`measure` of a ``cluster:spark`` child, with the CPU seconds the master, the worker and the executor
+    spent meanwhile (``cluster_cpu_s``, added to ``cpu_s``) when this script started the cluster."""
+    cmd = [*cmd, "--spark-master", args.spark_master, "--spark-executor-memory", args.spark_executor_memory]
+    cmd += [f"--spark-config={item}" for item in args.spark_config]
+    before = cluster.cpu_seconds() if cluster is not None else None
+    res = measure(cmd, args.timeout, spark_cluster_env(env, args.spark_master))
+    if before is not None and "error" not in res:
+        time.sleep(3)  # the worker reaps the finished application's executor
+        res["cluster_cpu_s"] = cluster.cpu_seconds() - before
+        res["cpu_s"] += res["cluster_cpu_s"]
+    return res
 
 
 def report(results: dict, sizes: list[str], contenders: list[str]) -> None:

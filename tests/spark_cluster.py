@@ -167,9 +167,10 @@ def _wait_for(cluster: StandaloneCluster, proc: subprocess.Popen, log: Path, tex
     raise RuntimeError(f"the Spark {log.stem} did not start ({text!r} not logged):\n{cluster.log_tail()}")
 
 
-def start_cluster(folder: Path) -> StandaloneCluster:
-    """Start a master and one worker (1 core, :data:`WORKER_MEMORY`) in ``folder`` and wait until the worker has
-    registered; RuntimeError with the logs when they do not come up within :data:`START_TIMEOUT_S`."""
+def start_cluster(folder: Path, cores: int = 1, memory: str = WORKER_MEMORY) -> StandaloneCluster:
+    """Start a master and one worker (``cores`` cores, ``memory`` for executors; ``benchmarks/scale.py
+    --spark-master start`` gives it more) in ``folder`` and wait until the worker has registered; RuntimeError with
+    the logs when they do not come up within :data:`START_TIMEOUT_S`."""
     began = time.monotonic()
     deadline = began + START_TIMEOUT_S
     port = free_port()
@@ -185,7 +186,7 @@ def start_cluster(folder: Path) -> StandaloneCluster:
         cluster,
         "worker",
         ["org.apache.spark.deploy.worker.Worker", cluster.url, "--host", "127.0.0.1", "--port", str(free_port()),
-         "--webui-port", str(free_port()), "--cores", "1", "--memory", WORKER_MEMORY,
+         "--webui-port", str(free_port()), "--cores", str(cores), "--memory", memory,
          "--work-dir", str(folder / "work")],
     )  # fmt: skip
     _wait_for(cluster, worker, cluster.logs[-1], "Successfully registered with master", deadline)

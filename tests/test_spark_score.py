@@ -311,12 +311,24 @@ def test_rfmkit_score_and_the_score_stage_on_spark(
 
 def test_spark_reads_the_log_once_and_keeps_set_shuffle_partitions(session, cdnow_clean_file: Path) -> None:
     """Registering an input caches its canonical columns (the shared SQL's several reads hit the cache, not the
-    files) and closing the engine releases them; shuffle partitions set by the user are left as they are."""
+    files: one file scan for the check and the summary together) and closing the engine releases them; shuffle
+    partitions set by the user are left as they are."""
     from analysis.engines import SummaryRequest
-    from analysis.engines.spark_engine import SparkEngine, size_shuffle_partitions
+    from analysis.engines.spark_engine import SparkEngine, file_scans, size_shuffle_partitions
+    from analysis.engines.sql import CHECK_SQL, CUSTOMER_STEP_SQL
 
     engine = SparkEngine(session=session)
-    engine.customer_summary(str(cdnow_clean_file), SummaryRequest(AS_OF))
+    request = SummaryRequest(AS_OF)
+    args = {"as_of_n": request.as_of_n, "end_n": request.end_n, "window_start_n": request.window_start_n}
+    engine.register(str(cdnow_clean_file))
+    # the summary's plan reads the log in several places (the CTEs are inlined) but the files once, to fill the cache
+    assert file_scans(session.sql(CUSTOMER_STEP_SQL, args=args)) == 1
+    session.sql("UNCACHE TABLE transactions")
+    assert file_scans(session.sql(CUSTOMER_STEP_SQL, args=args)) > 1  # without the cache: once per read
+    engine.register(str(cdnow_clean_file))
+    session.sql(CHECK_SQL).collect()  # the check runs first and fills the cache: the summary reads no file
+    assert file_scans(session.sql(CUSTOMER_STEP_SQL, args=args)) == 0
+    engine.customer_summary(str(cdnow_clean_file), request)
     assert session.catalog.isCached("transactions")
     plan = session.sql("SELECT COUNT(*) FROM transactions")._jdf.queryExecution().optimizedPlan().toString()
     assert "InMemoryRelation" in plan

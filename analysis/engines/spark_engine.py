@@ -2,8 +2,9 @@
 
 The session comes from :func:`spark_session`: ``master`` from the params, else ``$SPARK_MASTER``,
 else ``local[*]``; session time zone UTC, so that a day is the same calendar day on every executor; shuffle
-partitions sized to the cluster's cores unless set (:func:`size_shuffle_partitions`). The input's four canonical
-columns are cached when it is registered, so the shared SQL reads the files once.
+partitions sized to the cluster's cores and the input's size unless set (:func:`size_shuffle_partitions`), with
+adaptive execution coalescing the small ones. The input's four canonical columns are cached when it is registered, so
+the shared SQL reads the files once (:func:`file_scans` counts the file reads of a query's plan).
 Parquet and CSV files, folders and globs are read by Spark (on a cluster: paths every executor can
 read, e.g. ``s3a://`` or HDFS). Only the per-customer aggregates come back to the driver.
 
@@ -42,6 +43,10 @@ DEFAULT_CONFIG = {
     # pandas writes nanosecond timestamps, which Spark's Parquet reader rejects; read them as longs
     "spark.sql.legacy.parquet.nanosAsLong": "true",
     "spark.ui.showConsoleProgress": "false",
+    # adaptive execution (Spark's default since 3.2, stated so that a cluster's spark-defaults.conf that turned it
+    # off does not undo the sizing below): shuffle partitions are an upper bound, small ones are coalesced at run time
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
 }
 
 
@@ -79,16 +84,58 @@ def spark_session(params: SparkParams | None = None):
 
 #: Shuffle partitions per core of the cluster when nobody set ``spark.sql.shuffle.partitions``.
 SHUFFLE_PARTITIONS_PER_CORE = 2
+#: Bytes of input files (compressed Parquet or CSV) per shuffle partition, for logs too large for 2 x cores.
+INPUT_BYTES_PER_PARTITION = 64 * 1024**2
+_SHUFFLE_KEY = "spark.sql.shuffle.partitions"
 
 
-def size_shuffle_partitions(session) -> None:
-    """Size ``spark.sql.shuffle.partitions`` to the cluster (:data:`SHUFFLE_PARTITIONS_PER_CORE` × its cores, the
-    context's default parallelism) unless it was set (params ``config``, ``spark-defaults.conf``, ``--conf``):
-    Spark's default of 200 made the summary's write cost 170 s for a 10M-row log on two cores."""
-    key = "spark.sql.shuffle.partitions"
-    if session.sparkContext.getConf().contains(key):
+def cluster_cores(session) -> int:
+    """The cores the application can use: the context's default parallelism (the executors' cores registered so
+    far, at least 2), or what the settings promise when executors are still starting (``spark.cores.max``,
+    ``spark.executor.instances`` × ``spark.executor.cores``)."""
+    conf = session.sparkContext.getConf()
+    cores = session.sparkContext.defaultParallelism
+    with contextlib.suppress(ValueError):
+        cores = max(cores, int(conf.get("spark.cores.max", "0")))
+        cores = max(cores, int(conf.get("spark.executor.instances", "0")) * int(conf.get("spark.executor.cores", "1")))
+    return max(1, cores)
+
+
+def size_shuffle_partitions(session, input_bytes: int = 0) -> None:
+    """Size ``spark.sql.shuffle.partitions`` to the cluster and the input unless it was set (params ``config``,
+    ``spark-defaults.conf``, ``--conf``): :data:`SHUFFLE_PARTITIONS_PER_CORE` × :func:`cluster_cores`, or one per
+    :data:`INPUT_BYTES_PER_PARTITION` of input files when that is more; adaptive execution coalesces the small
+    ones. Spark's default of 200 made the summary's write cost 170 s for a 10M-row log on two cores."""
+    if session.sparkContext.getConf().contains(_SHUFFLE_KEY):
         return
-    session.conf.set(key, str(max(2, SHUFFLE_PARTITIONS_PER_CORE * session.sparkContext.defaultParallelism)))
+    by_cores = SHUFFLE_PARTITIONS_PER_CORE * cluster_cores(session)
+    by_size = -(-input_bytes // INPUT_BYTES_PER_PARTITION)
+    session.conf.set(_SHUFFLE_KEY, str(max(2, by_cores, by_size)))
+
+
+def file_scans(df) -> int:
+    """How many times running the Spark DataFrame ``df`` reads input files: the file scans in its physical plan,
+    where a cached relation not filled yet counts once however often the plan reads it, and a filled one not at all.
+    Used by the tests and ``benchmarks/scale.py`` to show that the shared SQL reads the log once."""
+    seen: set[str] = set()
+
+    def walk(plan) -> int:
+        name = plan.getClass().getSimpleName()
+        if name == "AdaptiveSparkPlanExec":
+            return walk(plan.executedPlan())
+        n = 1 if name in ("FileSourceScanExec", "BatchScanExec", "RowDataSourceScanExec") else 0
+        if name == "InMemoryTableScanExec":
+            builder = plan.relation().cacheBuilder()
+            key = builder.cachedPlan().toString()
+            if not builder.isCachedColumnBuffersLoaded() and key not in seen:
+                seen.add(key)
+                n += walk(builder.cachedPlan())
+        children = plan.children().iterator()
+        while children.hasNext():
+            n += walk(children.next())
+        return n
+
+    return walk(df._jdf.queryExecution().executedPlan())
 
 
 def is_remote(path: str | os.PathLike) -> bool:
@@ -141,6 +188,7 @@ class SparkEngine(SQLEngine):
             kind = file_format(files[0], strict=not is_remote(origin)) or "parquet"  # a remote folder: Parquet
             df = reader.parquet(*files) if kind == "parquet" else reader.csv(files, header=True)
             has_order = check_columns(df.columns, origin)
+            size_shuffle_partitions(self.spark, 0 if is_remote(origin) else sum(os.path.getsize(f) for f in files))
         date_type = dict(df.dtypes)["order_date"]
         # nanosecond Parquet timestamps arrive as longs (see DEFAULT_CONFIG): nanoseconds → microseconds
         order_date = "timestamp_micros(order_date DIV 1000)" if date_type == "bigint" else "order_date"
