@@ -92,6 +92,15 @@ MAX_KERNEL_RSS_BYTES = 2 * 1024**3
 
 START_ATTEMPTS = 2  # a kernel that fails to start is retried once
 
+#: Threads of the BLAS library (OpenBLAS in numpy's and scipy's wheels; MKL in some distributions) in each kernel,
+#: unless the environment sets them. The batch already runs ``execution.jobs`` kernels side by side, one per core;
+#: a BLAS with a thread per core in each kernel only oversubscribes the cores, and OpenBLAS's threads spin while they
+#: wait: with them the CLV fits (scipy's L-BFGS-B calls BLAS at every step) cost about ten times the CPU, about a
+#: quarter of a run's CPU in all (docs/benchmarks.md). One thread also makes a run's numbers independent of the
+#: machine's core count (a BLAS sum split over threads adds in another order). Results on the bundled sample are
+#: byte-identical either way.
+KERNEL_BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 
 class KernelStartError(BatchError):
     """A kernel did not start (twice in a row)."""
@@ -362,6 +371,12 @@ def process_ended(pid: int | None) -> bool:
     return state in ("Z", "X")
 
 
+def kernel_env() -> dict[str, str]:
+    """The environment a batch kernel starts with: this process's, with :data:`KERNEL_BLAS_THREADS` where it does not
+    set them, and the debugger's start-up check off."""
+    return {**KERNEL_BLAS_THREADS, **os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
 async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float, sock_dir: str) -> Any:
     from jupyter_client.manager import AsyncKernelManager
 
@@ -373,7 +388,7 @@ async def _start_kernel(kernel_name: str, cwd: str | None, start_timeout: float,
             await km.start_kernel(
                 cwd=cwd,
                 extra_arguments=["--HistoryManager.hist_file=:memory:"],
-                env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                env=kernel_env(),
             )
             kc = km.client()
             kc.start_channels()
