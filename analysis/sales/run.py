@@ -120,7 +120,7 @@ def sales_stage(
     """
     if params.funnel is None:
         raise InputError("no funnel block in the params; see docs/sales.md")
-    data = scope_region(data or load_sales_cached(params), region)
+    data = scope_region(data or load_sales(params), region)
     if reps is not None:
         data = scope_reps(data, reps)
     window = sales_window(period, data.data_end)
@@ -251,7 +251,7 @@ def sales_for_run(
         return Missing("sales_no_opportunities")
     from analysis.regions import run_rep
 
-    data = data or load_sales_cached(params)
+    data = data or load_sales(params)  # read in each run: nothing outlives a run in a warm batch kernel
     rep = run_rep(region)
     region_ = None if region == ALL_REGIONS or rep is not None else region
     if region_ is not None and "region" not in _with_team(data).columns:
@@ -264,37 +264,6 @@ def sales_for_run(
         return sales_stage(params, period, region_, data=data, reps=reps, transactions=transactions, previous=before)
     except ParamsError:  # the period starts after the CRM export ends
         return Missing("sales_after_data", {"end": f"{data.data_end:%Y-%m-%d}"})
-
-
-_CACHE: dict[str, SalesData] = {}
-
-
-def load_sales_cached(params: RunParams) -> SalesData:
-    """:func:`load_sales`, once per process for the same CRM inputs (a batch worker runs many periods × regions).
-
-    The key holds the inputs' params and each input file's size and modification time, so a changed or removed file
-    is read again.
-    """
-    import json
-
-    def stamp(path: str | None) -> list[int] | None:
-        p = Path(path) if path else None
-        return [p.stat().st_size, p.stat().st_mtime_ns] if p is not None and p.is_file() else None
-
-    inputs = ("opportunities", "stage_history", "targets", "sales_teams")
-    key = json.dumps(
-        {
-            "params": {
-                n: getattr(params, n).model_dump(mode="json") for n in (*inputs, "funnel") if getattr(params, n)
-            },
-            "files": {n: stamp(getattr(params, n).source.path) for n in inputs if getattr(params, n)},
-        },
-        sort_keys=True,
-    )
-    if key not in _CACHE:
-        _CACHE.clear()
-        _CACHE[key] = load_sales(params)
-    return _CACHE[key]
 
 
 def write_stage(run_dir: Path, result: SalesRun | Missing, language: str, key: Any | None) -> list[Path]:
