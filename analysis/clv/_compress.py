@@ -263,8 +263,10 @@ def lattice_group(
     space = int(np.prod(sizes, dtype=float))
     if space > max(4 * n, 1 << 16):
         return None
-    dtype = np.int32 if space < 2**31 else np.int64  # half the bytes of the row -> distinct row map
-    key = fkey.astype(np.intp)  # the index type of bincount and of gathers (no conversion inside them)
+    # numpy's index type for the key and the row -> distinct row map: bincount and gathers convert any other
+    # integer type to it first (a 32-bit map costs a conversion pass at every gather through it)
+    dtype = np.intp
+    key = fkey.astype(dtype)
     w = None if weights is None else np.asarray(weights, dtype=float)
     counts = np.bincount(key, weights=w, minlength=space)
     present = np.bincount(key, minlength=space) > 0 if w is not None else counts > 0

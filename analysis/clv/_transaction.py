@@ -132,7 +132,7 @@ class TransactionModel(BaseFitter):
         if bad.any():
             series = pd.Series(values[grouped.inverse], index=summary.index, name=name)
             return self._checked(series, what or name)
-        return pd.Series(np.maximum(values, 0.0)[grouped.inverse], index=summary.index, name=name)
+        return pd.Series(np.maximum(values, 0.0).take(grouped.inverse), index=summary.index, name=name)
 
     def conditional_probability_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(customer still active at T | x, t_x, T), per customer (index of ``summary``)."""
@@ -166,15 +166,24 @@ class TransactionModel(BaseFitter):
         once per distinct (x, t_x, T) (the expectations at the period ends once per distinct (x, T))
         and spread to the customers.
         """
-        ends, factors = discount_weights(float(horizon), float(discount_rate))
         grouped = self._histories(summary)
+        values = self._discounted_unique(grouped, summary, horizon, discount_rate)
+        return pd.Series(values.take(grouped.inverse), index=summary.index, name="discounted_purchases")
+
+    def _discounted_unique(
+        self, grouped: Grouped, summary: pd.DataFrame | DistinctSummary, horizon: float, discount_rate: float
+    ) -> np.ndarray:
+        """:meth:`discounted_expected_purchases` of each distinct history of ``grouped``, checked (finite, not
+        negative: else :class:`CLVFitError` naming customers) and clipped at 0."""
+        ends, factors = discount_weights(float(horizon), float(discount_rate))
         p = self._checked_p_alive(grouped, summary)
         vals, inv = self._if_alive_unique(grouped, ends)
         # sum_k (E_k - E_{k-1}) f_k = sum_k E_k (f_k - f_{k+1}) with f_{K+1} = 0
         disc = vals @ (factors - np.append(factors[1:], 0.0))
-        return self._per_customer(
-            p * disc[inv], grouped, summary, "discounted_purchases", "discounted expected purchases"
-        )
+        values = p * disc[inv]
+        if not np.all(np.isfinite(values) & (values >= -1e-12)):
+            self._per_customer(values, grouped, summary, "discounted_purchases", "discounted expected purchases")
+        return np.maximum(values, 0.0)
 
     def _checked_p_alive(self, grouped: Grouped, summary: pd.DataFrame) -> np.ndarray:
         p = self._p_alive_unique(grouped)

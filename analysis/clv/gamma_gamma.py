@@ -283,8 +283,18 @@ class GammaGamma(BaseFitter):
     expected_spend = conditional_expected_average_profit
 
     def _expected_spend_distinct(self, rows: DistinctSummary, p: float, q: float, v: float, pop: float) -> pd.Series:
-        """:meth:`conditional_expected_average_profit` once per distinct repeat spend of a
-        :class:`~analysis.clv.distinct.DistinctSummary`, spread to its repeat customers; the others get ``pop``."""
+        """:meth:`conditional_expected_average_profit` from a :class:`~analysis.clv.distinct.DistinctSummary`."""
+        return pd.Series(self._spend_values(rows, p, q, v, pop), index=rows.index, name="spend_per_purchase")
+
+    def spend_per_customer(self, rows: DistinctSummary) -> np.ndarray:
+        """:meth:`conditional_expected_average_profit` of every customer of ``rows`` as an array in their order."""
+        check_is_fitted(self)
+        p, q, v = self.params_.to_numpy()
+        return self._spend_values(rows, p, q, v, self.population_mean_spend())
+
+    def _spend_values(self, rows: DistinctSummary, p: float, q: float, v: float, pop: float) -> np.ndarray:
+        """The expected spend per purchase of each repeat spend row of ``rows`` put at its repeat customers' places;
+        the others get ``pop``."""
         x = rows.spends.values["frequency"]
         m = rows.spends.values["monetary_value"]
         use = np.isfinite(m)
@@ -292,11 +302,11 @@ class GammaGamma(BaseFitter):
             raise SummaryDataError("monetary_value must not be negative")
         with np.errstate(all="ignore"):
             per_row = np.where(use, p * (v + x * m) / (p * x + q - 1), pop)
-        values = np.full(len(rows.index), pop, dtype=float)
-        values[rows.repeat] = per_row[rows.spends.inverse] if len(rows.spends.inverse) != len(per_row) else per_row
         if not (np.all(np.isfinite(per_row)) and np.isfinite(pop)):
             raise ModelError("Gamma-Gamma: expected spend is not finite")
-        return pd.Series(values, index=rows.index, name="spend_per_purchase")
+        values = np.full(len(rows.index), pop, dtype=float)
+        values[rows.repeat] = per_row[rows.spends.inverse]
+        return values
 
 
 def total_spend_codes(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

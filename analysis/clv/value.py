@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis import text
 from analysis.clv._transaction import TransactionModel
+from analysis.clv.distinct import DistinctSummary
 from analysis.clv.gamma_gamma import GammaGamma
 from analysis.clv.summary import unit_days
 from analysis.errors import InputError, ModelError
@@ -85,6 +86,12 @@ def customer_lifetime_value(
     if not (math.isfinite(margin) and margin >= 0):
         raise InputError(f"margin must be >= 0, got {margin!r}")
     _check_unit(transaction_model, summary)
+    if isinstance(summary, DistinctSummary):  # once per distinct history, one gather to the customers
+        grouped = transaction_model._histories(summary)
+        per_history = transaction_model._discounted_unique(grouped, summary, horizon, discount_rate)
+        spend_per_customer = spend_model.spend_per_customer(summary)
+        values = margin * per_history.take(grouped.inverse) * spend_per_customer
+        return pd.Series(values, index=summary.index, name="clv")
     purchases = transaction_model.discounted_expected_purchases(summary, horizon, discount_rate)
     spend = spend_model.conditional_expected_average_profit(summary)
     if purchases.index is spend.index:  # both indexed by the summary's customers: no alignment needed
