@@ -82,6 +82,13 @@ seg_plots.lifecycle_chart(seg.lifecycle, language=ctx.language);
 if ctx.has(scored.clusters):
     ctx.say("notebook.segmentation.clusters_found", k=scored.clusters.k, s=scored.clusters.stability)
     profile = scored.clusters.profile.drop(columns=["value_class"])
+    if scored.clv is None:  # the CLV column names its method, as the CLV total does
+        ctx.say(
+            "notebook.segmentation.cluster_clv",
+            h=ctx.params.clv.horizon,
+            u=ctx.text(f"notebook.units.{ctx.params.clv.time_unit}"),
+            method=scored.clv_value.method_label(ctx.language),
+        )
     display(tables.styled(profile, cur, money=("monetary", "clv"), pct=shares, decimals=means, language=ctx.language))
     seg_plots.snake_plot(scored.clusters.snake, language=ctx.language)
 else:
