@@ -136,7 +136,8 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory):
 
     if (reason := why_no_cluster()) is not None:
         pytest.skip(reason)
-    cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"))
+    # two cores: the test driver's application holds one, a batch kernel's application the other
+    cluster = start_cluster(tmp_path_factory.mktemp("spark-cluster"), cores=2)
     yield cluster
     cluster.stop()
 

@@ -1,10 +1,14 @@
 """The kit on a real Spark cluster: a standalone master and worker started by the suite (``spark_cluster``,
 tests/spark_cluster.py), the kit's driver in another Python process pointed at ``spark://127.0.0.1:PORT`` by its
-params, executors in the worker's JVM and work folder, the log passed as a folder of Parquet files (as on a
+params, executors in the worker's JVM and work folder, the logs passed as folders of Parquet files (as on a
 cluster's shared storage).
 
-``rfmkit summary`` (written by the executors), ``rfmkit summary --clv`` (scored by the executors with the kit's
-rules) and ``rfmkit score`` give the numbers DuckDB gives on the same log.
+One driver process (one application, one executor) runs ``rfmkit summary`` (written by the executors),
+``rfmkit summary --clv`` (scored by the executors with the kit's rules) and a one-month batch, ``rfmkit run`` with
+``engine: spark``: the raw, messy log cleaned by the executors (:mod:`analysis.engines.spark_clean`), the run's
+notebooks scoring on the cluster from their kernel (an application of their own). Each gives the numbers DuckDB
+gives on the same files: the summary and the scores, the cleaned data (``quality.json``), the run's
+``customers.csv``, ``headline.csv`` and segment counts (DuckDB's from the stage runner, without kernels).
 """
 
 from __future__ import annotations
@@ -23,18 +27,23 @@ import yaml
 from click.testing import CliRunner
 
 from analysis.cli import main
+from analysis.params import RunParams
+from analysis.pipeline import open_run
 from tests.spark_cluster import DRIVER_CONFIG
 from tests.test_spark_score import awkward_log
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 AS_OF = "2024-03-31"
+BATCH_MONTH = "2024-02"
 #: Runs rfmkit commands (a JSON list of argument lists) in one Python process holding one Spark session made from the
 #: params (as a notebook holds one): the commands use it and leave it running, so one application and one executor
 #: serve them all.
 DRIVER = """
 import json, os, sys
 from analysis.cli import main
+from analysis.params import RunParams
+from analysis.pipeline import open_run
 from analysis.engines.spark_engine import spark_session
 from analysis.params import load_params
 session = spark_session(load_params(sys.argv[1], overrides={"periods": {"start": "2000-01", "end": "2000-01"}})
@@ -67,20 +76,40 @@ def same_table(got: pd.DataFrame, want: pd.DataFrame, rtol: float = 1e-9) -> Non
             assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), col
 
 
-def test_summary_and_score_on_a_standalone_cluster(spark_cluster, tmp_path: Path) -> None:
-    log = awkward_log()
-    data = parquet_folder(log, tmp_path / "shared" / "clean")
+def messy_log() -> pd.DataFrame:
+    """A raw export of 300 customers in one region (the bundled sample's dirty rows: (blank)/NULL/N/A ids, bad
+    dates and amounts, cancellations, copies, outliers) up to 2024-03-20, as text."""
+    from analysis.data.sample import generate_transactions
+
+    log = generate_transactions(customers=300, seed=5, dirty=True, start="2023-06-01", end="2024-03-20")
+    return log.assign(region="North")
+
+
+def batch_params(folder: Path, data: Path, engine: str, spark: dict) -> RunParams:
+    """One month (2024-02), one region, the scoring and summary notebooks, on ``engine``."""
+    return RunParams.model_validate({
+        "source": {"path": str(data)}, "periods": {"start": BATCH_MONTH, "end": BATCH_MONTH}, "regions": "all",
+        "include_all_regions": False, "notebooks": ["02_scoring", "05_summary"], "engine": engine,
+        "output_dir": str(folder / engine), "execution": {"jobs": 1, "timeout_seconds": 600},
+        "segmentation": {"cluster": {"enabled": False}}, "privacy": {"show_customer_ids": True},
+        "engine_options": {"spark": spark},
+    })  # fmt: skip
+
+
+def test_summary_score_and_batch_on_a_standalone_cluster(spark_cluster, tmp_path: Path) -> None:
+    data = parquet_folder(awkward_log(), tmp_path / "shared" / "clean")
+    raw = parquet_folder(messy_log(), tmp_path / "shared" / "raw")
+    spark = {"master": spark_cluster.url, "config": DRIVER_CONFIG}
     params = tmp_path / "cluster.yaml"
-    params.write_text(
-        yaml.safe_dump({"engine_options": {"spark": {"master": spark_cluster.url, "config": DRIVER_CONFIG}}})
-    )
+    params.write_text(yaml.safe_dump({"engine_options": {"spark": spark}}))
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(yaml.safe_dump(batch_params(tmp_path, raw, "spark", spark).model_dump(mode="json")))
     out = tmp_path / "out"
     commands = [
         ["summary", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params), "--out", f"{out}/s/"],
         ["summary", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params), "--clv",
          "--out", f"{out}/scored/"],
-        ["score", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params),
-         "--out", f"{out}/score.parquet"],
+        ["run", str(batch), "--no-progress"],
     ]  # fmt: skip
     began, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(
@@ -89,20 +118,22 @@ def test_summary_and_score_on_a_standalone_cluster(spark_cluster, tmp_path: Path
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     driver_seconds = time.monotonic() - began
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{spark_cluster.log_tail()}"
+    assert "1 runs: 1 ok" in run.stdout, run.stdout
     print(
-        f"cluster up in {spark_cluster.start_seconds:.1f} s wall; three commands in {driver_seconds:.1f} s wall, "
-        f"{after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f} CPU s in the driver's Python, "
-        f"{run.stdout.split('driver JVM CPU s: ')[-1].split()[0]} in its JVM, "
-        f"{spark_cluster.cpu_seconds():.1f} CPU s in the master, worker and executor"
+        f"cluster up in {spark_cluster.start_seconds:.1f} s wall; summaries and the batch in {driver_seconds:.1f} s "
+        f"wall, {after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f} CPU s in the driver's Python "
+        f"and the batch's kernel, {run.stdout.split('driver JVM CPU s: ')[-1].split()[0]} in the driver's JVM, "
+        f"{spark_cluster.cpu_seconds():.1f} CPU s in the master, worker and executors"
     )
-    # the executors ran in the worker's work folder (one application: the driver's one session), not the driver's
-    apps = list((spark_cluster.folder / "work").glob("app-*"))
-    assert len(apps) == 1 and (apps[0] / "0" / "stderr").is_file()
+    # the executors ran in the worker's work folder (the driver's one session: the summaries and the batch's
+    # cleaning; the kernel's sessions: the run's scoring), not the driver's
+    apps = sorted((spark_cluster.folder / "work").glob("app-*"))
+    assert len(apps) >= 2 and all((app / "0" / "stderr").is_file() for app in apps)
 
     duck = tmp_path / "duck"
     for args in (
@@ -115,7 +146,25 @@ def test_summary_and_score_on_a_standalone_cluster(spark_cluster, tmp_path: Path
     same_table(pd.read_parquet(out / "s" / "customers").set_index("customer_id"), summary)
     scored = pd.read_parquet(f"{duck}-score.parquet")
     assert len(scored) == len(summary) > 100
-    same_table(pd.read_parquet(out / "score.parquet"), scored, rtol=1e-6)  # CLV fits converge to 1e-6
     on_cluster = pd.read_parquet(out / "scored" / "customers").set_index("customer_id")
-    same_table(on_cluster, scored[list(on_cluster.columns)], rtol=1e-6)
+    same_table(on_cluster, scored[list(on_cluster.columns)], rtol=1e-6)  # CLV fits converge to 1e-6
     assert json.loads((out / "scored" / "models.json").read_text())["clv_method"] == "bgnbd"
+
+    # the batch: the cleaned data, the run's customers, headline and segment counts equal DuckDB's
+    want = batch_params(tmp_path, raw, "duckdb", spark)
+    stage_run = open_run(want, BATCH_MONTH, "North", run_dir=duck / "run")
+    for name in ("score", "summary"):
+        stage_run.get(name)
+    quality = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*/_data/clean-*/quality.json"))]
+    assert len(quality) == 2 and quality[0] == quality[1]
+    q = quality[0]
+    assert q["rows_in"] == len(messy_log()) == q["rows_clean"] + q["rows_quarantined"]
+    assert q["reasons"]["missing_customer_id"] and q["reasons"]["return"] and q["outliers_flagged"]
+    got_dir = tmp_path / "spark" / BATCH_MONTH / "North"
+    got = pd.read_csv(got_dir / "customers.csv", index_col=0, encoding="utf-8-sig")
+    want_customers = pd.read_csv(duck / "run" / "customers.csv", index_col=0, encoding="utf-8-sig")
+    assert len(got) > 200
+    same_table(got, want_customers, rtol=1e-6)
+    headline = [pd.read_csv(d / "headline.csv", encoding="utf-8-sig") for d in (got_dir, duck / "run")]
+    pd.testing.assert_frame_equal(*headline)
+    assert got["segment"].value_counts().to_dict() == want_customers["segment"].value_counts().to_dict()

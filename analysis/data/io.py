@@ -72,7 +72,7 @@ def read_transactions(source: SourceParams) -> pd.DataFrame:
         return get_dataset(source.name or "").load_raw()
     path = check_source(source)
     if fmt == "auto":
-        fmt = detect_format(path)
+        fmt = "parquet" if path.is_dir() else detect_format(path)
     # what the input may cost, before reading it: the message names the limit and how to raise it
     if fmt == "csv":
         check_unpacked_size(path, source)
@@ -274,10 +274,23 @@ def check_source(source: SourceParams) -> Path:
     if not source.path:
         raise InputError(f"source.path is not set; name the file to read (format '{source.format}')")
     path = Path(source.path)
+    if path.is_dir() and source.format in ("auto", "parquet") and parquet_files(path):
+        return path  # a folder of Parquet files (a cluster's shared storage, a Spark job's output): one log
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "input file not found"
-        raise InputError(f"{path}: {what}; check source.path in the params or the INPUT argument")
+        also = " (a folder is read as one log when it holds .parquet files)" if path.is_dir() else ""
+        raise InputError(f"{path}: {what}; check source.path in the params or the INPUT argument{also}")
     return path
+
+
+def parquet_files(folder: str | Path) -> list[Path]:
+    """The Parquet files of a log kept as a folder, in the order they are read (their paths sorted); files whose
+    names start with ``_`` or ``.`` (``_SUCCESS``, hidden files) are not part of it, as for pyarrow and Spark."""
+    return sorted(
+        p for p in Path(folder).rglob("*")
+        if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(folder).parts)
+    )  # fmt: skip
 
 
 def check_unique_columns(columns: list[str], origin: str = "input") -> None:

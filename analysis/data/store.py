@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.clean import CleanResult, clean_transactions, require_rows
-from analysis.data.io import file_sha256, read_transactions, write_json
+from analysis.data.io import PARQUET_SUFFIXES, file_sha256, parquet_files, read_transactions, write_json
 from analysis.data.spreadsheet import restore_formulas
 from analysis.errors import InputError
 from analysis.params import RunParams
@@ -36,8 +36,23 @@ from analysis.resources import code_version
 log = logging.getLogger(__name__)
 
 
+def cleans_on_spark(params: RunParams) -> bool:
+    """Whether the source is cleaned on Spark: ``engine: spark`` and a Parquet log (a file, or a folder of Parquet
+    files on storage every executor reads); other sources (CSV, Excel, SQL, the sample) are read and cleaned here."""
+    src = params.source
+    if params.engine != "spark" or src.format not in ("auto", "parquet") or not src.path:
+        return False
+    path = Path(src.path)
+    return path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES
+
+
 def clean_source(params: RunParams) -> CleanResult:
-    """Read the source named in ``params`` and clean it (rows in = clean + quarantined)."""
+    """Read the source named in ``params`` and clean it (rows in = clean + quarantined); on Spark for a Parquet log
+    with ``engine: spark`` (:mod:`analysis.engines.spark_clean`, the same cleaning on the executors)."""
+    if cleans_on_spark(params):
+        from analysis.engines.spark_clean import clean_on_spark
+
+        return clean_on_spark(params)
     raw = read_transactions(params.source)
     from analysis.logs import redact_secrets
 
@@ -73,6 +88,8 @@ def source_key(params: RunParams) -> str:
         content = json.dumps(src.sample.model_dump(mode="json"), sort_keys=True)
     elif src.format == "sql":
         content = f"{src.url}\n{src.query}\n{time.strftime('%Y-%m-%d')}"  # a database changes: re-read daily
+    elif src.path and Path(src.path).is_dir():  # a folder of Parquet files: each file's name and content
+        content = "\n".join(f"{f.relative_to(src.path)} {file_sha256(f)}" for f in parquet_files(src.path))
     else:
         content = file_sha256(src.path or "")
     payload = json.dumps(

@@ -178,9 +178,19 @@ def clean_on_spark(params: RunParams, session=None) -> CleanResult:
 
     from analysis.engines.spark_engine import quiet_pandas3, spark_session
 
+    if session is None:
+        with quiet_pandas3():
+            from pyspark.sql import SparkSession
+
+        if SparkSession.getActiveSession() is None:  # a session of its own: stopped when done, so the batch's
+            session = spark_session(params.engine_options.spark)  # kernels get the cluster's executors
+            try:
+                return clean_on_spark(params, session)
+            finally:
+                session.stop()
+        session = spark_session(params.engine_options.spark)  # a notebook's or a test's: used and left running
     path = Path(params.source.path or "")
     origin = str(path)
-    session = session or spark_session(params.engine_options.spark)
     mapping, cleaning = dict(params.columns or {}), params.cleaning
     with quiet_pandas3():
         df = session.read.parquet(str(path))
