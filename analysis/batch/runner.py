@@ -489,7 +489,6 @@ def _region_entry(value: Any, folder: str) -> str:
 
 def execute_run(
     spec: RunSpec,
-    params_path: str,
     params_data: dict[str, Any],
     clean_dir: str,
     fingerprint: str,
@@ -771,7 +770,7 @@ def run_locked(
         if why:
             log.info("run %s/%s runs again: %s", s.period, region_name(s.region), why)
             reruns[f"{s.period}/{region_name(s.region)}"] = why
-        args = (s, params_path, params_data, str(clean_dir), fp)
+        args = (s, params_data, str(clean_dir), fp)  # the params as validated once; the notebooks get them as data
         task_key = f"{s.period}/{region_name(s.region)}"
         todo.append(Task(task_key, args, start_seconds=2 * 60 + GRACE_SECONDS, step_seconds=nb_seconds))
     bar = None
@@ -793,7 +792,7 @@ def run_locked(
             bar.update()
 
     def lost(task: Task, step: str, reason: str) -> None:
-        s, _, data, cdir, fp = task.args
+        s, data, cdir, fp = task.args
         from analysis.logs import redact_secrets
 
         try:
