@@ -555,6 +555,8 @@ def execute_run(
             continue
         path = stage / "_executed" / f"{o.name}.ipynb"
         text = stable_styler_ids(path.read_text(encoding="utf-8").replace(str(stage), str(run_dir)))
+        if result.status == "failed":  # kept and linked from the index: its error and tracebacks as the banner's
+            text = _redacted_failure(text, clean_dir, params)
         write_text(text, path)
     if executed:
         if on_event is not None:  # a watching parent names the render step when it fails or hangs there
@@ -610,6 +612,52 @@ def _without_ids(message: str, clean_dir: str, params: RunParams) -> str:
     except Exception:  # no readable clean data: the message as it is
         return message
     return public_message(message, ids.to_pylist(), params.privacy.key_file)
+
+
+#: Joins the texts of a notebook redacted together (no quoted literal spans a line, so none spans it).
+_JOIN = "\n\x1e\n"
+
+
+def _redacted_failure(text: str, clean_dir: str, params: RunParams) -> str:
+    """A failed run's executed notebook (its JSON ``text``) as kept: the error banner, the error outputs (message
+    and traceback) and the warnings (stderr) with every customer id they quote as its pseudonym (unless params
+    ``privacy.show_customer_ids``; :func:`_without_ids`, the ids read once) and connection-string secrets redacted,
+    as the report's banner and the manifest show the error."""
+    from analysis.logs import redact_secrets
+
+    if '"output_type": "error"' not in text and "rfmkit-error" not in text and '"stderr"' not in text:
+        return text
+    nb = json.loads(text)
+    places: list[tuple[dict[str, Any], str, int | None]] = []  # (holder, key, index in a list of lines or None)
+    for cell in nb.get("cells", []):
+        if "rfmkit-error" in cell.get("metadata", {}).get("tags", []):
+            places.append((cell, "source", None))
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                places.append((out, "evalue", None))
+                places += [(out, "traceback", i) for i in range(len(out.get("traceback", [])))]
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                places.append((out, "text", None))
+
+    def get(holder: dict[str, Any], key: str, i: int | None) -> str:
+        value = holder.get(key, "")
+        value = value[i] if i is not None else value
+        return "".join(value) if isinstance(value, list) else str(value)
+
+    def redacted(message: str) -> str:
+        shown = message if params.privacy.show_customer_ids else _without_ids(message, clean_dir, params)
+        return str(redact_secrets(shown))
+
+    texts = [get(*place) for place in places]
+    parts = redacted(_JOIN.join(texts)).split(_JOIN)
+    if len(parts) != len(places):  # a text held the separator itself: each on its own (the ids read again)
+        parts = [redacted(one) for one in texts]
+    for (holder, key, i), part in zip(places, parts, strict=True):
+        if i is None:
+            holder[key] = part
+        else:
+            holder[key][i] = part
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _package_versions() -> dict[str, str | None]:
