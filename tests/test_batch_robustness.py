@@ -143,7 +143,12 @@ def _running(proc: psutil.Process) -> bool:
 
 
 def test_killed_batch_leaves_no_half_report_and_next_run_completes(tmp_path: Path) -> None:
-    params = small_params(tmp_path, periods={"start": "2024-12", "end": "2024-12"}, execution={"jobs": 1})
+    params = small_params(
+        tmp_path,
+        source={"format": "sample", "sample": {"customers": 900, "seed": 11}},  # any sample; a smaller CLV fit
+        periods={"start": "2024-12", "end": "2024-12"},
+        execution={"jobs": 1},
+    )
     out = tmp_path / "reports"
     proc = subprocess.Popen(
         [sys.executable, "-m", "analysis.cli", "run", str(params), "--no-progress"],
