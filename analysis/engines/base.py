@@ -258,37 +258,59 @@ def check_counts(n_missing: int, n_negative: int, origin: str) -> None:
 
 
 class _Sorted:
-    """The engine's per-customer aggregates sorted by ``customer_id`` once (an Arrow sort, no pandas frame
-    copies): the ids as the ``customer_id`` index, each column as a NumPy array in that order."""
+    """The engine's per-customer aggregates (a pandas frame, or the Arrow table the engine returned, no pandas
+    frame made of it) sorted by ``customer_id`` once (an Arrow sort, no frame copies): the ids as the
+    ``customer_id`` index (of ``text``, pandas' Arrow-backed text type: ``string`` by default), each column as a
+    NumPy array in that order."""
 
-    def __init__(self, agg: pd.DataFrame) -> None:
+    def __init__(self, agg: pd.DataFrame | Any, text: pd.StringDtype | None = None) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        array = agg["customer_id"].array
-        if isinstance(array, pd.arrays.ArrowStringArray):
-            ids = pc.cast(array._pa_array, pa.large_string())  # the engine's text: no round trip through objects
+        if isinstance(agg, pa.Table):
+            ids = pc.cast(agg.column("customer_id"), pa.large_string())
         else:
-            ids = pa.chunked_array([pa.array(agg["customer_id"].astype(str).to_numpy(dtype=object), pa.large_string())])
+            array = agg["customer_id"].array
+            if isinstance(array, pd.arrays.ArrowStringArray):
+                ids = pc.cast(array._pa_array, pa.large_string())  # the engine's text: no round trip through objects
+            else:
+                values = agg["customer_id"].astype(str).to_numpy(dtype=object)
+                ids = pa.chunked_array([pa.array(values, pa.large_string())])
         self.order = pc.sort_indices(ids).to_numpy().astype(np.int64)  # byte order of UTF-8 = the text's order
-        self.ids = pd.Index(pd.arrays.ArrowStringArray(pc.take(ids, self.order)), name="customer_id")
+        self.ids = pd.Index(pd.arrays.ArrowStringArray(pc.take(ids, self.order), dtype=text), name="customer_id")
         self.agg = agg
         self._cols: dict[tuple[str, str | None], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.order)
 
+    def _raw(self, name: str, dtype: str | type | None) -> np.ndarray:
+        """Column ``name`` in the engine's row order (NaN for a missing value of a float column)."""
+        import pyarrow as pa
+
+        if isinstance(self.agg, pa.Table):
+            column = self.agg.column(name)
+            if dtype is float:
+                return column.cast(pa.float64()).to_numpy()  # nulls become NaN
+            if column.null_count:
+                raise ValueError(f"column {name} has missing values where {dtype} needs none")
+            return column.to_numpy().astype(dtype if dtype is not None else column.to_numpy().dtype, copy=False)
+        column = self.agg[name]
+        return column.to_numpy(dtype=float, na_value=np.nan) if dtype is float else column.to_numpy(dtype=dtype)
+
     def col(self, name: str, dtype: str | type | None = None) -> np.ndarray:
         """Column ``name`` in customer order, as ``dtype`` (NaN for a missing value of a float column)."""
         key = (name, None if dtype is None else str(dtype))
         if key not in self._cols:
-            column = self.agg[name]
-            values = column.to_numpy(dtype=float, na_value=np.nan) if dtype is float else column.to_numpy(dtype=dtype)
-            self._cols[key] = values[self.order]
+            self._cols[key] = self._raw(name, dtype)[self.order]
         return self._cols[key]
 
     def present(self, name: str) -> np.ndarray:
         """True where column ``name`` has a value, in customer order."""
+        import pyarrow as pa
+
+        if isinstance(self.agg, pa.Table):
+            return self.agg.column(name).is_valid().to_numpy()[self.order]
         return self.agg[name].notna().to_numpy()[self.order]
 
 
@@ -318,7 +340,7 @@ def frames_from_aggregates(agg: pd.DataFrame | _Sorted, request: SummaryRequest)
             "monetary_value": monetary_value,
             "first_purchase": _as_dates(first),
         },
-        index=ids.astype(str),
+        index=ids if ids.dtype == SCORE_TEXT else ids.astype(str),  # the btyd frame's ids are ``str``
     )
     if request.holdout_end is not None:
         n_hold = days("n_holdout")
@@ -367,12 +389,20 @@ def _rfm_frame(rows: _Sorted, day_n: int, prefix: str = "", orders_needed: bool 
     return rfm
 
 
+#: pandas' Arrow-backed text type ``str``, that of the scored customers' ids (the data contract's,
+#: :data:`analysis.contract.CUSTOMER_TYPES`): the score step's frames share one index of it, so nothing after
+#: the engine converts or realigns 2M ids.
+SCORE_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
 def score_frames_from_aggregates(
-    agg: pd.DataFrame, check: pd.Series, request: ScoreRequest, origin: str
+    agg: pd.DataFrame | Any, check: pd.Series, request: ScoreRequest, origin: str
 ) -> ScoreInputs:
-    """Turn the rows of :data:`analysis.engines.sql.SCORE_STEP_SQL` and :data:`~analysis.engines.sql.SCORE_CHECK_SQL`
-    into :class:`ScoreInputs`, with the pandas code's arithmetic (that of :func:`frames_from_aggregates`)."""
-    rows = _Sorted(agg)
+    """Turn the rows of :data:`analysis.engines.sql.SCORE_STEP_SQL` (a pandas frame or an Arrow table) and
+    :data:`~analysis.engines.sql.SCORE_CHECK_SQL` into :class:`ScoreInputs`, with the pandas code's arithmetic
+    (that of :func:`frames_from_aggregates`); every frame is indexed by one ``customer_id`` index
+    (:data:`SCORE_TEXT`)."""
+    rows = _Sorted(agg, SCORE_TEXT)
     ids = rows.ids
     as_of_n, prev_n = request.as_of_n, request.prev_n
     summary_request = SummaryRequest(request.as_of, request.lookback_days, None, request.time_unit)
@@ -501,6 +531,11 @@ class SQLEngine(Engine):
     def query(self, sql: str, params: dict[str, int]) -> pd.DataFrame:
         """Run ``sql`` with ``:name`` parameters bound; the result as a pandas frame."""
 
+    def query_table(self, sql: str, params: dict[str, int]) -> pd.DataFrame | Any:
+        """:meth:`query` for a large result that is only read column by column (:class:`_Sorted`): an engine may
+        return its Arrow table instead of a pandas frame, saving a copy of every column (the DuckDB engine does)."""
+        return self.query(sql, params)
+
     def use_timezone(self, timezone: str | None) -> None:
         """Cast the time-zoned order dates of files on ``timezone``'s wall clock (UTC when None); no-op by default."""
 
@@ -528,7 +563,7 @@ class SQLEngine(Engine):
         check = self.query(SCORE_CHECK_SQL, {"as_of_n": params["as_of_n"]}).iloc[0]
         first = check["first_day_n"]
         base = (1, 0) if pd.isna(first) else retention_base_n(int(first), params["as_of_n"])
-        agg = self.query(SCORE_STEP_SQL, {**params, "base_from_n": base[0], "base_to_n": base[1]})
+        agg = self.query_table(SCORE_STEP_SQL, {**params, "base_from_n": base[0], "base_to_n": base[1]})
         return score_frames_from_aggregates(agg, check, request, origin)
 
 
