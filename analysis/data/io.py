@@ -153,18 +153,48 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _too_big(path: Path, unpacked: int, source: SourceParams) -> InputError:
+def _too_big(path: Path, unpacked: int, source: SourceParams, *, counted: bool = False) -> InputError:
+    """The error for a file past ``source.max_unpacked_mb``: its size when known, "more than" when the count
+    stopped at the limit (``counted``)."""
+    size = "more than the limit" if counted else f"{unpacked / 2**20:,.0f} MB, more than the limit"
     return InputError(
-        f"{path}: unpacks to {unpacked / 2**20:,.0f} MB, more than the limit of {source.max_unpacked_mb:,} MB "
+        f"{path}: unpacks to {size} of {source.max_unpacked_mb:,} MB "
         "(source.max_unpacked_mb); if the file is genuine, raise source.max_unpacked_mb in the params"
     )
 
 
+#: The most a deflate stream can unpack to per byte it holds (258-byte matches in 2-bit codes: about 1032 to 1).
+DEFLATE_MAX_RATIO = 1032
+
+
+def _gzip_unpacked(path: Path, cap: int) -> int | None:
+    """Bytes the gzip file ``path`` unpacks to, every member, counted by decompressing in blocks and stopping once
+    past ``cap``; None when it cannot be read (the reader then says why)."""
+    import gzip
+    import zlib
+
+    n = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                n += len(block)
+                if n > cap:
+                    break
+    except (OSError, EOFError, zlib.error):
+        return None
+    return n
+
+
 def check_unpacked_size(path: Path, source: SourceParams) -> None:
-    """Refuse a compressed text file (``.zip``, ``.gz``) that unpacks to more than ``source.max_unpacked_mb``, from
-    its own bookkeeping, before reading: a zip archive's directory, a gzip file's trailer (which records the size
-    modulo 4 GiB: a gzip file past 4 GiB unpacked is not caught here). Other compressions are read as they come."""
+    """Refuse a compressed text file (``.zip``, ``.gz``) that unpacks to more than ``source.max_unpacked_mb``,
+    before reading: a zip archive from its directory; a gzip file from its trailer only when that settles it. The
+    trailer (ISIZE) records the last member's size modulo 4 GiB, a lower bound of the true size: above the limit,
+    the file is refused at once; when the file is too small to unpack past the limit at all (deflate's
+    :data:`DEFLATE_MAX_RATIO`), it passes; else (a file past 4 GiB unpacked, or of several members, could hide
+    behind a small trailer) the unpacked bytes are counted, stopping at the limit. Other compressions are read as
+    they come."""
     suffix = path.suffix.lower()
+    limit = source.max_unpacked_mb * 2**20
     if suffix == ".zip":
         try:
             with zipfile.ZipFile(path) as archive:
@@ -174,10 +204,15 @@ def check_unpacked_size(path: Path, source: SourceParams) -> None:
     elif suffix == ".gz" and path.stat().st_size >= 18:
         with open(path, "rb") as fh:
             fh.seek(-4, os.SEEK_END)
-            unpacked = int.from_bytes(fh.read(4), "little")
+            unpacked = int.from_bytes(fh.read(4), "little")  # true size = this + k × 4 GiB (last member)
+        if unpacked <= limit and path.stat().st_size * DEFLATE_MAX_RATIO > limit:
+            counted = _gzip_unpacked(path, limit)
+            if counted is not None and counted > limit:
+                raise _too_big(path, counted, source, counted=True)
+            return
     else:
         return
-    if unpacked > source.max_unpacked_mb * 2**20:
+    if unpacked > limit:
         raise _too_big(path, unpacked, source)
 
 
