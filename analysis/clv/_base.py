@@ -281,11 +281,6 @@ class BaseFitter:
         ``weights`` (a :class:`~analysis.clv.distinct.DistinctSummary` hands over the same rows already grouped)."""
         return group_rows(columns, steps, weights, with_inverse=False)
 
-    def _reduced_rows(self, reduced: dict[str, Any], n_rows: int) -> int:
-        """The size of one evaluation of :meth:`_loglik_grad` on ``reduced`` (made from ``n_rows`` rows), compared
-        with :data:`SAMPLE_ABOVE_ROWS`; default the rows."""
-        return n_rows
-
     def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
         """Sufficient statistics of the weighted distinct rows for :meth:`_loglik_grad` (computed
         once per fit). The default keeps the rows and their weights."""
@@ -408,9 +403,48 @@ class BaseFitter:
         penalizer = float(self.penalizer)
         if not (penalizer >= 0 and math.isfinite(penalizer)):
             raise InputError(f"penalizer must be a finite number >= 0, got {self.penalizer!r}")
+        if isinstance(summary, DistinctSummary) and weights is not None:
+            raise InputError("a DistinctSummary carries its weights: give them to DistinctSummary.from_summary")
+        # a DistinctSummary keeps what a fit derives from it before optimising (the validated rows, their sufficient
+        # statistics and the exploration sample), so repeated fits of one model on it (e.g. one per penalizer of a
+        # grid) validate and reduce the rows once
+        key = (type(self), max(int(self.n_starts), 1) > 1, self.seed, unit)
+        cached = summary.fit_inputs.get(key) if isinstance(summary, DistinctSummary) else None
+        if cached is None:
+            cached = self._fit_inputs(summary, weights, unit)
+            if isinstance(summary, DistinctSummary):
+                summary.fit_inputs[key] = cached
+        data, w, n, n_repeat, reduced, explore = cached
+        self._fitted_rows(data, w)
+        log_centre = np.log(self._penalty_centre(data, w))
+        self._facts = {"n_customers": n, "n_repeat": n_repeat, "penalizer": penalizer}
+        self._stopped_at = None
+        try:
+            theta, convergence = self._optimise(
+                reduced, n, penalizer, log_centre, self._initial_guess(data, w), explore=explore
+            )
+            self._finish(theta, reduced, n, penalizer, unit, log_centre, n_unique=len(w))
+            self.boundary_ = None
+        except CLVFitError as err:
+            # the likelihood may be highest on the edge of the parameter space (BG/NBD's a -> 0: no detectable
+            # drop-out); a model that knows its limit there returns that answer instead of failing
+            limit = None
+            if penalizer == 0 and err.code == "unidentified" and self._stopped_at is not None:
+                limit = self._boundary_limit(reduced, n, self._stopped_at)
+            if limit is None:
+                raise
+            convergence = self._finish_boundary(limit, n, penalizer, unit, n_unique=len(w))
+        self.penalty_centre_ = pd.Series(np.exp(log_centre), index=list(self.param_names), name="penalty_centre")
+        self.convergence_ = convergence
+        return self
+
+    def _fit_inputs(
+        self, summary: pd.DataFrame | DistinctSummary, weights: Any, unit: str
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, float, float, dict[str, Any], dict[str, Any] | None]:
+        """What :meth:`fit` optimises on, independent of the penalizer: the validated weighted rows (``data``,
+        ``w``), the customers ``n`` and repeat customers they stand for, their sufficient statistics and, above
+        :data:`SAMPLE_ABOVE_ROWS`, those of the exploration sample (None below)."""
         if isinstance(summary, DistinctSummary):
-            if weights is not None:
-                raise InputError("a DistinctSummary carries its weights: give them to DistinctSummary.from_summary")
             frame = summary.rows(self.data_columns)  # the distinct rows, grouped once, with their weights
             try:
                 frame = self._validate(frame)
@@ -443,33 +477,12 @@ class BaseFitter:
             data = self._prepare(pd.DataFrame({c: data[c][live] for c in self.data_columns}))
             w = w[live]
         n = float(w.sum())
-        self._fitted_rows(data, w)
-        log_centre = np.log(self._penalty_centre(data, w))
-        self._facts = {"n_customers": n, "n_repeat": self._n_repeat(data, w), "penalizer": penalizer}
         reduced = self._reduce(data, w)
         explore = None
-        if self._reduced_rows(reduced, len(w)) > SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
+        if len(w) > SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
             sample_data, sample_w = self._sample_rows(data, w)
             explore = self._reduce(sample_data, sample_w)
-        self._stopped_at = None
-        try:
-            theta, convergence = self._optimise(
-                reduced, n, penalizer, log_centre, self._initial_guess(data, w), explore=explore
-            )
-            self._finish(theta, reduced, n, penalizer, unit, log_centre, n_unique=len(w))
-            self.boundary_ = None
-        except CLVFitError as err:
-            # the likelihood may be highest on the edge of the parameter space (BG/NBD's a -> 0: no detectable
-            # drop-out); a model that knows its limit there returns that answer instead of failing
-            limit = None
-            if penalizer == 0 and err.code == "unidentified" and self._stopped_at is not None:
-                limit = self._boundary_limit(reduced, n, self._stopped_at)
-            if limit is None:
-                raise
-            convergence = self._finish_boundary(limit, n, penalizer, unit, n_unique=len(w))
-        self.penalty_centre_ = pd.Series(np.exp(log_centre), index=list(self.param_names), name="penalty_centre")
-        self.convergence_ = convergence
-        return self
+        return data, w, n, self._n_repeat(data, w), reduced, explore
 
     def _boundary_limit(self, reduced: dict[str, Any], n: float, stopped_at: np.ndarray) -> dict[str, Any] | None:
         """The maximum-likelihood answer on the edge of the parameter space that an unpenalised fit ran towards

@@ -63,6 +63,9 @@ class DistinctSummary:
         Positions (in ``index``) of the repeat customers.
     attrs : dict
         ``{"time_unit": time_unit}``, as a summary's ``attrs`` (the predictions check the unit there).
+    fit_inputs : dict
+        What each model's fit derived from these rows before optimising (validated rows, sufficient statistics,
+        exploration sample), kept by the fit so that refitting the same model (another penalizer) starts there.
     """
 
     index: pd.Index
@@ -71,6 +74,7 @@ class DistinctSummary:
     spends: Grouped
     repeat: np.ndarray
     attrs: dict = field(default_factory=dict)
+    fit_inputs: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.index)

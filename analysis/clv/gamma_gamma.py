@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
+from analysis.clv import _base
 from analysis.clv._base import BaseFitter, CLVFitError, SummaryDataError, check_is_fitted
-from analysis.clv._compress import Grouped, column_codes, each_row, unique_inverse
+from analysis.clv._compress import column_codes, dense_ranks, unique_inverse
 from analysis.clv.distinct import DistinctSummary
 from analysis.errors import InputError, ModelError
 
@@ -70,33 +71,84 @@ class GammaGamma(BaseFitter):
         super().__init__(penalizer=penalizer, n_starts=n_starts, seed=seed)
         self.corr_threshold = corr_threshold
 
-    def _validate(self, frame: pd.DataFrame) -> pd.DataFrame:
-        x = frame["frequency"].to_numpy(dtype=float)
+    def _fit_inputs(
+        self, summary: pd.DataFrame | DistinctSummary, weights: Any, unit: str
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, float, float, dict[str, Any], dict[str, Any] | None]:
+        """The repeat customers' (frequency, monetary_value) rows as they are, read as arrays (a DistinctSummary's
+        spends, or the summary's columns), checked, and reduced by :meth:`_reduce` to their distinct x and
+        distinct total spends (grouping the (x, m) rows first would be a pass for nothing); see
+        :meth:`BaseFitter._fit_inputs`. Rows with ``frequency == 0`` or weight 0 are left out."""
+        if isinstance(summary, DistinctSummary):
+            x, m = summary.spends.values["frequency"], summary.spends.values["monetary_value"]
+            w = summary.spends.weights
+            at = summary.repeat  # the customer of each row
+        else:
+            missing = [c for c in self.data_columns if c not in summary.columns]
+            if missing:
+                raise InputError(f"summary lacks column(s) {missing}; build it with summary_from_transactions")
+            try:
+                x, m = (summary[c].to_numpy(dtype=float) for c in self.data_columns)
+            except (TypeError, ValueError):
+                raise SummaryDataError("Gamma-Gamma: frequency and monetary_value must be numbers") from None
+            if weights is None:
+                w = np.ones(len(x))
+            else:
+                w = np.asarray(weights, dtype=float)
+                if w.shape != (len(x),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                    raise SummaryDataError("weights must be one finite non-negative number per summary row")
+            at = np.arange(len(x))
         if np.any(~np.isfinite(x)) or np.any(x < 0) or np.any(x != np.round(x)):
             raise SummaryDataError("Gamma-Gamma: frequency must be a non-negative whole number")
-        keep = (x > 0) & (frame["_w"].to_numpy() > 0)
-        rep = frame if keep.all() else frame[keep].copy()  # (a DistinctSummary's spends are all repeat customers)
-        m = rep["monetary_value"].to_numpy(dtype=float)
+        keep = (x > 0) & (w > 0)
+        if not keep.all():
+            rows = np.flatnonzero(keep)
+            x, m, w, at = x.take(rows), m.take(rows), w.take(rows), at.take(rows)
         bad = ~np.isfinite(m) | (m <= 0)
         if bad.any():
             raise SummaryDataError(
                 f"Gamma-Gamma: monetary_value must be positive for customers with repeat purchases; "
-                f"{float(rep['_w'].to_numpy()[bad].sum()):g} have zero, negative or missing spend "
-                f"(e.g. {list(rep.index[bad][:5])}): "
+                f"{float(w[bad].sum()):g} have zero, negative or missing spend "
+                f"(e.g. {list(summary.index[at[bad][:5]])}): "
                 "remove zero-value orders or these customers"
             )
-        if rep["_w"].sum() < 2 or len(rep) < 2:
-            n_rep = float(rep["_w"].sum())
+        n = float(w.sum())
+        if n < 2 or len(x) < 2:
             raise SummaryDataError(
-                f"Gamma-Gamma: too few repeat customers (n={n_rep:g}; fewer than two) to estimate how much "
+                f"Gamma-Gamma: too few repeat customers (n={n:g}; fewer than two) to estimate how much "
                 "customers spend per order",
                 "too_few_repeat_customers",
-                n_repeat=n_rep,
+                n_repeat=n,
                 model=self.model_name,
                 concepts=["spend"],
             )
-        rep["frequency"] = rep["frequency"].astype(float)
-        return rep
+        codes, levels = _whole_number_codes(x)
+        data = self._extend({"frequency": x, "monetary_value": m, "frequency_u": levels, "frequency_i": codes})
+        reduced = self._reduce(data, w)
+        explore = None
+        if len(reduced["y"]) > _base.SAMPLE_ROWS and max(int(self.n_starts), 1) > 1:
+            explore = self._sample_reduced(reduced)
+        return data, w, n, n, reduced, explore
+
+    def _sample_reduced(self, reduced: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`_reduce`'s statistics with the distinct total spends replaced by a weighted sample of about
+        :data:`~analysis.clv._base.SAMPLE_ROWS` of them (Poisson sampling with inclusion probability
+        ``min(1, c B_y)``, their ``A_y`` and ``B_y`` divided by it; the per-x sums and S0, S1 kept whole): an
+        unbiased estimate of the log-likelihood on which the starting points are explored, a few times cheaper to
+        evaluate, seeded by ``seed``."""
+        B = reduced["B"]
+        target = float(_base.SAMPLE_ROWS)
+        c = target / B.sum()
+        for _ in range(50):  # solve sum(min(1, c B)) = target
+            total = np.minimum(1.0, c * B).sum()
+            if abs(total - target) < 1.0:
+                break
+            c *= target / total
+        pi = np.minimum(1.0, c * B)
+        keep = np.flatnonzero(np.random.default_rng([int(self.seed), 11]).random(len(B)) < pi)
+        inv_pi = 1.0 / pi[keep]
+        sample = {k: reduced[k] for k in ("W", "xu", "Wx", "S1", "S0")}
+        sample.update(y=reduced["y"][keep], A=reduced["A"][keep] * inv_pi, B=B[keep] * inv_pi)
+        return sample
 
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_m = float(np.average(data["monetary_value"], weights=weights))
@@ -122,16 +174,6 @@ class GammaGamma(BaseFitter):
         data["log_m"] = np.log(data["monetary_value"])
         return data
 
-    def _group(self, columns: dict[str, np.ndarray], steps: dict[str, float | None], weights: np.ndarray) -> Grouped:
-        """The repeat customers' rows as they are (:func:`~analysis.clv._compress.each_row`): :meth:`_reduce` brings
-        them down to their distinct x and distinct total spends, so grouping the (x, m) rows first would be a pass
-        for nothing (a :class:`~analysis.clv.distinct.DistinctSummary` holds the same rows)."""
-        return each_row(columns, {"frequency": 1.0}, weights)
-
-    def _reduced_rows(self, reduced: dict[str, Any], n_rows: int) -> int:
-        """An evaluation costs one pass over the distinct x and the distinct total spends."""
-        return len(reduced["y"]) + len(reduced["xu"])
-
     def _reduce(self, data: dict[str, np.ndarray], weights: np.ndarray) -> dict[str, Any]:
         """Sufficient statistics: the log-likelihood is sum_x W_x per_x(x) + p S1 - S0 -
         sum_y (p A_y + q B_y) log(v + y) over the distinct total spends y = x m, with W_x the weight of
@@ -139,15 +181,17 @@ class GammaGamma(BaseFitter):
         total spend y (see :func:`total_spend_codes`)."""
         x, xi = data["frequency"], data["frequency_i"]
         y_codes, y_levels = total_spend_codes(x, data["monetary_value"])
+        n_x, n_y = len(data["frequency_u"]), len(y_levels)
+        ones = bool(np.all(weights == 1.0))  # one customer per row (the usual case): counts, not weighted sums
         return {
             "W": float(weights.sum()),
             "xu": data["frequency_u"],
-            "Wx": np.bincount(xi, weights=weights, minlength=len(data["frequency_u"])),
+            "Wx": np.bincount(xi, minlength=n_x).astype(float) if ones else np.bincount(xi, weights, n_x),
             "S1": float(weights @ (x * data["log_m"])),
             "S0": float(weights @ data["log_m"]),
             "y": y_levels,
-            "A": np.bincount(y_codes, weights=weights * x, minlength=len(y_levels)),
-            "B": np.bincount(y_codes, weights=weights, minlength=len(y_levels)),
+            "A": np.bincount(y_codes, x if ones else weights * x, n_y),
+            "B": np.bincount(y_codes, minlength=n_y).astype(float) if ones else np.bincount(y_codes, weights, n_y),
         }
 
     def _loglik_grad(
@@ -307,6 +351,17 @@ class GammaGamma(BaseFitter):
         values = np.full(len(rows.index), pop, dtype=float)
         values[rows.repeat] = per_row[rows.spends.inverse]
         return values
+
+
+def _whole_number_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~analysis.clv._compress.column_codes` of non-negative whole numbers (checked by the caller), counted
+    directly on their values when they are small."""
+    top = float(x.max()) if x.size else 0.0
+    if top > max(4 * x.size, 1 << 16):
+        return column_codes(x, 1.0)
+    xi = x.astype(np.intp)
+    levels, rank = dense_ranks(np.bincount(xi, minlength=int(top) + 1) > 0)
+    return rank.take(xi), levels.astype(float)
 
 
 def total_spend_codes(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -188,3 +188,19 @@ def test_one_counting_pass_groups_as_group_rows(rows: list[tuple[int, int, int]]
     assert np.array_equal(got.weights, want.weights) and np.array_equal(got.inverse, want.inverse)
     off = {**cols, "T": cols["T"] + 0.001}
     assert lattice_group(off, steps, w) is None
+
+
+def test_refits_on_one_grouping_reuse_its_reduction(cdnow_summary: pd.DataFrame) -> None:
+    """Refitting a model on one DistinctSummary (one fit per penalizer, as a penalizer search does) validates and
+    reduces the rows once, and each refit equals a fresh fit on the summary to the last bit."""
+    rows = DistinctSummary.from_summary(cdnow_summary)
+    for penalizer in (0.0, 0.01, 0.1):
+        got = BGNBD(penalizer=penalizer).fit(rows)
+        want = BGNBD(penalizer=penalizer).fit(cdnow_summary)
+        pd.testing.assert_series_equal(got.params_, want.params_, check_exact=True)
+        assert got.log_likelihood_ == want.log_likelihood_
+    spend = GammaGamma(penalizer=0.01).fit(rows)
+    pd.testing.assert_series_equal(
+        spend.params_, GammaGamma(penalizer=0.01).fit(cdnow_summary).params_, check_exact=True
+    )
+    assert len(rows.fit_inputs) == 2  # one entry per model: BG/NBD's three fits shared theirs
