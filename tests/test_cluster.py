@@ -149,6 +149,19 @@ def test_fit_on_a_sample_assigns_every_customer() -> None:
     assert m.stability_ == pytest.approx(1.0, abs=0.05)
 
 
+def test_snake_data_of_the_fitted_customers_equals_a_fresh_prediction() -> None:
+    """With a fit sample the labels are the model's predictions, which snake_data reuses for the same features; other
+    customers (or changed features) are predicted."""
+    c = _uniform_customers(600)
+    m = RFMClusterer(k_range=(2, 4), n_init=2, n_stability_seeds=0, fit_sample_size=200).fit(c)
+    reused = m.snake_data(c)
+    m._predicted = None  # what snake_data computed before it kept the labels
+    pd.testing.assert_frame_equal(reused, m.snake_data(c))
+    fitted = RFMClusterer(k_range=(2, 4), n_init=2, n_stability_seeds=0, fit_sample_size=200).fit(c)
+    moved = c.assign(monetary=c["monetary"][::-1].to_numpy())  # other features: predicted, not reused
+    pd.testing.assert_frame_equal(fitted.snake_data(moved), m.snake_data(moved))
+
+
 def test_sample_fit_agrees_with_a_full_fit() -> None:
     from sklearn.metrics import adjusted_rand_score
 
