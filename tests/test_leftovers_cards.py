@@ -23,7 +23,8 @@ def test_flagged_orders_only_in_the_previous_period_are_said_so_not_repeated(tmp
     huge = [{"customer_id": "c1", "order_id": f"big-{i}", "order_date": f"2024-11-1{i}", "amount": 100_000.0}
             for i in (1, 2)]  # fmt: skip
     log = _log("2024-06-01", "2024-12-31", huge)
-    rev = next(c for c in _context(tmp_path, log, "2024-12").stage("summary").cards if c.key == "revenue")
+    summary = _context(tmp_path, log, "2024-12").stage("summary")
+    rev = next(c for c in summary.cards if c.key == "revenue")
     dec = _revenue(log, "2024-12-01", "2024-12-31")
     assert rev.value == dec and rev.shows_unflagged and rev.without_flagged == dec
     # the log's last purchase is on 30 December: December is 30 days, compared with the 30 days ending on 30 November
@@ -39,6 +40,13 @@ def test_flagged_orders_only_in_the_previous_period_are_said_so_not_repeated(tmp
         assert note.startswith(none) and said not in note
         assert fmt.money_short(dec, "$") not in note  # the total is on the card once, not again as "without"
         assert fmt.change(dec / (nov - 200_000) - 1) in note  # the change that did move is still shown
+    # the note under the headline says the same: none this period, two (200,000) in the period compared with
+    drive = [n for n in summary.notes if n.startswith("**Flagged orders drive")]
+    assert drive == [
+        f"**Flagged orders drive the revenue change vs the previous period**: {fmt.change(dec / nov - 1)} with them, "
+        f"{fmt.change(dec / (nov - 200_000) - 1)} without. This period has none; the period compared with had 2 "
+        "($200,000)."
+    ]
 
 
 def test_a_different_figure_without_flagged_orders_is_still_shown() -> None:

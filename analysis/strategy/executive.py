@@ -145,7 +145,7 @@ def flagged_sentences(
             continue
         out.append(
             text.t(
-                "executive.flagged_drive",
+                "executive.flagged_drive" if n_now else "executive.flagged_drive_then",  # none now: not "0 … of"
                 language,
                 vs=text.t(f"executive.vs.{ref}", language),
                 change=fmt.change(ch, language),
