@@ -129,7 +129,7 @@ class DistinctSummary:
         # grouping of these rows would be a pass for nothing
         spends = each_row(
             {"frequency": x.take(repeat), "monetary_value": m.take(repeat)},
-            {"frequency": 1.0},
+            None,
             None if w is None else w.take(repeat),
         )
         return cls(summary.index, unit, histories, spends, repeat, {"time_unit": unit})

@@ -349,7 +349,7 @@ class GammaGamma(BaseFitter):
         if not (np.all(np.isfinite(per_row)) and np.isfinite(pop)):
             raise ModelError("Gamma-Gamma: expected spend is not finite")
         values = np.full(len(rows.index), pop, dtype=float)
-        values[rows.repeat] = per_row[rows.spends.inverse]
+        values[rows.repeat] = per_row  # the spends are the repeat customers' rows, in their order
         return values
 
 
