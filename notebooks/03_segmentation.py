@@ -51,8 +51,8 @@ rfm_plots.segment_bars(seg.value_classes, cur, "value class", language=ctx.langu
 # %% [markdown] tags=["text:segmentation.abc"]
 # ## 3. ABC tiers: who makes the revenue
 #
-# Customers sorted by spend: **A** make the first 80 % of revenue, **B** the next 15 %, **C** the rest (limits in
-# the params).
+# Customers sorted by net spend (what they bought less what they returned, in the scoring window): **A** make the
+# first 80 % of net revenue, **B** the next 15 %, **C** the rest (limits in the params).
 
 # %%
 from analysis.report.plots import segmentation as seg_plots
