@@ -9,9 +9,10 @@ lifetimes is used at its best: ``fit(..., weights=)`` on the distinct (frequency
 (distinct (frequency, monetary_value) rows for Gamma-Gamma; the grouping is timed, as the user pays
 it), and ``customer_lifetime_value`` on the distinct (frequency, recency, T, monetary_value) rows.
 rfmkit groups the customers once (:class:`analysis.clv.distinct.DistinctSummary`: the distinct
-(x, t_x, T) histories and (x, monetary_value) spends with their counts) and shares that grouping
-between the BG/NBD fit, the Gamma-Gamma fit and the CLV; the grouping is timed as its own step
-("grouping") and counted in rfmkit's BG+GG+CLV total. Pareto/NBD is fitted on the summary as it is.
+(x, t_x, T) histories with their counts and each customer's row, and the repeat customers' (x,
+monetary_value) spends, which Gamma-Gamma's fit reduces to distinct totals itself) and shares that
+grouping between the BG/NBD fit, the Gamma-Gamma fit and the CLV; the grouping is timed as its own
+step ("grouping") and counted in rfmkit's BG+GG+CLV total. Pareto/NBD is fitted on the summary as it is.
 Only the grouping, fitting and CLV steps are timed (CPU seconds of the process, ``time.process_time``,
 and wall seconds), not imports or reading the CSV; every fit runs in its own child process with
 single-threaded BLAS. Rounds are interleaved (each round runs every
