@@ -5,9 +5,9 @@ How the log is cut so that every rule gives what it gives on the whole log at on
 
 * **Row ids.** ``row_id`` is the row's position in the log read as ``pd.read_parquet`` reads it (the Parquet
   files in the order of their paths, each file's rows in order): the file's offset (the rows of the files before
-  it, counted by Spark) plus the row's index in its file (Spark's ``_metadata.row_index``). Every part is cleaned
-  in ``row_id`` order and its row ids (clean rows, quarantine, returns, the rows without a customer id, the
-  allocations of returns to purchases) are turned back into the log's.
+  it, read from the Parquet footers) plus the row's index in its file (Spark's ``_metadata.row_index``). Every
+  part is cleaned in ``row_id`` order and its row ids (clean rows, quarantine, returns, the rows without a
+  customer id, the allocations of returns to purchases) are turned back into the log's.
 * **Parts hold whole customers.** Each row's customer id is read by the cleaning's own reader
   (:func:`analysis.data.clean.normalise_ids`: trimmed, missing-value tokens such as ``(blank)``, ``NULL``, ``N/A``
   out, ``12346.0`` read as ``12346``) and the rows are hash-partitioned by it: every row of a customer is in one
@@ -39,6 +39,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,8 @@ def _clean_parts(mapping: dict[str, str], cleaning: CleaningParams, origin: str,
             return
         raw = _raw_frame(batches, nanos).drop(columns=[KEY])
         raw = raw.sort_values(ROW, kind="stable").reset_index(drop=True)
+        if raw[ROW].isna().any():  # pragma: no cover - a file whose URI was not matched to its offset
+            raise AssertionError("rows without a row id (their file's offset unknown); this is a bug")
         rows = raw.pop(ROW).to_numpy(dtype=np.int64)
         res = clean_transactions(raw, mapping, cleaning, origin).matched()
         frames = {
@@ -150,13 +153,27 @@ def _clean_parts(mapping: dict[str, str], cleaning: CleaningParams, origin: str,
     return run
 
 
-def _file_offsets(session, df) -> dict[str, int]:
-    """Each file's first row id: the rows of the files before it, the files in the order of their paths."""
-    counts = df.groupBy("_metadata.file_path").count().collect()
+def _uri(name: str) -> str:
+    """A local file's URI in one spelling (Spark writes ``file:/a/b`` and ``file:///a/b``): ``file:///a/b``."""
+    return re.sub(r"^file:/+", "file:///", name)
+
+
+def _file_offsets(path: Path, listed: list[str]) -> dict[str, int]:
+    """Each file's first row id, keyed by the file's URI as Spark names it (``_metadata.file_path``): the rows of
+    the files before it (from the Parquet footers, no Spark job), the files in the order of their paths
+    (:func:`analysis.data.io.parquet_files`, the order ``pd.read_parquet`` reads a folder in)."""
+    import pyarrow.parquet as pq
+
+    from analysis.data.io import parquet_files
+
+    files = parquet_files(path) if path.is_dir() else [path]
     offsets, total = {}, 0
-    for row in sorted(counts, key=lambda r: r[0]):
-        offsets[row[0]] = total
-        total += int(row[1])
+    for f in files:
+        offsets[f.resolve().as_uri()] = total
+        total += pq.read_metadata(f).num_rows
+    unknown = sorted({_uri(f) for f in listed} - set(offsets))
+    if unknown:  # a file Spark reads that the folder's listing does not hold: its rows would have no id
+        raise InputError(f"{path}: Spark reads {unknown[:3]}, which are not among the folder's Parquet files")
     return offsets
 
 
@@ -196,9 +213,10 @@ def clean_on_spark(params: RunParams, session=None) -> CleanResult:
         df = session.read.parquet(str(path))
         map_columns(pd.DataFrame(columns=df.columns), mapping, origin)  # a missing column: said before any work
         nanos = [c for c in _nanosecond_columns(path) if c in df.columns]
-        offsets = _file_offsets(session, df)
+        offsets = _file_offsets(path, df.inputFiles())
         start = F.create_map(*(x for f, o in offsets.items() for x in (F.lit(f), F.lit(o))))
-        df = df.select("*", (start[F.col("_metadata.file_path")] + F.col("_metadata.row_index")).alias(ROW))
+        file_uri = F.regexp_replace(F.col("_metadata.file_path"), "^file:/+", "file:///")  # as _uri spells it
+        df = df.select("*", (start[file_uri] + F.col("_metadata.row_index")).alias(ROW))
         date_column = mapping.get("order_date", "order_date")
         if cleaning.date_format is None and not cleaning.dayfirst and dict(df.dtypes).get(date_column) == "string":
             seen = df.select(date_column).mapInArrow(_layouts(), "day_first boolean, month_first boolean")
@@ -240,11 +258,17 @@ def _combine(rows: list, cleaning: CleaningParams, origin: str, offsets: dict[st
         frames = [f for f in parts[kind] if len(f.columns)]
         if not frames:
             return parts[kind][0]
-        key = "return_row_id" if kind == "allocations" else "row_id"
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return out.sort_values(key, kind="stable").reset_index(drop=True)
+        return out.sort_values("row_id", kind="stable").reset_index(drop=True)
 
-    clean, quarantine, returns, anonymous, allocations = (whole(k) for k in KINDS)
+    clean, quarantine, returns, anonymous = (whole(k) for k in KINDS[:4])
+    # the allocations in the order the matching makes them: returns by (day, row id), each return's lines in the
+    # order they were taken (kept by the stable sort: a return's allocations all come from its customer's part)
+    allocations = pd.concat(parts["allocations"], ignore_index=True)
+    when = pd.Series(returns["order_date"].to_numpy(), index=returns["row_id"].to_numpy())
+    ret_rows = allocations["return_row_id"].to_numpy(dtype=np.int64)
+    order = np.lexsort((ret_rows, when.reindex(ret_rows).to_numpy()))
+    allocations = allocations.iloc[order].reset_index(drop=True)
     if "match" in returns:  # the rule's names, as the matching gives them (Parquet reads them back as text)
         returns["match"] = returns["match"].astype(object)
     clean["is_outlier"] = flag_outliers(clean["amount"], cleaning.outlier_mad).to_numpy()
