@@ -56,3 +56,18 @@ def test_chart_ticks_at_a_float_zero_carry_no_sign() -> None:
     # np.arange(-0.3, 0.3, 0.1) gives 5.55e-17 where the axis crosses zero
     assert TickFormatter("percent").format_ticks([-0.002, -5.55e-17, 0.002]) == ["-0.2%", "0.0%", "0.2%"]
     assert TickFormatter("number").format_ticks([-1.0, -1e-16, 1.0]) == ["-1", "0", "1"]
+
+
+def test_the_model_checks_error_keeps_its_sign_however_large_and_never_reads_minus_zero() -> None:
+    from analysis.text import format as fmt
+    from analysis.text import t
+
+    # notebook 02: a model predicted 1,000 repeat purchases where 1,000.2 happened (-0.02 %), or 31 where 2 did
+    assert fmt.signed_percent(-0.0002) == "0.0%"
+    assert fmt.signed_percent(14.5) == "+1450.0%"  # not "new": an error is not a growth
+    assert fmt.signed_percent(-0.032, "zh") == "-3.2%"
+    assert fmt.signed_percent(float("nan")) == fmt.MISSING
+    line = t(
+        "notebook.scoring.check_run_rate", "en", cal="2024-09-30", p=1000, pct=fmt.signed_percent(-0.0002), mae=0.5
+    )
+    assert "(0.0%;" in line and "-0.0" not in line

@@ -139,10 +139,18 @@ def change(value: Any, language: str = "en", decimals: int = 1) -> str:
     check_language(language)
     if _missing(value):
         return MISSING
-    x = float(value)
-    if x > LARGE_CHANGE:
+    if float(value) > LARGE_CHANGE:
         return t("format.new", language)
-    shown = _zero_if_rounds_to_zero(x * 100, decimals)
+    return signed_percent(value, language, decimals)
+
+
+def signed_percent(value: Any, language: str = "en", decimals: int = 1) -> str:
+    """A fraction as a percentage with its sign, however large: ``-0.032`` → ``"-3.2%"``, ``12`` → ``"+1200.0%"``;
+    one that rounds to zero is ``"0.0%"`` (a prediction's error against what happened, where "new" means nothing)."""
+    check_language(language)
+    if _missing(value):
+        return MISSING
+    shown = _zero_if_rounds_to_zero(float(value) * 100, decimals)
     return f"{shown:.{decimals}f}%" if shown == 0 else f"{shown:+.{decimals}f}%"
 
 
