@@ -117,12 +117,11 @@ def _ranking(values: pd.Series) -> np.ndarray:
     """Positions of ``values`` by value descending, ties by ``customer_id`` ascending (the ids' text order)."""
     index = values.index
     if _is_text(index) and index.is_monotonic_increasing:
-        # ids already in order (as every engine returns them): positions rank them, equal ids in input order as
-        # the stable sort below keeps them
-        ranks = np.arange(len(index))
-    else:
-        # the ids' ranks in sorted order (ties share one): integer keys sort much faster than text
-        ranks, _ = pd.factorize(index.astype(str), sort=True)
+        # ids already in order (as every engine returns them): positions rank them, equal ids in input order, so
+        # a stable sort by value alone gives the order of the lexsort below
+        return np.argsort(-values.to_numpy(), kind="stable")
+    # the ids' ranks in sorted order (ties share one): integer keys sort much faster than text
+    ranks, _ = pd.factorize(index.astype(str), sort=True)
     # lexsort: last key is primary -> value descending, then customer_id ascending
     return np.lexsort((ranks, -values.to_numpy()))
 

@@ -317,10 +317,15 @@ class _Sorted:
 def frames_from_aggregates(agg: pd.DataFrame | _Sorted, request: SummaryRequest) -> CustomerSummary:
     """Turn the per-customer aggregates of :data:`analysis.engines.sql.CUSTOMER_STEP_SQL` into the
     RFM and BTYD frames, with the pandas code's arithmetic (same operations, same rounding)."""
+    rows = agg if isinstance(agg, _Sorted) else _Sorted(agg)
+    return CustomerSummary(rfm=_rfm_frame(rows, request.as_of_n, orders_needed=True), btyd=_btyd_frame(rows, request))
+
+
+def _btyd_frame(rows: _Sorted, request: SummaryRequest) -> pd.DataFrame:
+    """The BTYD frame of :func:`frames_from_aggregates` (the score step needs only this one)."""
     length = unit_days(request.time_unit)
     as_of_n = request.as_of_n
     end_n = request.end_n
-    rows = agg if isinstance(agg, _Sorted) else _Sorted(agg)
     ids = rows.ids
 
     def days(col: str) -> np.ndarray:
@@ -356,7 +361,7 @@ def frames_from_aggregates(agg: pd.DataFrame | _Sorted, request: SummaryRequest)
         calibration_end=str(day_timestamp(as_of_n).date()),
         holdout_end=None if request.holdout_end is None else str(day_timestamp(end_n).date()),
     )
-    return CustomerSummary(rfm=_rfm_frame(rows, as_of_n, orders_needed=True), btyd=btyd)
+    return btyd
 
 
 def _as_dates(n: np.ndarray) -> np.ndarray:
@@ -410,7 +415,7 @@ def score_frames_from_aggregates(
     error: str | None = None
     try:
         check_counts(int(check["n_missing"]), int(check["n_negative"]), origin)
-        btyd = frames_from_aggregates(rows, summary_request).btyd
+        btyd = _btyd_frame(rows, summary_request)
         require_customers(btyd, summary_request)
     except InputError as err:
         btyd, error = None, str(err)
