@@ -826,9 +826,23 @@ def report(results: dict, sizes: list[str], contenders: list[str]) -> None:
         ratio = med(results[("10M", "engine:duckdb")], "cpu_s") / med(results[("10M", "plain_duckdb")], "cpu_s")
         print(f"goal: 10M-row summary within 1.2x of plain DuckDB's CPU: {ratio:.2f}x → "
               f"{'reached' if ratio <= 1.2 else 'NOT reached'}")  # fmt: skip
+    for small, large in (("1M", "10M"), ("1M-skewed", "10M-skewed")):
+        for c in ("score:duckdb", "score:pandas"):
+            if (small, c) in results and (large, c) in results:
+                growth = med(results[(large, c)], "cpu_s") / med(results[(small, c)], "cpu_s")
+                linear = SIZES[large] / SIZES[small]
+                print(f"goal: rfmkit score ({c}) from {small} to {large} rows within 1.5x of linear CPU growth "
+                      f"({linear:.0f}x the rows): {growth:.2f}x the CPU → "
+                      f"{'reached' if growth <= 1.5 * linear else 'NOT reached'}")  # fmt: skip
     if "50M" in sizes and ("50M", "engine:duckdb") in results:
         peak = med(results[("50M", "engine:duckdb")], "peak_mib") / 1024
         print(f"goal: 50M rows with peak memory <= 4 GiB: {peak:.2f} GiB → {'reached' if peak <= 4 else 'NOT reached'}")
+    if "50M" in sizes and ("50M", "score:duckdb") in results:
+        ok = [x for x in results[("50M", "score:duckdb")] if "error" not in x]
+        peak = med(ok, "peak_mib") / 1024
+        shown = f"{peak:.2f} GiB" if ok else "failed"
+        print(f"goal: rfmkit score at 50M rows within 4 GiB with the documented memory_limit: {shown} → "
+              f"{'reached' if ok and peak <= 4 else 'NOT reached'}")  # fmt: skip
 
 
 if __name__ == "__main__":
