@@ -87,6 +87,10 @@ SHUFFLE_PARTITIONS_PER_CORE = 2
 #: Bytes of input files (compressed Parquet or CSV) per shuffle partition, for logs too large for 2 x cores.
 INPUT_BYTES_PER_PARTITION = 64 * 1024**2
 _SHUFFLE_KEY = "spark.sql.shuffle.partitions"
+#: Where the session keeps the value the kit chose, to tell it from one a user set at run time (``spark.conf.set``).
+_SIZED_KEY = "rfmkit.sizedShufflePartitions"
+#: Spark's own default of ``spark.sql.shuffle.partitions``.
+_SPARK_DEFAULT_PARTITIONS = "200"
 
 
 def cluster_cores(session) -> int:
@@ -103,14 +107,19 @@ def cluster_cores(session) -> int:
 
 def size_shuffle_partitions(session, input_bytes: int = 0) -> None:
     """Size ``spark.sql.shuffle.partitions`` to the cluster and the input unless it was set (params ``config``,
-    ``spark-defaults.conf``, ``--conf``): :data:`SHUFFLE_PARTITIONS_PER_CORE` × :func:`cluster_cores`, or one per
-    :data:`INPUT_BYTES_PER_PARTITION` of input files when that is more; adaptive execution coalesces the small
-    ones. Spark's default of 200 made the summary's write cost 170 s for a 10M-row log on two cores."""
+    ``spark-defaults.conf``, ``--conf``, or ``spark.conf.set`` in a running session):
+    :data:`SHUFFLE_PARTITIONS_PER_CORE` × :func:`cluster_cores`, or one per :data:`INPUT_BYTES_PER_PARTITION` of input
+    files when that is more; adaptive execution coalesces the small ones. Spark's default of 200 made the summary's
+    write cost 170 s for a 10M-row log on two cores."""
     if session.sparkContext.getConf().contains(_SHUFFLE_KEY):
         return
+    if session.conf.get(_SHUFFLE_KEY) != session.conf.get(_SIZED_KEY, _SPARK_DEFAULT_PARTITIONS):
+        return  # set at run time by the user, not by this function
     by_cores = SHUFFLE_PARTITIONS_PER_CORE * cluster_cores(session)
     by_size = -(-input_bytes // INPUT_BYTES_PER_PARTITION)
-    session.conf.set(_SHUFFLE_KEY, str(max(2, by_cores, by_size)))
+    value = str(max(2, by_cores, by_size))
+    session.conf.set(_SHUFFLE_KEY, value)
+    session.conf.set(_SIZED_KEY, value)
 
 
 def file_scans(df) -> int:
