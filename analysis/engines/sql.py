@@ -173,14 +173,15 @@ def duckdb_text(sql: str) -> str:
 #: the same counts. The window's first and last purchase day and spend come from the purchase days (a day is a
 #: purchase day of the window when one of its rows has ``amount >= 0``).
 #: ``MEDIAN`` is built into DuckDB and Spark SQL (3.4+); on whole-day gaps both interpolate the two middle
-#: values exactly as pandas' median does. Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``,
+#: values exactly as pandas' median does. The gaps are 32-bit integers (days): the medians keep every gap of every
+#: customer in memory until the end of the pass (DuckDB cannot spill them), half as much as 64-bit ones. Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``,
 #: ``prev_window_start_n``, ``base_from_n``, ``base_to_n`` (day numbers).
 SCORE_STEP_SQL = f"""
 WITH {_tx(":as_of_n")},
 occasions AS (
     SELECT customer_id, day_n, SUM(amount) AS amount,
            MAX(CASE WHEN amount >= 0 THEN 1 ELSE 0 END) AS bought,
-           day_n - LAG(day_n) OVER (PARTITION BY customer_id ORDER BY day_n) AS gap
+           CAST(day_n - LAG(day_n) OVER (PARTITION BY customer_id ORDER BY day_n) AS INT) AS gap
     FROM tx
     GROUP BY customer_id, day_n
 ),
