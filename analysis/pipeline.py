@@ -146,7 +146,9 @@ class Run:
     def data_dir(self) -> Path:
         """The cleaned data: ``clean_dir``, else the source cleaned once into ``<output_dir>/_data/clean-<key>/``."""
         if self.clean_dir is None:
-            self.clean_dir = prepare_clean(self.params)[0]
+            from analysis.engines.spark_clean import source_cleaner
+
+            self.clean_dir = prepare_clean(self.params, clean=source_cleaner(self.params))[0]
             log.info("cleaned data in %s", self.clean_dir)
         return Path(self.clean_dir)
 

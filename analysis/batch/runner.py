@@ -796,7 +796,9 @@ def run_locked(
     params_data = dump_params(params)
     batch = new_batch_id()
     remove_stale_staging(params.output_dir, batch)
-    clean_dir, regions_in_data = prepare_clean(params, force=force)
+    from analysis.engines.spark_clean import source_cleaner
+
+    clean_dir, regions_in_data = prepare_clean(params, force=force, clean=source_cleaner(params))  # Spark: executors
     clean_hash = file_sha256(clean_dir / "clean.parquet")  # runs re-run when the clean data change, not its folder
     if not regions:  # regions: all on hundreds of stores plans a run per store and month: stop before any run
         params.check_regions(regions_in_data, allow_large, origin=str(params_path))

@@ -22,12 +22,13 @@ import logging
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.data.clean import CleanResult, clean_transactions, require_rows
-from analysis.data.io import PARQUET_SUFFIXES, file_sha256, parquet_files, read_transactions, write_json
+from analysis.data.io import file_sha256, parquet_files, read_transactions, write_json
 from analysis.data.spreadsheet import restore_formulas
 from analysis.errors import InputError
 from analysis.params import RunParams
@@ -36,23 +37,8 @@ from analysis.resources import code_version
 log = logging.getLogger(__name__)
 
 
-def cleans_on_spark(params: RunParams) -> bool:
-    """Whether the source is cleaned on Spark: ``engine: spark`` and a Parquet log (a file, or a folder of Parquet
-    files on storage every executor reads); other sources (CSV, Excel, SQL, the sample) are read and cleaned here."""
-    src = params.source
-    if params.engine != "spark" or src.format not in ("auto", "parquet") or not src.path:
-        return False
-    path = Path(src.path)
-    return path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES
-
-
 def clean_source(params: RunParams) -> CleanResult:
-    """Read the source named in ``params`` and clean it (rows in = clean + quarantined); on Spark for a Parquet log
-    with ``engine: spark`` (:mod:`analysis.engines.spark_clean`, the same cleaning on the executors)."""
-    if cleans_on_spark(params):
-        from analysis.engines.spark_clean import clean_on_spark
-
-        return clean_on_spark(params)
+    """Read the source named in ``params`` and clean it (rows in = clean + quarantined)."""
     raw = read_transactions(params.source)
     from analysis.logs import redact_secrets
 
@@ -126,10 +112,14 @@ def _prune_cleaned(current: Path) -> None:
         log.info("removed an older cleaned-data folder: %s", old)
 
 
-def prepare_clean(params: RunParams, force: bool = False) -> tuple[Path, list[str]]:
+def prepare_clean(
+    params: RunParams, force: bool = False, clean: Callable[[RunParams], CleanResult] | None = None
+) -> tuple[Path, list[str]]:
     """Clean the source once into ``<output_dir>/_data/clean-<key>/``; return it and the regions seen.
 
-    ``force`` cleans again even when the folder is there (``rfmkit run --force``).
+    ``force`` cleans again even when the folder is there (``rfmkit run --force``). ``clean`` cleans the source
+    (default :func:`clean_source`; the engine's cleaning, :func:`analysis.engines.spark_clean.source_cleaner`, for a
+    Parquet log with ``engine: spark``): the same result, so the folder's key does not name it.
     """
     out = Path(params.output_dir) / "_data" / f"clean-{source_key(params)}"
     regions_path = out / "regions.json"
@@ -139,7 +129,7 @@ def prepare_clean(params: RunParams, force: bool = False) -> tuple[Path, list[st
         _prune_cleaned(out)
     if not (out / "quality.json").exists():
         t0 = time.perf_counter()
-        result = clean_source(params)
+        result = (clean or clean_source)(params)
         result.write(out)
         q = result.quality
         log.info(

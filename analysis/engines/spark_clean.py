@@ -40,7 +40,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,25 @@ def _nanosecond_columns(path: Path) -> list[str]:
 
     schema = ds.dataset(str(path), format="parquet").schema
     return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+
+
+def cleans_on_spark(params: RunParams) -> bool:
+    """Whether the source is cleaned on Spark: ``engine: spark`` and a Parquet log (a file, or a folder of Parquet
+    files on storage every executor reads); other sources (CSV, Excel, SQL, the sample) are read and cleaned by the
+    machine that runs the batch."""
+    from analysis.data.io import PARQUET_SUFFIXES
+
+    src = params.source
+    if params.engine != "spark" or src.format not in ("auto", "parquet") or not src.path:
+        return False
+    path = Path(src.path)
+    return path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES
+
+
+def source_cleaner(params: RunParams) -> Callable[[RunParams], CleanResult] | None:
+    """What cleans the source of ``params`` (for :func:`analysis.data.store.prepare_clean`): :func:`clean_on_spark`
+    when :func:`cleans_on_spark`, else None (the pandas cleaning on this machine)."""
+    return clean_on_spark if cleans_on_spark(params) else None
 
 
 def clean_on_spark(params: RunParams, session=None) -> CleanResult:
