@@ -47,7 +47,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.data.clean import CleanResult, clean_transactions, flag_outliers, frame_quality, map_columns
+from analysis.data.clean import (
+    CleanResult,
+    MixedDateLayouts,
+    clean_transactions,
+    flag_outliers,
+    frame_quality,
+    map_columns,
+)
 from analysis.errors import InputError
 from analysis.params import CleaningParams, RunParams
 
@@ -106,6 +113,20 @@ def _layouts():
             yield pa.RecordBatch.from_pydict({"day_first": [day_first], "month_first": [month_first]})
 
     return run
+
+
+def date_layout(cleaning: CleaningParams, day_first: bool, month_first: bool, where: str) -> CleaningParams:
+    """The cleaning params every part uses, given whether some numeric date of the whole column can only be
+    day-first and some only month-first: day-first for every part when the column is (a part holding only
+    ambiguous dates such as 03/01/2024 reads them as the column does); :class:`MixedDateLayouts` naming ``where``
+    when the column mixes both, as :func:`analysis.data.clean.numeric_dates_as_iso` says for a whole column."""
+    if day_first and month_first:
+        raise MixedDateLayouts(
+            f"{where}: the dates mix day-first and month-first layouts, so a date such as 03/01/2024 could be "
+            "either; say which: cleaning.dayfirst: true for 31/12/2024, or cleaning.date_format: '%m/%d/%Y' for "
+            "12/31/2024; the dates that do not fit it are set aside as bad_date"
+        )
+    return cleaning.model_copy(update={"dayfirst": True}) if day_first else cleaning
 
 
 def _clean_parts(mapping: dict[str, str], cleaning: CleaningParams, origin: str, nanos: list[str]):
@@ -226,7 +247,7 @@ def clean_on_spark(params: RunParams, session=None) -> CleanResult:
                 session.stop()
         session = spark_session(params.engine_options.spark)  # a notebook's or a test's: used and left running
     path = Path(params.source.path or "")
-    origin = str(path)
+    origin = params.source.path or ""  # as the pandas cleaning names it (quality.json, messages)
     mapping, cleaning = dict(params.columns or {}), params.cleaning
     with quiet_pandas3():
         df = session.read.parquet(str(path))
@@ -240,14 +261,7 @@ def clean_on_spark(params: RunParams, session=None) -> CleanResult:
         if cleaning.date_format is None and not cleaning.dayfirst and dict(df.dtypes).get(date_column) == "string":
             seen = df.select(date_column).mapInArrow(_layouts(), "day_first boolean, month_first boolean")
             flags = seen.agg(F.max("day_first"), F.max("month_first")).collect()[0]
-            if flags[0] and flags[1]:
-                raise InputError(
-                    f"{origin}: column '{date_column}': the dates mix day-first and month-first layouts, so a date "
-                    "such as 03/01/2024 could be either; say which: cleaning.dayfirst: true for 31/12/2024, or "
-                    "cleaning.date_format: '%m/%d/%Y' for 12/31/2024"
-                )
-            if flags[0]:
-                cleaning = cleaning.model_copy(update={"dayfirst": True})  # the log's layout, for every part
+            cleaning = date_layout(cleaning, bool(flags[0]), bool(flags[1]), f"{origin}: column '{date_column}'")
         whole = cleaning
         parts_cleaning = cleaning.model_copy(update={"outlier_mad": None})  # outliers judged on the whole log
         schema = StructType([*df.schema.fields, StructField(KEY, StringType())])
