@@ -125,30 +125,10 @@ class GammaGamma(BaseFitter):
         data = self._extend({"frequency": x, "monetary_value": m, "frequency_u": levels, "frequency_i": codes})
         reduced = self._reduce(data, w)
         explore = None
-        if len(reduced["y"]) > _base.SAMPLE_ROWS and max(int(self.n_starts), 1) > 1:
-            explore = self._sample_reduced(reduced)
+        if len(w) > _base.SAMPLE_ABOVE_ROWS and max(int(self.n_starts), 1) > 1:
+            sample_data, sample_w = self._sample_rows(data, w)
+            explore = self._reduce(sample_data, sample_w)
         return data, w, n, n, reduced, explore
-
-    def _sample_reduced(self, reduced: dict[str, Any]) -> dict[str, Any]:
-        """:meth:`_reduce`'s statistics with the distinct total spends replaced by a weighted sample of about
-        :data:`~analysis.clv._base.SAMPLE_ROWS` of them (Poisson sampling with inclusion probability
-        ``min(1, c B_y)``, their ``A_y`` and ``B_y`` divided by it; the per-x sums and S0, S1 kept whole): an
-        unbiased estimate of the log-likelihood on which the starting points are explored, a few times cheaper to
-        evaluate, seeded by ``seed``."""
-        B = reduced["B"]
-        target = float(_base.SAMPLE_ROWS)
-        c = target / B.sum()
-        for _ in range(50):  # solve sum(min(1, c B)) = target
-            total = np.minimum(1.0, c * B).sum()
-            if abs(total - target) < 1.0:
-                break
-            c *= target / total
-        pi = np.minimum(1.0, c * B)
-        keep = np.flatnonzero(np.random.default_rng([int(self.seed), 11]).random(len(B)) < pi)
-        inv_pi = 1.0 / pi[keep]
-        sample = {k: reduced[k] for k in ("W", "xu", "Wx", "S1", "S0")}
-        sample.update(y=reduced["y"][keep], A=reduced["A"][keep] * inv_pi, B=B[keep] * inv_pi)
-        return sample
 
     def _initial_guess(self, data: dict[str, np.ndarray], weights: np.ndarray) -> np.ndarray:
         mean_m = float(np.average(data["monetary_value"], weights=weights))
