@@ -99,6 +99,55 @@ def test_reduced_likelihood_and_gradient_equal_the_row_sums(
 
 
 @pytest.mark.parametrize(
+    ("model_cls", "theta"), [(BGNBD, [0.24, 4.4, 0.79, 2.4]), (ModifiedBGNBD, [0.52, 6.2, 0.89, 1.6]),
+                             (GammaGamma, [6.25, 3.74, 15.4]), (BGNBD, [2.0, 0.5, 0.05, 9.0])],
+)  # fmt: skip
+def test_analytic_hessian_equals_differences_of_the_gradient(
+    cdnow_summary: pd.DataFrame, model_cls: type, theta: list[float]
+) -> None:
+    """The exact Hessians behind the Newton steps and the standard errors: equal to central differences of the
+    analytic gradient on the CDNOW rows (weighted), with the same value and gradient as ``_loglik_grad``."""
+    model = model_cls()
+    cols = list(model.data_columns)
+    frame = cdnow_summary[cols]
+    if model_cls is GammaGamma:
+        frame = frame[frame["frequency"] > 0]
+    counts = frame.groupby(cols).size()
+    w = counts.to_numpy(dtype=float) * np.random.default_rng(1).uniform(0.5, 1.5, len(counts))
+    red = model._reduce(model._prepare(counts.index.to_frame(index=False)), w)
+    th = np.asarray(theta, dtype=float)
+    ll, g, h = model._loglik_hess(th, red)
+    ll0, g0 = model._loglik_grad(th, red)
+    assert ll == pytest.approx(ll0, rel=1e-13) and np.allclose(g, g0, rtol=1e-12, atol=1e-12 * np.abs(g0).max())
+    num = np.empty((th.size, th.size))
+    for i in range(th.size):
+        e = np.zeros(th.size)
+        e[i] = 1e-6 * th[i]
+        num[i] = (model._loglik_grad(th + e, red)[1] - model._loglik_grad(th - e, red)[1]) / (2 * e[i])
+    np.testing.assert_allclose(h, h.T)
+    np.testing.assert_allclose(h, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())
+
+
+def test_total_spends_on_whole_cents_group_as_the_products() -> None:
+    """Gamma-Gamma's distinct total spends x m: on whole cents they are grouped as integers (cents / 100), off them
+    as the float products; either way the rows sharing a total are those whose x m agree to the cent."""
+    from analysis.clv.gamma_gamma import total_spend_codes
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 9, 400).astype(float)
+    m = np.round(rng.gamma(2.0, 10.0, 400), 2)
+    m[:40] = 0.1  # x m = 0.1 x: products such as 3 * 0.1 that floats do not give exactly
+    codes, levels = total_spend_codes(x, m)
+    np.testing.assert_allclose(levels[codes], x * m, rtol=1e-15)
+    cents = np.rint(x * m * 100)
+    assert len(levels) == len(np.unique(cents))
+    assert all(len(np.unique(cents[codes == k])) == 1 for k in range(len(levels)))
+    off = m + 0.001  # three decimals: hashed products
+    codes, levels = total_spend_codes(x, off)
+    np.testing.assert_array_equal(levels[codes], x * off)
+
+
+@pytest.mark.parametrize(
     ("b", "c", "z"),
     [(0.6, 2.2, 0.0), (0.6, 2.2, 0.35), (50.5, 52.1, 0.68), (500.5, 501.6, 0.5), (1.6, 2.2, 0.89), (24.6, 25.1, 0.97)],
 )
