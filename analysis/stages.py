@@ -209,7 +209,8 @@ class CLVCheck:
     @property
     def errors(self) -> dict[str, float]:
         """Holdout errors of the purchase model the predictions use (BG/NBD unless it could not be estimated,
-        see ``fit.method``): ``expected_total``, ``actual_total``, ``total_error_pct``, ``mae``."""
+        see ``fit.method``): ``expected_total``, ``actual_total``, ``total_error_share`` (a fraction),
+        ``total_error_pct``, ``mae``."""
         return self.fit.holdout_errors[self.fit.method]
 
     @property

@@ -129,9 +129,9 @@ if ctx.has(scored.clv_check):
         e = scored.clv_check.errors
         ctx.say("notebook.scoring.check_result", model=ctx.text(f"clv_fit.model.{check.method}"), cal=cal,
                 start=start, end=ctx.as_of.date(), p=e["expected_total"], a=e["actual_total"],
-                pct=fmt.signed_percent(e["total_error_pct"] / 100, ctx.language), mae=e["mae"])  # fmt: skip
+                pct=fmt.signed_percent(e["total_error_share"], ctx.language), mae=e["mae"])  # fmt: skip
     ctx.say("notebook.scoring.check_run_rate", cal=cal, p=rr["expected_total"],
-            pct=fmt.signed_percent(rr["total_error_pct"] / 100, ctx.language), mae=rr["mae"])  # fmt: skip
+            pct=fmt.signed_percent(rr["total_error_share"], ctx.language), mae=rr["mae"])  # fmt: skip
     by_bucket = scored.clv_check.by_frequency()
     per_bucket = tuple(c for c in by_bucket.columns if c.startswith("holdout_"))
     display(tables.styled(by_bucket, decimals=per_bucket, language=ctx.language))

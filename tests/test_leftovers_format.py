@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -71,3 +73,12 @@ def test_the_model_checks_error_keeps_its_sign_however_large_and_never_reads_min
         "notebook.scoring.check_run_rate", "en", cal="2024-09-30", p=1000, pct=fmt.signed_percent(-0.0002), mae=0.5
     )
     assert "(0.0%;" in line and "-0.0" not in line
+
+
+def test_holdout_errors_carry_the_total_error_as_a_fraction_for_the_reports() -> None:
+    from analysis.clv.validation import errors_of
+
+    # predicted 3 + 1 = 4 repeat purchases where 2 + 3 = 5 happened: error -1, -20 % of what happened
+    e = errors_of(pd.DataFrame({"expected": [3.0, 1.0], "actual": [2.0, 3.0]}))
+    assert e["total_error"] == -1.0 and e["total_error_share"] == -0.2 and e["total_error_pct"] == -20.0
+    assert math.isnan(errors_of(pd.DataFrame({"expected": [1.0], "actual": [0.0]}))["total_error_share"])

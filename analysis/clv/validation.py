@@ -105,8 +105,9 @@ def holdout_errors(model: TransactionModel, summary: pd.DataFrame) -> dict[str, 
     -------
     dict
         ``customers``; ``mae`` and ``rmse`` of expected minus actual holdout repeat purchases per
-        customer; ``actual_total``, ``expected_total``, ``total_error`` (expected - actual) and
-        ``total_error_pct`` (100 * error / actual; NaN when actual is 0).
+        customer; ``actual_total``, ``expected_total``, ``total_error`` (expected - actual),
+        ``total_error_share`` (error / actual, a fraction: what the reports format as a signed percentage) and
+        ``total_error_pct`` (100 * error / actual); both NaN when actual is 0.
     """
     return errors_of(_holdout_frame(model, summary))
 
@@ -124,6 +125,7 @@ def errors_of(frame: pd.DataFrame) -> dict[str, float]:
         "actual_total": actual_total,
         "expected_total": expected_total,
         "total_error": total_err,
+        "total_error_share": total_err / actual_total if actual_total > 0 else float("nan"),
         "total_error_pct": 100.0 * total_err / actual_total if actual_total > 0 else float("nan"),
     }
 
