@@ -128,7 +128,7 @@ def add_segmentation(
         made them already (:class:`analysis.engines.base.ScoreInputs`); ``transactions`` is then not read.
     """
     params = params or SegmentationParams()
-    out = customers.copy()
+    out = customers.copy(deep=False)  # copy-on-write: columns added here never reach the caller's frame
     notes: list[str] = []
     if out.empty:
         out["abc_class"] = pd.Series(dtype=object)

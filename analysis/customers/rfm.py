@@ -162,7 +162,7 @@ def score_rfm(summary: pd.DataFrame, thresholds: ScoreThresholds | None = None) 
         columns ``q20``…``q80`` and ``source`` (``quantile`` or ``params``).
     """
     thresholds = thresholds or ScoreThresholds()
-    out = summary.copy()
+    out = summary.copy(deep=False)  # copy-on-write: the score columns never reach the summary
     rows = {}
     for col, name, better in (
         ("recency_days", "r_score", False),
