@@ -1315,7 +1315,7 @@ def summary(
         head, headline, plan.actions, shown_missing, currency, language,
         action_names=dict(play_texts(plan.playbook, language)["action"]), clv_reason=clv_reason or "",
         flagged_points=params.report.flagged_change_points, min_customers=params.report.min_customers,
-        trends=kpi_trend(tx, window, net_revenue=lambda a, b: cleaned_.money(a, b)["net"]),
+        trends=kpi_trend(tx, window, net_revenue=lambda a, b: cleaned_.money(a, b)["net"]), flagged=flagged,
     )  # fmt: skip
     if first_anywhere is not None:  # which "new" is which, under the table and on the card
         new_here, new_all = (_get_kpi(head, k) for k in ("new_customers", "new_to_business"))

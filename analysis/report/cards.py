@@ -147,6 +147,27 @@ def sparkline_svg(card: KpiCard, currency: str, language: str) -> str:
     return f'<div class="rfm-trend">{svg}<div class="rfm-trend-caption">{escape(caption)}</div></div>'
 
 
+def unflagged_text(card: KpiCard, currency: str, language: str) -> str:
+    """The card's sentence about its figure without flagged orders, chosen by this period's flagged-order count
+    (``card.flagged_orders``, the count the executive note states), never by whether the figures look alike:
+
+    - none this period (those left out are all in a period compared with) and the same figure: says so, without
+      repeating the figure as if it were another one;
+    - some this period but the figure without them is the same once rounded (a small order, or buyers who also
+      bought other things): "about the same", with their count and revenue — not "none";
+    - otherwise (or the count unknown): the figure without them.
+    """
+    shown = _value(card.without_flagged, card.kind, currency, language)
+    same = shown == _value(card.value, card.kind, currency, language)
+    n = card.flagged_orders
+    if same and n == 0:
+        return t("cards.without_flagged_none", language)
+    if same and n:
+        return t("cards.without_flagged_same", language, n=fmt.integer(n, language),
+                 flagged=fmt.money(card.flagged_revenue, currency, language))  # fmt: skip
+    return t("cards.without_flagged", language, value=shown)
+
+
 def card_html(card: KpiCard, currency: str, language: str) -> str:
     """One card: label, value, the two comparisons, the figure without flagged orders, why, unreliable."""
     label = escape(t(f"cards.label.{card.key}", language))
@@ -164,10 +185,8 @@ def card_html(card: KpiCard, currency: str, language: str) -> str:
     if compared:  # CLV and value at stake are figures of this period only: no comparison lines
         values = {"previous": card.change, "year_ago": card.change_vs_year}
         parts += ["<ul>", *(_comparison(card, w, values[w], language) for w in compared), "</ul>"]
-    if card.shows_unflagged:  # none this period (only in a period compared): say so, not the same figure twice
-        shown = _value(card.without_flagged, card.kind, currency, language)
-        same = shown == _value(card.value, card.kind, currency, language)
-        without = t("cards.without_flagged_none" if same else "cards.without_flagged", language, value=shown)
+    if card.shows_unflagged:
+        without = unflagged_text(card, currency, language)
         changes = t("cards.changes_without_flagged", language,
                     change=_change(card.change_without_flagged, card.kind, language),
                     year=_change(card.change_vs_year_without_flagged, card.kind, language))  # fmt: skip

@@ -15,13 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analysis.text import format as fmt
 from analysis.text import t
 from analysis.window import Window, month_coverage, period_bounds
+
+if TYPE_CHECKING:
+    from analysis.strategy.executive import Flagged
 
 #: (card, headline-table row or None, kind) in reading order; ``kind`` is money, count or pct.
 CARD_FIELDS: tuple[tuple[str, str | None, str], ...] = (
@@ -160,7 +163,11 @@ class KpiCard:
     """One KPI card. ``change`` / ``change_vs_year``: a fraction (``pct`` cards: a difference in points, also a
     fraction), NaN when there is nothing to compare with (``unavailable`` then holds the reason per comparison,
     ``previous`` / ``year_ago``). ``without_flagged`` and its changes are set only when flagged orders move a change
-    by at least the threshold. ``why`` and ``unreliable`` are sentences in the run's language ("" when none)."""
+    by at least the threshold. ``why`` and ``unreliable`` are sentences in the run's language ("" when none).
+    ``flagged_orders`` / ``flagged_revenue``: this period's flagged orders (``is_outlier``), how many and their revenue
+    (currency) — the summary's one count (:class:`analysis.strategy.executive.Flagged`, the count the executive note
+    states); ``flagged_orders`` is None when not known. The card's sentence about the figure without flagged orders
+    is chosen by this count, never by whether the two figures look the same once rounded."""
 
     key: str
     kind: str
@@ -175,6 +182,8 @@ class KpiCard:
     unreliable: str = ""
     #: the card's measure over the last periods (:func:`kpi_trend`); None for a figure without history
     trend: Trend | None = None
+    flagged_orders: int | None = None
+    flagged_revenue: float = 0.0
 
     @property
     def shows_unflagged(self) -> bool:
@@ -206,6 +215,7 @@ def kpi_cards(
     flagged_points: float = 10.0,
     min_customers: int = 20,
     trends: dict[str, Trend] | None = None,
+    flagged: Flagged | None = None,
 ) -> list[KpiCard]:
     """The KPI cards of a run.
 
@@ -231,8 +241,16 @@ def kpi_cards(
         A figure resting on fewer customers is marked unreliable, with the count.
     trends : dict, optional
         Card key -> its trend line (:func:`kpi_trend`).
+    flagged : Flagged, optional
+        The flagged orders of each window, as counted once by the summary for the executive note
+        (:func:`analysis.strategy.executive.flagged_sentences`); this period's count and revenue go on the cards of
+        the headline table (``flagged_orders``, ``flagged_revenue``). Without it the count is unknown (None).
     """
     threshold = flagged_points / 100.0
+    now: dict[str, Any] = {}
+    if flagged is not None:
+        now = {"flagged_orders": int(flagged.orders.get("this_period", 0)),
+               "flagged_revenue": float(flagged.revenue.get("this_period", 0.0))}  # fmt: skip
     cards: list[KpiCard] = []
     buyers = _get(head.loc["customers"] if "customers" in head.index else None, "this_period")
     for key, row_key, kind in CARD_FIELDS:
@@ -264,7 +282,7 @@ def kpi_cards(
             if key in ("buyers", "retention_rate") and not math.isnan(buyers) and buyers < min_customers:
                 unreliable = t("cards.few_customers", language, n=fmt.integer(buyers, language))
             cards.append(KpiCard(key, kind, value, change, year, **clean, unavailable=gone, why=why,
-                                 unreliable=unreliable, trend=(trends or {}).get(key)))  # fmt: skip
+                                 unreliable=unreliable, trend=(trends or {}).get(key), **now))  # fmt: skip
         elif key == "clv":
             if headline.get("clv_total") is None:
                 continue
