@@ -68,6 +68,9 @@ from analysis.params import CANONICAL_COLUMNS, DEFAULT_MISSING_TOKENS, CleaningP
 __all__ = ["REASONS", "CleanResult", "clean_transactions", "map_columns", "net_returns", "normalise_ids"]
 
 _TEXT_COLUMNS = ("order_id", "region", "channel", "product_line", "sales_rep")
+#: The text columns in the order the cleaning reads them (the order of ``quality.json``'s ``missing_tokens`` and
+#: ``control_characters_removed``).
+TEXT_READ_ORDER = ("customer_id", *_TEXT_COLUMNS)
 _MONEY_COLUMNS = ("quantity", "unit_price", "cost")
 #: Float ids at or beyond this magnitude are no longer exact integers.
 _MAX_FLOAT_ID = 2.0**53
@@ -125,6 +128,9 @@ class CleanResult:
     #: which purchase line each return undoes and by how much (``return_row_id``, ``purchase_row_id``, ``amount``);
     #: None: not matched yet (a result built by hand, or read from a folder written before matching): matched on use
     allocations: pd.DataFrame | None = None
+    #: which rows of :attr:`anonymous` are returns (the cleaning's own rule: cancelled or negative; a ``-0`` sale is
+    #: a sale); None: not known (a result read back from disk), the sign of ``amount`` tells
+    anonymous_returns: np.ndarray | None = None
 
     def matched(self) -> CleanResult:
         """This result with its returns matched to their orders (:func:`analysis.data.cancellations.match_returns`),
@@ -539,16 +545,18 @@ def parse_dates(
     dayfirst: bool = False,
     missing_tokens: list[str] | tuple[str, ...] | None = None,
     date_range: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    numeric_layout: bool | None = None,
 ) -> pd.Series:
     """Order dates as naive ``datetime64[ns]``; unparseable values become NaT (time zones → UTC).
 
     Dates outside ``date_range`` (first and last plausible day, inclusive; always within pandas' range
     1677-09-22..2262-04-10) become NaT too, instead of failing the whole column. Text in the plain ISO shapes
     (``2024-01-05``, ``2024-01-05 13:45:00``) is read from its bytes; other text goes through ``pd.to_datetime``.
+    ``numeric_layout``: the numeric dates' layout decided for a whole column these values are a part of (True:
+    day-first, False: month-first; see :func:`numeric_date_layout_of`); None: decided from these values.
     """
     first, last = date_range or (_PANDAS_FIRST_DAY, _PANDAS_LAST_DAY)
     first, last = max(pd.Timestamp(first), _PANDAS_FIRST_DAY), min(pd.Timestamp(last), _PANDAS_LAST_DAY)
-    tokens = {t.strip().casefold() for t in (DEFAULT_MISSING_TOKENS if missing_tokens is None else missing_tokens)}
     day_first = np.datetime64(first.date(), "D")
     day_after = np.datetime64(last.date(), "D") + np.timedelta64(1, "D")
 
@@ -560,19 +568,44 @@ def parse_dates(
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         return pd.Series(plausible(parsed.to_numpy()), index=values.index)
-    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
-    arr, _, ascii_only = _tidy(arr, spacing=False)
-    arr = pc.if_else(pa.array(_casefold_in(arr, tokens, ascii_only) | _flags(pc.equal(arr, ""))), _NULL_TEXT, arr)
+    arr = _date_text(values, missing_tokens)
     done, fast = _fast_iso(arr, _ISO_SHAPES.get(date_format, {}))
     stamps = plausible(fast)
     rest = ~done & _flags(pc.is_valid(arr))
     if rest.any():
         text = _as_series(arr.filter(pa.array(rest)), values.index[rest])
-        stamps[rest] = plausible(_pandas_dates(text, date_format, dayfirst).to_numpy())
+        stamps[rest] = plausible(_pandas_dates(text, date_format, dayfirst, numeric_layout).to_numpy())
     return pd.Series(stamps, index=values.index)
 
 
-def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> pd.Series:
+def _date_text(values: pd.Series, missing_tokens: list[str] | tuple[str, ...] | None) -> pa.ChunkedArray:
+    """Date text as the cleaning reads it: without control or format characters, trimmed, missing-value tokens
+    and empty cells null (the one text pipeline of :func:`parse_dates` and :func:`numeric_date_layout_of`)."""
+    tokens = {t.strip().casefold() for t in (DEFAULT_MISSING_TOKENS if missing_tokens is None else missing_tokens)}
+    arr = _arrow_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("string"))
+    arr, _, ascii_only = _tidy(arr, spacing=False)
+    return pc.if_else(pa.array(_casefold_in(arr, tokens, ascii_only) | _flags(pc.equal(arr, ""))), _NULL_TEXT, arr)
+
+
+def numeric_date_layout_of(
+    values: pd.Series, missing_tokens: list[str] | tuple[str, ...] | None = None
+) -> tuple[bool, bool]:
+    """Whether some numeric date of the raw date column ``values`` (or of a part of it) can only be day-first,
+    and whether some can only be month-first, the text read as :func:`parse_dates` reads it (control and format
+    characters removed, trimmed, missing-value tokens out). For a column read in parts, the parts' flags or-ed
+    are the column's; pass the layout to each part's cleaning (``numeric_layout``)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return False, False
+    arr = _date_text(values, missing_tokens)
+    valid = _flags(pc.is_valid(arr))
+    if not valid.any():
+        return False, False
+    return numeric_date_layout(_as_series(arr.filter(pa.array(valid)), values.index[valid]))
+
+
+def _pandas_dates(
+    text: pd.Series, date_format: str | None, dayfirst: bool, numeric_layout: bool | None = None
+) -> pd.Series:
     """``pd.to_datetime`` of trimmed, non-missing date text, naive (time zones → UTC).
 
     Always parsed with ``utc=True``: text that only *looks* time-zoned to dateutil (``T2024-01-05-2024-01-05``
@@ -586,7 +619,7 @@ def _pandas_dates(text: pd.Series, date_format: str | None, dayfirst: bool) -> p
         if date_format is None:
             # ISO dates (2024-01-05) are never day-first; numeric dates (03/01/2024) are read in the one layout of
             # the column (numeric_dates_as_iso), never guessed value by value; the rest (5 Jan 2024) by dateutil
-            text = numeric_dates_as_iso(text, dayfirst)
+            text = numeric_dates_as_iso(text, dayfirst, numeric_layout)
             iso = text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}", na=False)
             others = ~iso & text.notna()
             parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601", utc=True)
@@ -628,14 +661,16 @@ def numeric_date_layout(text: pd.Series) -> tuple[bool, bool]:
     return bool(day_first.any()), bool(month_first.any())
 
 
-def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
+def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False, numeric_layout: bool | None = None) -> pd.Series:
     """``text`` with every numeric date (``03/01/2024``, ``3.1.24 13:45``) rewritten as ISO (``2024-01-03``), in
     one layout for the whole column; other values unchanged.
 
     The layout is day-first when ``dayfirst`` (``cleaning.dayfirst``) or when some first field is above 12
     (``31/12/2024``) and no second one is; otherwise month-first. A value that does not fit the layout becomes an
     impossible ISO date (month 13), so cleaning sets it aside as ``bad_date``: nothing is guessed value by value.
-    Two-digit years take the century that puts them within 50 years of today.
+    Two-digit years take the century that puts them within 50 years of today. ``numeric_layout`` (True: day-first,
+    False: month-first): the layout already decided for the whole column ``text`` is a part of (a part holding
+    only ambiguous dates such as 03/01/2024 reads them as the column does); only numeric dates take it.
 
     Raises
     ------
@@ -650,7 +685,9 @@ def numeric_dates_as_iso(text: pd.Series, dayfirst: bool = False) -> pd.Series:
         return text
     parts = parts[found]
     first, second, year = parts[0].astype(int), parts[1].astype(int), parts[2].astype(int)
-    if not dayfirst:
+    if not dayfirst and numeric_layout is not None:
+        dayfirst = numeric_layout
+    elif not dayfirst:
         day_first, month_first = _layout_flags(first, second)
         if day_first.any() and month_first.any():
             shown = text[found]
@@ -818,6 +855,7 @@ def clean_transactions(
     mapping: dict[str, str] | None = None,
     params: CleaningParams | None = None,
     origin: str = "input",
+    numeric_layout: bool | None = None,
 ) -> CleanResult:
     """Clean a raw transaction log; see the module docstring for the reasons and their order.
 
@@ -832,6 +870,9 @@ def clean_transactions(
         outlier threshold.
     origin : str
         Name of the source, used in messages and ``quality.json``.
+    numeric_layout : bool, optional
+        For a part of a log: the layout of the numeric order dates decided for the whole log's column (True:
+        day-first, False: month-first; :func:`numeric_date_layout_of`); None: decided from ``raw``.
 
     Returns
     -------
@@ -859,7 +900,7 @@ def clean_transactions(
     first_day, last_day = max(first_day, _PANDAS_FIRST_DAY), min(last_day, _PANDAS_LAST_DAY)
 
     texts: dict[str, _Text] = {}
-    for col in ("customer_id", *_TEXT_COLUMNS):
+    for col in TEXT_READ_ORDER:
         if col in mapped:
             strip = params.id_strip_float_suffix if col == "customer_id" else False
             texts[col] = _read_text(mapped[col], tokens, strip)
@@ -875,7 +916,7 @@ def clean_transactions(
             too_long |= _longer_than(texts[col].values, params.max_text_length)
     try:
         order_date = parse_dates(mapped["order_date"], params.date_format, params.dayfirst, list(tokens),
-                                 (first_day, last_day))  # fmt: skip
+                                 (first_day, last_day), numeric_layout)  # fmt: skip
     except MixedDateLayouts as err:
         column = (mapping or {}).get("order_date", "order_date")
         raise MixedDateLayouts(f"{origin}: column '{column}': {err}") from None
@@ -1004,6 +1045,7 @@ def clean_transactions(
         quality=json_safe(quality),
         anonymous=anonymous,
         allocations=matching.allocations,
+        anonymous_returns=anon_return[is_anonymous],
     )
 
 

@@ -319,12 +319,17 @@ def check_source(source: SourceParams) -> Path:
 
 
 def parquet_files(folder: str | Path) -> list[Path]:
-    """The Parquet files of a log kept as a folder, in the order they are read (their paths sorted); files whose
-    names start with ``_`` or ``.`` (``_SUCCESS``, hidden files) are not part of it, as for pyarrow and Spark."""
+    """The Parquet files of a log kept as a folder, in the order ``pd.read_parquet`` (pyarrow's dataset) reads
+    them: sorted by their whole path strings (``x=a-b/…`` before ``x=a/…``, as ``-`` sorts before ``/``; not part
+    by part as paths sort); files whose names start with ``_`` or ``.`` (``_SUCCESS``, hidden files) are not part
+    of it, as for pyarrow and Spark."""
     return sorted(
-        p for p in Path(folder).rglob("*")
-        if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES
-        and not any(part.startswith(("_", ".")) for part in p.relative_to(folder).parts)
+        (
+            p for p in Path(folder).rglob("*")
+            if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(folder).parts)
+        ),
+        key=lambda p: p.as_posix(),
     )  # fmt: skip
 
 
