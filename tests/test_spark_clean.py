@@ -141,3 +141,35 @@ def test_the_parts_counts_add_up() -> None:
     assert list(_sum_nested([{"region": {"-": 1}}, {"customer_id": {"": 1}, "order_id": {"": 2}}])) == [
         "customer_id", "order_id", "region"]  # fmt: skip
     assert _sum_nested([{"order_id": 2}, {"order_id": 3, "region": 1}]) == {"order_id": 5, "region": 1}
+
+
+def test_a_parquet_folders_key_reads_its_footers_and_a_url_source_is_refused(tmp_path: Path) -> None:
+    """The batch's cleaned-data key of a folder of Parquet files changes with any file's rows (its footer's
+    statistics, even with the modification time set back) and with a file's modification time; a URL source is
+    refused by name, with the fix."""
+    from analysis.data.store import source_key
+
+    folder = tmp_path / "log"
+    folder.mkdir()
+    log = pd.DataFrame({"customer_id": ["1", "2"], "order_date": ["2024-01-02", "2024-01-03"], "amount": [10.0, 20.0]})
+    for i in range(2):
+        log.to_parquet(folder / f"part-{i}.parquet", index=False)
+
+    def key(path: str = str(folder)) -> str:
+        month = {"start": "2024-01", "end": "2024-01"}
+        return source_key(RunParams.model_validate({"source": {"path": path}, "engine": "spark", "periods": month}))
+
+    first = key()
+    assert key() == first
+    part = folder / "part-1.parquet"
+    stamp, size = part.stat().st_mtime_ns, part.stat().st_size
+    log.assign(amount=[10.0, 21.0]).to_parquet(part, index=False)  # one amount changed: same size, other stats
+    os.utime(part, ns=(stamp, stamp))
+    assert part.stat().st_size == size
+    changed = key()
+    assert changed != first
+    os.utime(part, ns=(stamp + 10**9, stamp + 10**9))  # touched: cleaned again (it may have changed)
+    assert key() not in (first, changed)
+    for url in ("s3a://lake/raw/", "hdfs://nn:8020/raw"):
+        with pytest.raises(InputError, match=rf"^{url}: source.path is a URL; .*mount the storage"):
+            key(url)

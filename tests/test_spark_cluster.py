@@ -4,7 +4,8 @@ params, executors in the worker's JVM and work folder, the logs passed as folder
 cluster's shared storage).
 
 One driver process (one application, one executor) runs ``rfmkit summary`` (written by the executors),
-``rfmkit summary --clv`` (scored by the executors with the kit's rules) and a one-month batch, ``rfmkit run`` with
+``rfmkit summary --clv`` (scored by the executors with the kit's rules), ``rfmkit score`` (the per-customer
+summaries on the cluster, the scores on the driver) and a one-month batch, ``rfmkit run`` with
 ``engine: spark``: the raw, messy log cleaned by the executors (:mod:`analysis.engines.spark_clean`), the run's
 notebooks scoring on the cluster from their kernel (an application of their own). Each gives the numbers DuckDB
 gives on the same files: the summary and the scores, the cleaned data (``quality.json``), the run's
@@ -95,6 +96,8 @@ def test_summary_score_and_batch_on_a_standalone_cluster(spark_cluster, tmp_path
         ["summary", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params), "--out", f"{out}/s/"],
         ["summary", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params), "--clv",
          "--out", f"{out}/scored/"],
+        ["score", str(data), "--as-of", AS_OF, "--engine", "spark", "--params", str(params), "--out",
+         f"{out}/score.parquet"],
         ["run", str(batch), "--no-progress"],
     ]  # fmt: skip
     began, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -136,6 +139,7 @@ def test_summary_score_and_batch_on_a_standalone_cluster(spark_cluster, tmp_path
     on_cluster = pd.read_parquet(out / "scored" / "customers").set_index("customer_id")
     same_table(on_cluster, scored[list(on_cluster.columns)], rtol=1e-6)  # CLV fits converge to 1e-6
     assert json.loads((out / "scored" / "models.json").read_text())["clv_method"] == "bgnbd"
+    same_table(pd.read_parquet(out / "score.parquet"), scored, rtol=1e-6)  # rfmkit score: every column
 
     # the batch: the cleaned data, the run's customers, headline and segment counts equal DuckDB's
     want = batch_params(tmp_path, raw, "duckdb", spark)

@@ -3,7 +3,8 @@
 The batch cleans its source once before any kernel starts (every run of the batch reads the same folder); a
 notebook run by hand in JupyterLab without a ``clean_dir`` finds (or makes) the same folder, so it never cleans a
 source twice either. The folder's name is :func:`source_key`: the source's content (or the sample's spec, or the
-query and the day for a database), its column mapping, the cleaning params, the plausible dates they give as of
+query and the day for a database; for a folder of Parquet files, each file's name, size, modification time and
+footer: see :func:`parquet_fingerprint`), its column mapping, the cleaning params, the plausible dates they give as of
 today (``cleaning.max_date`` empty is one year after today: a clock that was wrong, or a new day, can change which
 rows are future-dated) and the kit's code, so a change to any of them cleans again into a new folder. ``force``
 (``rfmkit run --force``) cleans again into the same folder. Only the three most recent cleaned folders are kept.
@@ -67,15 +68,54 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
         ) from None
 
 
+#: A source path that is a URL (``s3a://``, ``hdfs://``, ``file://``): not a path the batch can read.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def parquet_fingerprint(path: str | Path) -> str:
+    """What identifies a Parquet file without reading its data: its size, modification time (ns) and the SHA-256 of
+    its footer (the schema, every row group's row count, byte sizes and offsets, and each column chunk's
+    statistics: min, max, null count). Rewriting the file changes its modification time, and almost any change to
+    its rows changes the footer's sizes or statistics; only a file rewritten with its modification time set back
+    and the same footer would not be seen (``rfmkit run --force`` cleans again). A file that is not readable as
+    Parquet (no ``PAR1`` footer) is hashed whole."""
+    p = Path(path)
+    st = p.stat()
+    with open(p, "rb") as fh:
+        if st.st_size >= 12:
+            fh.seek(-8, 2)
+            tail = fh.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] == b"PAR1" and 0 < length <= st.st_size - 12:
+                fh.seek(-8 - length, 2)
+                footer = hashlib.sha256(fh.read(length)).hexdigest()
+                return f"{st.st_size} {st.st_mtime_ns} footer:{footer}"
+    return f"{st.st_size} sha256:{file_sha256(p)}"
+
+
 def source_key(params: RunParams) -> str:
-    """What identifies the cleaned data: the source's content (or sample spec), mapping and cleaning."""
+    """What identifies the cleaned data: the source's content (or sample spec), mapping and cleaning.
+
+    A folder of Parquet files (a log on a cluster's shared storage) is keyed by each file's name and
+    :func:`parquet_fingerprint` (the footers only: the machine running the batch reads no rows of it); a single
+    file by the SHA-256 of its bytes. A remote URL (``s3a://``, ``hdfs://``) is refused: the batch's source must be
+    a path it reads (a local folder or a shared mount)."""
     src = params.source
+    if src.path and _URL.match(src.path):
+        raise InputError(
+            f"{src.path}: source.path is a URL; the batch reads its source from a path on the machine that runs it "
+            "(a local folder, or storage mounted there and on every executor), not from s3a://, hdfs:// or other "
+            "URLs: mount the storage (e.g. at /mnt/lake/) and set source.path to the folder under it "
+            "(/mnt/lake/raw/)"
+        )
     if src.format == "sample":
         content = json.dumps(src.sample.model_dump(mode="json"), sort_keys=True)
     elif src.format == "sql":
         content = f"{src.url}\n{src.query}\n{time.strftime('%Y-%m-%d')}"  # a database changes: re-read daily
-    elif src.path and Path(src.path).is_dir():  # a folder of Parquet files: each file's name and content
-        content = "\n".join(f"{f.relative_to(src.path)} {file_sha256(f)}" for f in parquet_files(src.path))
+    elif src.path and Path(src.path).is_dir():  # a folder of Parquet files: each file's name and footer
+        content = "\n".join(
+            f"{f.relative_to(src.path).as_posix()} {parquet_fingerprint(f)}" for f in parquet_files(src.path)
+        )
     else:
         content = file_sha256(src.path or "")
     payload = json.dumps(
