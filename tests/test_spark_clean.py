@@ -170,6 +170,11 @@ def test_a_parquet_folders_key_reads_its_footers_and_a_url_source_is_refused(tmp
     assert changed != first
     os.utime(part, ns=(stamp + 10**9, stamp + 10**9))  # touched: cleaned again (it may have changed)
     assert key() not in (first, changed)
+    from analysis.data.io import check_source
+    from analysis.params import SourceParams
+
     for url in ("s3a://lake/raw/", "hdfs://nn:8020/raw"):
         with pytest.raises(InputError, match=rf"^{url}: source.path is a URL; .*mount the storage"):
             key(url)
+        with pytest.raises(InputError, match=rf"^{url}: source.path is a URL; .*mount the storage"):
+            check_source(SourceParams(path=url))  # the batch's first check

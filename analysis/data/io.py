@@ -299,6 +299,22 @@ def clean_parquet_rows(path: str | Path) -> int | None:
     return meta.num_rows if set(meta.schema.names) >= CLEAN_PARQUET_COLUMNS else None
 
 
+#: A source path that is a URL (``s3a://``, ``hdfs://``, ``file://``): not a path the kit's reader can open.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def check_local_path(path: str) -> None:
+    """An :class:`InputError` naming ``path`` and the fix when it is a URL (``s3a://``, ``hdfs://``): a source read
+    by the kit (a run's or a batch's, cleaned on the machine or keyed there) is a local path or a shared mount."""
+    if _URL.match(path):
+        raise InputError(
+            f"{path}: source.path is a URL; the kit reads its source from a path on the machine that runs it "
+            "(a local folder, or storage mounted there and on every executor), not from s3a://, hdfs:// or other "
+            "URLs: mount the storage (e.g. at /mnt/lake/) and set source.path to the folder under it "
+            "(/mnt/lake/raw/)"
+        )
+
+
 def check_source(source: SourceParams) -> Path:
     """The file ``source`` reads, or an :class:`InputError` naming ``source.path`` when it is not there.
 
@@ -308,6 +324,7 @@ def check_source(source: SourceParams) -> Path:
         return Path()
     if not source.path:
         raise InputError(f"source.path is not set; name the file to read (format '{source.format}')")
+    check_local_path(source.path)
     path = Path(source.path)
     if path.is_dir() and source.format in ("auto", "parquet") and parquet_files(path):
         return path  # a folder of Parquet files (a cluster's shared storage, a Spark job's output): one log

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.clean import CleanResult, clean_transactions, require_rows
-from analysis.data.io import file_sha256, parquet_files, read_transactions, write_json
+from analysis.data.io import check_local_path, file_sha256, parquet_files, read_transactions, write_json
 from analysis.data.spreadsheet import restore_formulas
 from analysis.errors import InputError
 from analysis.params import RunParams
@@ -68,10 +68,6 @@ def load_clean(clean_dir: str | Path) -> CleanResult:
         ) from None
 
 
-#: A source path that is a URL (``s3a://``, ``hdfs://``, ``file://``): not a path the batch can read.
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
 def parquet_fingerprint(path: str | Path) -> str:
     """What identifies a Parquet file without reading its data: its size, modification time (ns) and the SHA-256 of
     its footer (the schema, every row group's row count, byte sizes and offsets, and each column chunk's
@@ -101,13 +97,8 @@ def source_key(params: RunParams) -> str:
     file by the SHA-256 of its bytes. A remote URL (``s3a://``, ``hdfs://``) is refused: the batch's source must be
     a path it reads (a local folder or a shared mount)."""
     src = params.source
-    if src.path and _URL.match(src.path):
-        raise InputError(
-            f"{src.path}: source.path is a URL; the batch reads its source from a path on the machine that runs it "
-            "(a local folder, or storage mounted there and on every executor), not from s3a://, hdfs:// or other "
-            "URLs: mount the storage (e.g. at /mnt/lake/) and set source.path to the folder under it "
-            "(/mnt/lake/raw/)"
-        )
+    if src.path:
+        check_local_path(src.path)
     if src.format == "sample":
         content = json.dumps(src.sample.model_dump(mode="json"), sort_keys=True)
     elif src.format == "sql":
