@@ -90,7 +90,7 @@ def test_the_parts_cleaned_with_the_columns_layout_equal_the_whole_log_cleaned()
         pd.testing.assert_frame_equal(getattr(parts, kind), getattr(whole, kind), check_dtype=False, obj=kind)
     assert whole.quality["anonymous_sales"] == {"rows": 2, "revenue": 7.0}  # "-0" and 7: sales; -5 a return
     assert json.dumps(parts.quality) == json.dumps(whole.quality)  # same keys in the same order, same numbers
-    np.testing.assert_array_equal(parts.anonymous_returns, whole.anonymous_returns)
+    np.testing.assert_array_equal(parts.anonymous_is_return, whole.anonymous_is_return)
 
 
 def test_spark_file_names_find_their_offsets_through_symlinks_and_accents(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ class CleanResult:
     allocations: pd.DataFrame | None = None
     #: which rows of :attr:`anonymous` are returns (the cleaning's own rule: cancelled or negative; a ``-0`` sale is
     #: a sale); None: not known (a result read back from disk), the sign of ``amount`` tells
-    anonymous_returns: np.ndarray | None = None
+    anonymous_is_return: np.ndarray | None = None
 
     def matched(self) -> CleanResult:
         """This result with its returns matched to their orders (:func:`analysis.data.cancellations.match_returns`),
@@ -1045,7 +1045,7 @@ def clean_transactions(
         quality=json_safe(quality),
         anonymous=anonymous,
         allocations=matching.allocations,
-        anonymous_returns=anon_return[is_anonymous],
+        anonymous_is_return=anon_return[is_anonymous],
     )
 
 

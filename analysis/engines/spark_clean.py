@@ -172,7 +172,7 @@ def _clean_parts(
             "quarantine": res.quarantine.assign(row_id=rows[res.quarantine["row_id"].to_numpy(dtype=np.int64)]),
             "returns": res.returns.assign(row_id=rows[res.returns["row_id"].to_numpy(dtype=np.int64)]),
             "anonymous": res.anonymous.assign(
-                row_id=rows[res.anonymous["row_id"].to_numpy(dtype=np.int64)], **{ANON_RETURN: res.anonymous_returns}
+                row_id=rows[res.anonymous["row_id"].to_numpy(dtype=np.int64)], **{ANON_RETURN: res.anonymous_is_return}
             ),
             "allocations": res.allocations.assign(
                 return_row_id=rows[res.allocations["return_row_id"].to_numpy(dtype=np.int64)],
