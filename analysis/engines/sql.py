@@ -174,8 +174,9 @@ def duckdb_text(sql: str) -> str:
 #: purchase day of the window when one of its rows has ``amount >= 0``).
 #: ``MEDIAN`` is built into DuckDB and Spark SQL (3.4+); on whole-day gaps both interpolate the two middle
 #: values exactly as pandas' median does. The gaps are 32-bit integers (days): the medians keep every gap of every
-#: customer in memory until the end of the pass (DuckDB cannot spill them), half as much as 64-bit ones. Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``,
-#: ``prev_window_start_n``, ``base_from_n``, ``base_to_n`` (day numbers).
+#: customer in memory until the end of the pass (DuckDB cannot spill them), half as much as 64-bit ones.
+#: Parameters: ``as_of_n``, ``window_start_n``, ``prev_n``, ``prev_window_start_n``, ``base_from_n``, ``base_to_n``
+#: (day numbers).
 SCORE_STEP_SQL = f"""
 WITH {_tx(":as_of_n")},
 occasions AS (
