@@ -214,6 +214,10 @@ class BaseFitter:
     display_name: ClassVar[str] = ""
     #: what each parameter describes: a key of ``clv_fit.concept`` in the text catalog
     param_concept: ClassVar[dict[str, str]] = {}
+    #: whether a fit on a DistinctSummary keeps its validated rows and statistics there for the next fit of the same
+    #: model (worth it for the purchase models, refitted once per penalizer of a grid; Gamma-Gamma's rows are every
+    #: repeat customer, memory the predictions that follow would rather reuse)
+    _keep_fit_inputs: ClassVar[bool] = True
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0) -> None:
         self.penalizer = penalizer
@@ -409,10 +413,11 @@ class BaseFitter:
         # statistics and the exploration sample), so repeated fits of one model on it (e.g. one per penalizer of a
         # grid) validate and reduce the rows once
         key = (type(self), max(int(self.n_starts), 1) > 1, self.seed, unit)
-        cached = summary.fit_inputs.get(key) if isinstance(summary, DistinctSummary) else None
+        keep = isinstance(summary, DistinctSummary) and self._keep_fit_inputs
+        cached = summary.fit_inputs.get(key) if keep else None
         if cached is None:
             cached = self._fit_inputs(summary, weights, unit)
-            if isinstance(summary, DistinctSummary):
+            if keep:
                 summary.fit_inputs[key] = cached
         data, w, n, n_repeat, reduced, explore = cached
         self._fitted_rows(data, w)

@@ -66,6 +66,7 @@ class GammaGamma(BaseFitter):
         "q": "spend",
         "v": "spend",
     }
+    _keep_fit_inputs = False
 
     def __init__(self, penalizer: float = 0.0, n_starts: int = 3, seed: int = 0, corr_threshold: float = 0.3) -> None:
         super().__init__(penalizer=penalizer, n_starts=n_starts, seed=seed)
