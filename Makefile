@@ -57,12 +57,17 @@ system:
 report: setup-runtime system-runtime
 	$(VENV)/bin/rfmkit run params/monthly.yaml
 
+# one BLAS / OpenMP thread in each test process unless the environment says otherwise: the pytest workers already
+# fill the cores, and BLAS threads spinning beside them made the CLV fits cost several times their CPU (the batch's
+# kernels get the same default: analysis/batch/kernels.py)
+ONE_THREAD := OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-1} OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}
+
 test: setup system
-	$(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
+	$(ONE_THREAD) $(PY) -m pytest -n $(TEST_JOBS) $(PYTEST_ARGS)
 
 # the edit loop's tier (docs/testing.md): no batches, notebooks, kernels, browser or JVM; 20 examples per property
 test-fast: setup
-	$(PY) -m pytest -n $(TEST_JOBS) -m "not slow and not spark and not notebook" --hypothesis-profile=fast $(PYTEST_ARGS)
+	$(ONE_THREAD) $(PY) -m pytest -n $(TEST_JOBS) -m "not slow and not spark and not notebook" --hypothesis-profile=fast $(PYTEST_ARGS)
 
 # JupyterLab at the repository root (params/ and reports/ in the file browser), opened on notebooks/, for root and
 # other users alike; prints the URL to open (scripts/lab.sh: LAB_PORT, LAB_IP, LAB_TOKEN). jupytext (a dependency)
