@@ -71,24 +71,25 @@ def clean_in_parts(raw: pd.DataFrame, parts: list[list[int]], cleaning: Cleaning
 def test_the_parts_cleaned_with_the_columns_layout_equal_the_whole_log_cleaned() -> None:
     """The Spark cleaning's parts, put together, give the pandas cleaning of the whole log: the numeric-date layout
     passed as its own argument (2024/01/03 stays 3 January beside a day-first column; a zero-width space does not
-    hide 31/01/2024), the rows without an id a sale or a return by the cleaning's rule (a "-0" sale kept with
+    hide 31/01/2024), the rows without an id a sale or a return by the cleaning's rule (a "-0.0" sale kept with
     zero_amount: keep is a sale), quality.json's nested counts in the cleaning's order, byte for byte."""
     raw = pd.DataFrame({
         "customer_id": ["1", "2", "2", "3", "(blank)", "", "NULL", "4"],
-        "order_date": ["31/01/2024", "2024/01/03", "03/01/2024", "\u200b05/02/2024", "2024-01-04", "2024-01-05",
+        "order_date": ["\u200b31/01/2024", "2024/01/03", "03/01/2024", "\u200b05/02/2024", "2024-01-04", "2024-01-05",
                        "02/01/2024", "2024-01-06"],
-        "amount": ["10", "20", "30", "40", "-0", "-5", "7", "8"],
+        "amount": ["10", "20", "30", "40", "-0.0", "-5", "7", "8"],
         "region": ["N/A", "North", "North", "South", "North", "North", "North", "\u200bSouth"],
     })  # fmt: skip
     cleaning = CleaningParams(zero_amount="keep")
     whole = clean_transactions(raw, {}, cleaning, "log").matched()
-    # customer 1's day-first date in one part, customer 2's dates in another, the rows without an id in a third
+    # customer 1's day-first date (behind a zero-width space) in one part, customer 2's dates in another, the rows
+    # without an id in a third
     parts = clean_in_parts(raw, [[0, 3], [1, 2, 7], [4, 5, 6]], cleaning)
     assert whole.clean["order_date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2024-01-31", "2024-01-03", "2024-01-03", "2024-02-05", "2024-01-06"]  # fmt: skip
     for kind in ("clean", "quarantine", "returns", "anonymous", "allocations"):
         pd.testing.assert_frame_equal(getattr(parts, kind), getattr(whole, kind), check_dtype=False, obj=kind)
-    assert whole.quality["anonymous_sales"] == {"rows": 2, "revenue": 7.0}  # "-0" and 7: sales; -5 a return
+    assert whole.quality["anonymous_sales"] == {"rows": 2, "revenue": 7.0}  # "-0.0" and 7: sales; -5 a return
     assert json.dumps(parts.quality) == json.dumps(whole.quality)  # same keys in the same order, same numbers
     np.testing.assert_array_equal(parts.anonymous_is_return, whole.anonymous_is_return)
 
