@@ -322,7 +322,7 @@ def _combine(rows: list, cleaning: CleaningParams, origin: str, offsets: dict[st
 
     clean, quarantine, returns, anonymous = (whole(k) for k in KINDS[:4])
     # which rows without an id are returns: the parts' own masks (the cleaning's rule), never read from a sign
-    anon_returns = anonymous.pop(ANON_RETURN).to_numpy(dtype=bool) if ANON_RETURN in anonymous else None
+    anon_returns = anonymous.pop(ANON_RETURN).to_numpy(dtype=bool)
     # the allocations in the order the matching makes them: returns by (day, row id), each return's lines in the
     # order they were taken (kept by the stable sort: a return's allocations all come from its customer's part)
     allocations = pd.concat(parts["allocations"], ignore_index=True)
