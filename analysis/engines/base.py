@@ -166,7 +166,8 @@ LIFECYCLE_FACTS = (
 
 @dataclass
 class ScoreInputs:
-    """What the score step takes from the log, per customer (frames indexed by ``customer_id``, sorted).
+    """What the score step takes from the log, per customer (frames indexed by ``customer_id``, sorted; every engine
+    gives the ids as :data:`SCORE_TEXT`).
 
     ``rfm`` / ``rfm_previous``: :func:`analysis.customers.rfm.rfm_summary` as of ``as_of`` / ``previous_end``
     (``rfm_previous`` is None when no row is on or before ``previous_end``). ``btyd``:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engines.base import (
+    SCORE_TEXT,
     CustomerSummary,
     Engine,
     ScoreInputs,
@@ -94,12 +95,20 @@ class PandasEngine(Engine):
             error = str(err)
         has_previous = bool((day[upto] <= request.prev_n).any())
         return ScoreInputs(
-            rfm=rfm_summary(tx, as_of, request.lookback_days),
-            rfm_previous=rfm_summary(tx, prev, request.lookback_days) if has_previous else None,
-            btyd=btyd,
+            rfm=_score_ids(rfm_summary(tx, as_of, request.lookback_days)),
+            rfm_previous=_score_ids(rfm_summary(tx, prev, request.lookback_days)) if has_previous else None,
+            btyd=None if btyd is None else _score_ids(btyd),
             btyd_error=error,
-            lifecycle=purchase_facts(tx, as_of, prev),
+            lifecycle=_score_ids(purchase_facts(tx, as_of, prev)),
             first_day=first_day,
             last_day=last_day,
-            run_rate=None if btyd is None else run_rate_facts(tx, as_of),
+            run_rate=None if btyd is None else _score_ids(run_rate_facts(tx, as_of)),
         )
+
+
+def _score_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``customer_id`` index of the score step's text type, as every engine gives it
+    (:data:`analysis.engines.base.SCORE_TEXT`; an Arrow cast, no conversion of the ids' values)."""
+    if frame.index.dtype == SCORE_TEXT:
+        return frame
+    return frame.set_axis(frame.index.astype(SCORE_TEXT), axis=0)
