@@ -380,8 +380,9 @@ def cluster_config(master: str, executor_memory: str, extra: list[str]) -> dict[
 
 
 def _spark_metrics(spark, first_stage: int, first_job: int) -> dict:
-    """Task metrics summed over the stages with id >= ``first_stage`` and the wall seconds of the jobs with id >=
-    ``first_job``, from the driver's status store (what the Spark UI shows; it is kept with the UI disabled)."""
+    """Task metrics summed over the stages with id >= ``first_stage`` and the wall seconds during which jobs with id
+    >= ``first_job`` ran (the union of their spans), from the driver's status store (what the Spark UI shows; it is
+    kept with the UI disabled)."""
     gateway = spark.sparkContext._gateway
     context = spark.sparkContext._jsc.sc()
     context.listenerBus().waitUntilEmpty()  # the status store is fed by the listener bus, asynchronously
@@ -398,6 +399,7 @@ def _spark_metrics(spark, first_stage: int, first_job: int) -> dict:
         totals["tasks"] += s.numCompleteTasks()
         for key in (*SPARK_TASK_METRICS, "shuffleWriteBytes", "inputBytes"):
             totals[key] += getattr(s, key)()
+    spans = []
     jobs = store.jobsList(None).iterator()
     while jobs.hasNext():
         j = jobs.next()
@@ -405,7 +407,14 @@ def _spark_metrics(spark, first_stage: int, first_job: int) -> dict:
         if j.jobId() < first_job or j.submissionTime().isEmpty() or j.completionTime().isEmpty():
             continue
         totals["jobs"] += 1
-        totals["jobs_s"] += (j.completionTime().get().getTime() - j.submissionTime().get().getTime()) / 1000
+        spans.append((j.submissionTime().get().getTime(), j.completionTime().get().getTime()))
+    # adaptive execution runs a query's stages as jobs side by side: the wall time is their union, not their sum
+    end = None
+    for start, stop in sorted(spans):
+        start = start if end is None else max(start, end)
+        if stop > start:
+            totals["jobs_s"] += (stop - start) / 1000
+            end = stop
     totals["executorCpuTime"] /= 1e6  # ns → ms
     return totals
 
