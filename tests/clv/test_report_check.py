@@ -15,11 +15,11 @@ pytestmark = pytest.mark.slow  # reads the shared published batch (built once pe
 #: The model check's sentences with their numbers (catalog ``check_result`` / ``check_run_rate``), tags stripped.
 MODEL_CHECK = re.compile(
     r"fitted on the history up to .+?, predicted \**[\d,]+\** repeat purchases from .+? to .+?; the customers made "
-    r"\**[\d,]+\** \([+-]\d+\.\d %\); per customer the typical error is \d+\.\d\d purchases \(MAE\)"
+    r"\**[\d,]+\** \((?:[+-]\d+\.\d|0\.0)%\); per customer the typical error is \d+\.\d\d purchases \(MAE\)"
 )
 RUN_RATE_CHECK = re.compile(
     r"The run-rate estimate \(the fallback when no model can be fitted\), made on .+? for the same days, predicted "
-    r"\**[\d,]+\** \([+-]\d+\.\d %; per customer \d+\.\d\d purchases MAE\)"
+    r"\**[\d,]+\** \((?:[+-]\d+\.\d|0\.0)%; per customer \d+\.\d\d purchases MAE\)"
 )
 
 
