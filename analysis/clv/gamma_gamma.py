@@ -228,6 +228,7 @@ class GammaGamma(BaseFitter):
         d_v = q / v - (p * x + q) / (v + m * x)
         return np.column_stack([d_p, d_q, d_v])
 
+    @_base.one_blas_thread
     def fit(
         self,
         summary: pd.DataFrame,
