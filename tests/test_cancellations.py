@@ -151,6 +151,22 @@ def test_rfm_monetary_tiers_and_value_lists_are_net(run) -> None:
     assert "14000" not in run["strategy"].warnings.index
 
 
+def scored_december(raw: pd.DataFrame):
+    """``raw`` cleaned and scored for December 2024 (CLV, experiment and its CLV check off): the params, the
+    cleaning's result, the cleaned stage, the run's window and the score stage, as the batch makes them."""
+    params = parse_params(
+        {"title": "t", "source": {"format": "sample"}, "clv": {"enabled": False}, "experiment": {"enabled": False},
+         "periods": {"start": "2024-12", "end": "2024-12"}}
+    )  # fmt: skip
+    result = clean_transactions(raw, params=params.cleaning)
+    c = stages.cleaned(result, "2024-12")
+    w = stages.run_window("2024-12", c, params)
+    s = stages.score(
+        c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False, returns=c.returns
+    )
+    return params, result, c, w, s
+
+
 def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
     """x bought £100 (alone tier A by RFM monetary) and returned £150 of goods bought before the data: net spend ≤ 0,
     so x is tier C — one tier everywhere: customers.csv, the segments' ABC table, the ABC KPIs and the actions —
@@ -159,17 +175,8 @@ def test_net_spend_at_or_below_zero_is_never_top_value() -> None:
         {"customer_id": ["x", "y", "z", "x"], "order_id": ["1", "2", "3", "C4"],
          "order_date": ["2024-12-02", "2024-12-03", "2024-12-06", "2024-12-05"], "amount": ["100", "10", "5", "-150"]}
     )  # fmt: skip
-    params = parse_params(
-        {"title": "t", "source": {"format": "sample"}, "clv": {"enabled": False}, "experiment": {"enabled": False},
-         "periods": {"start": "2024-12", "end": "2024-12"}}
-    )  # fmt: skip
-    result = clean_transactions(raw, params=params.cleaning)
+    params, result, c, w, s = scored_december(raw)
     assert result.returns["match"].tolist() == ["unmatched"]  # no order of x covers £150
-    c = stages.cleaned(result, "2024-12")
-    w = stages.run_window("2024-12", c, params)
-    s = stages.score(
-        c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False, returns=c.returns
-    )
     assert s.customers["abc_class"].to_dict() == {"x": "C", "y": "A", "z": "A"}
     seg = stages.segment_analysis(c.transactions, s, params, "2024-12", window=w)
     assert seg.abc_summary["customers"].to_dict() == {"A": 2, "B": 0, "C": 1}

@@ -7,8 +7,7 @@ import pandas as pd
 
 from analysis import stages
 from analysis.customers.tiers import net_abc, net_tiers
-from analysis.data.clean import clean_transactions
-from analysis.params import parse_params
+from tests.test_cancellations import scored_december
 
 
 def test_abc_table_revenue_is_the_net_spend_the_tier_uses() -> None:
@@ -22,17 +21,8 @@ def test_abc_table_revenue_is_the_net_spend_the_tier_uses() -> None:
          "order_date": ["2024-12-02", "2024-12-03", "2024-12-03", "2024-12-06", "2024-12-05"],
          "amount": ["100", "100", "10", "5", "-150"]}
     )  # fmt: skip
-    params = parse_params(
-        {"title": "t", "source": {"format": "sample"}, "clv": {"enabled": False}, "experiment": {"enabled": False},
-         "periods": {"start": "2024-12", "end": "2024-12"}}
-    )  # fmt: skip
-    result = clean_transactions(raw, params=params.cleaning)
+    params, result, c, w, s = scored_december(raw)
     assert result.returns["match"].tolist() == ["unmatched"]
-    c = stages.cleaned(result, "2024-12")
-    w = stages.run_window("2024-12", c, params)
-    s = stages.score(
-        c.transactions, params, w.as_of, w.start, data_start=c.data_start, clv_check=False, returns=c.returns
-    )
     assert s.customers["monetary"].to_dict() == {"x": 200.0, "y": 10.0, "z": 5.0}  # the net log: before the return
     assert s.customers["abc_class"].to_dict() == {"x": "A", "y": "A", "z": "B"}
     seg = stages.segment_analysis(c.transactions, s, params, "2024-12", window=w)

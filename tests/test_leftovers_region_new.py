@@ -7,31 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from bs4 import BeautifulSoup
 
-from analysis.params import load_params
-from analysis.pipeline import open_run
 from analysis.regions import ALL_REGIONS
 from analysis.report import tables
-from tests.test_region_new import ROWS
+from tests.test_region_new import open_month
 
 
 def _segments(folder: Path, region: str):
-    log = pd.DataFrame(
-        [{"order_id": f"o{i}", "customer_id": c, "order_date": d, "region": r, "amount": a}
-         for i, (d, c, r, a) in enumerate(ROWS)]
-    )  # fmt: skip
-    log.to_csv(folder / "log.csv", index=False)
-    data = {
-        "source": {"format": "csv", "path": str(folder / "log.csv")},
-        "periods": {"start": "2024-02", "end": "2024-02"},
-        "clv": {"enabled": False},
-        "segmentation": {"cluster": {"enabled": False}},
-        "output_dir": str(folder / "reports"),
-    }
-    (folder / "p.yaml").write_text(yaml.safe_dump(data))
-    return open_run(load_params(folder / "p.yaml"), "2024-02", region, run_dir=folder / "run").get("segments")
+    return open_month(folder, region).get("segments")
 
 
 def _headers(frame: pd.DataFrame, language: str) -> list[str]:

@@ -22,7 +22,8 @@ ROWS = [  # (day, customer, region, amount)
 ]  # fmt: skip
 
 
-def _summary(folder: Path, region: str, rows: list[tuple] = ROWS):
+def open_month(folder: Path, region: str, rows: list[tuple] = ROWS):
+    """February 2024 of ``rows`` for ``region`` (clustering and CLV off), opened as the batch opens a run."""
     log = pd.DataFrame(
         [{"order_id": o[0] if o else f"o{i}", "customer_id": c, "order_date": d, "region": r, "amount": a}
          for i, (d, c, r, a, *o) in enumerate(rows)]
@@ -36,8 +37,11 @@ def _summary(folder: Path, region: str, rows: list[tuple] = ROWS):
         "output_dir": str(folder / "reports"),
     }
     (folder / "p.yaml").write_text(yaml.safe_dump(data))
-    run = open_run(load_params(folder / "p.yaml"), "2024-02", region, run_dir=folder / "run")
-    summary = run.get("summary")
+    return open_run(load_params(folder / "p.yaml"), "2024-02", region, run_dir=folder / "run")
+
+
+def _summary(folder: Path, region: str, rows: list[tuple] = ROWS):
+    summary = open_month(folder, region, rows).get("summary")
     table = pd.read_csv(folder / "run" / "headline.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return summary, table.set_index(["measure", "window"])
 

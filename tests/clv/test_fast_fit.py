@@ -73,18 +73,24 @@ MODELS = [
 ]
 
 
-@pytest.mark.parametrize(("model_cls", "theta"), MODELS)
-def test_reduced_likelihood_and_gradient_equal_the_row_sums(
-    cdnow_summary: pd.DataFrame, model_cls: type, theta: list[float]
-) -> None:
+def _weighted_rows(model_cls: type, cdnow_summary: pd.DataFrame, seed: int):
+    """A fresh ``model_cls``, its prepared distinct CDNOW rows (repeat customers only for Gamma-Gamma) and a weight
+    for each: the customers the row stands for times a random factor in [0.5, 1.5) (weights need not be counts)."""
     model = model_cls()
     cols = list(model.data_columns)
     frame = cdnow_summary[cols]
     if model_cls is GammaGamma:
         frame = frame[frame["frequency"] > 0]
     counts = frame.groupby(cols).size()
-    w = counts.to_numpy(dtype=float) * np.random.default_rng(0).uniform(0.5, 1.5, len(counts))
-    data = model._prepare(counts.index.to_frame(index=False))
+    w = counts.to_numpy(dtype=float) * np.random.default_rng(seed).uniform(0.5, 1.5, len(counts))
+    return model, model._prepare(counts.index.to_frame(index=False)), w
+
+
+@pytest.mark.parametrize(("model_cls", "theta"), MODELS)
+def test_reduced_likelihood_and_gradient_equal_the_row_sums(
+    cdnow_summary: pd.DataFrame, model_cls: type, theta: list[float]
+) -> None:
+    model, data, w = _weighted_rows(model_cls, cdnow_summary, seed=0)
     th = np.asarray(theta, dtype=float)
     ll, g = model._loglik_grad(th, model._reduce(data, w))
     assert ll == pytest.approx(float(w @ model._loglik_rows(th, data)), rel=1e-12)
@@ -107,14 +113,8 @@ def test_analytic_hessian_equals_differences_of_the_gradient(
 ) -> None:
     """The exact Hessians behind the Newton steps and the standard errors: equal to central differences of the
     analytic gradient on the CDNOW rows (weighted), with the same value and gradient as ``_loglik_grad``."""
-    model = model_cls()
-    cols = list(model.data_columns)
-    frame = cdnow_summary[cols]
-    if model_cls is GammaGamma:
-        frame = frame[frame["frequency"] > 0]
-    counts = frame.groupby(cols).size()
-    w = counts.to_numpy(dtype=float) * np.random.default_rng(1).uniform(0.5, 1.5, len(counts))
-    red = model._reduce(model._prepare(counts.index.to_frame(index=False)), w)
+    model, data, w = _weighted_rows(model_cls, cdnow_summary, seed=1)
+    red = model._reduce(data, w)
     th = np.asarray(theta, dtype=float)
     ll, g, h = model._loglik_hess(th, red)
     ll0, g0 = model._loglik_grad(th, red)
